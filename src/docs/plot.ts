@@ -1,0 +1,63 @@
+// The vanishing-gradient figure: a vega-lite spec rendered at build time to a deterministic inline SVG.
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { VanishingSeries } from './model.js';
+
+/** Points a log scale cannot show (norm <= 0 after underflow, NaN) are dropped; the caller reports how many. */
+// vega exports textMetrics at run time but its type declarations leave it out.
+interface TextMetrics {
+  width: unknown;
+  measureWidth: unknown;
+  canvas(use: boolean): void;
+}
+const textMetrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
+
+export function plottable(series: VanishingSeries[]): { cell: string; lag: number; norm: number }[] {
+  return series.flatMap((s) =>
+    s.points.filter((p) => Number.isFinite(p.norm) && p.norm > 0 && Number.isFinite(p.lag)).map((p) => ({ cell: s.cell, lag: p.lag, norm: p.norm })),
+  );
+}
+
+export function vanishingSpec(series: VanishingSeries[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 600,
+    height: 340,
+    background: 'white',
+    config: { font: 'DejaVu Sans, Verdana, sans-serif', axis: { labelFontSize: 12, titleFontSize: 13 }, legend: { labelFontSize: 12, titleFontSize: 12 } },
+    data: { values: plottable(series) },
+    mark: { type: 'line', strokeWidth: 2, interpolate: 'linear' },
+    encoding: {
+      x: { field: 'lag', type: 'quantitative', title: 'T \u2212 t (steps back in time)' },
+      y: {
+        field: 'norm',
+        type: 'quantitative',
+        scale: { type: 'log' },
+        axis: { format: '.0e' },
+        title: '\u2016\u2202h_T / \u2202h_t\u2016',
+      },
+      // Input order, not alphabetical, so a cell keeps its colour when others are added after it.
+      color: { field: 'cell', type: 'nominal', title: 'cell', scale: { domain: series.map((s) => s.cell) } },
+      order: { field: 'lag', type: 'quantitative' },
+    },
+  };
+}
+
+/**
+ * SVG of the figure. Text widths are estimated (not measured with node-canvas) and SVG def ids are reset,
+ * so the same series give the same bytes on every machine.
+ */
+export async function vanishingSvg(series: VanishingSeries[]): Promise<string> {
+  const spec = compile(vanishingSpec(series)).spec;
+  const measured = textMetrics.width === textMetrics.measureWidth;
+  textMetrics.canvas(false);
+  vega.resetSVGDefIds();
+  try {
+    const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+    const svg = await view.toSVG();
+    view.finalize();
+    return svg;
+  } finally {
+    textMetrics.canvas(measured);
+  }
+}

@@ -1,0 +1,254 @@
+// Writes the static documentation site: every page is rendered in memory first, so a bad formula writes nothing.
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import type { CellDoc, DocEquation, SiteInput } from './model.js';
+import { TexRenderer } from './tex.js';
+import { formatBytes, formatInt, formatNumber, linkify, paragraphs, safeHref } from './html.js';
+import { projectContent } from './markdown.js';
+import { plottable, vanishingSvg } from './plot.js';
+
+export interface SiteOptions {
+  /** Folder holding layout.hbs and friends; found by walking up from this file when omitted. */
+  templatesDir?: string;
+}
+
+interface Page {
+  path: string;
+  html: string;
+}
+
+const PAGE_TEMPLATES = ['layout', 'index', 'cell', 'vanishing', 'training', 'content'] as const;
+type Templates = Record<(typeof PAGE_TEMPLATES)[number], Handlebars.TemplateDelegate>;
+
+/** Walks up from this module so the same code finds templates/ from src/ (tsx, vitest) and from dist/src/. */
+function findTemplatesDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'templates', 'docs');
+    if (existsSync(path.join(candidate, 'layout.hbs'))) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('docs: cannot find templates/docs/layout.hbs above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+async function loadTemplates(dir: string): Promise<{ hbs: typeof Handlebars; t: Templates; css: string }> {
+  // An isolated instance: helpers registered here never leak into other users of handlebars.
+  const hbs = Handlebars.create();
+  hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  const entries = await Promise.all(
+    PAGE_TEMPLATES.map(async (name) => {
+      const src = await readFile(path.join(dir, `${name}.hbs`), 'utf8');
+      return [name, hbs.compile(src, { strict: true })] as const;
+    }),
+  );
+  const css = await readFile(path.join(dir, 'style.css'), 'utf8');
+  return { hbs, t: Object.fromEntries(entries) as Templates, css };
+}
+
+function validate(input: SiteInput): void {
+  const seen = new Set<string>();
+  for (const cell of input.cells) {
+    // The name becomes a file name and a URL: keep it to characters that need no escaping in either.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(cell.name)) {
+      throw new Error(`docs: cell name ${JSON.stringify(cell.name)} must be letters, digits, '-' or '_'`);
+    }
+    if (seen.has(cell.name)) throw new Error(`docs: two cells are named "${cell.name}"`);
+    seen.add(cell.name);
+    for (const k of cell.kernels) {
+      if (safeHref(k.href) === undefined) throw new Error(`docs: cell "${cell.name}": kernel link ${JSON.stringify(k.href)} is not a relative path or http(s) URL`);
+    }
+  }
+}
+
+/** A page's renderer plus the two helpers templates use for prose math: {{{math "..."}}} and {{{imath "..."}}}. */
+function pageTex(page: string) {
+  const tex = new TexRenderer(page);
+  let n = 0;
+  const helpers = {
+    math: (s: string) => tex.render(s, `template formula ${++n}`, true),
+    imath: (s: string) => tex.render(s, `template formula ${++n}`, false),
+  };
+  return { tex, helpers };
+}
+
+const SECTIONS = [
+  { key: 'forward', id: 'forward', title: 'Forward step', what: 'forward equation' },
+  { key: 'backward', id: 'backward', title: 'Backward step (BPTT adjoints)', what: 'backward equation' },
+  { key: 'gradients', id: 'gradients', title: 'Parameter gradients', what: 'gradient equation' },
+  { key: 'jacobian', id: 'jacobian', title: 'Recurrent Jacobian', what: 'Jacobian equation' },
+] as const;
+
+function equations(tex: TexRenderer, cell: CellDoc, eqs: DocEquation[], what: string) {
+  return eqs.map((eq, i) => tex.equation(eq, `cell "${cell.name}", ${what} ${i + 1} (${eq.lhs} = ...)`));
+}
+
+interface NavItem {
+  label: string;
+  href: string;
+  active: boolean;
+}
+
+function nav(input: SiteInput, current: string, root: string): { main: NavItem[]; cells: NavItem[] } {
+  const item = (label: string, file: string) => ({ label, href: root + file, active: file === current });
+  const main = [item('Overview', 'index.html'), item('Vanishing gradients', 'vanishing.html'), item('Long sequences', 'training.html')];
+  if (input.specFormatMarkdown !== undefined) main.push(item('Spec format', 'spec-format.html'));
+  const cells = input.cells.map((c) => item(c.title, `cells/${c.name}.html`));
+  return { main, cells };
+}
+
+function layout(t: Templates, input: SiteInput, file: string, title: string, body: string, formulas: number): Page {
+  const root = file.includes('/') ? '../' : '';
+  const html = t.layout({ title, root, nav: nav(input, file, root), body, formulas });
+  return { path: file, html };
+}
+
+function indexPage(t: Templates, input: SiteInput): Page {
+  const { tex, helpers } = pageTex('index.html');
+  const rows = input.cells.map((cell) => ({
+    name: cell.name,
+    title: cell.title,
+    href: `cells/${cell.name}.html`,
+    sizes: cell.sizes.length ? tex.render(cell.sizes.map((s) => `${s.symbol} = ${s.example}`).join(',\\; '), `cell "${cell.name}", example sizes`, false) : '',
+    paramFormula: tex.render(cell.paramCount.formula, `cell "${cell.name}", parameter count formula`, false),
+    paramExample: formatInt(cell.paramCount.example),
+    opsForward: formatInt(cell.ops.forward),
+    opsBackward: formatInt(cell.ops.backward),
+    saved: formatBytes(cell.savedBytesPerStep),
+  }));
+  const benchmark = input.benchmarkMarkdown === undefined ? undefined : projectContent(input.benchmarkMarkdown);
+  const body = t.index({ rows, benchmark }, { helpers });
+  return layout(t, input, 'index.html', 'Cells compared', body, tex.count);
+}
+
+function cellPage(t: Templates, input: SiteInput, cell: CellDoc): Page {
+  const file = `cells/${cell.name}.html`;
+  const { tex, helpers } = pageTex(file);
+  const sections = SECTIONS.map((s) => ({ id: s.id, title: s.title, key: s.key, equations: equations(tex, cell, cell[s.key], s.what) }));
+  const width = Math.max(0, ...cell.example.tables.map((tb) => tb.values.length));
+  const example = {
+    title: cell.example.title,
+    indices: Array.from({ length: width }, (_, i) => i + 1),
+    rows: cell.example.tables.map((tb, i) => ({
+      name: tb.name,
+      latex: tex.render(tb.latexName, `cell "${cell.name}", example table ${i + 1} name`, false),
+      values: tb.values.map((v) => formatNumber(v)),
+      pad: width - tb.values.length,
+    })),
+  };
+  const body = t.cell(
+    {
+      name: cell.name,
+      title: cell.title,
+      description: paragraphs(cell.description),
+      references: cell.references.map(linkify),
+      specSource: cell.specSource,
+      sizes: cell.sizes.map((s, i) => ({ name: s.name, symbol: tex.render(s.symbol, `cell "${cell.name}", size ${i + 1} symbol`, false), example: formatInt(s.example) })),
+      paramCount: tex.render(`P = ${cell.paramCount.formula}`, `cell "${cell.name}", parameter count formula`, true),
+      paramExample: formatInt(cell.paramCount.example),
+      opsForward: formatInt(cell.ops.forward),
+      opsBackward: formatInt(cell.ops.backward),
+      saved: formatBytes(cell.savedBytesPerStep),
+      sections,
+      example,
+      kernels: cell.kernels.map((k) => {
+        const href = safeHref(k.href)!;
+        return { label: k.label, href: /^https?:/i.test(href) || href.startsWith('#') ? href : '../' + href };
+      }),
+    },
+    { helpers },
+  );
+  return layout(t, input, file, cell.title, body, tex.count);
+}
+
+async function vanishingPage(t: Templates, input: SiteInput): Promise<Page> {
+  const { tex, helpers } = pageTex('vanishing.html');
+  const byName = new Map(input.cells.map((c) => [c.name, c]));
+  const points = plottable(input.vanishing);
+  const drawn = input.vanishing.filter((s) => points.some((p) => p.cell === s.cell));
+  const dropped = input.vanishing.reduce((n, s) => n + s.points.length, 0) - points.length;
+  const summary = drawn.map((s) => {
+    const ps = points.filter((p) => p.cell === s.cell).sort((a, b) => a.lag - b.lag);
+    const first = ps[0]!;
+    const last = ps[ps.length - 1]!;
+    // Geometric mean of the per-step ratio: the base of the exponential the notes predict.
+    const factor = last.lag > first.lag ? Math.pow(last.norm / first.norm, 1 / (last.lag - first.lag)) : NaN;
+    const cell = byName.get(s.cell);
+    return {
+      cell: s.cell,
+      href: cell ? `cells/${cell.name}.html#jacobian` : undefined,
+      firstLag: formatInt(first.lag),
+      firstNorm: formatNumber(first.norm, 3),
+      lastLag: formatInt(last.lag),
+      lastNorm: formatNumber(last.norm, 3),
+      factor: Number.isNaN(factor) ? '\u2014' : formatNumber(factor, 3),
+    };
+  });
+  const jacobians = input.cells
+    .filter((c) => c.jacobian.length > 0)
+    .map((c) => ({ name: c.name, title: c.title, href: `cells/${c.name}.html#jacobian`, equations: equations(tex, c, c.jacobian, 'Jacobian equation') }));
+  const svg = drawn.length > 0 ? await vanishingSvg(input.vanishing) : '';
+  const body = t.vanishing(
+    { svg, series: drawn.length, summary, dropped, setup: input.vanishingSetup, jacobians },
+    { helpers },
+  );
+  return layout(t, input, 'vanishing.html', 'Vanishing gradients', body, tex.count);
+}
+
+function trainingPage(t: Templates, input: SiteInput): Page {
+  const { tex, helpers } = pageTex('training.html');
+  const body = t.training({}, { helpers });
+  return layout(t, input, 'training.html', 'Long sequences: clipping, truncation, bidirectional and deep RNNs', body, tex.count);
+}
+
+function contentPage(t: Templates, input: SiteInput, file: string, title: string, src: string): Page {
+  return layout(t, input, file, title, t.content({ title, html: projectContent(src) }), 0);
+}
+
+/** KaTeX's stylesheet and exactly the font files it references, so the site renders offline. */
+async function katexAssets(): Promise<{ css: string; fonts: { from: string; to: string }[] }> {
+  const require = createRequire(import.meta.url);
+  const cssPath = require.resolve('katex/dist/katex.min.css');
+  const css = await readFile(cssPath, 'utf8');
+  const names = [...new Set([...css.matchAll(/url\((?:["']?)fonts\/([^)"']+)(?:["']?)\)/g)].map((m) => m[1]!))].sort();
+  const fontsDir = path.join(path.dirname(cssPath), 'fonts');
+  return { css, fonts: names.map((n) => ({ from: path.join(fontsDir, n), to: `katex/fonts/${n}` })) };
+}
+
+/**
+ * Renders the whole site into outDir and returns the relative paths written, sorted.
+ * Deterministic: the same input gives the same bytes. Files from earlier builds are not removed.
+ */
+export async function writeSite(input: SiteInput, outDir: string, options: SiteOptions = {}): Promise<string[]> {
+  validate(input);
+  const { t, css } = await loadTemplates(options.templatesDir ?? findTemplatesDir());
+  const pages: Page[] = [indexPage(t, input)];
+  for (const cell of input.cells) pages.push(cellPage(t, input, cell));
+  pages.push(await vanishingPage(t, input));
+  pages.push(trainingPage(t, input));
+  if (input.specFormatMarkdown !== undefined) {
+    pages.push(contentPage(t, input, 'spec-format.html', 'Spec format', input.specFormatMarkdown));
+  }
+  const katexFiles = await katexAssets();
+
+  const written: string[] = [];
+  const put = async (rel: string, data: string) => {
+    const abs = path.join(outDir, rel);
+    await mkdir(path.dirname(abs), { recursive: true });
+    await writeFile(abs, data);
+    written.push(rel);
+  };
+  for (const p of pages) await put(p.path, p.html);
+  await put('style.css', css);
+  await put('katex/katex.min.css', katexFiles.css);
+  await mkdir(path.join(outDir, 'katex', 'fonts'), { recursive: true });
+  for (const f of katexFiles.fonts) {
+    await copyFile(f.from, path.join(outDir, f.to));
+    written.push(f.to);
+  }
+  return written.sort();
+}

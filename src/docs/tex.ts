@@ -1,0 +1,27 @@
+// Build-time KaTeX rendering that counts what it renders and names the formula when one is malformed.
+import katex from 'katex';
+import type { DocEquation } from './model.js';
+
+/** A renderer for one page: the count goes into the page so the browser check can compare it. */
+export class TexRenderer {
+  count = 0;
+
+  constructor(private readonly page: string) {}
+
+  /** `where` names the formula in the error, e.g. `cell "gru", backward equation 3`. */
+  render(tex: string, where: string, display = true): string {
+    let html: string;
+    try {
+      html = katex.renderToString(tex, { throwOnError: true, displayMode: display });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`${this.page}: bad LaTeX in ${where}: ${reason}\n  formula: ${tex}`, { cause: err });
+    }
+    this.count++;
+    return html;
+  }
+
+  equation(eq: DocEquation, where: string): { html: string; note?: string } {
+    return { html: this.render(`${eq.lhs} = ${eq.rhs}`, where), note: eq.note };
+  }
+}

@@ -1,0 +1,215 @@
+// The tensor expression IR: a closed union of interned nodes (equal subexpressions are one object).
+
+import { InvariantError } from '../spec/diagnostic.js';
+import { addDims, type Dim, dimKey, type Shape, shapeEq, shapeKey, ZERO_DIM } from './shape.js';
+
+/** Where a leaf's value comes from at each time step. */
+export type Role =
+  | 'input' // x_t
+  | 'state' // the previous value of a state, h_{t-1}
+  | 'param' // a trainable parameter, shared across time
+  | 'seed'; // an incoming adjoint in a backward step, e.g. delta h_t
+
+export type ZipOp = 'add' | 'sub' | 'mul' | 'div';
+
+interface Base {
+  readonly id: number;
+  readonly shape: Shape;
+}
+export interface Leaf extends Base { readonly kind: 'leaf'; readonly role: Role; readonly name: string }
+export interface Const extends Base { readonly kind: 'const'; readonly value: number }
+/** m v, or mᵀ v when transpose is set. m is always a parameter leaf. */
+export interface MatVec extends Base { readonly kind: 'matvec'; readonly m: Expr; readonly v: Expr; readonly transpose: boolean }
+/** Elementwise unary function (an activation, neg, or a derivative helper). */
+export interface MapE extends Base { readonly kind: 'map'; readonly fn: string; readonly a: Expr }
+/** Elementwise binary arithmetic; a scalar operand broadcasts. */
+export interface Zip extends Base { readonly kind: 'zip'; readonly op: ZipOp; readonly a: Expr; readonly b: Expr }
+export interface Concat extends Base { readonly kind: 'concat'; readonly parts: readonly Expr[] }
+/** Elements [start, start + length) of a vector. */
+export interface Slice extends Base { readonly kind: 'slice'; readonly a: Expr; readonly start: Dim; readonly length: Dim }
+
+export type Expr = Leaf | Const | MatVec | MapE | Zip | Concat | Slice;
+export type Kind = Expr['kind'];
+
+export function assertNever(x: never, what = 'value'): never {
+  throw new InvariantError(`unexpected ${what}: ${JSON.stringify(x)}`);
+}
+
+const table = new Map<string, Expr>();
+let nextId = 0;
+
+type Fields<E> = E extends Expr ? Omit<E, 'id'> : never;
+
+function intern<E extends Expr>(key: string, make: Fields<E>): E {
+  const hit = table.get(key);
+  if (hit) return hit as E;
+  const node = { id: nextId++, ...make } as unknown as E;
+  table.set(key, node);
+  return node;
+}
+
+export function children(e: Expr): readonly Expr[] {
+  switch (e.kind) {
+    case 'leaf':
+    case 'const':
+      return [];
+    case 'matvec':
+      return [e.m, e.v];
+    case 'map':
+      return [e.a];
+    case 'zip':
+      return [e.a, e.b];
+    case 'concat':
+      return e.parts;
+    case 'slice':
+      return [e.a];
+    default:
+      return assertNever(e, 'expression kind');
+  }
+}
+
+// ---- constructors -------------------------------------------------------------------------
+
+export function leaf(role: Role, name: string, shape: Shape): Leaf {
+  return intern<Leaf>(`leaf|${role}|${name}|${shapeKey(shape)}`, { kind: 'leaf', role, name, shape });
+}
+
+export function constant(value: number): Const {
+  // -0 and 0 intern to one node.
+  const v = value === 0 ? 0 : value;
+  return intern<Const>(`const|${v}`, { kind: 'const', value: v, shape: [] });
+}
+
+export const isConst = (e: Expr, v?: number): e is Const =>
+  e.kind === 'const' && (v === undefined || e.value === v);
+
+export function matvec(m: Expr, v: Expr, transpose = false): Expr {
+  if (m.shape.length !== 2 || v.shape.length !== 1) throw new InvariantError('matvec needs a matrix and a vector');
+  const [rows, cols] = m.shape as [Dim, Dim];
+  const inner = transpose ? rows : cols;
+  if (dimKey(inner) !== dimKey(v.shape[0]!)) throw new InvariantError(`matvec shape mismatch ${shapeKey(m.shape)} ${shapeKey(v.shape)}`);
+  if (isConst(v, 0)) return constant(0);
+  return intern<MatVec>(`matvec|${m.id}|${v.id}|${transpose}`, {
+    kind: 'matvec', m, v, transpose, shape: [transpose ? cols : rows],
+  });
+}
+
+function broadcast(a: Expr, b: Expr): Shape {
+  if (a.shape.length === 0) return b.shape;
+  if (b.shape.length === 0) return a.shape;
+  if (!shapeEq(a.shape, b.shape)) throw new InvariantError(`elementwise shape mismatch ${shapeKey(a.shape)} ${shapeKey(b.shape)}`);
+  return a.shape;
+}
+
+function fold(op: ZipOp, x: number, y: number): number {
+  switch (op) {
+    case 'add': return x + y;
+    case 'sub': return x - y;
+    case 'mul': return x * y;
+    case 'div': return x / y;
+    default: return assertNever(op, 'zip op');
+  }
+}
+
+/** Elementwise a op b with the algebraic identities that keep derived code free of dead work. */
+export function zip(op: ZipOp, a: Expr, b: Expr): Expr {
+  const shape = broadcast(a, b);
+  if (a.kind === 'const' && b.kind === 'const') return constant(fold(op, a.value, b.value));
+  switch (op) {
+    case 'add':
+      if (isConst(a, 0)) return b;
+      if (isConst(b, 0)) return a;
+      if (b.kind === 'map' && b.fn === 'neg') return zip('sub', a, b.a);
+      if (a.kind === 'map' && a.fn === 'neg') return zip('sub', b, a.a);
+      break;
+    case 'sub':
+      if (isConst(b, 0)) return a;
+      if (isConst(a, 0)) return neg(b);
+      if (a === b) return constant(0);
+      if (b.kind === 'map' && b.fn === 'neg') return zip('add', a, b.a);
+      break;
+    case 'mul':
+      if (isConst(a, 0) || isConst(b, 0)) return constant(0);
+      if (isConst(a, 1)) return b;
+      if (isConst(b, 1)) return a;
+      if (isConst(a, -1)) return neg(b);
+      if (isConst(b, -1)) return neg(a);
+      if (a.kind === 'map' && a.fn === 'neg') return neg(zip('mul', a.a, b));
+      if (b.kind === 'map' && b.fn === 'neg') return neg(zip('mul', a, b.a));
+      break;
+    case 'div':
+      if (isConst(a, 0)) return constant(0);
+      if (isConst(b, 1)) return a;
+      if (a.kind === 'map' && a.fn === 'neg') return neg(zip('div', a.a, b));
+      break;
+    default:
+      return assertNever(op, 'zip op');
+  }
+  return intern<Zip>(`zip|${op}|${a.id}|${b.id}`, { kind: 'zip', op, a, b, shape });
+}
+
+export const add = (a: Expr, b: Expr): Expr => zip('add', a, b);
+export const sub = (a: Expr, b: Expr): Expr => zip('sub', a, b);
+export const mul = (a: Expr, b: Expr): Expr => zip('mul', a, b);
+export const div = (a: Expr, b: Expr): Expr => zip('div', a, b);
+
+export function neg(a: Expr): Expr {
+  if (a.kind === 'const') return constant(-a.value);
+  if (a.kind === 'map' && a.fn === 'neg') return a.a;
+  if (a.kind === 'zip' && a.op === 'sub') return zip('sub', a.b, a.a);
+  return intern<MapE>(`map|neg|${a.id}`, { kind: 'map', fn: 'neg', a, shape: a.shape });
+}
+
+/** An elementwise function application; `fn` must be known to the function table. */
+export function map(fn: string, a: Expr): Expr {
+  if (fn === 'neg') return neg(a);
+  return intern<MapE>(`map|${fn}|${a.id}`, { kind: 'map', fn, a, shape: a.shape });
+}
+
+export function concat(parts: readonly Expr[]): Expr {
+  if (parts.length === 1) return parts[0]!;
+  let total = ZERO_DIM;
+  for (const p of parts) {
+    if (p.shape.length !== 1) throw new InvariantError('concat of a non-vector');
+    total = addDims(total, p.shape[0]!);
+  }
+  return intern<Concat>(`concat|${parts.map((p) => p.id).join(',')}`, { kind: 'concat', parts, shape: [total] });
+}
+
+export function slice(a: Expr, start: Dim, length: Dim): Expr {
+  if (a.shape.length !== 1) throw new InvariantError('slice of a non-vector');
+  if (dimKey(start) === dimKey(ZERO_DIM) && dimKey(length) === dimKey(a.shape[0]!)) return a;
+  if (isConst(a, 0)) return a;
+  // A slice of a concat that lines up with one part is that part.
+  if (a.kind === 'concat') {
+    let off = ZERO_DIM;
+    for (const p of a.parts) {
+      if (dimKey(off) === dimKey(start) && dimKey(p.shape[0]!) === dimKey(length)) return p;
+      off = addDims(off, p.shape[0]!);
+    }
+  }
+  return intern<Slice>(`slice|${a.id}|${dimKey(start)}|${dimKey(length)}`, { kind: 'slice', a, start, length, shape: [length] });
+}
+
+// ---- traversal ----------------------------------------------------------------------------
+
+/** Post-order (children before parents) over everything reachable from roots; stable order. */
+export function topoOrder(roots: readonly Expr[]): Expr[] {
+  const seen = new Set<number>();
+  const out: Expr[] = [];
+  const visit = (e: Expr): void => {
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    for (const c of children(e)) visit(c);
+    out.push(e);
+  };
+  for (const r of roots) visit(r);
+  return out;
+}
+
+/** How many times each node is used as a child, counted over the graph reachable from roots. */
+export function useCounts(roots: readonly Expr[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const e of topoOrder(roots)) for (const c of children(e)) counts.set(c.id, (counts.get(c.id) ?? 0) + 1);
+  return counts;
+}

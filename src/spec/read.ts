@@ -1,0 +1,302 @@
+// Reads cells/<name>.cell.yaml into a validated CellSpec; every mistake is a Diagnostic with a span.
+
+import { basename } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, type Node as YNode, parseDocument, Scalar, type YAMLMap } from 'yaml';
+import { addDims, constDim, type Dim, dimOf, scaleDim, type Shape } from '../ir/shape.js';
+import { Diagnostic, didYouMean, registerSource, type Span } from './diagnostic.js';
+import { parseSourceExpr, spanOf } from './source-expr.js';
+import type { ActivationDecl, CellSpec, EquationDecl, SizeDecl, TensorDecl } from './types.js';
+
+const TOP_KEYS = ['name', 'title', 'description', 'references', 'sizes', 'inputs', 'state', 'parameters', 'equations', 'output', 'latex', 'activations', 'readout'] as const;
+const REQUIRED = ['name', 'title', 'sizes', 'inputs', 'state', 'parameters', 'equations'] as const;
+
+/** Identifiers that are safe as TypeScript, WGSL and LaTeX names: letters, digits, single underscores. */
+export const IDENT = /^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*$/;
+const CELL_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+const SYMBOL = /^[A-Za-z](?:_[A-Za-z0-9]+)?$/;
+export const MAX_SIZE_EXAMPLE = 4096;
+
+/** Words no spec name may take: keywords of the targets and names the generated code uses. */
+const RESERVED = new Set([
+  // TypeScript / JavaScript
+  'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export',
+  'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super',
+  'switch', 'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'let', 'static', 'yield', 'await',
+  'implements', 'interface', 'package', 'private', 'protected', 'public', 'arguments', 'eval', 'undefined', 'NaN', 'Infinity',
+  'Math', 'Object', 'Array', 'Number', 'String', 'Float32Array', 'Float64Array', 'Error',
+  // WGSL
+  'fn', 'var', 'let', 'loop', 'struct', 'bitcast', 'discard', 'fallthrough', 'override', 'alias', 'array', 'bool', 'f32',
+  'f16', 'i32', 'u32', 'vec2', 'vec3', 'vec4', 'mat2x2', 'mat3x3', 'mat4x4', 'ptr', 'sampler', 'texture', 'uniform',
+  'storage', 'workgroup', 'private', 'function', 'atomic', 'select', 'min', 'max', 'clamp',
+  // WGSL reserved words that are plausible names
+  'active', 'attribute', 'layout', 'matrix', 'namespace', 'sample', 'shared', 'target', 'type', 'unsafe', 'handle', 'module', 'self', 'as', 'async', 'auto', 'cast', 'macro', 'meta', 'move', 'mut', 'new', 'null', 'of', 'pub', 'ref', 'std', 'use', 'where',
+]);
+
+interface Ctx {
+  file: string;
+  text: string;
+}
+
+const spanOfNode = (c: Ctx, n: YNode | null | undefined): Span => {
+  const r = n?.range;
+  return r ? { file: c.file, start: r[0], end: Math.max(r[0] + 1, r[1]) } : { file: c.file, start: 0, end: 1 };
+};
+
+function fail(c: Ctx, n: YNode | null | undefined, message: string, hint?: string): never {
+  throw new Diagnostic(message, spanOfNode(c, n), hint);
+}
+
+/** Offset in the file of the first character of a scalar's value. */
+function valueOffset(c: Ctx, s: Scalar): number {
+  const start = s.range?.[0] ?? 0;
+  switch (s.type) {
+    case Scalar.QUOTE_DOUBLE:
+    case Scalar.QUOTE_SINGLE:
+      return start + 1;
+    case Scalar.BLOCK_FOLDED:
+    case Scalar.BLOCK_LITERAL: {
+      let i = c.text.indexOf('\n', start) + 1;
+      while (i < c.text.length && (c.text[i] === ' ' || c.text[i] === '\t')) i++;
+      return i;
+    }
+    default:
+      return start;
+  }
+}
+
+function asMap(c: Ctx, n: YNode | null | undefined, what: string): YAMLMap<Scalar, YNode> {
+  if (!isMap(n)) fail(c, n, `${what} must be a mapping`, `write ${what} as 'key: value' lines`);
+  return n as YAMLMap<Scalar, YNode>;
+}
+
+function asString(c: Ctx, n: YNode | null | undefined, what: string): string {
+  if (!isScalar(n) || typeof n.value !== 'string' || n.value.trim() === '') fail(c, n, `${what} must be a non-empty string`);
+  return (n.value as string).trim();
+}
+
+function asScalarText(c: Ctx, n: YNode | null | undefined, what: string): { text: string; node: Scalar } {
+  if (!isScalar(n) || n.value === null || typeof n.value === 'boolean' || typeof n.value === 'object') fail(c, n, `${what} must be a string or number`);
+  return { text: String(n.value), node: n };
+}
+
+/** Entries of a mapping with their key spans; a repeated key is an error at its second use. */
+function entries(c: Ctx, m: YAMLMap<Scalar, YNode>, what: string): { key: string; keyNode: Scalar; value: YNode | null }[] {
+  const seen = new Map<string, Scalar>();
+  const out: { key: string; keyNode: Scalar; value: YNode | null }[] = [];
+  for (const item of m.items) {
+    const k = item.key;
+    if (!isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) fail(c, k as YNode, `a key in ${what} must be a plain name`);
+    const key = String(k.value);
+    if (seen.has(key)) fail(c, k, `'${key}' is defined twice in ${what}`, 'each name may be defined only once; rename or remove one');
+    seen.set(key, k);
+    out.push({ key, keyNode: k, value: (item.value ?? null) as YNode | null });
+  }
+  return out;
+}
+
+function checkIdent(c: Ctx, key: string, keyNode: Scalar, what: string): void {
+  if (!IDENT.test(key)) fail(c, keyNode, `'${key}' is not a valid ${what} name`, 'use letters and digits, separated by single underscores (e.g. W_z, h_cand)');
+  if (RESERVED.has(key)) fail(c, keyNode, `'${key}' is a reserved word and cannot name a ${what}`, 'choose another name');
+}
+
+/** A dimension: a size name, an integer, or sums and integer multiples of those. */
+function readDim(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>): Dim {
+  const { text, node } = asScalarText(c, n, 'a dimension');
+  const off = valueOffset(c, node);
+  const e = parseSourceExpr(text, off, c.file, 'dimension');
+  const walk = (m: import('mathjs').MathNode): Dim => {
+    const a = m as unknown as { name?: string; value?: unknown; op?: string; args?: import('mathjs').MathNode[]; content?: import('mathjs').MathNode };
+    switch (m.type) {
+      case 'SymbolNode':
+        if (!sizes.has(a.name!)) throw new Diagnostic(`unknown size '${a.name}'`, spanOf(e, m), didYouMean(a.name!, sizes.keys()) ?? `declare it under sizes: (known: ${[...sizes.keys()].join(', ')})`);
+        return dimOf({ [a.name!]: 1 });
+      case 'ConstantNode': {
+        const v = Number(a.value);
+        if (!Number.isInteger(v) || v < 1) throw new Diagnostic(`a dimension must be a positive integer, not ${String(a.value)}`, spanOf(e, m));
+        return constDim(v);
+      }
+      case 'ParenthesisNode':
+        return walk(a.content!);
+      case 'OperatorNode':
+        if (a.op === '+' && a.args!.length === 2) return addDims(walk(a.args![0]!), walk(a.args![1]!));
+        if (a.op === '*' && a.args!.length === 2) {
+          const [l, r] = a.args!;
+          if (l!.type === 'ConstantNode') return scaleDim(walk(r!), Number((l as unknown as { value: unknown }).value));
+          if (r!.type === 'ConstantNode') return scaleDim(walk(l!), Number((r as unknown as { value: unknown }).value));
+        }
+        throw new Diagnostic('a dimension may only add sizes and multiply them by integers', spanOf(e, m), "e.g. 'hidden + input' or '2*hidden'");
+      default:
+        throw new Diagnostic('a dimension may only add sizes and multiply them by integers', spanOf(e, m), "e.g. 'hidden + input' or '2*hidden'");
+    }
+  };
+  return walk(e.node);
+}
+
+function readShape(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>, what: string): Shape {
+  if (isSeq(n)) {
+    const items = n.items as (YNode | null)[];
+    if (items.length < 1 || items.length > 2) fail(c, n, `${what} must be a vector [n] or a matrix [rows, cols]`, 'tensors of rank 3 or more are not supported');
+    return items.map((i) => readDim(c, i, sizes));
+  }
+  return [readDim(c, n, sizes)];
+}
+
+function readSizes(c: Ctx, n: YNode | null): SizeDecl[] {
+  const m = asMap(c, n, 'sizes');
+  const out: SizeDecl[] = [];
+  for (const { key, keyNode, value } of entries(c, m, 'sizes')) {
+    checkIdent(c, key, keyNode, 'size');
+    let symbol = key.length === 1 ? key : key[0]!.toUpperCase();
+    let example = 4;
+    if (isScalar(value) && typeof value.value === 'string') symbol = value.value;
+    else if (isScalar(value) && typeof value.value === 'number') example = value.value;
+    else if (isMap(value)) {
+      for (const e of entries(c, value as YAMLMap<Scalar, YNode>, `size '${key}'`)) {
+        if (e.key === 'symbol') symbol = asString(c, e.value, 'symbol');
+        else if (e.key === 'example') {
+          if (!isScalar(e.value) || typeof e.value.value !== 'number') fail(c, e.value, 'example must be a number');
+          example = e.value.value as number;
+          if (!Number.isInteger(example) || example < 1 || example > MAX_SIZE_EXAMPLE)
+            fail(c, e.value, `example size ${example} is out of range`, `use an integer from 1 to ${MAX_SIZE_EXAMPLE}`);
+        } else fail(c, e.keyNode, `unknown key '${e.key}' in size '${key}'`, didYouMean(e.key, ['symbol', 'example']) ?? 'a size has symbol and example');
+      }
+    } else if (value !== null) fail(c, value, `size '${key}' must be a symbol, a number or {symbol, example}`);
+    if (!SYMBOL.test(symbol)) fail(c, value ?? keyNode, `size symbol '${symbol}' must be one letter, optionally with a subscript`, "e.g. symbol: H or symbol: n_x");
+    out.push({ name: key, span: spanOfNode(c, keyNode), symbol, example });
+  }
+  if (out.length === 0) fail(c, n, 'sizes must declare at least one size');
+  return out;
+}
+
+function readTensors(c: Ctx, n: YNode | null, what: string, sizes: ReadonlyMap<string, SizeDecl>, taken: Map<string, string>): TensorDecl[] {
+  const m = asMap(c, n, what);
+  const out: TensorDecl[] = [];
+  for (const { key, keyNode, value } of entries(c, m, what)) {
+    checkIdent(c, key, keyNode, what === 'parameters' ? 'parameter' : what === 'inputs' ? 'input' : 'state');
+    const prior = taken.get(key);
+    if (prior) fail(c, keyNode, `'${key}' is already declared as ${prior}`, 'every name in a spec must be unique');
+    if (sizes.has(key)) fail(c, keyNode, `'${key}' is already the name of a size`, 'every name in a spec must be unique');
+    let shapeNode: YNode | null = value;
+    if (isMap(value)) {
+      shapeNode = null;
+      for (const e of entries(c, value as YAMLMap<Scalar, YNode>, `'${key}'`)) {
+        if (e.key === 'shape') shapeNode = e.value;
+        else fail(c, e.keyNode, `unknown key '${e.key}' in '${key}'`, "only 'shape' may be given here");
+      }
+      if (!shapeNode) fail(c, value, `'${key}' needs a shape`);
+    }
+    if (shapeNode === null) fail(c, keyNode, `'${key}' needs a shape`, `e.g. ${key}: hidden or ${key}: [hidden, input]`);
+    const shape = readShape(c, shapeNode, sizes, `the shape of '${key}'`);
+    if (what !== 'parameters' && shape.length !== 1) fail(c, shapeNode, `${what === 'inputs' ? 'an input' : 'a state'} must be a vector`, `write ${key}: <size>`);
+    taken.set(key, what === 'parameters' ? 'a parameter' : what === 'inputs' ? 'an input' : 'a state');
+    out.push({ name: key, span: spanOfNode(c, keyNode), shape, shapeSpan: spanOfNode(c, shapeNode) });
+  }
+  if (out.length === 0 && what !== 'parameters') fail(c, n, `${what} must declare at least one ${what === 'inputs' ? 'input' : 'state'}`);
+  return out;
+}
+
+/** Parse and structurally validate a spec. Shapes and symbols in equations are checked by lowering. */
+export function readSpec(text: string, file: string): CellSpec {
+  registerSource(file, text);
+  const c: Ctx = { file, text };
+  if (text.trim() === '') throw new Diagnostic('the spec file is empty', { file, start: 0, end: 0 }, `start from 'cellgen new ${basename(file).replace(/\.cell\.ya?ml$/, '')}'`);
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new Diagnostic(`YAML syntax error: ${msg}`, { file, start: e.pos[0], end: Math.max(e.pos[0] + 1, e.pos[1]) }, 'fix the YAML syntax (check indentation, colons and quotes; quote equations that start with * [ { or -)');
+  }
+  const root = doc.contents;
+  if (!isMap(root)) fail(c, root, 'a cell spec must be a YAML mapping', "start with 'name: <cell-name>'");
+  const top = new Map<string, { keyNode: Scalar; value: YNode | null }>();
+  for (const e of entries(c, root as YAMLMap<Scalar, YNode>, 'the spec')) {
+    if (!(TOP_KEYS as readonly string[]).includes(e.key)) fail(c, e.keyNode, `unknown key '${e.key}'`, didYouMean(e.key, TOP_KEYS) ?? `known keys: ${TOP_KEYS.join(', ')}`);
+    top.set(e.key, e);
+  }
+  for (const k of REQUIRED) if (!top.has(k)) fail(c, root, `missing required key '${k}'`, `add '${k}:' to the spec`);
+  const get = (k: string): YNode | null => top.get(k)?.value ?? null;
+
+  const name = asString(c, get('name'), 'name');
+  if (!CELL_NAME.test(name)) fail(c, get('name'), `'${name}' is not a valid cell name`, 'use lower-case letters, digits and single hyphens, e.g. gru-reset-after');
+  const stem = basename(file).replace(/\.cell\.ya?ml$/, '');
+  if (stem !== basename(file) && stem !== name) fail(c, get('name'), `the cell name '${name}' does not match the file name '${basename(file)}'`, `rename the file to ${name}.cell.yaml or the cell to '${stem}'`);
+  const title = asString(c, get('title'), 'title');
+  const description = top.has('description') ? asString(c, get('description'), 'description') : '';
+  const references: string[] = [];
+  if (top.has('references')) {
+    const r = get('references');
+    if (!isSeq(r)) fail(c, r, 'references must be a list of strings');
+    for (const it of r.items as (YNode | null)[]) references.push(asString(c, it, 'a reference'));
+  }
+
+  const sizeList = readSizes(c, get('sizes'));
+  const sizes = new Map(sizeList.map((s) => [s.name, s]));
+  const taken = new Map<string, string>();
+  const inputs = readTensors(c, get('inputs'), 'inputs', sizes, taken);
+  const state = readTensors(c, get('state'), 'state', sizes, taken);
+  for (const s of state) {
+    if (taken.has(`${s.name}_prev`)) fail(c, { range: [s.span.start, s.span.end, s.span.end] } as YNode, `'${s.name}_prev' would clash with a declared name`, 'rename the state or that declaration');
+  }
+  const params = readTensors(c, get('parameters'), 'parameters', sizes, taken);
+  for (const p of params) if (/_prev$/.test(p.name)) fail(c, { range: [p.span.start, p.span.end, p.span.end] } as YNode, `'${p.name}' ends in _prev, which is kept for previous state values`, 'rename the parameter');
+
+  // Activations: scalar functions of one variable.
+  const activations: ActivationDecl[] = [];
+  if (top.has('activations')) {
+    for (const { key, keyNode, value } of entries(c, asMap(c, get('activations'), 'activations'), 'activations')) {
+      checkIdent(c, key, keyNode, 'activation');
+      if (taken.has(key)) fail(c, keyNode, `'${key}' is already declared as ${taken.get(key)}`);
+      const { text: body, node } = asScalarText(c, value, `activation '${key}'`);
+      const expr = parseSourceExpr(body, valueOffset(c, node), file, `activation '${key}'`);
+      activations.push({ name: key, span: spanOfNode(c, keyNode), param: 'x', expr });
+      taken.set(key, 'an activation');
+    }
+  }
+
+  const equations: EquationDecl[] = [];
+  for (const { key, keyNode, value } of entries(c, asMap(c, get('equations'), 'equations'), 'equations')) {
+    checkIdent(c, key, keyNode, 'equation');
+    const kind = taken.get(key);
+    if (kind && kind !== 'a state') fail(c, keyNode, `'${key}' is ${kind} and cannot be assigned`, 'equations define intermediates and state updates only');
+    if (/_prev$/.test(key)) fail(c, keyNode, `'${key}' is a previous state value and cannot be assigned`, `assign '${key.replace(/_prev$/, '')}' instead`);
+    const { text: body, node } = asScalarText(c, value, `the equation for '${key}'`);
+    const expr = parseSourceExpr(body, valueOffset(c, node), file, `the equation for '${key}'`);
+    equations.push({ name: key, span: spanOfNode(c, keyNode), expr });
+  }
+  const eqNode = get('equations');
+  for (const s of state) {
+    if (!equations.some((e) => e.name === s.name))
+      fail(c, eqNode, `state '${s.name}' has no update equation`, `add '${s.name}: <expression>' under equations (its previous value is '${s.name}_prev')`);
+  }
+
+  let output = state.some((s) => s.name === 'h') ? 'h' : state[0]!.name;
+  if (top.has('output')) {
+    output = asString(c, get('output'), 'output');
+    if (!state.some((s) => s.name === output)) fail(c, get('output'), `output '${output}' is not a state`, didYouMean(output, state.map((s) => s.name)) ?? 'output names the state that layers above and the readout see');
+  }
+
+  const latex = new Map<string, { tex: string; span: Span }>();
+  if (top.has('latex')) {
+    const known = new Set([...taken.keys(), ...equations.map((e) => e.name), ...sizes.keys()]);
+    for (const { key, keyNode, value } of entries(c, asMap(c, get('latex'), 'latex'), 'latex')) {
+      if (!known.has(key)) fail(c, keyNode, `latex names '${key}', which the spec does not declare`, didYouMean(key, known));
+      latex.set(key, { tex: asString(c, value, `the LaTeX for '${key}'`), span: spanOfNode(c, value) });
+    }
+  }
+
+  let readout: CellSpec['readout'];
+  if (top.has('readout')) {
+    const r = asMap(c, get('readout'), 'readout');
+    let classes: string | undefined;
+    for (const e of entries(c, r, 'readout')) {
+      if (e.key !== 'classes') fail(c, e.keyNode, `unknown key '${e.key}' in readout`, "readout takes 'classes: <size>'");
+      classes = asString(c, e.value, 'classes');
+      if (!sizes.has(classes)) fail(c, e.value, `unknown size '${classes}'`, didYouMean(classes, sizes.keys()) ?? 'declare the number of classes under sizes:');
+      readout = { classes, span: spanOfNode(c, e.value) };
+    }
+    if (!classes) fail(c, r, "readout needs 'classes: <size>'");
+  }
+
+  return { file, source: text, name, title, description, references, sizes: sizeList, inputs, state, params, equations, output, latex, activations, readout };
+}

@@ -1,0 +1,110 @@
+// Parses one mathjs expression from a spec and recovers the source range of every node.
+
+import { parse, type MathNode } from 'mathjs';
+import { Diagnostic, type Span } from './diagnostic.js';
+import type { SourceExpr } from './types.js';
+
+const TOKEN = /[A-Za-z_][A-Za-z0-9_]*|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/g;
+
+interface Tok {
+  text: string;
+  start: number;
+  end: number;
+}
+
+/** mathjs nodes carry no positions: match their leaves, in source order, to the tokens of the text. */
+function rangesOf(text: string, root: MathNode): Map<MathNode, readonly [number, number]> {
+  const toks: Tok[] = [];
+  for (const m of text.matchAll(TOKEN)) toks.push({ text: m[0], start: m.index!, end: m.index! + m[0].length });
+  const match = new Map<number, number>(); // '(' offset -> ')' offset
+  const stack: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') stack.push(i);
+    else if (text[i] === ')' && stack.length) match.set(stack.pop()!, i);
+  }
+  let k = 0;
+  const out = new Map<MathNode, readonly [number, number]>();
+  const take = (want: (t: Tok) => boolean): Tok | undefined => {
+    for (let j = k; j < toks.length; j++) {
+      if (want(toks[j]!)) {
+        k = j + 1;
+        return toks[j];
+      }
+    }
+    return undefined;
+  };
+  const openBefore = (s: number): number | undefined => {
+    let i = s - 1;
+    while (i >= 0 && /\s/.test(text[i]!)) i--;
+    return i >= 0 && text[i] === '(' ? i : undefined;
+  };
+  const visit = (n: MathNode): readonly [number, number] => {
+    let r: readonly [number, number] = [0, text.length];
+    const a = n as unknown as Record<string, unknown>;
+    switch (n.type) {
+      case 'SymbolNode': {
+        const t = take((t) => t.text === a.name);
+        if (t) r = [t.start, t.end];
+        break;
+      }
+      case 'ConstantNode': {
+        const t = take((t) => /^[\d.]/.test(t.text));
+        if (t) r = [t.start, t.end];
+        break;
+      }
+      case 'FunctionNode': {
+        const fnName = (a.fn as { name?: string }).name ?? '';
+        const t = take((t) => t.text === fnName);
+        const args = (a.args as MathNode[]).map(visit);
+        const start = t ? t.start : args[0]?.[0] ?? 0;
+        let end = args.length ? args[args.length - 1]![1] : start;
+        const open = t ? text.indexOf('(', t.end) : -1;
+        if (open >= 0 && match.has(open)) end = match.get(open)! + 1;
+        r = [start, end];
+        break;
+      }
+      case 'ParenthesisNode': {
+        const inner = visit(a.content as MathNode);
+        const open = openBefore(inner[0]);
+        r = open !== undefined && match.has(open) ? [open, match.get(open)! + 1] : inner;
+        break;
+      }
+      default: {
+        const kids: MathNode[] = [];
+        n.forEach((c: MathNode) => kids.push(c));
+        const rs = kids.map(visit);
+        if (rs.length) r = [Math.min(...rs.map((x) => x[0])), Math.max(...rs.map((x) => x[1]))];
+        // A prefix operator starts at its symbol.
+        if (n.type === 'OperatorNode' && rs.length === 1 && rs[0]) {
+          let i = rs[0][0] - 1;
+          while (i >= 0 && /\s/.test(text[i]!)) i--;
+          if (i >= 0 && /[-+]/.test(text[i]!)) r = [i, r[1]];
+        }
+      }
+    }
+    out.set(n, r);
+    return r;
+  };
+  visit(root);
+  return out;
+}
+
+/** Parse `text`, found at `offset` in `file`, into a SourceExpr; syntax errors become diagnostics. */
+export function parseSourceExpr(text: string, offset: number, file: string, what: string): SourceExpr {
+  let node: MathNode;
+  try {
+    node = parse(text);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const m = /\(char (\d+)\)/.exec(msg);
+    const at = m ? Math.max(0, Math.min(text.length, Number(m[1]) - 1)) : 0;
+    throw new Diagnostic(`cannot parse ${what}: ${msg.replace(/\s*\(char \d+\)/, '')}`, { file, start: offset + at, end: offset + at + 1 }, 'check the expression syntax (mathjs: * matrix product, .* elementwise)');
+  }
+  return { text, node, offset, ranges: rangesOf(text, node), file };
+}
+
+/** The file span of a node of a parsed expression. */
+export function spanOf(e: SourceExpr, n: MathNode): Span {
+  const r = e.ranges.get(n) ?? [0, e.text.length];
+  return { file: e.file, start: e.offset + r[0], end: e.offset + r[1] };
+}
