@@ -120,7 +120,7 @@ function leafValue(cell: CellIR, sizes: Sizes, seq: SeqInput, params: Params, t:
   for (const p of cell.params) {
     const v = params[p.name];
     if (!v || v.length !== numel(p.shape, sizes)) throw new Error(`parameter '${p.name}' is missing or has the wrong length`);
-    memo.set(p.id, v);
+    memo.set(p.id, p.shape.length === 1 ? repeatRows(v, seq.batch) : v);
   }
   for (const x of cell.inputs) {
     const n = numel(x.shape, sizes);
@@ -128,6 +128,13 @@ function leafValue(cell: CellIR, sizes: Sizes, seq: SeqInput, params: Params, t:
   }
   for (const s of cell.prev) memo.set(s.id, prevStates[s.name]!);
   return memo;
+}
+
+/** A vector parameter is shared by every batch row: repeat it so elementwise code can index [b·n + i]. */
+function repeatRows(v: Float64Array, batch: number): Float64Array {
+  const out = new Float64Array(v.length * batch);
+  for (let b = 0; b < batch; b++) out.set(v, b * v.length);
+  return out;
 }
 
 export function initialStates(cell: CellIR, sizes: Sizes, seq: SeqInput): Record<string, Float64Array> {
@@ -248,7 +255,7 @@ export function tangentSequence(cell: CellIR, sizes: Sizes, params: Params, seq:
   for (let t = 0; t < seq.steps; t++) {
     const memo = fw.memos[t]!;
     const tan = new Map<number, Float64Array | number>();
-    for (const p of cell.params) tan.set(p.id, dir.params[p.name]!);
+    for (const p of cell.params) tan.set(p.id, p.shape.length === 1 ? repeatRows(dir.params[p.name]!, B) : dir.params[p.name]!);
     for (const x of cell.inputs) {
       const n = B * numel(x.shape, sizes);
       tan.set(x.id, dir.inputs[x.name]!.subarray(t * n, (t + 1) * n));

@@ -173,15 +173,25 @@ export function deriveBackward(cell: CellIR): BackwardStep {
   const bindings: Binding[] = [];
   const boundIds = new Set<number>();
   let tmp = 0;
+  // Adjoint names must not clash with anything the spec declares.
+  const taken = new Set<string>([...cell.params, ...cell.inputs].map((l) => l.name));
+  for (const s of cell.prev) taken.add(s.name).add(`${s.name}_prev`);
+  for (const e of cell.equations) taken.add(e.name);
+  const fresh = (base: string): string => {
+    let n = base;
+    for (let k = 2; taken.has(n); k++) n = `${base}${k}`;
+    taken.add(n);
+    return n;
+  };
   for (const m of materialized) {
     const e = m.expr;
     if (e.kind === 'leaf' || e.kind === 'const' || boundIds.has(e.id) || !reachable.has(e.id) || forwardIds.has(e.id)) continue;
     const nm = names.get(m.of.id);
     if (nm) {
-      bindings.push({ name: `d${nm.name}`, expr: e, of: m.of, reason: nm.kind, equation: nm.equation });
+      bindings.push({ name: fresh(`d${nm.name}`), expr: e, of: m.of, reason: nm.kind, equation: nm.equation });
       boundIds.add(e.id);
     } else if ((uses.get(e.id) ?? 0) > 1) {
-      bindings.push({ name: `d_tmp${++tmp}`, expr: e, of: m.of, reason: 'shared' });
+      bindings.push({ name: fresh(`d_tmp${++tmp}`), expr: e, of: m.of, reason: 'shared' });
       boundIds.add(e.id);
     }
   }
