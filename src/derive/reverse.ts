@@ -1,6 +1,7 @@
 // Reverse mode over one cell step: the BPTT step (adjoints, carried state adjoints, gradient terms).
 
 import { InvariantError } from '../spec/diagnostic.js';
+import { RESERVED } from '../spec/read.js';
 import { add, children, concat as _concat, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, slice, sub, topoOrder, useCounts } from '../ir/expr.js';
 import type { CellIR } from '../ir/lower.js';
 import { addDims, ZERO_DIM } from '../ir/shape.js';
@@ -177,7 +178,9 @@ export function deriveBackward(cell: CellIR): BackwardStep {
   const taken = new Set<string>([...cell.params, ...cell.inputs].map((l) => l.name));
   for (const s of cell.prev) taken.add(s.name).add(`${s.name}_prev`);
   for (const e of cell.equations) taken.add(e.name);
-  const fresh = (base: string): string => {
+  const fresh = (want: string): string => {
+    // d + a name can spell a keyword (do, dim...): then the name is d_<name>.
+    const base = RESERVED.has(want) ? want.replace(/^d/, 'd_') : want;
     let n = base;
     for (let k = 2; taken.has(n); k++) n = `${base}${k}`;
     taken.add(n);

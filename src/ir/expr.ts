@@ -180,6 +180,10 @@ export function slice(a: Expr, start: Dim, length: Dim): Expr {
   if (a.shape.length !== 1) throw new InvariantError('slice of a non-vector');
   if (dimKey(start) === dimKey(ZERO_DIM) && dimKey(length) === dimKey(a.shape[0]!)) return a;
   if (isConst(a, 0)) return a;
+  // Slices distribute over sums, so (W_cᵀ δ + W_uᵀ δ)[0:H] becomes two column-block products.
+  if (a.kind === 'zip' && (a.op === 'add' || a.op === 'sub') && a.a.shape.length === 1 && a.b.shape.length === 1)
+    return zip(a.op, slice(a.a, start, length), slice(a.b, start, length));
+  if (a.kind === 'map' && a.fn === 'neg') return neg(slice(a.a, start, length));
   // A slice of a concat that lines up with one part is that part.
   if (a.kind === 'concat') {
     let off = ZERO_DIM;

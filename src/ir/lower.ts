@@ -158,7 +158,8 @@ export function lowerCell(spec: CellSpec): CellIR {
                 }
                 return matvec(a, b);
               }
-              if (b.shape.length === 2) throw new Diagnostic(`a matrix on the right of '*' ${where}`, at(args[1]!), 'write W * x with the matrix on the left');
+              if (b.shape.length === 2)
+                throw new Diagnostic(`a matrix on the right of '*' ${where}`, at(args[1]!), a.shape.length === 0 ? 'scale the product instead, as in 2 * (W * x)' : 'write W * x with the matrix on the left');
               if (a.shape.length === 1 && b.shape.length === 1)
                 throw new Diagnostic(`'*' between two vectors ${where}`, at(n), "use '.*' for the elementwise product");
               return mul(a, b);

@@ -22,7 +22,7 @@ export function validateScalar(e: SourceExpr, param: string, what: string): void
         if (n.name !== param) throw new Diagnostic(`unknown symbol '${n.name}' in ${what}`, spanOf(e, n), `an activation is a function of '${param}' alone`);
         return;
       case 'ConstantNode':
-        if (typeof n.value !== 'number') throw new Diagnostic(`only numbers may appear as constants in ${what}`, spanOf(e, n));
+        if (typeof n.value !== 'number' || !Number.isFinite(n.value)) throw new Diagnostic(`only finite numbers may appear as constants in ${what}`, spanOf(e, n));
         return;
       case 'ParenthesisNode':
         return walk(n.content as Any);

@@ -1,7 +1,8 @@
 // Reads cells/<name>.cell.yaml into a validated CellSpec; every mistake is a Diagnostic with a span.
 
 import { basename } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, type Node as YNode, parseDocument, Scalar, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node as YNode, parseDocument, Scalar, type YAMLError, type YAMLMap } from 'yaml';
+import { BUILTINS } from '../ir/functions.js';
 import { addDims, constDim, type Dim, dimOf, scaleDim, type Shape } from '../ir/shape.js';
 import { Diagnostic, didYouMean, registerSource, type Span } from './diagnostic.js';
 import { parseSourceExpr, spanOf } from './source-expr.js';
@@ -17,7 +18,7 @@ const SYMBOL = /^[A-Za-z](?:_[A-Za-z0-9]+)?$/;
 export const MAX_SIZE_EXAMPLE = 4096;
 
 /** Words no spec name may take: keywords of the targets and names the generated code uses. */
-const RESERVED = new Set([
+export const RESERVED: ReadonlySet<string> = new Set([
   // TypeScript / JavaScript
   'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export',
   'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super',
@@ -37,9 +38,11 @@ interface Ctx {
   text: string;
 }
 
+/** A node's span, at least one character wide where the text allows (an empty node still gets a caret). */
 const spanOfNode = (c: Ctx, n: YNode | null | undefined): Span => {
-  const r = n?.range;
-  return r ? { file: c.file, start: r[0], end: Math.max(r[0] + 1, r[1]) } : { file: c.file, start: 0, end: 1 };
+  const [start, end] = n?.range ?? [0, 1];
+  const s = Math.min(start, c.text.length);
+  return { file: c.file, start: s, end: Math.min(Math.max(s + 1, end), c.text.length) };
 };
 
 function fail(c: Ctx, n: YNode | null | undefined, message: string, hint?: string): never {
@@ -64,6 +67,22 @@ function valueOffset(c: Ctx, s: Scalar): number {
   }
 }
 
+/**
+ * The text of a scalar as an expression, with the file offset of its first character. Where the source spells the
+ * value up to line breaks and indentation (no escapes), the source itself is returned with line breaks as spaces,
+ * so every node keeps its exact column on every line; otherwise the value, whose later columns may drift.
+ */
+function exprSource(c: Ctx, s: Scalar, value: string): { text: string; offset: number } {
+  const end = s.range?.[1] ?? 0;
+  const quoted = s.type === Scalar.QUOTE_DOUBLE || s.type === Scalar.QUOTE_SINGLE;
+  const from = valueOffset(c, s);
+  const raw = c.text.slice(from, Math.max(from, quoted ? end - 1 : end)).replace(/[\r\n\t]/g, ' ');
+  const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
+  // A value longer than its spelling (.inf -> Infinity) would reach past the scalar: keep the spelling then.
+  if (squash(raw) === squash(value) || value.length > raw.length) return { text: raw.trimEnd(), offset: from };
+  return { text: value.replace(/[\r\n\t]/g, ' ').trimEnd(), offset: from };
+}
+
 function asMap(c: Ctx, n: YNode | null | undefined, what: string): YAMLMap<Scalar, YNode> {
   if (!isMap(n)) fail(c, n, `${what} must be a mapping`, `write ${what} as 'key: value' lines`);
   return n as YAMLMap<Scalar, YNode>;
@@ -76,6 +95,7 @@ function asString(c: Ctx, n: YNode | null | undefined, what: string): string {
 
 function asScalarText(c: Ctx, n: YNode | null | undefined, what: string): { text: string; node: Scalar } {
   if (!isScalar(n) || n.value === null || typeof n.value === 'boolean' || typeof n.value === 'object') fail(c, n, `${what} must be a string or number`);
+  if (String(n.value).trim() === '') fail(c, n, `${what} is empty`);
   return { text: String(n.value), node: n };
 }
 
@@ -86,7 +106,8 @@ function entries(c: Ctx, m: YAMLMap<Scalar, YNode>, what: string): { key: string
   for (const item of m.items) {
     const k = item.key;
     if (!isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) fail(c, k as YNode, `a key in ${what} must be a plain name`);
-    const key = String(k.value);
+    // A number key is named as written (1e400, not Infinity).
+    const key = typeof k.value === 'string' || !k.range ? String(k.value) : c.text.slice(k.range[0], k.range[1]);
     if (seen.has(key)) fail(c, k, `'${key}' is defined twice in ${what}`, 'each name may be defined only once; rename or remove one');
     seen.set(key, k);
     out.push({ key, keyNode: k, value: (item.value ?? null) as YNode | null });
@@ -102,8 +123,8 @@ function checkIdent(c: Ctx, key: string, keyNode: Scalar, what: string): void {
 /** A dimension: a size name, an integer, or sums and integer multiples of those. */
 function readDim(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>): Dim {
   const { text, node } = asScalarText(c, n, 'a dimension');
-  const off = valueOffset(c, node);
-  const e = parseSourceExpr(text, off, c.file, 'dimension');
+  const src = exprSource(c, node, text);
+  const e = parseSourceExpr(src.text, src.offset, c.file, 'dimension');
   const walk = (m: import('mathjs').MathNode): Dim => {
     const a = m as unknown as { name?: string; value?: unknown; op?: string; args?: import('mathjs').MathNode[]; content?: import('mathjs').MathNode };
     switch (m.type) {
@@ -112,7 +133,8 @@ function readDim(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>):
         return dimOf({ [a.name!]: 1 });
       case 'ConstantNode': {
         const v = Number(a.value);
-        if (!Number.isInteger(v) || v < 1) throw new Diagnostic(`a dimension must be a positive integer, not ${String(a.value)}`, spanOf(e, m));
+        if (!Number.isInteger(v) || v < 1 || v > MAX_SIZE_EXAMPLE)
+          throw new Diagnostic(`a dimension must be an integer from 1 to ${MAX_SIZE_EXAMPLE}, not ${String(a.value)}`, spanOf(e, m), 'name large sizes under sizes:');
         return constDim(v);
       }
       case 'ParenthesisNode':
@@ -121,8 +143,9 @@ function readDim(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>):
         if (a.op === '+' && a.args!.length === 2) return addDims(walk(a.args![0]!), walk(a.args![1]!));
         if (a.op === '*' && a.args!.length === 2) {
           const [l, r] = a.args!;
-          if (l!.type === 'ConstantNode') return scaleDim(walk(r!), Number((l as unknown as { value: unknown }).value));
-          if (r!.type === 'ConstantNode') return scaleDim(walk(l!), Number((r as unknown as { value: unknown }).value));
+          // walk() checks that the factor is a positive integer
+          if (l!.type === 'ConstantNode') return scaleDim(walk(r!), walk(l!).constant);
+          if (r!.type === 'ConstantNode') return scaleDim(walk(l!), walk(r!).constant);
         }
         throw new Diagnostic('a dimension may only add sizes and multiply them by integers', spanOf(e, m), "e.g. 'hidden + input' or '2*hidden'");
       default:
@@ -148,17 +171,19 @@ function readSizes(c: Ctx, n: YNode | null): SizeDecl[] {
     checkIdent(c, key, keyNode, 'size');
     let symbol = key.length === 1 ? key : key[0]!.toUpperCase();
     let example = 4;
+    const readExample = (n: YNode | null): number => {
+      if (!isScalar(n) || typeof n.value !== 'number') fail(c, n, 'example must be a number');
+      const v = n.value as number;
+      if (!Number.isInteger(v) || v < 1 || v > MAX_SIZE_EXAMPLE) fail(c, n, `example size ${v} is out of range`, `use an integer from 1 to ${MAX_SIZE_EXAMPLE}`);
+      return v;
+    };
     if (isScalar(value) && typeof value.value === 'string') symbol = value.value;
-    else if (isScalar(value) && typeof value.value === 'number') example = value.value;
+    else if (isScalar(value) && typeof value.value === 'number') example = readExample(value);
     else if (isMap(value)) {
       for (const e of entries(c, value as YAMLMap<Scalar, YNode>, `size '${key}'`)) {
         if (e.key === 'symbol') symbol = asString(c, e.value, 'symbol');
-        else if (e.key === 'example') {
-          if (!isScalar(e.value) || typeof e.value.value !== 'number') fail(c, e.value, 'example must be a number');
-          example = e.value.value as number;
-          if (!Number.isInteger(example) || example < 1 || example > MAX_SIZE_EXAMPLE)
-            fail(c, e.value, `example size ${example} is out of range`, `use an integer from 1 to ${MAX_SIZE_EXAMPLE}`);
-        } else fail(c, e.keyNode, `unknown key '${e.key}' in size '${key}'`, didYouMean(e.key, ['symbol', 'example']) ?? 'a size has symbol and example');
+        else if (e.key === 'example') example = readExample(e.value);
+        else fail(c, e.keyNode, `unknown key '${e.key}' in size '${key}'`, didYouMean(e.key, ['symbol', 'example']) ?? 'a size has symbol and example');
       }
     } else if (value !== null) fail(c, value, `size '${key}' must be a symbol, a number or {symbol, example}`);
     if (!SYMBOL.test(symbol)) fail(c, value ?? keyNode, `size symbol '${symbol}' must be one letter, optionally with a subscript`, "e.g. symbol: H or symbol: n_x");
@@ -195,19 +220,76 @@ function readTensors(c: Ctx, n: YNode | null, what: string, sizes: ReadonlyMap<s
   return out;
 }
 
+/** What a LaTeX name may contain: a symbol with accents, fonts, sub- and superscripts. */
+const LATEX_CHARS = /[^A-Za-z0-9\\{}_^'\s.,;:()[\]|+\-*/]/;
+/** Commands that link, read or write files, emit raw HTML or define macros: never needed to name a symbol. */
+const LATEX_UNSAFE = /\\(?:href|url|html[A-Za-z]*|includegraphics|input|include|write|immediate|openout|openin|read|special|def|gdef|edef|xdef|let|futurelet|newcommand|renewcommand|providecommand|DeclareMathOperator|catcode|csname|expandafter)(?![A-Za-z])/;
+
+function checkLatex(c: Ctx, value: Scalar, key: string): void {
+  const { text, offset } = exprSource(c, value, String(value.value));
+  const bad = (i: number, len: number, message: string, hint: string): never => {
+    throw new Diagnostic(message, { file: c.file, start: offset + i, end: offset + i + len }, hint);
+  };
+  const symbolHint = "write the symbol alone, e.g. '\\tilde{h}' or 'W_{z}'; it is set in math mode for you";
+  const ch = LATEX_CHARS.exec(text);
+  if (ch) bad(ch.index, 1, `the LaTeX for '${key}' may not contain '${ch[0]}'`, symbolHint);
+  const cmd = LATEX_UNSAFE.exec(text);
+  if (cmd) bad(cmd.index, cmd[0].length, `the LaTeX for '${key}' may not use ${cmd[0]}`, 'links, files, raw HTML and macro definitions are not allowed in a name');
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth < 0) bad(i, 1, `unbalanced '}' in the LaTeX for '${key}'`, 'every } closes an earlier {');
+  }
+  if (depth > 0) bad(text.lastIndexOf('{'), 1, `unbalanced '{' in the LaTeX for '${key}'`, 'close every { with a }');
+}
+
+/** A YAML syntax error, placed where the user has to act rather than where the parser gave up. */
+function yamlError(file: string, text: string, e: YAMLError): Diagnostic {
+  const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const hint = 'fix the YAML syntax (check indentation, colons and quotes; quote equations that start with * [ { or -)';
+  const at = (start: number, message: string, h: string) => new Diagnostic(`YAML syntax error: ${message}`, { file, start, end: start + 1 }, h);
+  if (e.code === 'MISSING_CHAR' && /quote/.test(msg)) {
+    // An unclosed string runs to the end of the file: its opening quote is the last one that is not escaped.
+    // Inside '...' a quote is written '', inside "..." as \"; so look for an odd run of ' or a " after an even run of \.
+    const q = /'/.test(msg) ? "'" : '"';
+    const esc = q === "'" ? "'" : '\\';
+    for (let i = text.length - 1; i >= 0; i--) {
+      if (text[i] !== q) continue;
+      let j = i - 1;
+      while (j >= 0 && text[j] === esc) j--;
+      const unescaped = q === "'" ? (i - j) % 2 === 1 : (i - j - 1) % 2 === 0;
+      if (unescaped) return at(q === "'" ? j + 1 : i, 'this quoted string is never closed', `add the closing ${q}`);
+      if (q === "'") i = j + 1;
+    }
+  }
+  if (e.code === 'MULTIPLE_DOCS') return at(e.pos[0], 'a spec holds one YAML document', "remove this '---' and what follows, or move it to its own file");
+  if (e.code === 'BLOCK_AS_IMPLICIT_KEY') {
+    // "a: 3\n   b: 4" reads as the value "3 b: 4": the mistake is the deeper indentation of the second line.
+    const colon = text.slice(e.pos[0]).search(/:(?:\s|$)/);
+    const lineStart = colon < 0 ? -1 : text.lastIndexOf('\n', e.pos[0] + colon) + 1;
+    if (lineStart > e.pos[0]) {
+      let k = lineStart;
+      while (text[k] === ' ') k++;
+      return at(k, 'this line is indented more than the key above it', 'indent all keys of a mapping by the same amount');
+    }
+  }
+  // The parser may report the end of the file, one past the last character.
+  const start = Math.min(e.pos[0], text.length);
+  return new Diagnostic(`YAML syntax error: ${msg}`, { file, start, end: Math.min(Math.max(start + 1, e.pos[1]), text.length) }, hint);
+}
+
 /** Parse and structurally validate a spec. Shapes and symbols in equations are checked by lowering. */
 export function readSpec(text: string, file: string): CellSpec {
   registerSource(file, text);
   const c: Ctx = { file, text };
-  if (text.trim() === '') throw new Diagnostic('the spec file is empty', { file, start: 0, end: 0 }, `start from 'cellgen new ${basename(file).replace(/\.cell\.ya?ml$/, '')}'`);
+  const empty = () => new Diagnostic('the spec file is empty', { file, start: 0, end: 0 }, `start from 'cellgen new ${basename(file).replace(/\.cell\.ya?ml$/, '')}'`);
+  if (text.trim() === '') throw empty();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new Diagnostic(`YAML syntax error: ${msg}`, { file, start: e.pos[0], end: Math.max(e.pos[0] + 1, e.pos[1]) }, 'fix the YAML syntax (check indentation, colons and quotes; quote equations that start with * [ { or -)');
-  }
+  if (doc.errors.length) throw yamlError(file, text, doc.errors[0]!);
   const root = doc.contents;
+  if (root === null) throw empty();
   if (!isMap(root)) fail(c, root, 'a cell spec must be a YAML mapping', "start with 'name: <cell-name>'");
   const top = new Map<string, { keyNode: Scalar; value: YNode | null }>();
   for (const e of entries(c, root as YAMLMap<Scalar, YNode>, 'the spec')) {
@@ -247,9 +329,15 @@ export function readSpec(text: string, file: string): CellSpec {
     for (const { key, keyNode, value } of entries(c, asMap(c, get('activations'), 'activations'), 'activations')) {
       checkIdent(c, key, keyNode, 'activation');
       if (taken.has(key)) fail(c, keyNode, `'${key}' is already declared as ${taken.get(key)}`);
+      // Redefining a built-in would silently change its derivative wherever it is used (abs' uses sign).
+      if (key in BUILTINS || key === 'concat') fail(c, keyNode, `'${key}' is a built-in function and cannot be redefined`, 'give the activation another name');
+      const base = key.replace(/_grad$/, '');
+      if (base !== key && activations.some((a) => a.name === base)) fail(c, keyNode, `'${key}' is the name of the derivative of '${base}'`, 'give the activation another name');
       const { text: body, node } = asScalarText(c, value, `activation '${key}'`);
-      const expr = parseSourceExpr(body, valueOffset(c, node), file, `activation '${key}'`);
+      const src = exprSource(c, node, body);
+      const expr = parseSourceExpr(src.text, src.offset, file, `activation '${key}'`);
       activations.push({ name: key, span: spanOfNode(c, keyNode), param: 'x', expr });
+      if (activations.some((a) => a.name === `${key}_grad`)) fail(c, keyNode, `'${key}' would name its derivative '${key}_grad', which is already an activation`, 'give one of them another name');
       taken.set(key, 'an activation');
     }
   }
@@ -261,7 +349,8 @@ export function readSpec(text: string, file: string): CellSpec {
     if (kind && kind !== 'a state') fail(c, keyNode, `'${key}' is ${kind} and cannot be assigned`, 'equations define intermediates and state updates only');
     if (/_prev$/.test(key)) fail(c, keyNode, `'${key}' is a previous state value and cannot be assigned`, `assign '${key.replace(/_prev$/, '')}' instead`);
     const { text: body, node } = asScalarText(c, value, `the equation for '${key}'`);
-    const expr = parseSourceExpr(body, valueOffset(c, node), file, `the equation for '${key}'`);
+    const src = exprSource(c, node, body);
+    const expr = parseSourceExpr(src.text, src.offset, file, `the equation for '${key}'`);
     equations.push({ name: key, span: spanOfNode(c, keyNode), expr });
   }
   const eqNode = get('equations');
@@ -281,7 +370,9 @@ export function readSpec(text: string, file: string): CellSpec {
     const known = new Set([...taken.keys(), ...equations.map((e) => e.name), ...sizes.keys()]);
     for (const { key, keyNode, value } of entries(c, asMap(c, get('latex'), 'latex'), 'latex')) {
       if (!known.has(key)) fail(c, keyNode, `latex names '${key}', which the spec does not declare`, didYouMean(key, known));
-      latex.set(key, { tex: asString(c, value, `the LaTeX for '${key}'`), span: spanOfNode(c, value) });
+      const tex = asString(c, value, `the LaTeX for '${key}'`);
+      checkLatex(c, value as Scalar, key);
+      latex.set(key, { tex, span: spanOfNode(c, value) });
     }
   }
 

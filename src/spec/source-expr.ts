@@ -48,6 +48,19 @@ function rangesOf(text: string, root: MathNode): Map<MathNode, readonly [number,
         break;
       }
       case 'ConstantNode': {
+        if (typeof a.value === 'string') {
+          // A string literal: from the next quote to its match, skipping the tokens inside.
+          const from = k > 0 ? toks[k - 1]!.end : 0;
+          const open = text.slice(from).search(/["']/);
+          if (open >= 0) {
+            const q = text[from + open]!;
+            let i = from + open + 1;
+            while (i < text.length && text[i] !== q) i += text[i] === '\\' ? 2 : 1;
+            r = [from + open, Math.min(text.length, i + 1)];
+            while (k < toks.length && toks[k]!.start < r[1]) k++;
+          }
+          break;
+        }
         const t = take((t) => /^[\d.]/.test(t.text));
         if (t) r = [t.start, t.end];
         break;

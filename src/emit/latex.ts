@@ -1,0 +1,222 @@
+// The LaTeX printer: forward equations, BPTT adjoint equations and parameter-gradient sums.
+
+import type { CompiledCell } from '../derive/compile.js';
+import type { Concat, Const, Expr, Leaf, MapE, MatVec, Slice, Zip } from '../ir/expr.js';
+import type { FnTable } from '../ir/functions.js';
+import { addDims, constDim, type Dim, showDim } from '../ir/shape.js';
+import { forwardNames } from '../derive/reverse.js';
+import { Prec, type Printed, Printer } from './printer.js';
+
+const GREEK = new Set(['alpha', 'beta', 'gamma', 'Gamma', 'delta', 'Delta', 'epsilon', 'zeta', 'eta', 'theta', 'Theta', 'iota', 'kappa', 'lambda', 'Lambda', 'mu', 'nu', 'xi', 'Xi', 'pi', 'Pi', 'rho', 'sigma', 'Sigma', 'tau', 'upsilon', 'phi', 'Phi', 'chi', 'psi', 'Psi', 'omega', 'Omega']);
+
+/** Default LaTeX for a spec name: W_z -> W_{z}, h_cand -> \tilde{h}, Gamma_u -> \Gamma_{u}. */
+export function defaultLatex(name: string): string {
+  const [head, ...rest] = name.split('_');
+  const h = GREEK.has(head!) ? `\\${head}` : head!;
+  if (rest.length === 1 && rest[0] === 'cand') return `\\tilde{${h}}`;
+  return rest.length ? `${h}_{${rest.join(',')}}` : h;
+}
+
+/** Adds a time index: z -> z_t, \Gamma_u -> \Gamma_{u,t}, W_{hz} -> W_{hz,t}. */
+export function timed(base: string, time: string): string {
+  const braced = /^(.*)_\{([^{}]*)\}$/.exec(base);
+  if (braced) return `${braced[1]}_{${braced[2]},${time}}`;
+  const single = /^(.*)_([A-Za-z0-9])$/.exec(base);
+  if (single) return `${single[1]}_{${single[2]},${time}}`;
+  return `${base}_{${time}}`;
+}
+
+const FN_LATEX: Readonly<Record<string, (a: string) => string>> = {
+  sigmoid: (a) => `\\sigma(${a})`,
+  tanh: (a) => `\\tanh(${a})`,
+  relu: (a) => `\\operatorname{relu}(${a})`,
+  exp: (a) => `\\exp(${a})`,
+  log: (a) => `\\log(${a})`,
+  softplus: (a) => `\\operatorname{softplus}(${a})`,
+  sqrt: (a) => `\\sqrt{${a}}`,
+  abs: (a) => `\\left|${a}\\right|`,
+  sin: (a) => `\\sin(${a})`,
+  cos: (a) => `\\cos(${a})`,
+  step: (a) => `\\mathbb{1}[${a} > 0]`,
+  sign: (a) => `\\operatorname{sign}(${a})`,
+};
+
+export interface LatexEquation {
+  readonly lhs: string;
+  readonly rhs: string;
+  readonly note?: string;
+}
+
+export interface CellLatex {
+  readonly forward: readonly LatexEquation[];
+  readonly backward: readonly LatexEquation[];
+  readonly gradients: readonly LatexEquation[];
+  /** How a spec name prints (base symbol, without time index). */
+  readonly symbol: (name: string) => string;
+}
+
+class LatexPrinter extends Printer {
+  constructor(
+    names: ReadonlyMap<number, string>,
+    private readonly fns: FnTable,
+    private readonly sym: (name: string) => string,
+    private readonly sizeSym: Readonly<Record<string, string>>,
+    private readonly seedText: (name: string) => string,
+  ) {
+    super(names);
+  }
+
+  protected override paren(text: string): string {
+    return `\\left(${text}\\right)`;
+  }
+
+  protected leaf(e: Leaf): Printed {
+    const b = this.sym(e.name);
+    switch (e.role) {
+      case 'input':
+        return { text: timed(b, 't'), prec: Prec.Atom };
+      case 'state':
+        return { text: timed(b, 't-1'), prec: Prec.Atom };
+      case 'param':
+        return { text: b, prec: Prec.Atom };
+      case 'seed':
+        return { text: this.seedText(e.name), prec: Prec.Atom };
+    }
+  }
+
+  protected const(e: Const): Printed {
+    return { text: e.value < 0 ? `-${-e.value}` : `${e.value}`, prec: e.value < 0 ? Prec.Unary : Prec.Atom };
+  }
+
+  protected matvec(e: MatVec): Printed {
+    const m = this.child(e.m, Prec.Atom);
+    return { text: `${e.transpose ? `${m}^{\\top}` : m} ${this.child(e.v, Prec.Atom)}`, prec: Prec.Product };
+  }
+
+  protected map(e: MapE): Printed {
+    if (e.fn === 'neg') return { text: `-${this.child(e.a, Prec.Product)}`, prec: Prec.Unary };
+    const a = this.print_(e.a);
+    const known = FN_LATEX[e.fn];
+    if (known) return { text: known(a), prec: Prec.Atom };
+    const def = this.fns.get(e.fn);
+    const base = e.fn.endsWith('_grad') && def.helper ? `\\operatorname{${e.fn.slice(0, -5).replace(/_/g, '\\_')}}'` : `\\operatorname{${e.fn.replace(/_/g, '\\_')}}`;
+    return { text: `${base}(${a})`, prec: Prec.Atom };
+  }
+
+  private print_(e: Expr): string {
+    return this.node(e).text;
+  }
+
+  protected zip(e: Zip): Printed {
+    switch (e.op) {
+      case 'add':
+        return { text: `${this.child(e.a, Prec.Sum)} + ${this.child(e.b, Prec.Sum)}`, prec: Prec.Sum };
+      case 'sub':
+        return { text: `${this.child(e.a, Prec.Sum)} - ${this.child(e.b, Prec.Product)}`, prec: Prec.Sum };
+      case 'mul': {
+        if (e.a === e.b) return { text: `${this.child(e.a, Prec.Atom)}^{2}`, prec: Prec.Atom };
+        const scalar = e.a.kind === 'const' || e.b.kind === 'const';
+        return { text: `${this.child(e.a, Prec.Product)} ${scalar ? '' : '\\odot '}${this.child(e.b, Prec.Product)}`, prec: Prec.Product };
+      }
+      case 'div':
+        return { text: `\\frac{${this.print_(e.a)}}{${this.print_(e.b)}}`, prec: Prec.Atom };
+    }
+  }
+
+  protected concat(e: Concat): Printed {
+    return { text: `\\left[${e.parts.map((p) => this.print_(p)).join(', ')}\\right]`, prec: Prec.Atom };
+  }
+
+  protected slice(e: Slice): Printed {
+    const from = showDim(addDims(e.start, constDim(1)), this.sizeSym).replace(/ /g, '');
+    const to = showDim(addDims(e.start, e.length), this.sizeSym).replace(/ /g, '');
+    return { text: `\\left(${this.print_(e.a)}\\right)_{${from}:${to}}`, prec: Prec.Atom };
+  }
+}
+
+export function cellLatex(c: CompiledCell): CellLatex {
+  const { spec, cell, bw } = c;
+  const sym = (name: string): string => spec.latex.get(name)?.tex ?? defaultLatex(name);
+  const sizeSym = Object.fromEntries(spec.sizes.map((s) => [s.name, s.symbol]));
+  const fwdNames = forwardNames(cell);
+  const equationNode = new Map<number, string>();
+  for (const [id, n] of fwdNames) if (n.kind === 'equation') equationNode.set(id, timed(sym(n.name), 't'));
+
+  // A state whose total adjoint is just its seed prints the seed as δs_t; otherwise as the incoming part.
+  const stateTotal = new Map<string, boolean>();
+  for (const s of cell.prev) stateTotal.set(s.name, bw.bindings.some((b) => b.of === cell.next.get(s.name)));
+  const seedText = (name: string): string =>
+    stateTotal.get(name) ? `\\delta ${timed(sym(name), 't')}^{\\mathrm{in}}` : `\\delta ${timed(sym(name), 't')}`;
+
+  const adjointName = (b: (typeof bw.bindings)[number]): string => {
+    if (b.reason === 'equation') return `\\delta ${timed(sym(b.equation!), 't')}`;
+    if (b.reason === 'preactivation') return `\\delta ${timed(barred(sym(b.equation!)), 't')}`;
+    return `\\delta\\left(${new LatexPrinter(equationNode, cell.fns, sym, sizeSym, seedText).print(b.of)}\\right)`;
+  };
+
+  const fp = new LatexPrinter(equationNode, cell.fns, sym, sizeSym, seedText);
+  const forward = cell.equations.map((eq) => ({ lhs: timed(sym(eq.name), 't'), rhs: fp.print(eq.expr) }));
+
+  const backNames = new Map(equationNode);
+  for (const b of bw.bindings) backNames.set(b.expr.id, adjointName(b));
+  const bp = new LatexPrinter(backNames, cell.fns, sym, sizeSym, seedText);
+  const backward: LatexEquation[] = [];
+  for (const s of cell.prev) {
+    if (stateTotal.get(s.name)) continue;
+    backward.push({
+      lhs: `\\delta ${timed(sym(s.name), 't')}`,
+      rhs: `\\frac{\\partial L_t}{\\partial ${timed(sym(s.name), 't')}} + \\delta ${timed(sym(s.name), 't')}^{(t+1)}`,
+      note: 'the loss at step t plus what step t+1 sends back',
+    });
+  }
+  for (const s of cell.prev) {
+    if (!stateTotal.get(s.name)) continue;
+    backward.push({
+      lhs: `\\delta ${timed(sym(s.name), 't')}^{\\mathrm{in}}`,
+      rhs: `\\frac{\\partial L_t}{\\partial ${timed(sym(s.name), 't')}} + \\delta ${timed(sym(s.name), 't')}^{(t+1)}`,
+      note: 'the loss at step t plus what step t+1 sends back',
+    });
+  }
+  for (const b of bw.bindings) {
+    const note = b.reason === 'preactivation' ? `the argument of the activation of ${timed(sym(b.equation!), 't')}` : undefined;
+    backward.push({ lhs: adjointName(b), rhs: bp.print(b.expr), ...(note ? { note } : {}) });
+  }
+  for (const s of cell.prev) backward.push({ lhs: `\\delta ${timed(sym(s.name), 't-1')}`, rhs: bp.print(bw.prevAdjoint.get(s.name)!), note: 'carried to step t-1' });
+  for (const x of cell.inputs) backward.push({ lhs: `\\delta ${timed(sym(x.name), 't')}`, rhs: bp.print(bw.inputAdjoint.get(x.name)!) });
+
+  const gradients: LatexEquation[] = [];
+  for (const p of cell.params) {
+    const terms = bw.grads.filter((g) => g.param === p.name).map((g) =>
+      g.kind === 'outer' ? `${operand(bp.ref(g.dy))} \\, ${operand(bp.ref(g.v))}^{\\top}` : bp.ref(g.g),
+    );
+    const body = terms.length > 1 ? `\\left(${terms.join(' + ')}\\right)` : terms[0] ?? '0';
+    gradients.push({ lhs: `\\frac{\\partial L}{\\partial ${sym(p.name)}}`, rhs: `\\sum_{t=1}^{T} ${body}`, note: p.shape.length === 1 ? 'summed over the batch as well' : undefined });
+  }
+  return { forward, backward, gradients: gradients.map((g) => (g.note ? g : { lhs: g.lhs, rhs: g.rhs })), symbol: sym };
+}
+
+/** The pre-activation symbol: a bar over the head, \bar{\Gamma}_{u}. */
+function barred(base: string): string {
+  const m = /^(.*?)(_\{[^{}]*\}|_[A-Za-z0-9])$/.exec(base);
+  return m ? `\\bar{${m[1]}}${m[2]}` : `\\bar{${base}}`;
+}
+
+/** An operand of an outer product, parenthesized unless it is a single symbol. */
+function operand(t: string): string {
+  return /\\odot| \+ | - /.test(t) && !/^\\left\[.*\\right\]$/.test(t) ? `\\left(${t}\\right)` : t;
+}
+
+/** A standalone LaTeX document body: the three blocks in aligned environments. */
+export function latexDocument(c: CompiledCell, L: CellLatex): string {
+  const block = (title: string, eqs: readonly LatexEquation[]): string =>
+    [`% ${title}`, '\\begin{align*}', eqs.map((e) => `  ${e.lhs} &= ${e.rhs}`).join(' \\\\\n'), '\\end{align*}'].join('\n');
+  return [
+    `% ${c.spec.title} — generated by cellgen from ${c.spec.file}; do not edit.`,
+    block('Forward step', L.forward),
+    block('Backward step (BPTT adjoints)', L.backward),
+    block('Parameter gradients', L.gradients),
+    '',
+  ].join('\n\n');
+}
+
+export type { Dim };

@@ -1,0 +1,116 @@
+// The TypeScript printer for elementwise expressions inside a kernel loop.
+
+import type { Concat, Const, Expr, Leaf, MapE, MatVec, Slice, Zip } from '../../ir/expr.js';
+import type { FnTable } from '../../ir/functions.js';
+import { scalarToJs } from '../../ir/scalar.js';
+import { Prec, type Printed, Printer } from '../printer.js';
+
+/** Built-in functions: how each prints in TypeScript, and the helper it needs, if any. */
+export const TS_FUNCTIONS: Readonly<Record<string, { call: (a: string) => string; helper?: string }>> = {
+  sigmoid: { call: (a) => `sigmoid(${a})`, helper: 'sigmoid' },
+  tanh: { call: (a) => `Math.tanh(${a})` },
+  relu: { call: (a) => `(${a} > 0 ? ${a} : 0)` },
+  exp: { call: (a) => `Math.exp(${a})` },
+  log: { call: (a) => `Math.log(${a})` },
+  softplus: { call: (a) => `softplus(${a})`, helper: 'softplus' },
+  sqrt: { call: (a) => `Math.sqrt(${a})` },
+  abs: { call: (a) => `Math.abs(${a})` },
+  sin: { call: (a) => `Math.sin(${a})` },
+  cos: { call: (a) => `Math.cos(${a})` },
+  step: { call: (a) => `(${a} > 0 ? 1 : 0)` },
+  sign: { call: (a) => `Math.sign(${a})` },
+};
+
+export const TS_HELPERS: Readonly<Record<string, string>> = {
+  sigmoid: [
+    '/** The logistic function, without overflow for large |x|. */',
+    'function sigmoid(x: number): number {',
+    '  if (x >= 0) return 1 / (1 + Math.exp(-x));',
+    '  const e = Math.exp(x);',
+    '  return e / (1 + e);',
+    '}',
+  ].join('\n'),
+  softplus: [
+    '/** log(1 + e^x), without overflow for large x. */',
+    'function softplus(x: number): number {',
+    '  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));',
+    '}',
+  ].join('\n'),
+};
+
+/** TypeScript for a user activation (and its derivative) as a scalar function. */
+export function customHelper(fns: FnTable, name: string): string {
+  const def = fns.get(name);
+  const c = def.custom!;
+  const what = name.endsWith('_grad') ? `derivative of ${name.slice(0, -5)}, from mathjs: ${c.source}` : `activation ${name}(x) = ${c.source}`;
+  return [`/** The ${what.replace(/\*\//g, '* /')} */`, `function ${name}(x: number): number {`, `  return ${scalarToJs(c.body, c.param, 'x')};`, '}'].join('\n');
+}
+
+export function tsNumber(v: number): string {
+  if (Object.is(v, -0)) return '0';
+  const s = Number.isInteger(v) ? String(v) : String(v);
+  return v < 0 ? `(${s})` : s;
+}
+
+/**
+ * Prints an expression where each node either has a read (a local or an array element), or is
+ * printed from its operands. `reads` decides per node; `helpers` collects the functions used.
+ */
+export class TsPrinter extends Printer {
+  constructor(
+    private readonly read: (e: Expr) => string | undefined,
+    private readonly fns: FnTable,
+    readonly helpers: Set<string>,
+  ) {
+    super(new Map());
+  }
+
+  protected override node(e: Expr, root = false): Printed {
+    const r = root ? undefined : this.read(e);
+    if (r !== undefined) return { text: r, prec: Prec.Atom };
+    return super.node(e, true);
+  }
+
+  protected leaf(e: Leaf): Printed {
+    throw new Error(`no read for ${e.role} '${e.name}'`);
+  }
+
+  protected const(e: Const): Printed {
+    return { text: tsNumber(e.value), prec: Prec.Atom };
+  }
+
+  protected matvec(_e: MatVec): Printed {
+    throw new Error('a product must be read from its packed output');
+  }
+
+  protected map(e: MapE): Printed {
+    if (e.fn === 'neg') return { text: `-${this.child(e.a, Prec.Unary)}`, prec: Prec.Unary };
+    const a = this.node(e.a).text;
+    const known = TS_FUNCTIONS[e.fn];
+    if (known) {
+      if (known.helper) this.helpers.add(known.helper);
+      return { text: known.call(a), prec: Prec.Atom };
+    }
+    const def = this.fns.get(e.fn);
+    if (!def.custom) throw new Error(`the TypeScript printer has no function '${e.fn}'`);
+    this.helpers.add(e.fn);
+    return { text: `${e.fn}(${a})`, prec: Prec.Atom };
+  }
+
+  protected zip(e: Zip): Printed {
+    const op = { add: '+', sub: '-', mul: '*', div: '/' }[e.op];
+    const sum = e.op === 'add' || e.op === 'sub';
+    const p = sum ? Prec.Sum : Prec.Product;
+    const left = this.child(e.a, p);
+    const right = this.child(e.b, e.op === 'add' || e.op === 'mul' ? p : ((p + 1) as Prec));
+    return { text: `${left} ${op} ${right}`, prec: p };
+  }
+
+  protected concat(_e: Concat): Printed {
+    throw new Error('concat is only supported as the vector of a matrix product');
+  }
+
+  protected slice(_e: Slice): Printed {
+    throw new Error('a slice must be read from a product output');
+  }
+}

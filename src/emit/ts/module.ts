@@ -1,0 +1,581 @@
+// Emits a cell's self-contained TypeScript kernel module: f32 and f64 sequence forward and BPTT.
+
+import type { CompiledCell } from '../../derive/compile.js';
+import { forwardNames } from '../../derive/reverse.js';
+import { add, type Expr, isConst, leaf, map, mul, neg, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
+import { type Dim, dimKey, showShape } from '../../ir/shape.js';
+import { cellLatex } from '../latex.js';
+import { renderLinalg } from './linalg.js';
+import { customHelper, TS_HELPERS, TsPrinter } from './expr.js';
+import { type Group, planBackward, planForward, sinkLevels } from './plan.js';
+
+type Layout = 'seq' | 'seqNext' | 'row' | 'param';
+interface Loc {
+  readonly arr: string;
+  readonly layout: Layout;
+  readonly width: string;
+  readonly off?: string;
+}
+interface Store {
+  readonly value: Expr;
+  readonly loc: Loc;
+  readonly op: '=' | '+=';
+}
+
+/** Allocates identifiers that cannot clash with anything the spec declares. */
+class Names {
+  private readonly taken = new Set<string>();
+  constructor(initial: Iterable<string>) {
+    for (const n of initial) this.taken.add(n);
+  }
+  fresh(base: string): string {
+    let n = base;
+    for (let k = 2; this.taken.has(n); k++) n = `${base}${k}`;
+    this.taken.add(n);
+    return n;
+  }
+}
+
+export interface TsModule {
+  readonly text: string;
+  /** Floats stored per step per batch row by the forward for the backward (tape), incl. the states. */
+  readonly tapeFloats: Dim[];
+}
+
+export function emitTsModule(c: CompiledCell, command: string): TsModule {
+  const { spec, cell, bw } = c;
+  const fp = planForward(cell, bw);
+  const bp = planBackward(cell, bw, fp);
+  const specNames = [...spec.sizes.map((s) => s.name), ...cell.params.map((p) => p.name), ...cell.inputs.map((x) => x.name), ...cell.prev.map((s) => s.name),
+    ...cell.prev.map((s) => `${s.name}_prev`), ...cell.equations.map((e) => e.name), ...spec.activations.map((a) => a.name), ...spec.activations.map((a) => `${a.name}_grad`),
+    ...bw.bindings.map((b) => b.name), 'sigmoid', 'softplus', 'Math', 'Float32Array', 'Float64Array', 'Int32Array', 'Error', 'undefined'];
+  const N = new Names(specNames);
+  const I = {
+    sizes: N.fresh('sizes'), params: N.fresh('params'), inputs: N.fresh('inputs'), opts: N.fresh('opts'), steps: N.fresh('steps'), batch: N.fresh('batch'),
+    lengths: N.fresh('lengths'), step: N.fresh('step'), row: N.fresh('row'), col: N.fresh('col'), tape: N.fresh('tape'), dStates: N.fresh('dStates'), k: N.fresh('k'), j: N.fresh('j'),
+    dead: N.fresh('dead'), A: N.fresh('A'),
+  };
+  const dim = (d: Dim): string => {
+    const parts = d.terms.map(([n, k]) => (k === 1 ? n : `${k} * ${n}`));
+    if (d.constant !== 0 || parts.length === 0) parts.push(String(d.constant));
+    return parts.length > 1 ? `(${parts.join(' + ')})` : parts[0]!;
+  };
+  const width = (e: Expr): string => dim(e.shape[0]!);
+  const fnames = forwardNames(cell);
+  const bindingName = new Map(bw.bindings.map((b) => [b.expr.id, b.name]));
+  const readable = new Map<number, string>();
+  /** A readable base name: the spec's or the derivation's, else one built from the operands (r_h_prev). */
+  const nameOf = (e: Expr): string => {
+    const r = readable.get(e.id);
+    if (r) return r;
+    let n = fnames.get(e.id)?.name ?? bindingName.get(e.id);
+    if (!n) {
+      const part = (x: Expr): string | undefined =>
+        x.kind === 'leaf' ? (x.role === 'state' ? `${x.name}_prev` : x.role === 'seed' ? undefined : x.name) : fnames.get(x.id)?.name ?? bindingName.get(x.id);
+      const ops = children(e).map(part);
+      n = e.kind === 'zip' && ops.every((o) => o !== undefined) && ops.join('_').length <= 16 ? ops.join('_') : 't';
+    }
+    readable.set(e.id, n);
+    return n;
+  };
+
+  // ---- forward: buffers --------------------------------------------------------------------
+  const stateSeq = new Map(cell.prev.map((s) => [s.name, N.fresh(`${s.name}Seq`)]));
+  const rootState = new Map([...cell.next].map(([s, e]) => [e.id, s]));
+  const groupName = (g: Group): string => (g.v.kind === 'leaf' ? g.v.name : nameOf(g.v));
+  const packed = new Map(fp.groups.map((g) => [g.index, N.fresh(`${groupName(g)}Weights`)]));
+  const proj = new Map(fp.groups.map((g) => [g.index, N.fresh(`${groupName(g)}Proj`)]));
+  const tapeNodes: Expr[] = [];
+  for (const e of fp.tape) if (!rootState.has(e.id)) tapeNodes.push(e);
+  for (const g of fp.groups) if (g.kind === 'step' && !tapeNodes.includes(g.v)) tapeNodes.push(g.v);
+  const tapeName = new Map(tapeNodes.map((e) => [e.id, N.fresh(`${nameOf(e)}Tape`)]));
+  const scratch = new Map<number, string>();
+  const fwdLoc = (e: Expr): Loc | undefined => {
+    const s = rootState.get(e.id);
+    if (s) return { arr: stateSeq.get(s)!, layout: 'seqNext', width: width(e) };
+    const t = tapeName.get(e.id);
+    if (t) return { arr: t, layout: 'seq', width: width(e) };
+    if (fp.stored.has(e.id)) {
+      if (!scratch.has(e.id)) scratch.set(e.id, N.fresh(`${nameOf(e)}Buf`));
+      return { arr: scratch.get(e.id)!, layout: 'row', width: width(e) };
+    }
+    return undefined;
+  };
+  const leafLoc = (l: Leaf): Loc => {
+    switch (l.role) {
+      case 'param':
+        return { arr: l.name, layout: 'param', width: width(l) };
+      case 'input':
+        return { arr: l.name, layout: 'seq', width: width(l) };
+      case 'state':
+        return { arr: stateSeq.get(l.name)!, layout: 'seq', width: width(l) };
+      case 'seed':
+        throw new Error(`seed ${l.name} has no forward location`);
+    }
+  };
+
+  const helpers = new Set<string>();
+
+  /** Emits the loops of one phase: nodes computed (grouped by vector length) and values stored. */
+  const phaseLoops = (nodes: readonly Expr[], stores: readonly Store[], locOf: (e: Expr) => Loc | undefined, special: (e: Expr, base: (loc: Loc) => string) => string | undefined, indent: string): string[] => {
+    const lines: string[] = [];
+    const lengths = new Map<string, Dim>();
+    for (const e of nodes) lengths.set(dimKey(e.shape[0]!), e.shape[0]!);
+    for (const s of stores) lengths.set(dimKey(s.value.shape[0] ?? parseLen(s)), s.value.shape[0] ?? parseLen(s));
+    for (const [key, len] of lengths) {
+      const mine = nodes.filter((e) => dimKey(e.shape[0]!) === key);
+      const myStores = stores.filter((s) => dimKey(s.value.shape[0] ?? parseLen(s)) === key);
+      const inLoop = new Set(mine.map((e) => e.id));
+      const uses = new Map<number, number>();
+      for (const e of mine) for (const ch of operandsOf(e)) uses.set(ch.id, (uses.get(ch.id) ?? 0) + 1);
+      for (const s of myStores) uses.set(s.value.id, (uses.get(s.value.id) ?? 0) + 2);
+      const temps = new Map<number, string>();
+      const bases = new Map<string, string>();
+      const base = (loc: Loc): string => {
+        if (loc.layout === 'param') return '';
+        const expr = loc.layout === 'seq' ? `(${I.step} * ${I.batch} + ${I.row}) * ${loc.width}` : loc.layout === 'seqNext' ? `((${I.step} + 1) * ${I.batch} + ${I.row}) * ${loc.width}` : `${I.row} * ${loc.width}`;
+        if (!bases.has(expr)) bases.set(expr, N.fresh(`o${bases.size + 1}`));
+        return bases.get(expr)!;
+      };
+      const at = (loc: Loc): string => `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`;
+      let printer!: TsPrinter;
+      const read = (e: Expr): string | undefined => {
+        if (temps.has(e.id)) return temps.get(e.id);
+        if (inLoop.has(e.id)) return e.kind === 'matvec' ? special(e, base) : undefined;
+        if (e.kind === 'const') return undefined;
+        const sp = special(e, base);
+        if (sp !== undefined) return sp;
+        const loc = locOf(e);
+        if (loc) return at(loc);
+        if (e.kind === 'leaf') return at(leafLoc(e));
+        return undefined;
+      };
+      printer = new TsPrinter(read, cell.fns, helpers);
+      const body: string[] = [];
+      for (const e of mine) {
+        const text = e.kind === 'matvec' ? special(e, base)! : printer.print(e);
+        const named = fnames.has(e.id) || bindingName.has(e.id);
+        if (named || (uses.get(e.id) ?? 0) > 1) {
+          // Spec and derivation names are unique and never clash with buffers or loop variables.
+          const t = named ? nameOf(e) : N.fresh(nameOf(e));
+          body.push(`const ${t} = ${text};`);
+          temps.set(e.id, t);
+        }
+      }
+      for (const s of myStores) {
+        const v = temps.get(s.value.id) ?? (inLoop.has(s.value.id) ? printer.print(s.value) : read(s.value) ?? printer.print(s.value));
+        body.push(`${at(s.loc)} ${s.op} ${v};`);
+      }
+      lines.push(`${indent}for (let ${I.row} = 0; ${I.row} < ${I.batch}; ${I.row}++) {`);
+      for (const [expr, n] of bases) lines.push(`${indent}  const ${n} = ${expr};`);
+      lines.push(`${indent}  for (let ${I.col} = 0; ${I.col} < ${dim(len)}; ${I.col}++) {`);
+      for (const b of body) lines.push(`${indent}    ${b}`);
+      lines.push(`${indent}  }`, `${indent}}`);
+    }
+    return lines;
+  };
+  const parseLen = (s: Store): Dim => {
+    throw new Error(`store of a scalar into ${s.loc.arr}`);
+  };
+
+  // Operands as the kernels see them: sums flattened only for backward group reads (see rewrite).
+  const operandsOf = (e: Expr): readonly Expr[] => (e.kind === 'matvec' ? [] : children(e));
+
+  // ---- forward: code -----------------------------------------------------------------------
+  const forwardCode = (A: string, sfx: string): string[] => {
+    const L: string[] = [];
+    const ind = '  ';
+    for (const s of cell.prev) L.push(`${ind}const ${stateSeq.get(s.name)} = new ${A}((${I.steps} + 1) * ${I.batch} * ${width(s)});`);
+    for (const s of cell.prev) L.push(`${ind}if (${I.opts}.init?.${s.name} !== undefined) ${stateSeq.get(s.name)}.set(check(${I.opts}.init.${s.name}, ${I.batch} * ${width(s)}, 'init.${s.name}'));`);
+    for (const e of tapeNodes) L.push(`${ind}const ${tapeName.get(e.id)} = new ${A}(${I.steps} * ${I.batch} * ${width(e)});`);
+    for (const [id, nm] of scratch) L.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(nodeById.get(id)!)});`);
+    for (const g of fp.groups) {
+      L.push(`${ind}// ${g.pieces.map((p) => `${p.W.name}${p.colLen === g.width && dimKey(p.colOff) === '0' && dimKey(p.colLen) === dimKey(p.W.shape[1]!) ? '' : `[:, ${dim(p.colOff)}..]`}`).join(', ')} packed: they all multiply ${groupName(g)}`);
+      L.push(`${ind}const ${packed.get(g.index)} = new ${A}(${dim(g.cols)} * ${dim(g.width)});`);
+      for (const p of g.pieces) {
+        L.push(`${ind}packRows(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${p.W.name}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
+      }
+      const rows = g.kind === 'input' ? `${I.steps} * ${I.batch}` : I.batch;
+      L.push(`${ind}const ${proj.get(g.index)} = new ${A}(${rows} * ${dim(g.cols)});`);
+      if (g.kind === 'input') {
+        L.push(`${ind}// input projections of all time steps in one product`);
+        L.push(`${ind}gemmNT${sfx}(${I.steps} * ${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${(g.v as Leaf).name}, 0, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
+      }
+    }
+    L.push(`${ind}for (let ${I.step} = 0; ${I.step} < ${I.steps}; ${I.step}++) {`);
+    const special = (e: Expr, base: (loc: Loc) => string): string | undefined => {
+      if (e.kind !== 'matvec') return undefined;
+      const reads = fp.groups.flatMap((g) => g.pieces.filter((p) => p.node === e).map((p) => {
+        const loc: Loc = { arr: proj.get(g.index)!, layout: g.kind === 'input' ? 'seq' : 'row', width: dim(g.cols), off: dimKey(p.outOff) === '0' ? undefined : dim(p.outOff) };
+        return `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`;
+      }));
+      return reads.length > 1 ? `(${reads.join(' + ')})` : reads[0]!;
+    };
+    fp.phases.forEach((nodes, level) => {
+      for (const g of fp.groups) {
+        if (g.kind === 'input' || fp.groupLevel.get(g.index) !== level) continue;
+        const src = g.kind === 'state' ? stateSeq.get((g.v as Leaf).name)! : tapeName.get(g.v.id)!;
+        L.push(`${ind}  // ${g.kind === 'state' ? 'recurrent' : 'in-step'} products, packed: [${g.pieces.map((p) => p.W.name).join(', ')}] · ${groupName(g)}`);
+        L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${src}, ${I.step} * ${I.batch} * ${dim(g.width)}, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
+      }
+      const stores: Store[] = [];
+      for (const e of nodes) {
+        const loc = fwdLoc(e);
+        if (loc) stores.push({ value: e, loc, op: '=' });
+      }
+      // A state whose update is a leaf or constant (rare) still gets written.
+      if (level === 0) for (const [s, e] of cell.next) if (e.kind === 'leaf' || e.kind === 'const') stores.push({ value: e, loc: { arr: stateSeq.get(s)!, layout: 'seqNext', width: width(cell.prev.find((p) => p.name === s)!) }, op: '=' });
+      if (nodes.length || stores.length) {
+        L.push(`${ind}  // ${nodes.filter((e) => fnames.get(e.id)?.kind === 'equation').map((e) => fnames.get(e.id)!.name).join(', ') || 'elementwise'}: one fused pass`);
+        L.push(...phaseLoops(nodes, stores, fwdLoc, special, `${ind}  `));
+      }
+    });
+    L.push(`${ind}  if (${I.lengths} !== undefined) {`);
+    L.push(`${ind}    // finished sequences carry their last state through the padded steps`);
+    L.push(`${ind}    for (let ${I.row} = 0; ${I.row} < ${I.batch}; ${I.row}++) {`);
+    L.push(`${ind}      if (${I.step} < ${I.lengths}[${I.row}]) continue;`);
+    for (const s of cell.prev) {
+      const n = width(s);
+      L.push(`${ind}      ${stateSeq.get(s.name)}.copyWithin(((${I.step} + 1) * ${I.batch} + ${I.row}) * ${n}, (${I.step} * ${I.batch} + ${I.row}) * ${n}, (${I.step} * ${I.batch} + ${I.row} + 1) * ${n});`);
+    }
+    L.push(`${ind}    }`, `${ind}  }`);
+    L.push(`${ind}}`);
+    return L;
+  };
+  const nodeById = new Map<number, Expr>();
+  for (const e of topoOrder([...cell.next.values(), ...fp.tape])) nodeById.set(e.id, e);
+
+  // ---- backward: rewrite products into packed reads -------------------------------------------
+  const forwardIds = new Set(topoOrder([...cell.next.values()]).map((e) => e.id));
+  const inputRoots = new Set([...bw.inputAdjoint.values()].map((e) => e.id));
+  const groupLeaf = new Map<number, Leaf>();
+  const pieceLeaf = new Map<number, { leaf: Leaf; bp: ReturnType<typeof bp.pieces.get> & object }>();
+  const afterLoopGroups = new Set<number>();
+  const memo = new Map<number, Expr>();
+  const rebuild = (e: Expr, kids: Expr[]): Expr => {
+    switch (e.kind) {
+      case 'map':
+        return e.fn === 'neg' ? neg(kids[0]!) : map(e.fn, kids[0]!);
+      case 'zip':
+        return zip(e.op, kids[0]!, kids[1]!);
+      default:
+        throw new Error(`the TypeScript kernels cannot compute a ${e.kind} in the backward step of ${spec.name}`);
+    }
+  };
+  const rewrite = (e: Expr, isInputRoot = false): Expr => {
+    const key = isInputRoot ? -e.id - 1 : e.id;
+    const hit = memo.get(key);
+    if (hit) return hit;
+    let out: Expr;
+    const gs = bp.groupSums.get(e.id);
+    if (forwardIds.has(e.id) || e.kind === 'leaf' || e.kind === 'const') out = e;
+    else if (gs) {
+      const rest = gs.rest.reduce<Expr | undefined>((acc, s) => {
+        const r = rewrite(s.e);
+        return acc === undefined ? (s.sign > 0 ? r : neg(r)) : s.sign > 0 ? add(acc, r) : sub(acc, r);
+      }, undefined);
+      if (gs.group.kind === 'input' && isInputRoot) {
+        afterLoopGroups.add(gs.group.index);
+        out = rest ?? leaf('seed', `#none${gs.group.index}`, e.shape);
+      } else {
+        if (!groupLeaf.has(gs.group.index)) groupLeaf.set(gs.group.index, leaf('seed', `#dv${gs.group.index}`, [gs.group.width]));
+        const gl = groupLeaf.get(gs.group.index)!;
+        out = rest ? add(rest, gl) : gl;
+      }
+    } else if (bp.pieces.has(e.id)) {
+      const p = bp.pieces.get(e.id)!;
+      if (!pieceLeaf.has(e.id)) pieceLeaf.set(e.id, { leaf: leaf('seed', `#dp${e.id}`, e.shape), bp: p });
+      out = pieceLeaf.get(e.id)!.leaf;
+    } else out = rebuild(e, children(e).map((k) => rewrite(k)));
+    memo.set(key, out);
+    return out;
+  };
+  const prevRoots = new Map(cell.prev.map((s) => [s.name, rewrite(bw.prevAdjoint.get(s.name)!)]));
+  const inputRootsRw = new Map(cell.inputs.map((x) => [x.name, rewrite(bw.inputAdjoint.get(x.name)!, true)]));
+  const sumGrads = bw.grads.filter((g) => g.kind === 'sum').map((g) => ({ param: g.param, value: rewrite((g as { g: Expr }).g) }));
+  const dyStores: { group: Group; outOff: Dim; value: Expr }[] = [];
+  for (const g of fp.groups) for (const p of g.pieces) dyStores.push({ group: g, outOff: p.outOff, value: rewrite(bp.dyOf.get(p.node.id)!) });
+
+  // Levels: a packed read is ready one level after the δ's it multiplies.
+  const blevel = new Map<number, number>();
+  const seedState = new Map(cell.prev.map((s) => [bw.seeds.get(s.name)!.id, s.name]));
+  const lvl = (e: Expr): number => {
+    const hit = blevel.get(e.id);
+    if (hit !== undefined) return hit;
+    let l = 0;
+    if (e.kind === 'leaf' && e.name.startsWith('#dv')) {
+      const g = fp.groups[Number(e.name.slice(3))]!;
+      l = 1 + Math.max(...dyStores.filter((d) => d.group === g).map((d) => lvl(d.value)));
+    } else if (e.kind === 'leaf' && e.name.startsWith('#dp')) {
+      const p = [...pieceLeaf.values()].find((q) => q.leaf === e)!;
+      l = 1 + lvl(rewrite(bp.dyOf.get(p.bp.piece.node.id)!));
+    } else if (forwardIds.has(e.id) && !bw.recomputed.includes(e)) l = 0;
+    else l = Math.max(0, ...children(e).map(lvl));
+    blevel.set(e.id, l);
+    return l;
+  };
+  const available = (e: Expr): boolean => e.kind === 'leaf' || e.kind === 'const' || (forwardIds.has(e.id) && !bw.recomputed.includes(e));
+  const broots = [...prevRoots.values(), ...inputRootsRw.values(), ...sumGrads.map((s) => s.value), ...dyStores.map((d) => d.value)];
+  // The backward computes everything between its roots and the values it can read.
+  const bnodes: Expr[] = [];
+  const bseen = new Set<number>();
+  const visitB = (e: Expr): void => {
+    if (bseen.has(e.id) || available(e)) return;
+    bseen.add(e.id);
+    for (const ch of children(e)) visitB(ch);
+    bnodes.push(e);
+  };
+  for (const r of broots) visitB(r);
+  const bmax = Math.max(0, ...broots.map(lvl));
+  // Sink nodes toward their uses; a δ that a per-step product reads must be ready the phase before.
+  const bcap = new Map<number, number>();
+  const capAt = (e: Expr, l: number) => bcap.set(e.id, Math.min(bcap.get(e.id) ?? Infinity, l));
+  for (const [k, gl] of groupLeaf) for (const d of dyStores) if (d.group.index === k) capAt(d.value, lvl(gl) - 1);
+  for (const [, p] of pieceLeaf) capAt(rewrite(bp.dyOf.get(p.bp.piece.node.id)!), lvl(p.leaf) - 1);
+  const sunk = sinkLevels(bnodes, lvl, (e) => bcap.get(e.id) ?? Infinity, bmax);
+  for (const [id, l] of sunk) blevel.set(id, l);
+  const bphases: Expr[][] = Array.from({ length: bmax + 1 }, () => []);
+  for (const e of bnodes) bphases[lvl(e)]!.push(e);
+  const bstoredAcross = new Set<number>();
+  for (const e of bnodes) for (const ch of children(e)) if (!available(ch) && lvl(ch) < lvl(e)) bstoredAcross.add(ch.id);
+  const bscratch = new Map<number, string>();
+  const dIn = new Map(cell.prev.map((s) => [s.name, N.fresh(`d${s.name}In`)]));
+  const carry = new Map(cell.prev.map((s) => [s.name, N.fresh(`d${s.name}Carry`)]));
+  const carryNext = new Map(cell.prev.map((s) => [s.name, N.fresh(`d${s.name}Next`)]));
+  const dyBuf = new Map(fp.groups.map((g) => [g.index, N.fresh(`dy${groupName(g)[0]!.toUpperCase()}${groupName(g).slice(1)}`)]));
+  const dvBuf = new Map([...groupLeaf.keys()].map((k) => [k, N.fresh(`d${groupName(fp.groups[k]!)}Sum`)]));
+  const dpBuf = new Map([...pieceLeaf.entries()].map(([id, p]) => [p.leaf.id, N.fresh(`d${p.bp.piece.W.name}Part`)]));
+  const gradName = new Map(cell.params.map((p) => [p.name, N.fresh(`d${p.name}`)]));
+  const dxName = new Map(cell.inputs.map((x) => [x.name, N.fresh(`d${x.name}`)]));
+  const bwLoc = (e: Expr): Loc | undefined => {
+    if (e.kind === 'leaf' && e.role === 'seed') {
+      if (e.name.startsWith('#dv')) return { arr: dvBuf.get(Number(e.name.slice(3)))!, layout: 'row', width: width(e) };
+      if (e.name.startsWith('#dp')) return { arr: dpBuf.get(e.id)!, layout: 'row', width: width(e) };
+      return { arr: dIn.get(seedState.get(e.id)!)!, layout: 'row', width: width(e) };
+    }
+    if (forwardIds.has(e.id) && available(e)) return fwdLoc(e)?.layout === 'row' ? undefined : fwdLoc(e);
+    if (bstoredAcross.has(e.id)) {
+      if (!bscratch.has(e.id)) bscratch.set(e.id, N.fresh(`${nameOf(e)}Buf`));
+      return { arr: bscratch.get(e.id)!, layout: 'row', width: width(e) };
+    }
+    return undefined;
+  };
+
+  const backwardCode = (A: string, sfx: string): string[] => {
+    const L: string[] = [];
+    const ind = '  ';
+    for (const p of cell.params) L.push(`${ind}const ${gradName.get(p.name)} = new ${A}(${p.name}.length);`);
+    for (const x of cell.inputs) L.push(`${ind}const ${dxName.get(x.name)} = new ${A}(${I.steps} * ${I.batch} * ${width(x)});`);
+    for (const g of fp.groups) L.push(`${ind}const ${dyBuf.get(g.index)} = new ${A}(${I.steps} * ${I.batch} * ${dim(g.cols)}); // δ of ${g.pieces.map((p) => p.W.name).join(', ')} products, every step`);
+    for (const [k, nm] of dvBuf) L.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${dim(fp.groups[k]!.width)});`);
+    for (const [id, nm] of dpBuf) { const pl = [...pieceLeaf.values()].find((q) => q.leaf.id === id)!; L.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(pl.leaf)});`); }
+    for (const s of cell.prev) {
+      L.push(`${ind}const ${dIn.get(s.name)} = new ${A}(${I.batch} * ${width(s)});`);
+      L.push(`${ind}let ${carry.get(s.name)} = new ${A}(${I.batch} * ${width(s)});`);
+      L.push(`${ind}let ${carryNext.get(s.name)} = new ${A}(${I.batch} * ${width(s)});`);
+    }
+    const scratchDecl = L.length;
+    L.push(`${ind}for (let ${I.step} = ${I.steps} - 1; ${I.step} >= 0; ${I.step}--) {`);
+    L.push(`${ind}  // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps`);
+    L.push(`${ind}  for (let ${I.row} = 0; ${I.row} < ${I.batch}; ${I.row}++) {`);
+    L.push(`${ind}    const ${I.dead} = ${I.lengths} !== undefined && ${I.step} >= ${I.lengths}[${I.row}];`);
+    for (const s of cell.prev) {
+      const n = width(s);
+      const d = N.fresh(`g${s.name}`);
+      L.push(`${ind}    const ${d} = ${I.dStates}.${s.name};`);
+      L.push(`${ind}    for (let ${I.col} = 0; ${I.col} < ${n}; ${I.col}++) {`);
+      L.push(`${ind}      const ${I.k} = ${I.row} * ${n} + ${I.col};`);
+      L.push(`${ind}      ${dIn.get(s.name)}[${I.k}] = ${I.dead} ? 0 : ${carry.get(s.name)}[${I.k}] + (${d} === undefined ? 0 : ${d}[${I.step} * ${I.batch} * ${n} + ${I.k}]);`);
+      L.push(`${ind}    }`);
+    }
+    L.push(`${ind}  }`);
+    bphases.forEach((nodes, level) => {
+      for (const [k, nm] of dvBuf) {
+        const g = fp.groups[k]!;
+        if (lvl(groupLeaf.get(k)!) !== level) continue;
+        L.push(`${ind}  // Σ Wᵀ δ over [${g.pieces.map((p) => p.W.name).join(', ')}] in one product`);
+        L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${dim(g.width)}, ${dim(g.cols)}, ${dyBuf.get(k)}, ${I.step} * ${I.batch} * ${dim(g.cols)}, ${dim(g.cols)}, ${packed.get(k)}, 0, ${dim(g.width)}, ${nm}, 0, ${dim(g.width)}, false);`);
+      }
+      for (const [, p] of pieceLeaf) {
+        if (lvl(p.leaf) !== level) continue;
+        const g = p.bp.group;
+        const W = p.bp.piece.W;
+        L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[0]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${W.name}, ${dim(p.bp.piece.colOff)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
+      }
+      const stores: Store[] = [];
+      const here = (e: Expr) => lvl(e) === level && !isConst(e);
+      for (const e of nodes) { const loc = bwLoc(e); if (loc && bstoredAcross.has(e.id)) stores.push({ value: e, loc, op: '=' }); }
+      for (const d of dyStores) if (here(d.value)) stores.push({ value: d.value, loc: { arr: dyBuf.get(d.group.index)!, layout: 'seq', width: dim(d.group.cols), off: dimKey(d.outOff) === '0' ? undefined : dim(d.outOff) }, op: '=' });
+      for (const s of sumGrads) if (here(s.value)) stores.push({ value: s.value, loc: { arr: gradName.get(s.param)!, layout: 'param', width: '' }, op: '+=' });
+      for (const [s, e] of prevRoots) if (level === bmax && !isConst(e)) stores.push({ value: e, loc: { arr: carryNext.get(s)!, layout: 'row', width: width(e) }, op: '=' });
+      for (const [x, e] of inputRootsRw) if (here(e) && !(e.kind === 'leaf' && e.name.startsWith('#none'))) stores.push({ value: e, loc: { arr: dxName.get(x)!, layout: 'seq', width: width(e) }, op: '=' });
+      if (nodes.length || stores.length) L.push(...phaseLoops(nodes, stores, bwLoc, () => undefined, `${ind}  `));
+    });
+    for (const [s, e] of prevRoots) if (isConst(e)) L.push(`${ind}  ${carryNext.get(s)}.fill(${e.value});`);
+    L.push(`${ind}  if (${I.lengths} !== undefined) {`);
+    L.push(`${ind}    // a padded step passes δ through unchanged`);
+    L.push(`${ind}    for (let ${I.row} = 0; ${I.row} < ${I.batch}; ${I.row}++) {`);
+    L.push(`${ind}      if (${I.step} < ${I.lengths}[${I.row}]) continue;`);
+    for (const s of cell.prev) L.push(`${ind}      ${carryNext.get(s.name)}.set(${carry.get(s.name)}.subarray(${I.row} * ${width(s)}, (${I.row} + 1) * ${width(s)}), ${I.row} * ${width(s)});`);
+    L.push(`${ind}    }`, `${ind}  }`);
+    for (const s of cell.prev) L.push(`${ind}  [${carry.get(s.name)}, ${carryNext.get(s.name)}] = [${carryNext.get(s.name)}, ${carry.get(s.name)}];`);
+    L.push(`${ind}}`);
+    for (const k of afterLoopGroups) {
+      const g = fp.groups[k]!;
+      const x = (g.v as Leaf).name;
+      const root = inputRootsRw.get(x)!;
+      const hasRest = !(root.kind === 'leaf' && root.name.startsWith('#none'));
+      L.push(`${ind}// δ${x} for all steps: Σ Wᵀ δ over [${g.pieces.map((p) => p.W.name).join(', ')}] in one product`);
+      L.push(`${ind}gemmNN${sfx}(${I.steps} * ${I.batch}, ${dim(g.width)}, ${dim(g.cols)}, ${dyBuf.get(k)}, 0, ${dim(g.cols)}, ${packed.get(k)}, 0, ${dim(g.width)}, ${dxName.get(x)}, 0, ${dim(g.width)}, ${hasRest});`);
+    }
+    L.push(`${ind}// weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group`);
+    for (const g of fp.groups) {
+      const vArr = g.kind === 'input' ? (g.v as Leaf).name : g.kind === 'state' ? stateSeq.get((g.v as Leaf).name)! : tapeName.get(g.v.id)!;
+      const dW = N.fresh(`d${groupName(g)}Weights`);
+      L.push(`${ind}const ${dW} = new ${A}(${dim(g.cols)} * ${dim(g.width)});`);
+      L.push(`${ind}gemmTN${sfx}(${dim(g.cols)}, ${dim(g.width)}, ${I.steps} * ${I.batch}, ${dyBuf.get(g.index)}, 0, ${dim(g.cols)}, ${vArr}, 0, ${dim(g.width)}, ${dW}, 0, ${dim(g.width)}, false);`);
+      for (const p of g.pieces) L.push(`${ind}unpackRows(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
+    }
+    const sd: string[] = [];
+    for (const [id, nm] of bscratch) sd.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(bnodes.find((e) => e.id === id)!)});`);
+    L.splice(scratchDecl, 0, ...sd);
+    return L;
+  };
+
+  // ---- assemble ----------------------------------------------------------------------------
+  const lat = cellLatex(c);
+  const sizesType = spec.sizes.map((s) => `  readonly ${s.name}: number;`).join('\n');
+  const sizeLocals = `const { ${spec.sizes.map((s) => s.name).join(', ')} } = ${I.sizes};`;
+  const paramList = cell.params.map((p) => p.name);
+  const shapeOf = (e: Expr) => `[${e.shape.map(dim).join(', ')}]`;
+  const fwd32 = forwardCode('Float32Array', '');
+  const bwd32 = backwardCode('Float32Array', '');
+  const fwd64 = forwardCode('Float64Array', '_f64');
+  const bwd64 = backwardCode('Float64Array', '_f64');
+  const tapeFloats: Dim[] = [...cell.prev.map((s) => s.shape[0]!), ...tapeNodes.map((e) => e.shape[0]!)];
+  const tapeFields = tapeNodes.map((e) => `${tapeName.get(e.id)}: A;`).join(' ');
+  const fnFor = (A: string, sfx: string, fwd: string[], bwd: string[]): string => `
+/** Runs ${spec.name} over a whole sequence and keeps what the backward needs. */
+export function forward${sfx}(${I.sizes}: Sizes, ${I.params}: Params<${A}>, ${I.inputs}: Inputs<${A}>, ${I.opts}: ForwardOptions<${A}>): ForwardResult<${A}> {
+  ${sizeLocals}
+  const { ${I.steps}, ${I.batch} } = ${I.opts};
+  const ${I.lengths} = checkLengths(${I.opts}.lengths, ${I.batch}, ${I.steps});
+${cell.params.map((p) => `  const ${p.name} = check(${I.params}.${p.name}, ${p.shape.map(dim).join(' * ')}, '${p.name}');`).join('\n')}
+${cell.inputs.map((x) => `  const ${x.name} = check(${I.inputs}.${x.name}, ${I.steps} * ${I.batch} * ${width(x)}, '${x.name}');`).join('\n')}
+${fwd.join('\n')}
+  return {
+    states: { ${cell.prev.map((s) => `${s.name}: ${stateSeq.get(s.name)}.subarray(${I.batch} * ${width(s)})`).join(', ')} },
+    tape: { sizes: ${I.sizes}, steps: ${I.steps}, batch: ${I.batch}, lengths: ${I.lengths}, params: { ${paramList.join(', ')} }, inputs: { ${cell.inputs.map((x) => x.name).join(', ')} }, ${[...cell.prev.map((s) => stateSeq.get(s.name)!), ...tapeNodes.map((e) => tapeName.get(e.id)!), ...fp.groups.map((g) => packed.get(g.index)!)].join(', ')} },
+  };
+}
+
+/** BPTT over the sequence a forward${sfx} call ran: gradients of every parameter, input and initial state. */
+export function backward${sfx}(${I.tape}: Tape<${A}>, ${I.dStates}: Partial<States<${A}>>): BackwardResult<${A}> {
+  const { ${I.sizes}, ${I.steps}, ${I.batch}, ${I.lengths} } = ${I.tape};
+  ${sizeLocals}
+  const { ${paramList.join(', ')} } = ${I.tape}.params;
+  const { ${cell.inputs.map((x) => x.name).join(', ')} } = ${I.tape}.inputs;
+  const { ${[...cell.prev.map((s) => stateSeq.get(s.name)!), ...tapeNodes.map((e) => tapeName.get(e.id)!), ...fp.groups.map((g) => packed.get(g.index)!)].join(', ')} } = ${I.tape};
+${cell.prev.map((s) => `  if (${I.dStates}.${s.name} !== undefined) check(${I.dStates}.${s.name}, ${I.steps} * ${I.batch} * ${width(s)}, 'dStates.${s.name}');`).join('\n')}
+${bwd.join('\n')}
+  return {
+    params: { ${cell.params.map((p) => `${p.name}: ${gradName.get(p.name)}`).join(', ')} },
+    inputs: { ${cell.inputs.map((x) => `${x.name}: ${dxName.get(x.name)}`).join(', ')} },
+    init: { ${cell.prev.map((s) => `${s.name}: ${carry.get(s.name)}`).join(', ')} },
+  };
+}
+`;
+  const f32 = fnFor('Float32Array', '', fwd32, bwd32);
+  const f64 = fnFor('Float64Array', '64', fwd64, bwd64);
+  const helperText = [...helpers].sort().map((h) => TS_HELPERS[h] ?? customHelper(cell.fns, h)).join('\n\n');
+  const comment = (s: string) => s.replace(/\*\//g, '*\\/');
+  const text = `// ${comment(spec.title)}: forward and BPTT kernels over a batch, float32 and float64.
+// Generated by \`${command}\` from ${spec.file}; do not edit.
+//
+// Forward step:
+${lat.forward.map((e) => `//   ${e.lhs} = ${e.rhs}`).join('\n')}
+//
+// Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
+// parameters are shared by the batch. The forward keeps ${tapeFloats.map((d) => dim(d)).join(' + ')} floats per step and
+// batch row for the backward (the states and ${tapeNodes.length ? tapeNodes.map((e) => nameOf(e)).join(', ') : 'nothing else'}).
+
+export const cell = {
+  name: '${spec.name}',
+  title: ${JSON.stringify(spec.title)},
+  sizes: [${spec.sizes.map((s) => `'${s.name}'`).join(', ')}],
+  inputs: { ${cell.inputs.map((x) => `${x.name}: '${showShape(x.shape).slice(1, -1)}'`).join(', ')} },
+  states: { ${cell.prev.map((s) => `${s.name}: '${showShape(s.shape).slice(1, -1)}'`).join(', ')} },
+  output: '${spec.output}',
+  params: { ${cell.params.map((p) => `${p.name}: '${showShape(p.shape)}'`).join(', ')} },
+  tapeFloatsPerStep: '${tapeFloats.map((d) => dim(d)).join(' + ')}',
+} as const;
+
+export interface Sizes {
+${sizesType}
+}
+export type Params<A> = { ${paramList.map((p) => `${p}: A;`).join(' ')} };
+export type Inputs<A> = { ${cell.inputs.map((x) => `${x.name}: A;`).join(' ')} };
+export type States<A> = { ${cell.prev.map((s) => `${s.name}: A;`).join(' ')} };
+export interface ForwardOptions<A> {
+  /** Time steps T and batch rows B of the sequence. */
+  readonly steps: number;
+  readonly batch: number;
+  /** Initial states, [batch][n]; zero when absent. */
+  readonly init?: Partial<States<A>>;
+  /** Valid steps of each batch row; later steps are padding and change nothing. */
+  readonly lengths?: Int32Array;
+}
+export interface Tape<A> {
+  readonly sizes: Sizes; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined;
+  readonly params: Params<A>; readonly inputs: Inputs<A>;
+  ${[...cell.prev.map((s) => `${stateSeq.get(s.name)}: A;`), tapeFields, ...fp.groups.map((g) => `${packed.get(g.index)}: A;`)].filter(Boolean).join(' ')}
+}
+export interface ForwardResult<A> {
+  /** Every state at every step, [steps][batch][n]. */
+  readonly states: States<A>;
+  readonly tape: Tape<A>;
+}
+export interface BackwardResult<A> {
+  readonly params: Params<A>;
+  /** dL/dx for every step, [steps][batch][n]. */
+  readonly inputs: Inputs<A>;
+  /** dL/ds_0, [batch][n]. */
+  readonly init: States<A>;
+}
+
+/** Shapes of the parameters at the given sizes. */
+export function paramShapes(${I.sizes}: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
+  ${sizeLocals}
+  return { ${cell.params.map((p) => `${p.name}: ${shapeOf(p)}`).join(', ')} };
+}
+${f32}${f64}
+/** Both precisions behind one interface, for the sequence runtime. */
+export const f32 = { cell, paramShapes, forward, backward };
+export const f64 = { cell, paramShapes, forward: forward64, backward: backward64 };
+
+function check<A extends Float32Array | Float64Array>(a: A, length: number, what: string): A {
+  if (a.length !== length) throw new Error(\`${spec.name}: \${what} has \${a.length} elements, expected \${length}\`);
+  return a;
+}
+
+function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
+  if (lengths === undefined) return undefined;
+  if (lengths.length !== batch) throw new Error(\`${spec.name}: lengths has \${lengths.length} entries, expected \${batch}\`);
+  for (const n of lengths) if (!(n >= 0 && n <= steps)) throw new Error(\`${spec.name}: a sequence length \${n} is outside 0..\${steps}\`);
+  return lengths;
+}
+
+/** Copies W[:, colOff : colOff+width] into rows rowOff.. of a packed [rows][width] matrix. */
+function packRows(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dst[(rowOff + i) * width + j] = W[i * cols + colOff + j];
+}
+
+/** Adds rows rowOff.. of a packed gradient back into dW[:, colOff : colOff+width]. */
+function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
+}
+${helperText ? `\n${helperText}\n` : ''}
+${renderLinalg('Float32Array', '').replace(/^export function/gm, 'function')}
+${renderLinalg('Float64Array', '_f64').replace(/^export function/gm, 'function')}`;
+  return { text, tapeFloats };
+}

@@ -1,0 +1,125 @@
+// WGSL function table: every elementwise function as a helper whose inputs keep exp away from overflow.
+
+import type { FnTable } from '../../ir/functions.js';
+import { printScalar } from '../../ir/scalar.js';
+
+/** A WGSL helper function: its name in kernels, its definition, and the helpers it calls. */
+export interface WgslHelper {
+  readonly name: string;
+  readonly source: string;
+  readonly uses?: readonly string[];
+}
+
+// WGSL leaves any overflow or NaN during evaluation undefined, so exp only ever sees a bounded argument:
+// sigmoid and tanh are written through e = exp(-|x|) <= 1, and exp itself is clamped at 88 (e^88 < f32 max).
+const fn1 = (name: string, body: string, uses?: readonly string[]): WgslHelper => ({
+  name,
+  source: `fn ${name}(x: f32) -> f32 {\n${body
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')}\n}`,
+  uses,
+});
+
+/** Built-in elementwise functions by IR name (functions.ts BUILTINS), as data. */
+export const WGSL_BUILTINS: Readonly<Record<string, WgslHelper>> = {
+  // σ(x) = 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) otherwise: both from e = e^-|x|.
+  sigmoid: fn1('sigmoid_', 'let e = exp(-min(abs(x), 80.0));\nreturn select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);'),
+  // tanh(x) = sign(x) (1 - e) / (1 + e) with e = e^-2|x|; |x| > 20 is ±1 in f32 anyway.
+  tanh: fn1('tanh_', 'let e = exp(-2.0 * min(abs(x), 20.0));\nreturn sign(x) * (1.0 - e) / (1.0 + e);'),
+  relu: fn1('relu_', 'return max(x, 0.0);'),
+  exp: fn1('exp_', 'return exp(min(x, 88.0));'),
+  log: fn1('log_', 'return log(x);'),
+  // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|)
+  softplus: fn1('softplus_', 'return max(x, 0.0) + log(1.0 + exp(-min(abs(x), 80.0)));'),
+  sqrt: fn1('sqrt_', 'return sqrt(x);'),
+  abs: fn1('abs_', 'return abs(x);'),
+  sin: fn1('sin_', 'return sin(x);'),
+  cos: fn1('cos_', 'return cos(x);'),
+  step: fn1('step_', 'return select(0.0, 1.0, x > 0.0);'),
+  sign: fn1('sign_', 'return sign(x);'),
+};
+
+/** Functions that may appear in a custom activation or in its mathjs derivative, beyond the built-ins. */
+const SCALAR_EXTRAS: Readonly<Record<string, WgslHelper>> = {
+  // sech x = 2 e / (1 + e²) with e = e^-|x|
+  sech: fn1('sech_', 'let e = exp(-min(abs(x), 80.0));\nreturn 2.0 * e / (1.0 + e * e);'),
+  cosh: fn1('cosh_', 'let e = exp(min(abs(x), 88.0));\nreturn 0.5 * (e + 1.0 / e);'),
+  sinh: fn1('sinh_', 'let e = exp(min(abs(x), 88.0));\nreturn sign(x) * 0.5 * (e - 1.0 / e);'),
+};
+
+/** Integer powers by repeated multiplication: WGSL's pow is undefined for a negative base. */
+const POW_HELPERS: Readonly<Record<string, WgslHelper>> = {
+  pow2_: { name: 'pow2_', source: 'fn pow2_(x: f32) -> f32 {\n  return x * x;\n}' },
+  pow3_: { name: 'pow3_', source: 'fn pow3_(x: f32) -> f32 {\n  return x * x * x;\n}' },
+  powi_: {
+    name: 'powi_',
+    source:
+      'fn powi_(x: f32, n: i32) -> f32 {\n  var p = 1.0;\n  for (var k = 0; k < abs(n); k++) {\n    p *= x;\n  }\n  return select(p, 1.0 / p, n < 0);\n}',
+  },
+};
+
+/** Largest magnitude of an f32 literal. */
+const F32_MAX = 3.4028234663852886e38;
+
+/** A WGSL f32 literal for a finite number (AbstractFloat, concretized to f32 where used). */
+export function wgslNumber(v: number): string {
+  if (!Number.isFinite(v) || Math.abs(v) > F32_MAX) throw new Error(`the constant ${v} has no f32 representation in WGSL`);
+  const s = String(v);
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+}
+
+/** Name of the WGSL helper for a custom activation (or its derivative), clear of the built-in helpers. */
+export const customHelperName = (fn: string): string => `act_${fn}_`;
+
+/**
+ * The helpers a cell needs, by IR function name: built-ins from the table, custom activations printed
+ * from their mathjs bodies. `helperFor(fn)` gives the name to call; `sources()` the definitions in use.
+ */
+export class WgslFunctions {
+  private readonly used = new Map<string, WgslHelper>();
+
+  constructor(private readonly fns: FnTable) {}
+
+  /** The helper to call for IR function `fn`, registering its definition. */
+  helperFor(fn: string): string {
+    const builtin = WGSL_BUILTINS[fn];
+    if (builtin) return this.use(builtin);
+    const def = this.fns.get(fn);
+    if (!def.custom) throw new Error(`function '${fn}' has no WGSL form`);
+    const name = customHelperName(fn);
+    if (!this.used.has(name)) {
+      const calls = new Set<string>();
+      const body = printScalar(def.custom.body, def.custom.param, 'x', {
+        call: (f, arg) => {
+          const h = WGSL_BUILTINS[f] ?? SCALAR_EXTRAS[f];
+          if (!h) throw new Error(`function '${f}' in activation '${fn}' has no WGSL form`);
+          calls.add(this.use(h));
+          return `${h.name}(${arg})`;
+        },
+        pow: (a, b) => {
+          const k = Number(b.replace(/^\((.*)\)$/, '$1'));
+          if (k === 2) return `${this.use(POW_HELPERS.pow2_!)}(${a})`;
+          if (k === 3) return `${this.use(POW_HELPERS.pow3_!)}(${a})`;
+          if (Number.isInteger(k) && Math.abs(k) <= 64) return `${this.use(POW_HELPERS.powi_!)}(${a}, ${k})`;
+          return `pow(${a}, ${b})`;
+        },
+        num: wgslNumber,
+      });
+      this.used.set(name, { name, source: `// ${fn}(${def.custom.param}) = ${def.custom.source}\nfn ${name}(x: f32) -> f32 {\n  return ${body};\n}`, uses: [...calls] });
+    }
+    return name;
+  }
+
+  private use(h: WgslHelper): string {
+    this.used.set(h.name, h);
+    return h.name;
+  }
+
+  /** Definitions of every helper in use, built-ins first, in a stable order. */
+  sources(): string[] {
+    return [...this.used.values()].sort((a, b) => rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((h) => h.source);
+  }
+}
+
+const rank = (h: WgslHelper): number => (h.name.startsWith('act_') ? 1 : 0);

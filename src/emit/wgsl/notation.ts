@@ -1,0 +1,31 @@
+// Prints a value's definition in the spec's own notation, for the one-line comment above its WGSL.
+
+import { assertNever, type Expr } from '../../ir/expr.js';
+import { showDim } from '../../ir/shape.js';
+
+const OPS = { add: '+', sub: '-', mul: '.*', div: './' } as const;
+
+/** `name(e)` gives the name of a bound or available node, or undefined to print it structurally. */
+export function notation(e: Expr, name: (e: Expr) => string | undefined, top = true): string {
+  const n = top ? undefined : name(e);
+  if (n !== undefined) return n;
+  const p = (c: Expr): string => notation(c, name, false);
+  switch (e.kind) {
+    case 'leaf':
+      return e.name;
+    case 'const':
+      return String(e.value);
+    case 'matvec':
+      return `${p(e.m)}${e.transpose ? "'" : ''} * ${p(e.v)}`;
+    case 'map':
+      return e.fn === 'neg' ? `-${p(e.a)}` : `${e.fn}(${p(e.a)})`;
+    case 'zip':
+      return top ? `${p(e.a)} ${OPS[e.op]} ${p(e.b)}` : `(${p(e.a)} ${OPS[e.op]} ${p(e.b)})`;
+    case 'concat':
+      return `concat(${e.parts.map(p).join(', ')})`;
+    case 'slice':
+      return `${p(e.a)}[${showDim(e.start)} : ${showDim(e.start)} + ${showDim(e.length)}]`;
+    default:
+      return assertNever(e, 'expression kind');
+  }
+}

@@ -1,0 +1,241 @@
+// Splits one step's expression graph into dispatch phases: which nodes get names, where they live, when they run.
+
+import { InvariantError } from '../../spec/diagnostic.js';
+import { children, type Expr } from '../../ir/expr.js';
+import { type Dim, dimKey } from '../../ir/shape.js';
+
+/**
+ * When a value is computed. `pre`: before the time loop, for all steps at once (it does not depend on the
+ * recurrence); `loop`: inside the loop, step by step; `post`: after the loop, for all steps at once (the
+ * recurrence does not need it).
+ */
+export type Scope = 'pre' | 'loop' | 'post';
+export const SCOPES: readonly Scope[] = ['pre', 'loop', 'post'];
+const rank = (s: Scope): number => SCOPES.indexOf(s);
+
+/** Where a result leaves the step: a new state, a state adjoint added into δs_{t-1}, or an input adjoint. */
+export interface SinkSpec {
+  readonly kind: 'state' | 'dstate' | 'dx';
+  readonly name: string;
+  readonly dim: Dim;
+  readonly expr: Expr;
+  /** True when the next step reads it (states forward, state adjoints backward). */
+  readonly recurrent: boolean;
+}
+
+export interface ScheduleInput {
+  readonly sinks: readonly SinkSpec[];
+  /** Nodes that must be stored per step (saved for the backward, operands of gradient reductions). */
+  readonly forced: readonly Expr[];
+  /** Nodes read straight from a buffer: leaves, and forward values stored by the forward. */
+  readonly available: (e: Expr) => boolean;
+  /** Available nodes that carry the recurrence: s_{t-1} forward, δs_t backward. */
+  readonly recurrent: (e: Expr) => boolean;
+  /** A preferred name (an equation or adjoint name) for a node. */
+  readonly nameOf: (e: Expr) => string | undefined;
+  /** A short name for an available node, used to name matrix-vector products. */
+  readonly leafName: (e: Expr) => string;
+  /** Names the kernels already use. */
+  readonly reserved: Iterable<string>;
+}
+
+/** A use of a bound value; `cross` when it is read at another element than the one being computed. */
+export interface Ref {
+  readonly node: Expr;
+  readonly cross: boolean;
+}
+
+export interface BoundValue {
+  readonly node: Expr;
+  readonly name: string;
+  readonly scope: Scope;
+  readonly phase: number;
+  /** Written to the per-step work buffer because another phase, element or kernel reads it. */
+  readonly stored: boolean;
+  readonly refs: readonly Ref[];
+}
+
+export interface Sink extends SinkSpec {
+  readonly scope: Scope;
+  readonly phase: number;
+  readonly refs: readonly Ref[];
+}
+
+/** Everything of one size computed by one invocation per element in a phase. */
+export interface PhaseGroup {
+  readonly dim: Dim;
+  readonly values: readonly BoundValue[];
+  readonly sinks: readonly Sink[];
+}
+
+/** One dispatch: one invocation per (step, batch row, element). */
+export interface Phase {
+  readonly scope: Scope;
+  readonly index: number;
+  readonly groups: readonly PhaseGroup[];
+}
+
+export interface Schedule {
+  readonly values: ReadonlyMap<number, BoundValue>;
+  /** Bound values in dependency order. */
+  readonly order: readonly BoundValue[];
+  readonly sinks: readonly Sink[];
+  readonly phases: readonly Phase[];
+  /** Stored values in dependency order: the slots of the per-step work buffer. */
+  readonly stored: readonly BoundValue[];
+}
+
+/** Index shifts: the operands of concat and slice are read at other elements than their result. */
+const shifts = (e: Expr): boolean => e.kind === 'concat' || e.kind === 'slice' || e.kind === 'matvec';
+
+export function schedule(input: ScheduleInput): Schedule {
+  const { available } = input;
+  const roots = [...input.sinks.map((s) => s.expr), ...input.forced];
+
+  // The step graph, cut at available nodes.
+  const order: Expr[] = [];
+  const seen = new Set<number>();
+  const visit = (e: Expr): void => {
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    if (!available(e)) for (const c of children(e)) visit(c);
+    order.push(e);
+  };
+  for (const r of roots) visit(r);
+
+  // Which nodes get a name: products (they are loops), named and shared values, forced values, and
+  // anything read at a shifted element (matvec vectors other than concatenations, concat parts, slice operands).
+  const uses = new Map<number, number>();
+  const shifted = new Set<number>();
+  for (const e of order) {
+    if (available(e)) continue;
+    for (const c of children(e)) uses.set(c.id, (uses.get(c.id) ?? 0) + 1);
+    if (e.kind === 'matvec' && e.v.kind !== 'concat') shifted.add(e.v.id);
+    if (e.kind === 'concat') for (const p of e.parts) shifted.add(p.id);
+    if (e.kind === 'slice') shifted.add(e.a.id);
+  }
+  const forced = new Set(input.forced.map((e) => e.id));
+  const isBound = (e: Expr): boolean =>
+    !available(e) && e.kind !== 'const' && e.kind !== 'leaf' &&
+    (e.kind === 'matvec' || input.nameOf(e) !== undefined || (uses.get(e.id) ?? 0) > 1 || forced.has(e.id) || shifted.has(e.id));
+  const boundNodes = order.filter(isBound);
+  const bound = new Set(boundNodes.map((e) => e.id));
+  for (const e of order) if (!available(e) && e.kind === 'leaf') throw new InvariantError(`leaf '${e.name}' has no buffer`);
+
+  // Names, in dependency order so a product can be named after its (already named) vector.
+  const taken = new Set(input.reserved);
+  const names = new Map<number, string>();
+  const fresh = (base: string): string => {
+    let n = base;
+    for (let k = 2; taken.has(n); k++) n = `${base}${k}`;
+    taken.add(n);
+    return n;
+  };
+  let tmp = 0;
+  const label = (e: Expr): string => names.get(e.id) ?? (available(e) ? input.leafName(e) : e.kind === 'concat' ? 'cat' : 'v');
+  for (const e of boundNodes) {
+    const preferred = input.nameOf(e);
+    const name = preferred ?? (e.kind === 'matvec' ? `${label(e.m)}${e.transpose ? 'T' : ''}_${label(e.v)}` : `tmp${++tmp}`);
+    names.set(e.id, fresh(preferred ?? name));
+  }
+
+  // References of a definition, walking through inline nodes.
+  const refsOf = (e: Expr, isDefinition: boolean): Ref[] => {
+    const refs: Ref[] = [];
+    const walk = (c: Expr, cross: boolean): void => {
+      if (c.kind === 'const' || available(c)) return;
+      if (bound.has(c.id)) {
+        refs.push({ node: c, cross });
+        return;
+      }
+      for (const k of children(c)) walk(k, cross || shifts(c));
+    };
+    if (isDefinition) for (const k of children(e)) walk(k, shifts(e));
+    else walk(e, false);
+    return refs;
+  };
+  const refs = new Map(boundNodes.map((e) => [e.id, refsOf(e, true)]));
+
+  // Dependence on the recurrence.
+  const recMemo = new Map<number, boolean>();
+  const rec = (e: Expr): boolean => {
+    let r = recMemo.get(e.id);
+    if (r === undefined) {
+      r = available(e) ? input.recurrent(e) : children(e).some(rec);
+      recMemo.set(e.id, r);
+    }
+    return r;
+  };
+  const sinkRefs = input.sinks.map((s) => refsOf(s.expr, false));
+  const needed = new Set<number>();
+  const need = (rs: readonly Ref[]): void => {
+    for (const r of rs) {
+      if (needed.has(r.node.id)) continue;
+      needed.add(r.node.id);
+      need(refs.get(r.node.id)!);
+    }
+  };
+  input.sinks.forEach((s, i) => s.recurrent && need(sinkRefs[i]!));
+  const scopeOf = (e: Expr): Scope => (!rec(e) ? 'pre' : needed.has(e.id) ? 'loop' : 'post');
+
+  // Phases: a value read at its own element can share a phase with its producer; read elsewhere, it cannot.
+  const values = new Map<number, BoundValue>();
+  const phaseOf = (scope: Scope, rs: readonly Ref[], what: string): number => {
+    let p = 0;
+    for (const r of rs) {
+      const d = values.get(r.node.id)!;
+      if (rank(d.scope) > rank(scope)) throw new InvariantError(`${what} (${scope}) reads '${d.name}' computed later (${d.scope})`);
+      if (d.scope === scope) p = Math.max(p, r.cross ? d.phase + 1 : d.phase);
+    }
+    return p;
+  };
+  const draft: { node: Expr; name: string; scope: Scope; phase: number; refs: Ref[] }[] = [];
+  for (const e of boundNodes) {
+    const scope = scopeOf(e);
+    const rs = refs.get(e.id)!;
+    const v = { node: e, name: names.get(e.id)!, scope, phase: phaseOf(scope, rs, names.get(e.id)!), refs: rs, stored: false };
+    values.set(e.id, v);
+    draft.push(v);
+  }
+  const sinks: Sink[] = input.sinks.map((s, i) => {
+    const rs = sinkRefs[i]!;
+    const b = values.get(s.expr.id);
+    const scope: Scope = b ? b.scope : !rec(s.expr) ? 'pre' : s.recurrent ? 'loop' : 'post';
+    return { ...s, scope, phase: b ? b.phase : phaseOf(scope, rs, `${s.kind} ${s.name}`), refs: rs };
+  });
+
+  // Storage: whatever is read by another phase or kernel, at another element, or after the step.
+  const stored = new Set<number>(input.forced.filter((e) => bound.has(e.id)).map((e) => e.id));
+  const reader = (scope: Scope, phase: number, rs: readonly Ref[]): void => {
+    for (const r of rs) {
+      const d = values.get(r.node.id)!;
+      if (r.cross || d.scope !== scope || d.phase !== phase) stored.add(d.node.id);
+    }
+  };
+  for (const v of draft) reader(v.scope, v.phase, v.refs);
+  for (const s of sinks) reader(s.scope, s.phase, s.refs);
+  const final = draft.map((v) => ({ ...v, stored: stored.has(v.node.id) }));
+  const byId = new Map(final.map((v) => [v.node.id, v as BoundValue]));
+
+  // Group each phase by element count; values keep dependency order inside a group.
+  const phases: Phase[] = [];
+  for (const scope of SCOPES) {
+    const items = [...final.filter((v) => v.scope === scope), ...sinks.filter((s) => s.scope === scope)];
+    const count = Math.max(-1, ...items.map((x) => x.phase)) + 1;
+    for (let index = 0; index < count; index++) {
+      const groups = new Map<string, { dim: Dim; values: BoundValue[]; sinks: Sink[] }>();
+      const group = (dim: Dim) => {
+        const k = dimKey(dim);
+        let g = groups.get(k);
+        if (!g) groups.set(k, (g = { dim, values: [], sinks: [] }));
+        return g;
+      };
+      for (const v of final) if (v.scope === scope && v.phase === index) group(v.node.shape[0]!).values.push(byId.get(v.node.id)!);
+      for (const s of sinks) if (s.scope === scope && s.phase === index) group(s.dim).sinks.push(s);
+      if (groups.size) phases.push({ scope, index, groups: [...groups.values()] });
+    }
+  }
+  for (const v of final) if (v.node.shape.length !== 1) throw new InvariantError(`value '${v.name}' is not a vector`);
+
+  return { values: byId, order: final, sinks, phases, stored: final.filter((v) => v.stored) };
+}
