@@ -188,7 +188,11 @@ export function lowerCell(spec: CellSpec): CellIR {
           const args = n.args as Any[];
           if (f === 'concat') {
             if (args.length < 2) throw new Diagnostic(`concat needs at least two vectors ${where}`, at(n));
-            return concat(args.map((a) => vec(lower(a), a, 'an argument of concat')));
+            return concat(args.map((a) => {
+              const e = vec(lower(a), a, 'an argument of concat');
+              if (e.shape.length === 0) throw new Diagnostic(`an argument of concat is a constant ${where}`, at(a), 'concat joins vectors');
+              return e;
+            }));
           }
           if (USER_FUNCTIONS.includes(f) || (fns.has(f) && !fns.get(f).helper)) {
             if (args.length !== 1) throw new Diagnostic(`'${f}' takes one argument ${where}`, at(n));

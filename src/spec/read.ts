@@ -117,7 +117,7 @@ function entries(c: Ctx, m: YAMLMap<Scalar, YNode>, what: string): { key: string
 
 function checkIdent(c: Ctx, key: string, keyNode: Scalar, what: string): void {
   if (!IDENT.test(key)) fail(c, keyNode, `'${key}' is not a valid ${what} name`, 'use letters and digits, separated by single underscores (e.g. W_z, h_cand)');
-  if (RESERVED.has(key)) fail(c, keyNode, `'${key}' is a reserved word and cannot name a ${what}`, 'choose another name');
+  if (RESERVED.has(key)) fail(c, keyNode, `'${key}' is a reserved word and cannot name ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`, 'choose another name');
 }
 
 /** A dimension: a size name, an integer, or sums and integer multiples of those. */
@@ -134,7 +134,7 @@ function readDim(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>):
       case 'ConstantNode': {
         const v = Number(a.value);
         if (!Number.isInteger(v) || v < 1 || v > MAX_SIZE_EXAMPLE)
-          throw new Diagnostic(`a dimension must be an integer from 1 to ${MAX_SIZE_EXAMPLE}, not ${String(a.value)}`, spanOf(e, m), 'name large sizes under sizes:');
+          throw new Diagnostic(`a dimension must be an integer from 1 to ${MAX_SIZE_EXAMPLE}, not ${String(a.value)}`, spanOf(e, m), v > MAX_SIZE_EXAMPLE ? 'declare a size under sizes: and use its name' : undefined);
         return constDim(v);
       }
       case 'ParenthesisNode':

@@ -4,7 +4,15 @@ import { parse, type MathNode } from 'mathjs';
 import { Diagnostic, type Span } from './diagnostic.js';
 import type { SourceExpr } from './types.js';
 
-const TOKEN = /[A-Za-z_][A-Za-z0-9_]*|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/g;
+/** Names and numbers as mathjs reads them: names may hold $, accented Latin, Greek and math letters; 0x/0b/0o numbers. */
+const TOKEN = new RegExp(
+  [
+    String.raw`(?:[A-Za-z_$\u00C0-\u02AF\u0370-\u03FF\u2100-\u214F]|\uD835[\uDC00-\uDFFF])(?:[A-Za-z0-9_$\u00C0-\u02AF\u0370-\u03FF\u2100-\u214F]|\uD835[\uDC00-\uDFFF])*`,
+    String.raw`0[xX][0-9A-Fa-f]+|0[bB][01]+|0[oO][0-7]+`,
+    String.raw`(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?`,
+  ].join('|'),
+  'g',
+);
 
 interface Tok {
   text: string;
@@ -111,7 +119,10 @@ export function parseSourceExpr(text: string, offset: number, file: string, what
     const msg = e instanceof Error ? e.message : String(e);
     const m = /\(char (\d+)\)/.exec(msg);
     const at = m ? Math.max(0, Math.min(text.length, Number(m[1]) - 1)) : 0;
-    throw new Diagnostic(`cannot parse ${what}: ${msg.replace(/\s*\(char \d+\)/, '')}`, { file, start: offset + at, end: offset + at + 1 }, 'check the expression syntax (mathjs: * matrix product, .* elementwise)');
+    // mathjs quotes the whole rest of the text ('Syntax error in part "`x + b)"'): name the character instead.
+    const bad = /^Syntax error in part "(.)/u.exec(msg);
+    const reason = bad ? `unexpected character '${bad[1]}'` : msg.replace(/\s*\(char \d+\)/, '');
+    throw new Diagnostic(`cannot parse ${what}: ${reason}`, { file, start: offset + at, end: offset + Math.min(at + 1, text.length) }, 'check the expression syntax (mathjs: * matrix product, .* elementwise)');
   }
   return { text, node, offset, ranges: rangesOf(text, node), file };
 }

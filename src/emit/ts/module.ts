@@ -553,7 +553,8 @@ ${f32}${f64}
 export const f32 = { cell, paramShapes, forward, backward };
 export const f64 = { cell, paramShapes, forward: forward64, backward: backward64 };
 
-function check<A extends Float32Array | Float64Array>(a: A, length: number, what: string): A {
+function check<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
+  if (a === undefined) throw new Error(\`${spec.name}: \${what} is missing\`);
   if (a.length !== length) throw new Error(\`${spec.name}: \${what} has \${a.length} elements, expected \${length}\`);
   return a;
 }

@@ -1,7 +1,7 @@
 // WGSL function table: every elementwise function as a helper whose inputs keep exp away from overflow.
 
 import type { FnTable } from '../../ir/functions.js';
-import { printScalar } from '../../ir/scalar.js';
+import type { MathNode } from 'mathjs';
 
 /** A WGSL helper function: its name in kernels, its definition, and the helpers it calls. */
 export interface WgslHelper {
@@ -90,25 +90,63 @@ export class WgslFunctions {
     const name = customHelperName(fn);
     if (!this.used.has(name)) {
       const calls = new Set<string>();
-      const body = printScalar(def.custom.body, def.custom.param, 'x', {
-        call: (f, arg) => {
-          const h = WGSL_BUILTINS[f] ?? SCALAR_EXTRAS[f];
-          if (!h) throw new Error(`function '${f}' in activation '${fn}' has no WGSL form`);
-          calls.add(this.use(h));
-          return `${h.name}(${arg})`;
-        },
-        pow: (a, b) => {
-          const k = Number(b.replace(/^\((.*)\)$/, '$1'));
-          if (k === 2) return `${this.use(POW_HELPERS.pow2_!)}(${a})`;
-          if (k === 3) return `${this.use(POW_HELPERS.pow3_!)}(${a})`;
-          if (Number.isInteger(k) && Math.abs(k) <= 64) return `${this.use(POW_HELPERS.powi_!)}(${a}, ${k})`;
-          return `pow(${a}, ${b})`;
-        },
-        num: wgslNumber,
-      });
+      const body = this.scalar(def.custom.body, def.custom.param, fn, calls);
       this.used.set(name, { name, source: `// ${fn}(${def.custom.param}) = ${def.custom.source}\nfn ${name}(x: f32) -> f32 {\n  return ${body};\n}`, uses: [...calls] });
     }
     return name;
+  }
+
+  /**
+   * A scalar mathjs expression of `param` as WGSL over the helpers, parenthesized by precedence only
+   * (a right operand of equal precedence keeps its parentheses, so the evaluation order is the written one).
+   */
+  private scalar(root: MathNode, param: string, fn: string, calls: Set<string>): string {
+    type Node = MathNode & { name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown };
+    const prec: Record<string, number> = { '+': 1, '-': 1, '*': 2, '/': 2 };
+    const print = (m: MathNode): { text: string; prec: number } => {
+      const n = m as Node;
+      switch (n.type) {
+        case 'SymbolNode':
+          if (n.name === param) return { text: 'x', prec: 9 };
+          if (n.name === 'e' || n.name === 'pi') return { text: wgslNumber(n.name === 'e' ? Math.E : Math.PI), prec: 9 };
+          throw new Error(`symbol '${n.name}' in activation '${fn}' has no WGSL form`);
+        case 'ConstantNode':
+          return { text: wgslNumber(Number(n.value)), prec: 9 };
+        case 'ParenthesisNode':
+          return print(n.content!);
+        case 'FunctionNode': {
+          const f = n.fn?.name ?? '';
+          const h = WGSL_BUILTINS[f] ?? SCALAR_EXTRAS[f];
+          if (!h || n.args!.length !== 1) throw new Error(`function '${f}' in activation '${fn}' has no WGSL form`);
+          calls.add(this.use(h));
+          return { text: `${h.name}(${print(n.args![0]!).text})`, prec: 9 };
+        }
+        case 'OperatorNode': {
+          const op = n.op!.replace(/^\./, '');
+          if (n.args!.length === 1) {
+            const a = print(n.args![0]!);
+            if (op === '+') return a;
+            return { text: `-${a.prec < 3 ? `(${a.text})` : a.text}`, prec: 3 };
+          }
+          const [a, b] = n.args!.map(print) as [{ text: string; prec: number }, { text: string; prec: number }];
+          if (op === '^') {
+            const k = Number((n.args![1] as Node).type === 'ConstantNode' ? (n.args![1] as Node).value : NaN);
+            const helper = k === 2 ? POW_HELPERS.pow2_! : k === 3 ? POW_HELPERS.pow3_! : Number.isInteger(k) && Math.abs(k) <= 64 ? POW_HELPERS.powi_! : undefined;
+            if (!helper) return { text: `pow(${a.text}, ${b.text})`, prec: 9 };
+            calls.add(this.use(helper));
+            return { text: helper === POW_HELPERS.powi_ ? `powi_(${a.text}, ${k})` : `${helper.name}(${a.text})`, prec: 9 };
+          }
+          const p = prec[op];
+          if (p === undefined) throw new Error(`operator '${n.op}' in activation '${fn}' has no WGSL form`);
+          const left = a.prec < p ? `(${a.text})` : a.text;
+          const right = b.prec <= p ? `(${b.text})` : b.text;
+          return { text: `${left} ${op} ${right}`, prec: p };
+        }
+        default:
+          throw new Error(`${n.type} in activation '${fn}' has no WGSL form`);
+      }
+    };
+    return print(root).text;
   }
 
   private use(h: WgslHelper): string {

@@ -3,7 +3,7 @@
 import type { CompiledCell } from '../../derive/compile.js';
 import type { GradTerm } from '../../derive/reverse.js';
 import { InvariantError } from '../../spec/diagnostic.js';
-import { type Concat, type Expr, isConst } from '../../ir/expr.js';
+import { children, type Concat, type Expr, isConst } from '../../ir/expr.js';
 import type { Dim } from '../../ir/shape.js';
 import type { BindingData, CellKernels, DispatchData, ReductionData, ShaderData } from '../../runtime/webgpu/types.js';
 import { BATCH_OVERRIDE, sizeOverride } from '../../runtime/webgpu/types.js';
@@ -11,7 +11,7 @@ import { WgslFunctions } from './functions.js';
 import { dim, ModuleNames, ParamLayout, StepLayout } from './layout.js';
 import { notation } from './notation.js';
 import { type At, type PrintEnv, WgslPrinter } from './printer.js';
-import { type BoundValue, type Phase, schedule, type Schedule, type ScheduleInput, type Sink, type SinkSpec } from './schedule.js';
+import { type BoundValue, type Phase, type PhaseGroup, schedule, type Schedule, type ScheduleInput, type Sink, type SinkSpec } from './schedule.js';
 import { renderShader, type ShaderView } from './templates.js';
 
 export const WORKGROUP_SIZE = 64;
@@ -44,6 +44,8 @@ interface Homes {
 class KernelEnv implements PrintEnv {
   /** Values bound by `let` in the group being printed. */
   readonly lets = new Set<number>();
+  /** Values loaded from buffers into a `let` at the top of the group, by name. */
+  readonly loaded = new Map<number, string>();
   private readonly helpers = new Map<number, { name: string; source: string }>();
   readonly printer: WgslPrinter;
 
@@ -58,6 +60,7 @@ class KernelEnv implements PrintEnv {
   }
 
   read(e: Expr, at: At, shifted: boolean): string | undefined {
+    if (!shifted && this.loaded.has(e.id)) return this.loaded.get(e.id);
     const v = this.sched.values.get(e.id);
     if (v) {
       if (!shifted && this.lets.has(e.id)) return v.name;
@@ -79,7 +82,9 @@ class KernelEnv implements PrintEnv {
     const entry = { name, source: '' };
     this.helpers.set(e.id, entry);
     const saved = new Set(this.lets);
+    const loaded = new Map(this.loaded);
     this.lets.clear();
+    this.loaded.clear();
     const lines = [`// ${notation(e, (x) => this.homes.label(x) ?? this.sched.values.get(x.id)?.name)}`, `fn ${name}(t_: u32, b_: u32, j_: u32) -> f32 {`];
     let off: string | undefined;
     e.parts.forEach((p, i) => {
@@ -93,7 +98,37 @@ class KernelEnv implements PrintEnv {
     lines.push('}');
     entry.source = lines.join('\n');
     for (const id of saved) this.lets.add(id);
+    for (const [id, n] of loaded) this.loaded.set(id, n);
     return name;
+  }
+
+  /**
+   * What a group reads at its own element from buffers (leaves, available and stored values of other
+   * phases), in order of first use: loaded once into named `let`s so the arithmetic reads like the math.
+   */
+  loads(g: PhaseGroup, ph: Phase): { node: Expr; name: string }[] {
+    const out: { node: Expr; name: string }[] = [];
+    const seen = new Set<number>();
+    const walk = (c: Expr): void => {
+      if (c.kind === 'const' || seen.has(c.id)) return;
+      const v = this.sched.values.get(c.id);
+      if (v) {
+        if (v.scope !== ph.scope || v.phase !== ph.index) out.push({ node: c, name: v.name });
+        seen.add(c.id);
+        return;
+      }
+      const label = this.homes.label(c);
+      if (this.homes.available(c, AT) !== undefined && label !== undefined) {
+        seen.add(c.id);
+        out.push({ node: c, name: label });
+        return;
+      }
+      if (c.kind === 'concat' || c.kind === 'slice' || c.kind === 'matvec') return; // read at other elements
+      for (const k of children(c)) walk(k);
+    };
+    for (const v of g.values) if (v.node.kind === 'map' || v.node.kind === 'zip') for (const k of children(v.node)) walk(k);
+    for (const s of g.sinks) walk(s.expr);
+    return out;
   }
 
   helperSources(): string[] {
@@ -125,6 +160,11 @@ function phaseEntries(prefix: string, phases: readonly Phase[], env: KernelEnv, 
     for (const g of ph.groups) {
       const lines: string[] = [];
       env.lets.clear();
+      env.loaded.clear();
+      for (const l of env.loads(g, ph)) {
+        lines.push(`let ${l.name} = ${env.printer.expr(l.node, AT)};`);
+        env.loaded.set(l.node.id, l.name);
+      }
       for (const v of g.values) {
         lines.push(`// ${comment(v)}`);
         if (v.node.kind === 'matvec') {
@@ -147,6 +187,11 @@ function phaseEntries(prefix: string, phases: readonly Phase[], env: KernelEnv, 
 }
 
 const sinkLabel = (s: Sink): string => (s.kind === 'state' ? `new ${s.name}` : s.kind === 'dstate' ? `d${s.name}_prev` : `d${s.name}`);
+
+/** Names of leaves as loaded into `let`s: parameters, inputs, s_prev and the incoming adjoints delta_s. */
+function leafLabels(c: CompiledCell): string[] {
+  return [...c.cell.params, ...c.cell.inputs].map((l) => l.name).concat(c.cell.prev.flatMap((s) => [`${s.name}_prev`, `delta_${s.name}`]));
+}
 
 function equationNames(c: CompiledCell): Map<number, string> {
   const m = new Map<number, string>();
@@ -183,7 +228,7 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
     recurrent: (e) => e.kind === 'leaf' && e.role === 'state',
     nameOf: (e) => eqNames.get(e.id),
     leafName: (e) => (e.kind === 'leaf' ? (e.role === 'state' ? `${e.name}_prev` : e.name) : 'v'),
-    reserved: WGSL_RESERVED,
+    reserved: [...WGSL_RESERVED, ...leafLabels(c)],
   };
   const sched = schedule(input);
   const names = moduleNames(c);
@@ -206,7 +251,10 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
     const text = eqText.get(v.name);
     return text !== undefined && eqNames.get(v.node.id) === v.name ? `${v.name} = ${text}` : `${v.name} = ${notation(v.node, homes.label)}`;
   };
-  const sinkWrite = (s: Sink, value: string): string => `// new ${s.name} = ${notation(s.expr, homes.label, false)}\n${states.at(s.name, 't_ + 1u', 'b_', 'i_')} = ${value};`;
+  const sinkWrite = (s: Sink, value: string): string => {
+    const what = notation(s.expr, homes.label, false);
+    return `// new state ${s.name}${what === s.name ? '' : ` = ${what}`}\n${states.at(s.name, 't_ + 1u', 'b_', 'i_')} = ${value};`;
+  };
   const { entries, dispatches } = phaseEntries('forward', sched.phases, env, homes, sinkWrite, comment);
   const bindings: BindingData[] = [
     { buffer: 'ctl', type: 'uniform' },
@@ -269,14 +317,16 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
     const expr = bw.inputAdjoint.get(x.name)!;
     if (!isConst(expr, 0)) sinks.push({ kind: 'dx', name: x.name, dim: x.shape[0]!, expr, recurrent: false });
   }
+  const availableNode = (e: Expr): boolean => e.kind === 'leaf' || stateRoot.has(e.id) || fwStored.has(e.id);
   const input: ScheduleInput = {
     sinks,
-    forced: bw.grads.flatMap(operands).filter((e) => e.kind !== 'const'),
-    available: (e) => e.kind === 'leaf' || stateRoot.has(e.id) || fwStored.has(e.id),
+    // A gradient operand that is a concatenation of stored values is read through its helper, not copied.
+    forced: bw.grads.flatMap(operands).filter((e) => e.kind !== 'const' && !(e.kind === 'concat' && e.parts.every(availableNode))),
+    available: availableNode,
     recurrent: (e) => e.kind === 'leaf' && e.role === 'seed',
     nameOf: (e) => bindName.get(e.id) ?? eqNames.get(e.id),
     leafName,
-    reserved: WGSL_RESERVED,
+    reserved: [...WGSL_RESERVED, ...leafLabels(c), ...cell.prev.map((p) => p.name), ...fw.stored.map((v) => v.name)],
   };
   const sched = schedule(input);
   const names = moduleNames(c);
@@ -314,6 +364,7 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
     const p = cell.params.find((q) => q.name === g.param)!;
     const read = (e: Expr, j: string): string => {
       env.lets.clear();
+      env.loaded.clear();
       return env.printer.expr(e, { t: 't_', b: 'b_', j }, true);
     };
     const lab = (e: Expr): string => notation(e, homes.label, false);

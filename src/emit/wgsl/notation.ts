@@ -2,6 +2,7 @@
 
 import { assertNever, type Expr } from '../../ir/expr.js';
 import { showDim } from '../../ir/shape.js';
+import { needsParens } from './printer.js';
 
 const OPS = { add: '+', sub: '-', mul: '.*', div: './' } as const;
 
@@ -10,6 +11,8 @@ export function notation(e: Expr, name: (e: Expr) => string | undefined, top = t
   const n = top ? undefined : name(e);
   if (n !== undefined) return n;
   const p = (c: Expr): string => notation(c, name, false);
+  const operand = (c: Expr, parent: Parameters<typeof needsParens>[1], right: boolean): string =>
+    name(c) === undefined && needsParens(c, parent, right) ? `(${p(c)})` : p(c);
   switch (e.kind) {
     case 'leaf':
       return e.name;
@@ -18,9 +21,9 @@ export function notation(e: Expr, name: (e: Expr) => string | undefined, top = t
     case 'matvec':
       return `${p(e.m)}${e.transpose ? "'" : ''} * ${p(e.v)}`;
     case 'map':
-      return e.fn === 'neg' ? `-${p(e.a)}` : `${e.fn}(${p(e.a)})`;
+      return e.fn === 'neg' ? `-${operand(e.a, 'neg', false)}` : `${e.fn}(${p(e.a)})`;
     case 'zip':
-      return top ? `${p(e.a)} ${OPS[e.op]} ${p(e.b)}` : `(${p(e.a)} ${OPS[e.op]} ${p(e.b)})`;
+      return `${operand(e.a, e.op, false)} ${OPS[e.op]} ${operand(e.b, e.op, true)}`;
     case 'concat':
       return `concat(${e.parts.map(p).join(', ')})`;
     case 'slice':

@@ -36,6 +36,19 @@ export function dimWgsl(d: Dim, size: (name: string) => string): string {
 }
 
 const ZIP_OPS = { add: '+', sub: '-', mul: '*', div: '/' } as const satisfies Record<ZipOp, string>;
+const PRECEDENCE = { add: 1, sub: 1, mul: 2, div: 2 } as const satisfies Record<ZipOp, number>;
+
+/**
+ * Whether an operand of `parent` needs parentheses. Left operands of equal precedence need none (the
+ * operators are left-associative); right ones keep them, so float evaluation order stays as derived.
+ */
+export function needsParens(child: Expr, parent: ZipOp | 'neg', right: boolean): boolean {
+  if (child.kind !== 'zip') return false;
+  if (parent === 'neg') return true;
+  const c = PRECEDENCE[child.op];
+  const p = PRECEDENCE[parent];
+  return c < p || (c === p && right);
+}
 
 export class WgslPrinter {
   constructor(
@@ -46,6 +59,14 @@ export class WgslPrinter {
   /** e at element `at`, as a WGSL f32 expression. */
   expr(e: Expr, at: At, shifted = false): string {
     return this.env.read(e, at, shifted) ?? this.node(e, at, shifted);
+  }
+
+  /** e as an operand of `parent`, parenthesized where precedence needs it. */
+  operand(e: Expr, at: At, shifted: boolean, parent: ZipOp | 'neg', right: boolean): string {
+    const r = this.env.read(e, at, shifted);
+    if (r !== undefined) return r;
+    const s = this.node(e, at, shifted);
+    return needsParens(e, parent, right) ? `(${s})` : s;
   }
 
   /** The defining expression of e itself (its children resolved through the environment). */
@@ -83,7 +104,7 @@ export class WgslPrinter {
     const inner = this.dim(e.transpose ? e.m.shape[0]! : e.m.shape[1]!);
     const k = 'k_';
     const m = e.transpose ? this.env.matrix(e.m, k, at.j) : this.env.matrix(e.m, at.j, k);
-    const v = this.expr(e.v, { ...at, j: k }, true);
+    const v = this.operand(e.v, { ...at, j: k }, true, 'mul', true);
     return [`var ${name} = 0.0;`, `for (var ${k} = 0u; ${k} < ${inner}; ${k}++) {`, `  ${name} += ${m} * ${v};`, '}'];
   }
 
@@ -100,13 +121,12 @@ export class WgslPrinter {
   }
 
   private map(e: MapE, at: At, shifted: boolean): string {
-    const a = this.expr(e.a, at, shifted);
-    if (e.fn === 'neg') return `(-${a})`;
-    return `${this.env.fns.helperFor(e.fn)}(${a})`;
+    if (e.fn === 'neg') return `-${this.operand(e.a, at, shifted, 'neg', false)}`;
+    return `${this.env.fns.helperFor(e.fn)}(${this.expr(e.a, at, shifted)})`;
   }
 
   private zip(e: Zip, at: At, shifted: boolean): string {
-    return `(${this.expr(e.a, at, shifted)} ${ZIP_OPS[e.op]} ${this.expr(e.b, at, shifted)})`;
+    return `${this.operand(e.a, at, shifted, e.op, false)} ${ZIP_OPS[e.op]} ${this.operand(e.b, at, shifted, e.op, true)}`;
   }
 
   // [a; b; ...]_j: a helper function picks the part by j.

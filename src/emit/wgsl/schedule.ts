@@ -115,9 +115,26 @@ export function schedule(input: ScheduleInput): Schedule {
     if (e.kind === 'slice') shifted.add(e.a.id);
   }
   const forced = new Set(input.forced.map((e) => e.id));
-  const isBound = (e: Expr): boolean =>
-    !available(e) && e.kind !== 'const' && e.kind !== 'leaf' &&
-    (e.kind === 'matvec' || input.nameOf(e) !== undefined || (uses.get(e.id) ?? 0) > 1 || forced.has(e.id) || shifted.has(e.id));
+
+  // Dependence on the recurrence.
+  const recMemo = new Map<number, boolean>();
+  const rec = (e: Expr): boolean => {
+    let r = recMemo.get(e.id);
+    if (r === undefined) {
+      r = available(e) ? input.recurrent(e) : children(e).some(rec);
+      recMemo.set(e.id, r);
+    }
+    return r;
+  };
+
+  // A value shared only elementwise and independent of the recurrence is recomputed where it is used:
+  // cheaper than a dispatch before the loop and a buffer slot per step. A shared concatenation is a
+  // gather, read through its helper by every user rather than copied.
+  const isBound = (e: Expr): boolean => {
+    if (available(e) || e.kind === 'const' || e.kind === 'leaf') return false;
+    if (e.kind === 'matvec' || input.nameOf(e) !== undefined || forced.has(e.id) || shifted.has(e.id)) return true;
+    return (uses.get(e.id) ?? 0) > 1 && rec(e) && e.kind !== 'concat';
+  };
   const boundNodes = order.filter(isBound);
   const bound = new Set(boundNodes.map((e) => e.id));
   for (const e of order) if (!available(e) && e.kind === 'leaf') throw new InvariantError(`leaf '${e.name}' has no buffer`);
@@ -134,9 +151,10 @@ export function schedule(input: ScheduleInput): Schedule {
   let tmp = 0;
   const label = (e: Expr): string => names.get(e.id) ?? (available(e) ? input.leafName(e) : e.kind === 'concat' ? 'cat' : 'v');
   for (const e of boundNodes) {
-    const preferred = input.nameOf(e);
-    const name = preferred ?? (e.kind === 'matvec' ? `${label(e.m)}${e.transpose ? 'T' : ''}_${label(e.v)}` : `tmp${++tmp}`);
-    names.set(e.id, fresh(preferred ?? name));
+    let name = input.nameOf(e) ?? (e.kind === 'matvec' ? `${label(e.m)}${e.transpose ? 'T' : ''}_${label(e.v)}` : undefined);
+    if (name === undefined && e.kind === 'concat') name = 'cat';
+    if (name === undefined) while (taken.has((name = `tmp${++tmp}`)));
+    names.set(e.id, fresh(name));
   }
 
   // References of a definition, walking through inline nodes.
@@ -156,16 +174,6 @@ export function schedule(input: ScheduleInput): Schedule {
   };
   const refs = new Map(boundNodes.map((e) => [e.id, refsOf(e, true)]));
 
-  // Dependence on the recurrence.
-  const recMemo = new Map<number, boolean>();
-  const rec = (e: Expr): boolean => {
-    let r = recMemo.get(e.id);
-    if (r === undefined) {
-      r = available(e) ? input.recurrent(e) : children(e).some(rec);
-      recMemo.set(e.id, r);
-    }
-    return r;
-  };
   const sinkRefs = input.sinks.map((s) => refsOf(s.expr, false));
   const needed = new Set<number>();
   const need = (rs: readonly Ref[]): void => {

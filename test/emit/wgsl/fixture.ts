@@ -1,0 +1,80 @@
+// Shared by the WGSL tests: the cells to check (every shipped cell plus an inline custom-activation cell) and a Dawn device.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'vitest';
+import { type CompiledCell, compileCell } from '../../../src/derive/compile.js';
+import { createNodeDevice, type NodeDevice } from '../../../src/runtime/webgpu/index.js';
+
+/** A cell with user activations: swish (sigmoid inside) and softsign (abs, and a squared denominator in its derivative). */
+export const CUSTOM_CELL = `name: swish-rnn
+title: Elman RNN with custom activations
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+parameters:
+  W: [hidden, input]
+  U: [hidden, hidden]
+  b: hidden
+activations:
+  swish: x * sigmoid(x)
+  softsign: x / (1 + abs(x))
+equations:
+  a: swish(W * x + U * h_prev + b)
+  h: softsign(a) + 0.5 * h_prev
+`;
+
+export function shippedCells(): { file: string; cell: CompiledCell }[] {
+  const files = readdirSync('cells').filter((f) => f.endsWith('.cell.yaml')).sort();
+  if (files.length === 0) throw new Error('no cells in cells/');
+  return files.map((f) => {
+    const file = join('cells', f);
+    return { file, cell: compileCell(readFileSync(file, 'utf8'), file) };
+  });
+}
+
+export function allCells(): { file: string; cell: CompiledCell }[] {
+  return [...shippedCells(), { file: 'swish-rnn (inline)', cell: compileCell(CUSTOM_CELL, 'test/swish-rnn.cell.yaml') }];
+}
+
+/** Sizes that are not multiples of the workgroup size: input 5, hidden 7, anything else 3. */
+export function oddSizes(c: CompiledCell): Record<string, number> {
+  return Object.fromEntries(c.spec.sizes.map((s) => [s.name, s.name === 'input' ? 5 : s.name === 'hidden' ? 7 : 3]));
+}
+
+/**
+ * One Dawn device per test file. Without an adapter the GPU tests skip with the reason printed, except
+ * under CI, which installs Mesa: there a missing adapter is a failure.
+ */
+export async function dawnDevice(): Promise<NodeDevice> {
+  // CELLGEN_WEBGPU_BACKEND picks another Dawn backend (e.g. vulkan on a machine with a GPU).
+  const nd = await createNodeDevice({ backend: process.env.CELLGEN_WEBGPU_BACKEND || undefined });
+  if (!nd.device && !process.env.CI) console.warn(`WGSL tests on Dawn skipped: ${nd.reason}`);
+  return nd;
+}
+
+/** |gpu - ref| <= atol + rtol |ref| everywhere; returns the first violations, with the worst ratio. */
+export function compare(gpu: Float32Array, ref: Float64Array, atol = 1e-5, rtol = 1e-4): { worst: number; bad: string[] } {
+  const bad: string[] = [];
+  let worst = 0;
+  if (gpu.length !== ref.length) return { worst: Infinity, bad: [`length ${gpu.length}, expected ${ref.length}`] };
+  for (let i = 0; i < ref.length; i++) {
+    const ratio = Math.abs(gpu[i]! - ref[i]!) / (atol + rtol * Math.abs(ref[i]!));
+    if (!(ratio <= 1)) {
+      if (bad.length < 5) bad.push(`[${i}] gpu ${gpu[i]} ref ${ref[i]}`);
+      worst = Infinity;
+    } else worst = Math.max(worst, ratio);
+  }
+  return { worst, bad };
+}
+
+/** Registers a test that fails when there is no device under CI (the GPU tests would all skip silently). */
+export function failWithoutDeviceUnderCi(nd: NodeDevice): void {
+  it.runIf(!nd.device && !!process.env.CI)('has a WebGPU device under CI, which installs Mesa', () => {
+    throw new Error(`no WebGPU device under CI: ${nd.reason}`);
+  });
+}

@@ -1,0 +1,79 @@
+// The emitted WGSL and runner modules without a device: they type-check, keep exp bounded, and split steps as designed.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { afterAll, describe, expect, it } from 'vitest';
+import { emitWgsl } from '../../../src/emit/wgsl/index.js';
+import { allCells } from './fixture.js';
+
+const cells = allCells();
+const byName = new Map(cells.map((x) => [x.cell.spec.name, x.cell]));
+
+mkdirSync('.tmp', { recursive: true });
+const dir = mkdtempSync(join('.tmp', 'wgsl-ts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('emitWgsl', () => {
+  it('emits runner modules that type-check under the project tsconfig', () => {
+    const files = cells.map(({ cell }) => {
+      const f = join(dir, `${cell.spec.name}.ts`);
+      writeFileSync(f, emitWgsl(cell).module);
+      return f;
+    });
+    const config = ts.readConfigFile('tsconfig.json', (f) => ts.sys.readFile(f));
+    const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, process.cwd());
+    const program = ts.createProgram(files, { ...options, noEmit: true });
+    const diags = ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+    expect(diags).toEqual([]);
+  });
+
+  it('is deterministic', () => {
+    for (const { cell } of cells) expect(emitWgsl(cell)).toEqual(emitWgsl(cell));
+  });
+
+  it('gives exp only bounded arguments (WGSL leaves overflow undefined)', () => {
+    const bounded = /^exp\((-min\(abs\(x\), 80\.0\)|-2\.0 \* min\(abs\(x\), 20\.0\)|min\(x, 88\.0\)|min\(abs\(x\), 88\.0\))\)/;
+    for (const { cell } of cells) {
+      for (const text of Object.values(emitWgsl(cell).shaders)) {
+        const code = text.replace(/\/\/.*$/gm, '');
+        const calls = [...code.matchAll(/\bexp\(/g)].map((m) => code.slice(m.index));
+        for (const c of calls) expect(c).toMatch(bounded);
+      }
+    }
+  });
+
+  it('prints custom activations and their derivatives from their mathjs bodies', () => {
+    const { backward, forward } = emitWgsl(byName.get('swish-rnn')!).shaders;
+    expect(forward).toContain('// swish(x) = x * sigmoid(x)\nfn act_swish_(x: f32) -> f32 {\n  return x * sigmoid_(x);\n}');
+    expect(forward).toContain('fn act_softsign_(x: f32) -> f32 {\n  return x / (1.0 + abs_(x));\n}');
+    // d/dx x / (1 + |x|) = 1 / (|x| + 1)^2, the square by multiplication (WGSL's pow is undefined for a negative base)
+    expect(backward).toContain('fn act_softsign_grad_(x: f32) -> f32 {\n  return 1.0 / pow2_(abs_(x) + 1.0);\n}');
+    expect(backward).toContain('fn act_swish_grad_(x: f32) -> f32 {\n  return (exp_(-x) * (x + 1.0) + 1.0) / pow2_(exp_(-x) + 1.0);\n}');
+  });
+
+  it('hoists input projections before the loop and splits GRU steps at U_h (r .* h_prev)', () => {
+    const k = emitWgsl(byName.get('gru')!).kernels;
+    const scopes = (ds: readonly { scope: string }[]) => ds.map((d) => d.scope).join(' ');
+    expect(scopes(k.forward.dispatches)).toBe('pre loop loop');
+    // δ of the candidate, then the products through U_h and U_z, then U_r: three phases; dx after the loop.
+    expect(scopes(k.backward.dispatches)).toBe('loop loop loop post');
+    expect(k.backward.reductions.map((r) => r.param)).toEqual(['W_z', 'W_r', 'W_h', 'U_z', 'U_r', 'U_h', 'b_z', 'b_r', 'b_h']);
+  });
+
+  it('runs minGRU, whose gates read the input alone, with one dispatch per step each way', () => {
+    const k = emitWgsl(byName.get('mingru')!).kernels;
+    expect(k.forward.dispatches.filter((d) => d.scope === 'loop')).toHaveLength(1);
+    expect(k.backward.dispatches.filter((d) => d.scope === 'loop')).toHaveLength(1);
+  });
+
+  it('needs no more storage buffers per stage than WebGPU grants by default', () => {
+    for (const { cell } of cells) expect(emitWgsl(cell).kernels.requiredLimits.maxStorageBuffersPerShaderStage).toBeLessThanOrEqual(8);
+  });
+
+  it('imports the runtime as generated/wgsl/<cell>.ts would, or as told', () => {
+    const c = byName.get('rnn-tanh')!;
+    expect(emitWgsl(c).module).toContain("from '../../src/runtime/webgpu/index.js'");
+    expect(emitWgsl(c, { runtimeImport: 'cellgen/runtime/webgpu' }).module).toContain("from 'cellgen/runtime/webgpu'");
+  });
+});

@@ -1,0 +1,89 @@
+// Runs every cell's WGSL forward and backward on Dawn (llvmpipe) and compares all outputs with the float64 reference.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CompiledCell } from '../../../src/derive/compile.js';
+import { emitWgsl } from '../../../src/emit/wgsl/index.js';
+import { randomProblem } from '../../../src/check/gradcheck.js';
+import { backwardSequence, forwardSequence } from '../../../src/check/reference.js';
+import type { RunnerOptions, WgslCellRunner } from '../../../src/runtime/webgpu/index.js';
+import { allCells, compare, dawnDevice, failWithoutDeviceUnderCi, oddSizes } from './fixture.js';
+
+const nd = await dawnDevice();
+const device = nd.device;
+
+// Generated modules import the runtime as ../../src/runtime/webgpu/index.js, as from generated/wgsl/.
+mkdirSync('.tmp', { recursive: true });
+const dir = mkdtempSync(join('.tmp', 'wgsl-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface GeneratedModule {
+  createRunner(device: GPUDevice, sizes: Record<string, number>, batch: number, opts?: Partial<RunnerOptions>): Promise<WgslCellRunner>;
+}
+
+async function load(c: CompiledCell): Promise<GeneratedModule> {
+  const file = join(dir, `${c.spec.name}.ts`);
+  writeFileSync(file, emitWgsl(c).module);
+  return (await import(pathToFileURL(join(process.cwd(), file)).href)) as GeneratedModule;
+}
+
+/** Runs a random problem on the GPU and in float64; returns every mismatch, by tensor. */
+async function check(c: CompiledCell, opts: { steps: number; batch: number; seed: number; runner?: Partial<RunnerOptions>; perturb?: string }) {
+  const sizes = oddSizes(c);
+  const p = randomProblem(c, { ...opts, sizes });
+  const seq = { batch: opts.batch, steps: opts.steps, inputs: p.inputs, init: p.init };
+  const fw = forwardSequence(c.cell, sizes, p.params, seq);
+  const ref = backwardSequence(c.cell, c.bw, sizes, p.params, seq, fw, p.weights);
+
+  const params = { ...p.params };
+  if (opts.perturb) params[opts.perturb] = params[opts.perturb]!.map((v, i) => (i === 0 ? v + 0.05 : v));
+  const mod = await load(c);
+  const runner = await mod.createRunner(device!, sizes, opts.batch, opts.runner);
+  const gpuFw = await runner.forward({ params, inputs: p.inputs, init: p.init, steps: opts.steps });
+  const gpuBw = await runner.backward(p.weights);
+  runner.destroy();
+
+  const results: Record<string, ReturnType<typeof compare>> = {};
+  for (const s of c.cell.prev) results[`${s.name}_t`] = compare(gpuFw.states[s.name]!, fw.states[s.name]!);
+  for (const q of c.cell.params) results[`d${q.name}`] = compare(gpuBw.grads[q.name]!, ref.grads[q.name]!);
+  for (const x of c.cell.inputs) results[`d${x.name}_t`] = compare(gpuBw.dInputs[x.name]!, ref.dInputs[x.name]!);
+  for (const s of c.cell.prev) results[`d${s.name}_0`] = compare(gpuBw.dInit[s.name]!, ref.dInit[s.name]!);
+  // The comparison must have something to compare: every reference tensor has nonzero entries.
+  const refs = [...Object.values(fw.states), ...Object.values(ref.grads), ...Object.values(ref.dInputs), ...Object.values(ref.dInit)];
+  for (const r of refs) expect(r.some((v) => v !== 0)).toBe(true);
+  return results;
+}
+
+const failures = (r: Record<string, ReturnType<typeof compare>>) =>
+  Object.entries(r).filter(([, v]) => v.bad.length).map(([k, v]) => `${k}: ${v.bad.join('; ')}`);
+
+failWithoutDeviceUnderCi(nd);
+
+describe.skipIf(!device)('WGSL on Dawn: forward and backward against the float64 reference', () => {
+  for (const { file, cell } of allCells()) {
+    it(`${file}: states, parameter, input and initial-state gradients match (T 5, batch 3, input 5, hidden 7)`, async () => {
+      const r = await check(cell, { steps: 5, batch: 3, seed: 11 });
+      expect(failures(r)).toEqual([]);
+    });
+  }
+
+  const byName = new Map(allCells().map((x) => [x.cell.spec.name, x.cell]));
+
+  it('lstm-peephole: gradient reductions over several chunks and dispatches wrapped into a 2D grid match', async () => {
+    const r = await check(byName.get('lstm-peephole')!, { steps: 9, batch: 2, seed: 3, runner: { reductionRows: 4, maxWorkgroupsPerDimension: 1 } });
+    expect(failures(r)).toEqual([]);
+  });
+
+  it('gru: a long sequence (T 64, batch 2) matches', async () => {
+    const r = await check(byName.get('gru')!, { steps: 64, batch: 2, seed: 5 });
+    expect(failures(r)).toEqual([]);
+  });
+
+  it('gru: the comparison catches a wrong parameter (the check can fail)', async () => {
+    const r = await check(byName.get('gru')!, { steps: 5, batch: 3, seed: 11, perturb: 'U_h' });
+    expect(r.h_t!.bad.length).toBeGreaterThan(0);
+    expect(r.dW_z!.bad.length).toBeGreaterThan(0);
+  });
+});
