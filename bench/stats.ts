@@ -36,13 +36,12 @@ function plan(opts: TimingOptions): Required<TimingOptions> {
 /** Median time per call of a synchronous function; sample count adapts to the budget. */
 export function timeIt(fn: () => void, opts: TimingOptions = {}): Timing {
   const o = plan(opts);
-  let t0 = performance.now(), calls = 0, once = Infinity;
+  let t0 = performance.now(), once = Infinity;
   do {
     const t = performance.now();
     fn();
     once = Math.min(once, performance.now() - t);
-    calls++;
-  } while (performance.now() - t0 < o.warmupMs || calls < 2);
+  } while (performance.now() - t0 < o.warmupMs);
   const batch = Math.max(1, Math.ceil(o.minSampleMs / Math.max(once, 1e-4)));
   const per: number[] = [];
   t0 = performance.now();
@@ -57,13 +56,12 @@ export function timeIt(fn: () => void, opts: TimingOptions = {}): Timing {
 /** As timeIt, for functions that must be awaited (GPU readback, async backends). */
 export async function timeItAsync(fn: () => Promise<void>, opts: TimingOptions = {}): Promise<Timing> {
   const o = plan(opts);
-  let t0 = performance.now(), calls = 0, once = Infinity;
+  let t0 = performance.now(), once = Infinity;
   do {
     const t = performance.now();
     await fn();
     once = Math.min(once, performance.now() - t);
-    calls++;
-  } while (performance.now() - t0 < o.warmupMs || calls < 2);
+  } while (performance.now() - t0 < o.warmupMs);
   const batch = Math.max(1, Math.ceil(o.minSampleMs / Math.max(once, 1e-4)));
   const per: number[] = [];
   t0 = performance.now();

@@ -32,6 +32,9 @@ class Raw {
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
+const quote = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+const key = (k: string): string => (IDENT.test(k) ? k : quote(k));
+
 /** A TypeScript literal of plain data: one line where it fits in 110 columns, else one entry per line. */
 function tsLiteral(v: unknown, indent = ''): string {
   const one = (x: unknown): string => {
@@ -39,16 +42,16 @@ function tsLiteral(v: unknown, indent = ''): string {
     if (Array.isArray(x)) return `[${x.map(one).join(', ')}]`;
     if (x !== null && typeof x === 'object') {
       const es = Object.entries(x);
-      return es.length ? `{ ${es.map(([k, y]) => `${IDENT.test(k) ? k : JSON.stringify(k)}: ${one(y)}`).join(', ')} }` : '{}';
+      return es.length ? `{ ${es.map(([k, y]) => `${key(k)}: ${one(y)}`).join(', ')} }` : '{}';
     }
-    return JSON.stringify(x);
+    return typeof x === 'string' ? quote(x) : JSON.stringify(x);
   };
   const flat = one(v);
   if (flat.length + indent.length <= 110 || v instanceof Raw || v === null || typeof v !== 'object') return flat;
   const inner = `${indent}  `;
   if (Array.isArray(v)) return `[\n${v.map((x) => `${inner}${tsLiteral(x, inner)}`).join(',\n')},\n${indent}]`;
   const es = Object.entries(v);
-  return `{\n${es.map(([k, y]) => `${inner}${IDENT.test(k) ? k : JSON.stringify(k)}: ${tsLiteral(y, inner)}`).join(',\n')},\n${indent}}`;
+  return `{\n${es.map(([k, y]) => `${inner}${key(k)}: ${tsLiteral(y, inner)}`).join(',\n')},\n${indent}}`;
 }
 
 const templateLiteral = (s: string): string => s.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${');

@@ -1,0 +1,5 @@
+// The sequence runtime around generated kernels: layers, stacks, readout, BPTT variants, clipping.
+
+export * from './types.js';
+export * from './layers.js';
+export * from './train.js';
