@@ -147,11 +147,13 @@ export async function measureTfjs(cell: TfjsCell, shape: SeqShape, backend: Tfjs
     };
     const f = timeIt(forward, timing);
     const g = timeIt(grad, timing);
+    // leak checks cost whole calls: a few for fast configurations, one (and no heap check) past a second per call
     const before = tf.memory().numTensors;
-    const n = 3;
+    const n = g.medianMs > 500 ? 1 : 3;
     for (let i = 0; i < n; i++) grad();
     const tensorsPerCall = (tf.memory().numTensors - before) / n;
-    const heap = opts.heap ? heapGrowthPerCall(grad, { calls: 5, rounds: 3, warmupCalls: 2 }).bytesPerCall : NaN;
+    const calls = Math.max(1, Math.min(20, Math.floor(1000 / g.medianMs)));
+    const heap = opts.heap && g.medianMs <= 1000 ? heapGrowthPerCall(grad, { calls, rounds: 3, warmupCalls: 1 }).bytesPerCall : NaN;
     return {
       peer: tfjsPeerName(cell), cell, backend, ...shape,
       forwardMs: f.medianMs, gradMs: g.medianMs, forwardSamples: f.samples, gradSamples: g.samples,

@@ -23,13 +23,14 @@ function table(reports: readonly CellReport[]): string {
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
 }
 
-async function runBuild(o: { cells: string; out: string; only?: string; check?: boolean; verify: boolean }): Promise<number> {
+async function runBuild(o: { cells: string; out: string; only?: string; check?: boolean; verify: boolean; docs: boolean }): Promise<number> {
   const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
   const quiet = !process.stderr.isTTY;
   const result = await build({
     cellsDir: o.cells,
     only,
     verify: o.verify && !o.check,
+    docs: o.docs,
     log: (line) => (quiet ? err(line) : process.stderr.write(`\r\x1b[K${line}`)),
   });
   if (!quiet) process.stderr.write('\r\x1b[K');
@@ -67,7 +68,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--only <cells>', 'comma-separated cell names to build (others are kept as they are)')
     .option('--check', 'build in memory and exit non-zero if the output folder differs')
     .option('--no-verify', 'skip the numeric checks')
-    .action(async (o: { cells: string; out: string; only?: string; check?: boolean; verify: boolean }) => {
+    .option('--no-docs', 'skip the documentation site')
+    .action(async (o: { cells: string; out: string; only?: string; check?: boolean; verify: boolean; docs: boolean }) => {
       code = await runBuild(o);
     });
   program

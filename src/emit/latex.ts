@@ -5,6 +5,7 @@ import type { Concat, Const, Expr, Leaf, MapE, MatVec, Slice, Zip } from '../ir/
 import type { FnTable } from '../ir/functions.js';
 import { addDims, constDim, type Dim, showDim } from '../ir/shape.js';
 import { forwardNames } from '../derive/reverse.js';
+import type { JacobianBlock } from '../derive/jacobian.js';
 import { Prec, type Printed, Printer } from './printer.js';
 
 const GREEK = new Set(['alpha', 'beta', 'gamma', 'Gamma', 'delta', 'Delta', 'epsilon', 'zeta', 'eta', 'theta', 'Theta', 'iota', 'kappa', 'lambda', 'Lambda', 'mu', 'nu', 'xi', 'Xi', 'pi', 'Pi', 'rho', 'sigma', 'Sigma', 'tau', 'upsilon', 'phi', 'Phi', 'chi', 'psi', 'Psi', 'omega', 'Omega']);
@@ -178,7 +179,7 @@ export function cellLatex(c: CompiledCell): CellLatex {
     });
   }
   for (const b of bw.bindings) {
-    const note = b.reason === 'preactivation' ? `the argument of the activation of ${timed(sym(b.equation!), 't')}` : undefined;
+    const note = b.reason === 'preactivation' ? `the argument of the activation in the equation for ${b.equation}` : undefined;
     backward.push({ lhs: adjointName(b), rhs: bp.print(b.expr), ...(note ? { note } : {}) });
   }
   for (const s of cell.prev) backward.push({ lhs: `\\delta ${timed(sym(s.name), 't-1')}`, rhs: bp.print(bw.prevAdjoint.get(s.name)!), note: 'carried to step t-1' });
@@ -220,3 +221,44 @@ export function latexDocument(c: CompiledCell, L: CellLatex): string {
 }
 
 export type { Dim };
+
+/** ∂s_t/∂s'_{t-1} blocks in closed form: sums of products of diag(·) and weight matrices. */
+export function jacobianLatex(c: CompiledCell, blocks: readonly JacobianBlock[]): LatexEquation[] {
+  const { spec, cell } = c;
+  const sym = (name: string): string => spec.latex.get(name)?.tex ?? defaultLatex(name);
+  const sizeSym = Object.fromEntries(spec.sizes.map((s) => [s.name, s.symbol]));
+  const equationNode = new Map<number, string>();
+  for (const [id, n] of forwardNames(cell)) if (n.kind === 'equation') equationNode.set(id, timed(sym(n.name), 't'));
+  const fp = new LatexPrinter(equationNode, cell.fns, sym, sizeSym, (n) => n);
+  const term = (t: JacobianBlock['terms'][number]): string => {
+    // Adjacent diagonal maps multiply elementwise: diag(a) diag(b) = diag(a ⊙ b).
+    const parts: string[] = [];
+    let scale = 1;
+    let diag: string[] = [];
+    const flush = () => {
+      if (diag.length) parts.push(`\\operatorname{diag}\\left(${diag.length === 1 ? diag[0] : diag.map(operand).join(' \\odot ')}\\right)`);
+      diag = [];
+    };
+    for (const op of t.ops) {
+      if (op.kind === 'scale') scale *= op.c;
+      else if (op.kind === 'diag') diag.push(fp.ref(op.v));
+      else if (op.kind === 'recip') diag.push(`\\frac{1}{${fp.ref(op.v)}}`);
+      else {
+        flush();
+        const block = op.colOff && op.colLen
+          ? `_{:,${showDim(addDims(op.colOff, constDim(1)), sizeSym).replace(/ /g, '')}:${showDim(addDims(op.colOff, op.colLen), sizeSym).replace(/ /g, '')}}`
+          : '';
+        const W = block ? `\\left(${sym(op.W.name)}\\right)${block}` : sym(op.W.name);
+        parts.push(`${W}${op.transpose ? '^{\\top}' : ''}`);
+      }
+    }
+    flush();
+    const body = parts.length ? parts.join(' ') : 'I';
+    const s = scale * t.sign;
+    return `${s < 0 ? '-' : '+'} ${Math.abs(s) === 1 ? '' : `${Math.abs(s)} `}${body}`;
+  };
+  return blocks.map((b) => {
+    const text = b.terms.map(term).join(' ').replace(/^\+ /, '');
+    return { lhs: `\\frac{\\partial ${timed(sym(b.out), 't')}}{\\partial ${timed(sym(b.of), 't-1')}}`, rhs: text };
+  });
+}

@@ -3,3 +3,4 @@
 export * from './types.js';
 export * from './layers.js';
 export * from './train.js';
+export * from './onnx.js';

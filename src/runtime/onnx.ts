@@ -35,7 +35,7 @@ export function layerFromOnnx(kernels: KernelsByPrecision, cell: CellName, weigh
   if (kernels.f32.cell.name !== cell) throw new Error(`kernels are for cell '${kernels.f32.cell.name}', not '${cell}'`);
   const dirs = onnxToCell(cell, weights, shape);
   if (shape.precision === 'f64') {
-    const [f, b] = dirs.map((p) => make(kernels.f64, shape, p, (v) => v.slice()));
+    const [f, b] = dirs.map((p) => make(kernels.f64, shape, p, (v) => v));
     return b ? { forward: f!, backward: b } : { forward: f! };
   }
   const [f, b] = dirs.map((p) => make(kernels.f32, shape, p, (v) => Float32Array.from(v)));

@@ -88,7 +88,8 @@ export function formatDiagnostic(d: Diagnostic): string {
     const width = Math.max(1, stop - span.start);
     out.push(`${pad} |`);
     out.push(`${line} | ${src}`);
-    const caret = ' '.repeat(col - 1) + '^'.repeat(width);
+    // Tabs in the source line are kept in the padding so the caret lines up in a terminal.
+    const caret = src.slice(0, col - 1).replace(/[^\t]/g, ' ').padEnd(col - 1) + '^'.repeat(width);
     out.push(`${pad} | ${caret}${d.hint ? ' ' + d.hint : ''}`);
   } else {
     if (span) out.push(` --> ${span.file}`);

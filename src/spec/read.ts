@@ -31,6 +31,8 @@ export const RESERVED: ReadonlySet<string> = new Set([
   'storage', 'workgroup', 'private', 'function', 'atomic', 'select', 'min', 'max', 'clamp',
   // WGSL reserved words that are plausible names
   'active', 'attribute', 'layout', 'matrix', 'namespace', 'sample', 'shared', 'target', 'type', 'unsafe', 'handle', 'module', 'self', 'as', 'async', 'auto', 'cast', 'macro', 'meta', 'move', 'mut', 'new', 'null', 'of', 'pub', 'ref', 'std', 'use', 'where',
+  // operators of the equation syntax (mathjs): 'W * x + not' does not parse
+  'and', 'or', 'xor', 'not', 'mod', 'to', 'end',
 ]);
 
 interface Ctx {

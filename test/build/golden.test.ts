@@ -6,10 +6,10 @@ import { diffTree } from '../../src/build/files.js';
 
 describe('generated/', () => {
   it('matches a fresh build byte for byte, and two builds are identical', async () => {
-    const a = await build({ cellsDir: 'cells', verify: false, log: () => {} });
+    const a = await build({ cellsDir: 'cells', verify: false, docs: true, log: () => {} });
     const d = diffTree(a.tree, 'generated', a.owns);
     expect(d, 'run `npx cellgen build` and commit generated/').toEqual({ changed: [], missing: [], extra: [] });
-    const b = await build({ cellsDir: 'cells', verify: false, log: () => {} });
+    const b = await build({ cellsDir: 'cells', verify: false, docs: true, log: () => {} });
     expect([...b.tree.keys()]).toEqual([...a.tree.keys()]);
     for (const [k, v] of a.tree) expect(b.tree.get(k), k).toEqual(v);
   });

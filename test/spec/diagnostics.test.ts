@@ -25,6 +25,12 @@ function expectationOf(text: string): Expectation {
   return { line: Number(m[1]), col: Number(m[2]), message: m[3]!, hint };
 }
 
+/** The caret row: gutter, then blanks (tabs where the source has them) up to the column, then carets. */
+function caretAt(line: number, src: string, col: number): RegExp {
+  const pad = src.slice(0, col - 1).replace(/[^\t]/g, ' ');
+  return new RegExp(`^${' '.repeat(String(line).length)} \\| ${pad}\\^+( |$)`);
+}
+
 function diagnosticOf(text: string, file: string): Diagnostic {
   try {
     compileCell(text, file);
@@ -53,13 +59,34 @@ describe('malformed specs', () => {
     expect(lines[0]).toBe(`error: ${d.message}`);
     expect(lines[1]).toBe(` --> ${file}:${want.line}:${want.col}`);
     // The source line, then the caret under the column the location names.
-    const gutter = ' '.repeat(String(want.line).length);
-    expect(lines[3]).toBe(`${want.line} | ${text.split('\n')[want.line - 1]!.replace(/\r$/, '')}`);
-    expect(lines[4]).toMatch(new RegExp(`^${gutter} \\| {${want.col}}\\^+( |$)`));
+    const src = text.split('\n')[want.line - 1]!.replace(/\r$/, '');
+    expect(lines[3]).toBe(`${want.line} | ${src}`);
+    expect(lines[4]).toMatch(caretAt(want.line, src, want.col));
     if (want.hint !== undefined) {
       expect(d.hint).toContain(want.hint);
       expect(lines[4]).toContain(want.hint);
     }
+  });
+});
+
+describe('locations', () => {
+  const file = `${DIR}/unknown-symbol.cell.yaml`;
+  const text = readFileSync(file, 'utf8');
+  const want = expectationOf(text);
+
+  it('do not change with CRLF line endings', () => {
+    const d = diagnosticOf(text.replace(/\n/g, '\r\n'), file);
+    const lines = formatDiagnostic(d).split('\n');
+    expect(lines[1]).toBe(` --> ${file}:${want.line}:${want.col}`);
+    expect(lines[3]).not.toContain('\r');
+  });
+
+  it('keep tabs before the caret so it lines up', () => {
+    const tabbed = text.replace('tanh(W * x + U', 'tanh(W *\tx + U');
+    const lines = formatDiagnostic(diagnosticOf(tabbed, file)).split('\n');
+    const src = tabbed.split('\n')[want.line - 1]!;
+    expect(lines[4]).toMatch(caretAt(want.line, src, want.col));
+    expect(lines[4]).toContain('\t');
   });
 });
 

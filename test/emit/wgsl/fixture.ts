@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'vitest';
 import { type CompiledCell, compileCell } from '../../../src/derive/compile.js';
+import { emitWgsl } from '../../../src/emit/wgsl/index.js';
 import { createNodeDevice, type NodeDevice } from '../../../src/runtime/webgpu/index.js';
 
 /** A cell with user activations: swish (sigmoid inside) and softsign (abs, and a squared denominator in its derivative). */
@@ -47,12 +48,15 @@ export function oddSizes(c: CompiledCell): Record<string, number> {
 }
 
 /**
- * One Dawn device per test file. Without an adapter the GPU tests skip with the reason printed, except
+ * One Dawn device per test file, with the limits every cell's kernels ask for. Without an adapter the GPU tests skip with the reason printed, except
  * under CI, which installs Mesa: there a missing adapter is a failure.
  */
 export async function dawnDevice(): Promise<NodeDevice> {
   // CELLGEN_WEBGPU_BACKEND picks another Dawn backend (e.g. vulkan on a machine with a GPU).
-  const nd = await createNodeDevice({ backend: process.env.CELLGEN_WEBGPU_BACKEND || undefined });
+  const requiredLimits: Record<string, number> = {};
+  for (const { cell } of allCells())
+    for (const [k, v] of Object.entries(emitWgsl(cell).kernels.requiredLimits)) requiredLimits[k] = Math.max(requiredLimits[k] ?? 0, v);
+  const nd = await createNodeDevice({ backend: process.env.CELLGEN_WEBGPU_BACKEND || undefined, requiredLimits });
   if (!nd.device && !process.env.CI) console.warn(`WGSL tests on Dawn skipped: ${nd.reason}`);
   return nd;
 }

@@ -1,0 +1,53 @@
+// Host-side buffer layouts of the WebGPU runner: offsets from sizes, and packing to and from [T][batch][n] arrays.
+
+import { describe, expect, it } from 'vitest';
+import { CellLayout, ParamBlock, StepBlock } from '../../../src/runtime/webgpu/layout.js';
+import { type CellKernels, evalDim } from '../../../src/runtime/webgpu/types.js';
+
+const d = (terms: Record<string, number>, constant = 0) => ({ terms: Object.entries(terms), constant });
+
+describe('runtime/webgpu layout', () => {
+  it('evaluates a size expression such as hidden + input', () => {
+    expect(evalDim(d({ hidden: 1, input: 1 }), { hidden: 7, input: 5 })).toBe(12);
+    expect(evalDim(d({ hidden: 2 }, 1), { hidden: 7 })).toBe(15);
+    expect(() => evalDim(d({ depth: 1 }), {})).toThrow(/depth/);
+  });
+
+  it('places each slot of a step block after the previous one, [batch][n] each', () => {
+    const b = new StepBlock([{ name: 'c', dim: d({ hidden: 1 }) }, { name: 'h', dim: d({ hidden: 1 }) }], { hidden: 3 }, 2);
+    expect(b.stride).toBe(12);
+    expect(b.offsets.get('h')).toEqual({ offset: 6, n: 3 });
+  });
+
+  it('packs [T][batch][n] into blocks and unpacks it unchanged, from any first block and base', () => {
+    const b = new StepBlock([{ name: 'a', dim: d({ n: 1 }) }, { name: 'x', dim: d({ n: 1 }, 1) }], { n: 2 }, 2);
+    const T = 3;
+    const x = Float32Array.from({ length: T * 2 * 3 }, (_, i) => i + 1);
+    const buf = new Float32Array(5 + (T + 1) * b.stride);
+    b.pack(buf, 'x', x, T, 1, 5);
+    expect(b.unpack(buf, 'x', T, 1, 5)).toEqual(x);
+    // x of step 0, row 1, element 2 sits in block 1 after slot a (batch 2 x n 2 = 4 floats), row 1 (3 floats)
+    expect(buf[5 + 1 * b.stride + 4 + 3 + 2]).toBe(x[5]);
+    expect(buf.slice(0, 5 + b.stride).every((v) => v === 0)).toBe(true);
+  });
+
+  it('refuses an array of the wrong length, naming the slot and the expected shape', () => {
+    const b = new StepBlock([{ name: 'x', dim: d({ input: 1 }) }], { input: 5 }, 3);
+    expect(() => b.pack(new Float32Array(100), 'x', new Float32Array(14), 1)).toThrow(/'x' has 14 values; expected 1 steps x 3 rows x 5 = 15/);
+  });
+
+  it('packs parameters row-major one after another', () => {
+    const p = new ParamBlock([{ name: 'W', shape: [d({ h: 1 }), d({ i: 1 })] }, { name: 'b', shape: [d({ h: 1 })] }], { h: 2, i: 3 });
+    expect(p.total).toBe(8);
+    const buf = new Float32Array(p.total);
+    p.pack(buf, 'b', [7, 8]);
+    expect(Array.from(buf)).toEqual([0, 0, 0, 0, 0, 0, 7, 8]);
+    expect(() => p.pack(buf, 'W', [1, 2])).toThrow(/expected 6/);
+  });
+
+  it('rejects sizes and batches that are not positive integers', () => {
+    const k = { sizes: ['hidden'], params: [], inputs: [], states: [], fwork: [], bwork: [] } as unknown as CellKernels;
+    expect(() => new CellLayout(k, { hidden: 0 }, 2)).toThrow(/hidden/);
+    expect(() => new CellLayout(k, { hidden: 3 }, 1.5)).toThrow(/batch/);
+  });
+});
