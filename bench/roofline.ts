@@ -1,5 +1,5 @@
 // Plain-TS matrix-product roofline: GFLOP/s of the rendered GEMM kernels (and a naive loop) on this machine.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { renderLinalg } from '../src/emit/ts/linalg.js';
@@ -24,7 +24,11 @@ export async function loadLinalg(): Promise<Linalg> {
   const file = join(root, '.tmp', 'bench', `linalg-${process.pid}.ts`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, renderLinalg('Float32Array', '_f32') + '\n' + renderLinalg('Float64Array', '_f64'));
-  return (await import(pathToFileURL(file).href)) as Linalg;
+  try {
+    return (await import(pathToFileURL(file).href)) as Linalg;
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 // Reference loops with one accumulator (what a straightforward emitter would print); f32 arrays only,
@@ -101,6 +105,8 @@ export interface RooflineResult {
 
 export interface RooflineOptions {
   dtypes?: Dtype[];
+  /** defaults to rooflineShapes() */
+  shapes?: Shape[];
   /** f64 runs only the square/wide/matvec shapes unless true */
   fullF64?: boolean;
   /** naive loop on shapes up to this many flops (it is ~4× slower) */
@@ -127,7 +133,7 @@ export async function measureRoofline(opts: RooflineOptions = {}): Promise<Roofl
   const rows: RooflineRow[] = [];
   const add = (row: RooflineRow): void => { rows.push(row); opts.onRow?.(row); };
   for (const dtype of dtypes) {
-    for (const sh of rooflineShapes()) {
+    for (const sh of opts.shapes ?? rooflineShapes()) {
       if (dtype === 'f64' && !opts.fullF64 && sh.role.includes('=')) continue;
       const flops = 2 * sh.M * sh.N * sh.K;
       const ms = measure(lin[`gemm${sh.op}_${dtype}`], dtype, sh, timing);

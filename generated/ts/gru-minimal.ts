@@ -5,6 +5,8 @@
 //   \tilde{c}_{t} = \tanh(W_{c} \left[c_{t-1}, x_{t}\right] + b_{c})
 //   \Gamma_{u,t} = \sigma(W_{u} \left[c_{t-1}, x_{t}\right] + b_{u})
 //   c_{t} = \Gamma_{u,t} \odot \tilde{c}_{t} + \left(1 - \Gamma_{u,t}\right) \odot c_{t-1}
+//   \hat{y}_{t} = \operatorname{softmax}\left(W_{y} c_{t} + b_{y}\right)
+//   L_{t} = -y_{t}^{\top} \log \hat{y}_{t}
 //
 // Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
 // parameters are shared by the batch. The forward keeps hidden + hidden + hidden floats per step and

@@ -3,6 +3,8 @@
 //
 // Forward step:
 //   h_{t} = \tanh(W x_{t} + U h_{t-1} + b)
+//   \hat{y}_{t} = \operatorname{softmax}\left(W_{y} h_{t} + b_{y}\right)
+//   L_{t} = -y_{t}^{\top} \log \hat{y}_{t}
 //
 // Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
 // parameters are shared by the batch. The forward keeps hidden floats per step and

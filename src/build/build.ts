@@ -13,6 +13,7 @@ import { polyEval, polyLatex } from '../ir/poly.js';
 import { evalDim } from '../ir/shape.js';
 import { cellLatex, latexDocument } from '../emit/latex.js';
 import { emitTsModule } from '../emit/ts/module.js';
+import { emitWgsl } from '../emit/wgsl/index.js';
 import { Diagnostic } from '../spec/diagnostic.js';
 import { type FileTree, listFiles } from './files.js';
 
@@ -82,6 +83,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const mod = emitTsModule(c, COMMAND);
     tree.set(`ts/${c.spec.name}.ts`, mod.text);
     tsFiles.push({ path: `ts/${c.spec.name}.ts`, text: mod.text });
+    const wgsl = emitWgsl(c, { command: COMMAND });
+    tree.set(`wgsl/${c.spec.name}.forward.wgsl`, wgsl.shaders.forward);
+    tree.set(`wgsl/${c.spec.name}.backward.wgsl`, wgsl.shaders.backward);
+    tree.set(`wgsl/${c.spec.name}.ts`, wgsl.module);
     const sizes = exampleSizes(c.spec);
     tapeBytes.set(c.spec.name, 4 * mod.tapeFloats.reduce((s, d) => s + evalDim(d, sizes), 0));
     if (opts.verify || opts.docs) modules.set(c.spec.name, await importTs(mod.text));

@@ -156,12 +156,22 @@ export function cellLatex(c: CompiledCell): CellLatex {
   };
 
   const fp = new LatexPrinter(equationNode, cell.fns, sym, sizeSym, seedText);
-  const forward = cell.equations.map((eq) => ({ lhs: timed(sym(eq.name), 't'), rhs: fp.print(eq.expr) }));
+  const forward: LatexEquation[] = cell.equations.map((eq) => ({ lhs: timed(sym(eq.name), 't'), rhs: fp.print(eq.expr) }));
+  const out = timed(sym(spec.output), 't');
+  if (spec.readout) {
+    forward.push(
+      { lhs: '\\hat{y}_{t}', rhs: `\\operatorname{softmax}\\left(W_{y} ${out} + b_{y}\\right)`, note: 'the readout' },
+      { lhs: 'L_{t}', rhs: '-y_{t}^{\\top} \\log \\hat{y}_{t}', note: 'cross-entropy against the one-hot target y_t; L is the sum over t' },
+    );
+  }
 
   const backNames = new Map(equationNode);
   for (const b of bw.bindings) backNames.set(b.expr.id, adjointName(b));
   const bp = new LatexPrinter(backNames, cell.fns, sym, sizeSym, seedText);
   const backward: LatexEquation[] = [];
+  if (spec.readout) {
+    backward.push({ lhs: `\\frac{\\partial L_t}{\\partial ${out}}`, rhs: 'W_{y}^{\\top} \\left(\\hat{y}_{t} - y_{t}\\right)', note: 'softmax and cross-entropy together: the logits get ŷ_t - y_t' });
+  }
   for (const s of cell.prev) {
     if (stateTotal.get(s.name)) continue;
     backward.push({
@@ -192,6 +202,12 @@ export function cellLatex(c: CompiledCell): CellLatex {
     );
     const body = terms.length > 1 ? `\\left(${terms.join(' + ')}\\right)` : terms[0] ?? '0';
     gradients.push({ lhs: `\\frac{\\partial L}{\\partial ${sym(p.name)}}`, rhs: `\\sum_{t=1}^{T} ${body}`, note: p.shape.length === 1 ? 'summed over the batch as well' : undefined });
+  }
+  if (spec.readout) {
+    gradients.push(
+      { lhs: '\\frac{\\partial L}{\\partial W_{y}}', rhs: `\\sum_{t=1}^{T} \\left(\\hat{y}_{t} - y_{t}\\right) ${out}^{\\top}`, note: 'the readout' },
+      { lhs: '\\frac{\\partial L}{\\partial b_{y}}', rhs: '\\sum_{t=1}^{T} \\left(\\hat{y}_{t} - y_{t}\\right)' },
+    );
   }
   return { forward, backward, gradients: gradients.map((g) => (g.note ? g : { lhs: g.lhs, rhs: g.rhs })), symbol: sym };
 }

@@ -73,7 +73,7 @@ export function scalarDerivative(e: SourceExpr, param: string, what: string): Ma
 
 const JS_FUNCTIONS: Readonly<Record<string, string>> = {
   exp: 'Math.exp', log: 'Math.log', sqrt: 'Math.sqrt', abs: 'Math.abs', sin: 'Math.sin', cos: 'Math.cos', tanh: 'Math.tanh',
-  sign: 'Math.sign',
+  sign: 'Math.sign', cosh: 'Math.cosh', sinh: 'Math.sinh',
 };
 
 /**
@@ -113,7 +113,17 @@ export const jsNumber = (v: number): string => (Number.isInteger(v) ? `${v}` : `
 
 export function scalarToJs(n: MathNode, param: string, argText: string): string {
   return printScalar(n, param, argText, {
-    call: (fn, arg) => (fn === 'sigmoid' ? `(1 / (1 + Math.exp(-${arg})))` : fn === 'softplus' ? `Math.log1p(Math.exp(${arg}))` : `${JS_FUNCTIONS[fn] ?? fn}(${arg})`),
+    call: (fn, arg) => {
+      // mathjs writes tanh' as sech(x)^2; sech and friends are spelled out for JavaScript.
+      if (fn === 'sigmoid') return `(1 / (1 + Math.exp(-${arg})))`;
+      if (fn === 'softplus') return `Math.log1p(Math.exp(${arg}))`;
+      if (fn === 'sech') return `(1 / Math.cosh(${arg}))`;
+      if (fn === 'csch') return `(1 / Math.sinh(${arg}))`;
+      if (fn === 'sec') return `(1 / Math.cos(${arg}))`;
+      const js = JS_FUNCTIONS[fn];
+      if (!js) throw new Error(`no JavaScript for the function '${fn}' in a derivative`);
+      return `${js}(${arg})`;
+    },
     pow: (a, b) => `Math.pow(${a}, ${b})`,
     num: jsNumber,
   });

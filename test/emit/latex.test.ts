@@ -15,9 +15,12 @@ describe.each(CELL_NAMES)('%s', (name) => {
     for (const e of all) expect(() => katex.renderToString(`${e.lhs} = ${e.rhs}`, { throwOnError: true, strict: 'error' })).not.toThrow();
   });
 
-  it('has one forward equation per spec equation and one gradient sum per parameter', () => {
-    expect(L.forward.length).toBe(c.cell.equations.length);
-    expect(L.gradients.map((g) => g.lhs)).toEqual(c.cell.params.map((p) => `\\frac{\\partial L}{\\partial ${L.symbol(p.name)}}`));
+  it('has one forward equation per spec equation and one gradient sum per parameter (plus the readout)', () => {
+    const ro = c.spec.readout ? 2 : 0;
+    expect(L.forward.length).toBe(c.cell.equations.length + ro);
+    expect(L.gradients.slice(0, c.cell.params.length).map((g) => g.lhs)).toEqual(c.cell.params.map((p) => `\\frac{\\partial L}{\\partial ${L.symbol(p.name)}}`));
+    expect(L.gradients.length).toBe(c.cell.params.length + ro);
+    if (ro) expect(L.forward.at(-2)!.rhs).toContain('\\operatorname{softmax}');
     for (const g of L.gradients) expect(g.rhs).toMatch(/^\\sum_\{t=1\}\^\{T\}/);
   });
 

@@ -1,4 +1,4 @@
-// Property: any mutation of a shipped spec compiles, or fails with a Diagnostic located inside that spec.
+// Property: any mutation of a valid spec compiles, or fails with a Diagnostic located inside that spec.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -6,10 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { compileCell } from '../../src/derive/compile.js';
 import { Diagnostic, formatDiagnostic } from '../../src/spec/diagnostic.js';
 
-const CELLS = readdirSync('cells')
-  .filter((f) => f.endsWith('.cell.yaml'))
-  .sort()
-  .map((f) => ({ file: `cells/${f}`, text: readFileSync(`cells/${f}`, 'utf8') }));
+/** The shipped cells, and the unusual valid specs (custom activations, multi-line and quoted equations). */
+const CELLS = ['cells', 'test/fixtures/good'].flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.cell.yaml'))
+    .sort()
+    .map((f) => ({ file: `${dir}/${f}`, text: readFileSync(`${dir}/${f}`, 'utf8') })),
+);
 
 /** CELLGEN_FUZZ_RUNS=2000 npx vitest run test/spec/property.test.ts for a longer hunt. */
 const RUNS = Number(process.env.CELLGEN_FUZZ_RUNS ?? 1000);
@@ -126,7 +129,7 @@ function compilesOrDiagnoses(text: string, file: string): void {
   }
 }
 
-describe('mutated shipped specs', () => {
+describe('mutated valid specs', () => {
   it('end in success or in a Diagnostic inside the spec, never in another exception', () => {
     fc.assert(
       fc.property(fc.nat({ max: CELLS.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), (ci, ms) => {
@@ -137,7 +140,7 @@ describe('mutated shipped specs', () => {
     );
   });
 
-  it('every shipped spec compiles unchanged', () => {
+  it('every seed spec compiles unchanged', () => {
     for (const { file, text } of CELLS) expect(() => compileCell(text, file)).not.toThrow();
   });
 });

@@ -15,7 +15,14 @@ import type { ShaderView } from './templates.js';
 const maxOf = (dims: readonly Dim[]): string => dims.map(dim).reduce((a, b) => `max(${a}, ${b})`);
 
 /** One entry point per phase: the values of each size group, in dependency order, then the sinks. */
-export function phaseEntries(prefix: string, phases: readonly Phase[], env: KernelEnv, homes: Homes, sinkWrite: (s: Sink, value: string) => string, comment: (v: BoundValue) => string): { entries: ShaderView['entries']; dispatches: DispatchData[] } {
+export function phaseEntries(
+  prefix: string,
+  phases: readonly Phase[],
+  env: KernelEnv,
+  homes: Homes,
+  sinkWrite: (s: Sink, value: string) => string,
+  comment: (v: BoundValue) => string,
+): { entries: ShaderView['entries']; dispatches: DispatchData[] } {
   const entries: ShaderView['entries'] = [];
   const dispatches: DispatchData[] = [];
   const counts = new Map<string, number>();

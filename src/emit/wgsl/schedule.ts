@@ -127,13 +127,23 @@ export function schedule(input: ScheduleInput): Schedule {
     return r;
   };
 
-  // A value shared only elementwise and independent of the recurrence is recomputed where it is used:
-  // cheaper than a dispatch before the loop and a buffer slot per step. A shared concatenation is a
+  // Nodes of e's expression tree down to available values and products, counted with repetition (capped).
+  const SMALL = 6;
+  const treeSize = (e: Expr, budget = SMALL + 1): number => {
+    if (available(e) || e.kind === 'const' || e.kind === 'matvec') return 1;
+    let n = 1;
+    for (const c of children(e)) if ((n += treeSize(c, budget - n)) > budget) break;
+    return n;
+  };
+
+  // A small value shared only elementwise and independent of the recurrence is recomputed where it is
+  // used: cheaper than a dispatch before the loop and a buffer slot per step. A shared concatenation is a
   // gather, read through its helper by every user rather than copied.
   const isBound = (e: Expr): boolean => {
     if (available(e) || e.kind === 'const' || e.kind === 'leaf') return false;
     if (e.kind === 'matvec' || input.nameOf(e) !== undefined || forced.has(e.id) || shifted.has(e.id)) return true;
-    return (uses.get(e.id) ?? 0) > 1 && rec(e) && e.kind !== 'concat';
+    if ((uses.get(e.id) ?? 0) < 2 || e.kind === 'concat') return false;
+    return rec(e) || treeSize(e) > SMALL;
   };
   const boundNodes = order.filter(isBound);
   const bound = new Set(boundNodes.map((e) => e.id));

@@ -202,17 +202,17 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     for (const d of k.data.dispatches) if (d.scope === 'post') this.dispatch(pass, pipe(d), group, steps, steps * B * width(d));
   }
 
-  private async read(buffer: GPUBuffer, offset: number, floats: number): Promise<Float32Array> {
-    const bytes = Math.max(4, floats * 4);
-    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: USAGE_READBACK });
-    const enc = this.device.createCommandEncoder();
+  /** Encodes a copy of `floats` values at `offset` into a mappable buffer; the returned function maps it after submission. */
+  private readBack(enc: GPUCommandEncoder, buffer: GPUBuffer, offset: number, floats: number): () => Promise<Float32Array> {
+    const staging = this.device.createBuffer({ size: Math.max(4, floats * 4), usage: USAGE_READBACK });
     enc.copyBufferToBuffer(buffer, offset * 4, staging, 0, floats * 4);
-    this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(MAP_READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0, floats * 4));
-    staging.unmap();
-    staging.destroy();
-    return out;
+    return async () => {
+      await staging.mapAsync(MAP_READ);
+      const out = new Float32Array(staging.getMappedRange().slice(0, floats * 4));
+      staging.unmap();
+      staging.destroy();
+      return out;
+    };
   }
 
   /** Runs s_t = f(x_t, s_{t-1}) for t = 1 .. T in one submission and returns every state at every step. */
@@ -238,7 +238,8 @@ export class WgslCellRunner<P extends string = string, X extends string = string
       const v = (args.init as Record<string, ArrayLike<number>> | undefined)?.[s.name];
       if (v) L.states.pack(s0, s.name, v, 1);
     }
-    await scoped(this.device, `${this.kernels.cell} forward`, () => {
+    // Every dispatch of the sequence, and the copy of the states, in one submission.
+    const read = await scoped(this.device, `${this.kernels.cell} forward`, () => {
       const q = this.device.queue;
       q.writeBuffer(bufs.map.get('params')!, 0, params);
       q.writeBuffer(bufs.map.get('xs')!, 0, xs);
@@ -248,10 +249,12 @@ export class WgslCellRunner<P extends string = string, X extends string = string
       const pass = enc.beginComputePass();
       this.encodePhases(pass, this.fw, bufs.groups.get('forward')!, T, false);
       pass.end();
+      const read = this.readBack(enc, bufs.map.get('states')!, L.states.stride, T * L.states.stride);
       q.submit([enc.finish()]);
+      return read;
     });
     this.forwardSteps = T;
-    const all = await this.read(bufs.map.get('states')!, L.states.stride, T * L.states.stride);
+    const all = await read();
     const states = {} as Record<S, Float32Array>;
     for (const s of this.kernels.states) states[s.name as S] = L.states.unpack(all, s.name, T);
     return { states };
@@ -272,7 +275,7 @@ export class WgslCellRunner<P extends string = string, X extends string = string
       if (v) L.states.pack(ds, s.name, v, T, 1);
     }
     const outLength = L.params.total + T * L.xs.stride;
-    await scoped(this.device, `${this.kernels.cell} backward`, () => {
+    const [readOut, readInit] = await scoped(this.device, `${this.kernels.cell} backward`, () => {
       const q = this.device.queue;
       q.writeBuffer(bufs.map.get('dstates')!, 0, ds);
       const { chunks } = this.writeControl(T);
@@ -286,10 +289,12 @@ export class WgslCellRunner<P extends string = string, X extends string = string
         for (let c = 0; c < chunks; c++) this.dispatch(pass, this.bw.pipelines.get(r.entry)!, group, T + 1 + c, n);
       }
       pass.end();
+      const reads = [this.readBack(enc, bufs.map.get('out')!, 0, outLength), this.readBack(enc, bufs.map.get('dstates')!, 0, L.states.stride)] as const;
       q.submit([enc.finish()]);
+      return reads;
     });
-    const out = await this.read(bufs.map.get('out')!, 0, outLength);
-    const d0 = await this.read(bufs.map.get('dstates')!, 0, L.states.stride);
+    const out = await readOut();
+    const d0 = await readInit();
     const grads = {} as Record<P, Float32Array>;
     for (const p of this.kernels.params) grads[p.name as P] = L.params.unpack(out, p.name);
     const dInputs = {} as Record<X, Float32Array>;

@@ -29,6 +29,61 @@ equations:
   h: softsign(a) + 0.5 * h_prev
 `;
 
+/**
+ * Shapes no shipped cell has: two inputs, states of different sizes (hidden + aux), a concatenation of a
+ * new state with an input, division, softplus and relu, a product of a product within one step.
+ */
+export const TWO_INPUT_CELL = `name: two-inputs
+title: Two inputs and states of two sizes
+sizes:
+  input: { symbol: I, example: 5 }
+  aux: { symbol: A, example: 2 }
+  hidden: { symbol: H, example: 7 }
+inputs:
+  x: input
+  y: aux
+state:
+  h: hidden
+  m: hidden + aux
+parameters:
+  W: [hidden, input]
+  V: [hidden, aux]
+  U: [hidden, hidden + aux]
+  M: [hidden + aux, hidden]
+  b: hidden
+  g: hidden
+equations:
+  a: tanh(W * x + U * m_prev + b)
+  q: sigmoid(M * a)
+  h: a .* g + relu(V * y) ./ (1 + exp(h_prev))
+  m: q .* concat(h, y) + softplus(M * (U * m_prev))
+`;
+
+/** A chain of three products inside one step (three phases), sin, cos, sqrt, log, abs, and a state y that does not recur. */
+export const CHAIN_CELL = `name: chain
+title: Products chained within a step
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 9 }
+inputs:
+  x: input
+state:
+  h: hidden
+  y: hidden
+parameters:
+  W: [hidden, input]
+  A: [hidden, hidden]
+  B: [hidden, hidden]
+  C: [hidden, hidden]
+  b: hidden
+equations:
+  y: tanh(W * x + b)
+  p: A * h_prev
+  q: B * sin(p)
+  r: C * (q .* cos(p))
+  h: h_prev .* sqrt(1 + r .* r) - log(1 + abs(q)) + y
+`;
+
 export function shippedCells(): { file: string; cell: CompiledCell }[] {
   const files = readdirSync('cells').filter((f) => f.endsWith('.cell.yaml')).sort();
   if (files.length === 0) throw new Error('no cells in cells/');
@@ -39,12 +94,13 @@ export function shippedCells(): { file: string; cell: CompiledCell }[] {
 }
 
 export function allCells(): { file: string; cell: CompiledCell }[] {
-  return [...shippedCells(), { file: 'swish-rnn (inline)', cell: compileCell(CUSTOM_CELL, 'test/swish-rnn.cell.yaml') }];
+  const inline = (text: string, name: string) => ({ file: `${name} (inline)`, cell: compileCell(text, `test/${name}.cell.yaml`) });
+  return [...shippedCells(), inline(CUSTOM_CELL, 'swish-rnn'), inline(TWO_INPUT_CELL, 'two-inputs'), inline(CHAIN_CELL, 'chain')];
 }
 
-/** Sizes that are not multiples of the workgroup size: input 5, hidden 7, anything else 3. */
+/** Sizes that are not multiples of the workgroup size: input 5, hidden 7, anything else 3 (2 for aux). */
 export function oddSizes(c: CompiledCell): Record<string, number> {
-  return Object.fromEntries(c.spec.sizes.map((s) => [s.name, s.name === 'input' ? 5 : s.name === 'hidden' ? 7 : 3]));
+  return Object.fromEntries(c.spec.sizes.map((s) => [s.name, s.name === 'input' ? 5 : s.name === 'hidden' ? 7 : s.name === 'aux' ? 2 : 3]));
 }
 
 /**
