@@ -73,21 +73,26 @@ async function main(): Promise<void> {
       const opts = { steps: sh.T, batch: sh.batch };
       const fwd = () => mod.f32.forward(sizes, params, { x }, opts);
       const fb = () => mod.f32.backward(fwd().tape, { h: dh });
-      const tf = timeIt(fwd, timing);
-      const tfb = timeIt(fb, timing);
+      // Three rounds, median of the round medians: one disturbed round cannot skew a row.
+      const rounds = (fn: () => unknown) => {
+        const ms = [0, 1, 2].map(() => timeIt(fn, timing).medianMs);
+        return { medianMs: median(ms) };
+      };
+      const tf = rounds(fwd);
+      const tfb = rounds(fb);
       const perStep = sh.T * sh.batch;
       const flopsF = perStep * polyEval(c.cost.forward.total, sizes);
       const flopsFB = perStep * (polyEval(c.cost.forward.total, sizes) + polyEval(c.cost.backward.total, sizes));
       // GEMM phases: the kernel's own products replayed with its shapes and the same GEMM code.
       const calls = gemmCalls(cell, sh.T, sh.batch, sh.hidden, sh.input);
       const bufs = calls.map((k) => ({ k, A: Float32Array.from(rng.array(k.M * k.K)), Bm: Float32Array.from(rng.array(k.N * k.K)), C: new Float32Array(k.M * k.N) }));
-      const gemmPhase = timeIt(() => {
+      const gemmPhase = rounds(() => {
         for (const { k, A, Bm, C } of bufs) {
           const f = lin[`gemm${k.op}_f32`];
           const lda = k.op === 'TN' ? k.M : k.K, ldb = k.op === 'NT' ? k.K : k.N;
           for (let r = 0; r < k.times; r++) f(k.M, k.N, k.K, A, 0, lda, Bm, 0, ldb, C, 0, k.N, false);
         }
-      }, timing);
+      });
       const gemmFlops = calls.reduce((s, k) => s + 2 * k.M * k.N * k.K * k.times, 0);
       // Heap growth per call must not depend on the number of steps: nothing is allocated in the time loop.
       const shortOpts = { steps: Math.max(2, sh.T >> 2), batch: sh.batch };
@@ -144,7 +149,7 @@ async function main(): Promise<void> {
   }
   const title = `Sequence forward and forward+backward (f32), medians on this machine; roofline ${roofline.toFixed(2)} GFLOP/s`;
   writeReport(rows, { title, json: 'bench/results.json' });
-  const md = `${formatMarkdown(rows)}\n\n_${title}. \`npm run bench\`, node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Speedups are ratios measured in the same run. TF.js peers: tf.layers (cpu and wasm backends; gru-reset-after as tf ops since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only. "GEMM phase" replays the kernel's own matrix products with the same GEMM code. "heap B/extra step": JS-heap growth per added time step (0 = the time loop allocates nothing)._\n`;
+  const md = `${formatMarkdown(rows)}\n\n_${title}. cellgen rows: median of three rounds. \`npm run bench\`, node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Speedups are ratios measured in the same run. TF.js peers: tf.layers (cpu and wasm backends; gru-reset-after as tf ops since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only. "GEMM phase" replays the kernel's own matrix products with the same GEMM code. "heap B/extra step": JS-heap growth per added time step (0 = the time loop allocates nothing)._\n`;
   writeFileSync('bench/results.md', md);
   const readme = readFileSync('README.md', 'utf8');
   const start = '<!-- bench:start -->', end = '<!-- bench:end -->';

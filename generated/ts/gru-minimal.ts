@@ -101,10 +101,10 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o4 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const u_pre = (cProj[o1 + col] + xProj[o2 + col]) + b_u[col];
-        const u = sigmoid(u_pre);
+        const u = sigmoid(u_pre); // u = sigmoid(W_u * concat(c_prev, x) + b_u)
         const c_cand_pre = (cProj[o1 + hidden + col] + xProj[o2 + hidden + col]) + b_c[col];
-        const c_cand = Math.tanh(c_cand_pre);
-        const c = u * c_cand + (1 - u) * cSeq[o3 + col];
+        const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * concat(c_prev, x) + b_c)
+        const c = u * c_cand + (1 - u) * cSeq[o3 + col]; // c = u .* c_cand + (1 - u) .* c_prev
         uTape[o3 + col] = u;
         c_candTape[o3 + col] = c_cand;
         cSeq[o4 + col] = c;
@@ -246,10 +246,10 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o42 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const u_pre = (cProj[o14 + col] + xProj[o23 + col]) + b_u[col];
-        const u = sigmoid(u_pre);
+        const u = sigmoid(u_pre); // u = sigmoid(W_u * concat(c_prev, x) + b_u)
         const c_cand_pre = (cProj[o14 + hidden + col] + xProj[o23 + hidden + col]) + b_c[col];
-        const c_cand = Math.tanh(c_cand_pre);
-        const c = u * c_cand + (1 - u) * cSeq[o33 + col];
+        const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * concat(c_prev, x) + b_c)
+        const c = u * c_cand + (1 - u) * cSeq[o33 + col]; // c = u .* c_cand + (1 - u) .* c_prev
         uTape[o33 + col] = u;
         c_candTape[o33 + col] = c_cand;
         cSeq[o42 + col] = c;

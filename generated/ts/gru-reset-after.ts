@@ -109,13 +109,13 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o4 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const z_pre = xProj[o1 + col] + hProj[o2 + col] + b_z[col];
-        const z = sigmoid(z_pre);
+        const z = sigmoid(z_pre); // z = sigmoid(W_z * x + U_z * h_prev + b_z)
         const r_pre = xProj[o1 + 2 * hidden + col] + hProj[o2 + hidden + col] + b_r[col];
-        const r = sigmoid(r_pre);
+        const r = sigmoid(r_pre); // r = sigmoid(W_r * x + U_r * h_prev + b_r)
         const t = hProj[o2 + 2 * hidden + col];
         const h_cand_pre = xProj[o1 + hidden + col] + b_h[col] + r * (t + b_uh[col]);
-        const h_cand = Math.tanh(h_cand_pre);
-        const h = (1 - z) * h_cand + z * hSeq[o3 + col];
+        const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + b_h + r .* (U_h * h_prev + b_uh))
+        const h = (1 - z) * h_cand + z * hSeq[o3 + col]; // h = (1 - z) .* h_cand + z .* h_prev
         zTape[o3 + col] = z;
         rTape[o3 + col] = r;
         tTape[o3 + col] = t;
@@ -283,13 +283,13 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o42 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const z_pre = xProj[o14 + col] + hProj[o24 + col] + b_z[col];
-        const z = sigmoid(z_pre);
+        const z = sigmoid(z_pre); // z = sigmoid(W_z * x + U_z * h_prev + b_z)
         const r_pre = xProj[o14 + 2 * hidden + col] + hProj[o24 + hidden + col] + b_r[col];
-        const r = sigmoid(r_pre);
+        const r = sigmoid(r_pre); // r = sigmoid(W_r * x + U_r * h_prev + b_r)
         const t4 = hProj[o24 + 2 * hidden + col];
         const h_cand_pre = xProj[o14 + hidden + col] + b_h[col] + r * (t4 + b_uh[col]);
-        const h_cand = Math.tanh(h_cand_pre);
-        const h = (1 - z) * h_cand + z * hSeq[o33 + col];
+        const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + b_h + r .* (U_h * h_prev + b_uh))
+        const h = (1 - z) * h_cand + z * hSeq[o33 + col]; // h = (1 - z) .* h_cand + z .* h_prev
         zTape[o33 + col] = z;
         rTape[o33 + col] = r;
         tTape[o33 + col] = t4;

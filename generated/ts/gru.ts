@@ -110,7 +110,7 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o3 = (step * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const r_pre = xProj[o1 + 2 * hidden + col] + hProj[o2 + hidden + col] + b_r[col];
-        const r = sigmoid(r_pre);
+        const r = sigmoid(r_pre); // r = sigmoid(W_r * x + U_r * h_prev + b_r)
         const r_h_prev = r * hSeq[o3 + col];
         rTape[o3 + col] = r;
         r_h_prevTape[o3 + col] = r_h_prev;
@@ -127,10 +127,10 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o5 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const z_pre = xProj[o12 + col] + hProj[o22 + col] + b_z[col];
-        const z = sigmoid(z_pre);
+        const z = sigmoid(z_pre); // z = sigmoid(W_z * x + U_z * h_prev + b_z)
         const h_cand_pre = xProj[o12 + hidden + col] + r_h_prevProj[o32 + col] + b_h[col];
-        const h_cand = Math.tanh(h_cand_pre);
-        const h = (1 - z) * h_cand + z * hSeq[o4 + col];
+        const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + U_h * (r .* h_prev) + b_h)
+        const h = (1 - z) * h_cand + z * hSeq[o4 + col]; // h = (1 - z) .* h_cand + z .* h_prev
         zTape[o4 + col] = z;
         h_candTape[o4 + col] = h_cand;
         hSeq[o5 + col] = h;
@@ -309,7 +309,7 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o35 = (step * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const r_pre = xProj[o16 + 2 * hidden + col] + hProj[o26 + hidden + col] + b_r[col];
-        const r = sigmoid(r_pre);
+        const r = sigmoid(r_pre); // r = sigmoid(W_r * x + U_r * h_prev + b_r)
         const r_h_prev2 = r * hSeq[o35 + col];
         rTape[o35 + col] = r;
         r_h_prevTape[o35 + col] = r_h_prev2;
@@ -326,10 +326,10 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o52 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const z_pre = xProj[o17 + col] + hProj[o27 + col] + b_z[col];
-        const z = sigmoid(z_pre);
+        const z = sigmoid(z_pre); // z = sigmoid(W_z * x + U_z * h_prev + b_z)
         const h_cand_pre = xProj[o17 + hidden + col] + r_h_prevProj[o36 + col] + b_h[col];
-        const h_cand = Math.tanh(h_cand_pre);
-        const h = (1 - z) * h_cand + z * hSeq[o43 + col];
+        const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + U_h * (r .* h_prev) + b_h)
+        const h = (1 - z) * h_cand + z * hSeq[o43 + col]; // h = (1 - z) .* h_cand + z .* h_prev
         zTape[o43 + col] = z;
         h_candTape[o43 + col] = h_cand;
         hSeq[o52 + col] = h;

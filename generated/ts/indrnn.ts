@@ -83,7 +83,7 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o2 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const h_pre = xProj[o1 + col] + u[col] * hSeq[o1 + col] + b[col];
-        const h = (h_pre > 0 ? h_pre : 0);
+        const h = (h_pre > 0 ? h_pre : 0); // h = relu(W * x + u .* h_prev + b)
         hSeq[o2 + col] = h;
       }
     }
@@ -187,7 +187,7 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o23 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const h_pre = xProj[o13 + col] + u[col] * hSeq[o13 + col] + b[col];
-        const h = (h_pre > 0 ? h_pre : 0);
+        const h = (h_pre > 0 ? h_pre : 0); // h = relu(W * x + u .* h_prev + b)
         hSeq[o23 + col] = h;
       }
     }

@@ -111,14 +111,14 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o4 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const i_pre = xProj[o1 + col] + hProj[o2 + col] + b_i[col];
-        const i = sigmoid(i_pre);
+        const i = sigmoid(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + b_i)
         const c_cand_pre = xProj[o1 + hidden + col] + hProj[o2 + hidden + col] + b_c[col];
-        const c_cand = Math.tanh(c_cand_pre);
-        const c = cSeq[o3 + col] + i * c_cand;
+        const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
+        const c = cSeq[o3 + col] + i * c_cand; // c = c_prev + i .* c_cand
         const o_pre = xProj[o1 + 2 * hidden + col] + hProj[o2 + 2 * hidden + col] + b_o[col];
-        const o = sigmoid(o_pre);
+        const o = sigmoid(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + b_o)
         const t = Math.tanh(c);
-        const h = o * t;
+        const h = o * t; // h = o .* tanh(c)
         iTape[o3 + col] = i;
         c_candTape[o3 + col] = c_cand;
         cSeq[o4 + col] = c;
@@ -297,14 +297,14 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o42 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const i_pre = xProj[o14 + col] + hProj[o24 + col] + b_i[col];
-        const i = sigmoid(i_pre);
+        const i = sigmoid(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + b_i)
         const c_cand_pre = xProj[o14 + hidden + col] + hProj[o24 + hidden + col] + b_c[col];
-        const c_cand = Math.tanh(c_cand_pre);
-        const c = cSeq[o33 + col] + i * c_cand;
+        const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
+        const c = cSeq[o33 + col] + i * c_cand; // c = c_prev + i .* c_cand
         const o_pre = xProj[o14 + 2 * hidden + col] + hProj[o24 + 2 * hidden + col] + b_o[col];
-        const o = sigmoid(o_pre);
+        const o = sigmoid(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + b_o)
         const t2 = Math.tanh(c);
-        const h = o * t2;
+        const h = o * t2; // h = o .* tanh(c)
         iTape[o33 + col] = i;
         c_candTape[o33 + col] = c_cand;
         cSeq[o42 + col] = c;

@@ -118,16 +118,16 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o4 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const f_pre = xProj[o1 + col] + hProj[o2 + col] + b_f[col];
-        const f = sigmoid(f_pre);
+        const f = sigmoid(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + b_f)
         const i_pre = xProj[o1 + hidden + col] + hProj[o2 + hidden + col] + b_i[col];
-        const i = sigmoid(i_pre);
+        const i = sigmoid(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + b_i)
         const c_cand_pre = xProj[o1 + 2 * hidden + col] + hProj[o2 + 2 * hidden + col] + b_c[col];
-        const c_cand = Math.tanh(c_cand_pre);
-        const c = f * cSeq[o3 + col] + i * c_cand;
+        const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
+        const c = f * cSeq[o3 + col] + i * c_cand; // c = f .* c_prev + i .* c_cand
         const o_pre = xProj[o1 + 3 * hidden + col] + hProj[o2 + 3 * hidden + col] + b_o[col];
-        const o = sigmoid(o_pre);
+        const o = sigmoid(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + b_o)
         const t = Math.tanh(c);
-        const h = o * t;
+        const h = o * t; // h = o .* tanh(c)
         fTape[o3 + col] = f;
         iTape[o3 + col] = i;
         c_candTape[o3 + col] = c_cand;
@@ -326,16 +326,16 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o42 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const f_pre = xProj[o14 + col] + hProj[o24 + col] + b_f[col];
-        const f = sigmoid(f_pre);
+        const f = sigmoid(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + b_f)
         const i_pre = xProj[o14 + hidden + col] + hProj[o24 + hidden + col] + b_i[col];
-        const i = sigmoid(i_pre);
+        const i = sigmoid(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + b_i)
         const c_cand_pre = xProj[o14 + 2 * hidden + col] + hProj[o24 + 2 * hidden + col] + b_c[col];
-        const c_cand = Math.tanh(c_cand_pre);
-        const c = f * cSeq[o33 + col] + i * c_cand;
+        const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
+        const c = f * cSeq[o33 + col] + i * c_cand; // c = f .* c_prev + i .* c_cand
         const o_pre = xProj[o14 + 3 * hidden + col] + hProj[o24 + 3 * hidden + col] + b_o[col];
-        const o = sigmoid(o_pre);
+        const o = sigmoid(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + b_o)
         const t2 = Math.tanh(c);
-        const h = o * t2;
+        const h = o * t2; // h = o .* tanh(c)
         fTape[o33 + col] = f;
         iTape[o33 + col] = i;
         c_candTape[o33 + col] = c_cand;

@@ -103,7 +103,7 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o3 = (step * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const f_pre = xProj[o1 + col] + hProj[o2 + col] + b_f[col];
-        const f = sigmoid(f_pre);
+        const f = sigmoid(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + b_f)
         const f_h_prev = f * hSeq[o3 + col];
         fTape[o3 + col] = f;
         f_h_prevTape[o3 + col] = f_h_prev;
@@ -119,8 +119,8 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o4 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const h_cand_pre = xProj[o22 + hidden + col] + f_h_prevProj[o32 + col] + b_h[col];
-        const h_cand = Math.tanh(h_cand_pre);
-        const h = (1 - fTape[o12 + col]) * hSeq[o12 + col] + fTape[o12 + col] * h_cand;
+        const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
+        const h = (1 - fTape[o12 + col]) * hSeq[o12 + col] + fTape[o12 + col] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
         h_candTape[o12 + col] = h_cand;
         hSeq[o4 + col] = h;
       }
@@ -281,7 +281,7 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o35 = (step * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const f_pre = xProj[o16 + col] + hProj[o26 + col] + b_f[col];
-        const f = sigmoid(f_pre);
+        const f = sigmoid(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + b_f)
         const f_h_prev2 = f * hSeq[o35 + col];
         fTape[o35 + col] = f;
         f_h_prevTape[o35 + col] = f_h_prev2;
@@ -297,8 +297,8 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o42 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const h_cand_pre = xProj[o27 + hidden + col] + f_h_prevProj[o36 + col] + b_h[col];
-        const h_cand = Math.tanh(h_cand_pre);
-        const h = (1 - fTape[o17 + col]) * hSeq[o17 + col] + fTape[o17 + col] * h_cand;
+        const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
+        const h = (1 - fTape[o17 + col]) * hSeq[o17 + col] + fTape[o17 + col] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
         h_candTape[o17 + col] = h_cand;
         hSeq[o42 + col] = h;
       }

@@ -90,9 +90,9 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o3 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const z_pre = xProj[o1 + col] + b_z[col];
-        const z = sigmoid(z_pre);
-        const h_cand = xProj[o1 + hidden + col] + b_h[col];
-        const h = (1 - z) * hSeq[o2 + col] + z * h_cand;
+        const z = sigmoid(z_pre); // z = sigmoid(W_z * x + b_z)
+        const h_cand = xProj[o1 + hidden + col] + b_h[col]; // h_cand = W_h * x + b_h
+        const h = (1 - z) * hSeq[o2 + col] + z * h_cand; // h = (1 - z) .* h_prev + z .* h_cand
         zTape[o2 + col] = z;
         h_candTape[o2 + col] = h_cand;
         hSeq[o3 + col] = h;
@@ -208,9 +208,9 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o33 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const z_pre = xProj[o13 + col] + b_z[col];
-        const z = sigmoid(z_pre);
-        const h_cand = xProj[o13 + hidden + col] + b_h[col];
-        const h = (1 - z) * hSeq[o23 + col] + z * h_cand;
+        const z = sigmoid(z_pre); // z = sigmoid(W_z * x + b_z)
+        const h_cand = xProj[o13 + hidden + col] + b_h[col]; // h_cand = W_h * x + b_h
+        const h = (1 - z) * hSeq[o23 + col] + z * h_cand; // h = (1 - z) .* h_prev + z .* h_cand
         zTape[o23 + col] = z;
         h_candTape[o23 + col] = h_cand;
         hSeq[o33 + col] = h;

@@ -93,7 +93,7 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
       const o3 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const h_pre = xProj[o1 + col] + hProj[o2 + col] + b[col];
-        const h = Math.tanh(h_pre);
+        const h = Math.tanh(h_pre); // h = tanh(W * x + U * h_prev + b)
         hSeq[o3 + col] = h;
       }
     }
@@ -214,7 +214,7 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
       const o33 = ((step + 1) * batch + row) * hidden;
       for (let col = 0; col < hidden; col++) {
         const h_pre = xProj[o14 + col] + hProj[o23 + col] + b[col];
-        const h = Math.tanh(h_pre);
+        const h = Math.tanh(h_pre); // h = tanh(W * x + U * h_prev + b)
         hSeq[o33 + col] = h;
       }
     }

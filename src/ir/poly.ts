@@ -68,15 +68,28 @@ export function polyLatex(p: Poly, symbols: Readonly<Record<string, string>>): s
     for (const n of k.split('*').filter(Boolean)) counts.set(n, (counts.get(n) ?? 0) + 1);
     return [...counts].map(([n, e]) => `${symbols[n] ?? n}${e > 1 ? `^{${e}}` : ''}`).join(' ');
   };
-  const body = terms
-    .map(([k, c], i) => {
-      const cc = c / (terms.length > 1 ? g : 1);
-      const m = mono(k);
-      const abs = Math.abs(cc);
-      const coef = m === '' ? `${abs}` : abs === 1 ? '' : `${abs}`;
-      const sign = cc < 0 ? (i === 0 ? '-' : ' - ') : i === 0 ? '' : ' + ';
-      return `${sign}${coef}${m}`;
-    })
-    .join('');
+  const scale = terms.length > 1 ? g : 1;
+  const join = (ts: [string, number][], div: number): string =>
+    ts
+      .map(([k, c], i) => {
+        const cc = c / div;
+        const m = mono(k);
+        const abs = Math.abs(cc);
+        const coef = m === '' ? `${abs}` : abs === 1 ? '' : `${abs}`;
+        const sign = cc < 0 ? (i === 0 ? '-' : ' - ') : i === 0 ? '' : ' + ';
+        return `${sign}${coef}${m}`;
+      })
+      .join('');
+  // As the course notes count: quadratic terms sharing a size are grouped, 3(H(H + I) + H).
+  const quad = terms.filter(([k]) => k.split('*').length === 2);
+  const common = quad.length > 1 ? quad[0]![0].split('*').find((v) => quad.every(([k]) => k.split('*').includes(v))) : undefined;
+  let body: string;
+  if (common && quad.every(([, c]) => c > 0)) {
+    const q = quad.map(([k, c]) => [k.split('*').filter((v, i, a) => i !== a.indexOf(common)).join('*'), c / scale] as [string, number]);
+    const g2 = q.map(([, c]) => c).reduce((x, y) => gcd(x, y));
+    const rest = terms.filter(([k]) => k.split('*').length !== 2);
+    const grouped = `${g2 === 1 ? '' : g2}${symbols[common] ?? common}(${join(q, g2)})`;
+    body = rest.length ? `${grouped}${join(rest, scale).replace(/^(?!-)/, ' + ').replace(/^-/, ' - ')}` : grouped;
+  } else body = join(terms, scale);
   return terms.length > 1 && g !== 1 ? `${g}(${body})` : body;
 }

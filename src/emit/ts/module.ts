@@ -158,7 +158,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         if (named || (uses.get(e.id) ?? 0) > 1) {
           // Spec and derivation names are unique and never clash with buffers or loop variables.
           const t = named ? nameOf(e) : N.fresh(nameOf(e));
-          body.push(`const ${t} = ${text};`);
+          const eq = fnames.get(e.id)?.kind === 'equation' ? cell.equations.find((q) => q.expr === e) : undefined;
+          body.push(`const ${t} = ${text};${eq ? ` // ${eq.name} = ${eq.decl.expr.text.replace(/\s+/g, ' ').trim()}` : ''}`);
           temps.set(e.id, t);
         }
       }
