@@ -1,6 +1,6 @@
 // Costs of a derived cell, as polynomials in the sizes: parameters, operations per step, saved bytes.
 
-import { children, type Expr, topoOrder } from '../ir/expr.js';
+import { type Expr, topoOrder } from '../ir/expr.js';
 import type { CellIR } from '../ir/lower.js';
 import { type Poly, polyAdd, polyConst, polyMul, polyOfDim, polyScale } from '../ir/poly.js';
 import type { BackwardStep } from './reverse.js';
@@ -69,4 +69,3 @@ export function cellCost(cell: CellIR, bw: BackwardStep): CellCost {
   return { params, forward, backward: b, savedFloats: saved };
 }
 
-export { children };

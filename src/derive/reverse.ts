@@ -2,7 +2,7 @@
 
 import { InvariantError } from '../spec/diagnostic.js';
 import { RESERVED } from '../spec/read.js';
-import { add, children, concat as _concat, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, slice, sub, topoOrder, useCounts } from '../ir/expr.js';
+import { add, children, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, slice, sub, topoOrder, useCounts } from '../ir/expr.js';
 import type { CellIR } from '../ir/lower.js';
 import { addDims, ZERO_DIM } from '../ir/shape.js';
 
@@ -300,4 +300,3 @@ export function derive(cell: CellIR): BackwardStep {
   return deriveBackward(cell);
 }
 
-export { _concat as concat };

@@ -3,7 +3,7 @@
 import type { CompiledCell } from '../derive/compile.js';
 import type { Concat, Const, Expr, Leaf, MapE, MatVec, Slice, Zip } from '../ir/expr.js';
 import type { FnTable } from '../ir/functions.js';
-import { addDims, constDim, type Dim, showDim } from '../ir/shape.js';
+import { addDims, constDim, showDim } from '../ir/shape.js';
 import { forwardNames } from '../derive/reverse.js';
 import type { JacobianBlock } from '../derive/jacobian.js';
 import { Prec, type Printed, Printer } from './printer.js';
@@ -236,7 +236,6 @@ export function latexDocument(c: CompiledCell, L: CellLatex): string {
   ].join('\n\n');
 }
 
-export type { Dim };
 
 /** ∂s_t/∂s'_{t-1} blocks in closed form: sums of products of diag(·) and weight matrices. */
 export function jacobianLatex(c: CompiledCell, blocks: readonly JacobianBlock[]): LatexEquation[] {

@@ -3,7 +3,7 @@
 import type { MathNode } from 'mathjs';
 import { Diagnostic, didYouMean } from '../spec/diagnostic.js';
 import { spanOf } from '../spec/source-expr.js';
-import type { CellSpec, EquationDecl, SourceExpr } from '../spec/types.js';
+import type { CellSpec, EquationDecl } from '../spec/types.js';
 import { add, concat, constant, div, type Expr, type Leaf, leaf, map, matvec, mul, neg, sub, topoOrder } from './expr.js';
 import { FnTable, USER_FUNCTIONS } from './functions.js';
 import { compileScalar, scalarDerivative, validateScalar } from './scalar.js';
@@ -255,4 +255,3 @@ function findCycle(spec: CellSpec, from: string, to: string): string[] | undefin
   return dfs(to) ? path : undefined;
 }
 
-export type { SourceExpr };

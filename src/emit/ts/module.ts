@@ -121,10 +121,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     const lines: string[] = [];
     const lengths = new Map<string, Dim>();
     for (const e of nodes) lengths.set(dimKey(e.shape[0]!), e.shape[0]!);
-    for (const s of stores) lengths.set(dimKey(s.value.shape[0] ?? parseLen(s)), s.value.shape[0] ?? parseLen(s));
+    for (const s of stores) lengths.set(dimKey(storeLength(s)), storeLength(s));
     for (const [key, len] of lengths) {
       const mine = nodes.filter((e) => dimKey(e.shape[0]!) === key);
-      const myStores = stores.filter((s) => dimKey(s.value.shape[0] ?? parseLen(s)) === key);
+      const myStores = stores.filter((s) => dimKey(storeLength(s)) === key);
       const inLoop = new Set(mine.map((e) => e.id));
       const uses = new Map<number, number>();
       for (const e of mine) for (const ch of operandsOf(e)) uses.set(ch.id, (uses.get(ch.id) ?? 0) + 1);
@@ -175,8 +175,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     }
     return lines;
   };
-  const parseLen = (s: Store): Dim => {
-    throw new Error(`store of a scalar into ${s.loc.arr}`);
+  const storeLength = (s: Store): Dim => {
+    const d = s.value.shape[0];
+    if (!d) throw new Error(`store of a scalar into ${s.loc.arr}`);
+    return d;
   };
 
   // Operands as the kernels see them: sums flattened only for backward group reads (see rewrite).
