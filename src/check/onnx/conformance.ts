@@ -17,9 +17,9 @@ export interface ConformanceCase {
   outputs: Record<string, DecodedTensor>;
 }
 
-/** The shared conformance folder, relative to the repository root (the process's working directory). */
+/** The vendored ONNX backend test cases (copied from the ONNX repository's node tests), relative to the repository root. */
 export function defaultConformanceRoot(): string {
-  return resolve(process.cwd(), '../shared/conformance/onnx');
+  return resolve(process.cwd(), 'test/data/onnx-conformance');
 }
 
 /** Names of the case folders under `root` (each holds model.onnx). */
