@@ -12,7 +12,7 @@ import { type CompiledCell, compileCell, exampleSizes } from '../derive/compile.
 import { polyEval, polyLatex } from '../ir/poly.js';
 import { evalDim } from '../ir/shape.js';
 import { cellLatex, latexDocument } from '../emit/latex.js';
-import { emitTsModule } from '../emit/ts/module.js';
+import { emitCpuModule } from '../emit/wasm/index.js';
 import { emitWgsl } from '../emit/wgsl/index.js';
 import { Diagnostic } from '../spec/diagnostic.js';
 import { type FileTree, listFiles } from './files.js';
@@ -80,7 +80,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     opts.log(`[${i}/${opts.only?.length ?? files.length}] ${c.spec.name}: derived; emitting`);
     const L = cellLatex(c);
     tree.set(`latex/${c.spec.name}.tex`, latexDocument(c, L));
-    const mod = emitTsModule(c, COMMAND);
+    const mod = emitCpuModule(c, COMMAND);
     tree.set(`ts/${c.spec.name}.ts`, mod.text);
     tsFiles.push({ path: `ts/${c.spec.name}.ts`, text: mod.text });
     const wgsl = emitWgsl(c, { command: COMMAND });
@@ -122,7 +122,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     // The site is built from every cell; with --only, unselected cells' kernels are loaded too.
     for (const c of cells) {
       if (modules.has(c.spec.name)) continue;
-      const m = emitTsModule(c, COMMAND);
+      const m = emitCpuModule(c, COMMAND);
       modules.set(c.spec.name, await importTs(m.text));
       tapeBytes.set(c.spec.name, 4 * m.tapeFloats.reduce((s, d) => s + evalDim(d, exampleSizes(c.spec)), 0));
     }
