@@ -116,6 +116,8 @@ export const wasm = {
   ready: (): Promise<boolean> => wasmKernels.ready(),
   /** 'simd' once the module runs, 'f32' where WebAssembly SIMD is missing, 'pending' before the first call. */
   backend: (): 'simd' | 'f32' | 'pending' => wasmKernels.backend(),
+  /** Live tape bytes kept in wasm memory (default 256 MiB); beyond it the oldest tapes are copied out to JS memory. */
+  tapeBudget: (bytes: number): void => wasmKernels.setBudget(bytes),
 };
 `;
 }

@@ -22,6 +22,9 @@ export interface WasmModule {
   readonly extraFwd: readonly { name: string; len: IntX }[];
 }
 
+/** binaryen passes run on every module (cheap ones; see the report in notes for timings). */
+const OPT_PASSES: readonly string[] = [];
+
 export const transposedName = (packed: string): string => `${packed}:T`;
 export const dStateName = (s: string): string => `dStates:${s}`;
 
@@ -34,6 +37,7 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
   addTranspose(m);
   addPack(m);
   const defined = new Set<string>();
+
   const sizeSlots = c.spec.sizes.map((s) => `$${s.name}`);
   const head = [...sizeSlots, '@steps', '@batch', '@lengths'];
   const params = c.cell.params.map((x) => x.name);
@@ -183,13 +187,8 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
   kernel('forward', fwdSlots, p.fwdPre, p.fwdStep, [], false);
   kernel('backward', bwdSlots, [], p.bwdStep, p.bwdPost, true);
   if (!m.validate()) throw new Error(`invariant: the WebAssembly module for ${c.spec.name} does not validate`);
-  binaryen.setOptimizeLevel(3);
-  binaryen.setShrinkLevel(0);
-  binaryen.setAlwaysInlineMaxSize(400);
-  binaryen.setFlexibleInlineMaxSize(400);
-  binaryen.setOneCallerInlineMaxSize(10000);
-  binaryen.setAllowInliningFunctionsWithLoops(false);
-  m.optimize();
+  // binaryen's full -O3 costs seconds per cell in binaryen.js; V8's optimizing tier does the rest.
+  if (OPT_PASSES.length) m.runPasses([...OPT_PASSES]);
   const bytes = m.emitBinary();
   m.dispose();
   return { bytes, forward: { slots: fwdSlots }, backward: { slots: bwdSlots }, extraFwd };

@@ -48,6 +48,7 @@ class WasmKernels {
   private end = 16;
   private readonly live = new Set<WasmTapeBlock>();
   private liveBytes = 0;
+  private budget = TAPE_BUDGET;
   private readonly registry = new FinalizationRegistry<WasmTapeBlock>((b) => this.drop(b));
 
   constructor(private readonly base64: string) {}
@@ -61,6 +62,10 @@ class WasmKernels {
     this.k = e;
     this.end = 16;
     this.free = [[16, e.memory.buffer.byteLength]];
+  }
+
+  setBudget(bytes: number): void {
+    this.budget = bytes;
   }
 
   backend(): 'simd' | 'f32' | 'pending' {
@@ -131,7 +136,7 @@ class WasmKernels {
   tape(lens: readonly number[], batch: number): WasmTapeBlock {
     const { offsets, bytes } = this.offsets(lens, 4 * batch);
     for (const old of this.live) {
-      if (this.liveBytes + bytes <= TAPE_BUDGET) break;
+      if (this.liveBytes + bytes <= this.budget) break;
       old.saved = new Uint8Array(this.k!.memory.buffer, old.ptr, old.bytes).slice();
       this.drop(old);
     }
