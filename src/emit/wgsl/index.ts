@@ -23,7 +23,8 @@ export interface WgslOutput {
   readonly kernels: CellKernels;
 }
 
-export const DEFAULT_RUNTIME_IMPORT = '../../src/runtime/webgpu/index.js';
+/** Generated modules import the runtime copied beside them into the output folder (see build/runtime.ts). */
+export const DEFAULT_RUNTIME_IMPORT = './runtime/index.js';
 
 /** Text placed verbatim by `tsLiteral`. */
 class Raw {
