@@ -10,6 +10,7 @@ import { emitWgsl } from '../emit/wgsl/index.js';
 import { polyEval, polyLatex } from '../ir/poly.js';
 import { evalDim } from '../ir/shape.js';
 import type { Documented, Emitted, Verified } from './cell.js';
+import { RUNTIME_DIR } from './runtime.js';
 
 export { compileCell } from '../derive/compile.js';
 export { importTs } from '../check/kernels.js';
@@ -17,7 +18,7 @@ export { importTs } from '../check/kernels.js';
 export function emitCell(c: CompiledCell, COMMAND: string): Emitted {
   const name = c.spec.name;
   const mod = emitTsModule(c, COMMAND);
-  const wgsl = emitWgsl(c, { command: COMMAND });
+  const wgsl = emitWgsl(c, { command: COMMAND, runtimeImport: `./${RUNTIME_DIR}/index.js` });
   const sizes = exampleSizes(c.spec);
   const sym = Object.fromEntries(c.spec.sizes.map((s) => [s.name, s.symbol]));
   return {

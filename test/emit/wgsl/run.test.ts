@@ -12,12 +12,10 @@ import { backwardSequence, forwardSequence } from '../../../src/check/reference.
 import type { RunnerOptions, WgslCellRunner } from '../../../src/runtime/webgpu/index.js';
 import { allCells, compare, dawnDevice, failWithoutDeviceUnderCi, oddSizes } from './fixture.js';
 
-// Modules written to .tmp/<dir>/ import the runtime from src/ (the build copies it beside them instead).
-const SRC_RUNTIME = '../../src/runtime/webgpu/index.js';
-
 const nd = await dawnDevice();
 const device = nd.device;
 
+// Generated modules import the runtime as ../../src/runtime/webgpu/index.js, as from generated/wgsl/.
 mkdirSync('.tmp', { recursive: true });
 const dir = mkdtempSync(join('.tmp', 'wgsl-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +26,7 @@ interface GeneratedModule {
 
 async function load(c: CompiledCell): Promise<GeneratedModule> {
   const file = join(dir, `${c.spec.name}.ts`);
-  writeFileSync(file, emitWgsl(c, { runtimeImport: SRC_RUNTIME }).module);
+  writeFileSync(file, emitWgsl(c).module);
   return (await import(pathToFileURL(join(process.cwd(), file)).href)) as GeneratedModule;
 }
 
