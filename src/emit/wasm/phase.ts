@@ -22,7 +22,7 @@ export interface PhaseEnv {
   readonly label: () => string;
 }
 
-type Any = MathNode & { name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown };
+type Any = MathNode & { name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown; condition?: MathNode; trueExpr?: MathNode; falseExpr?: MathNode };
 
 /** A user activation as a wasm function of one f32x4 (its mathjs body, compiled node by node). */
 function customFunction(env: PhaseEnv, name: string): string {
@@ -48,8 +48,15 @@ function customFunction(env: PhaseEnv, name: string): string {
         return V.splat(Number(n.value));
       case 'ParenthesisNode':
         return ex(n.content as Any);
+      case 'ConditionalNode':
+        // c ? a : b lane by lane: the comparison is a mask of all-ones lanes
+        return V.select(ex(n.condition as Any), ex(n.trueExpr as Any), ex(n.falseExpr as Any));
       case 'OperatorNode': {
         const args = n.args as Any[];
+        const cmp = { '>': m.f32x4.gt, '<': m.f32x4.lt, '>=': m.f32x4.ge, '<=': m.f32x4.le, '==': m.f32x4.eq, '!=': m.f32x4.ne }[n.op as '>'];
+        if (cmp && args.length === 2) return cmp(ex(args[0]!), ex(args[1]!));
+        if (n.op === 'and' || n.op === 'or') return (n.op === 'and' ? m.v128.and : m.v128.or)(ex(args[0]!), ex(args[1]!));
+        if (n.op === 'not') return m.v128.not(ex(args[0]!));
         if (args.length === 1) return n.op === '-' ? m.f32x4.neg(ex(args[0]!)) : ex(args[0]!);
         const op = n.op!.replace(/^\./, '');
         if (op === '^') {
@@ -72,8 +79,14 @@ function customFunction(env: PhaseEnv, name: string): string {
         if (op === '/') return V.div(a, b);
         throw new Error(`operator ${op} in ${name}`);
       }
-      case 'FunctionNode':
-        return call(n.fn!.name!, ex((n.args as Any[])[0]!));
+      case 'FunctionNode': {
+        const fn = n.fn!.name!;
+        const args = (n.args as Any[]).map(ex);
+        // Math.min/max semantics (NaN propagates), as the TS kernels
+        if (fn === 'min' || fn === 'max') return args.reduce((a, b) => (fn === 'min' ? m.f32x4.min(a, b) : m.f32x4.max(a, b)));
+        if (fn === 'clip') return m.f32x4.min(m.f32x4.max(args[0]!, args[1]!), args[2]!);
+        return call(fn, args[0]!);
+      }
       default:
         throw new Error(`unexpected ${n.type} in ${name}`);
     }
