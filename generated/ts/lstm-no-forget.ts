@@ -1269,8 +1269,9 @@ function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
 export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
   const rt = wasmKernels.get();
   if (rt === null) return forward(sizes, params, inputs, opts);
-  const z = sizes;
+  const z = checkSizes(sizes);
   const { steps, batch } = opts;
+  if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(`lstm-no-forget: steps and batch must be integers ≥ 0 (got ${steps}, ${batch})`);
   const lengths = checkLengths(opts.lengths, batch, steps);
   check(params.W_i, z.hidden * z.input, "W_i");
   check(params.W_o, z.hidden * z.input, "W_o");

@@ -60,8 +60,8 @@ export function layerToOnnx(layer: Layer<Arr>, cell: CellName): OnnxWeights {
 }
 
 function make<A extends Arr>(k: Kernels<A>, shape: OnnxLayerShape, p: CellParams, to: (v: Float64Array) => A): Direction<A> {
-  // Sizes only a readout uses (rnn-tanh's classes) shape no kernel parameter; ONNX has no readout.
-  const sizes: Record<string, number> = Object.fromEntries(k.cell.sizes.map((s) => [s, 0]));
+  // Sizes only a readout uses (rnn-tanh's classes) shape no kernel parameter; ONNX has no readout (1: kernels check sizes are positive).
+  const sizes: Record<string, number> = Object.fromEntries(k.cell.sizes.map((s) => [s, 1]));
   sizes.input = shape.input;
   sizes.hidden = shape.hidden;
   const d = direction(k, sizes, Object.fromEntries(Object.entries(p).map(([name, v]) => [name, to(v)])));
