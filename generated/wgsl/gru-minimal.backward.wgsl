@@ -215,15 +215,19 @@ fn grad3_b_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 }
 
 fn grad0_W_c_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad0_W_c_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return cat1_(t_, b_, n_);
+}
+
+fn grad0_W_c_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
 }
 
 // dW_c += sum over t, b of dc_cand_pre concat(c_prev, x)' (tiled GEMM over rows [lo, hi))
@@ -236,49 +240,28 @@ fn grad0_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad0_W_c_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad0_W_c_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad0_W_c_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad0_W_c_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad0_W_c_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad0_W_c_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad0_W_c_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad0_W_c_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad0_W_c_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad0_W_c_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -286,118 +269,39 @@ fn grad0_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad0_W_c_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad2_W_u_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad2_W_u_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return cat1_(t_, b_, n_);
+}
+
+fn grad2_W_u_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
 }
 
 // dW_u += sum over t, b of du_pre concat(c_prev, x)' (tiled GEMM over rows [lo, hi))
@@ -410,49 +314,28 @@ fn grad2_W_u(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad2_W_u_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad2_W_u_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad2_W_u_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad2_W_u_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad2_W_u_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad2_W_u_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad2_W_u_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad2_W_u_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad2_W_u_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad2_W_u_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -460,104 +343,21 @@ fn grad2_W_u(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad2_W_u_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }

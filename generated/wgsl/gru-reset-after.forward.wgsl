@@ -139,6 +139,12 @@ fn forward_gemm_W_z_x_b_(n_: u32, k_: u32) -> f32 {
   return params_[P_W_z_ + n_ * input_ + k_];
 }
 
+fn forward_gemm_W_z_x_c_(m_: u32, n_: u32, v_: f32) {
+  let t_ = m_ / batch_;
+  let b_ = m_ % batch_;
+  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
+}
+
 // W_z_x = W_z * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
 fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -149,49 +155,28 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = forward_gemm_W_z_x_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = forward_gemm_W_z_x_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = forward_gemm_W_z_x_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = forward_gemm_W_z_x_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = forward_gemm_W_z_x_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = forward_gemm_W_z_x_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = forward_gemm_W_z_x_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = forward_gemm_W_z_x_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = forward_gemm_W_z_x_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = forward_gemm_W_z_x_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -199,136 +184,21 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        forward_gemm_W_z_x_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
@@ -343,6 +213,12 @@ fn forward_gemm_W_h_x_b_(n_: u32, k_: u32) -> f32 {
   return params_[P_W_h_ + n_ * input_ + k_];
 }
 
+fn forward_gemm_W_h_x_c_(m_: u32, n_: u32, v_: f32) {
+  let t_ = m_ / batch_;
+  let b_ = m_ % batch_;
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
+}
+
 // W_h_x = W_h * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
 fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -353,49 +229,28 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = forward_gemm_W_h_x_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = forward_gemm_W_h_x_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = forward_gemm_W_h_x_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = forward_gemm_W_h_x_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = forward_gemm_W_h_x_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = forward_gemm_W_h_x_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = forward_gemm_W_h_x_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = forward_gemm_W_h_x_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = forward_gemm_W_h_x_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = forward_gemm_W_h_x_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -403,136 +258,21 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        forward_gemm_W_h_x_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
@@ -547,6 +287,12 @@ fn forward_gemm_W_r_x_b_(n_: u32, k_: u32) -> f32 {
   return params_[P_W_r_ + n_ * input_ + k_];
 }
 
+fn forward_gemm_W_r_x_c_(m_: u32, n_: u32, v_: f32) {
+  let t_ = m_ / batch_;
+  let b_ = m_ % batch_;
+  fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
+}
+
 // W_r_x = W_r * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
 fn forward_gemm_W_r_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -557,49 +303,28 @@ fn forward_gemm_W_r_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = forward_gemm_W_r_x_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = forward_gemm_W_r_x_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = forward_gemm_W_r_x_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = forward_gemm_W_r_x_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = forward_gemm_W_r_x_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = forward_gemm_W_r_x_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = forward_gemm_W_r_x_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = forward_gemm_W_r_x_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = forward_gemm_W_r_x_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = forward_gemm_W_r_x_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -607,136 +332,21 @@ fn forward_gemm_W_r_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        forward_gemm_W_r_x_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }

@@ -101,6 +101,12 @@ fn forward_gemm_W_x_b_(n_: u32, k_: u32) -> f32 {
   return params_[P_W_ + n_ * input_ + k_];
 }
 
+fn forward_gemm_W_x_c_(m_: u32, n_: u32, v_: f32) {
+  let t_ = m_ / batch_;
+  let b_ = m_ % batch_;
+  fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
+}
+
 // W_x = W * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
 fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -111,49 +117,28 @@ fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = forward_gemm_W_x_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = forward_gemm_W_x_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = forward_gemm_W_x_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = forward_gemm_W_x_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = forward_gemm_W_x_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = forward_gemm_W_x_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = forward_gemm_W_x_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = forward_gemm_W_x_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = forward_gemm_W_x_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = forward_gemm_W_x_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -161,136 +146,21 @@ fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        forward_gemm_W_x_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
@@ -469,6 +339,12 @@ fn backward_gemm_WT_dh_pre_b_(n_: u32, k_: u32) -> f32 {
   return params_[P_W_ + k_ * input_ + n_];
 }
 
+fn backward_gemm_WT_dh_pre_c_(m_: u32, n_: u32, v_: f32) {
+  let t_ = m_ / batch_;
+  let b_ = m_ % batch_;
+  bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
+}
+
 // WT_dh_pre = W' * dh_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
 fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -479,49 +355,28 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = backward_gemm_WT_dh_pre_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = backward_gemm_WT_dh_pre_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = backward_gemm_WT_dh_pre_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = backward_gemm_WT_dh_pre_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = backward_gemm_WT_dh_pre_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = backward_gemm_WT_dh_pre_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = backward_gemm_WT_dh_pre_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = backward_gemm_WT_dh_pre_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = backward_gemm_WT_dh_pre_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = backward_gemm_WT_dh_pre_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -529,150 +384,39 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        backward_gemm_WT_dh_pre_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad0_W_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad0_W_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+}
+
+fn grad0_W_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_W_ + m_ * input_ + n_] += v_;
 }
 
 // dW += sum over t, b of dh_pre x' (tiled GEMM over rows [lo, hi))
@@ -685,49 +429,28 @@ fn grad0_W(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_ind
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad0_W_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad0_W_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad0_W_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad0_W_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad0_W_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad0_W_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad0_W_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad0_W_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad0_W_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad0_W_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -735,104 +458,21 @@ fn grad0_W(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_ind
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_W_ + m_ * input_ + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad0_W_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }

@@ -371,6 +371,12 @@ fn backward_gemm_W_oT_do_pre_b_(n_: u32, k_: u32) -> f32 {
   return params_[P_W_o_ + k_ * input_ + n_];
 }
 
+fn backward_gemm_W_oT_do_pre_c_(m_: u32, n_: u32, v_: f32) {
+  let t_ = m_ / batch_;
+  let b_ = m_ % batch_;
+  bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
+}
+
 // W_oT_do_pre = W_o' * do_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -381,49 +387,28 @@ fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = backward_gemm_W_oT_do_pre_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = backward_gemm_W_oT_do_pre_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = backward_gemm_W_oT_do_pre_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = backward_gemm_W_oT_do_pre_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = backward_gemm_W_oT_do_pre_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = backward_gemm_W_oT_do_pre_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = backward_gemm_W_oT_do_pre_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = backward_gemm_W_oT_do_pre_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = backward_gemm_W_oT_do_pre_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = backward_gemm_W_oT_do_pre_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -431,136 +416,21 @@ fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        backward_gemm_W_oT_do_pre_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
@@ -575,6 +445,12 @@ fn backward_gemm_W_cT_dc_cand_pre_b_(n_: u32, k_: u32) -> f32 {
   return params_[P_W_c_ + k_ * input_ + n_];
 }
 
+fn backward_gemm_W_cT_dc_cand_pre_c_(m_: u32, n_: u32, v_: f32) {
+  let t_ = m_ / batch_;
+  let b_ = m_ % batch_;
+  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
+}
+
 // W_cT_dc_cand_pre = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -585,49 +461,28 @@ fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = backward_gemm_W_cT_dc_cand_pre_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = backward_gemm_W_cT_dc_cand_pre_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = backward_gemm_W_cT_dc_cand_pre_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = backward_gemm_W_cT_dc_cand_pre_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = backward_gemm_W_cT_dc_cand_pre_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = backward_gemm_W_cT_dc_cand_pre_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = backward_gemm_W_cT_dc_cand_pre_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = backward_gemm_W_cT_dc_cand_pre_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = backward_gemm_W_cT_dc_cand_pre_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = backward_gemm_W_cT_dc_cand_pre_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -635,136 +490,21 @@ fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        backward_gemm_W_cT_dc_cand_pre_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
@@ -779,6 +519,12 @@ fn backward_gemm_W_iT_di_pre_b_(n_: u32, k_: u32) -> f32 {
   return params_[P_W_i_ + k_ * input_ + n_];
 }
 
+fn backward_gemm_W_iT_di_pre_c_(m_: u32, n_: u32, v_: f32) {
+  let t_ = m_ / batch_;
+  let b_ = m_ % batch_;
+  bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
+}
+
 // W_iT_di_pre = W_i' * di_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -789,49 +535,28 @@ fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = backward_gemm_W_iT_di_pre_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = backward_gemm_W_iT_di_pre_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = backward_gemm_W_iT_di_pre_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = backward_gemm_W_iT_di_pre_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = backward_gemm_W_iT_di_pre_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = backward_gemm_W_iT_di_pre_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = backward_gemm_W_iT_di_pre_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = backward_gemm_W_iT_di_pre_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = backward_gemm_W_iT_di_pre_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = backward_gemm_W_iT_di_pre_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -839,136 +564,21 @@ fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        backward_gemm_W_iT_di_pre_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
@@ -983,6 +593,12 @@ fn backward_gemm_W_fT_df_pre_b_(n_: u32, k_: u32) -> f32 {
   return params_[P_W_f_ + k_ * input_ + n_];
 }
 
+fn backward_gemm_W_fT_df_pre_c_(m_: u32, n_: u32, v_: f32) {
+  let t_ = m_ / batch_;
+  let b_ = m_ % batch_;
+  bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
+}
+
 // W_fT_df_pre = W_f' * df_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_fT_df_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -993,49 +609,28 @@ fn backward_gemm_W_fT_df_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = backward_gemm_W_fT_df_pre_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = backward_gemm_W_fT_df_pre_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = backward_gemm_W_fT_df_pre_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = backward_gemm_W_fT_df_pre_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = backward_gemm_W_fT_df_pre_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = backward_gemm_W_fT_df_pre_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = backward_gemm_W_fT_df_pre_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = backward_gemm_W_fT_df_pre_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = backward_gemm_W_fT_df_pre_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = backward_gemm_W_fT_df_pre_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -1043,150 +638,39 @@ fn backward_gemm_W_fT_df_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      let t_ = m_ / batch_;
-    let b_ = m_ % batch_;
-    bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        backward_gemm_W_fT_df_pre_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad0_W_i_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad0_W_i_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+}
+
+fn grad0_W_i_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_W_i_ + m_ * input_ + n_] += v_;
 }
 
 // dW_i += sum over t, b of di_pre x' (tiled GEMM over rows [lo, hi))
@@ -1199,49 +683,28 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad0_W_i_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad0_W_i_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad0_W_i_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad0_W_i_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad0_W_i_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad0_W_i_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad0_W_i_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad0_W_i_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad0_W_i_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad0_W_i_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -1249,118 +712,39 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_W_i_ + m_ * input_ + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad0_W_i_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad1_W_f_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad1_W_f_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+}
+
+fn grad1_W_f_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_W_f_ + m_ * input_ + n_] += v_;
 }
 
 // dW_f += sum over t, b of df_pre x' (tiled GEMM over rows [lo, hi))
@@ -1373,49 +757,28 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad1_W_f_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad1_W_f_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad1_W_f_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad1_W_f_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad1_W_f_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad1_W_f_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad1_W_f_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad1_W_f_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad1_W_f_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad1_W_f_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -1423,118 +786,39 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_W_f_ + m_ * input_ + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad1_W_f_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad2_W_o_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad2_W_o_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+}
+
+fn grad2_W_o_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_W_o_ + m_ * input_ + n_] += v_;
 }
 
 // dW_o += sum over t, b of do_pre x' (tiled GEMM over rows [lo, hi))
@@ -1547,49 +831,28 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad2_W_o_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad2_W_o_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad2_W_o_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad2_W_o_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad2_W_o_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad2_W_o_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad2_W_o_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad2_W_o_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad2_W_o_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad2_W_o_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -1597,118 +860,39 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_W_o_ + m_ * input_ + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad2_W_o_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad3_W_c_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad3_W_c_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+}
+
+fn grad3_W_c_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_W_c_ + m_ * input_ + n_] += v_;
 }
 
 // dW_c += sum over t, b of dc_cand_pre x' (tiled GEMM over rows [lo, hi))
@@ -1721,49 +905,28 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad3_W_c_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad3_W_c_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad3_W_c_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad3_W_c_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad3_W_c_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad3_W_c_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad3_W_c_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad3_W_c_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad3_W_c_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad3_W_c_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -1771,118 +934,39 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_W_c_ + m_ * input_ + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad3_W_c_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad4_U_i_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad4_U_i_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+}
+
+fn grad4_U_i_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
 }
 
 // dU_i += sum over t, b of di_pre h_prev' (tiled GEMM over rows [lo, hi))
@@ -1895,49 +979,28 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad4_U_i_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad4_U_i_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad4_U_i_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad4_U_i_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad4_U_i_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad4_U_i_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad4_U_i_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad4_U_i_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad4_U_i_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad4_U_i_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -1945,118 +1008,39 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad4_U_i_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad5_U_f_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad5_U_f_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+}
+
+fn grad5_U_f_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
 }
 
 // dU_f += sum over t, b of df_pre h_prev' (tiled GEMM over rows [lo, hi))
@@ -2069,49 +1053,28 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad5_U_f_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad5_U_f_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad5_U_f_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad5_U_f_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad5_U_f_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad5_U_f_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad5_U_f_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad5_U_f_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad5_U_f_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad5_U_f_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -2119,118 +1082,39 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad5_U_f_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad6_U_o_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad6_U_o_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+}
+
+fn grad6_U_o_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
 }
 
 // dU_o += sum over t, b of do_pre h_prev' (tiled GEMM over rows [lo, hi))
@@ -2243,49 +1127,28 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad6_U_o_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad6_U_o_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad6_U_o_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad6_U_o_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad6_U_o_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad6_U_o_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad6_U_o_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad6_U_o_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad6_U_o_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad6_U_o_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -2293,118 +1156,39 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad6_U_o_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }
 
 fn grad7_U_c_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + m_];
 }
 
 fn grad7_U_c_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = ctl_.lo + k_ / batch_;
-  let b_ = ctl_.lo + k_ % batch_;
+  let t_ = (ctl_.lo + k_) / batch_;
+  let b_ = (ctl_.lo + k_) % batch_;
   return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+}
+
+fn grad7_U_c_c_(m_: u32, n_: u32, v_: f32) {
+  grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
 }
 
 // dU_c += sum over t, b of dc_cand_pre h_prev' (tiled GEMM over rows [lo, hi))
@@ -2417,49 +1201,28 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc0_ = vec4<f32>();
-  var acc1_ = vec4<f32>();
-  var acc2_ = vec4<f32>();
-  var acc3_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 4>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = m0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < m_size_) {
-          w_[0] = grad7_U_c_a_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < m_size_) {
-          w_[1] = grad7_U_c_a_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < m_size_) {
-          w_[2] = grad7_U_c_a_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < m_size_) {
-          w_[3] = grad7_U_c_a_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < m_size_) {
+          w_[c_] = grad7_U_c_a_(e0_ + c_, k_);
         }
       }
       gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
     }
-    {
-      let q_ = lid_;
+    for (var s_ = 0u; s_ < 1u; s_++) {
+      let q_ = lid_ + s_ * 256u;
       let k_ = k0_ + q_ % 16u;
       let e0_ = n0_ + (q_ / 16u) * 4u;
       var w_ = vec4<f32>();
-      if (k_ < k_size_) {
-        if (e0_ + 0u < n_size_) {
-          w_[0] = grad7_U_c_b_(e0_ + 0u, k_);
-        }
-        if (e0_ + 1u < n_size_) {
-          w_[1] = grad7_U_c_b_(e0_ + 1u, k_);
-        }
-        if (e0_ + 2u < n_size_) {
-          w_[2] = grad7_U_c_b_(e0_ + 2u, k_);
-        }
-        if (e0_ + 3u < n_size_) {
-          w_[3] = grad7_U_c_b_(e0_ + 3u, k_);
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        if (k_ < k_size_ && e0_ + c_ < n_size_) {
+          w_[c_] = grad7_U_c_b_(e0_ + c_, k_);
         }
       }
       gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
@@ -2467,104 +1230,21 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
-      let b0_ = gemm_b_[kk_ * 16u + tx_ * 1u + 0u];
-      acc0_ += a0_.x * b0_;
-      acc1_ += a0_.y * b0_;
-      acc2_ += a0_.z * b0_;
-      acc3_ += a0_.w * b0_;
+      let bq_ = gemm_b_[kk_ * 16u + tx_];
+      acc_[0] += a0_.x * bq_;
+      acc_[1] += a0_.y * bq_;
+      acc_[2] += a0_.z * bq_;
+      acc_[3] += a0_.w * bq_;
     }
     workgroupBarrier();
   }
-  if (m0_ + ty_ * 4u + 0u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 0u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc0_[0];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc0_[1];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc0_[2];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc0_[3];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 1u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 1u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc1_[0];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc1_[1];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc1_[2];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc1_[3];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 2u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 2u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc2_[0];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc2_[1];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc2_[2];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc2_[3];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-  }
-  if (m0_ + ty_ * 4u + 3u < m_size_) {
-    let m_ = m0_ + ty_ * 4u + 3u;
-    if (n0_ + tx_ * 4u + 0u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 0u;
-      let v_ = acc3_[0];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 1u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 1u;
-      let v_ = acc3_[1];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 2u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 2u;
-      let v_ = acc3_[2];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
-    }
-    if (n0_ + tx_ * 4u + 3u < n_size_) {
-      let n_ = n0_ + tx_ * 4u + 3u;
-      let v_ = acc3_[3];
-      grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
+  for (var i_ = 0u; i_ < 4u; i_++) {
+    for (var j_ = 0u; j_ < 4u; j_++) {
+      let m_ = m0_ + ty_ * 4u + i_;
+      let n_ = n0_ + tx_ * 4u + j_;
+      if (m_ < m_size_ && n_ < n_size_) {
+        grad7_U_c_c_(m_, n_, acc_[i_][j_]);
+      }
     }
   }
 }

@@ -13,7 +13,7 @@ export interface RunnerOptions {
   readonly batch: number;
   /**
    * Most loop iterations one invocation may run. llvmpipe silently stops a loop past 65,535 iterations per
-   * invocation in total, so the default keeps well below that.
+   * invocation in total, so the default keeps well below that (no limit on a device known to be hardware).
    */
   readonly maxLoopTrips?: number;
   /** (t, b) rows summed per gradient-reduction dispatch; bounds the reduction loop's trip count. */
@@ -58,6 +58,14 @@ interface Sequence {
   readonly bwork: GPUBuffer;
 }
 
+/** True when the device says it is not a software rasterizer (whose loops stop past 65,535 iterations). */
+function isHardware(device: GPUDevice): boolean {
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (!info) return false;
+  const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
+  return text.trim() !== '' && !/llvmpipe|lavapipe|swiftshader|softpipe|software/i.test(text);
+}
+
 /** Largest batch tile (a power of two up to `most`) that still leaves about 16k invocations per loop dispatch. */
 function pickBatchTile(batch: number, width: number, most: number): number {
   let bt = 1;
@@ -96,7 +104,7 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     this.align = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
     this.reductionRows = opts.reductionRows ?? 8192;
     this.perDim = Math.min(opts.maxWorkgroupsPerDimension ?? Infinity, device.limits.maxComputeWorkgroupsPerDimension);
-    this.maxTrips = opts.maxLoopTrips ?? 32768;
+    this.maxTrips = opts.maxLoopTrips ?? (isHardware(device) ? Infinity : 32768);
     this.batchTile = batchTile;
     if (this.reductionRows > this.maxTrips || gemmTrips(this.reductionRows, kernels.gemmTile) > this.maxTrips) throw new Error(`reductionRows ${this.reductionRows} exceeds maxLoopTrips ${this.maxTrips}`);
     for (const d of [...fw.data.dispatches, ...bw.data.dispatches]) {
