@@ -5,3 +5,4 @@ export * from './layers.js';
 export * from './train.js';
 export * from './onnx.js';
 export * from './pytorch.js';
+export * from './onnx-file.js';
