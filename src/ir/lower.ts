@@ -1,9 +1,10 @@
 // Lowers a CellSpec's equations into the tensor IR, checking shapes and names against the spec.
 
-import type { MathNode } from 'mathjs';
+import { type MathNode, parse } from 'mathjs';
 import { Diagnostic, didYouMean } from '../spec/diagnostic.js';
 import { spanOf } from '../spec/source-expr.js';
-import type { CellSpec, EquationDecl } from '../spec/types.js';
+import type { CellSpec, EquationDecl, SourceExpr } from '../spec/types.js';
+import { SCALAR_MACROS } from './scalar-derive.js';
 import { add, concat, constant, div, type Expr, type Leaf, leaf, map, matvec, mul, neg, sub, topoOrder } from './expr.js';
 import { FnTable, USER_FUNCTIONS } from './functions.js';
 import { compileScalar, scalarBody, scalarDerivative, validateScalar } from './scalar.js';
@@ -32,36 +33,54 @@ export interface CellIR {
 /** mathjs functions that exist but have no usable derivative. */
 const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   floor: 'it is piecewise constant', ceil: 'it is piecewise constant', round: 'it is piecewise constant', fix: 'it is piecewise constant',
-  sign: 'it is piecewise constant', mod: 'it is not smooth', max: "use relu(a) for max(a, 0)", min: "use -relu(-a) for min(a, 0)",
+  sign: 'it is piecewise constant', mod: 'it is not smooth',
   heaviside: 'it is piecewise constant', random: 'it is random',
 };
 
 type Any = MathNode & { name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown; implicit?: boolean };
 
+/** Piecewise functions of two or three vectors, as relu: max(a, b) = b + relu(a - b) takes b's derivative at a tie. */
+const PIECEWISE_ARITY: Readonly<Record<string, number>> = { min: 2, max: 2, clip: 3 };
+
+function maxOf(a: Expr, b: Expr): Expr {
+  return add(b, map('relu', sub(a, b)));
+}
+function minOf(a: Expr, b: Expr): Expr {
+  return sub(b, map('relu', sub(b, a)));
+}
+
+/** A built-in activation defined by a scalar body (hard_sigmoid, relu6, ...), registered on first use. */
+function ensureMacro(fns: FnTable, name: string): void {
+  if (fns.has(name)) return;
+  const text = SCALAR_MACROS[name]!;
+  defineActivation(fns, name, 'x', { text, node: parse(text), offset: 0, ranges: new Map(), file: '<built-in>' }, `built-in activation '${name}'`);
+}
+
+function defineActivation(fns: FnTable, name: string, param: string, expr: SourceExpr, what: string): void {
+  validateScalar(expr, param, what);
+  const body = scalarBody(expr);
+  const d = scalarDerivative(expr, param, what);
+  const gradName = `${name}_grad`;
+  fns.add({
+    name: gradName,
+    eval: compileScalar(d, param),
+    helper: true,
+    vjp: () => {
+      throw new Diagnostic(`second derivative of ${what} is not supported`, spanOf(expr, expr.node));
+    },
+    custom: { param, body: d, source: d.toString() },
+  });
+  fns.add({
+    name,
+    eval: compileScalar(body, param),
+    // y = f(a)  ->  da = dy ⊙ f'(a), f' from the rules of scalar-derive.ts
+    vjp: (dy, arg) => mul(dy, map(gradName, arg)),
+    custom: { param, body, source: expr.text },
+  });
+}
+
 function customActivations(spec: CellSpec, fns: FnTable): void {
-  for (const a of spec.activations) {
-    const what = `activation '${a.name}'`;
-    validateScalar(a.expr, a.param, what);
-    const body = scalarBody(a.expr);
-    const d = scalarDerivative(a.expr, a.param, what);
-    const gradName = `${a.name}_grad`;
-    fns.add({
-      name: gradName,
-      eval: compileScalar(d, a.param),
-      helper: true,
-      vjp: () => {
-        throw new Diagnostic(`second derivative of ${what} is not supported`, spanOf(a.expr, a.expr.node));
-      },
-      custom: { param: a.param, body: d, source: d.toString() },
-    });
-    fns.add({
-      name: a.name,
-      eval: compileScalar(body, a.param),
-      // y = f(a)  ->  da = dy ⊙ f'(a), f' from the rules of scalar-derive.ts
-      vjp: (dy, arg) => mul(dy, map(gradName, arg)),
-      custom: { param: a.param, body, source: a.expr.text },
-    });
-  }
+  for (const a of spec.activations) defineActivation(fns, a.name, a.param, a.expr, `activation '${a.name}'`);
 }
 
 export function lowerCell(spec: CellSpec): CellIR {
@@ -195,6 +214,20 @@ export function lowerCell(spec: CellSpec): CellIR {
               return e;
             }));
           }
+          if (f in PIECEWISE_ARITY) {
+            if (args.length !== PIECEWISE_ARITY[f]) throw new Diagnostic(`'${f}' takes ${PIECEWISE_ARITY[f]} arguments ${where}`, at(n), f === 'clip' ? 'clip(v, lo, hi)' : `${f}(a, b)`);
+            const xs = args.map((a, i) => vec(lower(a), a, `argument ${i + 1} of ${f}`));
+            const len = xs.find((x) => x.shape.length === 1)?.shape[0];
+            if (!len) throw new Diagnostic(`'${f}' of constants ${where}`, at(n), 'apply it to a vector');
+            xs.forEach((x, i) => {
+              if (x.shape.length === 1 && dimKey(x.shape[0]!) !== dimKey(len))
+                throw new Diagnostic(`shape mismatch ${where}: argument ${i + 1} of '${f}' is ${showShape(x.shape)}, not [${showDim(len)}]`, at(args[i]!), 'the arguments need the same size (or be numbers)');
+            });
+            if (f === 'max') return maxOf(xs[0]!, xs[1]!);
+            if (f === 'min') return minOf(xs[0]!, xs[1]!);
+            return minOf(maxOf(xs[0]!, xs[1]!), xs[2]!);
+          }
+          if (f in SCALAR_MACROS && f !== 'relu') ensureMacro(fns, f);
           if (USER_FUNCTIONS.includes(f) || (fns.has(f) && !fns.get(f).helper)) {
             if (args.length !== 1) throw new Diagnostic(`'${f}' takes one argument ${where}`, at(n));
             const a = vec(lower(args[0]!), args[0]!, `the argument of ${f}`);
@@ -202,7 +235,7 @@ export function lowerCell(spec: CellSpec): CellIR {
             return map(f, a);
           }
           if (f in NON_DIFFERENTIABLE) throw new Diagnostic(`'${f}' is not differentiable ${where}`, at(n), NON_DIFFERENTIABLE[f]);
-          const known = [...USER_FUNCTIONS, ...spec.activations.map((a) => a.name), 'concat'];
+          const known = [...USER_FUNCTIONS, ...Object.keys(SCALAR_MACROS).filter((m) => m !== 'relu'), 'min', 'max', 'clip', ...spec.activations.map((a) => a.name), 'concat'];
           throw new Diagnostic(`unknown function '${f}' ${where}`, at(n), didYouMean(f, known) ?? `known functions: ${known.join(', ')}; declare others under activations:`);
         }
         default:
