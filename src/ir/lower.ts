@@ -39,6 +39,9 @@ const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
 
 type Any = MathNode & { name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown; implicit?: boolean };
 
+/** Reductions a user may reach for (layer normalisation); refused with a hint. */
+const UNSUPPORTED_REDUCTIONS = ['sum', 'mean', 'var', 'variance', 'std', 'norm', 'prod', 'dot'];
+
 /** Piecewise functions of two or three vectors, as relu: max(a, b) = b + relu(a - b) takes b's derivative at a tie. */
 const PIECEWISE_ARITY: Readonly<Record<string, number>> = { min: 2, max: 2, clip: 3 };
 
@@ -157,7 +160,8 @@ export function lowerCell(spec: CellSpec): CellIR {
           if (args.length === 1) {
             if (n.op === '-') return neg(lower(args[0]!));
             if (n.op === '+') return lower(args[0]!);
-            throw new Diagnostic(`operator '${n.op}' is not supported ${where}`, at(n));
+            if (n.op === "'") throw new Diagnostic(`the transpose of a matrix is not supported yet ${where}`, at(n), "declare the transposed matrix as a parameter of its own (U_T: [cols, rows]); its weights are then not tied to U's");
+            throw new Diagnostic(`operator '${n.op}' is not supported ${where}`, at(n), 'use + - * .* ./ and functions');
           }
           switch (n.op) {
             case '+': return elementwise('add', n, '+');
@@ -180,8 +184,11 @@ export function lowerCell(spec: CellSpec): CellIR {
               }
               if (b.shape.length === 2)
                 throw new Diagnostic(`a matrix on the right of '*' ${where}`, at(args[1]!), a.shape.length === 0 ? 'scale the product instead, as in 2 * (W * x)' : 'write W * x with the matrix on the left');
-              if (a.shape.length === 1 && b.shape.length === 1)
+              if (a.shape.length === 1 && b.shape.length === 1) {
+                const one = [a, b].find((v) => dimKey(v.shape[0]!) === '1' && dimKey(a.shape[0]!) !== dimKey(b.shape[0]!));
+                if (one) throw new Diagnostic(`a parameter of size 1 is a vector, not a scalar ${where}`, at(n), 'scalar parameters are not supported yet: use a vector with one value per unit (alpha: hidden) and .*');
                 throw new Diagnostic(`'*' between two vectors ${where}`, at(n), "use '.*' for the elementwise product");
+              }
               return mul(a, b);
             }
             case '/': {
@@ -194,12 +201,16 @@ export function lowerCell(spec: CellSpec): CellIR {
               const base = vec(lower(args[0]!), args[0]!, 'the base');
               const ex = args[1]!;
               const k = ex.type === 'ConstantNode' ? Number(ex.value) : NaN;
-              if (k === 2) return mul(base, base);
-              if (k === 3) return mul(mul(base, base), base);
+              if (Number.isInteger(k) && k >= 1 && k <= 8) {
+                let p = base;
+                for (let j = 1; j < k; j++) p = mul(p, base);
+                return p;
+              }
               if (k === 0.5) return map('sqrt', base);
-              throw new Diagnostic(`only the powers 2, 3 and 0.5 are supported ${where}`, at(n), 'write other powers with exp and log');
+              throw new Diagnostic(`only the powers 1 to 8 and 0.5 are supported ${where}`, at(n), 'write other powers with exp and log: exp(p * log(v)) for v > 0');
             }
             default:
+              if (n.op === "'") throw new Diagnostic(`the transpose of a matrix is not supported yet ${where}`, at(n), "declare the transposed matrix as a parameter of its own (U_T: [cols, rows]); its weights are then not tied to U's");
               throw new Diagnostic(`operator '${n.op}' is not supported ${where}`, at(n), 'use + - * .* ./ and functions');
           }
         }
@@ -234,11 +245,17 @@ export function lowerCell(spec: CellSpec): CellIR {
             if (a.shape.length === 0) throw new Diagnostic(`'${f}' of a constant ${where}`, at(n), 'apply activations to vectors');
             return map(f, a);
           }
+          if (f === 'transpose' || f === 'ctranspose')
+            throw new Diagnostic(`the transpose of a matrix is not supported yet ${where}`, at(n), "declare the transposed matrix as a parameter of its own (U_T: [cols, rows]); its weights are then not tied to U's");
+          if (UNSUPPORTED_REDUCTIONS.includes(f))
+            throw new Diagnostic(`reductions over a vector ('${f}') are not supported yet ${where}`, at(n), 'every equation is elementwise or a matrix product; normalise the input outside the cell, or use a fixed scale: 0.5 * v');
           if (f in NON_DIFFERENTIABLE) throw new Diagnostic(`'${f}' is not differentiable ${where}`, at(n), NON_DIFFERENTIABLE[f]);
           const known = [...USER_FUNCTIONS, ...Object.keys(SCALAR_MACROS).filter((m) => m !== 'relu'), 'min', 'max', 'clip', ...spec.activations.map((a) => a.name), 'concat'];
           throw new Diagnostic(`unknown function '${f}' ${where}`, at(n), didYouMean(f, known) ?? `known functions: ${known.join(', ')}; declare others under activations:`);
         }
         default:
+          if (n.type === 'AccessorNode' || n.type === 'IndexNode')
+            throw new Diagnostic(`slicing a vector is not supported yet ${where}`, at(n), 'write one product per block instead of slicing a fused one: i: sigmoid(W_i * x + U_i * h_prev + b_i), f: ... (concat(a, b) stacks vectors)');
           throw new Diagnostic(`${n.type.replace(/Node$/, '').toLowerCase()} expressions are not supported ${where}`, at(n), 'equations use + - * .* ./ ^, numbers, names and function calls');
       }
     };

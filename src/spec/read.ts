@@ -161,7 +161,8 @@ function readDim(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>):
 function readShape(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>, what: string): Shape {
   if (isSeq(n)) {
     const items = n.items as (YNode | null)[];
-    if (items.length < 1 || items.length > 2) fail(c, n, `${what} must be a vector [n] or a matrix [rows, cols]`, 'tensors of rank 3 or more are not supported');
+    if (items.length === 0) fail(c, n, `scalar parameters (${what} []) are not supported yet`, 'use a vector with one value per unit (alpha: hidden) and multiply elementwise: alpha .* v');
+    if (items.length > 2) fail(c, n, `${what} must be a vector [n] or a matrix [rows, cols]`, 'tensors of rank 3 or more are not supported');
     return items.map((i) => readDim(c, i, sizes));
   }
   return [readDim(c, n, sizes)];
