@@ -452,7 +452,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   // ---- assemble ----------------------------------------------------------------------------
   const lat = cellLatex(c);
   const sizesType = spec.sizes.map((s) => `  readonly ${s.name}: number;`).join('\n');
-  const sizeLocals = `const { ${spec.sizes.map((s) => s.name).join(', ')} } = ${I.sizes};`;
+  const sizeLocals = `const { ${spec.sizes.map((s) => s.name).join(', ')} } = checkSizes(${I.sizes});`;
   const paramList = cell.params.map((p) => p.name);
   const shapeOf = (e: Expr) => `[${e.shape.map(dim).join(', ')}]`;
   const fwd32 = forwardCode('Float32Array', '');
@@ -564,6 +564,14 @@ function check<A extends Float32Array | Float64Array>(a: A | undefined, length: 
   if (a === undefined) throw new Error(\`${spec.name}: \${what} is missing\`);
   if (a.length !== length) throw new Error(\`${spec.name}: \${what} has \${a.length} elements, expected \${length}\`);
   return a;
+}
+
+function checkSizes(sizes: Sizes): Sizes {
+  for (const name of [${spec.sizes.map((s) => `'${s.name}'`).join(', ')}] as const) {
+    const n: unknown = sizes[name];
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${spec.name}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${spec.sizes.map((s) => s.name).join(', ')}\`);
+  }
+  return sizes;
 }
 
 function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
