@@ -83,9 +83,31 @@ equations:
 output: h
 `;
 
+/** Tied weights: E and its transpose E' (reading the new state h), U and U' on the same vector. */
+export const TIED_CELL = `name: tied-autoencoder
+title: An autoencoder RNN with tied weights
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+  r: input
+parameters:
+  E: [hidden, input]
+  U: [hidden, hidden]
+  b: hidden
+  c: input
+equations:
+  h: tanh(E * x + U * h_prev + b) .* sigmoid(U' * h_prev)
+  r: sigmoid(transpose(E) * h + c)
+output: h
+`;
+
 /** Every user cell by name (the name in its text, so it compiles as test/<name>.cell.yaml). */
 export const USER_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );
 
 /**

@@ -39,6 +39,15 @@ const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
 
 type Any = MathNode & { name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown; implicit?: boolean };
 
+/** The matrix node of W' or transpose(W) (through parentheses), else undefined. */
+function transposed(n: MathNode): MathNode | undefined {
+  const a = n as Any;
+  if (a.type === 'ParenthesisNode') return transposed(a.content!);
+  if (a.type === 'OperatorNode' && a.op === "'" && a.args!.length === 1) return a.args![0];
+  if (a.type === 'FunctionNode' && (a.fn?.name === 'transpose' || a.fn?.name === 'ctranspose') && a.args!.length === 1) return a.args![0];
+  return undefined;
+}
+
 /** Reductions a user may reach for (layer normalisation); refused with a hint. */
 const UNSUPPORTED_REDUCTIONS = ['sum', 'mean', 'var', 'variance', 'std', 'norm', 'prod', 'dot'];
 
@@ -160,7 +169,7 @@ export function lowerCell(spec: CellSpec): CellIR {
           if (args.length === 1) {
             if (n.op === '-') return neg(lower(args[0]!));
             if (n.op === '+') return lower(args[0]!);
-            if (n.op === "'") throw new Diagnostic(`the transpose of a matrix is not supported yet ${where}`, at(n), "declare the transposed matrix as a parameter of its own (U_T: [cols, rows]); its weights are then not tied to U's");
+            if (n.op === "'") throw new Diagnostic(`a transposed matrix can only multiply a vector ${where}`, at(n), "write W' * v");
             throw new Diagnostic(`operator '${n.op}' is not supported ${where}`, at(n), 'use + - * .* ./ and functions');
           }
           switch (n.op) {
@@ -169,8 +178,17 @@ export function lowerCell(spec: CellSpec): CellIR {
             case '.*': return elementwise('mul', n, '.*');
             case './': return elementwise('div', n, './');
             case '*': {
-              const a = lower(args[0]!);
+              // W' * v and transpose(W) * v: the transpose of a parameter matrix (tied weights).
+              const tn = transposed(args[0]!);
+              const a = lower(tn ?? args[0]!);
               const b = lower(args[1]!);
+              if (tn) {
+                if (a.shape.length !== 2 || a.kind !== 'leaf' || a.role !== 'param') throw new Diagnostic(`only a parameter matrix can be transposed ${where}`, at(args[0]!), "write W' * v with W a matrix parameter");
+                if (b.shape.length !== 1) throw new Diagnostic(`'*' of a matrix needs a vector on its right ${where}`, at(n), 'only matrix-vector products are supported');
+                if (dimKey(a.shape[0]!) !== dimKey(b.shape[0]!))
+                  throw new Diagnostic(`shape mismatch ${where}: ${a.name}' is [${showDim(a.shape[1]!)}, ${showDim(a.shape[0]!)}] but its vector has ${showDim(b.shape[0]!)} elements`, at(n), `${a.name}' needs a vector of ${showDim(a.shape[0]!)} elements`);
+                return matvec(a, b, true);
+              }
               if (a.shape.length === 2) {
                 if (b.shape.length !== 1) throw new Diagnostic(`'*' of a matrix needs a vector on its right ${where}`, at(n), 'only matrix-vector products are supported');
                 if (a.kind !== 'leaf' || a.role !== 'param') throw new Diagnostic(`the matrix of a product must be a parameter ${where}`, at(args[0]!));
@@ -210,7 +228,6 @@ export function lowerCell(spec: CellSpec): CellIR {
               throw new Diagnostic(`only the powers 1 to 8 and 0.5 are supported ${where}`, at(n), 'write other powers with exp and log: exp(p * log(v)) for v > 0');
             }
             default:
-              if (n.op === "'") throw new Diagnostic(`the transpose of a matrix is not supported yet ${where}`, at(n), "declare the transposed matrix as a parameter of its own (U_T: [cols, rows]); its weights are then not tied to U's");
               throw new Diagnostic(`operator '${n.op}' is not supported ${where}`, at(n), 'use + - * .* ./ and functions');
           }
         }
@@ -245,8 +262,7 @@ export function lowerCell(spec: CellSpec): CellIR {
             if (a.shape.length === 0) throw new Diagnostic(`'${f}' of a constant ${where}`, at(n), 'apply activations to vectors');
             return map(f, a);
           }
-          if (f === 'transpose' || f === 'ctranspose')
-            throw new Diagnostic(`the transpose of a matrix is not supported yet ${where}`, at(n), "declare the transposed matrix as a parameter of its own (U_T: [cols, rows]); its weights are then not tied to U's");
+          if (f === 'transpose' || f === 'ctranspose') throw new Diagnostic(`a transposed matrix can only multiply a vector ${where}`, at(n), "write W' * v");
           if (UNSUPPORTED_REDUCTIONS.includes(f))
             throw new Diagnostic(`reductions over a vector ('${f}') are not supported yet ${where}`, at(n), 'every equation is elementwise or a matrix product; normalise the input outside the cell, or use a fixed scale: 0.5 * v');
           if (f in NON_DIFFERENTIABLE) throw new Diagnostic(`'${f}' is not differentiable ${where}`, at(n), NON_DIFFERENTIABLE[f]);
