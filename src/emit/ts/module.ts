@@ -218,8 +218,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       if (rec) fwdBuffers.push({ name: packed.get(g.index)!, len: mulX(dimX(g.cols), dimX(g.width)) });
       if (rec) fwdBuffers.push({ name: proj.get(g.index)!, len: mulX(g.kind === 'input' ? mulX(symX('@steps'), symX('@batch')) : symX('@batch'), dimX(g.cols)) });
       for (const p of g.pieces) {
-        if (rec) fwdPre.push({ kind: 'pack', packed: packed.get(g.index)!, rowOff: p.outOff, width: g.width, W: p.W.name, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff });
-        L.push(`${ind}packRows(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${p.W.name}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
+        if (rec) fwdPre.push({ kind: 'pack', packed: packed.get(g.index)!, rowOff: p.outOff, width: g.width, W: p.W.name, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
+        L.push(`${ind}packRows${p.transpose ? 'T' : ''}(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${p.W.name}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
       }
       const rows = g.kind === 'input' ? `${I.steps} * ${I.batch}` : I.batch;
       L.push(`${ind}const ${proj.get(g.index)} = new ${A}(${rows} * ${dim(g.cols)});`);
@@ -459,6 +459,12 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         if (lvl(p.leaf) !== level) continue;
         const g = p.bp.group;
         const W = p.bp.piece.W;
+        if (p.bp.piece.transpose) {
+          // (W v)ᵀ block: δv[colOff..] = W[colOff.., :] δ
+          L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[1]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${W.name}, ${dim(p.bp.piece.colOff)} * ${dim(W.shape[1]!)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
+          if (rec) bwdStep.push({ kind: 'gemm', form: 'NT', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[1]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: mulX(dimX(p.bp.piece.colOff), dimX(W.shape[1]!)), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
+          continue;
+        }
         L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[0]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${W.name}, ${dim(p.bp.piece.colOff)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
         if (rec) bwdStep.push({ kind: 'gemm', form: 'NN', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[0]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: dimX(p.bp.piece.colOff), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
       }
@@ -502,8 +508,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       L.push(`${ind}gemmTN${sfx}(${dim(g.cols)}, ${dim(g.width)}, ${I.steps} * ${I.batch}, ${dyBuf.get(g.index)}, 0, ${dim(g.cols)}, ${vArr}, ${vOff}, ${dim(g.width)}, ${dW}, 0, ${dim(g.width)}, false);`);
       buf(dW, mulX(dimX(g.cols), dimX(g.width)));
       if (rec) bwdPost.push({ kind: 'gemm', form: 'TN', M: dimX(g.cols), N: dimX(g.width), K: SB, a: { buf: dyBuf.get(g.index)!, off: [], ld: dimX(g.cols) }, b: { buf: vArr, off: g.newState !== undefined ? mulX(symX('@batch'), dimX(g.width)) : [], ld: dimX(g.width) }, c: { buf: dW, off: [], ld: dimX(g.width) }, accumulate: false });
-      if (rec) for (const p of g.pieces) bwdPost.push({ kind: 'unpack', packed: dW, rowOff: p.outOff, width: g.width, W: gradName.get(p.W.name)!, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff });
-      for (const p of g.pieces) L.push(`${ind}unpackRows(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
+      if (rec) for (const p of g.pieces) bwdPost.push({ kind: 'unpack', packed: dW, rowOff: p.outOff, width: g.width, W: gradName.get(p.W.name)!, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
+      for (const p of g.pieces) L.push(`${ind}unpackRows${p.transpose ? 'T' : ''}(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
     }
     const sd: string[] = [];
     for (const [id, nm] of bscratch) sd.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(bnodes.find((e) => e.id === id)!)});`);
@@ -653,7 +659,7 @@ function packRows(dst: Float32Array | Float64Array, rowOff: number, width: numbe
 function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
 }
-${helperText ? `\n${helperText}\n` : ''}
+${fp.groups.some((g) => g.pieces.some((p) => p.transpose)) ? TRANSPOSED_PACKING : ''}${helperText ? `\n${helperText}\n` : ''}
 ${renderLinalg('Float32Array', '').replace(/^export function/gm, 'function')}
 ${renderLinalg('Float64Array', '_f64').replace(/^export function/gm, 'function')}`;
   const program: Program = {
@@ -662,3 +668,16 @@ ${renderLinalg('Float64Array', '_f64').replace(/^export function/gm, 'function')
   };
   return { text, tapeFloats, program };
 }
+
+/** Packing for products of a transposed parameter, Wᵀ v: the packed rows are W's columns. */
+const TRANSPOSED_PACKING = `
+/** Copies W[rowOff' : rowOff'+width, :]ᵀ (columns of W) into rows rowOff.. of a packed [cols][width] matrix. */
+function packRowsT(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, wRowOff: number): void {
+  for (let j = 0; j < cols; j++) for (let i = 0; i < width; i++) dst[(rowOff + j) * width + i] = W[(wRowOff + i) * cols + j];
+}
+
+/** Adds rows rowOff.. of a packed gradient of Wᵀ back into dW[wRowOff : wRowOff+width, :]. */
+function unpackRowsT(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, wRowOff: number): void {
+  for (let j = 0; j < cols; j++) for (let i = 0; i < width; i++) dW[(wRowOff + i) * cols + j] += src[(rowOff + j) * width + i];
+}
+`;

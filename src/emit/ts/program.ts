@@ -39,8 +39,11 @@ export interface PMat {
 }
 
 export type Op =
-  /** Rows of W[:, colOff:colOff+width] into rows rowOff.. of a packed [rows][width] matrix (unpack: += back). */
-  | { readonly kind: 'pack' | 'unpack'; readonly packed: string; readonly rowOff: Dim; readonly width: Dim; readonly W: string; readonly rows: Dim; readonly cols: Dim; readonly colOff: Dim }
+  /**
+   * Rows of W[:, colOff:colOff+width] into rows rowOff.. of a packed [rows][width] matrix (unpack: += back);
+   * with transpose, the columns of W[colOff:colOff+width, :] (a product Wᵀ v).
+   */
+  | { readonly kind: 'pack' | 'unpack'; readonly packed: string; readonly rowOff: Dim; readonly width: Dim; readonly W: string; readonly rows: Dim; readonly cols: Dim; readonly colOff: Dim; readonly transpose: boolean }
   /** C = A B (NN), A Bᵀ (NT) or Aᵀ B (TN); C += ... when accumulate. */
   | { readonly kind: 'gemm'; readonly form: 'NT' | 'NN' | 'TN'; readonly M: IntX; readonly N: IntX; readonly K: IntX; readonly a: PMat; readonly b: PMat; readonly c: PMat; readonly accumulate: boolean }
   /** One fused elementwise pass over every batch row: `nodes` in order, then `stores`. */

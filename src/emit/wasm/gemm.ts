@@ -8,6 +8,7 @@ import { FnBuilder, i32, v128, type X } from './builder.js';
 export const GEMM = 'gemm';
 export const TRANSPOSE = 'transpose';
 export const PACK = 'packRows';
+export const GEMM_NT = 'gemmNT';
 
 /**
  * gemm(M, N, K, a, sai, sak, b, ldb, c, ldc, acc): C[i][j] (+)= Σ_k A(i, k) B[k][j], where
@@ -99,21 +100,76 @@ export function addTranspose(m: binaryen.Module): void {
 }
 
 /**
- * packRows(dst, rowOff, width, W, rows, cols, colOff, add): dst[rowOff + i][0:width] (+)= W[i][colOff : colOff + width].
- * With add = 0 it is a row copy (memory.copy); with add = 1 the reverse direction accumulates into W.
+ * packRows(dst, rowOff, width, W, rows, cols, colOff, add, tr): dst[rowOff + i][0:width] (+)= W[i][colOff : colOff + width]
+ * (a row copy, memory.copy); with add = 1 the reverse direction accumulates into W. With tr = 1 the
+ * packed rows are W's columns: dst[rowOff + j][i] = W[colOff + i][j] (products Wᵀ v).
  */
 export function addPack(m: binaryen.Module): void {
-  const f = new FnBuilder(m, [['dst', i32], ['rowOff', i32], ['width', i32], ['W', i32], ['rows', i32], ['cols', i32], ['colOff', i32], ['add', i32]]);
+  const f = new FnBuilder(m, [['dst', i32], ['rowOff', i32], ['width', i32], ['W', i32], ['rows', i32], ['cols', i32], ['colOff', i32], ['add', i32], ['tr', i32]]);
   const i = f.local('i', i32), j = f.local('j', i32), d = f.local('d', i32), s = f.local('s', i32);
   const g = (n: string) => f.get(n);
   const elt = (p: string, q: X) => f.iadd(g(p), m.i32.shl(q, f.c(2)));
-  f.add(PACK, f.forLoop(i, f.c(0), m.i32.lt_s(g(i), g('rows')), f.iadd(g(i), f.c(1)), [
-    f.set(d, elt('dst', f.imul(f.iadd(g('rowOff'), g(i)), g('width')))),
-    f.set(s, elt('W', f.iadd(f.imul(g(i), g('cols')), g('colOff')))),
-    m.if(g('add'),
-      f.forLoop(j, f.c(0), m.i32.lt_s(g(j), g('width')), f.iadd(g(j), f.c(1)), [
-        m.f32.store(0, 4, elt(s, g(j)), m.f32.add(m.f32.load(0, 4, elt(s, g(j))), m.f32.load(0, 4, elt(d, g(j))))),
-      ], 'pj'),
-      m.memory.copy(g(d), g(s), m.i32.shl(g('width'), f.c(2)))),
-  ], 'pi'));
+  const move = (src: X, dstAddr: () => X, srcAddr: () => X): X => m.if(g('add'),
+    m.f32.store(0, 4, srcAddr(), m.f32.add(m.f32.load(0, 4, srcAddr()), m.f32.load(0, 4, dstAddr()))),
+    m.f32.store(0, 4, dstAddr(), src));
+  // transposed: packed element (rowOff + j, i) <-> W element (colOff + i, j)
+  const pk = () => elt('dst', f.iadd(f.imul(f.iadd(g('rowOff'), g(j)), g('width')), g(i)));
+  const wt = () => elt('W', f.iadd(f.imul(f.iadd(g('colOff'), g(i)), g('cols')), g(j)));
+  f.add(PACK, m.if(g('tr'),
+    f.forLoop(j, f.c(0), m.i32.lt_s(g(j), g('cols')), f.iadd(g(j), f.c(1)), [
+      f.forLoop(i, f.c(0), m.i32.lt_s(g(i), g('width')), f.iadd(g(i), f.c(1)), [move(m.f32.load(0, 4, wt()), pk, wt)], 'ti'),
+    ], 'tj'),
+    f.forLoop(i, f.c(0), m.i32.lt_s(g(i), g('rows')), f.iadd(g(i), f.c(1)), [
+      f.set(d, elt('dst', f.imul(f.iadd(g('rowOff'), g(i)), g('width')))),
+      f.set(s, elt('W', f.iadd(f.imul(g(i), g('cols')), g('colOff')))),
+      m.if(g('add'),
+        f.forLoop(j, f.c(0), m.i32.lt_s(g(j), g('width')), f.iadd(g(j), f.c(1)), [
+          m.f32.store(0, 4, elt(s, g(j)), m.f32.add(m.f32.load(0, 4, elt(s, g(j))), m.f32.load(0, 4, elt(d, g(j))))),
+        ], 'pj'),
+        m.memory.copy(g(d), g(s), m.i32.shl(g('width'), f.c(2)))),
+    ], 'pi')));
+}
+
+/**
+ * gemmNT(M, N, K, a, lda, b, ldb, c, ldc, acc): C[i][j] (+)= Σ_k A[i][k] B[j][k], as dot products along
+ * k, 4 columns at a time (for products with a parameter read row-wise, W v with W unpacked).
+ */
+export function addGemmNT(m: binaryen.Module): void {
+  const P = ['M', 'N', 'K', 'a', 'lda', 'b', 'ldb', 'c', 'ldc', 'acc'] as const;
+  const f = new FnBuilder(m, P.map((p) => [p, i32] as const));
+  const g = (n: string) => f.get(n);
+  const i = f.local('i', i32), j = f.local('j', i32), k = f.local('k', i32), pa = f.local('pa', i32), av = f.local('av', v128);
+  const pb = [0, 1, 2, 3].map((q) => f.local(`pb${q}`, i32));
+  const acc = [0, 1, 2, 3].map((q) => f.local(`s${q}`, v128));
+  const sum4 = (q: number) => {
+    const l = (n: number) => m.f32x4.extract_lane(f.get(acc[q]!), n);
+    return m.f32.add(m.f32.add(l(0), l(1)), m.f32.add(l(2), l(3)));
+  };
+  const cAt = (jj: X) => f.iadd(g('c'), m.i32.shl(f.iadd(f.imul(g(i), g('ldc')), jj), f.c(2)));
+  /** w columns (1 or 4) of row i: vector part over k, then single-k tail. */
+  const cols = (w: number): X => {
+    const body: X[] = [f.set(pa, f.iadd(g('a'), m.i32.shl(f.imul(g(i), g('lda')), f.c(2))))];
+    for (let q = 0; q < w; q++) {
+      body.push(f.set(pb[q]!, f.iadd(g('b'), m.i32.shl(f.imul(f.iadd(g(j), f.c(q)), g('ldb')), f.c(2)))));
+      body.push(f.set(acc[q]!, m.v128.const(new Uint8Array(16))));
+    }
+    const step = (lane: boolean): X[] => {
+      const ld = (p: X) => (lane ? m.v128.load32_zero(0, 4, p) : m.v128.load(0, 4, p));
+      const kk = () => m.i32.shl(g(k), f.c(2));
+      const out: X[] = [f.set(av, ld(f.iadd(g(pa), kk())))];
+      for (let q = 0; q < w; q++) out.push(f.set(acc[q]!, m.f32x4.add(f.get(acc[q]!), m.f32x4.mul(f.get(av), ld(f.iadd(g(pb[q]!), kk()))))));
+      return out;
+    };
+    body.push(f.forLoop(k, f.c(0), m.i32.le_s(f.iadd(g(k), f.c(4)), g('K')), f.iadd(g(k), f.c(4)), step(false), `nk${w}`));
+    body.push(m.block(`nt${w}_out`, [m.loop(`nt${w}_top`, m.block(null, [m.br(`nt${w}_out`, m.i32.ge_s(g(k), g('K'))), ...step(true), f.set(k, f.iadd(g(k), f.c(1))), m.br(`nt${w}_top`)]))]));
+    for (let q = 0; q < w; q++) {
+      const at = () => cAt(f.iadd(g(j), f.c(q)));
+      body.push(m.f32.store(0, 4, at(), m.f32.add(sum4(q), m.select(g('acc'), m.f32.load(0, 4, at()), m.f32.const(0)))));
+    }
+    return m.block(null, body);
+  };
+  const loopJ = (w: number): X => m.block(`nj${w}_out`, [m.loop(`nj${w}_top`, m.block(null, [
+    m.br(`nj${w}_out`, m.i32.gt_s(f.iadd(g(j), f.c(w)), g('N'))), cols(w), f.set(j, f.iadd(g(j), f.c(w))), m.br(`nj${w}_top`),
+  ]))]);
+  f.add(GEMM_NT, f.forLoop(i, f.c(0), m.i32.lt_s(g(i), g('M')), f.iadd(g(i), f.c(1)), [f.set(j, f.c(0)), loopJ(4), loopJ(1)], 'ni'));
 }

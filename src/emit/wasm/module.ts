@@ -7,7 +7,7 @@ import { assertNever } from '../../ir/expr.js';
 import type { Dim } from '../../ir/shape.js';
 import { dimX, type IntX, type Op, type PMat, type Program } from '../ts/program.js';
 import { FnBuilder, i32, v128, Vec, type X } from './builder.js';
-import { addGemm, addPack, addTranspose, GEMM, PACK, TRANSPOSE } from './gemm.js';
+import { addGemm, addGemmNT, addPack, addTranspose, GEMM, GEMM_NT, PACK, TRANSPOSE } from './gemm.js';
 import { phaseCode } from './phase.js';
 
 /** What the glue needs to call a kernel: frame slots in order (`$size`, `@steps`, `@batch`, `@lengths`, then buffers). */
@@ -36,6 +36,7 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
   addGemm(m);
   addTranspose(m);
   addPack(m);
+  addGemmNT(m);
   const defined = new Set<string>();
 
   const sizeSlots = c.spec.sizes.map((s) => `$${s.name}`);
@@ -86,11 +87,15 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
         case 'pack':
         case 'unpack': {
           const d = env.dim;
-          return m.call(PACK, [get(op.packed), d(op.rowOff), d(op.width), get(op.W), d(op.rows), d(op.cols), d(op.colOff), f.c(op.kind === 'unpack' ? 1 : 0)], binaryen.none);
+          return m.call(PACK, [get(op.packed), d(op.rowOff), d(op.width), get(op.W), d(op.rows), d(op.cols), d(op.colOff), f.c(op.kind === 'unpack' ? 1 : 0), f.c(op.transpose ? 1 : 0)], binaryen.none);
         }
         case 'gemm': {
+          if (op.form === 'NT' && !p.packed.includes(op.b.buf)) {
+            // W v with W read row-wise (a transposed parameter's backward): dot products along k
+            return m.call(GEMM_NT, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), ptr(op.b), intX(op.b.ld), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
+          }
           if (op.form === 'NT') {
-            if (!p.packed.includes(op.b.buf) || op.b.off.length) throw new Error('invariant: an NT product reads packed weights');
+            if (op.b.off.length) throw new Error('invariant: packed weights are read from their start');
             return m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), f.c(1), get(transposedName(op.b.buf)), intX(op.N), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
           }
           const [sai, sak] = op.form === 'NN' ? [intX(op.a.ld), f.c(1)] : [f.c(1), intX(op.a.ld)];
