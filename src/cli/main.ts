@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { build, type CellReport, LIMITS } from '../build/build.js';
 import { diffTree, writeTreeAtomically } from '../build/files.js';
 import { Diagnostic, formatDiagnostic } from '../spec/diagnostic.js';
+import { type ExperimentCliOptions, runAgreement } from './experiment.js';
 import { newSpec } from './new.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -89,6 +90,21 @@ export async function main(argv: string[]): Promise<number> {
       writeFileSync(tmp, text);
       renameSync(tmp, target);
       out(`wrote ${target}; build it with 'cellgen build --only ${name}'`);
+    });
+  program
+    .command('experiment')
+    .description('run an experiment with the generated kernels')
+    .argument('<name>', "the experiment: 'agreement' (subject-verb agreement across a clause of L words)")
+    .option('--out <file>', 'where the results JSON goes', 'experiments/agreement.json')
+    .option('--kernels <dir>', 'folder of generated TypeScript kernels', 'generated/ts')
+    .option('--quick', 'three lags and fewer steps, for a first look')
+    .option('--cells <names>', 'comma-separated cells to train')
+    .option('--lags <list>', 'comma-separated lags L')
+    .option('--steps <n>', 'training steps per run')
+    .option('--seeds <list>', 'comma-separated seeds')
+    .action(async (name: string, o: ExperimentCliOptions) => {
+      if (name !== 'agreement') throw new Diagnostic(`unknown experiment '${name}'`, undefined, "the experiment is 'agreement'");
+      out(await runAgreement(o, err));
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -4,3 +4,8 @@ export * from './types.js';
 export * from './layers.js';
 export * from './train.js';
 export * from './onnx.js';
+export * from './random.js';
+export * from './init.js';
+export * from './optim.js';
+export * from './weights.js';
+export * from './loop.js';

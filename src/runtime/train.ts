@@ -30,7 +30,7 @@ export interface Gradients<A extends Arr> {
  * L = -Σ_t Σ_b log ŷ_t[y_t] over counted steps; dlogits = ŷ - onehot(y), so
  * dh_t = W_yᵀ dlogits, dW_y = Σ dlogits h_tᵀ, db_y = Σ dlogits.
  */
-export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: SequenceShape, targets: Int32Array, counted?: (t: number) => boolean): { loss: number; dH: A; readout: Readout<A> } {
+export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: SequenceShape, targets: Int32Array, counted?: (t: number) => boolean): { loss: number; dH: A; readout: Readout<A>; count: number; correct: number } {
   const { steps, batch, lengths } = shape;
   const K = r.b.length;
   const H = r.W.length / K;
@@ -40,6 +40,8 @@ export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: S
   const db = new Ctor(K);
   const z = new Float64Array(K);
   let loss = 0;
+  let count = 0;
+  let correct = 0;
   for (let t = 0; t < steps; t++) {
     if (counted && !counted(t)) continue;
     for (let b = 0; b < batch; b++) {
@@ -48,12 +50,15 @@ export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: S
       if (y >= K) throw new Error(`target ${y} at step ${t}, row ${b} is not a class (0..${K - 1})`);
       const o = (t * batch + b) * H;
       let max = -Infinity;
+      let arg = 0;
       for (let k = 0; k < K; k++) {
         let s = r.b[k]!;
         for (let j = 0; j < H; j++) s += r.W[k * H + j]! * h[o + j]!;
         z[k] = s;
-        max = Math.max(max, s);
+        if (s > max) (max = s), (arg = k);
       }
+      count++;
+      if (arg === y) correct++;
       let sum = 0;
       for (let k = 0; k < K; k++) sum += Math.exp(z[k]! - max);
       loss -= z[y]! - max - Math.log(sum);
@@ -67,16 +72,24 @@ export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: S
       }
     }
   }
-  return { loss, dH, readout: { W: dW, b: db } };
+  return { loss, dH, readout: { W: dW, b: db }, count, correct };
 }
 
 /** Full BPTT: loss over the whole sequence and the exact gradient of every parameter. */
-export function lossAndGradients<A extends Arr>(model: Model<A>, batch: Batch<A>): { loss: number; grads: Gradients<A> } {
+export function lossAndGradients<A extends Arr>(model: Model<A>, batch: Batch<A>): LossAndGradients<A> {
   const runs = runStack(model.layers, batch.x, batch);
   const top = runs[runs.length - 1]!.out;
   const ro = softmaxCrossEntropy(top, model.readout, batch, batch.targets);
   const layers = backStack(model.layers, runs, ro.dH, batch);
-  return { loss: ro.loss, grads: { layers, readout: ro.readout } };
+  return { loss: ro.loss, grads: { layers, readout: ro.readout }, count: ro.count, correct: ro.correct };
+}
+
+/** The summed loss, its gradients, how many targets counted and how many the argmax got right. */
+export interface LossAndGradients<A extends Arr> {
+  readonly loss: number;
+  readonly grads: Gradients<A>;
+  readonly count: number;
+  readonly correct: number;
 }
 
 /**
@@ -84,13 +97,15 @@ export function lossAndGradients<A extends Arr>(model: Model<A>, batch: Batch<A>
  * the last k2 steps only (k2 >= k1); the gradient that would flow further back is dropped. Each
  * window re-runs the forward from the stored states at its start. Unidirectional layers only.
  */
-export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, batch: Batch<A>, k1: number, k2: number): { loss: number; grads: Gradients<A> } {
+export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, batch: Batch<A>, k1: number, k2: number): LossAndGradients<A> {
   if (!(Number.isInteger(k1) && Number.isInteger(k2) && k1 >= 1 && k2 >= k1)) throw new Error(`truncated BPTT needs integers 1 <= k1 <= k2, got k1=${k1}, k2=${k2}`);
   if (model.layers.some((l) => l.backward)) throw new Error('truncated BPTT needs unidirectional layers: a backward direction reads the future');
   const { steps, batch: B } = batch;
   const full = runStack(model.layers, batch.x, batch);
   const I = batch.x.length / (steps * B);
   let loss = 0;
+  let count = 0;
+  let correct = 0;
   let acc: Gradients<A> | undefined;
   for (let from = 0; from < steps; from += k1) {
     // Losses of steps [from, end) are new in this window; the window reaches back to `start`.
@@ -115,10 +130,12 @@ export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, batch:
     const targets = batch.targets.subarray(start * B, end * B);
     const ro = softmaxCrossEntropy(runs[runs.length - 1]!.out, model.readout, shape, targets, (t) => start + t >= from);
     loss += ro.loss;
+    count += ro.count;
+    correct += ro.correct;
     const layers = backStack(model.layers, runs, ro.dH, shape);
     acc = acc ? addGrads(acc, { layers, readout: ro.readout }) : { layers, readout: ro.readout };
   }
-  return { loss, grads: acc! };
+  return { loss, grads: acc!, count, correct };
 }
 
 
