@@ -120,15 +120,20 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   if (opts.docs) {
     opts.log('docs: measuring gradients and rendering the site');
     // The site is built from every cell; with --only, unselected cells' kernels are loaded too.
+    const sources = new Map<string, { ts: string; tex: string }>();
     for (const c of cells) {
+      const tex = tree.get(`latex/${c.spec.name}.tex`);
+      const ts = tree.get(`ts/${c.spec.name}.ts`);
+      if (typeof tex === 'string' && typeof ts === 'string') sources.set(c.spec.name, { ts, tex });
       if (modules.has(c.spec.name)) continue;
       const m = emitTsModule(c, COMMAND);
+      sources.set(c.spec.name, { ts: m.text, tex: latexDocument(c, cellLatex(c)) });
       modules.set(c.spec.name, await importTs(m.text));
       tapeBytes.set(c.spec.name, 4 * m.tapeFloats.reduce((s, d) => s + evalDim(d, exampleSizes(c.spec)), 0));
     }
     const dir = mkdtempSync(join(tmpdir(), 'cellgen-docs-'));
     try {
-      await writeSite(siteInput(cells, modules, tapeBytes), dir);
+      await writeSite(siteInput(cells, modules, tapeBytes, sources), dir);
       for (const p of listFiles(dir)) tree.set(`docs/${p}`, new Uint8Array(readFileSync(join(dir, p))));
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -105,3 +105,17 @@ export function paramRoles(cell: CellIR): Record<string, RoleText> {
   for (const p of cell.params) roles[p.name] ??= p.shape.length === 2 ? `input[${showDim(p.shape[1]!)}]` : 'bias';
   return Object.fromEntries(cell.params.map((p) => [p.name, roles[p.name]!]));
 }
+
+/** The families of the course notes, in their order. */
+export const FAMILIES = ['RNN', 'GRU', 'LSTM'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+/**
+ * A cell's family from its structure: a separate memory next to the output state (two or more
+ * states) is the LSTM's design; one state kept by a gate, s_t = g ⊙ s_{t-1} + …, is the GRU's;
+ * anything else is a plain RNN.
+ */
+export function cellFamily(cell: CellIR): Family {
+  if (cell.prev.length >= 2) return 'LSTM';
+  return keepGates(cell).size > 0 ? 'GRU' : 'RNN';
+}

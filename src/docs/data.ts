@@ -11,7 +11,8 @@ import { recurrentJacobian } from '../derive/jacobian.js';
 import { polyEval, polyLatex } from '../ir/poly.js';
 import { numel } from '../ir/shape.js';
 import { cellLatex, jacobianLatex, timed } from '../emit/latex.js';
-import type { CellDoc, SiteInput } from './model.js';
+import { cellFamily } from '../derive/roles.js';
+import type { AgreementDoc, CellDoc, SiteInput } from './model.js';
 
 /** The package root (where README.md and bench/ live), found from this module's location. */
 export function packageRoot(): string {
@@ -56,7 +57,13 @@ function example(c: CompiledCell, mod: KernelModule, L: ReturnType<typeof cellLa
 export const VANISHING_CELLS = ['rnn-tanh', 'gru', 'lstm'] as const;
 export const VANISHING_LAGS = [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64] as const;
 
-export function siteInput(cells: readonly CompiledCell[], modules: ReadonlyMap<string, KernelModule>, tapeBytes: ReadonlyMap<string, number>): SiteInput {
+/** The committed agreement results (experiments/agreement.json), when present. */
+export function agreementResults(): AgreementDoc | undefined {
+  const p = join(packageRoot(), 'experiments', 'agreement.json');
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as AgreementDoc) : undefined;
+}
+
+export function siteInput(cells: readonly CompiledCell[], modules: ReadonlyMap<string, KernelModule>, tapeBytes: ReadonlyMap<string, number>, sources: ReadonlyMap<string, { ts: string; tex: string }> = new Map()): SiteInput {
   const docs: CellDoc[] = cells.map((c) => {
     const L = cellLatex(c);
     const sizes = exampleSizes(c.spec);
@@ -78,9 +85,15 @@ export function siteInput(cells: readonly CompiledCell[], modules: ReadonlyMap<s
       jacobian: jacobianLatex(c, recurrentJacobian(c.cell, c.bw)),
       example: example(c, mod, L),
       kernels: [
-        { label: `TypeScript: ts/${c.spec.name}.ts`, href: `../ts/${c.spec.name}.ts` },
-        { label: `LaTeX: latex/${c.spec.name}.tex`, href: `../latex/${c.spec.name}.tex` },
+        { label: `TypeScript: ts/${c.spec.name}.ts`, href: `code/${c.spec.name}.ts.html` },
+        { label: `LaTeX: latex/${c.spec.name}.tex`, href: `code/${c.spec.name}.tex.html` },
       ],
+      family: cellFamily(c.cell),
+      legend: L.legend.map((l) => ({ ...l })),
+      code: [
+        { label: `generated/ts/${c.spec.name}.ts`, file: `${c.spec.name}.ts`, text: sources.get(c.spec.name)?.ts ?? '' },
+        { label: `generated/latex/${c.spec.name}.tex`, file: `${c.spec.name}.tex`, text: sources.get(c.spec.name)?.tex ?? '' },
+      ].filter((f) => f.text !== ''),
     };
   });
   const hidden = 32;
@@ -95,5 +108,6 @@ export function siteInput(cells: readonly CompiledCell[], modules: ReadonlyMap<s
     vanishingSetup: `Measured with the generated float64 kernels: hidden size ${hidden}, input size 8, weights uniform in ±1/√${hidden} (seed 7), one random input sequence and initial state. For each lag k the kernel runs k steps and the backward is seeded with dL/dh_k = e_i in batch row i, so the returned dL/ds_0 rows form ∂h_k/∂s_0; the plot shows its Frobenius norm (for the LSTM over both h and c).`,
     specFormatMarkdown: readmeSection('Spec format'),
     benchmarkMarkdown: existsSync(bench) ? readFileSync(bench, 'utf8') : undefined,
+    agreement: agreementResults(),
   };
 }

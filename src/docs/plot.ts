@@ -48,7 +48,12 @@ export function vanishingSpec(series: VanishingSeries[]): TopLevelSpec {
  * so the same series give the same bytes on every machine.
  */
 export async function vanishingSvg(series: VanishingSeries[]): Promise<string> {
-  const spec = compile(vanishingSpec(series)).spec;
+  return renderSvg(vanishingSpec(series));
+}
+
+/** Any vega-lite spec as a deterministic SVG string. */
+export async function renderSvg(vl: TopLevelSpec): Promise<string> {
+  const spec = compile(vl).spec;
   const measured = textMetrics.width === textMetrics.measureWidth;
   textMetrics.canvas(false);
   vega.resetSVGDefIds();

@@ -7,9 +7,12 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { CellDoc, DocEquation, SiteInput } from './model.js';
 import { TexRenderer } from './tex.js';
-import { formatBytes, formatInt, formatNumber, linkify, paragraphs, safeHref } from './html.js';
+import { formatBytes, formatInt, formatNumber, linkify, safeHref } from './html.js';
 import { projectContent } from './markdown.js';
 import { plottable, vanishingSvg } from './plot.js';
+import { proseHtml } from './prose.js';
+import { agreementView } from './agreement.js';
+import { FAMILIES } from '../derive/roles.js';
 
 export interface SiteOptions {
   /** Folder holding layout.hbs and friends; found by walking up from this file when omitted. */
@@ -21,7 +24,7 @@ interface Page {
   html: string;
 }
 
-const PAGE_TEMPLATES = ['layout', 'index', 'cell', 'vanishing', 'training', 'content'] as const;
+const PAGE_TEMPLATES = ['layout', 'index', 'cell', 'vanishing', 'training', 'content', 'agreement', 'kernels', 'code'] as const;
 type Templates = Record<(typeof PAGE_TEMPLATES)[number], Handlebars.TemplateDelegate>;
 
 /** Walks up from this module so the same code finds templates/ from src/ (tsx, vitest) and from dist/src/. */
@@ -83,8 +86,9 @@ const SECTIONS = [
   { key: 'jacobian', id: 'jacobian', title: 'Recurrent Jacobian', what: 'Jacobian equation' },
 ] as const;
 
+/** Display equations, numbered once per page (the renderer holds the page's count). */
 function equations(tex: TexRenderer, cell: CellDoc, eqs: DocEquation[], what: string) {
-  return eqs.map((eq, i) => tex.equation(eq, `cell "${cell.name}", ${what} ${i + 1} (${eq.lhs} = ...)`));
+  return eqs.map((eq, i) => ({ ...tex.equation(eq, `cell "${cell.name}", ${what} ${i + 1} (${eq.lhs} = ...)`), no: ++tex.numbered }));
 }
 
 interface NavItem {
@@ -93,12 +97,24 @@ interface NavItem {
   active: boolean;
 }
 
-function nav(input: SiteInput, current: string, root: string): { main: NavItem[]; cells: NavItem[] } {
+/** Cells by family in the notes' order (RNN, GRU, LSTM, then any other), each family from the fewest parameters. */
+export function families(cells: readonly CellDoc[]): { name: string; cells: CellDoc[] }[] {
+  const names = [...new Set(cells.map((c) => c.family))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return names.map((name) => ({ name, cells: cells.filter((c) => c.family === name).sort((a, b) => a.paramCount.example - b.paramCount.example || a.name.localeCompare(b.name)) }));
+}
+const rank = (f: string) => {
+  const i = (FAMILIES as readonly string[]).indexOf(f);
+  return i < 0 ? FAMILIES.length : i;
+};
+
+function nav(input: SiteInput, current: string, root: string): { main: NavItem[]; families: { name: string; cells: NavItem[] }[]; cellActive: boolean } {
   const item = (label: string, file: string) => ({ label, href: root + file, active: file === current });
-  const main = [item('Overview', 'index.html'), item('Vanishing gradients', 'vanishing.html'), item('Long sequences', 'training.html')];
+  const main = [item('Overview', 'index.html'), item('Vanishing gradients', 'vanishing.html')];
+  if (input.agreement) main.push(item('Agreement experiment', 'agreement.html'));
+  main.push(item('Long sequences', 'training.html'), item('Using the kernels', 'kernels.html'));
   if (input.specFormatMarkdown !== undefined) main.push(item('Spec format', 'spec-format.html'));
-  const cells = input.cells.map((c) => item(c.title, `cells/${c.name}.html`));
-  return { main, cells };
+  const fams = families(input.cells).map((f) => ({ name: f.name, cells: f.cells.map((c) => item(c.title, `cells/${c.name}.html`)) }));
+  return { main, families: fams, cellActive: current.startsWith('cells/') || current.startsWith('code/') };
 }
 
 function layout(t: Templates, input: SiteInput, file: string, title: string, body: string, formulas: number): Page {
@@ -144,7 +160,13 @@ function cellPage(t: Templates, input: SiteInput, cell: CellDoc): Page {
     {
       name: cell.name,
       title: cell.title,
-      description: paragraphs(cell.description),
+      description: proseHtml(cell.description, tex, `cell "${cell.name}", description`),
+      family: cell.family,
+      legend: cell.legend.map((l, i) => ({
+        symbol: tex.render(l.symbol, `cell "${cell.name}", legend ${i + 1} symbol`, false),
+        definition: tex.render(l.definition, `cell "${cell.name}", legend ${i + 1} definition`, false),
+        note: l.note,
+      })),
       references: cell.references.map(linkify),
       specSource: cell.specSource,
       sizes: cell.sizes.map((s, i) => ({ name: s.name, symbol: tex.render(s.symbol, `cell "${cell.name}", size ${i + 1} symbol`, false), example: formatInt(s.example) })),
@@ -192,11 +214,31 @@ async function vanishingPage(t: Templates, input: SiteInput): Promise<Page> {
     .filter((c) => c.jacobian.length > 0)
     .map((c) => ({ name: c.name, title: c.title, href: `cells/${c.name}.html#jacobian`, equations: equations(tex, c, c.jacobian, 'Jacobian equation') }));
   const svg = drawn.length > 0 ? await vanishingSvg(input.vanishing) : '';
+  const trained = input.agreement ? await agreementView(input.agreement, tex) : undefined;
   const body = t.vanishing(
-    { svg, series: drawn.length, summary, dropped, setup: input.vanishingSetup, jacobians },
+    { svg, series: drawn.length, summary, dropped, setup: input.vanishingSetup, jacobians, trained },
     { helpers },
   );
   return layout(t, input, 'vanishing.html', 'Vanishing gradients', body, tex.count);
+}
+
+/** One page per generated file, shown as text inside the site. */
+function codePages(t: Templates, input: SiteInput): Page[] {
+  return input.cells.flatMap((cell) =>
+    cell.code.map((f) => {
+      const file = `code/${f.file}.html`;
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(f.file)) throw new Error(`docs: cell "${cell.name}": code file name ${JSON.stringify(f.file)} must be letters, digits, '.', '-' or '_'`);
+      const body = t.code({ label: f.label, cell: cell.title, cellHref: `../cells/${cell.name}.html`, text: f.text, lines: f.text.split('\n').length });
+      return layout(t, input, file, f.label, body, 0);
+    }),
+  );
+}
+
+function kernelsPage(t: Templates, input: SiteInput): Page {
+  const { tex, helpers } = pageTex('kernels.html');
+  const first = input.cells[0];
+  const body = t.kernels({ example: first?.name ?? 'gru', families: families(input.cells).map((f) => ({ name: f.name, cells: f.cells.map((c) => ({ name: c.name, title: c.title, code: c.code.map((k) => ({ label: k.label, href: `code/${k.file}.html` })) })) })) }, { helpers });
+  return layout(t, input, 'kernels.html', 'Using the kernels', body, tex.count);
 }
 
 function trainingPage(t: Templates, input: SiteInput): Page {
@@ -229,7 +271,14 @@ export async function writeSite(input: SiteInput, outDir: string, options: SiteO
   const pages: Page[] = [indexPage(t, input)];
   for (const cell of input.cells) pages.push(cellPage(t, input, cell));
   pages.push(await vanishingPage(t, input));
+  if (input.agreement) {
+    const { tex, helpers } = pageTex('agreement.html');
+    const body = t.agreement(await agreementView(input.agreement, tex), { helpers });
+    pages.push(layout(t, input, 'agreement.html', 'Agreement across a clause: the notes’ story, trained', body, tex.count));
+  }
   pages.push(trainingPage(t, input));
+  pages.push(kernelsPage(t, input));
+  pages.push(...codePages(t, input));
   if (input.specFormatMarkdown !== undefined) {
     pages.push(contentPage(t, input, 'spec-format.html', 'Spec format', input.specFormatMarkdown));
   }

@@ -17,7 +17,7 @@ export interface ExperimentConfig extends RunConfig {
 export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   cells: ['rnn-tanh', 'gru-minimal', 'gru', 'lstm'],
   lags: [2, 5, 10, 20, 35, 50, 75, 100],
-  seeds: [1],
+  seeds: [1, 2],
   hidden: 16,
   steps: 300,
   batch: 32,
@@ -37,6 +37,8 @@ export interface AgreementResults {
   readonly accuracy: { cell: string; lag: number; seed: number; accuracy: number; loss: number; steps: number; seconds: number }[];
   readonly gradients: { cell: string; lag: number; step: number; points: GradPoint[] }[];
   readonly clipping: { cell: string; lag: number; runs: ReturnType<typeof clippingRuns> };
+  /** The gated cells at the longest lag with the default keep-gate bias 1 instead of cfg.forgetBias. */
+  readonly ablation?: { forgetBias: number; lag: number; runs: { cell: string; seed: number; accuracy: number; steps: number }[] };
 }
 
 const round = (v: number, d = 4) => (Number.isFinite(v) ? Number(v.toPrecision(d)) : v);
@@ -62,6 +64,19 @@ export function runExperiment(kernels: ReadonlyMap<string, Kernels<Float32Array>
         log(`${name.padEnd(12)} lag ${String(lag).padStart(3)} seed ${seed}: accuracy ${r.accuracy.toFixed(3)}  loss ${r.loss.toFixed(4)}  ${r.history.length} steps  ${seconds.toFixed(1)} s`);
       }
   }
+  let ablation: AgreementResults['ablation'];
+  if (cfg.forgetBias !== undefined && cfg.forgetBias !== 1) {
+    const lag = Math.max(...cfg.lags);
+    const runs: NonNullable<AgreementResults['ablation']>['runs'] = [];
+    for (const name of cfg.cells) {
+      const k = kernels.get(name)!;
+      if (!Object.values(k.cell.roles ?? {}).some((r) => r.startsWith('forget-bias'))) continue;
+      const r = trainAgreement(k, lag, { ...cfg, forgetBias: 1 }, cfg.seeds[0]!);
+      runs.push({ cell: name, seed: cfg.seeds[0]!, accuracy: round(r.accuracy), steps: r.history.length });
+      log(`${name.padEnd(12)} lag ${String(lag).padStart(3)} keep-gate bias 1: accuracy ${r.accuracy.toFixed(3)}  ${r.history.length} steps`);
+    }
+    ablation = { forgetBias: 1, lag, runs };
+  }
   const c = cfg.clipping;
   const ck = kernels.get(c.cell);
   if (!ck) throw new Error(`experiment: no kernels for cell '${c.cell}'`);
@@ -73,5 +88,6 @@ export function runExperiment(kernels: ReadonlyMap<string, Kernels<Float32Array>
     accuracy,
     gradients,
     clipping: { cell: c.cell, lag: c.lag, runs },
+    ablation,
   };
 }
