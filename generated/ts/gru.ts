@@ -19,6 +19,7 @@ export const cell = {
   states: { h: 'hidden' },
   output: 'h',
   params: { W_z: '[hidden, input]', W_r: '[hidden, input]', W_h: '[hidden, input]', U_z: '[hidden, hidden]', U_r: '[hidden, hidden]', U_h: '[hidden, hidden]', b_z: '[hidden]', b_r: '[hidden]', b_h: '[hidden]' },
+  roles: { W_z: "input[input]", W_r: "input[input]", W_h: "input[input]", U_z: "recurrent[hidden]", U_r: "recurrent[hidden]", U_h: "recurrent[hidden]", b_z: "forget-bias", b_r: "bias", b_h: "bias" },
   tapeFloatsPerStep: 'hidden + hidden + hidden + hidden + hidden',
 } as const;
 
@@ -58,13 +59,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   return { W_z: [hidden, input], W_r: [hidden, input], W_h: [hidden, input], U_z: [hidden, hidden], U_r: [hidden, hidden], U_h: [hidden, hidden], b_z: [hidden], b_r: [hidden], b_h: [hidden] };
 }
 
 /** Runs gru over a whole sequence and keeps what the backward needs. */
 export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W_z = check(params.W_z, hidden * input, 'W_z');
@@ -153,7 +154,7 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
 export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h } = tape.params;
   const { x } = tape.inputs;
   const { hSeq, zTape, rTape, h_candTape, r_h_prevTape, xWeights, hWeights, r_h_prevWeights } = tape;
@@ -263,7 +264,7 @@ export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float
 
 /** Runs gru over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W_z = check(params.W_z, hidden * input, 'W_z');
@@ -352,7 +353,7 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
 export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h } = tape.params;
   const { x } = tape.inputs;
   const { hSeq, zTape, rTape, h_candTape, r_h_prevTape, xWeights, hWeights, r_h_prevWeights } = tape;
@@ -468,6 +469,14 @@ function check<A extends Float32Array | Float64Array>(a: A | undefined, length: 
   if (a === undefined) throw new Error(`gru: ${what} is missing`);
   if (a.length !== length) throw new Error(`gru: ${what} has ${a.length} elements, expected ${length}`);
   return a;
+}
+
+function checkSizes(sizes: Sizes): Sizes {
+  for (const name of ['input', 'hidden'] as const) {
+    const n: unknown = sizes[name];
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`gru: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
+  }
+  return sizes;
 }
 
 function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {

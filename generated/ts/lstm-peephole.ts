@@ -21,6 +21,7 @@ export const cell = {
   states: { c: 'hidden', h: 'hidden' },
   output: 'h',
   params: { W_i: '[hidden, input]', W_f: '[hidden, input]', W_o: '[hidden, input]', W_c: '[hidden, input]', U_i: '[hidden, hidden]', U_f: '[hidden, hidden]', U_o: '[hidden, hidden]', U_c: '[hidden, hidden]', b_i: '[hidden]', b_f: '[hidden]', b_o: '[hidden]', b_c: '[hidden]', p_i: '[hidden]', p_f: '[hidden]', p_o: '[hidden]' },
+  roles: { W_i: "input[input]", W_f: "input[input]", W_o: "input[input]", W_c: "input[input]", U_i: "recurrent[hidden]", U_f: "recurrent[hidden]", U_o: "recurrent[hidden]", U_c: "recurrent[hidden]", b_i: "bias", b_f: "forget-bias", b_o: "bias", b_c: "bias", p_i: "peephole", p_f: "peephole", p_o: "peephole" },
   tapeFloatsPerStep: 'hidden + hidden + hidden + hidden + hidden + hidden + hidden',
 } as const;
 
@@ -60,13 +61,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   return { W_i: [hidden, input], W_f: [hidden, input], W_o: [hidden, input], W_c: [hidden, input], U_i: [hidden, hidden], U_f: [hidden, hidden], U_o: [hidden, hidden], U_c: [hidden, hidden], b_i: [hidden], b_f: [hidden], b_o: [hidden], b_c: [hidden], p_i: [hidden], p_f: [hidden], p_o: [hidden] };
 }
 
 /** Runs lstm-peephole over a whole sequence and keeps what the backward needs. */
 export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W_i = check(params.W_i, hidden * input, 'W_i');
@@ -158,7 +159,7 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
 export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o } = tape.params;
   const { x } = tape.inputs;
   const { cSeq, hSeq, fTape, iTape, c_candTape, oTape, tTape, xWeights, hWeights } = tape;
@@ -293,7 +294,7 @@ export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float
 
 /** Runs lstm-peephole over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W_i = check(params.W_i, hidden * input, 'W_i');
@@ -385,7 +386,7 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
 export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o } = tape.params;
   const { x } = tape.inputs;
   const { cSeq, hSeq, fTape, iTape, c_candTape, oTape, tTape, xWeights, hWeights } = tape;
@@ -526,6 +527,14 @@ function check<A extends Float32Array | Float64Array>(a: A | undefined, length: 
   if (a === undefined) throw new Error(`lstm-peephole: ${what} is missing`);
   if (a.length !== length) throw new Error(`lstm-peephole: ${what} has ${a.length} elements, expected ${length}`);
   return a;
+}
+
+function checkSizes(sizes: Sizes): Sizes {
+  for (const name of ['input', 'hidden'] as const) {
+    const n: unknown = sizes[name];
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`lstm-peephole: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
+  }
+  return sizes;
 }
 
 function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {

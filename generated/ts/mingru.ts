@@ -18,6 +18,7 @@ export const cell = {
   states: { h: 'hidden' },
   output: 'h',
   params: { W_z: '[hidden, input]', b_z: '[hidden]', W_h: '[hidden, input]', b_h: '[hidden]' },
+  roles: { W_z: "input[input]", b_z: "forget-bias-inverted", W_h: "input[input]", b_h: "bias" },
   tapeFloatsPerStep: 'hidden + hidden + hidden',
 } as const;
 
@@ -57,13 +58,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   return { W_z: [hidden, input], b_z: [hidden], W_h: [hidden, input], b_h: [hidden] };
 }
 
 /** Runs mingru over a whole sequence and keeps what the backward needs. */
 export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W_z = check(params.W_z, hidden * input, 'W_z');
@@ -115,7 +116,7 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
 export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { W_z, b_z, W_h, b_h } = tape.params;
   const { x } = tape.inputs;
   const { hSeq, zTape, h_candTape, xWeights } = tape;
@@ -181,7 +182,7 @@ export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float
 
 /** Runs mingru over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W_z = check(params.W_z, hidden * input, 'W_z');
@@ -233,7 +234,7 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
 export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = sizes;
+  const { input, hidden } = checkSizes(sizes);
   const { W_z, b_z, W_h, b_h } = tape.params;
   const { x } = tape.inputs;
   const { hSeq, zTape, h_candTape, xWeights } = tape;
@@ -305,6 +306,14 @@ function check<A extends Float32Array | Float64Array>(a: A | undefined, length: 
   if (a === undefined) throw new Error(`mingru: ${what} is missing`);
   if (a.length !== length) throw new Error(`mingru: ${what} has ${a.length} elements, expected ${length}`);
   return a;
+}
+
+function checkSizes(sizes: Sizes): Sizes {
+  for (const name of ['input', 'hidden'] as const) {
+    const n: unknown = sizes[name];
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`mingru: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
+  }
+  return sizes;
 }
 
 function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {

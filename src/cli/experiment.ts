@@ -1,9 +1,9 @@
 // `cellgen experiment agreement`: loads the generated kernels, runs the experiment, writes its JSON.
 
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importTs } from '../check/kernels.js';
 import { Diagnostic } from '../spec/diagnostic.js';
 import { DEFAULT_EXPERIMENT, type ExperimentConfig, QUICK_EXPERIMENT, runExperiment } from '../experiment/run.js';
 import type { Kernels } from '../runtime/index.js';
@@ -38,7 +38,8 @@ export async function runAgreement(o: ExperimentCliOptions, log: (s: string) => 
   for (const name of new Set([...cfg.cells, cfg.clipping.cell])) {
     const file = resolve(o.kernels, `${name}.ts`);
     if (!existsSync(file)) throw new Diagnostic(`no kernels for cell '${name}': ${file} does not exist`, undefined, `build it with 'cellgen build' or drop it from --cells`);
-    const mod = (await import(pathToFileURL(file).href)) as { f32: Kernels<Float32Array> };
+    // The CLI runs compiled JavaScript: the kernel module is transpiled in memory, as the build's checks do.
+    const mod = (await importTs(readFileSync(file, 'utf8'))) as unknown as { f32: Kernels<Float32Array> };
     kernels.set(name, mod.f32);
   }
   const results = runExperiment(kernels, cfg, log);

@@ -94,7 +94,8 @@ function clippingSpec(r: AgreementDoc, field: 'loss' | 'gradNorm'): { spec: TopL
 }
 
 /** Everything agreement.hbs shows. */
-export async function agreementView(r: AgreementDoc, tex: TexRenderer) {
+export async function agreementView(r: AgreementDoc, tex: TexRenderer, only?: readonly ('accuracy' | 'gradient' | 'loss' | 'norm')[]) {
+  const draw = async (name: 'accuracy' | 'gradient' | 'loss' | 'norm', p: { spec: TopLevelSpec; series: number }) => ({ svg: !only || only.includes(name) ? await renderSvg(p.spec) : '', series: p.series });
   const acc = accuracySpec(r);
   const stages = gradientStages(r);
   const grad = gradientSpec(r, stages);
@@ -157,10 +158,10 @@ export async function agreementView(r: AgreementDoc, tex: TexRenderer) {
     clip,
     ablation: r.ablation ? { ...r.ablation, carried: formatNumber((1 / (1 + Math.exp(-r.ablation.forgetBias))) ** r.ablation.lag, 2), runs: r.ablation.runs.map((x) => ({ ...x, accuracy: formatNumber(x.accuracy, 3) })) } : undefined,
     plots: {
-      accuracy: { svg: await renderSvg(acc.spec), series: acc.series },
-      gradient: { svg: await renderSvg(grad.spec), series: grad.series },
-      loss: { svg: await renderSvg(loss.spec), series: loss.series },
-      norm: { svg: await renderSvg(norm.spec), series: norm.series },
+      accuracy: await draw('accuracy', acc),
+      gradient: await draw('gradient', grad),
+      loss: await draw('loss', loss),
+      norm: await draw('norm', norm),
     },
     gradLag: formatInt(s.gradientLag),
     tex: tex.count,

@@ -71,7 +71,9 @@ export function markdown(src: string): string {
     const heading = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
     if (heading) {
       const level = heading[1]!.length;
-      out.push(`<h${level}>${inline(heading[2]!)}</h${level}>`);
+      // GitHub's anchor for a heading: lower case, spaces to '-', punctuation dropped; so [x](#activations) lands.
+      const slug = heading[2]!.toLowerCase().replace(/[^a-z0-9 _-]/g, '').trim().replace(/ /g, '-');
+      out.push(slug ? `<h${level} id="${slug}">${inline(heading[2]!)}</h${level}>` : `<h${level}>${inline(heading[2]!)}</h${level}>`);
       i++;
       continue;
     }

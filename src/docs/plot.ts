@@ -1,6 +1,5 @@
 // The vanishing-gradient figure: a vega-lite spec rendered at build time to a deterministic inline SVG.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { VanishingSeries } from './model.js';
 
 /** Points a log scale cannot show (norm <= 0 after underflow, NaN) are dropped; the caller reports how many. */
@@ -10,7 +9,6 @@ interface TextMetrics {
   measureWidth: unknown;
   canvas(use: boolean): void;
 }
-const textMetrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
 
 export function plottable(series: VanishingSeries[]): { cell: string; lag: number; norm: number }[] {
   return series.flatMap((s) =>
@@ -51,8 +49,11 @@ export async function vanishingSvg(series: VanishingSeries[]): Promise<string> {
   return renderSvg(vanishingSpec(series));
 }
 
-/** Any vega-lite spec as a deterministic SVG string. */
+/** Any vega-lite spec as a deterministic SVG string (estimated text widths, reset def ids). */
 export async function renderSvg(vl: TopLevelSpec): Promise<string> {
+  // vega is loaded here, not at the top: a build whose figures are cached never loads it.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const textMetrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
   const spec = compile(vl).spec;
   const measured = textMetrics.width === textMetrics.measureWidth;
   textMetrics.canvas(false);

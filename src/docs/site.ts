@@ -1,4 +1,5 @@
 // Writes the static documentation site: every page is rendered in memory first, so a bad formula writes nothing.
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -6,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { CellDoc, DocEquation, SiteInput } from './model.js';
-import { TexRenderer } from './tex.js';
+import { loadTex, TexRenderer } from './tex.js';
 import { formatBytes, formatInt, formatNumber, linkify, safeHref } from './html.js';
 import { projectContent } from './markdown.js';
 import { plottable, vanishingSvg } from './plot.js';
@@ -17,6 +18,11 @@ import { FAMILIES } from '../derive/roles.js';
 export interface SiteOptions {
   /** Folder holding layout.hbs and friends; found by walking up from this file when omitted. */
   templatesDir?: string;
+  /**
+   * Rendered pages by key. A page's key is a hash of exactly the input it shows (and the caller
+   * mixes in the version of cellgen and its templates), so a cached page is the page it would render.
+   */
+  pageCache?: { get(key: string): string | undefined; set(key: string, html: string): void };
 }
 
 interface Page {
@@ -214,7 +220,7 @@ async function vanishingPage(t: Templates, input: SiteInput): Promise<Page> {
     .filter((c) => c.jacobian.length > 0)
     .map((c) => ({ name: c.name, title: c.title, href: `cells/${c.name}.html#jacobian`, equations: equations(tex, c, c.jacobian, 'Jacobian equation') }));
   const svg = drawn.length > 0 ? await vanishingSvg(input.vanishing) : '';
-  const trained = input.agreement ? await agreementView(input.agreement, tex) : undefined;
+  const trained = input.agreement ? await agreementView(input.agreement, tex, ['gradient']) : undefined;
   const body = t.vanishing(
     { svg, series: drawn.length, summary, dropped, setup: input.vanishingSetup, jacobians, trained },
     { helpers },
@@ -222,16 +228,12 @@ async function vanishingPage(t: Templates, input: SiteInput): Promise<Page> {
   return layout(t, input, 'vanishing.html', 'Vanishing gradients', body, tex.count);
 }
 
-/** One page per generated file, shown as text inside the site. */
-function codePages(t: Templates, input: SiteInput): Page[] {
-  return input.cells.flatMap((cell) =>
-    cell.code.map((f) => {
-      const file = `code/${f.file}.html`;
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(f.file)) throw new Error(`docs: cell "${cell.name}": code file name ${JSON.stringify(f.file)} must be letters, digits, '.', '-' or '_'`);
-      const body = t.code({ label: f.label, cell: cell.title, cellHref: `../cells/${cell.name}.html`, text: f.text, lines: f.text.split('\n').length });
-      return layout(t, input, file, f.label, body, 0);
-    }),
-  );
+/** A generated file shown as text inside the site. */
+function codePage(t: Templates, input: SiteInput, cell: CellDoc, f: CellDoc['code'][number]): Page {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(f.file)) throw new Error(`docs: cell "${cell.name}": code file name ${JSON.stringify(f.file)} must be letters, digits, '.', '-' or '_'`);
+  const file = `code/${f.file}.html`;
+  const body = t.code({ label: f.label, cell: cell.title, cellHref: `../cells/${cell.name}.html`, text: f.text, lines: f.text.split('\n').length });
+  return layout(t, input, file, f.label, body, 0);
 }
 
 function kernelsPage(t: Templates, input: SiteInput): Page {
@@ -268,19 +270,36 @@ async function katexAssets(): Promise<{ css: string; fonts: { from: string; to: 
 export async function writeSite(input: SiteInput, outDir: string, options: SiteOptions = {}): Promise<string[]> {
   validate(input);
   const { t, css } = await loadTemplates(options.templatesDir ?? findTemplatesDir());
-  const pages: Page[] = [indexPage(t, input)];
-  for (const cell of input.cells) pages.push(cellPage(t, input, cell));
-  pages.push(await vanishingPage(t, input));
-  if (input.agreement) {
-    const { tex, helpers } = pageTex('agreement.html');
-    const body = t.agreement(await agreementView(input.agreement, tex), { helpers });
-    pages.push(layout(t, input, 'agreement.html', 'Agreement across a clause: the notes’ story, trained', body, tex.count));
+  const navDeps = { cells: input.cells.map((c) => [c.name, c.title, c.family, c.paramCount.example]), spec: input.specFormatMarkdown !== undefined, agreement: input.agreement !== undefined };
+  const page = async (file: string, deps: unknown, render: () => Page | Promise<Page>): Promise<Page> => {
+    const key = createHash('sha256').update(JSON.stringify([file, navDeps, deps])).digest('hex');
+    const hit = options.pageCache?.get(key);
+    if (hit !== undefined) return { path: file, html: hit };
+    await loadTex();
+    const p = await render();
+    options.pageCache?.set(key, p.html);
+    return p;
+  };
+  const rows = input.cells.map((c) => [c.name, c.title, c.sizes, c.paramCount, c.ops, c.savedBytesPerStep]);
+  const pages: Page[] = [await page('index.html', [rows, input.benchmarkMarkdown], () => indexPage(t, input))];
+  for (const cell of input.cells) pages.push(await page(`cells/${cell.name}.html`, cell, () => cellPage(t, input, cell)));
+  const jacobians = input.cells.map((c) => [c.name, c.title, c.jacobian]);
+  pages.push(await page('vanishing.html', [input.vanishing, input.vanishingSetup, jacobians, input.agreement], () => vanishingPage(t, input)));
+  const agreement = input.agreement;
+  if (agreement) {
+    pages.push(await page('agreement.html', agreement, async () => {
+      const { tex, helpers } = pageTex('agreement.html');
+      const body = t.agreement(await agreementView(agreement, tex), { helpers });
+      return layout(t, input, 'agreement.html', 'Agreement across a clause: the notes’ story, trained', body, tex.count);
+    }));
   }
-  pages.push(trainingPage(t, input));
-  pages.push(kernelsPage(t, input));
-  pages.push(...codePages(t, input));
+  pages.push(await page('training.html', null, () => trainingPage(t, input)));
+  pages.push(await page('kernels.html', input.cells.map((c) => [c.name, c.title, c.code.map((k) => k.label)]), () => kernelsPage(t, input)));
+  for (const cell of input.cells)
+    for (const f of cell.code) pages.push(await page(`code/${f.file}.html`, [cell.name, cell.title, f], () => codePage(t, input, cell, f)));
   if (input.specFormatMarkdown !== undefined) {
-    pages.push(contentPage(t, input, 'spec-format.html', 'Spec format', input.specFormatMarkdown));
+    const md = input.specFormatMarkdown;
+    pages.push(await page('spec-format.html', md, () => contentPage(t, input, 'spec-format.html', 'Spec format', md)));
   }
   const katexFiles = await katexAssets();
 

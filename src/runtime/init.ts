@@ -149,7 +149,7 @@ function fillParam(out: Arr, layout: ParamLayout, pick: (role: RoleKind) => Init
 export function initParams<A extends Arr>(kernels: Kernels<A> | AnyKernels<A>, sizes: Record<string, number>, array: new (n: number) => A, opts: InitOptions): Record<string, A> {
   const k = asAny(kernels as Kernels<A>);
   const rng = new Random(opts.seed);
-  const shapes = k.paramShapes(sizes);
+  const shapes = k.paramShapes(withUnusedSizes(k.cell, sizes, 1));
   const out: Record<string, A> = {};
   for (const name of Object.keys(k.cell.params)) {
     const shape = shapes[name]!;
@@ -160,6 +160,17 @@ export function initParams<A extends Arr>(kernels: Kernels<A> | AnyKernels<A>, s
     out[name] = a;
   }
   return out;
+}
+
+/** Names of the sizes the kernels' inputs, states and parameters use (a readout-only size is not among them). */
+function usedSizes(cell: CellInfo): Set<string> {
+  return new Set([...Object.values(cell.inputs), ...Object.values(cell.states), ...Object.values(cell.params)].flatMap((t) => t.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []));
+}
+
+/** The sizes with every size the kernels do not use (a spec's readout `classes`) set to `fill` when absent. */
+function withUnusedSizes(cell: CellInfo, sizes: Readonly<Record<string, number>>, fill: number): Record<string, number> {
+  const used = usedSizes(cell);
+  return { ...Object.fromEntries(cell.sizes.filter((s) => !used.has(s)).map((s) => [s, fill])), ...sizes };
 }
 
 export interface LayerSpec<A extends Arr> {
@@ -187,9 +198,9 @@ export function createModel<A extends Arr>(spec: ModelSpec<A>): Model<A> {
   for (const [i, ls] of spec.layers.entries()) {
     const k = asAny(ls.kernels as Kernels<A>);
     const inputSize = k.cell.inputs[Object.keys(k.cell.inputs)[0]!]!;
-    const sizes: Record<string, number> = { ...ls.sizes };
+    const sizes: Record<string, number> = withUnusedSizes(k.cell, ls.sizes, spec.classes);
     if (sizes[inputSize] === undefined && i > 0) sizes[inputSize] = prevOut;
-    const used = new Set([...Object.values(k.cell.inputs), ...Object.values(k.cell.states), ...Object.values(k.cell.params)].flatMap((t) => t.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []));
+    const used = usedSizes(k.cell);
     for (const s of k.cell.sizes.filter((n) => used.has(n))) if (!(Number.isInteger(sizes[s]) && sizes[s]! > 0)) throw new Error(`layer ${i} (${k.cell.name}): size '${s}' must be a positive integer, got ${sizes[s]}`);
     const dir = () => ({ kernels: k, sizes, params: initParams(k, sizes, spec.array, { ...spec, seed: seed++ }) });
     layers.push(ls.bidirectional ? { forward: dir(), backward: dir() } : { forward: dir() });

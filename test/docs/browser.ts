@@ -61,6 +61,8 @@ export const VIEWPORTS = [
 export interface CheckOptions {
   /** Where to save one full-page PNG per page (created if missing). */
   screenshotDir?: string;
+  /** Which pages get a screenshot (all when absent). */
+  screenshotOf?: (path: string) => boolean;
   /** Reuse a browser; otherwise one is launched and closed. */
   browser?: Browser;
 }
@@ -197,7 +199,7 @@ export async function checkSite(dir: string, options: CheckOptions = {}): Promis
         plots: r.plots.length,
         viewport: vp.name,
       };
-      if (options.screenshotDir) {
+      if (options.screenshotDir && (options.screenshotOf?.(file) ?? true)) {
         check.screenshot = path.join(options.screenshotDir, file.replace(/\.html$/, '').replace(/[/\\]/g, '_') + `.${vp.name}.png`);
         await page.screenshot({ path: check.screenshot, fullPage: true });
       }

@@ -6,7 +6,7 @@ import { formatBytes, formatInt, formatNumber, linkify, safeHref } from '../../s
 describe('markdown', () => {
   it('renders headings, lists, code and tables', () => {
     const html = markdown('# Title\n\ntext with `a<b` and **bold**\n\n- one\n- two\n\n```ts\nx < y\n```\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n');
-    expect(html).toContain('<h1>Title</h1>');
+    expect(html).toContain('<h1 id="title">Title</h1>');
     expect(html).toContain('<code>a&lt;b</code>');
     expect(html).toContain('<strong>bold</strong>');
     expect(html).toContain('<ul>\n<li>one</li>\n<li>two</li>\n</ul>');
