@@ -129,6 +129,8 @@ export const ACTIVATIONS: Readonly<Record<string, string>> = {
   tanh_exp: '(exp(x) - exp(-x)) / (exp(x) + exp(-x))',
   sigmoid_exp: 'exp(x) / (1 + exp(x))',
   hard_swish: 'x * relu6(x + 3) / 6',
+  log_cosh_exp: 'log(exp(x) + exp(-x))',
+  gompertz: 'x * exp(-exp(-x))',
 };
 
 /** One cell per activation: h = f(x .* g), so a sweep of x reaches f and f' unchanged (g = 1). */

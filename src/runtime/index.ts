@@ -9,3 +9,5 @@ export * from './init.js';
 export * from './optim.js';
 export * from './weights.js';
 export * from './loop.js';
+export * from './pytorch.js';
+export * from './onnx-file.js';
