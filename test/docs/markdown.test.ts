@@ -40,3 +40,10 @@ describe('html helpers', () => {
     expect(linkify('see https://a.org/x. <b>')).toBe('see <a href="https://a.org/x">https://a.org/x</a>. &lt;b&gt;');
   });
 });
+
+describe('heading anchors', () => {
+  it('gives headings GitHub-style ids so in-page links from the README resolve', () => {
+    expect(markdown('### Worked example: a new cell (`swish`)')).toContain('<h3 id="worked-example-a-new-cell-swish">');
+    expect(markdown('## PyTorch and ONNX weights')).toContain('id="pytorch-and-onnx-weights"');
+  });
+});
