@@ -2,6 +2,7 @@
 
 import type { CompiledCell } from '../../derive/compile.js';
 import { forwardNames } from '../../derive/reverse.js';
+import { paramRoles } from '../../derive/roles.js';
 import { add, type Expr, isConst, leaf, map, mul, neg, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
 import { type Dim, dimKey, showShape } from '../../ir/shape.js';
 import { cellLatex } from '../latex.js';
@@ -520,8 +521,11 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
 
   // ---- assemble ----------------------------------------------------------------------------
   const lat = cellLatex(c);
-  const sizesType = spec.sizes.map((s) => `  readonly ${s.name}: number;`).join('\n');
-  const sizeLocals = `const { ${spec.sizes.map((s) => s.name).join(', ')} } = checkSizes(${I.sizes});`;
+  // A size that only the readout uses (rnn-tanh's classes) shapes no kernel tensor: optional here.
+  const used = new Set([...spec.params, ...spec.inputs, ...spec.state].flatMap((t) => t.shape.flatMap((d) => d.terms.map(([n]) => n))));
+  const kernelSizes = spec.sizes.filter((s) => used.has(s.name) || s.name !== spec.readout?.classes);
+  const sizesType = spec.sizes.map((s) => `  readonly ${s.name}${kernelSizes.includes(s) ? '' : '?'}: number;`).join('\n');
+  const sizeLocals = `const { ${kernelSizes.map((s) => s.name).join(', ')} } = checkSizes(${I.sizes});`;
   const paramList = cell.params.map((p) => p.name);
   const shapeOf = (e: Expr) => `[${e.shape.map(dim).join(', ')}]`;
   const fwd32 = forwardCode('Float32Array', '');
@@ -583,6 +587,7 @@ export const cell = {
   states: { ${cell.prev.map((s) => `${s.name}: '${showShape(s.shape).slice(1, -1)}'`).join(', ')} },
   output: '${spec.output}',
   params: { ${cell.params.map((p) => `${p.name}: '${showShape(p.shape)}'`).join(', ')} },
+  roles: { ${Object.entries(paramRoles(c.cell)).map(([p, r]) => `${p}: ${JSON.stringify(r)}`).join(', ')} },
   tapeFloatsPerStep: '${tapeFloats.map((d) => dim(d)).join(' + ')}',
 } as const;
 
@@ -636,9 +641,9 @@ function check<A extends Float32Array | Float64Array>(a: A | undefined, length: 
 }
 
 function checkSizes(sizes: Sizes): Sizes {
-  for (const name of [${spec.sizes.map((s) => `'${s.name}'`).join(', ')}] as const) {
+  for (const name of [${kernelSizes.map((s) => `'${s.name}'`).join(', ')}] as const) {
     const n: unknown = sizes[name];
-    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${spec.name}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${spec.sizes.map((s) => s.name).join(', ')}\`);
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${spec.name}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${kernelSizes.map((s) => s.name).join(', ')}\`);
   }
   return sizes;
 }
