@@ -1277,7 +1277,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[9], params.b_uh);
   rt.put(tp[10], inputs.x);
   if (opts.init?.h !== undefined) rt.put(tp[11], opts.init.h);
-  rt.frame(work, [z.input, z.hidden, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, work.ptrs[0]!, tp[17]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, work.ptrs[0]!, tp[17]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1298,7 +1298,7 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   const work = rt.work(43, [z.hidden * z.input, z.hidden * z.input, z.hidden * z.input, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden, z.hidden, z.hidden, z.hidden, steps * batch * z.input, 3 * steps * batch * z.hidden, 3 * steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden, steps * batch * z.hidden], 1);
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.h !== undefined) rt.put(work.ptrs[19], dStates.h);
-  rt.frame(work, [z.input, z.hidden, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!]);
+  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!]);
   rt.call('backward', work);
   const out = {
     params: { W_z: rt.get32(work.ptrs[0], z.hidden * z.input), W_r: rt.get32(work.ptrs[1], z.hidden * z.input), W_h: rt.get32(work.ptrs[2], z.hidden * z.input), U_z: rt.get32(work.ptrs[3], z.hidden * z.hidden), U_r: rt.get32(work.ptrs[4], z.hidden * z.hidden), U_h: rt.get32(work.ptrs[5], z.hidden * z.hidden), b_z: rt.get32(work.ptrs[6], z.hidden), b_r: rt.get32(work.ptrs[7], z.hidden), b_h: rt.get32(work.ptrs[8], z.hidden), b_uh: rt.get32(work.ptrs[9], z.hidden) },

@@ -1113,7 +1113,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[2], params.b);
   rt.put(tp[3], inputs.x);
   if (opts.init?.h !== undefined) rt.put(tp[4], opts.init.h);
-  rt.frame(work, [z.input, z.hidden, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, work.ptrs[1]!]);
+  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, work.ptrs[1]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1134,7 +1134,7 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   const work = rt.work(21, [z.hidden * z.input, z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, z.hidden * z.input, steps * batch * z.hidden], 1);
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.h !== undefined) rt.put(work.ptrs[9], dStates.h);
-  rt.frame(work, [z.input, z.hidden, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!]);
+  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!]);
   rt.call('backward', work);
   const out = {
     params: { W: rt.get32(work.ptrs[0], z.hidden * z.input), u: rt.get32(work.ptrs[1], z.hidden), b: rt.get32(work.ptrs[2], z.hidden) },

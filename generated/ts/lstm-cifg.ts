@@ -1312,7 +1312,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[9], inputs.x);
   if (opts.init?.c !== undefined) rt.put(tp[10], opts.init.c);
   if (opts.init?.h !== undefined) rt.put(tp[11], opts.init.h);
-  rt.frame(work, [z.input, z.hidden, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, work.ptrs[0]!, tp[17]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, work.ptrs[0]!, tp[17]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1335,7 +1335,7 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.c !== undefined) rt.put(work.ptrs[23], dStates.c);
   if (dStates.h !== undefined) rt.put(work.ptrs[24], dStates.h);
-  rt.frame(work, [z.input, z.hidden, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!, work.ptrs[20]!, work.ptrs[21]!, work.ptrs[22]!, work.ptrs[23]!, work.ptrs[24]!]);
+  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!, work.ptrs[20]!, work.ptrs[21]!, work.ptrs[22]!, work.ptrs[23]!, work.ptrs[24]!]);
   rt.call('backward', work);
   const out = {
     params: { W_i: rt.get32(work.ptrs[0], z.hidden * z.input), W_o: rt.get32(work.ptrs[1], z.hidden * z.input), W_c: rt.get32(work.ptrs[2], z.hidden * z.input), U_i: rt.get32(work.ptrs[3], z.hidden * z.hidden), U_o: rt.get32(work.ptrs[4], z.hidden * z.hidden), U_c: rt.get32(work.ptrs[5], z.hidden * z.hidden), b_i: rt.get32(work.ptrs[6], z.hidden), b_o: rt.get32(work.ptrs[7], z.hidden), b_c: rt.get32(work.ptrs[8], z.hidden) },

@@ -1147,7 +1147,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[2], params.b);
   rt.put(tp[3], inputs.x);
   if (opts.init?.h !== undefined) rt.put(tp[4], opts.init.h);
-  rt.frame(work, [z.input, z.hidden, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, tp[6]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, tp[6]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1168,7 +1168,7 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   const work = rt.work(25, [z.hidden * z.input, z.hidden * z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden, steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, z.hidden * z.input, z.hidden * z.hidden, steps * batch * z.hidden], 1);
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.h !== undefined) rt.put(work.ptrs[12], dStates.h);
-  rt.frame(work, [z.input, z.hidden, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!]);
+  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!]);
   rt.call('backward', work);
   const out = {
     params: { W: rt.get32(work.ptrs[0], z.hidden * z.input), U: rt.get32(work.ptrs[1], z.hidden * z.hidden), b: rt.get32(work.ptrs[2], z.hidden) },

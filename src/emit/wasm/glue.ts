@@ -37,7 +37,7 @@ export function wasmGlue(c: CompiledCell, p: Program, w: WasmModule): string {
   const bwdWork = w.backward.slots.filter((s) => !head.includes(s) && !tapeSlots.includes(s));
   const lens = (slots: readonly string[], m: Map<string, IntX>) => `[${slots.map((s) => intTs(m.get(s) ?? fwdLen.get(s)!)).join(', ')}]`;
   const idx = (slots: readonly string[], name: string) => slots.indexOf(name);
-  const headTs = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : s === '@lengths' ? 'lengthsPtr' : `z.${s.slice(1)}`);
+  const headTs = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : s === '@lengths' ? 'lengthsPtr' : `z.${s.slice(1)} ?? 0`);
   const frameTs = (slots: readonly string[], work: readonly string[]) =>
     `[${slots.map((s) => (head.includes(s) ? headTs(s) : tapeSlots.includes(s) ? `tp[${tapeSlots.indexOf(s)}]!` : `work.ptrs[${work.indexOf(s)}]!`)).join(', ')}]`;
   const name = c.spec.name;
