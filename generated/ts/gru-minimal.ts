@@ -26,7 +26,7 @@ export const cell = {
 export interface Sizes {
   readonly input: number;
   readonly hidden: number;
-  readonly classes: number;
+  readonly classes?: number;
 }
 export type Params<A> = { W_c: A; b_c: A; W_u: A; b_u: A; };
 export type Inputs<A> = { x: A; };
@@ -60,13 +60,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   return { W_c: [hidden, (hidden + input)], b_c: [hidden], W_u: [hidden, (hidden + input)], b_u: [hidden] };
 }
 
 /** Runs gru-minimal over a whole sequence and keeps what the backward needs. */
 export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W_c = check(params.W_c, hidden * (hidden + input), 'W_c');
@@ -127,7 +127,7 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
 export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   const { W_c, b_c, W_u, b_u } = tape.params;
   const { x } = tape.inputs;
   const { cSeq, uTape, c_candTape, cWeights, xWeights } = tape;
@@ -211,7 +211,7 @@ export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float
 
 /** Runs gru-minimal over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W_c = check(params.W_c, hidden * (hidden + input), 'W_c');
@@ -272,7 +272,7 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
 export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   const { W_c, b_c, W_u, b_u } = tape.params;
   const { x } = tape.inputs;
   const { cSeq, uTape, c_candTape, cWeights, xWeights } = tape;
@@ -365,9 +365,9 @@ function check<A extends Float32Array | Float64Array>(a: A | undefined, length: 
 }
 
 function checkSizes(sizes: Sizes): Sizes {
-  for (const name of ['input', 'hidden', 'classes'] as const) {
+  for (const name of ['input', 'hidden'] as const) {
     const n: unknown = sizes[name];
-    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`gru-minimal: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden, classes`);
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`gru-minimal: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
   }
   return sizes;
 }

@@ -24,7 +24,7 @@ export const cell = {
 export interface Sizes {
   readonly input: number;
   readonly hidden: number;
-  readonly classes: number;
+  readonly classes?: number;
 }
 export type Params<A> = { W: A; U: A; b: A; };
 export type Inputs<A> = { x: A; };
@@ -58,13 +58,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   return { W: [hidden, input], U: [hidden, hidden], b: [hidden] };
 }
 
 /** Runs rnn-tanh over a whole sequence and keeps what the backward needs. */
 export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W = check(params.W, hidden * input, 'W');
@@ -114,7 +114,7 @@ export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inpu
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
 export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   const { W, U, b } = tape.params;
   const { x } = tape.inputs;
   const { hSeq, xWeights, hWeights } = tape;
@@ -185,7 +185,7 @@ export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float
 
 /** Runs rnn-tanh over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   const { steps, batch } = opts;
   const lengths = checkLengths(opts.lengths, batch, steps);
   const W = check(params.W, hidden * input, 'W');
@@ -235,7 +235,7 @@ export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: In
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
 export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
   const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden, classes } = checkSizes(sizes);
+  const { input, hidden } = checkSizes(sizes);
   const { W, U, b } = tape.params;
   const { x } = tape.inputs;
   const { hSeq, xWeights, hWeights } = tape;
@@ -315,9 +315,9 @@ function check<A extends Float32Array | Float64Array>(a: A | undefined, length: 
 }
 
 function checkSizes(sizes: Sizes): Sizes {
-  for (const name of ['input', 'hidden', 'classes'] as const) {
+  for (const name of ['input', 'hidden'] as const) {
     const n: unknown = sizes[name];
-    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`rnn-tanh: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden, classes`);
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`rnn-tanh: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
   }
   return sizes;
 }

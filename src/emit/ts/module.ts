@@ -455,8 +455,11 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
 
   // ---- assemble ----------------------------------------------------------------------------
   const lat = cellLatex(c);
-  const sizesType = spec.sizes.map((s) => `  readonly ${s.name}: number;`).join('\n');
-  const sizeLocals = `const { ${spec.sizes.map((s) => s.name).join(', ')} } = checkSizes(${I.sizes});`;
+  // A size that only the readout uses (rnn-tanh's classes) shapes no kernel tensor: optional here.
+  const used = new Set([...spec.params, ...spec.inputs, ...spec.state].flatMap((t) => t.shape.flatMap((d) => d.terms.map(([n]) => n))));
+  const kernelSizes = spec.sizes.filter((s) => used.has(s.name) || s.name !== spec.readout?.classes);
+  const sizesType = spec.sizes.map((s) => `  readonly ${s.name}${kernelSizes.includes(s) ? '' : '?'}: number;`).join('\n');
+  const sizeLocals = `const { ${kernelSizes.map((s) => s.name).join(', ')} } = checkSizes(${I.sizes});`;
   const paramList = cell.params.map((p) => p.name);
   const shapeOf = (e: Expr) => `[${e.shape.map(dim).join(', ')}]`;
   const fwd32 = forwardCode('Float32Array', '');
@@ -571,9 +574,9 @@ function check<A extends Float32Array | Float64Array>(a: A | undefined, length: 
 }
 
 function checkSizes(sizes: Sizes): Sizes {
-  for (const name of [${spec.sizes.map((s) => `'${s.name}'`).join(', ')}] as const) {
+  for (const name of [${kernelSizes.map((s) => `'${s.name}'`).join(', ')}] as const) {
     const n: unknown = sizes[name];
-    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${spec.name}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${spec.sizes.map((s) => s.name).join(', ')}\`);
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${spec.name}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${kernelSizes.map((s) => s.name).join(', ')}\`);
   }
   return sizes;
 }
