@@ -20,6 +20,7 @@ export const cell = {
   states: { c: 'hidden' },
   output: 'c',
   params: { W_c: '[hidden, hidden + input]', b_c: '[hidden]', W_u: '[hidden, hidden + input]', b_u: '[hidden]' },
+  roles: { W_c: "recurrent[hidden] | input[input]", b_c: "bias", W_u: "recurrent[hidden] | input[input]", b_u: "forget-bias-inverted" },
   tapeFloatsPerStep: 'hidden + hidden + hidden',
 } as const;
 

@@ -19,6 +19,7 @@ export const cell = {
   states: { h: 'hidden' },
   output: 'h',
   params: { W_z: '[hidden, input]', W_r: '[hidden, input]', W_h: '[hidden, input]', U_z: '[hidden, hidden]', U_r: '[hidden, hidden]', U_h: '[hidden, hidden]', b_z: '[hidden]', b_r: '[hidden]', b_h: '[hidden]' },
+  roles: { W_z: "input[input]", W_r: "input[input]", W_h: "input[input]", U_z: "recurrent[hidden]", U_r: "recurrent[hidden]", U_h: "recurrent[hidden]", b_z: "forget-bias", b_r: "bias", b_h: "bias" },
   tapeFloatsPerStep: 'hidden + hidden + hidden + hidden + hidden',
 } as const;
 

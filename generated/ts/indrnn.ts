@@ -16,6 +16,7 @@ export const cell = {
   states: { h: 'hidden' },
   output: 'h',
   params: { W: '[hidden, input]', u: '[hidden]', b: '[hidden]' },
+  roles: { W: "input[input]", u: "diagonal", b: "bias" },
   tapeFloatsPerStep: 'hidden',
 } as const;
 

@@ -21,6 +21,7 @@ export const cell = {
   states: { c: 'hidden', h: 'hidden' },
   output: 'h',
   params: { W_i: '[hidden, input]', W_f: '[hidden, input]', W_o: '[hidden, input]', W_c: '[hidden, input]', U_i: '[hidden, hidden]', U_f: '[hidden, hidden]', U_o: '[hidden, hidden]', U_c: '[hidden, hidden]', b_i: '[hidden]', b_f: '[hidden]', b_o: '[hidden]', b_c: '[hidden]', p_i: '[hidden]', p_f: '[hidden]', p_o: '[hidden]' },
+  roles: { W_i: "input[input]", W_f: "input[input]", W_o: "input[input]", W_c: "input[input]", U_i: "recurrent[hidden]", U_f: "recurrent[hidden]", U_o: "recurrent[hidden]", U_c: "recurrent[hidden]", b_i: "bias", b_f: "forget-bias", b_o: "bias", b_c: "bias", p_i: "peephole", p_f: "peephole", p_o: "peephole" },
   tapeFloatsPerStep: 'hidden + hidden + hidden + hidden + hidden + hidden + hidden',
 } as const;
 

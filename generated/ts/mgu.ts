@@ -18,6 +18,7 @@ export const cell = {
   states: { h: 'hidden' },
   output: 'h',
   params: { W_f: '[hidden, input]', U_f: '[hidden, hidden]', b_f: '[hidden]', W_h: '[hidden, input]', U_h: '[hidden, hidden]', b_h: '[hidden]' },
+  roles: { W_f: "input[input]", U_f: "recurrent[hidden]", b_f: "forget-bias-inverted", W_h: "input[input]", U_h: "recurrent[hidden]", b_h: "bias" },
   tapeFloatsPerStep: 'hidden + hidden + hidden + hidden',
 } as const;
 

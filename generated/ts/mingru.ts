@@ -18,6 +18,7 @@ export const cell = {
   states: { h: 'hidden' },
   output: 'h',
   params: { W_z: '[hidden, input]', b_z: '[hidden]', W_h: '[hidden, input]', b_h: '[hidden]' },
+  roles: { W_z: "input[input]", b_z: "forget-bias-inverted", W_h: "input[input]", b_h: "bias" },
   tapeFloatsPerStep: 'hidden + hidden + hidden',
 } as const;
 

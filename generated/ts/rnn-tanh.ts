@@ -18,6 +18,7 @@ export const cell = {
   states: { h: 'hidden' },
   output: 'h',
   params: { W: '[hidden, input]', U: '[hidden, hidden]', b: '[hidden]' },
+  roles: { W: "input[input]", U: "recurrent[hidden]", b: "bias" },
   tapeFloatsPerStep: 'hidden',
 } as const;
 

@@ -46,7 +46,9 @@ export function verifyCell(c: CompiledCell, mod: KernelModule, LIMITS: { gradChe
   return { gradCheck: gc, kernelF64: k.f64, kernelF32: k.f32 };
 }
 
-export function documentCell(c: CompiledCell, mod: KernelModule, savedBytes: number): Documented {
+export function documentCell(c: CompiledCell, mod: KernelModule, savedBytes: number, files: readonly (readonly [string, string])[] = []): Documented {
   const vanishing = vanishingSeries(c, mod);
-  return vanishing ? { doc: cellDoc(c, mod, savedBytes), vanishing } : { doc: cellDoc(c, mod, savedBytes) };
+  const text = (p: string) => files.find(([f]) => f === p)?.[1];
+  const doc = cellDoc(c, mod, savedBytes, { ts: text(`ts/${c.spec.name}.ts`), tex: text(`latex/${c.spec.name}.tex`) });
+  return vanishing ? { doc, vanishing } : { doc };
 }

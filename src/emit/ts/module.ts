@@ -2,6 +2,7 @@
 
 import type { CompiledCell } from '../../derive/compile.js';
 import { forwardNames } from '../../derive/reverse.js';
+import { paramRoles } from '../../derive/roles.js';
 import { add, type Expr, isConst, leaf, map, mul, neg, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
 import { type Dim, dimKey, showShape } from '../../ir/shape.js';
 import { cellLatex } from '../latex.js';
@@ -521,6 +522,7 @@ export const cell = {
   states: { ${cell.prev.map((s) => `${s.name}: '${showShape(s.shape).slice(1, -1)}'`).join(', ')} },
   output: '${spec.output}',
   params: { ${cell.params.map((p) => `${p.name}: '${showShape(p.shape)}'`).join(', ')} },
+  roles: { ${Object.entries(paramRoles(c.cell)).map(([p, r]) => `${p}: ${JSON.stringify(r)}`).join(', ')} },
   tapeFloatsPerStep: '${tapeFloats.map((d) => dim(d)).join(' + ')}',
 } as const;
 
