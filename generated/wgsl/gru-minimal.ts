@@ -36,26 +36,26 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
-override classes_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
+override size_classes_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_c, b_c, W_u, b_u
 override P_W_c_: u32 = 0u;
-override P_b_c_: u32 = P_W_c_ + hidden_ * (hidden_ + input_);
-override P_W_u_: u32 = P_b_c_ + hidden_;
-override P_b_u_: u32 = P_W_u_ + hidden_ * (hidden_ + input_);
-override p_total_: u32 = P_b_u_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_c_: u32 = P_W_c_ + size_hidden_ * (size_hidden_ + size_input_);
+override P_W_u_: u32 = P_b_c_ + size_hidden_;
+override P_b_u_: u32 = P_W_u_ + size_hidden_ * (size_hidden_ + size_input_);
+override p_total_: u32 = P_b_u_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override s_stride_: u32 = S_c_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: u [batch][hidden_], c_cand [batch][hidden_]
+override s_stride_: u32 = S_c_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: u [batch][size_hidden_], c_cand [batch][size_hidden_]
 override FW_u_: u32 = 0u;
-override FW_c_cand_: u32 = FW_u_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_c_cand_ + batch_ * hidden_;
+override FW_c_cand_: u32 = FW_u_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_c_cand_ + batch_ * size_hidden_;
 
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-min(abs(x), 80.0));
@@ -69,17 +69,17 @@ fn tanh_(x: f32) -> f32 {
 
 // concat(c_prev, x)
 fn cat1_(t_: u32, b_: u32, j_: u32) -> f32 {
-  if (j_ < hidden_) {
-    return st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + j_];
+  if (j_ < size_hidden_) {
+    return st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + j_];
   }
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_ - hidden_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_ - size_hidden_];
 }
 
-// forward step t, phase 1 of 1: W_u_cat, u, W_c_cat, c_cand, c, new c
+// forward step t, phase 1 of 1: W_u_cat_, u, W_c_cat_, c_cand, c, new c
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
@@ -88,27 +88,27 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
   }
   let b_u = params_[P_b_u_ + i_];
   let b_c = params_[P_b_c_ + i_];
-  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-  // W_u_cat = W_u * concat(c_prev, x)
-  var W_u_cat = 0.0;
-  for (var k_ = 0u; k_ < (hidden_ + input_); k_++) {
-    W_u_cat += params_[P_W_u_ + i_ * (hidden_ + input_) + k_] * cat1_(t_, b_, k_);
+  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+  // W_u_cat_ = W_u * concat(c_prev, x)
+  var W_u_cat_ = 0.0;
+  for (var k_ = 0u; k_ < (size_hidden_ + size_input_); k_++) {
+    W_u_cat_ += params_[P_W_u_ + i_ * (size_hidden_ + size_input_) + k_] * cat1_(t_, b_, k_);
   }
   // u = sigmoid(W_u * concat(c_prev, x) + b_u)
-  let u = sigmoid_(W_u_cat + b_u);
-  fw_[t_ * fw_stride_ + FW_u_ + b_ * hidden_ + i_] = u;
-  // W_c_cat = W_c * concat(c_prev, x)
-  var W_c_cat = 0.0;
-  for (var k_ = 0u; k_ < (hidden_ + input_); k_++) {
-    W_c_cat += params_[P_W_c_ + i_ * (hidden_ + input_) + k_] * cat1_(t_, b_, k_);
+  let u = sigmoid_(W_u_cat_ + b_u);
+  fw_[t_ * fw_stride_ + FW_u_ + b_ * size_hidden_ + i_] = u;
+  // W_c_cat_ = W_c * concat(c_prev, x)
+  var W_c_cat_ = 0.0;
+  for (var k_ = 0u; k_ < (size_hidden_ + size_input_); k_++) {
+    W_c_cat_ += params_[P_W_c_ + i_ * (size_hidden_ + size_input_) + k_] * cat1_(t_, b_, k_);
   }
   // c_cand = tanh(W_c * concat(c_prev, x) + b_c)
-  let c_cand = tanh_(W_c_cat + b_c);
-  fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_] = c_cand;
+  let c_cand = tanh_(W_c_cat_ + b_c);
+  fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_] = c_cand;
   // c = u .* c_cand + (1 - u) .* c_prev
   let c = u * c_cand + (1.0 - u) * c_prev;
   // new state c
-  st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_] = c;
+  st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_] = c;
 }
 `;
 
@@ -140,115 +140,115 @@ struct Ctl_ {
 @group(0) @binding(7) var<storage, read_write> out_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
-override classes_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
+override size_classes_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_c, b_c, W_u, b_u
 override P_W_c_: u32 = 0u;
-override P_b_c_: u32 = P_W_c_ + hidden_ * (hidden_ + input_);
-override P_W_u_: u32 = P_b_c_ + hidden_;
-override P_b_u_: u32 = P_W_u_ + hidden_ * (hidden_ + input_);
-override p_total_: u32 = P_b_u_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_c_: u32 = P_W_c_ + size_hidden_ * (size_hidden_ + size_input_);
+override P_W_u_: u32 = P_b_c_ + size_hidden_;
+override P_b_u_: u32 = P_W_u_ + size_hidden_ * (size_hidden_ + size_input_);
+override p_total_: u32 = P_b_u_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override s_stride_: u32 = S_c_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: u [batch][hidden_], c_cand [batch][hidden_]
+override s_stride_: u32 = S_c_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: u [batch][size_hidden_], c_cand [batch][size_hidden_]
 override FW_u_: u32 = 0u;
-override FW_c_cand_: u32 = FW_u_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_c_cand_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dc_cand_pre [batch][hidden_], W_cT_dc_cand_pre [batch][(hidden_ + input_)], du_pre [batch][hidden_], W_uT_du_pre [batch][(hidden_ + input_)]
+override FW_c_cand_: u32 = FW_u_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_c_cand_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dc_cand_pre [batch][size_hidden_], W_cT_dc_cand_pre_ [batch][(size_hidden_ + size_input_)], du_pre [batch][size_hidden_], W_uT_du_pre_ [batch][(size_hidden_ + size_input_)]
 override BW_dc_cand_pre_: u32 = 0u;
-override BW_W_cT_dc_cand_pre_: u32 = BW_dc_cand_pre_ + batch_ * hidden_;
-override BW_du_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * (hidden_ + input_);
-override BW_W_uT_du_pre_: u32 = BW_du_pre_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_W_uT_du_pre_ + batch_ * (hidden_ + input_);
+override BW_W_cT_dc_cand_pre_: u32 = BW_dc_cand_pre_ + batch_ * size_hidden_;
+override BW_du_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * (size_hidden_ + size_input_);
+override BW_W_uT_du_pre_: u32 = BW_du_pre_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_W_uT_du_pre_ + batch_ * (size_hidden_ + size_input_);
 
 // concat(c_prev, x)
 fn cat1_(t_: u32, b_: u32, j_: u32) -> f32 {
-  if (j_ < hidden_) {
-    return st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + j_];
+  if (j_ < size_hidden_) {
+    return st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + j_];
   }
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_ - hidden_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_ - size_hidden_];
 }
 
 // backward step t, phase 1 of 3: dc_cand, dc_cand_pre, du, du_pre
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_c = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_];
-  let u = fw_[t_ * fw_stride_ + FW_u_ + b_ * hidden_ + i_];
-  let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_];
-  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-  // dc_cand = delta_c .* u
-  let dc_cand = delta_c * u;
+  let delta_c_ = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+  let u = fw_[t_ * fw_stride_ + FW_u_ + b_ * size_hidden_ + i_];
+  let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_];
+  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+  // dc_cand = delta_c_ .* u
+  let dc_cand = delta_c_ * u;
   // dc_cand_pre = dc_cand .* (1 - c_cand .* c_cand)
   let dc_cand_pre = dc_cand * (1.0 - c_cand * c_cand);
-  bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_] = dc_cand_pre;
-  // du = delta_c .* (c_cand - c_prev)
-  let du = delta_c * (c_cand - c_prev);
+  bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_] = dc_cand_pre;
+  // du = delta_c_ .* (c_cand - c_prev)
+  let du = delta_c_ * (c_cand - c_prev);
   // du_pre = du .* (u .* (1 - u))
   let du_pre = du * (u * (1.0 - u));
-  bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * hidden_ + i_] = du_pre;
+  bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * size_hidden_ + i_] = du_pre;
 }
 
-// backward step t, phase 2 of 3: W_cT_dc_cand_pre, W_uT_du_pre
+// backward step t, phase 2 of 3: W_cT_dc_cand_pre_, W_uT_du_pre_
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = (hidden_ + input_);
+  let n_ = (size_hidden_ + size_input_);
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  // W_cT_dc_cand_pre = W_c' * dc_cand_pre
-  var W_cT_dc_cand_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_cT_dc_cand_pre += params_[P_W_c_ + k_ * (hidden_ + input_) + i_] * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + k_];
+  // W_cT_dc_cand_pre_ = W_c' * dc_cand_pre
+  var W_cT_dc_cand_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_cT_dc_cand_pre_ += params_[P_W_c_ + k_ * (size_hidden_ + size_input_) + i_] * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + k_];
   }
-  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (hidden_ + input_) + i_] = W_cT_dc_cand_pre;
-  // W_uT_du_pre = W_u' * du_pre
-  var W_uT_du_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_uT_du_pre += params_[P_W_u_ + k_ * (hidden_ + input_) + i_] * bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * hidden_ + k_];
+  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (size_hidden_ + size_input_) + i_] = W_cT_dc_cand_pre_;
+  // W_uT_du_pre_ = W_u' * du_pre
+  var W_uT_du_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_uT_du_pre_ += params_[P_W_u_ + k_ * (size_hidden_ + size_input_) + i_] * bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * size_hidden_ + k_];
   }
-  bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (hidden_ + input_) + i_] = W_uT_du_pre;
+  bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (size_hidden_ + size_input_) + i_] = W_uT_du_pre_;
 }
 
 // backward step t, phase 3 of 3: dc_prev
 @compute @workgroup_size(64)
 fn backward_step2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_c = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_];
-  let u = fw_[t_ * fw_stride_ + FW_u_ + b_ * hidden_ + i_];
-  // dc_prev = delta_c .* (1 - u) + (W_cT_dc_cand_pre[0 : 0 + hidden] + W_uT_du_pre[0 : 0 + hidden]), added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_] += delta_c * (1.0 - u) + (bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (hidden_ + input_) + i_] + bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (hidden_ + input_) + i_]);
+  let delta_c_ = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+  let u = fw_[t_ * fw_stride_ + FW_u_ + b_ * size_hidden_ + i_];
+  // dc_prev = delta_c_ .* (1 - u) + (W_cT_dc_cand_pre_[0 : 0 + hidden] + W_uT_du_pre_[0 : 0 + hidden]), added into the adjoint of s_t
+  ds_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_] += delta_c_ * (1.0 - u) + (bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (size_hidden_ + size_input_) + i_] + bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (size_hidden_ + size_input_) + i_]);
 }
 
 // backward after the time loop, all steps at once: dx
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -256,25 +256,25 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  // dx = W_cT_dc_cand_pre[hidden : hidden + input] + W_uT_du_pre[hidden : hidden + input]
-  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * input_ + i_] = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (hidden_ + input_) + i_ + hidden_] + bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (hidden_ + input_) + i_ + hidden_];
+  // dx = W_cT_dc_cand_pre_[hidden : hidden + input] + W_uT_du_pre_[hidden : hidden + input]
+  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (size_hidden_ + size_input_) + i_ + size_hidden_] + bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (size_hidden_ + size_input_) + i_ + size_hidden_];
 }
 
 // dW_c += sum over t, b of dc_cand_pre concat(c_prev, x)'
 @compute @workgroup_size(64)
 fn grad0_W_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * (hidden_ + input_)) {
+  if (g_ >= size_hidden_ * (size_hidden_ + size_input_)) {
     return;
   }
-  let i_ = g_ / (hidden_ + input_);
-  let j_ = g_ % (hidden_ + input_);
+  let i_ = g_ / (size_hidden_ + size_input_);
+  let j_ = g_ % (size_hidden_ + size_input_);
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_] * cat1_(t_, b_, j_);
+    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_] * cat1_(t_, b_, j_);
   }
   out_[P_W_c_ + g_] += acc_;
 }
@@ -283,7 +283,7 @@ fn grad0_W_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad1_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -292,7 +292,7 @@ fn grad1_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_c_ + g_] += acc_;
 }
@@ -301,17 +301,17 @@ fn grad1_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad2_W_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * (hidden_ + input_)) {
+  if (g_ >= size_hidden_ * (size_hidden_ + size_input_)) {
     return;
   }
-  let i_ = g_ / (hidden_ + input_);
-  let j_ = g_ % (hidden_ + input_);
+  let i_ = g_ / (size_hidden_ + size_input_);
+  let j_ = g_ % (size_hidden_ + size_input_);
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * hidden_ + i_] * cat1_(t_, b_, j_);
+    acc_ += bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * size_hidden_ + i_] * cat1_(t_, b_, j_);
   }
   out_[P_W_u_ + g_] += acc_;
 }
@@ -320,7 +320,7 @@ fn grad2_W_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad3_b_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -329,7 +329,7 @@ fn grad3_b_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_u_ + g_] += acc_;
 }
@@ -360,9 +360,9 @@ export const kernels: CellKernels = {
   ],
   bwork: [
     { name: 'dc_cand_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_cT_dc_cand_pre', dim: { terms: [['hidden', 1], ['input', 1]], constant: 0 } },
+    { name: 'W_cT_dc_cand_pre_', dim: { terms: [['hidden', 1], ['input', 1]], constant: 0 } },
     { name: 'du_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_uT_du_pre', dim: { terms: [['hidden', 1], ['input', 1]], constant: 0 } },
+    { name: 'W_uT_du_pre_', dim: { terms: [['hidden', 1], ['input', 1]], constant: 0 } },
   ],
   forward: {
     shader: forwardWgsl,

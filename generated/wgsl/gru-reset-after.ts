@@ -35,36 +35,36 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh
 override P_W_z_: u32 = 0u;
-override P_W_r_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_W_r_ + hidden_ * input_;
-override P_U_z_: u32 = P_W_h_ + hidden_ * input_;
-override P_U_r_: u32 = P_U_z_ + hidden_ * hidden_;
-override P_U_h_: u32 = P_U_r_ + hidden_ * hidden_;
-override P_b_z_: u32 = P_U_h_ + hidden_ * hidden_;
-override P_b_r_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_b_r_ + hidden_;
-override P_b_uh_: u32 = P_b_h_ + hidden_;
-override p_total_: u32 = P_b_uh_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_r_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_W_r_ + size_hidden_ * size_input_;
+override P_U_z_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override P_U_r_: u32 = P_U_z_ + size_hidden_ * size_hidden_;
+override P_U_h_: u32 = P_U_r_ + size_hidden_ * size_hidden_;
+override P_b_z_: u32 = P_U_h_ + size_hidden_ * size_hidden_;
+override P_b_r_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_b_r_ + size_hidden_;
+override P_b_uh_: u32 = P_b_h_ + size_hidden_;
+override p_total_: u32 = P_b_uh_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], W_r_x [batch][hidden_], r [batch][hidden_], U_h_h_prev [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], W_r_x_ [batch][size_hidden_], r [batch][size_hidden_], U_h_h_prev_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override FW_r_: u32 = FW_W_r_x_ + batch_ * hidden_;
-override FW_U_h_h_prev_: u32 = FW_r_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_U_h_h_prev_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override FW_r_: u32 = FW_W_r_x_ + batch_ * size_hidden_;
+override FW_U_h_h_prev_: u32 = FW_r_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_U_h_h_prev_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
 
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-min(abs(x), 80.0));
@@ -76,11 +76,11 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// forward before the time loop, all steps at once: W_z_x, W_h_x, W_r_x
+// forward before the time loop, all steps at once: W_z_x_, W_h_x_, W_r_x_
 @compute @workgroup_size(64)
 fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -88,74 +88,74 @@ fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_z_x = W_z * x
-  var W_z_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_z_x += params_[P_W_z_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  // W_z_x_ = W_z * x
+  var W_z_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_z_x_ += params_[P_W_z_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + i_] = W_z_x;
-  // W_h_x = W_h * x
-  var W_h_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_h_x += params_[P_W_h_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + i_] = W_z_x_;
+  // W_h_x_ = W_h * x
+  var W_h_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_h_x_ += params_[P_W_h_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_] = W_h_x;
-  // W_r_x = W_r * x
-  var W_r_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_r_x += params_[P_W_r_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_] = W_h_x_;
+  // W_r_x_ = W_r * x
+  var W_r_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_r_x_ += params_[P_W_r_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + i_] = W_r_x;
+  fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * size_hidden_ + i_] = W_r_x_;
 }
 
-// forward step t, phase 1 of 1: U_z_h_prev, z, U_r_h_prev, r, U_h_h_prev, h_cand, h, new h
+// forward step t, phase 1 of 1: U_z_h_prev_, z, U_r_h_prev_, r, U_h_h_prev_, h_cand, h, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_z_x = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + i_];
+  let W_z_x_ = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + i_];
   let b_z = params_[P_b_z_ + i_];
-  let W_r_x = fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + i_];
+  let W_r_x_ = fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * size_hidden_ + i_];
   let b_r = params_[P_b_r_ + i_];
-  let W_h_x = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_];
+  let W_h_x_ = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_];
   let b_h = params_[P_b_h_ + i_];
   let b_uh = params_[P_b_uh_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // U_z_h_prev = U_z * h_prev
-  var U_z_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_z_h_prev += params_[P_U_z_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // U_z_h_prev_ = U_z * h_prev
+  var U_z_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_z_h_prev_ += params_[P_U_z_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // z = sigmoid(W_z * x + U_z * h_prev + b_z)
-  let z = sigmoid_(W_z_x + U_z_h_prev + b_z);
-  fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_] = z;
-  // U_r_h_prev = U_r * h_prev
-  var U_r_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_r_h_prev += params_[P_U_r_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  let z = sigmoid_(W_z_x_ + U_z_h_prev_ + b_z);
+  fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_] = z;
+  // U_r_h_prev_ = U_r * h_prev
+  var U_r_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_r_h_prev_ += params_[P_U_r_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // r = sigmoid(W_r * x + U_r * h_prev + b_r)
-  let r = sigmoid_(W_r_x + U_r_h_prev + b_r);
-  fw_[t_ * fw_stride_ + FW_r_ + b_ * hidden_ + i_] = r;
-  // U_h_h_prev = U_h * h_prev
-  var U_h_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_h_h_prev += params_[P_U_h_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  let r = sigmoid_(W_r_x_ + U_r_h_prev_ + b_r);
+  fw_[t_ * fw_stride_ + FW_r_ + b_ * size_hidden_ + i_] = r;
+  // U_h_h_prev_ = U_h * h_prev
+  var U_h_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_h_h_prev_ += params_[P_U_h_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_U_h_h_prev_ + b_ * hidden_ + i_] = U_h_h_prev;
+  fw_[t_ * fw_stride_ + FW_U_h_h_prev_ + b_ * size_hidden_ + i_] = U_h_h_prev_;
   // h_cand = tanh(W_h * x + b_h + r .* (U_h * h_prev + b_uh))
-  let h_cand = tanh_(W_h_x + b_h + r * (U_h_h_prev + b_uh));
-  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_] = h_cand;
+  let h_cand = tanh_(W_h_x_ + b_h + r * (U_h_h_prev_ + b_uh));
+  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
   // h = (1 - z) .* h_cand + z .* h_prev
   let h = (1.0 - z) * h_cand + z * h_prev;
   // new state h
-  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
 }
 `;
 
@@ -187,118 +187,118 @@ struct Ctl_ {
 @group(0) @binding(7) var<storage, read_write> out_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh
 override P_W_z_: u32 = 0u;
-override P_W_r_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_W_r_ + hidden_ * input_;
-override P_U_z_: u32 = P_W_h_ + hidden_ * input_;
-override P_U_r_: u32 = P_U_z_ + hidden_ * hidden_;
-override P_U_h_: u32 = P_U_r_ + hidden_ * hidden_;
-override P_b_z_: u32 = P_U_h_ + hidden_ * hidden_;
-override P_b_r_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_b_r_ + hidden_;
-override P_b_uh_: u32 = P_b_h_ + hidden_;
-override p_total_: u32 = P_b_uh_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_r_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_W_r_ + size_hidden_ * size_input_;
+override P_U_z_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override P_U_r_: u32 = P_U_z_ + size_hidden_ * size_hidden_;
+override P_U_h_: u32 = P_U_r_ + size_hidden_ * size_hidden_;
+override P_b_z_: u32 = P_U_h_ + size_hidden_ * size_hidden_;
+override P_b_r_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_b_r_ + size_hidden_;
+override P_b_uh_: u32 = P_b_h_ + size_hidden_;
+override p_total_: u32 = P_b_uh_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], W_r_x [batch][hidden_], r [batch][hidden_], U_h_h_prev [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], W_r_x_ [batch][size_hidden_], r [batch][size_hidden_], U_h_h_prev_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override FW_r_: u32 = FW_W_r_x_ + batch_ * hidden_;
-override FW_U_h_h_prev_: u32 = FW_r_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_U_h_h_prev_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][hidden_], d_tmp1 [batch][hidden_], dr_pre [batch][hidden_], dz_pre [batch][hidden_]
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override FW_r_: u32 = FW_W_r_x_ + batch_ * size_hidden_;
+override FW_U_h_h_prev_: u32 = FW_r_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_U_h_h_prev_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][size_hidden_], d_tmp1 [batch][size_hidden_], dr_pre [batch][size_hidden_], dz_pre [batch][size_hidden_]
 override BW_dh_cand_pre_: u32 = 0u;
-override BW_d_tmp1_: u32 = BW_dh_cand_pre_ + batch_ * hidden_;
-override BW_dr_pre_: u32 = BW_d_tmp1_ + batch_ * hidden_;
-override BW_dz_pre_: u32 = BW_dr_pre_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_dz_pre_ + batch_ * hidden_;
+override BW_d_tmp1_: u32 = BW_dh_cand_pre_ + batch_ * size_hidden_;
+override BW_dr_pre_: u32 = BW_d_tmp1_ + batch_ * size_hidden_;
+override BW_dz_pre_: u32 = BW_dr_pre_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_dz_pre_ + batch_ * size_hidden_;
 
 // backward step t, phase 1 of 2: dh_cand, dh_cand_pre, d_tmp1, dr, dr_pre, dz, dz_pre
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
-  let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * hidden_ + i_];
-  let U_h_h_prev = fw_[t_ * fw_stride_ + FW_U_h_h_prev_ + b_ * hidden_ + i_];
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
+  let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * size_hidden_ + i_];
+  let U_h_h_prev_ = fw_[t_ * fw_stride_ + FW_U_h_h_prev_ + b_ * size_hidden_ + i_];
   let b_uh = params_[P_b_uh_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // dh_cand = delta_h .* (1 - z)
-  let dh_cand = delta_h * (1.0 - z);
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // dh_cand = delta_h_ .* (1 - z)
+  let dh_cand = delta_h_ * (1.0 - z);
   // dh_cand_pre = dh_cand .* (1 - h_cand .* h_cand)
   let dh_cand_pre = dh_cand * (1.0 - h_cand * h_cand);
-  bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_] = dh_cand_pre;
+  bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_] = dh_cand_pre;
   // d_tmp1 = dh_cand_pre .* r
   let d_tmp1 = dh_cand_pre * r;
-  bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + i_] = d_tmp1;
-  // dr = dh_cand_pre .* (U_h_h_prev + b_uh)
-  let dr = dh_cand_pre * (U_h_h_prev + b_uh);
+  bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_] = d_tmp1;
+  // dr = dh_cand_pre .* (U_h_h_prev_ + b_uh)
+  let dr = dh_cand_pre * (U_h_h_prev_ + b_uh);
   // dr_pre = dr .* (r .* (1 - r))
   let dr_pre = dr * (r * (1.0 - r));
-  bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_] = dr_pre;
-  // dz = delta_h .* (h_prev - h_cand)
-  let dz = delta_h * (h_prev - h_cand);
+  bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_] = dr_pre;
+  // dz = delta_h_ .* (h_prev - h_cand)
+  let dz = delta_h_ * (h_prev - h_cand);
   // dz_pre = dz .* (z .* (1 - z))
   let dz_pre = dz * (z * (1.0 - z));
-  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] = dz_pre;
+  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] = dz_pre;
 }
 
-// backward step t, phase 2 of 2: U_hT_d_tmp1, U_rT_dr_pre, U_zT_dz_pre, dh_prev
+// backward step t, phase 2 of 2: U_hT_d_tmp1_, U_rT_dr_pre_, U_zT_dz_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  // U_hT_d_tmp1 = U_h' * d_tmp1
-  var U_hT_d_tmp1 = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_hT_d_tmp1 += params_[P_U_h_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + k_];
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  // U_hT_d_tmp1_ = U_h' * d_tmp1
+  var U_hT_d_tmp1_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_hT_d_tmp1_ += params_[P_U_h_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + k_];
   }
-  // U_rT_dr_pre = U_r' * dr_pre
-  var U_rT_dr_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_rT_dr_pre += params_[P_U_r_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + k_];
+  // U_rT_dr_pre_ = U_r' * dr_pre
+  var U_rT_dr_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_rT_dr_pre_ += params_[P_U_r_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + k_];
   }
-  // U_zT_dz_pre = U_z' * dz_pre
-  var U_zT_dz_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_zT_dz_pre += params_[P_U_z_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + k_];
+  // U_zT_dz_pre_ = U_z' * dz_pre
+  var U_zT_dz_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_zT_dz_pre_ += params_[P_U_z_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
   }
-  // dh_prev = delta_h .* z + U_hT_d_tmp1 + U_rT_dr_pre + U_zT_dz_pre, added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += delta_h * z + U_hT_d_tmp1 + U_rT_dr_pre + U_zT_dz_pre;
+  // dh_prev = delta_h_ .* z + U_hT_d_tmp1_ + U_rT_dr_pre_ + U_zT_dz_pre_, added into the adjoint of s_t
+  ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += delta_h_ * z + U_hT_d_tmp1_ + U_rT_dr_pre_ + U_zT_dz_pre_;
 }
 
-// backward after the time loop, all steps at once: W_rT_dr_pre, W_hT_dh_cand_pre, W_zT_dz_pre, dx
+// backward after the time loop, all steps at once: W_rT_dr_pre_, W_hT_dh_cand_pre_, W_zT_dz_pre_, dx
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -306,40 +306,40 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_rT_dr_pre = W_r' * dr_pre
-  var W_rT_dr_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_rT_dr_pre += params_[P_W_r_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + k_];
+  // W_rT_dr_pre_ = W_r' * dr_pre
+  var W_rT_dr_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_rT_dr_pre_ += params_[P_W_r_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + k_];
   }
-  // W_hT_dh_cand_pre = W_h' * dh_cand_pre
-  var W_hT_dh_cand_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_hT_dh_cand_pre += params_[P_W_h_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + k_];
+  // W_hT_dh_cand_pre_ = W_h' * dh_cand_pre
+  var W_hT_dh_cand_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_hT_dh_cand_pre_ += params_[P_W_h_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + k_];
   }
-  // W_zT_dz_pre = W_z' * dz_pre
-  var W_zT_dz_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_zT_dz_pre += params_[P_W_z_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + k_];
+  // W_zT_dz_pre_ = W_z' * dz_pre
+  var W_zT_dz_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_zT_dz_pre_ += params_[P_W_z_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
   }
-  // dx = W_rT_dr_pre + W_hT_dh_cand_pre + W_zT_dz_pre
-  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_rT_dr_pre + W_hT_dh_cand_pre + W_zT_dz_pre;
+  // dx = W_rT_dr_pre_ + W_hT_dh_cand_pre_ + W_zT_dz_pre_
+  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_rT_dr_pre_ + W_hT_dh_cand_pre_ + W_zT_dz_pre_;
 }
 
 // dW_z += sum over t, b of dz_pre x'
 @compute @workgroup_size(64)
 fn grad0_W_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_z_ + g_] += acc_;
 }
@@ -348,17 +348,17 @@ fn grad0_W_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad1_W_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_r_ + g_] += acc_;
 }
@@ -367,17 +367,17 @@ fn grad1_W_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad2_W_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_h_ + g_] += acc_;
 }
@@ -386,17 +386,17 @@ fn grad2_W_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad3_U_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_z_ + g_] += acc_;
 }
@@ -405,17 +405,17 @@ fn grad3_U_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad4_U_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_r_ + g_] += acc_;
 }
@@ -424,17 +424,17 @@ fn grad4_U_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad5_U_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_h_ + g_] += acc_;
 }
@@ -443,7 +443,7 @@ fn grad5_U_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad6_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -452,7 +452,7 @@ fn grad6_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_z_ + g_] += acc_;
 }
@@ -461,7 +461,7 @@ fn grad6_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad7_b_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -470,7 +470,7 @@ fn grad7_b_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_r_ + g_] += acc_;
 }
@@ -479,7 +479,7 @@ fn grad7_b_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad8_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -488,7 +488,7 @@ fn grad8_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_h_ + g_] += acc_;
 }
@@ -497,7 +497,7 @@ fn grad8_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad9_b_uh(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -506,7 +506,7 @@ fn grad9_b_uh(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workg
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_uh_ + g_] += acc_;
 }
@@ -532,12 +532,12 @@ export const kernels: CellKernels = {
   inputs: [{ name: 'x', dim: { terms: [['input', 1]], constant: 0 } }],
   states: [{ name: 'h', dim: { terms: [['hidden', 1]], constant: 0 } }],
   fwork: [
-    { name: 'W_z_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_z_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'z', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_h_x', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_r_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_h_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_r_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'r', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'U_h_h_prev', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'U_h_h_prev_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'h_cand', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   bwork: [

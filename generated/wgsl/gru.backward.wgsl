@@ -25,132 +25,132 @@ struct Ctl_ {
 @group(0) @binding(7) var<storage, read_write> out_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h
 override P_W_z_: u32 = 0u;
-override P_W_r_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_W_r_ + hidden_ * input_;
-override P_U_z_: u32 = P_W_h_ + hidden_ * input_;
-override P_U_r_: u32 = P_U_z_ + hidden_ * hidden_;
-override P_U_h_: u32 = P_U_r_ + hidden_ * hidden_;
-override P_b_z_: u32 = P_U_h_ + hidden_ * hidden_;
-override P_b_r_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_b_r_ + hidden_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_r_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_W_r_ + size_hidden_ * size_input_;
+override P_U_z_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override P_U_r_: u32 = P_U_z_ + size_hidden_ * size_hidden_;
+override P_U_h_: u32 = P_U_r_ + size_hidden_ * size_hidden_;
+override P_b_z_: u32 = P_U_h_ + size_hidden_ * size_hidden_;
+override P_b_r_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_b_r_ + size_hidden_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], W_r_x [batch][hidden_], r [batch][hidden_], tmp1 [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], W_r_x_ [batch][size_hidden_], r [batch][size_hidden_], tmp1_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override FW_r_: u32 = FW_W_r_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_r_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_tmp1_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][hidden_], d_tmp1 [batch][hidden_], dr_pre [batch][hidden_], dz_pre [batch][hidden_], U_zT_dz_pre [batch][hidden_]
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override FW_r_: u32 = FW_W_r_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_r_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][size_hidden_], d_tmp1 [batch][size_hidden_], dr_pre [batch][size_hidden_], dz_pre [batch][size_hidden_], U_zT_dz_pre_ [batch][size_hidden_]
 override BW_dh_cand_pre_: u32 = 0u;
-override BW_d_tmp1_: u32 = BW_dh_cand_pre_ + batch_ * hidden_;
-override BW_dr_pre_: u32 = BW_d_tmp1_ + batch_ * hidden_;
-override BW_dz_pre_: u32 = BW_dr_pre_ + batch_ * hidden_;
-override BW_U_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_U_zT_dz_pre_ + batch_ * hidden_;
+override BW_d_tmp1_: u32 = BW_dh_cand_pre_ + batch_ * size_hidden_;
+override BW_dr_pre_: u32 = BW_d_tmp1_ + batch_ * size_hidden_;
+override BW_dz_pre_: u32 = BW_dr_pre_ + batch_ * size_hidden_;
+override BW_U_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_U_zT_dz_pre_ + batch_ * size_hidden_;
 
 // backward step t, phase 1 of 3: dh_cand, dh_cand_pre, dz, dz_pre
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // dh_cand = delta_h .* (1 - z)
-  let dh_cand = delta_h * (1.0 - z);
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // dh_cand = delta_h_ .* (1 - z)
+  let dh_cand = delta_h_ * (1.0 - z);
   // dh_cand_pre = dh_cand .* (1 - h_cand .* h_cand)
   let dh_cand_pre = dh_cand * (1.0 - h_cand * h_cand);
-  bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_] = dh_cand_pre;
-  // dz = delta_h .* (h_prev - h_cand)
-  let dz = delta_h * (h_prev - h_cand);
+  bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_] = dh_cand_pre;
+  // dz = delta_h_ .* (h_prev - h_cand)
+  let dz = delta_h_ * (h_prev - h_cand);
   // dz_pre = dz .* (z .* (1 - z))
   let dz_pre = dz * (z * (1.0 - z));
-  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] = dz_pre;
+  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] = dz_pre;
 }
 
-// backward step t, phase 2 of 3: d_tmp1, dr, dr_pre, U_zT_dz_pre
+// backward step t, phase 2 of 3: d_tmp1, dr, dr_pre, U_zT_dz_pre_
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * size_hidden_ + i_];
   // d_tmp1 = U_h' * dh_cand_pre
   var d_tmp1 = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    d_tmp1 += params_[P_U_h_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + k_];
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    d_tmp1 += params_[P_U_h_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + k_];
   }
-  bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + i_] = d_tmp1;
+  bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_] = d_tmp1;
   // dr = d_tmp1 .* h_prev
   let dr = d_tmp1 * h_prev;
   // dr_pre = dr .* (r .* (1 - r))
   let dr_pre = dr * (r * (1.0 - r));
-  bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_] = dr_pre;
-  // U_zT_dz_pre = U_z' * dz_pre
-  var U_zT_dz_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_zT_dz_pre += params_[P_U_z_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + k_];
+  bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_] = dr_pre;
+  // U_zT_dz_pre_ = U_z' * dz_pre
+  var U_zT_dz_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_zT_dz_pre_ += params_[P_U_z_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
   }
-  bw_[t_ * bw_stride_ + BW_U_zT_dz_pre_ + b_ * hidden_ + i_] = U_zT_dz_pre;
+  bw_[t_ * bw_stride_ + BW_U_zT_dz_pre_ + b_ * size_hidden_ + i_] = U_zT_dz_pre_;
 }
 
-// backward step t, phase 3 of 3: U_rT_dr_pre, dh_prev
+// backward step t, phase 3 of 3: U_rT_dr_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  let d_tmp1 = bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + i_];
-  let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * hidden_ + i_];
-  let U_zT_dz_pre = bw_[t_ * bw_stride_ + BW_U_zT_dz_pre_ + b_ * hidden_ + i_];
-  // U_rT_dr_pre = U_r' * dr_pre
-  var U_rT_dr_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_rT_dr_pre += params_[P_U_r_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + k_];
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  let d_tmp1 = bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_];
+  let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * size_hidden_ + i_];
+  let U_zT_dz_pre_ = bw_[t_ * bw_stride_ + BW_U_zT_dz_pre_ + b_ * size_hidden_ + i_];
+  // U_rT_dr_pre_ = U_r' * dr_pre
+  var U_rT_dr_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_rT_dr_pre_ += params_[P_U_r_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + k_];
   }
-  // dh_prev = delta_h .* z + d_tmp1 .* r + U_rT_dr_pre + U_zT_dz_pre, added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += delta_h * z + d_tmp1 * r + U_rT_dr_pre + U_zT_dz_pre;
+  // dh_prev = delta_h_ .* z + d_tmp1 .* r + U_rT_dr_pre_ + U_zT_dz_pre_, added into the adjoint of s_t
+  ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += delta_h_ * z + d_tmp1 * r + U_rT_dr_pre_ + U_zT_dz_pre_;
 }
 
-// backward after the time loop, all steps at once: W_rT_dr_pre, W_hT_dh_cand_pre, W_zT_dz_pre, dx
+// backward after the time loop, all steps at once: W_rT_dr_pre_, W_hT_dh_cand_pre_, W_zT_dz_pre_, dx
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -158,40 +158,40 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_rT_dr_pre = W_r' * dr_pre
-  var W_rT_dr_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_rT_dr_pre += params_[P_W_r_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + k_];
+  // W_rT_dr_pre_ = W_r' * dr_pre
+  var W_rT_dr_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_rT_dr_pre_ += params_[P_W_r_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + k_];
   }
-  // W_hT_dh_cand_pre = W_h' * dh_cand_pre
-  var W_hT_dh_cand_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_hT_dh_cand_pre += params_[P_W_h_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + k_];
+  // W_hT_dh_cand_pre_ = W_h' * dh_cand_pre
+  var W_hT_dh_cand_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_hT_dh_cand_pre_ += params_[P_W_h_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + k_];
   }
-  // W_zT_dz_pre = W_z' * dz_pre
-  var W_zT_dz_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_zT_dz_pre += params_[P_W_z_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + k_];
+  // W_zT_dz_pre_ = W_z' * dz_pre
+  var W_zT_dz_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_zT_dz_pre_ += params_[P_W_z_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
   }
-  // dx = W_rT_dr_pre + W_hT_dh_cand_pre + W_zT_dz_pre
-  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_rT_dr_pre + W_hT_dh_cand_pre + W_zT_dz_pre;
+  // dx = W_rT_dr_pre_ + W_hT_dh_cand_pre_ + W_zT_dz_pre_
+  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_rT_dr_pre_ + W_hT_dh_cand_pre_ + W_zT_dz_pre_;
 }
 
 // dW_z += sum over t, b of dz_pre x'
 @compute @workgroup_size(64)
 fn grad0_W_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_z_ + g_] += acc_;
 }
@@ -200,17 +200,17 @@ fn grad0_W_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad1_W_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_r_ + g_] += acc_;
 }
@@ -219,17 +219,17 @@ fn grad1_W_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad2_W_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_h_ + g_] += acc_;
 }
@@ -238,17 +238,17 @@ fn grad2_W_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad3_U_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_z_ + g_] += acc_;
 }
@@ -257,36 +257,36 @@ fn grad3_U_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad4_U_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_r_ + g_] += acc_;
 }
 
-// dU_h += sum over t, b of dh_cand_pre tmp1'
+// dU_h += sum over t, b of dh_cand_pre tmp1_'
 @compute @workgroup_size(64)
 fn grad5_U_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_h_ + g_] += acc_;
 }
@@ -295,7 +295,7 @@ fn grad5_U_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad6_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -304,7 +304,7 @@ fn grad6_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_z_ + g_] += acc_;
 }
@@ -313,7 +313,7 @@ fn grad6_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad7_b_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -322,7 +322,7 @@ fn grad7_b_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_r_ + g_] += acc_;
 }
@@ -331,7 +331,7 @@ fn grad7_b_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad8_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -340,7 +340,7 @@ fn grad8_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_h_ + g_] += acc_;
 }

@@ -19,35 +19,35 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h
 override P_W_z_: u32 = 0u;
-override P_W_r_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_W_r_ + hidden_ * input_;
-override P_U_z_: u32 = P_W_h_ + hidden_ * input_;
-override P_U_r_: u32 = P_U_z_ + hidden_ * hidden_;
-override P_U_h_: u32 = P_U_r_ + hidden_ * hidden_;
-override P_b_z_: u32 = P_U_h_ + hidden_ * hidden_;
-override P_b_r_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_b_r_ + hidden_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_r_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_W_r_ + size_hidden_ * size_input_;
+override P_U_z_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override P_U_r_: u32 = P_U_z_ + size_hidden_ * size_hidden_;
+override P_U_h_: u32 = P_U_r_ + size_hidden_ * size_hidden_;
+override P_b_z_: u32 = P_U_h_ + size_hidden_ * size_hidden_;
+override P_b_r_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_b_r_ + size_hidden_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], W_r_x [batch][hidden_], r [batch][hidden_], tmp1 [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], W_r_x_ [batch][size_hidden_], r [batch][size_hidden_], tmp1_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override FW_r_: u32 = FW_W_r_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_r_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_tmp1_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override FW_r_: u32 = FW_W_r_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_r_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
 
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-min(abs(x), 80.0));
@@ -59,11 +59,11 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// forward before the time loop, all steps at once: W_z_x, W_h_x, W_r_x
+// forward before the time loop, all steps at once: W_z_x_, W_h_x_, W_r_x_
 @compute @workgroup_size(64)
 fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -71,88 +71,88 @@ fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_z_x = W_z * x
-  var W_z_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_z_x += params_[P_W_z_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  // W_z_x_ = W_z * x
+  var W_z_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_z_x_ += params_[P_W_z_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + i_] = W_z_x;
-  // W_h_x = W_h * x
-  var W_h_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_h_x += params_[P_W_h_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + i_] = W_z_x_;
+  // W_h_x_ = W_h * x
+  var W_h_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_h_x_ += params_[P_W_h_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_] = W_h_x;
-  // W_r_x = W_r * x
-  var W_r_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_r_x += params_[P_W_r_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_] = W_h_x_;
+  // W_r_x_ = W_r * x
+  var W_r_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_r_x_ += params_[P_W_r_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + i_] = W_r_x;
+  fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * size_hidden_ + i_] = W_r_x_;
 }
 
-// forward step t, phase 1 of 2: U_z_h_prev, z, U_r_h_prev, r, tmp1
+// forward step t, phase 1 of 2: U_z_h_prev_, z, U_r_h_prev_, r, tmp1_
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_z_x = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + i_];
+  let W_z_x_ = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + i_];
   let b_z = params_[P_b_z_ + i_];
-  let W_r_x = fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + i_];
+  let W_r_x_ = fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * size_hidden_ + i_];
   let b_r = params_[P_b_r_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // U_z_h_prev = U_z * h_prev
-  var U_z_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_z_h_prev += params_[P_U_z_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // U_z_h_prev_ = U_z * h_prev
+  var U_z_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_z_h_prev_ += params_[P_U_z_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // z = sigmoid(W_z * x + U_z * h_prev + b_z)
-  let z = sigmoid_(W_z_x + U_z_h_prev + b_z);
-  fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_] = z;
-  // U_r_h_prev = U_r * h_prev
-  var U_r_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_r_h_prev += params_[P_U_r_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  let z = sigmoid_(W_z_x_ + U_z_h_prev_ + b_z);
+  fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_] = z;
+  // U_r_h_prev_ = U_r * h_prev
+  var U_r_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_r_h_prev_ += params_[P_U_r_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // r = sigmoid(W_r * x + U_r * h_prev + b_r)
-  let r = sigmoid_(W_r_x + U_r_h_prev + b_r);
-  fw_[t_ * fw_stride_ + FW_r_ + b_ * hidden_ + i_] = r;
-  // tmp1 = r .* h_prev
-  let tmp1 = r * h_prev;
-  fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+  let r = sigmoid_(W_r_x_ + U_r_h_prev_ + b_r);
+  fw_[t_ * fw_stride_ + FW_r_ + b_ * size_hidden_ + i_] = r;
+  // tmp1_ = r .* h_prev
+  let tmp1_ = r * h_prev;
+  fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
 }
 
-// forward step t, phase 2 of 2: U_h_tmp1, h_cand, h, new h
+// forward step t, phase 2 of 2: U_h_tmp1_, h_cand, h, new h
 @compute @workgroup_size(64)
 fn forward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_h_x = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_];
+  let W_h_x_ = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_];
   let b_h = params_[P_b_h_ + i_];
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // U_h_tmp1 = U_h * tmp1
-  var U_h_tmp1 = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_h_tmp1 += params_[P_U_h_ + i_ * hidden_ + k_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + k_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // U_h_tmp1_ = U_h * tmp1_
+  var U_h_tmp1_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_h_tmp1_ += params_[P_U_h_ + i_ * size_hidden_ + k_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + k_];
   }
   // h_cand = tanh(W_h * x + U_h * (r .* h_prev) + b_h)
-  let h_cand = tanh_(W_h_x + U_h_tmp1 + b_h);
-  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_] = h_cand;
+  let h_cand = tanh_(W_h_x_ + U_h_tmp1_ + b_h);
+  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
   // h = (1 - z) .* h_cand + z .* h_prev
   let h = (1.0 - z) * h_cand + z * h_prev;
   // new state h
-  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
 }

@@ -35,33 +35,33 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W, u, b
 override P_W_: u32 = 0u;
-override P_u_: u32 = P_W_ + hidden_ * input_;
-override P_b_: u32 = P_u_ + hidden_;
-override p_total_: u32 = P_b_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_u_: u32 = P_W_ + size_hidden_ * size_input_;
+override P_b_: u32 = P_u_ + size_hidden_;
+override p_total_: u32 = P_b_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_x [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
-override fw_stride_: u32 = FW_W_x_ + batch_ * hidden_;
+override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
 
 fn relu_(x: f32) -> f32 {
   return max(x, 0.0);
 }
 
-// forward before the time loop, all steps at once: W_x
+// forward before the time loop, all steps at once: W_x_
 @compute @workgroup_size(64)
 fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -69,33 +69,33 @@ fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_x = W * x
-  var W_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_x += params_[P_W_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  // W_x_ = W * x
+  var W_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_x_ += params_[P_W_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + i_] = W_x;
+  fw_[t_ * fw_stride_ + FW_W_x_ + b_ * size_hidden_ + i_] = W_x_;
 }
 
 // forward step t, phase 1 of 1: h, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_x = fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + i_];
+  let W_x_ = fw_[t_ * fw_stride_ + FW_W_x_ + b_ * size_hidden_ + i_];
   let u = params_[P_u_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
   let b = params_[P_b_ + i_];
   // h = relu(W * x + u .* h_prev + b)
-  let h = relu_(W_x + u * h_prev + b);
+  let h = relu_(W_x_ + u * h_prev + b);
   // new state h
-  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
 }
 `;
 
@@ -127,27 +127,27 @@ struct Ctl_ {
 @group(0) @binding(7) var<storage, read_write> out_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W, u, b
 override P_W_: u32 = 0u;
-override P_u_: u32 = P_W_ + hidden_ * input_;
-override P_b_: u32 = P_u_ + hidden_;
-override p_total_: u32 = P_b_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_u_: u32 = P_W_ + size_hidden_ * size_input_;
+override P_b_: u32 = P_u_ + size_hidden_;
+override p_total_: u32 = P_b_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_x [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
-override fw_stride_: u32 = FW_W_x_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][hidden_], tmp1 [batch][hidden_]
+override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][size_hidden_], tmp1_ [batch][size_hidden_]
 override BW_dh_pre_: u32 = 0u;
-override BW_tmp1_: u32 = BW_dh_pre_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_tmp1_ + batch_ * hidden_;
+override BW_tmp1_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_tmp1_ + batch_ * size_hidden_;
 
 fn step_(x: f32) -> f32 {
   return select(0.0, 1.0, x > 0.0);
@@ -157,28 +157,28 @@ fn step_(x: f32) -> f32 {
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
   let u = params_[P_u_ + i_];
-  // dh_pre = delta_h .* step(h)
-  let dh_pre = delta_h * step_(h);
-  bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] = dh_pre;
+  // dh_pre = delta_h_ .* step(h)
+  let dh_pre = delta_h_ * step_(h);
+  bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] = dh_pre;
   // dh_prev = dh_pre .* u, added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += dh_pre * u;
+  ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += dh_pre * u;
 }
 
-// backward after the time loop, all steps at once: WT_dh_pre, tmp1, dx
+// backward after the time loop, all steps at once: WT_dh_pre_, tmp1_, dx
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = max(input_, hidden_);
+  let n_ = max(size_input_, size_hidden_);
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -186,21 +186,21 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  if (i_ < input_) {
-    // WT_dh_pre = W' * dh_pre
-    var WT_dh_pre = 0.0;
-    for (var k_ = 0u; k_ < hidden_; k_++) {
-      WT_dh_pre += params_[P_W_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + k_];
+  if (i_ < size_input_) {
+    // WT_dh_pre_ = W' * dh_pre
+    var WT_dh_pre_ = 0.0;
+    for (var k_ = 0u; k_ < size_hidden_; k_++) {
+      WT_dh_pre_ += params_[P_W_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + k_];
     }
-    // dx = WT_dh_pre
-    out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * input_ + i_] = WT_dh_pre;
+    // dx = WT_dh_pre_
+    out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = WT_dh_pre_;
   }
-  if (i_ < hidden_) {
-    let dh_pre = bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_];
-    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    // tmp1 = dh_pre .* h_prev
-    let tmp1 = dh_pre * h_prev;
-    bw_[t_ * bw_stride_ + BW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+  if (i_ < size_hidden_) {
+    let dh_pre = bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_];
+    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    // tmp1_ = dh_pre .* h_prev
+    let tmp1_ = dh_pre * h_prev;
+    bw_[t_ * bw_stride_ + BW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
   }
 }
 
@@ -208,26 +208,26 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
 @compute @workgroup_size(64)
 fn grad0_W(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_ + g_] += acc_;
 }
 
-// du += sum over t, b of tmp1
+// du += sum over t, b of tmp1_
 @compute @workgroup_size(64)
 fn grad1_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -236,7 +236,7 @@ fn grad1_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_tmp1_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_tmp1_ + b_ * size_hidden_ + i_];
   }
   out_[P_u_ + g_] += acc_;
 }
@@ -245,7 +245,7 @@ fn grad1_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(64)
 fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -254,7 +254,7 @@ fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_ + g_] += acc_;
 }
@@ -272,10 +272,10 @@ export const kernels: CellKernels = {
   ],
   inputs: [{ name: 'x', dim: { terms: [['input', 1]], constant: 0 } }],
   states: [{ name: 'h', dim: { terms: [['hidden', 1]], constant: 0 } }],
-  fwork: [{ name: 'W_x', dim: { terms: [['hidden', 1]], constant: 0 } }],
+  fwork: [{ name: 'W_x_', dim: { terms: [['hidden', 1]], constant: 0 } }],
   bwork: [
     { name: 'dh_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'tmp1', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'tmp1_', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   forward: {
     shader: forwardWgsl,

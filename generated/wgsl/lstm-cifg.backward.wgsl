@@ -25,116 +25,116 @@ struct Ctl_ {
 @group(0) @binding(7) var<storage, read_write> out_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c
 override P_W_i_: u32 = 0u;
-override P_W_o_: u32 = P_W_i_ + hidden_ * input_;
-override P_W_c_: u32 = P_W_o_ + hidden_ * input_;
-override P_U_i_: u32 = P_W_c_ + hidden_ * input_;
-override P_U_o_: u32 = P_U_i_ + hidden_ * hidden_;
-override P_U_c_: u32 = P_U_o_ + hidden_ * hidden_;
-override P_b_i_: u32 = P_U_c_ + hidden_ * hidden_;
-override P_b_o_: u32 = P_b_i_ + hidden_;
-override P_b_c_: u32 = P_b_o_ + hidden_;
-override p_total_: u32 = P_b_c_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_o_: u32 = P_W_i_ + size_hidden_ * size_input_;
+override P_W_c_: u32 = P_W_o_ + size_hidden_ * size_input_;
+override P_U_i_: u32 = P_W_c_ + size_hidden_ * size_input_;
+override P_U_o_: u32 = P_U_i_ + size_hidden_ * size_hidden_;
+override P_U_c_: u32 = P_U_o_ + size_hidden_ * size_hidden_;
+override P_b_i_: u32 = P_U_c_ + size_hidden_ * size_hidden_;
+override P_b_o_: u32 = P_b_i_ + size_hidden_;
+override P_b_c_: u32 = P_b_o_ + size_hidden_;
+override p_total_: u32 = P_b_c_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_], h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_], h [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override S_h_: u32 = S_c_ + batch_ * hidden_;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_i_x [batch][hidden_], i [batch][hidden_], W_c_x [batch][hidden_], c_cand [batch][hidden_], W_o_x [batch][hidden_], o [batch][hidden_], tmp1 [batch][hidden_]
+override S_h_: u32 = S_c_ + batch_ * size_hidden_;
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_i_x_ [batch][size_hidden_], i [batch][size_hidden_], W_c_x_ [batch][size_hidden_], c_cand [batch][size_hidden_], W_o_x_ [batch][size_hidden_], o [batch][size_hidden_], tmp1_ [batch][size_hidden_]
 override FW_W_i_x_: u32 = 0u;
-override FW_i_: u32 = FW_W_i_x_ + batch_ * hidden_;
-override FW_W_c_x_: u32 = FW_i_ + batch_ * hidden_;
-override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * hidden_;
-override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * hidden_;
-override FW_o_: u32 = FW_W_o_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_o_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_tmp1_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][hidden_], dc_cand_pre [batch][hidden_], di_pre [batch][hidden_]
+override FW_i_: u32 = FW_W_i_x_ + batch_ * size_hidden_;
+override FW_W_c_x_: u32 = FW_i_ + batch_ * size_hidden_;
+override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * size_hidden_;
+override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
+override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][size_hidden_], dc_cand_pre [batch][size_hidden_], di_pre [batch][size_hidden_]
 override BW_do_pre_: u32 = 0u;
-override BW_dc_cand_pre_: u32 = BW_do_pre_ + batch_ * hidden_;
-override BW_di_pre_: u32 = BW_dc_cand_pre_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_di_pre_ + batch_ * hidden_;
+override BW_dc_cand_pre_: u32 = BW_do_pre_ + batch_ * size_hidden_;
+override BW_di_pre_: u32 = BW_dc_cand_pre_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_di_pre_ + batch_ * size_hidden_;
 
 // backward step t, phase 1 of 2: dc, d_o, do_pre, dc_cand, dc_cand_pre, di, di_pre, dc_prev
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_c = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_];
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let o = fw_[t_ * fw_stride_ + FW_o_ + b_ * hidden_ + i_];
-  let tmp1 = fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_];
-  let i = fw_[t_ * fw_stride_ + FW_i_ + b_ * hidden_ + i_];
-  let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_];
-  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-  // dc = delta_c + delta_h .* o .* (1 - tmp1 .* tmp1)
-  let dc = delta_c + delta_h * o * (1.0 - tmp1 * tmp1);
-  // d_o = delta_h .* tmp1
-  let d_o = delta_h * tmp1;
+  let delta_c_ = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let o = fw_[t_ * fw_stride_ + FW_o_ + b_ * size_hidden_ + i_];
+  let tmp1_ = fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_];
+  let i = fw_[t_ * fw_stride_ + FW_i_ + b_ * size_hidden_ + i_];
+  let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_];
+  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+  // dc = delta_c_ + delta_h_ .* o .* (1 - tmp1_ .* tmp1_)
+  let dc = delta_c_ + delta_h_ * o * (1.0 - tmp1_ * tmp1_);
+  // d_o = delta_h_ .* tmp1_
+  let d_o = delta_h_ * tmp1_;
   // do_pre = d_o .* (o .* (1 - o))
   let do_pre = d_o * (o * (1.0 - o));
-  bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + i_] = do_pre;
+  bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_] = do_pre;
   // dc_cand = dc .* i
   let dc_cand = dc * i;
   // dc_cand_pre = dc_cand .* (1 - c_cand .* c_cand)
   let dc_cand_pre = dc_cand * (1.0 - c_cand * c_cand);
-  bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_] = dc_cand_pre;
+  bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_] = dc_cand_pre;
   // di = dc .* (c_cand - c_prev)
   let di = dc * (c_cand - c_prev);
   // di_pre = di .* (i .* (1 - i))
   let di_pre = di * (i * (1.0 - i));
-  bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + i_] = di_pre;
+  bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + i_] = di_pre;
   // dc_prev = dc .* (1 - i), added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_] += dc * (1.0 - i);
+  ds_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_] += dc * (1.0 - i);
 }
 
-// backward step t, phase 2 of 2: U_oT_do_pre, U_cT_dc_cand_pre, U_iT_di_pre, dh_prev
+// backward step t, phase 2 of 2: U_oT_do_pre_, U_cT_dc_cand_pre_, U_iT_di_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  // U_oT_do_pre = U_o' * do_pre
-  var U_oT_do_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_oT_do_pre += params_[P_U_o_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + k_];
+  // U_oT_do_pre_ = U_o' * do_pre
+  var U_oT_do_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_oT_do_pre_ += params_[P_U_o_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + k_];
   }
-  // U_cT_dc_cand_pre = U_c' * dc_cand_pre
-  var U_cT_dc_cand_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_cT_dc_cand_pre += params_[P_U_c_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + k_];
+  // U_cT_dc_cand_pre_ = U_c' * dc_cand_pre
+  var U_cT_dc_cand_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_cT_dc_cand_pre_ += params_[P_U_c_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + k_];
   }
-  // U_iT_di_pre = U_i' * di_pre
-  var U_iT_di_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_iT_di_pre += params_[P_U_i_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + k_];
+  // U_iT_di_pre_ = U_i' * di_pre
+  var U_iT_di_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_iT_di_pre_ += params_[P_U_i_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + k_];
   }
-  // dh_prev = U_oT_do_pre + U_cT_dc_cand_pre + U_iT_di_pre, added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += U_oT_do_pre + U_cT_dc_cand_pre + U_iT_di_pre;
+  // dh_prev = U_oT_do_pre_ + U_cT_dc_cand_pre_ + U_iT_di_pre_, added into the adjoint of s_t
+  ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += U_oT_do_pre_ + U_cT_dc_cand_pre_ + U_iT_di_pre_;
 }
 
-// backward after the time loop, all steps at once: W_oT_do_pre, W_cT_dc_cand_pre, W_iT_di_pre, dx
+// backward after the time loop, all steps at once: W_oT_do_pre_, W_cT_dc_cand_pre_, W_iT_di_pre_, dx
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -142,40 +142,40 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_oT_do_pre = W_o' * do_pre
-  var W_oT_do_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_oT_do_pre += params_[P_W_o_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + k_];
+  // W_oT_do_pre_ = W_o' * do_pre
+  var W_oT_do_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_oT_do_pre_ += params_[P_W_o_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + k_];
   }
-  // W_cT_dc_cand_pre = W_c' * dc_cand_pre
-  var W_cT_dc_cand_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_cT_dc_cand_pre += params_[P_W_c_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + k_];
+  // W_cT_dc_cand_pre_ = W_c' * dc_cand_pre
+  var W_cT_dc_cand_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_cT_dc_cand_pre_ += params_[P_W_c_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + k_];
   }
-  // W_iT_di_pre = W_i' * di_pre
-  var W_iT_di_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_iT_di_pre += params_[P_W_i_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + k_];
+  // W_iT_di_pre_ = W_i' * di_pre
+  var W_iT_di_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_iT_di_pre_ += params_[P_W_i_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + k_];
   }
-  // dx = W_oT_do_pre + W_cT_dc_cand_pre + W_iT_di_pre
-  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_oT_do_pre + W_cT_dc_cand_pre + W_iT_di_pre;
+  // dx = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_
+  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_;
 }
 
 // dW_i += sum over t, b of di_pre x'
 @compute @workgroup_size(64)
 fn grad0_W_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_i_ + g_] += acc_;
 }
@@ -184,17 +184,17 @@ fn grad0_W_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad1_W_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_o_ + g_] += acc_;
 }
@@ -203,17 +203,17 @@ fn grad1_W_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad2_W_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_c_ + g_] += acc_;
 }
@@ -222,17 +222,17 @@ fn grad2_W_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad3_U_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_i_ + g_] += acc_;
 }
@@ -241,17 +241,17 @@ fn grad3_U_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad4_U_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_o_ + g_] += acc_;
 }
@@ -260,17 +260,17 @@ fn grad4_U_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad5_U_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_c_ + g_] += acc_;
 }
@@ -279,7 +279,7 @@ fn grad5_U_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad6_b_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -288,7 +288,7 @@ fn grad6_b_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_i_ + g_] += acc_;
 }
@@ -297,7 +297,7 @@ fn grad6_b_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad7_b_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -306,7 +306,7 @@ fn grad7_b_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_o_ + g_] += acc_;
 }
@@ -315,7 +315,7 @@ fn grad7_b_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad8_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -324,7 +324,7 @@ fn grad8_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_c_ + g_] += acc_;
 }

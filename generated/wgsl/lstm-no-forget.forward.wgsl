@@ -19,36 +19,36 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c
 override P_W_i_: u32 = 0u;
-override P_W_o_: u32 = P_W_i_ + hidden_ * input_;
-override P_W_c_: u32 = P_W_o_ + hidden_ * input_;
-override P_U_i_: u32 = P_W_c_ + hidden_ * input_;
-override P_U_o_: u32 = P_U_i_ + hidden_ * hidden_;
-override P_U_c_: u32 = P_U_o_ + hidden_ * hidden_;
-override P_b_i_: u32 = P_U_c_ + hidden_ * hidden_;
-override P_b_o_: u32 = P_b_i_ + hidden_;
-override P_b_c_: u32 = P_b_o_ + hidden_;
-override p_total_: u32 = P_b_c_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_o_: u32 = P_W_i_ + size_hidden_ * size_input_;
+override P_W_c_: u32 = P_W_o_ + size_hidden_ * size_input_;
+override P_U_i_: u32 = P_W_c_ + size_hidden_ * size_input_;
+override P_U_o_: u32 = P_U_i_ + size_hidden_ * size_hidden_;
+override P_U_c_: u32 = P_U_o_ + size_hidden_ * size_hidden_;
+override P_b_i_: u32 = P_U_c_ + size_hidden_ * size_hidden_;
+override P_b_o_: u32 = P_b_i_ + size_hidden_;
+override P_b_c_: u32 = P_b_o_ + size_hidden_;
+override p_total_: u32 = P_b_c_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_], h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_], h [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override S_h_: u32 = S_c_ + batch_ * hidden_;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_i_x [batch][hidden_], i [batch][hidden_], W_c_x [batch][hidden_], c_cand [batch][hidden_], W_o_x [batch][hidden_], o [batch][hidden_], tmp1 [batch][hidden_]
+override S_h_: u32 = S_c_ + batch_ * size_hidden_;
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_i_x_ [batch][size_hidden_], i [batch][size_hidden_], W_c_x_ [batch][size_hidden_], c_cand [batch][size_hidden_], W_o_x_ [batch][size_hidden_], o [batch][size_hidden_], tmp1_ [batch][size_hidden_]
 override FW_W_i_x_: u32 = 0u;
-override FW_i_: u32 = FW_W_i_x_ + batch_ * hidden_;
-override FW_W_c_x_: u32 = FW_i_ + batch_ * hidden_;
-override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * hidden_;
-override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * hidden_;
-override FW_o_: u32 = FW_W_o_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_o_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_tmp1_ + batch_ * hidden_;
+override FW_i_: u32 = FW_W_i_x_ + batch_ * size_hidden_;
+override FW_W_c_x_: u32 = FW_i_ + batch_ * size_hidden_;
+override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * size_hidden_;
+override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
+override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
 
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-min(abs(x), 80.0));
@@ -60,11 +60,11 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// forward before the time loop, all steps at once: W_i_x, W_c_x, W_o_x
+// forward before the time loop, all steps at once: W_i_x_, W_c_x_, W_o_x_
 @compute @workgroup_size(64)
 fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -72,77 +72,77 @@ fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_i_x = W_i * x
-  var W_i_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_i_x += params_[P_W_i_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  // W_i_x_ = W_i * x
+  var W_i_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_i_x_ += params_[P_W_i_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * hidden_ + i_] = W_i_x;
-  // W_c_x = W_c * x
-  var W_c_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_c_x += params_[P_W_c_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + i_] = W_i_x_;
+  // W_c_x_ = W_c * x
+  var W_c_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_c_x_ += params_[P_W_c_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * hidden_ + i_] = W_c_x;
-  // W_o_x = W_o * x
-  var W_o_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_o_x += params_[P_W_o_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + i_] = W_c_x_;
+  // W_o_x_ = W_o * x
+  var W_o_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_o_x_ += params_[P_W_o_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * hidden_ + i_] = W_o_x;
+  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + i_] = W_o_x_;
 }
 
-// forward step t, phase 1 of 1: U_i_h_prev, i, U_c_h_prev, c_cand, c, U_o_h_prev, o, tmp1, h, new c, new h
+// forward step t, phase 1 of 1: U_i_h_prev_, i, U_c_h_prev_, c_cand, c, U_o_h_prev_, o, tmp1_, h, new c, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_i_x = fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * hidden_ + i_];
+  let W_i_x_ = fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + i_];
   let b_i = params_[P_b_i_ + i_];
-  let W_c_x = fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * hidden_ + i_];
+  let W_c_x_ = fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + i_];
   let b_c = params_[P_b_c_ + i_];
-  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-  let W_o_x = fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * hidden_ + i_];
+  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+  let W_o_x_ = fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + i_];
   let b_o = params_[P_b_o_ + i_];
-  // U_i_h_prev = U_i * h_prev
-  var U_i_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_i_h_prev += params_[P_U_i_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  // U_i_h_prev_ = U_i * h_prev
+  var U_i_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_i_h_prev_ += params_[P_U_i_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // i = sigmoid(W_i * x + U_i * h_prev + b_i)
-  let i = sigmoid_(W_i_x + U_i_h_prev + b_i);
-  fw_[t_ * fw_stride_ + FW_i_ + b_ * hidden_ + i_] = i;
-  // U_c_h_prev = U_c * h_prev
-  var U_c_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_c_h_prev += params_[P_U_c_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  let i = sigmoid_(W_i_x_ + U_i_h_prev_ + b_i);
+  fw_[t_ * fw_stride_ + FW_i_ + b_ * size_hidden_ + i_] = i;
+  // U_c_h_prev_ = U_c * h_prev
+  var U_c_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_c_h_prev_ += params_[P_U_c_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
-  let c_cand = tanh_(W_c_x + U_c_h_prev + b_c);
-  fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_] = c_cand;
+  let c_cand = tanh_(W_c_x_ + U_c_h_prev_ + b_c);
+  fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_] = c_cand;
   // c = c_prev + i .* c_cand
   let c = c_prev + i * c_cand;
-  // U_o_h_prev = U_o * h_prev
-  var U_o_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_o_h_prev += params_[P_U_o_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  // U_o_h_prev_ = U_o * h_prev
+  var U_o_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_o_h_prev_ += params_[P_U_o_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // o = sigmoid(W_o * x + U_o * h_prev + b_o)
-  let o = sigmoid_(W_o_x + U_o_h_prev + b_o);
-  fw_[t_ * fw_stride_ + FW_o_ + b_ * hidden_ + i_] = o;
-  // tmp1 = tanh(c)
-  let tmp1 = tanh_(c);
-  fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+  let o = sigmoid_(W_o_x_ + U_o_h_prev_ + b_o);
+  fw_[t_ * fw_stride_ + FW_o_ + b_ * size_hidden_ + i_] = o;
+  // tmp1_ = tanh(c)
+  let tmp1_ = tanh_(c);
+  fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
   // h = o .* tanh(c)
-  let h = o * tmp1;
+  let h = o * tmp1_;
   // new state c
-  st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_] = c;
+  st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_] = c;
   // new state h
-  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
 }

@@ -19,30 +19,30 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_f, U_f, b_f, W_h, U_h, b_h
 override P_W_f_: u32 = 0u;
-override P_U_f_: u32 = P_W_f_ + hidden_ * input_;
-override P_b_f_: u32 = P_U_f_ + hidden_ * hidden_;
-override P_W_h_: u32 = P_b_f_ + hidden_;
-override P_U_h_: u32 = P_W_h_ + hidden_ * input_;
-override P_b_h_: u32 = P_U_h_ + hidden_ * hidden_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_U_f_: u32 = P_W_f_ + size_hidden_ * size_input_;
+override P_b_f_: u32 = P_U_f_ + size_hidden_ * size_hidden_;
+override P_W_h_: u32 = P_b_f_ + size_hidden_;
+override P_U_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override P_b_h_: u32 = P_U_h_ + size_hidden_ * size_hidden_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_f_x [batch][hidden_], f [batch][hidden_], W_h_x [batch][hidden_], tmp1 [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_f_x_ [batch][size_hidden_], f [batch][size_hidden_], W_h_x_ [batch][size_hidden_], tmp1_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_f_x_: u32 = 0u;
-override FW_f_: u32 = FW_W_f_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_f_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_tmp1_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
+override FW_f_: u32 = FW_W_f_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_f_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
 
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-min(abs(x), 80.0));
@@ -54,11 +54,11 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// forward before the time loop, all steps at once: W_f_x, W_h_x
+// forward before the time loop, all steps at once: W_f_x_, W_h_x_
 @compute @workgroup_size(64)
 fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -66,72 +66,72 @@ fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_f_x = W_f * x
-  var W_f_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_f_x += params_[P_W_f_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  // W_f_x_ = W_f * x
+  var W_f_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_f_x_ += params_[P_W_f_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * hidden_ + i_] = W_f_x;
-  // W_h_x = W_h * x
-  var W_h_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_h_x += params_[P_W_h_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + i_] = W_f_x_;
+  // W_h_x_ = W_h * x
+  var W_h_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_h_x_ += params_[P_W_h_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_] = W_h_x;
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_] = W_h_x_;
 }
 
-// forward step t, phase 1 of 2: U_f_h_prev, f, tmp1
+// forward step t, phase 1 of 2: U_f_h_prev_, f, tmp1_
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_f_x = fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * hidden_ + i_];
+  let W_f_x_ = fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + i_];
   let b_f = params_[P_b_f_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // U_f_h_prev = U_f * h_prev
-  var U_f_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_f_h_prev += params_[P_U_f_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // U_f_h_prev_ = U_f * h_prev
+  var U_f_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_f_h_prev_ += params_[P_U_f_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // f = sigmoid(W_f * x + U_f * h_prev + b_f)
-  let f = sigmoid_(W_f_x + U_f_h_prev + b_f);
-  fw_[t_ * fw_stride_ + FW_f_ + b_ * hidden_ + i_] = f;
-  // tmp1 = f .* h_prev
-  let tmp1 = f * h_prev;
-  fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+  let f = sigmoid_(W_f_x_ + U_f_h_prev_ + b_f);
+  fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_] = f;
+  // tmp1_ = f .* h_prev
+  let tmp1_ = f * h_prev;
+  fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
 }
 
-// forward step t, phase 2 of 2: U_h_tmp1, h_cand, h, new h
+// forward step t, phase 2 of 2: U_h_tmp1_, h_cand, h, new h
 @compute @workgroup_size(64)
 fn forward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_h_x = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_];
+  let W_h_x_ = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_];
   let b_h = params_[P_b_h_ + i_];
-  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // U_h_tmp1 = U_h * tmp1
-  var U_h_tmp1 = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_h_tmp1 += params_[P_U_h_ + i_ * hidden_ + k_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + k_];
+  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // U_h_tmp1_ = U_h * tmp1_
+  var U_h_tmp1_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_h_tmp1_ += params_[P_U_h_ + i_ * size_hidden_ + k_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + k_];
   }
   // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
-  let h_cand = tanh_(W_h_x + U_h_tmp1 + b_h);
-  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_] = h_cand;
+  let h_cand = tanh_(W_h_x_ + U_h_tmp1_ + b_h);
+  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
   // h = (1 - f) .* h_prev + f .* h_cand
   let h = (1.0 - f) * h_prev + f * h_cand;
   // new state h
-  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
 }

@@ -35,30 +35,30 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_f, U_f, b_f, W_h, U_h, b_h
 override P_W_f_: u32 = 0u;
-override P_U_f_: u32 = P_W_f_ + hidden_ * input_;
-override P_b_f_: u32 = P_U_f_ + hidden_ * hidden_;
-override P_W_h_: u32 = P_b_f_ + hidden_;
-override P_U_h_: u32 = P_W_h_ + hidden_ * input_;
-override P_b_h_: u32 = P_U_h_ + hidden_ * hidden_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_U_f_: u32 = P_W_f_ + size_hidden_ * size_input_;
+override P_b_f_: u32 = P_U_f_ + size_hidden_ * size_hidden_;
+override P_W_h_: u32 = P_b_f_ + size_hidden_;
+override P_U_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override P_b_h_: u32 = P_U_h_ + size_hidden_ * size_hidden_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_f_x [batch][hidden_], f [batch][hidden_], W_h_x [batch][hidden_], tmp1 [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_f_x_ [batch][size_hidden_], f [batch][size_hidden_], W_h_x_ [batch][size_hidden_], tmp1_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_f_x_: u32 = 0u;
-override FW_f_: u32 = FW_W_f_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_f_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_tmp1_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
+override FW_f_: u32 = FW_W_f_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_f_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
 
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-min(abs(x), 80.0));
@@ -70,11 +70,11 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// forward before the time loop, all steps at once: W_f_x, W_h_x
+// forward before the time loop, all steps at once: W_f_x_, W_h_x_
 @compute @workgroup_size(64)
 fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -82,74 +82,74 @@ fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_f_x = W_f * x
-  var W_f_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_f_x += params_[P_W_f_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  // W_f_x_ = W_f * x
+  var W_f_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_f_x_ += params_[P_W_f_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * hidden_ + i_] = W_f_x;
-  // W_h_x = W_h * x
-  var W_h_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_h_x += params_[P_W_h_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + i_] = W_f_x_;
+  // W_h_x_ = W_h * x
+  var W_h_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_h_x_ += params_[P_W_h_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_] = W_h_x;
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_] = W_h_x_;
 }
 
-// forward step t, phase 1 of 2: U_f_h_prev, f, tmp1
+// forward step t, phase 1 of 2: U_f_h_prev_, f, tmp1_
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_f_x = fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * hidden_ + i_];
+  let W_f_x_ = fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + i_];
   let b_f = params_[P_b_f_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // U_f_h_prev = U_f * h_prev
-  var U_f_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_f_h_prev += params_[P_U_f_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // U_f_h_prev_ = U_f * h_prev
+  var U_f_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_f_h_prev_ += params_[P_U_f_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // f = sigmoid(W_f * x + U_f * h_prev + b_f)
-  let f = sigmoid_(W_f_x + U_f_h_prev + b_f);
-  fw_[t_ * fw_stride_ + FW_f_ + b_ * hidden_ + i_] = f;
-  // tmp1 = f .* h_prev
-  let tmp1 = f * h_prev;
-  fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+  let f = sigmoid_(W_f_x_ + U_f_h_prev_ + b_f);
+  fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_] = f;
+  // tmp1_ = f .* h_prev
+  let tmp1_ = f * h_prev;
+  fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
 }
 
-// forward step t, phase 2 of 2: U_h_tmp1, h_cand, h, new h
+// forward step t, phase 2 of 2: U_h_tmp1_, h_cand, h, new h
 @compute @workgroup_size(64)
 fn forward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_h_x = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_];
+  let W_h_x_ = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_];
   let b_h = params_[P_b_h_ + i_];
-  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // U_h_tmp1 = U_h * tmp1
-  var U_h_tmp1 = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_h_tmp1 += params_[P_U_h_ + i_ * hidden_ + k_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + k_];
+  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // U_h_tmp1_ = U_h * tmp1_
+  var U_h_tmp1_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_h_tmp1_ += params_[P_U_h_ + i_ * size_hidden_ + k_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + k_];
   }
   // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
-  let h_cand = tanh_(W_h_x + U_h_tmp1 + b_h);
-  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_] = h_cand;
+  let h_cand = tanh_(W_h_x_ + U_h_tmp1_ + b_h);
+  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
   // h = (1 - f) .* h_prev + f .* h_cand
   let h = (1.0 - f) * h_prev + f * h_cand;
   // new state h
-  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
 }
 `;
 
@@ -181,113 +181,113 @@ struct Ctl_ {
 @group(0) @binding(7) var<storage, read_write> out_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_f, U_f, b_f, W_h, U_h, b_h
 override P_W_f_: u32 = 0u;
-override P_U_f_: u32 = P_W_f_ + hidden_ * input_;
-override P_b_f_: u32 = P_U_f_ + hidden_ * hidden_;
-override P_W_h_: u32 = P_b_f_ + hidden_;
-override P_U_h_: u32 = P_W_h_ + hidden_ * input_;
-override P_b_h_: u32 = P_U_h_ + hidden_ * hidden_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_U_f_: u32 = P_W_f_ + size_hidden_ * size_input_;
+override P_b_f_: u32 = P_U_f_ + size_hidden_ * size_hidden_;
+override P_W_h_: u32 = P_b_f_ + size_hidden_;
+override P_U_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override P_b_h_: u32 = P_U_h_ + size_hidden_ * size_hidden_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_f_x [batch][hidden_], f [batch][hidden_], W_h_x [batch][hidden_], tmp1 [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_f_x_ [batch][size_hidden_], f [batch][size_hidden_], W_h_x_ [batch][size_hidden_], tmp1_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_f_x_: u32 = 0u;
-override FW_f_: u32 = FW_W_f_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_f_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_tmp1_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][hidden_], d_tmp1 [batch][hidden_], df_pre [batch][hidden_]
+override FW_f_: u32 = FW_W_f_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_f_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][size_hidden_], d_tmp1 [batch][size_hidden_], df_pre [batch][size_hidden_]
 override BW_dh_cand_pre_: u32 = 0u;
-override BW_d_tmp1_: u32 = BW_dh_cand_pre_ + batch_ * hidden_;
-override BW_df_pre_: u32 = BW_d_tmp1_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_df_pre_ + batch_ * hidden_;
+override BW_d_tmp1_: u32 = BW_dh_cand_pre_ + batch_ * size_hidden_;
+override BW_df_pre_: u32 = BW_d_tmp1_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_df_pre_ + batch_ * size_hidden_;
 
 // backward step t, phase 1 of 3: dh_cand, dh_cand_pre
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * hidden_ + i_];
-  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
-  // dh_cand = delta_h .* f
-  let dh_cand = delta_h * f;
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
+  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
+  // dh_cand = delta_h_ .* f
+  let dh_cand = delta_h_ * f;
   // dh_cand_pre = dh_cand .* (1 - h_cand .* h_cand)
   let dh_cand_pre = dh_cand * (1.0 - h_cand * h_cand);
-  bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_] = dh_cand_pre;
+  bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_] = dh_cand_pre;
 }
 
 // backward step t, phase 2 of 3: d_tmp1, df, df_pre
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * hidden_ + i_];
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
   // d_tmp1 = U_h' * dh_cand_pre
   var d_tmp1 = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    d_tmp1 += params_[P_U_h_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + k_];
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    d_tmp1 += params_[P_U_h_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + k_];
   }
-  bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + i_] = d_tmp1;
-  // df = delta_h .* (h_cand - h_prev) + d_tmp1 .* h_prev
-  let df = delta_h * (h_cand - h_prev) + d_tmp1 * h_prev;
+  bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_] = d_tmp1;
+  // df = delta_h_ .* (h_cand - h_prev) + d_tmp1 .* h_prev
+  let df = delta_h_ * (h_cand - h_prev) + d_tmp1 * h_prev;
   // df_pre = df .* (f .* (1 - f))
   let df_pre = df * (f * (1.0 - f));
-  bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + i_] = df_pre;
+  bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + i_] = df_pre;
 }
 
-// backward step t, phase 3 of 3: U_fT_df_pre, dh_prev
+// backward step t, phase 3 of 3: U_fT_df_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let d_tmp1 = bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + i_];
-  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * hidden_ + i_];
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // U_fT_df_pre = U_f' * df_pre
-  var U_fT_df_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_fT_df_pre += params_[P_U_f_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + k_];
+  let d_tmp1 = bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_];
+  let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // U_fT_df_pre_ = U_f' * df_pre
+  var U_fT_df_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_fT_df_pre_ += params_[P_U_f_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + k_];
   }
-  // dh_prev = d_tmp1 .* f + delta_h .* (1 - f) + U_fT_df_pre, added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += d_tmp1 * f + delta_h * (1.0 - f) + U_fT_df_pre;
+  // dh_prev = d_tmp1 .* f + delta_h_ .* (1 - f) + U_fT_df_pre_, added into the adjoint of s_t
+  ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += d_tmp1 * f + delta_h_ * (1.0 - f) + U_fT_df_pre_;
 }
 
-// backward after the time loop, all steps at once: W_hT_dh_cand_pre, W_fT_df_pre, dx
+// backward after the time loop, all steps at once: W_hT_dh_cand_pre_, W_fT_df_pre_, dx
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -295,35 +295,35 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_hT_dh_cand_pre = W_h' * dh_cand_pre
-  var W_hT_dh_cand_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_hT_dh_cand_pre += params_[P_W_h_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + k_];
+  // W_hT_dh_cand_pre_ = W_h' * dh_cand_pre
+  var W_hT_dh_cand_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_hT_dh_cand_pre_ += params_[P_W_h_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + k_];
   }
-  // W_fT_df_pre = W_f' * df_pre
-  var W_fT_df_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_fT_df_pre += params_[P_W_f_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + k_];
+  // W_fT_df_pre_ = W_f' * df_pre
+  var W_fT_df_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_fT_df_pre_ += params_[P_W_f_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + k_];
   }
-  // dx = W_hT_dh_cand_pre + W_fT_df_pre
-  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_hT_dh_cand_pre + W_fT_df_pre;
+  // dx = W_hT_dh_cand_pre_ + W_fT_df_pre_
+  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_hT_dh_cand_pre_ + W_fT_df_pre_;
 }
 
 // dW_f += sum over t, b of df_pre x'
 @compute @workgroup_size(64)
 fn grad0_W_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_f_ + g_] += acc_;
 }
@@ -332,17 +332,17 @@ fn grad0_W_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad1_U_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_f_ + g_] += acc_;
 }
@@ -351,7 +351,7 @@ fn grad1_U_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad2_b_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -360,7 +360,7 @@ fn grad2_b_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_f_ + g_] += acc_;
 }
@@ -369,36 +369,36 @@ fn grad2_b_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad3_W_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_h_ + g_] += acc_;
 }
 
-// dU_h += sum over t, b of dh_cand_pre tmp1'
+// dU_h += sum over t, b of dh_cand_pre tmp1_'
 @compute @workgroup_size(64)
 fn grad4_U_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_] * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_h_ + g_] += acc_;
 }
@@ -407,7 +407,7 @@ fn grad4_U_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad5_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -416,7 +416,7 @@ fn grad5_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_h_ + g_] += acc_;
 }
@@ -438,10 +438,10 @@ export const kernels: CellKernels = {
   inputs: [{ name: 'x', dim: { terms: [['input', 1]], constant: 0 } }],
   states: [{ name: 'h', dim: { terms: [['hidden', 1]], constant: 0 } }],
   fwork: [
-    { name: 'W_f_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_f_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'f', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_h_x', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'tmp1', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_h_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'tmp1_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'h_cand', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   bwork: [

@@ -19,36 +19,36 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_z, b_z, W_h, b_h
 override P_W_z_: u32 = 0u;
-override P_b_z_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_W_h_ + hidden_ * input_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_z_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: z [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: z [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_z_: u32 = 0u;
-override FW_h_cand_: u32 = FW_z_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
+override FW_h_cand_: u32 = FW_z_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
 
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-min(abs(x), 80.0));
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
 
-// forward before the time loop, all steps at once: W_z_x, z, W_h_x, h_cand
+// forward before the time loop, all steps at once: W_z_x_, z, W_h_x_, h_cand
 @compute @workgroup_size(64)
 fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -58,40 +58,40 @@ fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   }
   let b_z = params_[P_b_z_ + i_];
   let b_h = params_[P_b_h_ + i_];
-  // W_z_x = W_z * x
-  var W_z_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_z_x += params_[P_W_z_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  // W_z_x_ = W_z * x
+  var W_z_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_z_x_ += params_[P_W_z_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
   // z = sigmoid(W_z * x + b_z)
-  let z = sigmoid_(W_z_x + b_z);
-  fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_] = z;
-  // W_h_x = W_h * x
-  var W_h_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_h_x += params_[P_W_h_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  let z = sigmoid_(W_z_x_ + b_z);
+  fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_] = z;
+  // W_h_x_ = W_h * x
+  var W_h_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_h_x_ += params_[P_W_h_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
   // h_cand = W_h * x + b_h
-  let h_cand = W_h_x + b_h;
-  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_] = h_cand;
+  let h_cand = W_h_x_ + b_h;
+  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
 }
 
 // forward step t, phase 1 of 1: h, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
   // h = (1 - z) .* h_prev + z .* h_cand
   let h = (1.0 - z) * h_prev + z * h_cand;
   // new state h
-  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
 }

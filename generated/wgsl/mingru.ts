@@ -35,36 +35,36 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_z, b_z, W_h, b_h
 override P_W_z_: u32 = 0u;
-override P_b_z_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_W_h_ + hidden_ * input_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_z_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: z [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: z [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_z_: u32 = 0u;
-override FW_h_cand_: u32 = FW_z_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
+override FW_h_cand_: u32 = FW_z_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
 
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-min(abs(x), 80.0));
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
 
-// forward before the time loop, all steps at once: W_z_x, z, W_h_x, h_cand
+// forward before the time loop, all steps at once: W_z_x_, z, W_h_x_, h_cand
 @compute @workgroup_size(64)
 fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -74,42 +74,42 @@ fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   }
   let b_z = params_[P_b_z_ + i_];
   let b_h = params_[P_b_h_ + i_];
-  // W_z_x = W_z * x
-  var W_z_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_z_x += params_[P_W_z_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  // W_z_x_ = W_z * x
+  var W_z_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_z_x_ += params_[P_W_z_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
   // z = sigmoid(W_z * x + b_z)
-  let z = sigmoid_(W_z_x + b_z);
-  fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_] = z;
-  // W_h_x = W_h * x
-  var W_h_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_h_x += params_[P_W_h_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  let z = sigmoid_(W_z_x_ + b_z);
+  fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_] = z;
+  // W_h_x_ = W_h * x
+  var W_h_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_h_x_ += params_[P_W_h_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
   // h_cand = W_h * x + b_h
-  let h_cand = W_h_x + b_h;
-  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_] = h_cand;
+  let h_cand = W_h_x_ + b_h;
+  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
 }
 
 // forward step t, phase 1 of 1: h, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
   // h = (1 - z) .* h_prev + z .* h_cand
   let h = (1.0 - z) * h_prev + z * h_cand;
   // new state h
-  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
 }
 `;
 
@@ -141,52 +141,52 @@ struct Ctl_ {
 @group(0) @binding(7) var<storage, read_write> out_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W_z, b_z, W_h, b_h
 override P_W_z_: u32 = 0u;
-override P_b_z_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_W_h_ + hidden_ * input_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_z_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: z [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: z [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_z_: u32 = 0u;
-override FW_h_cand_: u32 = FW_z_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand [batch][hidden_], dz_pre [batch][hidden_]
+override FW_h_cand_: u32 = FW_z_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand [batch][size_hidden_], dz_pre [batch][size_hidden_]
 override BW_dh_cand_: u32 = 0u;
-override BW_dz_pre_: u32 = BW_dh_cand_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_dz_pre_ + batch_ * hidden_;
+override BW_dz_pre_: u32 = BW_dh_cand_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_dz_pre_ + batch_ * size_hidden_;
 
 // backward step t, phase 1 of 1: dh_prev
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  // dh_prev = delta_h .* (1 - z), added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += delta_h * (1.0 - z);
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  // dh_prev = delta_h_ .* (1 - z), added into the adjoint of s_t
+  ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += delta_h_ * (1.0 - z);
 }
 
 // backward after the time loop, all steps at once: dh_cand, dz, dz_pre
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -194,25 +194,25 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // dh_cand = delta_h .* z
-  let dh_cand = delta_h * z;
-  bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + i_] = dh_cand;
-  // dz = delta_h .* (h_cand - h_prev)
-  let dz = delta_h * (h_cand - h_prev);
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // dh_cand = delta_h_ .* z
+  let dh_cand = delta_h_ * z;
+  bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + i_] = dh_cand;
+  // dz = delta_h_ .* (h_cand - h_prev)
+  let dz = delta_h_ * (h_cand - h_prev);
   // dz_pre = dz .* (z .* (1 - z))
   let dz_pre = dz * (z * (1.0 - z));
-  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] = dz_pre;
+  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] = dz_pre;
 }
 
-// backward after the time loop, all steps at once: W_hT_dh_cand, W_zT_dz_pre, dx
+// backward after the time loop, all steps at once: W_hT_dh_cand_, W_zT_dz_pre_, dx
 @compute @workgroup_size(64)
 fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -220,35 +220,35 @@ fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_hT_dh_cand = W_h' * dh_cand
-  var W_hT_dh_cand = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_hT_dh_cand += params_[P_W_h_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + k_];
+  // W_hT_dh_cand_ = W_h' * dh_cand
+  var W_hT_dh_cand_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_hT_dh_cand_ += params_[P_W_h_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + k_];
   }
-  // W_zT_dz_pre = W_z' * dz_pre
-  var W_zT_dz_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    W_zT_dz_pre += params_[P_W_z_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + k_];
+  // W_zT_dz_pre_ = W_z' * dz_pre
+  var W_zT_dz_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    W_zT_dz_pre_ += params_[P_W_z_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
   }
-  // dx = W_hT_dh_cand + W_zT_dz_pre
-  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_hT_dh_cand + W_zT_dz_pre;
+  // dx = W_hT_dh_cand_ + W_zT_dz_pre_
+  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_hT_dh_cand_ + W_zT_dz_pre_;
 }
 
 // dW_z += sum over t, b of dz_pre x'
 @compute @workgroup_size(64)
 fn grad0_W_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_z_ + g_] += acc_;
 }
@@ -257,7 +257,7 @@ fn grad0_W_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad1_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -266,7 +266,7 @@ fn grad1_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_z_ + g_] += acc_;
 }
@@ -275,17 +275,17 @@ fn grad1_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad2_W_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_h_ + g_] += acc_;
 }
@@ -294,7 +294,7 @@ fn grad2_W_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad3_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -303,7 +303,7 @@ fn grad3_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_h_ + g_] += acc_;
 }

@@ -35,33 +35,33 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W, U, b
 override P_W_: u32 = 0u;
-override P_U_: u32 = P_W_ + hidden_ * input_;
-override P_b_: u32 = P_U_ + hidden_ * hidden_;
-override p_total_: u32 = P_b_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_U_: u32 = P_W_ + size_hidden_ * size_input_;
+override P_b_: u32 = P_U_ + size_hidden_ * size_hidden_;
+override p_total_: u32 = P_b_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_x [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
-override fw_stride_: u32 = FW_W_x_ + batch_ * hidden_;
+override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
 
 fn relu_(x: f32) -> f32 {
   return max(x, 0.0);
 }
 
-// forward before the time loop, all steps at once: W_x
+// forward before the time loop, all steps at once: W_x_
 @compute @workgroup_size(64)
 fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -69,36 +69,36 @@ fn forward_pre0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   if (t_ >= ctl_.steps) {
     return;
   }
-  // W_x = W * x
-  var W_x = 0.0;
-  for (var k_ = 0u; k_ < input_; k_++) {
-    W_x += params_[P_W_ + i_ * input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  // W_x_ = W * x
+  var W_x_ = 0.0;
+  for (var k_ = 0u; k_ < size_input_; k_++) {
+    W_x_ += params_[P_W_ + i_ * size_input_ + k_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
   }
-  fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + i_] = W_x;
+  fw_[t_ * fw_stride_ + FW_W_x_ + b_ * size_hidden_ + i_] = W_x_;
 }
 
-// forward step t, phase 1 of 1: U_h_prev, h, new h
+// forward step t, phase 1 of 1: U_h_prev_, h, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let W_x = fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + i_];
+  let W_x_ = fw_[t_ * fw_stride_ + FW_W_x_ + b_ * size_hidden_ + i_];
   let b = params_[P_b_ + i_];
-  // U_h_prev = U * h_prev
-  var U_h_prev = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    U_h_prev += params_[P_U_ + i_ * hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+  // U_h_prev_ = U * h_prev
+  var U_h_prev_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    U_h_prev_ += params_[P_U_ + i_ * size_hidden_ + k_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
   }
   // h = relu(W * x + U * h_prev + b)
-  let h = relu_(W_x + U_h_prev + b);
+  let h = relu_(W_x_ + U_h_prev_ + b);
   // new state h
-  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+  st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
 }
 `;
 
@@ -130,26 +130,26 @@ struct Ctl_ {
 @group(0) @binding(7) var<storage, read_write> out_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W, U, b
 override P_W_: u32 = 0u;
-override P_U_: u32 = P_W_ + hidden_ * input_;
-override P_b_: u32 = P_U_ + hidden_ * hidden_;
-override p_total_: u32 = P_b_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_U_: u32 = P_W_ + size_hidden_ * size_input_;
+override P_b_: u32 = P_U_ + size_hidden_ * size_hidden_;
+override p_total_: u32 = P_b_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_x [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
-override fw_stride_: u32 = FW_W_x_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][hidden_]
+override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][size_hidden_]
 override BW_dh_pre_: u32 = 0u;
-override bw_stride_: u32 = BW_dh_pre_ + batch_ * hidden_;
+override bw_stride_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
 
 fn step_(x: f32) -> f32 {
   return select(0.0, 1.0, x > 0.0);
@@ -159,45 +159,45 @@ fn step_(x: f32) -> f32 {
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // dh_pre = delta_h .* step(h)
-  let dh_pre = delta_h * step_(h);
-  bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] = dh_pre;
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // dh_pre = delta_h_ .* step(h)
+  let dh_pre = delta_h_ * step_(h);
+  bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] = dh_pre;
 }
 
-// backward step t, phase 2 of 2: UT_dh_pre, dh_prev
+// backward step t, phase 2 of 2: UT_dh_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  // UT_dh_pre = U' * dh_pre
-  var UT_dh_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    UT_dh_pre += params_[P_U_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + k_];
+  // UT_dh_pre_ = U' * dh_pre
+  var UT_dh_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    UT_dh_pre_ += params_[P_U_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + k_];
   }
-  // dh_prev = UT_dh_pre, added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += UT_dh_pre;
+  // dh_prev = UT_dh_pre_, added into the adjoint of s_t
+  ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += UT_dh_pre_;
 }
 
-// backward after the time loop, all steps at once: WT_dh_pre, dx
+// backward after the time loop, all steps at once: WT_dh_pre_, dx
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -205,30 +205,30 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  // WT_dh_pre = W' * dh_pre
-  var WT_dh_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    WT_dh_pre += params_[P_W_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + k_];
+  // WT_dh_pre_ = W' * dh_pre
+  var WT_dh_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    WT_dh_pre_ += params_[P_W_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + k_];
   }
-  // dx = WT_dh_pre
-  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * input_ + i_] = WT_dh_pre;
+  // dx = WT_dh_pre_
+  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = WT_dh_pre_;
 }
 
 // dW += sum over t, b of dh_pre x'
 @compute @workgroup_size(64)
 fn grad0_W(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_ + g_] += acc_;
 }
@@ -237,17 +237,17 @@ fn grad0_W(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(64)
 fn grad1_U(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_ + g_] += acc_;
 }
@@ -256,7 +256,7 @@ fn grad1_U(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(64)
 fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -265,7 +265,7 @@ fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_ + g_] += acc_;
 }
@@ -283,7 +283,7 @@ export const kernels: CellKernels = {
   ],
   inputs: [{ name: 'x', dim: { terms: [['input', 1]], constant: 0 } }],
   states: [{ name: 'h', dim: { terms: [['hidden', 1]], constant: 0 } }],
-  fwork: [{ name: 'W_x', dim: { terms: [['hidden', 1]], constant: 0 } }],
+  fwork: [{ name: 'W_x_', dim: { terms: [['hidden', 1]], constant: 0 } }],
   bwork: [{ name: 'dh_pre', dim: { terms: [['hidden', 1]], constant: 0 } }],
   forward: {
     shader: forwardWgsl,

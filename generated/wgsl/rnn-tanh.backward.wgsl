@@ -25,71 +25,71 @@ struct Ctl_ {
 @group(0) @binding(7) var<storage, read_write> out_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
-override classes_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
+override size_classes_: u32;
 override batch_: u32;
 // params_: parameters, row-major, one after another: W, U, b
 override P_W_: u32 = 0u;
-override P_U_: u32 = P_W_ + hidden_ * input_;
-override P_b_: u32 = P_U_ + hidden_ * hidden_;
-override p_total_: u32 = P_b_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_U_: u32 = P_W_ + size_hidden_ * size_input_;
+override P_b_: u32 = P_U_ + size_hidden_ * size_hidden_;
+override p_total_: u32 = P_b_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_x [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
-override fw_stride_: u32 = FW_W_x_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][hidden_]
+override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][size_hidden_]
 override BW_dh_pre_: u32 = 0u;
-override bw_stride_: u32 = BW_dh_pre_ + batch_ * hidden_;
+override bw_stride_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
 
 // backward step t, phase 1 of 2: dh_pre
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // dh_pre = delta_h .* (1 - h .* h)
-  let dh_pre = delta_h * (1.0 - h * h);
-  bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] = dh_pre;
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // dh_pre = delta_h_ .* (1 - h .* h)
+  let dh_pre = delta_h_ * (1.0 - h * h);
+  bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] = dh_pre;
 }
 
-// backward step t, phase 2 of 2: UT_dh_pre, dh_prev
+// backward step t, phase 2 of 2: UT_dh_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b_ = g_ / n_;
   let i_ = g_ % n_;
   if (b_ >= batch_) {
     return;
   }
-  // UT_dh_pre = U' * dh_pre
-  var UT_dh_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    UT_dh_pre += params_[P_U_ + k_ * hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + k_];
+  // UT_dh_pre_ = U' * dh_pre
+  var UT_dh_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    UT_dh_pre_ += params_[P_U_ + k_ * size_hidden_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + k_];
   }
-  // dh_prev = UT_dh_pre, added into the adjoint of s_t
-  ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += UT_dh_pre;
+  // dh_prev = UT_dh_pre_, added into the adjoint of s_t
+  ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += UT_dh_pre_;
 }
 
-// backward after the time loop, all steps at once: WT_dh_pre, dx
+// backward after the time loop, all steps at once: WT_dh_pre_, dx
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -97,30 +97,30 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  // WT_dh_pre = W' * dh_pre
-  var WT_dh_pre = 0.0;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    WT_dh_pre += params_[P_W_ + k_ * input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + k_];
+  // WT_dh_pre_ = W' * dh_pre
+  var WT_dh_pre_ = 0.0;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    WT_dh_pre_ += params_[P_W_ + k_ * size_input_ + i_] * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + k_];
   }
-  // dx = WT_dh_pre
-  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * input_ + i_] = WT_dh_pre;
+  // dx = WT_dh_pre_
+  out_[p_total_ + t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = WT_dh_pre_;
 }
 
 // dW += sum over t, b of dh_pre x'
 @compute @workgroup_size(64)
 fn grad0_W(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * input_) {
+  if (g_ >= size_hidden_ * size_input_) {
     return;
   }
-  let i_ = g_ / input_;
-  let j_ = g_ % input_;
+  let i_ = g_ / size_input_;
+  let j_ = g_ % size_input_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] * xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_];
   }
   out_[P_W_ + g_] += acc_;
 }
@@ -129,17 +129,17 @@ fn grad0_W(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(64)
 fn grad1_U(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_ * hidden_) {
+  if (g_ >= size_hidden_ * size_hidden_) {
     return;
   }
-  let i_ = g_ / hidden_;
-  let j_ = g_ % hidden_;
+  let i_ = g_ / size_hidden_;
+  let j_ = g_ % size_hidden_;
   var acc_ = 0.0;
   // rows [lo, hi) of the (t, b) range
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + j_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + j_];
   }
   out_[P_U_ + g_] += acc_;
 }
@@ -148,7 +148,7 @@ fn grad1_U(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(64)
 fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -157,7 +157,7 @@ fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_];
   }
   out_[P_b_ + g_] += acc_;
 }

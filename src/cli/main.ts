@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { build, type CellReport, LIMITS } from '../build/build.js';
 import { diffTree, writeTreeAtomically } from '../build/files.js';
 import { Diagnostic, formatDiagnostic } from '../spec/diagnostic.js';
+import { terminal } from '../text/escape.js';
 import { newSpec } from './new.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -99,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
       err(formatDiagnostic(e));
       return 1;
     }
-    err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    err(`error: ${terminal(e instanceof Error ? e.message : String(e))}`);
     if (process.env.CELLGEN_DEBUG && e instanceof Error) err(e.stack ?? '');
     return 2;
   }

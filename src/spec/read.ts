@@ -17,20 +17,20 @@ const CELL_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const SYMBOL = /^[A-Za-z](?:_[A-Za-z0-9]+)?$/;
 export const MAX_SIZE_EXAMPLE = 4096;
 
-/** Words no spec name may take: keywords of the targets and names the generated code uses. */
+/**
+ * Words no spec name may take: keywords of the targets (documented in the README), and words the equation syntax
+ * (mathjs) reads as operators or constants. Other names that generated code or a target's built-ins use (`batch`,
+ * `check`, `Math`, `exp`, `f32`) are allowed: printers map spec names into their own namespace (src/emit/names.ts).
+ */
 export const RESERVED: ReadonlySet<string> = new Set([
-  // TypeScript / JavaScript
+  // TypeScript / JavaScript keywords and strict-mode reserved words
   'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export',
   'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super',
   'switch', 'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'let', 'static', 'yield', 'await',
   'implements', 'interface', 'package', 'private', 'protected', 'public', 'arguments', 'eval', 'undefined', 'NaN', 'Infinity',
-  'Math', 'Object', 'Array', 'Number', 'String', 'Float32Array', 'Float64Array', 'Error',
-  // WGSL
-  'fn', 'var', 'let', 'loop', 'struct', 'bitcast', 'discard', 'fallthrough', 'override', 'alias', 'array', 'bool', 'f32',
-  'f16', 'i32', 'u32', 'vec2', 'vec3', 'vec4', 'mat2x2', 'mat3x3', 'mat4x4', 'ptr', 'sampler', 'texture', 'uniform',
-  'storage', 'workgroup', 'private', 'function', 'atomic', 'select', 'min', 'max', 'clamp',
-  // WGSL reserved words that are plausible names
-  'active', 'attribute', 'layout', 'matrix', 'namespace', 'sample', 'shared', 'target', 'type', 'unsafe', 'handle', 'module', 'self', 'as', 'async', 'auto', 'cast', 'macro', 'meta', 'move', 'mut', 'new', 'null', 'of', 'pub', 'ref', 'std', 'use', 'where',
+  // WGSL keywords and reserved words that are plausible names
+  'fn', 'loop', 'struct', 'discard', 'fallthrough', 'override', 'alias', 'continuing', 'const_assert', 'diagnostic', 'enable', 'requires',
+  'active', 'attribute', 'layout', 'matrix', 'namespace', 'sample', 'shared', 'target', 'type', 'unsafe', 'handle', 'module', 'self', 'as', 'async', 'auto', 'cast', 'macro', 'meta', 'move', 'mut', 'of', 'pub', 'ref', 'std', 'use', 'where',
   // operators of the equation syntax (mathjs): 'W * x + not' does not parse
   'and', 'or', 'xor', 'not', 'mod', 'to', 'end',
 ]);
