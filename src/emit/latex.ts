@@ -1,6 +1,7 @@
 // The LaTeX printer: forward equations, BPTT adjoint equations and parameter-gradient sums.
 
 import { latexComment } from '../text/escape.js';
+import { symbolTex } from '../spec/tex.js';
 import type { CompiledCell } from '../derive/compile.js';
 import type { Concat, Const, Expr, Leaf, MapE, MatVec, Slice, Zip } from '../ir/expr.js';
 import type { FnTable } from '../ir/functions.js';
@@ -138,7 +139,7 @@ class LatexPrinter extends Printer {
 
 export function cellLatex(c: CompiledCell): CellLatex {
   const { spec, cell, bw } = c;
-  const sym = (name: string): string => spec.latex.get(name)?.tex ?? defaultLatex(name);
+  const sym = (name: string): string => { const t = spec.latex.get(name)?.tex; return t === undefined ? defaultLatex(name) : symbolTex(t); };
   const sizeSym = Object.fromEntries(spec.sizes.map((s) => [s.name, s.symbol]));
   const fwdNames = forwardNames(cell);
   const equationNode = new Map<number, string>();
@@ -241,7 +242,7 @@ export function latexDocument(c: CompiledCell, L: CellLatex): string {
 /** ∂s_t/∂s'_{t-1} blocks in closed form: sums of products of diag(·) and weight matrices. */
 export function jacobianLatex(c: CompiledCell, blocks: readonly JacobianBlock[]): LatexEquation[] {
   const { spec, cell } = c;
-  const sym = (name: string): string => spec.latex.get(name)?.tex ?? defaultLatex(name);
+  const sym = (name: string): string => { const t = spec.latex.get(name)?.tex; return t === undefined ? defaultLatex(name) : symbolTex(t); };
   const sizeSym = Object.fromEntries(spec.sizes.map((s) => [s.name, s.symbol]));
   const equationNode = new Map<number, string>();
   for (const [id, n] of forwardNames(cell)) if (n.kind === 'equation') equationNode.set(id, timed(sym(n.name), 't'));

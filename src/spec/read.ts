@@ -6,6 +6,7 @@ import { BUILTINS } from '../ir/functions.js';
 import { addDims, constDim, type Dim, dimOf, scaleDim, type Shape } from '../ir/shape.js';
 import { Diagnostic, didYouMean, registerSource, type Span } from './diagnostic.js';
 import { parseSourceExpr, spanOf } from './source-expr.js';
+import { texProblem } from './tex.js';
 import type { ActivationDecl, CellSpec, EquationDecl, SizeDecl, TensorDecl } from './types.js';
 
 const TOP_KEYS = ['name', 'title', 'description', 'references', 'sizes', 'inputs', 'state', 'parameters', 'equations', 'output', 'latex', 'activations', 'readout'] as const;
@@ -244,6 +245,57 @@ function checkLatex(c: Ctx, value: Scalar, key: string): void {
     else if (text[i] === '}' && --depth < 0) bad(i, 1, `unbalanced '}' in the LaTeX for '${key}'`, 'every } closes an earlier {');
   }
   if (depth > 0) bad(text.lastIndexOf('{'), 1, `unbalanced '{' in the LaTeX for '${key}'`, 'close every { with a }');
+  // Rendered now, by KaTeX, in every context the printers use: the docs build can never reject it later.
+  const tex = String(value.value).trim();
+  const problem = texProblem(tex);
+  if (problem) {
+    // The value's text and the source agree (no escapes) when exprSource returned the source itself.
+    const lead = text.length - text.trimStart().length;
+    const mapped = text.trim() === tex;
+    bad(mapped ? lead + problem.at : 0, mapped ? problem.length : Math.max(1, text.trimEnd().length), `the LaTeX for '${key}' is not valid: ${problem.message}`, symbolHint);
+  }
+}
+
+/**
+ * The opening bracket of a YAML flow collection that is not closed before a line indented no deeper than the line it
+ * opened on (or before the end of the file): where the user has to add the ] or }. Quoted text and comments are skipped.
+ */
+function unclosedBracket(text: string): number | undefined {
+  const stack: { at: number; indent: number }[] = [];
+  let lineIndent = 0;
+  let lineStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (lineStart) {
+      let j = i;
+      while (text[j] === ' ') j++;
+      const blank = text[j] === '\n' || text[j] === '\r' || text[j] === '#' || j >= text.length;
+      if (!blank) {
+        lineIndent = j - i;
+        if (stack.length && lineIndent <= stack[0]!.indent) return stack[stack.length - 1]!.at;
+      }
+      lineStart = false;
+    }
+    if (ch === '\n') lineStart = true;
+    else if (ch === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if (ch === '"' || ch === "'") {
+      // A quote starts a string only at the start of a scalar; inside one (it's) it is a plain character.
+      let k = i - 1;
+      while (k >= 0 && (text[k] === ' ' || text[k] === '\t')) k--;
+      if (k < 0 || /[\s:,[{-]/.test(text[k]!)) {
+        for (i++; i < text.length; i++) {
+          if (ch === '"' && text[i] === '\\') i++;
+          else if (text[i] === ch) {
+            if (ch === "'" && text[i + 1] === "'") i++;
+            else break;
+          }
+        }
+      }
+    } else if (ch === '[' || ch === '{') stack.push({ at: i, indent: lineIndent });
+    else if ((ch === ']' || ch === '}') && stack.length) stack.pop();
+  }
+  return stack.length ? stack[stack.length - 1]!.at : undefined;
 }
 
 /** A YAML syntax error, placed where the user has to act rather than where the parser gave up. */
@@ -264,6 +316,10 @@ function yamlError(file: string, text: string, e: YAMLError): Diagnostic {
       if (unescaped) return at(q === "'" ? j + 1 : i, 'this quoted string is never closed', `add the closing ${q}`);
       if (q === "'") i = j + 1;
     }
+  }
+  if (/flow|[\]}]/i.test(msg)) {
+    const open = unclosedBracket(text);
+    if (open !== undefined) return at(open, `this '${text[open]}' is never closed`, `add the closing ${text[open] === '[' ? ']' : '}'} on the same line`);
   }
   if (e.code === 'MULTIPLE_DOCS') return at(e.pos[0], 'a spec holds one YAML document', "remove this '---' and what follows, or move it to its own file");
   if (e.code === 'BLOCK_AS_IMPLICIT_KEY') {

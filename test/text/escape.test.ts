@@ -11,7 +11,7 @@ const LINE_BREAKS = /[\n\r\u2028\u2029\u0085\v\f]/;
 
 /** Evaluates one TS/JS expression by transpiling a module that exports it. */
 function evalTs(expr: string): unknown {
-  const js = ts.transpileModule(`export default (${expr});`, { compilerOptions: { module: ts.ModuleKind.CommonJS } }).outputText;
+  const js = ts.transpileModule(`export default (${expr});`, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
   const m = { exports: {} as { default?: unknown } };
   new Function('module', 'exports', js)(m, m.exports);
   return m.exports.default;
