@@ -6,7 +6,7 @@ import { spanOf } from '../spec/source-expr.js';
 import type { CellSpec, EquationDecl } from '../spec/types.js';
 import { add, concat, constant, div, type Expr, type Leaf, leaf, map, matvec, mul, neg, sub, topoOrder } from './expr.js';
 import { FnTable, USER_FUNCTIONS } from './functions.js';
-import { compileScalar, scalarDerivative, validateScalar } from './scalar.js';
+import { compileScalar, scalarBody, scalarDerivative, validateScalar } from './scalar.js';
 import { dimKey, showDim, showShape } from './shape.js';
 
 export interface Equation {
@@ -42,6 +42,7 @@ function customActivations(spec: CellSpec, fns: FnTable): void {
   for (const a of spec.activations) {
     const what = `activation '${a.name}'`;
     validateScalar(a.expr, a.param, what);
+    const body = scalarBody(a.expr);
     const d = scalarDerivative(a.expr, a.param, what);
     const gradName = `${a.name}_grad`;
     fns.add({
@@ -55,10 +56,10 @@ function customActivations(spec: CellSpec, fns: FnTable): void {
     });
     fns.add({
       name: a.name,
-      eval: compileScalar(a.expr.node, a.param),
-      // y = f(a)  ->  da = dy ⊙ f'(a), f' from mathjs
+      eval: compileScalar(body, a.param),
+      // y = f(a)  ->  da = dy ⊙ f'(a), f' from the rules of scalar-derive.ts
       vjp: (dy, arg) => mul(dy, map(gradName, arg)),
-      custom: { param: a.param, body: a.expr.node, source: a.expr.text },
+      custom: { param: a.param, body, source: a.expr.text },
     });
   }
 }

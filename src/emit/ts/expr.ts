@@ -2,7 +2,7 @@
 
 import type { Concat, Const, Expr, Leaf, MapE, MatVec, Slice, Zip } from '../../ir/expr.js';
 import type { FnTable } from '../../ir/functions.js';
-import { scalarToJs } from '../../ir/scalar.js';
+import { scalarCalls, scalarToJs } from '../../ir/scalar.js';
 import { tsBlockComment } from '../../text/escape.js';
 import { Prec, type Printed, Printer } from '../printer.js';
 
@@ -50,8 +50,8 @@ export const customHelperName = (fn: string): string => `act_${fn}_`;
 export function customHelper(fns: FnTable, name: string): string {
   const def = fns.get(name);
   const c = def.custom!;
-  const what = name.endsWith('_grad') ? `derivative of ${name.slice(0, -5)}, from mathjs: ${c.source}` : `activation ${name}(x) = ${c.source}`;
-  return [`/** The ${tsBlockComment(what)} */`, `function ${customHelperName(name)}(x: number): number {`, `  return ${scalarToJs(c.body, c.param, 'x')};`, '}'].join('\n');
+  const what = name.endsWith('_grad') ? `derivative of ${name.slice(0, -5)}: ${c.source}` : `activation ${name}(x) = ${c.source}`;
+  return [`/** The ${tsBlockComment(what)} */`, `function ${customHelperName(name)}(x: number): number {`, `  return ${scalarToJs(c.body, c.param, 'x', (f) => `${f}_`)};`, '}'].join('\n');
 }
 
 export function tsNumber(v: number): string {
@@ -102,6 +102,8 @@ export class TsPrinter extends Printer {
     const def = this.fns.get(e.fn);
     if (!def.custom) throw new Error(`the TypeScript printer has no function '${e.fn}'`);
     this.helpers.add(e.fn);
+    // Stable sigmoid and softplus helpers serve user activations too.
+    for (const f of scalarCalls(def.custom.body)) if (TS_HELPERS[f]) this.helpers.add(f);
     return { text: `${customHelperName(e.fn)}(${a})`, prec: Prec.Atom };
   }
 

@@ -76,7 +76,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const proj = new Map(fp.groups.map((g) => [g.index, N.fresh(`${groupName(g)}Proj`)]));
   const tapeNodes: Expr[] = [];
   for (const e of fp.tape) if (!rootState.has(e.id)) tapeNodes.push(e);
-  for (const g of fp.groups) if (g.kind === 'step' && !tapeNodes.includes(g.v)) tapeNodes.push(g.v);
+  // A product of a new state s_t reads the state sequence; other in-step vectors are kept on the tape.
+  for (const g of fp.groups) if (g.kind === 'step' && g.newState === undefined && !tapeNodes.includes(g.v)) tapeNodes.push(g.v);
   const tapeName = new Map(tapeNodes.map((e) => [e.id, N.fresh(`${nameOf(e)}Tape`)]));
   const scratch = new Map<number, string>();
   const fwdLoc = (e: Expr): Loc | undefined => {
@@ -210,9 +211,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     fp.phases.forEach((nodes, level) => {
       for (const g of fp.groups) {
         if (g.kind === 'input' || fp.groupLevel.get(g.index) !== level) continue;
-        const src = g.kind === 'state' ? stateSeq.get((g.v as Leaf).name)! : tapeName.get(g.v.id)!;
-        L.push(`${ind}  // ${g.kind === 'state' ? 'recurrent' : 'in-step'} products, packed: [${g.pieces.map((p) => p.W.name).join(', ')}] · ${groupName(g)}`);
-        L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${src}, ${I.step} * ${I.batch} * ${dim(g.width)}, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
+        const src = g.kind === 'state' ? stateSeq.get((g.v as Leaf).name)! : g.newState !== undefined ? stateSeq.get(g.newState)! : tapeName.get(g.v.id)!;
+        const srcStep = g.newState !== undefined ? `(${I.step} + 1)` : I.step;
+        L.push(`${ind}  // ${g.kind === 'state' ? 'recurrent' : g.newState !== undefined ? `new-state (${g.newState}_t)` : 'in-step'} products, packed: [${g.pieces.map((p) => p.W.name).join(', ')}] · ${groupName(g)}`);
+        L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${src}, ${srcStep} * ${I.batch} * ${dim(g.width)}, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
       }
       const stores: Store[] = [];
       for (const e of nodes) {
@@ -426,10 +428,12 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     }
     L.push(`${ind}// weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group`);
     for (const g of fp.groups) {
-      const vArr = g.kind === 'input' ? id((g.v as Leaf).name) : g.kind === 'state' ? stateSeq.get((g.v as Leaf).name)! : tapeName.get(g.v.id)!;
+      const vArr = g.kind === 'input' ? id((g.v as Leaf).name) : g.kind === 'state' ? stateSeq.get((g.v as Leaf).name)! : g.newState !== undefined ? stateSeq.get(g.newState)! : tapeName.get(g.v.id)!;
+      // s_t of every step starts one step into the state sequence (which begins with s_0).
+      const vOff = g.newState !== undefined ? `${I.batch} * ${dim(g.width)}` : '0';
       const dW = N.fresh(`d${groupName(g)}Weights`);
       L.push(`${ind}const ${dW} = new ${A}(${dim(g.cols)} * ${dim(g.width)});`);
-      L.push(`${ind}gemmTN${sfx}(${dim(g.cols)}, ${dim(g.width)}, ${I.steps} * ${I.batch}, ${dyBuf.get(g.index)}, 0, ${dim(g.cols)}, ${vArr}, 0, ${dim(g.width)}, ${dW}, 0, ${dim(g.width)}, false);`);
+      L.push(`${ind}gemmTN${sfx}(${dim(g.cols)}, ${dim(g.width)}, ${I.steps} * ${I.batch}, ${dyBuf.get(g.index)}, 0, ${dim(g.cols)}, ${vArr}, ${vOff}, ${dim(g.width)}, ${dW}, 0, ${dim(g.width)}, false);`);
       for (const p of g.pieces) L.push(`${ind}unpackRows_(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
     }
     const sd: string[] = [];

@@ -26,6 +26,11 @@ export interface Group {
   readonly index: number;
   readonly v: Expr;
   readonly kind: 'input' | 'state' | 'step';
+  /**
+   * For a 'step' group whose vector is a new state s_t (a product reading a state updated earlier in the
+   * same step): that state's name. Its values live in the state sequence at step t + 1, not on the tape.
+   */
+  readonly newState?: string;
   readonly pieces: Piece[];
   /** Σ rows of the pieces: the packed output width. */
   cols: Dim;
@@ -62,13 +67,15 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
   const order = topoOrder(roots);
   const groups: Group[] = [];
   const byVector = new Map<number, Group>();
+  const newStateOf = new Map([...cell.next].map(([s, e]) => [e.id, s]));
   for (const e of order) {
     if (e.kind !== 'matvec') continue;
     for (const p of piecesOf(e)) {
       let g = byVector.get(p.v.id);
       if (!g) {
         const kind = p.v.kind === 'leaf' && p.v.role === 'input' ? 'input' : p.v.kind === 'leaf' && p.v.role === 'state' ? 'state' : 'step';
-        g = { index: groups.length, v: p.v, kind, pieces: [], cols: ZERO_DIM, width: p.v.shape[0]! };
+        const newState = kind === 'step' ? newStateOf.get(p.v.id) : undefined;
+        g = { index: groups.length, v: p.v, kind, ...(newState === undefined ? {} : { newState }), pieces: [], cols: ZERO_DIM, width: p.v.shape[0]! };
         groups.push(g);
         byVector.set(p.v.id, g);
       }

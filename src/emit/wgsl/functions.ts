@@ -104,7 +104,7 @@ export class WgslFunctions {
    * (a right operand of equal precedence keeps its parentheses, so the evaluation order is the written one).
    */
   private scalar(root: MathNode, param: string, fn: string, calls: Set<string>): string {
-    type Node = MathNode & { name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown };
+    type Node = MathNode & { condition?: MathNode; trueExpr?: MathNode; falseExpr?: MathNode; name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown };
     const prec: Record<string, number> = { '+': 1, '-': 1, '*': 2, '/': 2 };
     const print = (m: MathNode): { text: string; prec: number } => {
       const n = m as Node;
@@ -117,8 +117,14 @@ export class WgslFunctions {
           return { text: wgslNumber(Number(n.value)), prec: 9 };
         case 'ParenthesisNode':
           return print(n.content!);
+        case 'ConditionalNode':
+          // select(false value, true value, condition): both sides are evaluated, and every helper is finite.
+          return { text: `select(${print(n.falseExpr!).text}, ${print(n.trueExpr!).text}, ${print(n.condition!).text})`, prec: 9 };
         case 'FunctionNode': {
           const f = n.fn?.name ?? '';
+          const args = n.args!.map((a) => print(a).text);
+          if (f === 'min' || f === 'max') return { text: `${f}(${args.join(', ')})`, prec: 9 };
+          if (f === 'clip') return { text: `min(max(${args[0]}, ${args[1]}), ${args[2]})`, prec: 9 };
           const h = WGSL_BUILTINS[f] ?? SCALAR_EXTRAS[f];
           if (!h || n.args!.length !== 1) throw new Error(`function '${f}' in activation '${fn}' has no WGSL form`);
           calls.add(this.use(h));
@@ -139,6 +145,7 @@ export class WgslFunctions {
             calls.add(this.use(helper));
             return { text: helper === POW_HELPERS.powi_ ? `powi_(${a.text}, ${k})` : `${helper.name}(${a.text})`, prec: 9 };
           }
+          if (['>', '<', '>=', '<='].includes(op)) return { text: `${a.text} ${op} ${b.text}`, prec: 0 };
           const p = prec[op];
           if (p === undefined) throw new Error(`operator '${n.op}' in activation '${fn}' has no WGSL form`);
           const left = a.prec < p ? `(${a.text})` : a.text;

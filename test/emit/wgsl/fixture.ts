@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { it } from 'vitest';
 import { type CompiledCell, compileCell } from '../../../src/derive/compile.js';
 import { emitWgsl } from '../../../src/emit/wgsl/index.js';
+import { USER_CELLS } from '../../user-cells.js';
 import { createNodeDevice, type NodeDevice } from '../../../src/runtime/webgpu/index.js';
 
 /** A cell with user activations: swish (sigmoid inside) and softsign (abs, and a squared denominator in its derivative). */
@@ -128,12 +129,12 @@ export function shippedCells(): { file: string; cell: CompiledCell }[] {
 
 export function allCells(): { file: string; cell: CompiledCell }[] {
   const inline = (text: string, name: string) => ({ file: `${name} (inline)`, cell: compileCell(text, `test/${name}.cell.yaml`) });
-  return [...shippedCells(), inline(CUSTOM_CELL, 'swish-rnn'), inline(TWO_INPUT_CELL, 'two-inputs'), inline(CHAIN_CELL, 'chain'), inline(COLLIDING_CELL, 'collide')];
+  return [...shippedCells(), inline(CUSTOM_CELL, 'swish-rnn'), inline(TWO_INPUT_CELL, 'two-inputs'), inline(CHAIN_CELL, 'chain'), inline(COLLIDING_CELL, 'collide'), ...Object.entries(USER_CELLS).map(([name, text]) => inline(text, name))];
 }
 
 /** Sizes that are not multiples of the workgroup size: input 5, hidden 7, anything else 3 (2 for aux). */
 export function oddSizes(c: CompiledCell): Record<string, number> {
-  return Object.fromEntries(c.spec.sizes.map((s) => [s.name, s.name === 'input' ? 5 : s.name === 'hidden' ? 7 : s.name === 'aux' ? 2 : 3]));
+  return Object.fromEntries(c.spec.sizes.map((s) => [s.name, s.name === 'input' ? 5 : s.name === 'hidden' ? 7 : s.name === 'aux' ? 2 : s.name === 'mem' ? 4 : 3]));
 }
 
 /**

@@ -43,13 +43,14 @@ describe('emitWgsl', () => {
     }
   });
 
-  it('prints custom activations and their derivatives from their mathjs bodies', () => {
+  it('prints custom activations and their derivatives in stable forms (no exp that can overflow)', () => {
     const { backward, forward } = emitWgsl(byName.get('swish-rnn')!).shaders;
     expect(forward).toContain('// swish(x) = x * sigmoid(x)\nfn act_swish_(x: f32) -> f32 {\n  return x * sigmoid_(x);\n}');
     expect(forward).toContain('fn act_softsign_(x: f32) -> f32 {\n  return x / (1.0 + abs_(x));\n}');
-    // d/dx x / (1 + |x|) = 1 / (|x| + 1)^2, the square by multiplication (WGSL's pow is undefined for a negative base)
-    expect(backward).toContain('fn act_softsign_grad_(x: f32) -> f32 {\n  return 1.0 / pow2_(abs_(x) + 1.0);\n}');
-    expect(backward).toContain('fn act_swish_grad_(x: f32) -> f32 {\n  return (exp_(-x) * (x + 1.0) + 1.0) / pow2_(exp_(-x) + 1.0);\n}');
+    // (u / v)' = (u' - (u / v) v') / v: no v², which overflows long before v does
+    expect(backward).toContain('fn act_softsign_grad_(x: f32) -> f32 {\n  return (1.0 - x / (1.0 + abs_(x)) * sign_(x)) / (1.0 + abs_(x));\n}');
+    // swish' = σ(x) + x σ(x) σ(-x), not (e^-x (x + 1) + 1) / (e^-x + 1)², which is NaN once e^-x overflows
+    expect(backward).toContain('fn act_swish_grad_(x: f32) -> f32 {\n  return sigmoid_(x) + x * (sigmoid_(x) * sigmoid_(-x));\n}');
   });
 
   it('hoists input projections before the loop and splits GRU steps at U_h (r .* h_prev)', () => {

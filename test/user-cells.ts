@@ -1,0 +1,105 @@
+// Cells a user might write that no shipped cell covers; every test target certifies them (TS, WGSL, reference).
+
+/** An LSTM whose output gate reads the new cell state through a matrix (V_o * c after c is updated). */
+export const NEW_STATE_CELL = `name: lstm-new-c
+title: Output gate reads the new cell through a matrix
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  c: hidden
+  h: hidden
+parameters:
+  W_i: [hidden, input]
+  W_o: [hidden, input]
+  W_c: [hidden, input]
+  U_i: [hidden, hidden]
+  U_o: [hidden, hidden]
+  U_c: [hidden, hidden]
+  V_o: [hidden, hidden]
+  b_o: hidden
+equations:
+  i: sigmoid(W_i * x + U_i * h_prev)
+  c_cand: tanh(W_c * x + U_c * h_prev)
+  c: (1 - i) .* c_prev + i .* c_cand
+  o: sigmoid(W_o * x + U_o * h_prev + V_o * c + b_o)
+  h: o .* tanh(c)
+output: h
+`;
+
+/** Two states of different sizes; the candidate reads the new m (memory) through two matrices. */
+export const NEW_STATE_SIZES_CELL = `name: two-state-new-m
+title: A candidate reads a new state of another size through a matrix
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+  mem: { symbol: M, example: 2 }
+inputs:
+  x: input
+state:
+  m: mem
+  h: hidden
+parameters:
+  W_m: [mem, input]
+  U_mh: [mem, hidden]
+  W_h: [hidden, input]
+  U_hm: [hidden, mem]
+  U_hh: [hidden, hidden]
+  V_mm: [mem, mem]
+  G: [hidden, mem]
+equations:
+  m: tanh(W_m * x + U_mh * h_prev + V_mm * m_prev)
+  h: tanh(W_h * x + U_hm * m + U_hh * h_prev) .* sigmoid(G * m)
+output: h
+`;
+
+/** Every user cell by name (the name in its text, so it compiles as test/<name>.cell.yaml). */
+export const USER_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
+  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+);
+
+/**
+ * Activations users write, in the forms they are usually written (exp and log included), each finite
+ * with a finite derivative on all of [-1e4, 1e4].
+ */
+export const ACTIVATIONS: Readonly<Record<string, string>> = {
+  swish: 'x * sigmoid(x)',
+  silu: 'x / (1 + exp(-x))',
+  mish: 'x * tanh(log(1 + exp(x)))',
+  gelu_tanh: '0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))',
+  softsign: 'x / (1 + abs(x))',
+  elu: 'x > 0 ? x : exp(x) - 1',
+  elu_minmax: 'max(x, 0) + min(0, exp(x) - 1)',
+  selu: '1.0507009873554805 * (max(x, 0) + min(0, 1.6732632423543772 * (exp(x) - 1)))',
+  softplus_exp: 'log(1 + exp(x))',
+  log_sigmoid: 'log(sigmoid(x))',
+  log_sigmoid_exp: '-log(1 + exp(-x))',
+  tanh_exp: '(exp(x) - exp(-x)) / (exp(x) + exp(-x))',
+  sigmoid_exp: 'exp(x) / (1 + exp(x))',
+  hard_swish: 'x * relu6(x + 3) / 6',
+};
+
+/** One cell per activation: h = f(x .* g), so a sweep of x reaches f and f' unchanged (g = 1). */
+export function activationCell(name: string, body: string): string {
+  return `name: act-${name.replace(/_/g, '-')}
+title: The activation ${name}
+sizes:
+  n: { symbol: N, example: 4 }
+inputs:
+  x: n
+state:
+  h: n
+parameters:
+  g: n
+activations:
+  f: ${JSON.stringify(body)}
+equations:
+  h: f(x .* g)
+output: h
+`;
+}
+
+/** -1e4 .. 1e4: the overflow thresholds of exp in f32 (88) and f64 (709), kinks, and the ends. */
+export const SWEEP = [0, 0.5, 1, 3, 6, 20, 50, 88, 89, 100, 500, 709, 710, 1000, 5000, 1e4].flatMap((v) => (v === 0 ? [0] : [-v, v]));
