@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the `cellgen` command: runs the TypeScript CLI through tsx's loader.
-import { register } from 'tsx/esm/api';
+// Entry point of the `cellgen` command: runs the compiled CLI (dist/), compiling it first when the
+// TypeScript sources beside it changed or dist/ is missing (see compile.js).
+import { ensureCompiled } from './compile.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const { main } = await import(await ensureCompiled());
 process.exitCode = await main(process.argv.slice(2));

@@ -61,13 +61,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   return { W_c: [hidden, (hidden + input)], b_c: [hidden], W_u: [hidden, (hidden + input)], b_u: [hidden] };
 }
 
 /** Runs gru-minimal over a whole sequence and keeps what the backward needs. */
 export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -133,7 +133,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   const { W_c, b_c, W_u, b_u } = tape_.params;
   const { x } = tape_.inputs;
   const { cSeq_, uTape_, c_candTape_, cWeights_, xWeights_ } = tape_;
@@ -217,7 +217,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
 
 /** Runs gru-minimal over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -283,7 +283,7 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   const { W_c, b_c, W_u, b_u } = tape_.params;
   const { x } = tape_.inputs;
   const { cSeq_, uTape_, c_candTape_, cWeights_, xWeights_ } = tape_;
@@ -378,6 +378,14 @@ function check_<A extends Float32Array | Float64Array>(a: A | undefined, length:
   if (a === undefined) throw new Error(`gru-minimal: ${what} is missing`);
   if (a.length !== length) throw new Error(`gru-minimal: ${what} has ${a.length} elements, expected ${length}`);
   return a;
+}
+
+function checkSizes_(sizes: Sizes): Sizes {
+  for (const name of ['input', 'hidden', 'classes'] as const) {
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`gru-minimal: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden, classes`);
+  }
+  return sizes;
 }
 
 function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {

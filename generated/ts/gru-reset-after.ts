@@ -59,13 +59,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   return { W_z: [hidden, input], W_r: [hidden, input], W_h: [hidden, input], U_z: [hidden, hidden], U_r: [hidden, hidden], U_h: [hidden, hidden], b_z: [hidden], b_r: [hidden], b_h: [hidden], b_uh: [hidden] };
 }
 
 /** Runs gru-reset-after over a whole sequence and keeps what the backward needs. */
 export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -146,7 +146,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   const { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh } = tape_.params;
   const { x } = tape_.inputs;
   const { hSeq_, zTape_, rTape_, tTape_, h_candTape_, xWeights_, hWeights_ } = tape_;
@@ -244,7 +244,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
 
 /** Runs gru-reset-after over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -325,7 +325,7 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   const { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh } = tape_.params;
   const { x } = tape_.inputs;
   const { hSeq_, zTape_, rTape_, tTape_, h_candTape_, xWeights_, hWeights_ } = tape_;
@@ -434,6 +434,14 @@ function check_<A extends Float32Array | Float64Array>(a: A | undefined, length:
   if (a === undefined) throw new Error(`gru-reset-after: ${what} is missing`);
   if (a.length !== length) throw new Error(`gru-reset-after: ${what} has ${a.length} elements, expected ${length}`);
   return a;
+}
+
+function checkSizes_(sizes: Sizes): Sizes {
+  for (const name of ['input', 'hidden'] as const) {
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`gru-reset-after: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
+  }
+  return sizes;
 }
 
 function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {

@@ -61,13 +61,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   return { W_i: [hidden, input], W_f: [hidden, input], W_o: [hidden, input], W_c: [hidden, input], U_i: [hidden, hidden], U_f: [hidden, hidden], U_o: [hidden, hidden], U_c: [hidden, hidden], b_i: [hidden], b_f: [hidden], b_o: [hidden], b_c: [hidden], p_i: [hidden], p_f: [hidden], p_o: [hidden] };
 }
 
 /** Runs lstm-peephole over a whole sequence and keeps what the backward needs. */
 export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -165,7 +165,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   const { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o } = tape_.params;
   const { x } = tape_.inputs;
   const { cSeq_, hSeq_, fTape_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ } = tape_;
@@ -300,7 +300,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
 
 /** Runs lstm-peephole over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -398,7 +398,7 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden } = sizes_;
+  const { input, hidden } = checkSizes_(sizes_);
   const { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o } = tape_.params;
   const { x } = tape_.inputs;
   const { cSeq_, hSeq_, fTape_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ } = tape_;
@@ -544,6 +544,14 @@ function check_<A extends Float32Array | Float64Array>(a: A | undefined, length:
   if (a === undefined) throw new Error(`lstm-peephole: ${what} is missing`);
   if (a.length !== length) throw new Error(`lstm-peephole: ${what} has ${a.length} elements, expected ${length}`);
   return a;
+}
+
+function checkSizes_(sizes: Sizes): Sizes {
+  for (const name of ['input', 'hidden'] as const) {
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`lstm-peephole: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
+  }
+  return sizes;
 }
 
 function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {

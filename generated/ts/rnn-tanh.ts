@@ -59,13 +59,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   return { W: [hidden, input], U: [hidden, hidden], b: [hidden] };
 }
 
 /** Runs rnn-tanh over a whole sequence and keeps what the backward needs. */
 export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -120,7 +120,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   const { W, U, b } = tape_.params;
   const { x } = tape_.inputs;
   const { hSeq_, xWeights_, hWeights_ } = tape_;
@@ -191,7 +191,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
 
 /** Runs rnn-tanh over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -246,7 +246,7 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden, classes } = sizes_;
+  const { input, hidden, classes } = checkSizes_(sizes_);
   const { W, U, b } = tape_.params;
   const { x } = tape_.inputs;
   const { hSeq_, xWeights_, hWeights_ } = tape_;
@@ -328,6 +328,14 @@ function check_<A extends Float32Array | Float64Array>(a: A | undefined, length:
   if (a === undefined) throw new Error(`rnn-tanh: ${what} is missing`);
   if (a.length !== length) throw new Error(`rnn-tanh: ${what} has ${a.length} elements, expected ${length}`);
   return a;
+}
+
+function checkSizes_(sizes: Sizes): Sizes {
+  for (const name of ['input', 'hidden', 'classes'] as const) {
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`rnn-tanh: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden, classes`);
+  }
+  return sizes;
 }
 
 function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {

@@ -1,6 +1,5 @@
 // The vanishing-gradient figure: a vega-lite spec rendered at build time to a deterministic inline SVG.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { VanishingSeries } from './model.js';
 
 /** Points a log scale cannot show (norm <= 0 after underflow, NaN) are dropped; the caller reports how many. */
@@ -10,7 +9,6 @@ interface TextMetrics {
   measureWidth: unknown;
   canvas(use: boolean): void;
 }
-const textMetrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
 
 export function plottable(series: VanishingSeries[]): { cell: string; lag: number; norm: number }[] {
   return series.flatMap((s) =>
@@ -48,6 +46,9 @@ export function vanishingSpec(series: VanishingSeries[]): TopLevelSpec {
  * so the same series give the same bytes on every machine.
  */
 export async function vanishingSvg(series: VanishingSeries[]): Promise<string> {
+  // vega is loaded here, not at the top: a build whose figure is cached never loads it.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const textMetrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
   const spec = compile(vanishingSpec(series)).spec;
   const measured = textMetrics.width === textMetrics.measureWidth;
   textMetrics.canvas(false);

@@ -1,4 +1,5 @@
 // Writes the static documentation site: every page is rendered in memory first, so a bad formula writes nothing.
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -6,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { CellDoc, DocEquation, SiteInput } from './model.js';
-import { TexRenderer } from './tex.js';
+import { loadTex, TexRenderer } from './tex.js';
 import { formatBytes, formatInt, formatNumber, linkify, paragraphs, safeHref } from './html.js';
 import { projectContent } from './markdown.js';
 import { plottable, vanishingSvg } from './plot.js';
@@ -14,6 +15,11 @@ import { plottable, vanishingSvg } from './plot.js';
 export interface SiteOptions {
   /** Folder holding layout.hbs and friends; found by walking up from this file when omitted. */
   templatesDir?: string;
+  /**
+   * Rendered pages by key. A page's key is a hash of exactly the input it shows (and the caller
+   * mixes in the version of cellgen and its templates), so a cached page is the page it would render.
+   */
+  pageCache?: { get(key: string): string | undefined; set(key: string, html: string): void };
 }
 
 interface Page {
@@ -226,12 +232,25 @@ async function katexAssets(): Promise<{ css: string; fonts: { from: string; to: 
 export async function writeSite(input: SiteInput, outDir: string, options: SiteOptions = {}): Promise<string[]> {
   validate(input);
   const { t, css } = await loadTemplates(options.templatesDir ?? findTemplatesDir());
-  const pages: Page[] = [indexPage(t, input)];
-  for (const cell of input.cells) pages.push(cellPage(t, input, cell));
-  pages.push(await vanishingPage(t, input));
-  pages.push(trainingPage(t, input));
+  const navDeps = { cells: input.cells.map((c) => [c.name, c.title]), spec: input.specFormatMarkdown !== undefined };
+  const page = async (file: string, deps: unknown, render: () => Page | Promise<Page>): Promise<Page> => {
+    const key = createHash('sha256').update(JSON.stringify([file, navDeps, deps])).digest('hex');
+    const hit = options.pageCache?.get(key);
+    if (hit !== undefined) return { path: file, html: hit };
+    await loadTex();
+    const p = await render();
+    options.pageCache?.set(key, p.html);
+    return p;
+  };
+  const rows = input.cells.map((c) => [c.name, c.title, c.sizes, c.paramCount, c.ops, c.savedBytesPerStep]);
+  const pages: Page[] = [await page('index.html', [rows, input.benchmarkMarkdown], () => indexPage(t, input))];
+  for (const cell of input.cells) pages.push(await page(`cells/${cell.name}.html`, cell, () => cellPage(t, input, cell)));
+  const jacobians = input.cells.map((c) => [c.name, c.title, c.jacobian]);
+  pages.push(await page('vanishing.html', [input.vanishing, input.vanishingSetup, jacobians], () => vanishingPage(t, input)));
+  pages.push(await page('training.html', null, () => trainingPage(t, input)));
   if (input.specFormatMarkdown !== undefined) {
-    pages.push(contentPage(t, input, 'spec-format.html', 'Spec format', input.specFormatMarkdown));
+    const md = input.specFormatMarkdown;
+    pages.push(await page('spec-format.html', md, () => contentPage(t, input, 'spec-format.html', 'Spec format', md)));
   }
   const katexFiles = await katexAssets();
 

@@ -1,6 +1,13 @@
 // Build-time KaTeX rendering that counts what it renders and names the formula when one is malformed.
-import katex from 'katex';
 import type { DocEquation } from './model.js';
+
+type Katex = typeof import('katex').default;
+let katex: Katex | undefined;
+
+/** Loads KaTeX once; call before rendering (a build whose pages are all cached never loads it). */
+export async function loadTex(): Promise<void> {
+  katex ??= (await import('katex')).default;
+}
 
 /** A renderer for one page: the count goes into the page so the browser check can compare it. */
 export class TexRenderer {
@@ -12,6 +19,7 @@ export class TexRenderer {
   render(tex: string, where: string, display = true): string {
     let html: string;
     try {
+      if (!katex) throw new Error('invariant: loadTex() was not awaited before rendering');
       html = katex.renderToString(tex, { throwOnError: true, displayMode: display });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);

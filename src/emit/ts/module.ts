@@ -449,7 +449,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const pattern = (names: readonly string[]): string => `{ ${names.map((n) => (id(n) === n ? n : `${tsKey(n)}: ${id(n)}`)).join(', ')} }`;
   /** `{ a: a_, for: x }`: an object literal with the user's names as keys. */
   const object = (entries: readonly (readonly [string, string])[]): string => `{ ${entries.map(([k, v]) => (k === v ? k : `${tsKey(k)}: ${v}`)).join(', ')} }`;
-  const sizeLocals = `const ${pattern(spec.sizes.map((s) => s.name))} = ${I.sizes};`;
+  const sizeLocals = `const ${pattern(spec.sizes.map((s) => s.name))} = checkSizes_(${I.sizes});`;
   const paramList = cell.params.map((p) => p.name);
   const shapeOf = (e: Expr) => `[${e.shape.map((d) => dim(d)).join(', ')}]`;
   const fwd32 = forwardCode('Float32Array', '_');
@@ -572,6 +572,14 @@ function check_<A extends Float32Array | Float64Array>(a: A | undefined, length:
   if (a === undefined) throw new Error(\`${tsTemplate(spec.name)}: \${what} is missing\`);
   if (a.length !== length) throw new Error(\`${tsTemplate(spec.name)}: \${what} has \${a.length} elements, expected \${length}\`);
   return a;
+}
+
+function checkSizes_(sizes: Sizes): Sizes {
+  for (const name of [${spec.sizes.map((s) => tsString(s.name)).join(', ')}] as const) {
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${tsTemplate(spec.name)}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${tsTemplate(spec.sizes.map((s) => s.name).join(', '))}\`);
+  }
+  return sizes;
 }
 
 function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {

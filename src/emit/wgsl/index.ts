@@ -24,6 +24,8 @@ export interface WgslOutput {
   readonly kernels: CellKernels;
 }
 
+/** Where a module written to <dir>/<dir>/ finds the runtime in cellgen's sources (tests); the build
+ * passes RUNTIME_IMPORT instead, the copy of the runtime in its output folder (build/runtime.ts). */
 export const DEFAULT_RUNTIME_IMPORT = '../../src/runtime/webgpu/index.js';
 
 /** Text placed verbatim by `tsLiteral`. */

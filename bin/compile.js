@@ -1,0 +1,119 @@
+// Compiles the TypeScript sources to dist/ with one esbuild pass (no bundling, no type-check: `tsc`
+// does that), and keeps dist/ in step with src/ for the `cellgen` command.
+//
+// Two outputs: dist/src/ and dist/generated/ (one file per module, what the package's exports and
+// `cellgen` as a library import), and dist/cli/<hash>/ (the command, bundled with its dependencies
+// into a few chunks that load several times faster than thousands of small modules; typescript,
+// ts-morph and esbuild stay outside and load only when needed).
+//
+// `node bin/compile.js` writes both (npm's `prepare`). `ensureCompiled()` is what bin/cellgen.js
+// calls: when the sources sit beside it (a clone, or the package, which ships src/) and their
+// content differs from the last bundle's, or there is none, it bundles again first (a second or
+// two), so the command never runs a missing or stale dist/.
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const STAMP = join(ROOT, 'dist', 'cli', 'current');
+const cliEntry = (sig) => join(ROOT, 'dist', 'cli', sig.slice(0, 16), 'main.js');
+
+/** Every .ts file (not .d.ts) under dir, recursively. */
+function tsFiles(dir) {
+  const out = [];
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...tsFiles(p));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** A signature of the sources: a hash of their paths and contents (npm resets mtimes in packages). */
+function signature(files) {
+  const h = createHash('sha256');
+  for (const f of files.sort()) h.update(`${relative(ROOT, f)}\0`).update(readFileSync(f)).update('\0');
+  return h.digest('hex');
+}
+
+function writeAtomically(path, text) {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/** Transpiles the given folders' .ts files to dist/ (same layout as tsconfig.build.json's outDir). */
+export async function compile(folders = ['src', 'generated/ts', 'generated/wgsl']) {
+  const { build } = await import('esbuild');
+  const entryPoints = folders.flatMap((f) => tsFiles(join(ROOT, f)));
+  const r = await build({
+    entryPoints,
+    outdir: join(ROOT, 'dist'),
+    outbase: ROOT,
+    bundle: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'es2022',
+    write: false,
+    logLevel: 'error',
+  });
+  for (const f of r.outputFiles) writeAtomically(f.path, f.contents);
+  return entryPoints.length;
+}
+
+/** Modules the CLI bundle leaves to Node: big and loaded lazily, native, or optional. */
+const EXTERNAL = ['typescript', 'ts-morph', 'esbuild', 'webgpu', 'canvas', 'onnxruntime-node'];
+
+/** Bundles the command (src/cli/main.ts) into dist/cli/<signature>/; returns its entry. */
+export async function compileCli(sig) {
+  const { build } = await import('esbuild');
+  const outdir = dirname(cliEntry(sig));
+  const r = await build({
+    entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')],
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'es2022',
+    external: EXTERNAL,
+    // The compiler's identity for the build cache (src/build/cache.ts).
+    define: { __CELLGEN_SOURCE_HASH__: JSON.stringify(sig) },
+    // Bundled CommonJS packages call require().
+    banner: { js: "import { createRequire as __cellgenRequire } from 'node:module'; const require = __cellgenRequire(import.meta.url);" },
+    write: false,
+    logLevel: 'error',
+  });
+  for (const f of r.outputFiles) writeAtomically(f.path, f.contents);
+  writeAtomically(STAMP, sig);
+  return cliEntry(sig);
+}
+
+/** The URL of the bundled CLI, bundling src/ first when there is none for the current sources. */
+export async function ensureCompiled() {
+  const srcDir = join(ROOT, 'src');
+  let sig = '';
+  try {
+    sig = readFileSync(STAMP, 'utf8');
+  } catch {}
+  if (!existsSync(srcDir)) return pathToFileURL(cliEntry(sig)).href;
+  const now = signature(tsFiles(srcDir));
+  if (now === sig && existsSync(cliEntry(sig))) return pathToFileURL(cliEntry(sig)).href;
+  try {
+    return pathToFileURL(await compileCli(now)).href;
+  } catch (e) {
+    // A read-only install with a complete dist/ still runs; anything else is reported.
+    if (sig && existsSync(cliEntry(sig))) return pathToFileURL(cliEntry(sig)).href;
+    throw e;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const n = await compile(process.argv.length > 2 ? process.argv.slice(2) : undefined);
+  await compileCli(signature(tsFiles(join(ROOT, 'src'))));
+  process.stdout.write(`compiled ${n} modules to dist/ and bundled the command into dist/cli/\n`);
+}

@@ -1,0 +1,87 @@
+// One cell through the build: derive, emit every target, verify numerically, document; each part
+// cached by the content of the spec (see cache.ts). The compiler (work.ts: mathjs, the emitters,
+// the checks) is loaded only when some part is not cached, so a cached build loads none of it.
+
+import type { CompiledCell } from '../derive/compile.js';
+import type { CellDoc, VanishingSeries } from '../docs/model.js';
+import type { KernelModule } from '../check/kernels.js';
+import { type BuildCache, cacheKey } from './cache.js';
+
+export const COMMAND = 'cellgen build';
+
+/** Limits the numeric checks must meet for a build to succeed. */
+export const LIMITS = { gradCheck: 1e-6, kernelF64: 1e-9, kernelF32: 1e-3 } as const;
+
+export interface Emitted {
+  /** Output files of the cell, by path relative to the output folder. */
+  readonly files: [string, string][];
+  readonly params: number;
+  readonly paramsFormula: string;
+  readonly forwardFlops: number;
+  readonly backwardFlops: number;
+  /** Bytes the forward keeps per step and batch row at the example sizes. */
+  readonly savedBytes: number;
+}
+
+export interface Verified {
+  readonly gradCheck: number;
+  readonly kernelF64: number;
+  readonly kernelF32: number;
+}
+
+export interface Documented {
+  readonly doc: CellDoc;
+  readonly vanishing?: VanishingSeries;
+}
+
+/** A cell's spec, compiled and its kernel module loaded only when some part is not cached. */
+export class CellJob {
+  readonly name: string;
+  readonly key: string;
+  private compiled?: CompiledCell;
+  private module?: KernelModule;
+  private emittedPart?: Emitted;
+  /** True when every part asked for came from the cache. */
+  cached = true;
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly cache: BuildCache | undefined,
+  ) {
+    this.name = file.replace(/^.*\//, '').replace(/\.cell\.yaml$/, '');
+    this.key = cacheKey(file, text);
+  }
+
+  async cell(): Promise<CompiledCell> {
+    return (this.compiled ??= (await work()).compileCell(this.text, this.file));
+  }
+
+  private async part<T>(kind: string, make: () => Promise<T>): Promise<T> {
+    const hit = this.cache?.get<T>(kind, this.key);
+    if (hit !== undefined) return hit;
+    this.cached = false;
+    const v = await make();
+    this.cache?.set(kind, this.key, v);
+    return v;
+  }
+
+  async emitted(): Promise<Emitted> {
+    return (this.emittedPart ??= await this.part('emit', async () => (await work()).emitCell(await this.cell(), COMMAND)));
+  }
+
+  private async kernels(): Promise<KernelModule> {
+    const source = (await this.emitted()).files.find(([p]) => p === `ts/${this.name}.ts`)![1];
+    return (this.module ??= await (await work()).importTs(source));
+  }
+
+  async verified(): Promise<Verified> {
+    return this.part('verify', async () => (await work()).verifyCell(await this.cell(), await this.kernels(), LIMITS));
+  }
+
+  async documented(): Promise<Documented> {
+    return this.part('doc', async () => (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes));
+  }
+}
+
+const work = () => import('./work.js');

@@ -1,0 +1,59 @@
+// `cellgen build`: runs the build, shows progress, prints the table, writes or checks the output folder.
+
+import { join } from 'node:path';
+import { build, type CellReport, LIMITS } from '../build/build.js';
+import { defaultCacheDir } from '../build/cache.js';
+import { diffTree, writeTreeAtomically } from '../build/files.js';
+import type { BuildFlags } from './main.js';
+import { progressReporter } from './progress.js';
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const err = (s: string) => process.stderr.write(`${s}\n`);
+
+function table(reports: readonly CellReport[]): string {
+  const head = ['cell', 'params', 'formula', 'flops fwd/step', 'flops bwd/step', 'saved B/step', 'grad-check err', 'kernel err f64', 'kernel err f32', 'time'];
+  const rows = reports.map((r) => [
+    r.name, String(r.params), r.paramsFormula.replace(/[{}]/g, '').replace(/\^2/g, '²'), String(r.forwardFlops), String(r.backwardFlops), String(r.savedBytes),
+    r.gradCheck === undefined ? '-' : r.gradCheck.toExponential(1), r.kernelF64 === undefined ? '-' : r.kernelF64.toExponential(1),
+    r.kernelF32 === undefined ? '-' : r.kernelF32.toExponential(1), r.cached ? 'cached' : `${(r.ms / 1000).toFixed(2)} s`,
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export async function runBuild(o: BuildFlags): Promise<number> {
+  const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const progress = progressReporter(process.stderr);
+  let result;
+  try {
+    result = await build({
+      cellsDir: o.cells,
+      only,
+      verify: o.verify && !o.check,
+      docs: o.docs,
+      cacheDir: o.cache ? defaultCacheDir() : undefined,
+      typecheck: o.typecheck,
+      log: progress.log,
+      progress: progress.update,
+    });
+  } finally {
+    progress.stop();
+  }
+  if (o.check) {
+    const d = diffTree(result.tree, o.out, result.owns);
+    const bad = [...d.changed.map((p) => `changed: ${p}`), ...d.missing.map((p) => `missing: ${p}`), ...d.extra.map((p) => `stale:   ${p}`)];
+    if (bad.length) {
+      err(`error: ${o.out} differs from a fresh build:`);
+      for (const b of bad) err(`  ${join(o.out, b.slice(9))} (${b.slice(0, 7).trim()})`);
+      err(`  = hint: run 'cellgen build' and commit ${o.out}`);
+      return 1;
+    }
+    out(`${o.out} is up to date (${result.tree.size} files)`);
+    return 0;
+  }
+  writeTreeAtomically(result.tree, o.out, (p) => !result.owns(p));
+  out(table(result.reports));
+  out(`\nwrote ${result.tree.size} files to ${o.out}${o.verify ? ` (checks: gradient ≤ ${LIMITS.gradCheck}, kernels f64 ≤ ${LIMITS.kernelF64}, f32 ≤ ${LIMITS.kernelF32})` : ''}`);
+  return 0;
+}

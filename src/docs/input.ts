@@ -1,0 +1,49 @@
+// The documentation site's input assembled from per-cell parts (light: no compiler modules, so a
+// cached build can reuse every cell's documentation without loading mathjs or the emitters).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CellDoc, SiteInput, VanishingSeries } from './model.js';
+
+/** The package root (where README.md and bench/ live), found from this module's location. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+/** A section of README.md, from its heading to the next heading of the same level. */
+export function readmeSection(title: string): string | undefined {
+  const p = join(packageRoot(), 'README.md');
+  if (!existsSync(p)) return undefined;
+  const text = readFileSync(p, 'utf8');
+  const start = text.indexOf(`\n## ${title}\n`);
+  if (start < 0) return undefined;
+  const end = text.indexOf('\n## ', start + 4);
+  return text.slice(start + 1, end < 0 ? undefined : end).trim();
+}
+
+export const VANISHING_CELLS = ['rnn-tanh', 'gru', 'lstm'] as const;
+export const VANISHING_LAGS = [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64] as const;
+
+export const VANISHING_HIDDEN = 32;
+
+/** The site's input from the cells' documentation and curves (in VANISHING_CELLS order). */
+export function assembleSiteInput(docs: CellDoc[], curves: readonly VanishingSeries[]): SiteInput {
+  const hidden = VANISHING_HIDDEN;
+  const vanishing = VANISHING_CELLS.flatMap((n) => curves.filter((v) => v.cell === n));
+  const bench = join(packageRoot(), 'bench', 'results.md');
+  return {
+    cells: docs,
+    vanishing,
+    vanishingSetup: `Measured with the generated float64 kernels: hidden size ${hidden}, input size 8, weights uniform in ±1/√${hidden} (seed 7), one random input sequence and initial state. For each lag k the kernel runs k steps and the backward is seeded with dL/dh_k = e_i in batch row i, so the returned dL/ds_0 rows form ∂h_k/∂s_0; the plot shows its Frobenius norm (for the LSTM over both h and c).`,
+    specFormatMarkdown: readmeSection('Spec format'),
+    benchmarkMarkdown: existsSync(bench) ? readFileSync(bench, 'utf8') : undefined,
+  };
+}
+
