@@ -76,7 +76,7 @@ export function locationOf(span: Span): string {
  */
 export function formatDiagnostic(d: Diagnostic): string {
   // Everything printed may hold spec text: control characters and ESC sequences are shown escaped (terminal()).
-  const out = [`error: ${terminal(d.message)}`];
+  const out = [`error: ${terminal(d.message, '\t')}`];
   const span = d.span;
   const text = span ? sources.get(span.file) : undefined;
   if (span && text !== undefined) {
@@ -96,10 +96,10 @@ export function formatDiagnostic(d: Diagnostic): string {
     const before = shown(raw.slice(0, col - 1));
     const under = shown(raw.slice(col - 1, col - 1 + width));
     const caret = before.replace(/[^\t]/g, ' ') + '^'.repeat(Math.max(1, under.length));
-    out.push(`${pad} | ${caret}${d.hint ? ' ' + terminal(d.hint) : ''}`);
+    out.push(`${pad} | ${caret}${d.hint ? ' ' + terminal(d.hint, '\t') : ''}`);
   } else {
     if (span) out.push(` --> ${terminal(span.file)}`);
-    if (d.hint) out.push(`  = hint: ${terminal(d.hint)}`);
+    if (d.hint) out.push(`  = hint: ${terminal(d.hint, '\t')}`);
   }
   return out.join('\n');
 }
