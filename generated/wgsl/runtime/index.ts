@@ -4,5 +4,5 @@
 
 export * from './types.js';
 export { CellLayout, ParamBlock, StepBlock } from './layout.js';
-export { type BackwardResult, type ForwardArgs, type ForwardResult, type RunnerOptions, WgslCellRunner } from './runner.js';
+export { type BackwardResult, type ForwardArgs, type ForwardResult, type RunnerOptions, type Tensor, WgslCellRunner } from './runner.js';
 export { createNodeDevice, type NodeDevice, type NodeDeviceOptions } from './node.js';

@@ -23,20 +23,37 @@ export interface TensorData {
 /** `pre`: once over all steps before the loop; `loop`: once per step; `post`: once over all steps after it. */
 export type DispatchScope = 'pre' | 'loop' | 'post';
 
-/** One compute dispatch: one invocation per element of the widest group, per batch row (and per step outside the loop). */
+/**
+ * One compute dispatch. `elementwise`: one invocation per element of the widest group, per batch row (and
+ * per step outside the loop); in the loop one invocation covers `BATCH_TILE_OVERRIDE` batch rows.
+ * `gemm`: a tiled product C[rows][n] = A[rows][k] B[k][n] over all (t, b) rows, one workgroup per tile.
+ */
 export interface DispatchData {
   readonly entry: string;
   readonly scope: DispatchScope;
-  /** Element counts of the groups it computes; the invocation count uses the largest. */
+  readonly kind: 'elementwise' | 'gemm';
+  /** Element counts of the groups it computes; the invocation count uses the largest (a GEMM: n). */
   readonly widths: readonly DimData[];
-  /** Loop iterations per invocation (the inner sizes of its matrix-vector products). */
+  /** Loop iterations per invocation (the inner sizes of its matrix-vector products; a GEMM: k). */
   readonly trips: readonly DimData[];
 }
 
-/** A gradient reduction dθ += Σ_{t,b} (...): one invocation per parameter element, over a chunk of (t, b) rows. */
+/**
+ * A gradient reduction dθ += Σ_{t,b} (...) over a chunk of (t, b) rows: `gemm` for a matrix θ (a tiled
+ * product, one workgroup per tile of θ), `sum` for a vector θ (one invocation per element).
+ */
 export interface ReductionData {
   readonly entry: string;
   readonly param: string;
+  readonly kind: 'gemm' | 'sum';
+}
+
+/** The output tile of one GEMM workgroup (rows x cols), its threads, and the K slice per shared-memory stage. */
+export interface GemmTile {
+  readonly rows: number;
+  readonly cols: number;
+  readonly depth: number;
+  readonly threads: number;
 }
 
 export type BindingType = 'uniform' | 'read-only-storage' | 'storage';
@@ -44,7 +61,7 @@ export type BindingType = 'uniform' | 'read-only-storage' | 'storage';
 /** One bind group entry: binding i of group 0 is bindings[i]. */
 export interface BindingData {
   /** Which buffer: the runner owns one of each. */
-  readonly buffer: 'ctl' | 'params' | 'xs' | 'states' | 'fwork' | 'dstates' | 'bwork' | 'out';
+  readonly buffer: 'ctl' | 'params' | 'xs' | 'states' | 'fwork' | 'dstates' | 'bwork' | 'grads' | 'dxs';
   readonly type: BindingType;
 }
 
@@ -60,7 +77,7 @@ export interface ShaderData {
  * - params: each parameter row-major, in declaration order;
  * - xs, states, dstates, fwork, bwork: per step t a block of slots, each slot [batch][n]
  *   (states and dstates have T + 1 blocks: block 0 is s_0, block t + 1 is s_{t+1});
- * - out: parameter gradients laid out like params, then input adjoints laid out like xs.
+ * - grads: parameter gradients laid out like params; dxs: input adjoints laid out like xs.
  * - ctl: a uniform {t, steps, lo, hi} per dispatch, at dynamic offsets.
  */
 export interface CellKernels {
@@ -76,9 +93,15 @@ export interface CellKernels {
   readonly forward: ShaderData;
   readonly backward: ShaderData;
   readonly workgroupSize: number;
+  readonly gemmTile: GemmTile;
+  /** Largest batch tile of the loop kernels (rows per invocation; the runner picks 1 .. this). */
+  readonly maxBatchTile: number;
   /** Limits beyond WebGPU's defaults that the kernels need (pass to requestDevice). */
   readonly requiredLimits: Readonly<Record<string, number>>;
 }
+
+/** Loop iterations of one GEMM invocation over an inner size k, at most (llvmpipe caps them per invocation). */
+export const gemmTrips = (k: number, tile: GemmTile): number => Math.ceil(k / tile.depth) * (tile.depth + 13) + (4 * tile.rows * tile.cols) / tile.threads + 8;
 
 /** The value of a size expression. */
 export function evalDim(d: DimData, sizes: Readonly<Record<string, number>>): number {
@@ -98,3 +121,5 @@ export const numel = (shape: readonly DimData[], sizes: Readonly<Record<string, 
 /** The WGSL override of a size: tagged, so a size named `batch` or `ctl` cannot meet a generated name (src/emit/names.ts). */
 export const sizeOverride = (name: string): string => `size_${name}_`;
 export const BATCH_OVERRIDE = 'batch_';
+/** The WGSL override constant that holds the loop kernels' batch tile. */
+export const BATCH_TILE_OVERRIDE = 'btile_';

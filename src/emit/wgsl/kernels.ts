@@ -6,11 +6,12 @@ import { InvariantError } from '../../spec/diagnostic.js';
 import { type Expr, isConst } from '../../ir/expr.js';
 import type { Dim } from '../../ir/shape.js';
 import type { BindingData, CellKernels, ReductionData, ShaderData } from '../../runtime/webgpu/types.js';
-import { BATCH_OVERRIDE, sizeOverride } from '../../runtime/webgpu/types.js';
+import { BATCH_OVERRIDE, BATCH_TILE_OVERRIDE, sizeOverride } from '../../runtime/webgpu/types.js';
 import { specIdent } from '../names.js';
 import { wgslComment } from '../../text/escape.js';
 import { customHelperName, HELPER_NAMES } from './functions.js';
-import { phaseEntries, reductionEntry } from './entries.js';
+import { MAX_BATCH_TILE, phaseEntries, reductionEntry } from './entries.js';
+import { GEMM_SHARED, GEMM_SIDE, GEMM_TILE, gradGemm } from './gemm.js';
 import { type Homes, KernelEnv } from './env.js';
 import { WgslFunctions } from './functions.js';
 import { ModuleNames, ParamLayout, StepLayout } from './layout.js';
@@ -58,13 +59,21 @@ function baseLayouts(c: CompiledCell, names: ModuleNames) {
   return { params, xs, states };
 }
 
+/** Fixed local names of the entry points and GEMM kernels (all end in '_', so no spec name can take them). */
+const KERNEL_LOCALS = [
+  't_', 'b_', 'i_', 'j_', 'k_', 'g_', 'r_', 'n_', 'm_', 'q_', 'c_', 's_', 'v_', 'w_', 'e0_', 'b0_', 'bq_', 'k0_', 'kk_', 'm0_', 'n0_',
+  'tx_', 'ty_', 'acc_', 'k_size_', 'm_size_', 'n_size_', 'gid_', 'nwg_', 'lid_', 'wid_', ...Array.from({ length: 16 }, (_, i) => `a${i}_`),
+];
+
 function moduleNames(c: CompiledCell): ModuleNames {
   const names = new ModuleNames();
-  for (const n of ['Ctl_', 'ctl_', 'params_', 'xs_', 'st_', 'fw_', 'ds_', 'bw_', 'out_']) names.add(n, 'a kernel buffer');
-  for (const n of ['t_', 'b_', 'i_', 'j_', 'g_', 'r_', 'n_', 'gid_', 'nwg_', 'acc_', 'k_']) names.add(n, 'a kernel local');
+  for (const n of ['Ctl_', 'ctl_', 'params_', 'xs_', 'st_', 'fw_', 'ds_', 'bw_', 'grads_', 'dxs_']) names.add(n, 'a kernel buffer');
+  for (const n of ['gemm_a_', 'gemm_b_']) names.add(n, 'a GEMM tile');
+  for (const n of KERNEL_LOCALS) if (!names.has(n)) names.add(n, 'a kernel local');
   for (const n of HELPER_NAMES) names.add(n, 'a helper function');
   for (const a of c.spec.activations) for (const f of [a.name, `${a.name}_grad`]) names.add(customHelperName(f), `the helper of ${f}`);
   names.add(BATCH_OVERRIDE, 'the batch size');
+  names.add(BATCH_TILE_OVERRIDE, 'the batch tile of the loop kernels');
   for (const s of c.spec.sizes) names.add(sizeOverride(s.name), `size ${s.name}`);
   return names;
 }
@@ -76,7 +85,13 @@ function claimValues(names: ModuleNames, sched: Schedule, labels: readonly strin
 }
 
 function sizeDecls(c: CompiledCell): string[] {
-  return ['// Sizes, set per pipeline.', ...c.spec.sizes.map((s) => `override ${sizeOverride(s.name)}: u32;`), `override ${BATCH_OVERRIDE}: u32;`];
+  return [
+    '// Sizes, set per pipeline.',
+    ...c.spec.sizes.map((s) => `override ${sizeOverride(s.name)}: u32;`),
+    `override ${BATCH_OVERRIDE}: u32;`,
+    `// Batch rows per invocation of a loop kernel (1 .. ${MAX_BATCH_TILE}).`,
+    `override ${BATCH_TILE_OVERRIDE}: u32 = 1u;`,
+  ];
 }
 
 /** The forward: s_t from x_t and s_{t-1}; values the backward reads are stored per step in fw_. */
@@ -121,7 +136,7 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
     const what = notation(s.expr, homes.label, false);
     return `// new state ${s.name}${what === s.name ? '' : ` = ${what}`}\n${states.at(s.name, 't_ + 1u', 'b_', 'i_')} = ${value};`;
   };
-  const { entries, dispatches } = phaseEntries('forward', sched.phases, env, homes, sinkWrite, comment);
+  const { entries, gemms, dispatches } = phaseEntries('forward', sched.phases, env, homes, sinkWrite, comment);
   const bindings: BindingData[] = [
     { buffer: 'ctl', type: 'uniform' },
     { buffer: 'params', type: 'read-only-storage' },
@@ -138,6 +153,9 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
     helpers: env.helperSources(),
     entries,
     workgroupSize: WORKGROUP_SIZE,
+    gemms,
+    gemmShared: GEMM_SHARED,
+    gemmSide: GEMM_SIDE,
   };
   return { built: { view, data: { bindings, dispatches, reductions: [] } }, sched, slots };
 }
@@ -150,7 +168,8 @@ const BUFFER_DOCS: Record<BindingData['buffer'], [string, string]> = {
   fwork: ['fw_', 'forward values stored per step'],
   dstates: ['ds_', 'state adjoints: block t + 1 starts as dL/ds_{t+1}; step t adds what flows back to s_t'],
   bwork: ['bw_', 'backward values stored per step'],
-  out: ['out_', 'parameter gradients (laid out like params_), then input adjoints (laid out like xs_)'],
+  grads: ['grads_', 'parameter gradients, laid out like params_'],
+  dxs: ['dxs_', 'input adjoints, laid out like xs_'],
 };
 
 function bufferViews(bindings: readonly BindingData[]): ShaderView['buffers'] {
@@ -222,15 +241,17 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
   const sinkWrite = (s: Sink, value: string): string => {
     const at = notation(s.expr, homes.label, false);
     if (s.kind === 'dstate') return `// d${s.name}_prev = ${at}, added into the adjoint of s_t\n${states.at(s.name, 't_', 'b_', 'i_', { buffer: 'ds_' })} += ${value};`;
-    return `// d${s.name} = ${at}\n${xs.at(s.name, 't_', 'b_', 'i_', { base: params.total, buffer: 'out_' })} = ${value};`;
+    return `// d${s.name} = ${at}\n${xs.at(s.name, 't_', 'b_', 'i_', { buffer: 'dxs_' })} = ${value};`;
   };
-  const { entries, dispatches } = phaseEntries('backward', sched.phases, env, homes, sinkWrite, comment);
+  const { entries, gemms, dispatches } = phaseEntries('backward', sched.phases, env, homes, sinkWrite, comment);
 
   const reductions: ReductionData[] = [];
   bw.grads.forEach((g, k) => {
     const name = `grad${k}_${g.param}`;
-    entries.push(reductionEntry(name, g, cell.params.find((q) => q.name === g.param)!, env, homes, params));
-    reductions.push({ entry: name, param: g.param });
+    const p = cell.params.find((q) => q.name === g.param)!;
+    if (g.kind === 'outer') gemms.push(gradGemm(name, g, p, env, homes, params));
+    else entries.push(reductionEntry(name, g, p, env, homes, params));
+    reductions.push({ entry: name, param: g.param, kind: g.kind === 'outer' ? 'gemm' : 'sum' });
   });
 
   const bindings: BindingData[] = [
@@ -241,7 +262,8 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
     { buffer: 'fwork', type: 'read-only-storage' },
     { buffer: 'dstates', type: 'storage' },
     { buffer: 'bwork', type: 'storage' },
-    { buffer: 'out', type: 'storage' },
+    { buffer: 'grads', type: 'storage' },
+    { buffer: 'dxs', type: 'storage' },
   ];
   const view: ShaderView = {
     title: wgslComment(c.spec.title),
@@ -252,6 +274,9 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
     helpers: env.helperSources(),
     entries,
     workgroupSize: WORKGROUP_SIZE,
+    gemms,
+    gemmShared: GEMM_SHARED,
+    gemmSide: GEMM_SIDE,
   };
   const bworkSlots = sched.stored.map((v) => ({ name: v.name, dim: v.node.shape[0]! }));
   return { view, data: { bindings, dispatches, reductions }, bwork: bworkSlots };
@@ -277,10 +302,13 @@ export function buildKernels(c: CompiledCell): { shaders: { forward: string; bac
     forward: { shader: forward, ...fw.built.data },
     backward: { shader: backward, ...bwd.data },
     workgroupSize: WORKGROUP_SIZE,
+    gemmTile: GEMM_TILE,
+    maxBatchTile: MAX_BATCH_TILE,
     requiredLimits: {
       maxStorageBuffersPerShaderStage: Math.max(storageCount(fw.built.data.bindings), storageCount(bwd.data.bindings)),
-      maxComputeInvocationsPerWorkgroup: WORKGROUP_SIZE,
-      maxComputeWorkgroupSizeX: WORKGROUP_SIZE,
+      maxComputeInvocationsPerWorkgroup: Math.max(WORKGROUP_SIZE, GEMM_TILE.threads),
+      maxComputeWorkgroupSizeX: Math.max(WORKGROUP_SIZE, GEMM_SIDE),
+      maxComputeWorkgroupSizeY: GEMM_SIDE,
     },
   };
   return { shaders: { forward, backward }, kernels };

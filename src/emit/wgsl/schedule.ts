@@ -86,6 +86,9 @@ export interface Schedule {
   readonly stored: readonly BoundValue[];
 }
 
+/** A product computed for all steps at once, before or after the loop: a GEMM dispatch of its own. */
+export const isGemm = (v: { node: Expr; scope: Scope }): boolean => v.scope !== 'loop' && v.node.kind === 'matvec';
+
 /** Index shifts: the operands of concat and slice are read at other elements than their result. */
 const shifts = (e: Expr): boolean => e.kind === 'concat' || e.kind === 'slice' || e.kind === 'matvec';
 
@@ -205,13 +208,14 @@ export function schedule(input: ScheduleInput): Schedule {
   const scopeOf = (e: Expr): Scope => (!rec(e) ? 'pre' : needed.has(e.id) ? 'loop' : 'post');
 
   // Phases: a value read at its own element can share a phase with its producer; read elsewhere, it cannot.
+  // A product outside the loop is a GEMM dispatch of its own, so its readers come a phase later.
   const values = new Map<number, BoundValue>();
   const phaseOf = (scope: Scope, rs: readonly Ref[], what: string): number => {
     let p = 0;
     for (const r of rs) {
       const d = values.get(r.node.id)!;
       if (rank(d.scope) > rank(scope)) throw new InvariantError(`${what} (${scope}) reads '${d.name}' computed later (${d.scope})`);
-      if (d.scope === scope) p = Math.max(p, r.cross ? d.phase + 1 : d.phase);
+      if (d.scope === scope) p = Math.max(p, r.cross || isGemm(d) ? d.phase + 1 : d.phase);
     }
     return p;
   };
@@ -227,7 +231,7 @@ export function schedule(input: ScheduleInput): Schedule {
     const rs = sinkRefs[i]!;
     const b = values.get(s.expr.id);
     const scope: Scope = b ? b.scope : !rec(s.expr) ? 'pre' : s.recurrent ? 'loop' : 'post';
-    return { ...s, scope, phase: b ? b.phase : phaseOf(scope, rs, `${s.kind} ${s.name}`), refs: rs };
+    return { ...s, scope, phase: b && !isGemm(b) ? b.phase : phaseOf(scope, rs, `${s.kind} ${s.name}`), refs: rs };
   });
 
   // Storage: whatever is read by another phase or kernel, at another element, or after the step.

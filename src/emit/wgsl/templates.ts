@@ -14,6 +14,9 @@ export interface ShaderView {
   helpers: string[];
   entries: { name: string; comment: string; body: string }[];
   workgroupSize: number;
+  gemms: { name: string; comment: string; helpers: string; body: string }[];
+  gemmShared: string[];
+  gemmSide: number;
 }
 
 export interface ModuleView {

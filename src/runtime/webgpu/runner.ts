@@ -1,20 +1,29 @@
-// Generic WebGPU runner: uploads a problem, runs any cell's emitted kernels over a whole sequence, reads results back.
+// Generic WebGPU runner: runs any cell's emitted kernels over whole sequences, with data kept on the device.
 
+import { allocateChunks, type BufferName, type Chunk, chunkSteps, controlWords, createBuffer, USAGE_STORAGE, USAGE_UNIFORM } from './chunks.js';
 import { CellLayout, type Sizes } from './layout.js';
-import { BATCH_OVERRIDE, type BindingData, type CellKernels, type DispatchData, evalDim, type ShaderData, sizeOverride } from './types.js';
+import { compile, type Kernel, scoped } from './pipelines.js';
+import { BATCH_OVERRIDE, BATCH_TILE_OVERRIDE, type CellKernels, type DispatchData, evalDim, gemmTrips, sizeOverride } from './types.js';
+import { Transfers, type Tensor } from './transfers.js';
+
+export type { Tensor } from './transfers.js';
 
 export interface RunnerOptions {
   readonly sizes: Sizes;
   readonly batch: number;
   /**
    * Most loop iterations one invocation may run. llvmpipe silently stops a loop past 65,535 iterations per
-   * invocation in total, so the default keeps well below that.
+   * invocation in total, so the default keeps well below that (no limit on a device known to be hardware).
    */
   readonly maxLoopTrips?: number;
   /** (t, b) rows summed per gradient-reduction dispatch; bounds the reduction loop's trip count. */
   readonly reductionRows?: number;
   /** Workgroups per grid dimension before a dispatch wraps into y (the device limit when absent). */
   readonly maxWorkgroupsPerDimension?: number;
+  /** Most steps per chunk of the sequence (default: as many as the device's binding limits allow). */
+  readonly chunkSteps?: number;
+  /** Batch rows per invocation of the loop kernels, 1 .. kernels.maxBatchTile (default: from batch and sizes). */
+  readonly batchTile?: number;
 }
 
 export interface ForwardArgs<P extends string, X extends string, S extends string> {
@@ -41,66 +50,46 @@ export interface BackwardResult<P extends string, X extends string, S extends st
   readonly dInit: Record<S, Float32Array>;
 }
 
-type BufferName = BindingData['buffer'];
-const USAGE_STORAGE = 0x0080 | 0x0008 | 0x0004; // STORAGE | COPY_DST | COPY_SRC
-const USAGE_UNIFORM = 0x0040 | 0x0008; // UNIFORM | COPY_DST
-const USAGE_READBACK = 0x0001 | 0x0008; // MAP_READ | COPY_DST
-const MAP_READ = 0x0001;
-const STAGE_COMPUTE = 0x4;
-
-interface Kernel {
-  readonly data: ShaderData;
-  readonly layout: GPUBindGroupLayout;
-  readonly pipelines: ReadonlyMap<string, GPUComputePipeline>;
+interface Sequence {
+  readonly steps: number;
+  readonly chunks: readonly Chunk[];
+  readonly ctl: readonly GPUBuffer[];
+  readonly groups: readonly { forward: GPUBindGroup; backward: GPUBindGroup }[];
+  readonly bwork: GPUBuffer;
 }
 
-/** Runs f inside validation and out-of-memory error scopes and throws what they caught. */
-async function scoped<T>(device: GPUDevice, what: string, f: () => T | Promise<T>): Promise<T> {
-  device.pushErrorScope('validation');
-  device.pushErrorScope('out-of-memory');
-  let value: T | undefined;
-  let thrown: unknown;
-  try {
-    value = await f();
-  } catch (e) {
-    thrown = e;
-  }
-  const oom = await device.popErrorScope();
-  const invalid = await device.popErrorScope();
-  if (thrown !== undefined) throw thrown;
-  const err = invalid ?? oom;
-  if (err) throw new Error(`${what}: ${err.message}`);
-  return value as T;
+/** True when the device says it is not a software rasterizer (whose loops stop past 65,535 iterations). */
+function isHardware(device: GPUDevice): boolean {
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (!info) return false;
+  const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
+  return text.trim() !== '' && !/llvmpipe|lavapipe|swiftshader|softpipe|software/i.test(text);
 }
 
-/** Compiles a shader, failing on any error message, and creates a pipeline per entry point. */
-async function compile(device: GPUDevice, k: CellKernels, which: 'forward' | 'backward', constants: Record<string, number>): Promise<Kernel> {
-  const data = k[which];
-  return scoped(device, `${k.cell} ${which} kernels`, async () => {
-    const module = device.createShaderModule({ label: `${k.cell} ${which}`, code: data.shader });
-    const info = await module.getCompilationInfo();
-    const errors = info.messages.filter((m) => m.type === 'error');
-    if (errors.length) throw new Error(`${k.cell} ${which} WGSL does not compile:\n${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n')}`);
-    const layout = device.createBindGroupLayout({
-      label: `${k.cell} ${which}`,
-      entries: data.bindings.map((b, i) => ({ binding: i, visibility: STAGE_COMPUTE, buffer: { type: b.type, hasDynamicOffset: b.type === 'uniform' } })),
-    });
-    const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-    const entries = [...data.dispatches.map((d) => d.entry), ...data.reductions.map((r) => r.entry)];
-    const pipelines = new Map<string, GPUComputePipeline>();
-    const made = await Promise.all(entries.map((entryPoint) => device.createComputePipelineAsync({ label: `${k.cell} ${entryPoint}`, layout: pipelineLayout, compute: { module, entryPoint, constants } })));
-    entries.forEach((e, i) => pipelines.set(e, made[i]!));
-    return { data, layout, pipelines };
-  });
+/** Largest batch tile (a power of two up to `most`) that still leaves about 16k invocations per loop dispatch. */
+function pickBatchTile(batch: number, width: number, most: number): number {
+  let bt = 1;
+  while (bt * 2 <= most && bt * 2 <= batch && Math.ceil(batch / (bt * 2)) * width >= 16384) bt *= 2;
+  return bt;
 }
 
-/** Runs one cell's forward and backward over whole sequences on a GPUDevice. */
+/**
+ * Runs one cell's forward and backward over whole sequences on a GPUDevice. The array forms (`forward`,
+ * `backward`) upload, run and read back everything; the device forms (`write*`, `runForward`, `runBackward`,
+ * `read*`, `deviceBuffers`) keep states, the tape and gradients on the device and read back only what is asked.
+ */
 export class WgslCellRunner<P extends string = string, X extends string = string, S extends string = string> {
-  private buffers?: { steps: number; map: Map<BufferName, GPUBuffer>; groups: Map<'forward' | 'backward', GPUBindGroup> };
+  private seq?: Sequence;
   private forwardSteps = 0;
   private readonly align: number;
   private readonly reductionRows: number;
   private readonly perDim: number;
+  private readonly maxTrips: number;
+  readonly batchTile: number;
+  /** Parameters θ and their gradients, packed as `layout.params` describes. */
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  private readonly io: Transfers<S>;
 
   private constructor(
     readonly device: GPUDevice,
@@ -109,209 +98,245 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     private readonly fw: Kernel,
     private readonly bw: Kernel,
     private readonly sizes: Sizes,
-    opts: RunnerOptions,
+    private readonly opts: RunnerOptions,
+    batchTile: number,
   ) {
     this.align = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
     this.reductionRows = opts.reductionRows ?? 8192;
     this.perDim = Math.min(opts.maxWorkgroupsPerDimension ?? Infinity, device.limits.maxComputeWorkgroupsPerDimension);
-    const maxTrips = opts.maxLoopTrips ?? 32768;
-    if (this.reductionRows > maxTrips) throw new Error(`reductionRows ${this.reductionRows} exceeds maxLoopTrips ${maxTrips}`);
+    this.maxTrips = opts.maxLoopTrips ?? (isHardware(device) ? Infinity : 32768);
+    this.batchTile = batchTile;
+    if (this.reductionRows > this.maxTrips || gemmTrips(this.reductionRows, kernels.gemmTile) > this.maxTrips) throw new Error(`reductionRows ${this.reductionRows} exceeds maxLoopTrips ${this.maxTrips}`);
     for (const d of [...fw.data.dispatches, ...bw.data.dispatches]) {
-      const trips = d.trips.reduce((s, x) => s + evalDim(x, sizes), 0);
-      if (trips > maxTrips)
-        throw new Error(`${kernels.cell}: ${d.entry} loops ${trips} times per invocation, more than ${maxTrips} (llvmpipe stops loops past 65,535); use smaller sizes`);
+      const inner = d.trips.reduce((s, x) => s + evalDim(x, sizes), 0);
+      const trips = d.kind === 'gemm' ? gemmTrips(inner, kernels.gemmTile) : d.scope === 'loop' ? inner * (batchTile + 1) + batchTile : inner;
+      if (trips > this.maxTrips)
+        throw new Error(`${kernels.cell}: ${d.entry} loops ${trips} times per invocation, more than ${this.maxTrips} (llvmpipe stops loops past 65,535); use smaller sizes`);
     }
+    this.params = createBuffer(device, kernels.cell, 'params', layout.params.total, USAGE_STORAGE);
+    this.grads = createBuffer(device, kernels.cell, 'grads', layout.params.total, USAGE_STORAGE);
+    this.io = new Transfers<S>(device, kernels, layout);
   }
 
-  /** Compiles both shaders for these sizes and batch (sizes and batch are WGSL override constants). */
+  /** Compiles both shaders for these sizes and batch (sizes, batch and batch tile are WGSL override constants). */
   static async create<P extends string = string, X extends string = string, S extends string = string>(device: GPUDevice, kernels: CellKernels, opts: RunnerOptions): Promise<WgslCellRunner<P, X, S>> {
     const layout = new CellLayout(kernels, opts.sizes, opts.batch);
-    const constants: Record<string, number> = { [BATCH_OVERRIDE]: opts.batch };
+    const widest = Math.max(1, ...kernels.forward.dispatches.concat(kernels.backward.dispatches).flatMap((d) => d.widths.map((w) => evalDim(w, opts.sizes))));
+    const bt = opts.batchTile ?? pickBatchTile(opts.batch, widest, kernels.maxBatchTile);
+    if (!Number.isInteger(bt) || bt < 1 || bt > kernels.maxBatchTile) throw new Error(`batchTile must be an integer in 1 .. ${kernels.maxBatchTile}, got ${bt}`);
+    const constants: Record<string, number> = { [BATCH_OVERRIDE]: opts.batch, [BATCH_TILE_OVERRIDE]: bt };
     for (const s of kernels.sizes) constants[sizeOverride(s)] = opts.sizes[s]!;
-    const [fw, bw] = await Promise.all([compile(device, kernels, 'forward', constants), compile(device, kernels, 'backward', constants)]);
-    return new WgslCellRunner<P, X, S>(device, kernels, layout, fw, bw, opts.sizes, opts);
+    const fw = await compile(device, kernels, 'forward', constants);
+    const bw = await compile(device, kernels, 'backward', constants);
+    return new WgslCellRunner<P, X, S>(device, kernels, layout, fw, bw, opts.sizes, opts, bt);
   }
 
-  /** Buffers for T steps (reused while T does not grow). */
-  private ensure(steps: number): NonNullable<WgslCellRunner['buffers']> {
-    if (this.buffers && this.buffers.steps >= steps) return this.buffers;
-    this.destroyBuffers();
-    const L = this.layout;
-    const rows = steps * L.batch;
-    const lengths: Record<BufferName, number> = {
-      ctl: (steps + 1 + Math.ceil(rows / this.reductionRows)) * this.align / 4,
-      params: L.params.total,
-      xs: steps * L.xs.stride,
-      states: (steps + 1) * L.states.stride,
-      fwork: steps * L.fwork.stride,
-      dstates: (steps + 1) * L.states.stride,
-      bwork: steps * L.bwork.stride,
-      out: L.params.total + steps * L.xs.stride,
-    };
+  /** Steps per chunk for a T-step sequence on this device. */
+  chunkSteps(steps: number): number {
     const max = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
-    const map = new Map<BufferName, GPUBuffer>();
-    for (const [name, n] of Object.entries(lengths) as [BufferName, number][]) {
-      const bytes = Math.max(16, Math.ceil((n * 4) / 16) * 16);
-      if (bytes > max) throw new Error(`${this.kernels.cell}: buffer '${name}' needs ${bytes} bytes, more than the device allows (${max}); request a larger maxStorageBufferBindingSize or use fewer steps`);
-      map.set(name, this.device.createBuffer({ label: `${this.kernels.cell} ${name}`, size: bytes, usage: name === 'ctl' ? USAGE_UNIFORM : USAGE_STORAGE }));
-    }
-    const group = (k: Kernel) =>
+    return chunkSteps(this.layout, steps, max, this.kernels.cell, this.opts.chunkSteps);
+  }
+
+  /** Buffers for exactly T steps (kept while T does not change). */
+  private prepare(steps: number): Sequence {
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
+    if (this.seq?.steps === steps) return this.seq;
+    this.destroySequence();
+    const L = this.layout;
+    const per = this.chunkSteps(steps);
+    const bwork = createBuffer(this.device, this.kernels.cell, 'bwork', per * L.bwork.stride, USAGE_STORAGE);
+    const chunks = allocateChunks(this.device, this.kernels.cell, L, steps, per, this.reductionRows, bwork);
+    const ctl = chunks.map((c) => {
+      const words = controlWords(c, L.batch, this.reductionRows, this.align);
+      const b = this.device.createBuffer({ label: `${this.kernels.cell} ctl`, size: words.byteLength, usage: USAGE_UNIFORM });
+      this.device.queue.writeBuffer(b, 0, words);
+      return b;
+    });
+    const group = (k: Kernel, c: number) =>
       this.device.createBindGroup({
         layout: k.layout,
-        entries: k.data.bindings.map((b, i) => ({ binding: i, resource: b.type === 'uniform' ? { buffer: map.get(b.buffer)!, size: 16 } : { buffer: map.get(b.buffer)! } })),
+        entries: k.data.bindings.map((b, i) => ({ binding: i, resource: b.type === 'uniform' ? { buffer: ctl[c]!, size: 16 } : { buffer: this.buffer(chunks[c]!, b.buffer) } })),
       });
-    this.buffers = { steps, map, groups: new Map([['forward', group(this.fw)], ['backward', group(this.bw)]]) };
-    return this.buffers;
+    const groups = chunks.map((_, c) => ({ forward: group(this.fw, c), backward: group(this.bw, c) }));
+    this.seq = { steps, chunks, ctl, groups, bwork };
+    return this.seq;
   }
 
-  /** Uniform entries: 0 .. T-1 the loop steps, T all steps at once, T + 1 + c the reduction chunk c. */
-  private writeControl(steps: number): { chunks: number } {
-    const rows = steps * this.layout.batch;
-    const chunks = Math.ceil(rows / this.reductionRows);
-    const words = this.align / 4;
-    const ctl = new Uint32Array((steps + 1 + chunks) * words);
-    for (let t = 0; t < steps; t++) ctl.set([t, steps, 0, rows], t * words);
-    ctl.set([0, steps, 0, rows], steps * words);
-    for (let c = 0; c < chunks; c++) ctl.set([0, steps, c * this.reductionRows, Math.min(rows, (c + 1) * this.reductionRows)], (steps + 1 + c) * words);
-    this.device.queue.writeBuffer(this.buffers!.map.get('ctl')!, 0, ctl);
-    return { chunks };
+  private buffer(c: Chunk, name: BufferName): GPUBuffer {
+    if (name === 'params') return this.params;
+    if (name === 'grads') return this.grads;
+    const b = c.buffers.get(name);
+    if (!b) throw new Error(`invariant: no buffer '${name}'`);
+    return b;
   }
 
-  private dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, group: GPUBindGroup, ctlEntry: number, invocations: number): void {
-    if (invocations === 0) return;
-    const groups = Math.ceil(invocations / this.kernels.workgroupSize);
-    const x = Math.min(groups, this.perDim);
-    const y = Math.ceil(groups / x);
-    if (y > this.device.limits.maxComputeWorkgroupsPerDimension) throw new Error(`${this.kernels.cell}: ${invocations} invocations exceed the device's dispatch limits`);
+  private dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, group: GPUBindGroup, ctlEntry: number, groupsX: number, groupsY = 1): void {
+    if (groupsX === 0 || groupsY === 0) return;
+    let x = groupsX;
+    let y = groupsY;
+    if (y === 1) {
+      x = Math.min(groupsX, this.perDim);
+      y = Math.ceil(groupsX / x);
+    }
+    if (x > this.device.limits.maxComputeWorkgroupsPerDimension || y > this.device.limits.maxComputeWorkgroupsPerDimension)
+      throw new Error(`${this.kernels.cell}: a grid of ${groupsX} x ${groupsY} workgroups exceeds the device's dispatch limits; use fewer steps per chunk (chunkSteps)`);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group, [ctlEntry * this.align]);
     pass.dispatchWorkgroups(x, y);
   }
 
-  /** Encodes one shader's dispatches: before the loop, the loop (forward or backward in t), after it. */
-  private encodePhases(pass: GPUComputePassEncoder, k: Kernel, group: GPUBindGroup, steps: number, reverse: boolean): void {
+  /** Encodes one chunk's dispatches of one shader: before the loop, the loop (forward or backward in t), after it. */
+  private encodePhases(pass: GPUComputePassEncoder, k: Kernel, group: GPUBindGroup, chunk: Chunk, reverse: boolean): void {
     const B = this.layout.batch;
+    const T = chunk.steps;
+    const tile = this.kernels.gemmTile;
     const width = (d: DispatchData) => Math.max(...d.widths.map((w) => evalDim(w, this.sizes)));
-    const pipe = (d: DispatchData) => k.pipelines.get(d.entry)!;
-    for (const d of k.data.dispatches) if (d.scope === 'pre') this.dispatch(pass, pipe(d), group, steps, steps * B * width(d));
-    const loop = k.data.dispatches.filter((d) => d.scope === 'loop');
-    for (let i = 0; i < steps; i++) {
-      const t = reverse ? steps - 1 - i : i;
-      for (const d of loop) this.dispatch(pass, pipe(d), group, t, B * width(d));
-    }
-    for (const d of k.data.dispatches) if (d.scope === 'post') this.dispatch(pass, pipe(d), group, steps, steps * B * width(d));
-  }
-
-  /** Encodes a copy of `floats` values at `offset` into a mappable buffer; the returned function maps it after submission. */
-  private readBack(enc: GPUCommandEncoder, buffer: GPUBuffer, offset: number, floats: number): () => Promise<Float32Array> {
-    const staging = this.device.createBuffer({ size: Math.max(4, floats * 4), usage: USAGE_READBACK });
-    enc.copyBufferToBuffer(buffer, offset * 4, staging, 0, floats * 4);
-    return async () => {
-      await staging.mapAsync(MAP_READ);
-      const out = new Float32Array(staging.getMappedRange().slice(0, floats * 4));
-      staging.unmap();
-      staging.destroy();
-      return out;
+    const run = (d: DispatchData, t: number) => {
+      const pipe = k.pipelines.get(d.entry)!;
+      if (d.kind === 'gemm') this.dispatch(pass, pipe, group, T, Math.ceil(width(d) / tile.cols), Math.ceil((T * B) / tile.rows));
+      else if (d.scope === 'loop') this.dispatch(pass, pipe, group, t, Math.ceil((Math.ceil(B / this.batchTile) * width(d)) / this.kernels.workgroupSize));
+      else this.dispatch(pass, pipe, group, T, Math.ceil((T * B * width(d)) / this.kernels.workgroupSize));
     };
+    for (const d of k.data.dispatches) if (d.scope === 'pre') run(d, T);
+    const loop = k.data.dispatches.filter((d) => d.scope === 'loop');
+    for (let i = 0; i < T; i++) for (const d of loop) run(d, reverse ? T - 1 - i : i);
+    for (const d of k.data.dispatches) if (d.scope === 'post') run(d, T);
   }
 
-  /** Runs s_t = f(x_t, s_{t-1}) for t = 1 .. T in one submission and returns every state at every step. */
-  async forward(args: ForwardArgs<P, X, S>): Promise<ForwardResult<S>> {
-    const T = args.steps;
-    if (!Number.isInteger(T) || T < 1) throw new Error(`steps must be a positive integer, got ${T}`);
-    const L = this.layout;
-    const bufs = this.ensure(T);
-    const params = new Float32Array(L.params.total);
-    for (const p of this.kernels.params) {
-      const v = (args.params as Record<string, ArrayLike<number>>)[p.name];
-      if (!v) throw new Error(`missing parameter '${p.name}'`);
-      L.params.pack(params, p.name, v);
-    }
-    const xs = new Float32Array(T * L.xs.stride);
-    for (const x of this.kernels.inputs) {
-      const v = (args.inputs as Record<string, ArrayLike<number>>)[x.name];
-      if (!v) throw new Error(`missing input '${x.name}'`);
-      L.xs.pack(xs, x.name, v, T);
-    }
-    const s0 = new Float32Array(L.states.stride);
-    for (const s of this.kernels.states) {
-      const v = (args.init as Record<string, ArrayLike<number>> | undefined)?.[s.name];
-      if (v) L.states.pack(s0, s.name, v, 1);
-    }
-    // Every dispatch of the sequence, and the copy of the states, in one submission.
-    const read = await scoped(this.device, `${this.kernels.cell} forward`, () => {
-      const q = this.device.queue;
-      q.writeBuffer(bufs.map.get('params')!, 0, params);
-      q.writeBuffer(bufs.map.get('xs')!, 0, xs);
-      q.writeBuffer(bufs.map.get('states')!, 0, s0);
-      this.writeControl(T);
+  /** Uploads the parameters: arrays by name, or a GPUBuffer already packed as `layout.params`. */
+  writeParams(params: Readonly<Record<P, ArrayLike<number>>> | GPUBuffer): void {
+    this.io.writeParams(this.params, params as Record<string, ArrayLike<number>> | GPUBuffer);
+  }
+
+  /** Uploads the inputs of a T-step sequence, each [T][batch][n]: an array or a GPUBuffer of that layout. */
+  writeInputs(inputs: Readonly<Record<X, Tensor>>, steps: number): void {
+    const seq = this.prepare(steps);
+    this.io.writeSteps(seq.chunks, 'xs', this.kernels.inputs, inputs as Record<string, Tensor>, 0, true);
+  }
+
+  /** Uploads the initial states, each [batch][n] (array or GPUBuffer); zeros where absent. */
+  writeInit(init?: Readonly<Partial<Record<S, Tensor>>>): void {
+    if (!this.seq) throw new Error('writeInputs first: the initial states live in the first chunk of the sequence');
+    this.io.writeInit(this.seq.chunks[0]!, (init ?? {}) as Record<string, Tensor>);
+  }
+
+  /** Runs s_t = f(x_t, s_{t-1}) for the uploaded sequence in one submission; nothing is read back. */
+  async runForward(): Promise<void> {
+    const seq = this.seq;
+    if (!seq) throw new Error('writeInputs first');
+    await scoped(this.device, `${this.kernels.cell} forward`, () => {
       const enc = this.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      this.encodePhases(pass, this.fw, bufs.groups.get('forward')!, T, false);
-      pass.end();
-      const read = this.readBack(enc, bufs.map.get('states')!, L.states.stride, T * L.states.stride);
-      q.submit([enc.finish()]);
-      return read;
+      seq.chunks.forEach((c, i) => {
+        // The chunk starts from the last state of the one before.
+        if (i > 0) enc.copyBufferToBuffer(seq.chunks[i - 1]!.buffers.get('states')!, seq.chunks[i - 1]!.steps * this.layout.states.stride * 4, c.buffers.get('states')!, 0, this.layout.states.stride * 4);
+        const pass = enc.beginComputePass();
+        this.encodePhases(pass, this.fw, seq.groups[i]!.forward, c, false);
+        pass.end();
+      });
+      this.device.queue.submit([enc.finish()]);
     });
-    this.forwardSteps = T;
-    const all = await read();
-    const states = {} as Record<S, Float32Array>;
-    for (const s of this.kernels.states) states[s.name as S] = L.states.unpack(all, s.name, T);
-    return { states };
+    this.forwardSteps = seq.steps;
   }
 
   /**
-   * BPTT over the last forward: given dL/ds_t for every state and step ([T][batch][n]; zeros where absent),
-   * returns the gradients of every parameter, of the inputs and of the initial states.
+   * BPTT over the last forward, given dL/ds_t for every state and step ([T][batch][n], array or GPUBuffer;
+   * zeros where absent). Gradients land in `grads`, input adjoints and dL/ds_0 in the chunks; nothing is read back.
    */
-  async backward(dStates: Readonly<Partial<Record<S, ArrayLike<number>>>>): Promise<BackwardResult<P, X, S>> {
-    const T = this.forwardSteps;
-    if (!T || !this.buffers) throw new Error('backward needs a forward first');
+  async runBackward(dStates: Readonly<Partial<Record<S, Tensor>>>): Promise<void> {
+    const seq = this.seq;
+    if (!this.forwardSteps || !seq) throw new Error('backward needs a forward first');
     const L = this.layout;
-    const bufs = this.buffers;
-    const ds = new Float32Array((T + 1) * L.states.stride);
-    for (const s of this.kernels.states) {
-      const v = (dStates as Record<string, ArrayLike<number>>)[s.name];
-      if (v) L.states.pack(ds, s.name, v, T, 1);
-    }
-    const outLength = L.params.total + T * L.xs.stride;
-    const [readOut, readInit] = await scoped(this.device, `${this.kernels.cell} backward`, () => {
-      const q = this.device.queue;
-      q.writeBuffer(bufs.map.get('dstates')!, 0, ds);
-      const { chunks } = this.writeControl(T);
+    const block = L.states.stride * 4;
+    await scoped(this.device, `${this.kernels.cell} backward`, () => {
       const enc = this.device.createCommandEncoder();
-      enc.clearBuffer(bufs.map.get('out')!);
-      const pass = enc.beginComputePass();
-      const group = bufs.groups.get('backward')!;
-      this.encodePhases(pass, this.bw, group, T, true);
-      for (const r of this.bw.data.reductions) {
-        const n = L.params.offsets.get(r.param)!.length;
-        for (let c = 0; c < chunks; c++) this.dispatch(pass, this.bw.pipelines.get(r.entry)!, group, T + 1 + c, n);
+      this.io.writeSeeds(enc, seq.chunks, dStates as Record<string, Tensor>);
+      enc.clearBuffer(this.grads);
+      for (let i = seq.chunks.length - 1; i >= 0; i--) {
+        const c = seq.chunks[i]!;
+        // dL/ds at the chunk's last block is what the chunk after it left in its block 0.
+        if (i < seq.chunks.length - 1) enc.copyBufferToBuffer(seq.chunks[i + 1]!.buffers.get('dstates')!, 0, c.buffers.get('dstates')!, c.steps * block, block);
+        const pass = enc.beginComputePass();
+        const group = seq.groups[i]!.backward;
+        this.encodePhases(pass, this.bw, group, c, true);
+        for (const r of this.bw.data.reductions) {
+          const pipe = this.bw.pipelines.get(r.entry)!;
+          const shape = this.kernels.params.find((p) => p.name === r.param)!.shape.map((d) => evalDim(d, this.sizes));
+          for (let k = 0; k < c.reductionChunks; k++) {
+            if (r.kind === 'gemm') this.dispatch(pass, pipe, group, c.steps + 1 + k, Math.ceil(shape[1]! / this.kernels.gemmTile.cols), Math.ceil(shape[0]! / this.kernels.gemmTile.rows));
+            else this.dispatch(pass, pipe, group, c.steps + 1 + k, Math.ceil(shape[0]! / this.kernels.workgroupSize));
+          }
+        }
+        pass.end();
       }
-      pass.end();
-      const reads = [this.readBack(enc, bufs.map.get('out')!, 0, outLength), this.readBack(enc, bufs.map.get('dstates')!, 0, L.states.stride)] as const;
-      q.submit([enc.finish()]);
-      return reads;
+      this.device.queue.submit([enc.finish()]);
     });
-    const out = await readOut();
-    const d0 = await readInit();
-    const grads = {} as Record<P, Float32Array>;
-    for (const p of this.kernels.params) grads[p.name as P] = L.params.unpack(out, p.name);
-    const dInputs = {} as Record<X, Float32Array>;
-    for (const x of this.kernels.inputs) dInputs[x.name as X] = L.xs.unpack(out, x.name, T, 0, L.params.total);
-    const dInit = {} as Record<S, Float32Array>;
-    for (const s of this.kernels.states) dInit[s.name as S] = L.states.unpack(d0, s.name, 1);
+  }
+
+  /** s_1 .. s_T per state ([T][batch][n]), or only s_T ([batch][n]) with `last`. */
+  async readStates(opts: { names?: readonly S[]; last?: boolean } = {}): Promise<Record<S, Float32Array>> {
+    if (!this.forwardSteps || !this.seq) throw new Error('readStates needs a forward first');
+    return this.io.readSteps(this.seq.chunks, 'states', this.kernels.states, opts.names, 1, opts.last) as Promise<Record<S, Float32Array>>;
+  }
+
+  /** dL/dθ by parameter name, laid out like the parameters. */
+  async readGrads(names?: readonly P[]): Promise<Record<P, Float32Array>> {
+    return this.io.readParams(this.grads, names) as Promise<Record<P, Float32Array>>;
+  }
+
+  /** dL/dx_t per input, [T][batch][n]. */
+  async readDInputs(names?: readonly X[]): Promise<Record<X, Float32Array>> {
+    if (!this.seq) throw new Error('readDInputs needs a backward first');
+    return this.io.readSteps(this.seq.chunks, 'dxs', this.kernels.inputs, names, 0) as Promise<Record<X, Float32Array>>;
+  }
+
+  /** dL/ds_0 per state, [batch][n]. */
+  async readDInit(names?: readonly S[]): Promise<Record<S, Float32Array>> {
+    if (!this.seq) throw new Error('readDInit needs a backward first');
+    return this.io.readInit(this.seq.chunks[0]!, names) as Promise<Record<S, Float32Array>>;
+  }
+
+  /**
+   * The device buffers of the current sequence, for kernels of one's own: per chunk (steps [t0, t0 + steps)),
+   * states and dstates with blocks t0 .. t0 + steps, xs and dxs with blocks t0 .. t0 + steps - 1, each block laid
+   * out as `layout.states` / `layout.xs` describe.
+   */
+  deviceBuffers(): { params: GPUBuffer; grads: GPUBuffer; chunks: { t0: number; steps: number; xs: GPUBuffer; states: GPUBuffer; dstates: GPUBuffer; dxs: GPUBuffer }[] } {
+    if (!this.seq) throw new Error('writeInputs first');
+    const g = (c: Chunk, n: BufferName) => c.buffers.get(n)!;
+    return {
+      params: this.params,
+      grads: this.grads,
+      chunks: this.seq.chunks.map((c) => ({ t0: c.t0, steps: c.steps, xs: g(c, 'xs'), states: g(c, 'states'), dstates: g(c, 'dstates'), dxs: g(c, 'dxs') })),
+    };
+  }
+
+  /** Runs the forward in one submission and returns every state at every step. */
+  async forward(args: ForwardArgs<P, X, S>): Promise<ForwardResult<S>> {
+    this.writeParams(args.params);
+    this.writeInputs(args.inputs, args.steps);
+    this.writeInit(args.init);
+    await this.runForward();
+    return { states: await this.readStates() };
+  }
+
+  /** BPTT over the last forward: the gradients of every parameter, of the inputs and of the initial states. */
+  async backward(dStates: Readonly<Partial<Record<S, ArrayLike<number>>>>): Promise<BackwardResult<P, X, S>> {
+    await this.runBackward(dStates);
+    const [grads, dInputs, dInit] = await Promise.all([this.readGrads(), this.readDInputs(), this.readDInit()]);
     return { grads, dInputs, dInit };
   }
 
-  private destroyBuffers(): void {
-    for (const b of this.buffers?.map.values() ?? []) b.destroy();
-    this.buffers = undefined;
+  private destroySequence(): void {
+    if (!this.seq) return;
+    for (const c of this.seq.chunks) for (const [n, b] of c.buffers) if (n !== 'bwork') b.destroy();
+    this.seq.bwork.destroy();
+    for (const b of this.seq.ctl) b.destroy();
+    this.seq = undefined;
   }
 
   /** Frees the device buffers (pipelines are released with the runner). */
   destroy(): void {
-    this.destroyBuffers();
+    this.destroySequence();
     this.forwardSteps = 0;
   }
 }

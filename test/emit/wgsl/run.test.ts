@@ -90,8 +90,19 @@ describe.skipIf(!device)('WGSL on Dawn: forward and backward against the float64
     expect(failures(r)).toEqual([]);
   });
 
-  it('gru: a long sequence (T 64, batch 2) matches', async () => {
-    const r = await check(byName.get('gru')!, { steps: 64, batch: 2, seed: 5 });
+  it('lstm-peephole: a sequence split into chunks of 2 steps, with 2 batch rows per loop invocation, matches', async () => {
+    const r = await check(byName.get('lstm-peephole')!, { steps: 5, batch: 3, seed: 4, runner: { chunkSteps: 2, batchTile: 2 } });
+    expect(failures(r)).toEqual([]);
+  });
+
+  it('two-inputs: chunks of 1 step and a batch tile larger than the batch match', async () => {
+    const r = await check(byName.get('two-inputs')!, { steps: 3, batch: 3, seed: 6, runner: { chunkSteps: 1, batchTile: 4 } });
+    expect(failures(r)).toEqual([]);
+  });
+
+  it('gru: a long sequence (T 64, batch 2) matches, whole and in chunks of 7 steps', async () => {
+    expect(failures(await check(byName.get('gru')!, { steps: 64, batch: 2, seed: 5 }))).toEqual([]);
+    const r = await check(byName.get('gru')!, { steps: 64, batch: 2, seed: 5, runner: { chunkSteps: 7 } });
     expect(failures(r)).toEqual([]);
   });
 

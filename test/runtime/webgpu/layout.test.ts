@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { CellLayout, ParamBlock, StepBlock } from '../../../src/runtime/webgpu/layout.js';
+import { chunkSteps } from '../../../src/runtime/webgpu/chunks.js';
 import { type CellKernels, evalDim } from '../../../src/runtime/webgpu/types.js';
 
 const d = (terms: Record<string, number>, constant = 0) => ({ terms: Object.entries(terms), constant });
@@ -49,5 +50,33 @@ describe('runtime/webgpu layout', () => {
     const k = { sizes: ['hidden'], params: [], inputs: [], states: [], fwork: [], bwork: [] } as unknown as CellKernels;
     expect(() => new CellLayout(k, { hidden: 0 }, 2)).toThrow(/hidden/);
     expect(() => new CellLayout(k, { hidden: 3 }, 1.5)).toThrow(/batch/);
+  });
+});
+
+describe('runtime/webgpu chunks', () => {
+  const k = {
+    sizes: ['hidden'],
+    params: [],
+    inputs: [{ name: 'x', dim: d({ hidden: 1 }) }],
+    states: [{ name: 'h', dim: d({ hidden: 1 }) }],
+    fwork: [{ name: 'a', dim: d({ hidden: 2 }) }, { name: 'b', dim: d({ hidden: 1 }) }],
+    bwork: [],
+  } as unknown as CellKernels;
+  const L = new CellLayout(k, { hidden: 4 }, 2); // fwork: 24 floats = 96 bytes per step
+
+  it('keeps the whole sequence in one chunk when every buffer fits', () => {
+    expect(chunkSteps(L, 10, 96 * 10, 'c')).toBe(10);
+  });
+
+  it('splits the sequence so the largest per-step buffer fits one binding', () => {
+    expect(chunkSteps(L, 10, 96 * 3 + 95, 'c')).toBe(3);
+    // states hold one block more than their steps: 32 bytes per block, 4 blocks in 128 bytes
+    const s = new CellLayout({ ...k, fwork: [] } as unknown as CellKernels, { hidden: 4 }, 2);
+    expect(chunkSteps(s, 10, 128, 'c')).toBe(3);
+  });
+
+  it('honours a smaller chunk asked for, and refuses a batch whose single step does not fit', () => {
+    expect(chunkSteps(L, 10, 1e6, 'c', 4)).toBe(4);
+    expect(() => chunkSteps(L, 10, 90, 'cellx')).toThrow(/cellx: one step of 'fwork' needs 96 bytes.*smaller batch/);
   });
 });

@@ -1,0 +1,185 @@
+// Moves tensors between the host (or a caller's GPUBuffers) and the chunked device layout of a runner.
+
+import type { BufferName, Chunk } from './chunks.js';
+import type { CellLayout } from './layout.js';
+import type { CellKernels, SlotData } from './types.js';
+
+/** A tensor given as host values or as a GPUBuffer holding the same row-major f32 values. */
+export type Tensor = ArrayLike<number> | GPUBuffer;
+
+const USAGE_READBACK = 0x0001 | 0x0008; // MAP_READ | COPY_DST
+const MAP_READ = 0x0001;
+
+const isBuffer = (t: unknown): t is GPUBuffer => typeof (t as GPUBuffer | undefined)?.mapAsync === 'function';
+const floats = (a: ArrayLike<number>): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
+
+export class Transfers<S extends string> {
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly kernels: CellKernels,
+    private readonly L: CellLayout,
+  ) {}
+
+  private checkBuffer(b: GPUBuffer, name: string, floatsNeeded: number): void {
+    if (b.size < floatsNeeded * 4) throw new Error(`GPUBuffer for '${name}' has ${b.size} bytes; expected at least ${floatsNeeded * 4}`);
+  }
+
+  writeParams(dst: GPUBuffer, params: Readonly<Record<string, ArrayLike<number>>> | GPUBuffer): void {
+    const P = this.L.params;
+    if (isBuffer(params)) {
+      this.checkBuffer(params, 'params', P.total);
+      const enc = this.device.createCommandEncoder();
+      enc.copyBufferToBuffer(params, 0, dst, 0, P.total * 4);
+      this.device.queue.submit([enc.finish()]);
+      return;
+    }
+    const host = new Float32Array(P.total);
+    for (const p of this.kernels.params) {
+      const v = params[p.name];
+      if (!v) throw new Error(`missing parameter '${p.name}'`);
+      P.pack(host, p.name, v);
+    }
+    this.device.queue.writeBuffer(dst, 0, host);
+  }
+
+  /**
+   * Copies [T][batch][n] tensors, one per slot, into the per-step blocks of every chunk (from block `first`):
+   * host arrays are packed and written per chunk, GPUBuffers copied block by block.
+   */
+  writeSteps(chunks: readonly Chunk[], buffer: BufferName, slots: readonly SlotData[], tensors: Readonly<Record<string, Tensor>>, first: number, required: boolean): void {
+    const block = buffer === 'states' || buffer === 'dstates' ? this.L.states : this.L.xs;
+    const T = chunks.reduce((s, c) => s + c.steps, 0);
+    const enc = this.device.createCommandEncoder();
+    for (const c of chunks) {
+      const host = new Float32Array(c.steps * block.stride);
+      for (const s of slots) {
+        const v = tensors[s.name];
+        if (!v) {
+          if (required) throw new Error(`missing '${s.name}'`);
+          continue;
+        }
+        const { offset, n } = block.offsets.get(s.name)!;
+        const per = this.L.batch * n;
+        if (isBuffer(v)) {
+          this.checkBuffer(v, s.name, T * per);
+          this.copyBlocks(enc, v, c.t0 * per, c.buffers.get(buffer)!, first, offset, per, block.stride, c.steps);
+        } else {
+          const f = floats(v);
+          if (f.length !== T * per) throw new Error(`'${s.name}' has ${f.length} values; expected ${T} steps x ${this.L.batch} rows x ${n} = ${T * per}`);
+          block.pack(host, s.name, f.subarray(c.t0 * per, (c.t0 + c.steps) * per), c.steps);
+        }
+      }
+      this.device.queue.writeBuffer(c.buffers.get(buffer)!, first * block.stride * 4, host);
+    }
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  /** Copies `steps` consecutive [batch][n] blocks of src (from float `from`) into a slot of dst's blocks from `first`. */
+  private copyBlocks(enc: GPUCommandEncoder, src: GPUBuffer, from: number, dst: GPUBuffer, first: number, offset: number, per: number, stride: number, steps: number): void {
+    if (stride === per) enc.copyBufferToBuffer(src, from * 4, dst, (first * stride + offset) * 4, steps * per * 4);
+    else for (let t = 0; t < steps; t++) enc.copyBufferToBuffer(src, (from + t * per) * 4, dst, ((first + t) * stride + offset) * 4, per * 4);
+  }
+
+  writeInit(chunk: Chunk, init: Readonly<Partial<Record<string, Tensor>>>): void {
+    const S = this.L.states;
+    const host = new Float32Array(S.stride);
+    const enc = this.device.createCommandEncoder();
+    for (const s of this.kernels.states) {
+      const v = init[s.name];
+      if (!v) continue;
+      const { offset, n } = S.offsets.get(s.name)!;
+      if (isBuffer(v)) {
+        this.checkBuffer(v, s.name, this.L.batch * n);
+        enc.copyBufferToBuffer(v, 0, chunk.buffers.get('states')!, offset * 4, this.L.batch * n * 4);
+      } else S.pack(host, s.name, v, 1);
+    }
+    this.device.queue.writeBuffer(chunk.buffers.get('states')!, 0, host);
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  /**
+   * The adjoint seeds dL/ds_t, t = 1 .. T, into the chunks' dstates: chunk [t0, t0 + n) takes s_t for
+   * t0 <= t < t0 + n at block t - t0 (its block n is filled from the next chunk), the last chunk also s_T.
+   * Host values are written before `enc` runs; GPUBuffer seeds are copied by `enc`.
+   */
+  writeSeeds(enc: GPUCommandEncoder, chunks: readonly Chunk[], seeds: Readonly<Partial<Record<string, Tensor>>>): void {
+    const S = this.L.states;
+    const T = chunks.reduce((s, c) => s + c.steps, 0);
+    chunks.forEach((c, i) => {
+      const lo = Math.max(1, c.t0);
+      const hi = i === chunks.length - 1 ? c.t0 + c.steps : c.t0 + c.steps - 1;
+      const host = new Float32Array((c.steps + 1) * S.stride);
+      const dst = c.buffers.get('dstates')!;
+      for (const s of this.kernels.states) {
+        const v = seeds[s.name];
+        if (!v || hi < lo) continue;
+        const { offset, n } = S.offsets.get(s.name)!;
+        const per = this.L.batch * n;
+        if (isBuffer(v)) {
+          this.checkBuffer(v, `d${s.name}`, T * per);
+          this.copyBlocks(enc, v, (lo - 1) * per, dst, lo - c.t0, offset, per, S.stride, hi - lo + 1);
+        } else {
+          const f = floats(v);
+          if (f.length !== T * per) throw new Error(`'${s.name}' has ${f.length} values; expected ${T} steps x ${this.L.batch} rows x ${n} = ${T * per}`);
+          S.pack(host, s.name, f.subarray((lo - 1) * per, hi * per), hi - lo + 1, lo - c.t0);
+        }
+      }
+      this.device.queue.writeBuffer(dst, 0, host);
+    });
+  }
+
+  /** Reads regions of device buffers back in one submission. */
+  private async read(regions: readonly { buffer: GPUBuffer; offset: number; floats: number }[]): Promise<Float32Array[]> {
+    const total = regions.reduce((s, r) => s + r.floats, 0);
+    const staging = this.device.createBuffer({ size: Math.max(4, total * 4), usage: USAGE_READBACK });
+    const enc = this.device.createCommandEncoder();
+    let at = 0;
+    for (const r of regions) {
+      if (r.floats) enc.copyBufferToBuffer(r.buffer, r.offset * 4, staging, at * 4, r.floats * 4);
+      at += r.floats;
+    }
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(MAP_READ);
+    const all = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    at = 0;
+    return regions.map((r) => all.subarray(at, (at += r.floats)));
+  }
+
+  /** Slots of per-step blocks `first` .. of every chunk as [T][batch][n] (only the last step with `last`). */
+  async readSteps(chunks: readonly Chunk[], buffer: BufferName, slots: readonly SlotData[], names: readonly string[] | undefined, first: number, last = false): Promise<Record<string, Float32Array>> {
+    const block = buffer === 'states' || buffer === 'dstates' ? this.L.states : this.L.xs;
+    const picked = slots.filter((s) => !names || names.includes(s.name));
+    const use = last ? [chunks.at(-1)!] : chunks;
+    const parts = await this.read(use.map((c) => ({ buffer: c.buffers.get(buffer)!, offset: (first + (last ? c.steps - 1 : 0)) * block.stride, floats: (last ? 1 : c.steps) * block.stride })));
+    const out: Record<string, Float32Array> = {};
+    for (const s of picked) {
+      const per = this.L.batch * block.offsets.get(s.name)!.n;
+      const whole = new Float32Array((last ? 1 : chunks.reduce((n, c) => n + c.steps, 0)) * per);
+      let at = 0;
+      use.forEach((c, i) => {
+        const steps = last ? 1 : c.steps;
+        whole.set(block.unpack(parts[i]!, s.name, steps), at);
+        at += steps * per;
+      });
+      out[s.name] = whole;
+    }
+    return out;
+  }
+
+  async readParams(buffer: GPUBuffer, names?: readonly string[]): Promise<Record<string, Float32Array>> {
+    const [all] = await this.read([{ buffer, offset: 0, floats: this.L.params.total }]);
+    const out: Record<string, Float32Array> = {};
+    for (const p of this.kernels.params) if (!names || names.includes(p.name)) out[p.name] = this.L.params.unpack(all!, p.name);
+    return out;
+  }
+
+  /** dL/ds_0: block 0 of the first chunk's dstates. */
+  async readInit(chunk: Chunk, names?: readonly S[]): Promise<Record<S, Float32Array>> {
+    const [all] = await this.read([{ buffer: chunk.buffers.get('dstates')!, offset: 0, floats: this.L.states.stride }]);
+    const out = {} as Record<S, Float32Array>;
+    for (const s of this.kernels.states) if (!names || names.includes(s.name as S)) out[s.name as S] = this.L.states.unpack(all!, s.name, 1);
+    return out;
+  }
+}
