@@ -1,6 +1,7 @@
 // Spec names that generated code, the targets' built-ins or Object.prototype also use: the cell builds, its kernels
 // match the float64 reference, and the public objects keep the user's names as keys.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkKernels, importTs } from '../../src/check/kernels.js';
 import { compileCell } from '../../src/derive/compile.js';
@@ -42,6 +43,15 @@ describe('spec names that generated code also uses', () => {
     expect(Object.keys(g.params).sort()).toEqual(Object.keys(shapes).sort());
     expect(Object.keys(g.inputs).sort()).toEqual(['lengths', 'sizes', 'toString']);
     expect(Object.keys(g.init).sort()).toEqual(['check', 'constructor']);
+  });
+
+  it('include sizes named after Object.prototype members', async () => {
+    const text = readFileSync('cells/rnn-tanh.cell.yaml', 'utf8').replace(/\bhidden\b/g, 'hasOwnProperty').replace(/\binput\b/g, 'constructor');
+    const cc = compileCell(text, 'cells/rnn-tanh.cell.yaml');
+    const mod = emitTsModule(cc, 'cellgen build');
+    expect(typeCheckTs(mod.text)).toEqual([]);
+    const r = checkKernels(cc, await importTs(mod.text), { steps: 3, batch: 2, seed: 4, sizes: { constructor: 3, hasOwnProperty: 5, classes: 2 } });
+    expect(r.f64).toBeLessThan(1e-10);
   });
 
   it('emit WGSL whose module-scope names are all distinct and no spec name ends in _', () => {
