@@ -55,9 +55,59 @@ equations:
 output: h
 `;
 
+/** Piecewise functions in equations: hard_sigmoid, relu6, hard_tanh, clip with number bounds, min and max of vectors. */
+export const PIECEWISE_CELL = `name: piecewise
+title: Gates and a memory built from piecewise-linear functions
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  c: hidden
+  h: hidden
+parameters:
+  W_z: [hidden, input]
+  U_z: [hidden, hidden]
+  W_r: [hidden, input]
+  U_r: [hidden, hidden]
+  W_h: [hidden, input]
+  U_h: [hidden, hidden]
+  b: hidden
+equations:
+  z: hard_sigmoid(W_z * x + U_z * h_prev)
+  r: relu6(3 * (W_r * x + U_r * h_prev) + 3) / 6
+  a: hard_tanh(2 * (W_h * x + U_h * (r .* h_prev) + b))
+  c: clip(c_prev + z .* a, -1.5, 1.5)
+  h: max(z .* a, min(c, 0.5 * h_prev)) - min(c_prev, 0)
+output: h
+`;
+
+/** Tied weights: E and its transpose E' (reading the new state h), U and U' on the same vector. */
+export const TIED_CELL = `name: tied-autoencoder
+title: An autoencoder RNN with tied weights
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+  r: input
+parameters:
+  E: [hidden, input]
+  U: [hidden, hidden]
+  b: hidden
+  c: input
+equations:
+  h: tanh(E * x + U * h_prev + b) .* sigmoid(U' * h_prev)
+  r: sigmoid(transpose(E) * h + c)
+output: h
+`;
+
 /** Every user cell by name (the name in its text, so it compiles as test/<name>.cell.yaml). */
 export const USER_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );
 
 /**
@@ -79,6 +129,8 @@ export const ACTIVATIONS: Readonly<Record<string, string>> = {
   tanh_exp: '(exp(x) - exp(-x)) / (exp(x) + exp(-x))',
   sigmoid_exp: 'exp(x) / (1 + exp(x))',
   hard_swish: 'x * relu6(x + 3) / 6',
+  log_cosh_exp: 'log(exp(x) + exp(-x))',
+  gompertz: 'x * exp(-exp(-x))',
 };
 
 /** One cell per activation: h = f(x .* g), so a sweep of x reaches f and f' unchanged (g = 1). */

@@ -59,7 +59,7 @@ override FW_W_x_: u32 = 0u;
 override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
-var<workgroup> gemm_a_: array<vec4<f32>, 256>;
+var<workgroup> gemm_a_: array<vec4<f32>, 512>;
 var<workgroup> gemm_b_: array<vec4<f32>, 256>;
 
 fn tanh_(x: f32) -> f32 {
@@ -125,50 +125,59 @@ fn forward_gemm_W_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invo
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_hidden_;
   let k_size_ = size_input_;
-  let m0_ = wid_.y * 64u;
+  let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 4>;
+  var acc_: array<vec4<f32>, 8>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 1u; s_++) {
+    for (var s_ = 0u; s_ < 2u; s_++) {
       let q_ = lid_ + s_ * 256u;
-      let k_ = k0_ + q_ % 16u;
-      let e0_ = m0_ + (q_ / 16u) * 4u;
+      let kq_ = q_ % 16u;
+      let eq_ = q_ / 16u;
+      let k_ = k0_ + kq_;
+      let e0_ = m0_ + eq_ * 4u;
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
           w_[c_] = forward_gemm_W_x__a_(e0_ + c_, k_);
         }
       }
-      gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
+      gemm_a_[kq_ * 32u + eq_] = w_;
     }
     for (var s_ = 0u; s_ < 1u; s_++) {
       let q_ = lid_ + s_ * 256u;
-      let k_ = k0_ + q_ % 16u;
-      let e0_ = n0_ + (q_ / 16u) * 4u;
+      let kq_ = q_ % 16u;
+      let eq_ = q_ / 16u;
+      let k_ = k0_ + kq_;
+      let e0_ = n0_ + eq_ * 4u;
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
           w_[c_] = forward_gemm_W_x__b_(e0_ + c_, k_);
         }
       }
-      gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
+      gemm_b_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
+      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
+      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
       let bq_ = gemm_b_[kk_ * 16u + tx_];
       acc_[0] += a0_.x * bq_;
       acc_[1] += a0_.y * bq_;
       acc_[2] += a0_.z * bq_;
       acc_[3] += a0_.w * bq_;
+      acc_[4] += a1_.x * bq_;
+      acc_[5] += a1_.y * bq_;
+      acc_[6] += a1_.z * bq_;
+      acc_[7] += a1_.w * bq_;
     }
     workgroupBarrier();
   }
-  for (var i_ = 0u; i_ < 4u; i_++) {
+  for (var i_ = 0u; i_ < 8u; i_++) {
     for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 4u + i_;
+      let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
         forward_gemm_W_x__c_(m_, n_, acc_[i_][j_]);
@@ -235,7 +244,7 @@ override BW_WT_dh_pre_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
 override bw_stride_: u32 = BW_WT_dh_pre_ + batch_ * size_input_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
-var<workgroup> gemm_a_: array<vec4<f32>, 256>;
+var<workgroup> gemm_a_: array<vec4<f32>, 512>;
 var<workgroup> gemm_b_: array<vec4<f32>, 256>;
 
 // backward step t, phase 1 of 2: dh_pre
@@ -351,50 +360,59 @@ fn backward_gemm_WT_dh_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loc
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
   let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 64u;
+  let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 4>;
+  var acc_: array<vec4<f32>, 8>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 1u; s_++) {
+    for (var s_ = 0u; s_ < 2u; s_++) {
       let q_ = lid_ + s_ * 256u;
-      let k_ = k0_ + q_ % 16u;
-      let e0_ = m0_ + (q_ / 16u) * 4u;
+      let kq_ = q_ % 16u;
+      let eq_ = q_ / 16u;
+      let k_ = k0_ + kq_;
+      let e0_ = m0_ + eq_ * 4u;
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
           w_[c_] = backward_gemm_WT_dh_pre__a_(e0_ + c_, k_);
         }
       }
-      gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
+      gemm_a_[kq_ * 32u + eq_] = w_;
     }
     for (var s_ = 0u; s_ < 1u; s_++) {
       let q_ = lid_ + s_ * 256u;
-      let k_ = k0_ + q_ % 16u;
-      let e0_ = n0_ + (q_ / 16u) * 4u;
+      let kq_ = q_ / 16u;
+      let eq_ = q_ % 16u;
+      let k_ = k0_ + kq_;
+      let e0_ = n0_ + eq_ * 4u;
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
           w_[c_] = backward_gemm_WT_dh_pre__b_(e0_ + c_, k_);
         }
       }
-      gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
+      gemm_b_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
+      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
+      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
       let bq_ = gemm_b_[kk_ * 16u + tx_];
       acc_[0] += a0_.x * bq_;
       acc_[1] += a0_.y * bq_;
       acc_[2] += a0_.z * bq_;
       acc_[3] += a0_.w * bq_;
+      acc_[4] += a1_.x * bq_;
+      acc_[5] += a1_.y * bq_;
+      acc_[6] += a1_.z * bq_;
+      acc_[7] += a1_.w * bq_;
     }
     workgroupBarrier();
   }
-  for (var i_ = 0u; i_ < 4u; i_++) {
+  for (var i_ = 0u; i_ < 8u; i_++) {
     for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 4u + i_;
+      let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
         backward_gemm_WT_dh_pre__c_(m_, n_, acc_[i_][j_]);
@@ -425,50 +443,59 @@ fn grad0_W(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_ind
   let m_size_ = size_hidden_;
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
-  let m0_ = wid_.y * 64u;
+  let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 4>;
+  var acc_: array<vec4<f32>, 8>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 1u; s_++) {
+    for (var s_ = 0u; s_ < 2u; s_++) {
       let q_ = lid_ + s_ * 256u;
-      let k_ = k0_ + q_ % 16u;
-      let e0_ = m0_ + (q_ / 16u) * 4u;
+      let kq_ = q_ / 32u;
+      let eq_ = q_ % 32u;
+      let k_ = k0_ + kq_;
+      let e0_ = m0_ + eq_ * 4u;
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
           w_[c_] = grad0_W_a_(e0_ + c_, k_);
         }
       }
-      gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
+      gemm_a_[kq_ * 32u + eq_] = w_;
     }
     for (var s_ = 0u; s_ < 1u; s_++) {
       let q_ = lid_ + s_ * 256u;
-      let k_ = k0_ + q_ % 16u;
-      let e0_ = n0_ + (q_ / 16u) * 4u;
+      let kq_ = q_ / 16u;
+      let eq_ = q_ % 16u;
+      let k_ = k0_ + kq_;
+      let e0_ = n0_ + eq_ * 4u;
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
           w_[c_] = grad0_W_b_(e0_ + c_, k_);
         }
       }
-      gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
+      gemm_b_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
+      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
+      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
       let bq_ = gemm_b_[kk_ * 16u + tx_];
       acc_[0] += a0_.x * bq_;
       acc_[1] += a0_.y * bq_;
       acc_[2] += a0_.z * bq_;
       acc_[3] += a0_.w * bq_;
+      acc_[4] += a1_.x * bq_;
+      acc_[5] += a1_.y * bq_;
+      acc_[6] += a1_.z * bq_;
+      acc_[7] += a1_.w * bq_;
     }
     workgroupBarrier();
   }
-  for (var i_ = 0u; i_ < 4u; i_++) {
+  for (var i_ = 0u; i_ < 8u; i_++) {
     for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 4u + i_;
+      let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
         grad0_W_c_(m_, n_, acc_[i_][j_]);
@@ -499,50 +526,59 @@ fn grad1_U(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_ind
   let m_size_ = size_hidden_;
   let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
-  let m0_ = wid_.y * 64u;
+  let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 4>;
+  var acc_: array<vec4<f32>, 8>;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 1u; s_++) {
+    for (var s_ = 0u; s_ < 2u; s_++) {
       let q_ = lid_ + s_ * 256u;
-      let k_ = k0_ + q_ % 16u;
-      let e0_ = m0_ + (q_ / 16u) * 4u;
+      let kq_ = q_ / 32u;
+      let eq_ = q_ % 32u;
+      let k_ = k0_ + kq_;
+      let e0_ = m0_ + eq_ * 4u;
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
           w_[c_] = grad1_U_a_(e0_ + c_, k_);
         }
       }
-      gemm_a_[(q_ % 16u) * 16u + q_ / 16u] = w_;
+      gemm_a_[kq_ * 32u + eq_] = w_;
     }
     for (var s_ = 0u; s_ < 1u; s_++) {
       let q_ = lid_ + s_ * 256u;
-      let k_ = k0_ + q_ % 16u;
-      let e0_ = n0_ + (q_ / 16u) * 4u;
+      let kq_ = q_ / 16u;
+      let eq_ = q_ % 16u;
+      let k_ = k0_ + kq_;
+      let e0_ = n0_ + eq_ * 4u;
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
           w_[c_] = grad1_U_b_(e0_ + c_, k_);
         }
       }
-      gemm_b_[(q_ % 16u) * 16u + q_ / 16u] = w_;
+      gemm_b_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 16u + ty_ * 1u + 0u];
+      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
+      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
       let bq_ = gemm_b_[kk_ * 16u + tx_];
       acc_[0] += a0_.x * bq_;
       acc_[1] += a0_.y * bq_;
       acc_[2] += a0_.z * bq_;
       acc_[3] += a0_.w * bq_;
+      acc_[4] += a1_.x * bq_;
+      acc_[5] += a1_.y * bq_;
+      acc_[6] += a1_.z * bq_;
+      acc_[7] += a1_.w * bq_;
     }
     workgroupBarrier();
   }
-  for (var i_ = 0u; i_ < 4u; i_++) {
+  for (var i_ = 0u; i_ < 8u; i_++) {
     for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 4u + i_;
+      let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
         grad1_U_c_(m_, n_, acc_[i_][j_]);
@@ -646,7 +682,7 @@ export const kernels: CellKernels = {
     ],
   },
   workgroupSize: 64,
-  gemmTile: { rows: 64, cols: 64, depth: 16, threads: 256 },
+  gemmTile: { rows: 128, cols: 64, depth: 16, threads: 256 },
   maxBatchTile: 8,
   requiredLimits: {
     maxStorageBuffersPerShaderStage: 8,

@@ -112,12 +112,27 @@ export function gradCheck(c: CompiledCell, p: Problem, opts: { h?: number; floor
         x[i] = v + d;
         return loss(c, p);
       };
-      let fd = (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h);
-      // A kink (relu) inside the stencil spoils the difference: retry with a stencil 100 times narrower.
-      const half = (at(-h / 2) - at(h / 2)) / -h;
-      if (Math.abs(half - fd) > 1e-4 * Math.max(1, Math.abs(fd))) {
-        const hh = h / 100;
+      // A kink (relu, clip, min, max) inside the stencil spoils the difference: narrow the stencil 100 times
+      // while a half-width difference disagrees with it.
+      let hh = h;
+      let fd = (at(-2 * hh) - 8 * at(-hh) + 8 * at(hh) - at(2 * hh)) / (12 * hh);
+      for (let k = 0; k < 3; k++) {
+        const half = (at(hh / 2) - at(-hh / 2)) / hh;
+        if (Math.abs(half - fd) <= 1e-4 * Math.max(1, Math.abs(fd))) break;
+        hh /= 100;
         fd = (at(-2 * hh) - 8 * at(-hh) + 8 * at(hh) - at(2 * hh)) / (12 * hh);
+      }
+      const g0 = g[i]!;
+      if (Math.abs(fd - g0) > 1e-7 * Math.max(Math.abs(fd), Math.abs(g0), floor)) {
+        // On a kink itself central differences average the two sides; any value between the one-sided
+        // derivatives is a subgradient, and the derivation's documented choice (PyTorch's: relu'(0) = 0,
+        // clip' = 0 at its bounds) is one of them.
+        const hk = hh / 100;
+        const f0 = at(0);
+        const left = (f0 - at(-hk)) / hk;
+        const right = (at(hk) - f0) / hk;
+        const tol = 1e-6 * Math.max(1, Math.abs(left), Math.abs(right));
+        if (Math.abs(left - right) > 1e-3 * Math.max(1, Math.abs(left), Math.abs(right)) && g0 >= Math.min(left, right) - tol && g0 <= Math.max(left, right) + tol) fd = g0;
       }
       x[i] = v;
       const abs = Math.abs(fd - g[i]!);

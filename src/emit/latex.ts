@@ -111,10 +111,15 @@ class LatexPrinter extends Printer {
   }
 
   protected zip(e: Zip): Printed {
+    // max(a, b) and min(a, b) are lowered as b + relu(a - b) and b - relu(b - a); they print as written.
+    const r = e.b.kind === 'map' && e.b.fn === 'relu' && e.b.a.kind === 'zip' && e.b.a.op === 'sub' ? e.b.a : undefined;
+    if (r && e.op === 'add' && r.b === e.a) return { text: `\\max(${this.print_(r.a)}, ${this.print_(e.a)})`, prec: Prec.Atom };
+    if (r && e.op === 'sub' && r.a === e.a) return { text: `\\min(${this.print_(r.b)}, ${this.print_(e.a)})`, prec: Prec.Atom };
     switch (e.op) {
       case 'add':
         return { text: `${this.child(e.a, Prec.Sum)} + ${this.child(e.b, Prec.Sum)}`, prec: Prec.Sum };
       case 'sub':
+        if (e.b.kind === 'const' && e.b.value < 0) return { text: `${this.child(e.a, Prec.Sum)} + ${-e.b.value}`, prec: Prec.Sum };
         return { text: `${this.child(e.a, Prec.Sum)} - ${this.child(e.b, Prec.Product)}`, prec: Prec.Sum };
       case 'mul': {
         if (e.a === e.b) return { text: `${this.child(e.a, Prec.Atom)}^{2}`, prec: Prec.Atom };

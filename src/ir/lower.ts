@@ -1,9 +1,10 @@
 // Lowers a CellSpec's equations into the tensor IR, checking shapes and names against the spec.
 
-import type { MathNode } from 'mathjs';
+import { type MathNode, parse } from 'mathjs';
 import { Diagnostic, didYouMean } from '../spec/diagnostic.js';
 import { spanOf } from '../spec/source-expr.js';
-import type { CellSpec, EquationDecl } from '../spec/types.js';
+import type { CellSpec, EquationDecl, SourceExpr } from '../spec/types.js';
+import { SCALAR_MACROS } from './scalar-derive.js';
 import { add, concat, constant, div, type Expr, type Leaf, leaf, map, matvec, mul, neg, sub, topoOrder, depths } from './expr.js';
 import { FnTable, USER_FUNCTIONS } from './functions.js';
 import { compileScalar, scalarBody, scalarDerivative, validateScalar } from './scalar.js';
@@ -32,36 +33,66 @@ export interface CellIR {
 /** mathjs functions that exist but have no usable derivative. */
 const NON_DIFFERENTIABLE: Readonly<Record<string, string>> = {
   floor: 'it is piecewise constant', ceil: 'it is piecewise constant', round: 'it is piecewise constant', fix: 'it is piecewise constant',
-  sign: 'it is piecewise constant', mod: 'it is not smooth', max: "use relu(a) for max(a, 0)", min: "use -relu(-a) for min(a, 0)",
+  sign: 'it is piecewise constant', mod: 'it is not smooth',
   heaviside: 'it is piecewise constant', random: 'it is random',
 };
 
 type Any = MathNode & { name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown; implicit?: boolean };
 
+/** The matrix node of W' or transpose(W) (through parentheses), else undefined. */
+function transposed(n: MathNode): MathNode | undefined {
+  const a = n as Any;
+  if (a.type === 'ParenthesisNode') return transposed(a.content!);
+  if (a.type === 'OperatorNode' && a.op === "'" && a.args!.length === 1) return a.args![0];
+  if (a.type === 'FunctionNode' && (a.fn?.name === 'transpose' || a.fn?.name === 'ctranspose') && a.args!.length === 1) return a.args![0];
+  return undefined;
+}
+
+/** Reductions a user may reach for (layer normalisation); refused with a hint. */
+const UNSUPPORTED_REDUCTIONS = ['sum', 'mean', 'var', 'variance', 'std', 'norm', 'prod', 'dot'];
+
+/** Piecewise functions of two or three vectors, as relu: max(a, b) = b + relu(a - b) takes b's derivative at a tie. */
+const PIECEWISE_ARITY: Readonly<Record<string, number>> = { min: 2, max: 2, clip: 3 };
+
+function maxOf(a: Expr, b: Expr): Expr {
+  return add(b, map('relu', sub(a, b)));
+}
+function minOf(a: Expr, b: Expr): Expr {
+  return sub(b, map('relu', sub(b, a)));
+}
+
+/** A built-in activation defined by a scalar body (hard_sigmoid, relu6, ...), registered on first use. */
+function ensureMacro(fns: FnTable, name: string): void {
+  if (fns.has(name)) return;
+  const text = SCALAR_MACROS[name]!;
+  defineActivation(fns, name, 'x', { text, node: parse(text), offset: 0, ranges: new Map(), file: '<built-in>' }, `built-in activation '${name}'`);
+}
+
+function defineActivation(fns: FnTable, name: string, param: string, expr: SourceExpr, what: string): void {
+  validateScalar(expr, param, what);
+  const body = scalarBody(expr);
+  const d = scalarDerivative(expr, param, what);
+  const gradName = `${name}_grad`;
+  fns.add({
+    name: gradName,
+    eval: compileScalar(d, param),
+    helper: true,
+    vjp: () => {
+      throw new Diagnostic(`second derivative of ${what} is not supported`, spanOf(expr, expr.node));
+    },
+    custom: { param, body: d, source: d.toString() },
+  });
+  fns.add({
+    name,
+    eval: compileScalar(body, param),
+    // y = f(a)  ->  da = dy ⊙ f'(a), f' from the rules of scalar-derive.ts
+    vjp: (dy, arg) => mul(dy, map(gradName, arg)),
+    custom: { param, body, source: expr.text },
+  });
+}
+
 function customActivations(spec: CellSpec, fns: FnTable): void {
-  for (const a of spec.activations) {
-    const what = `activation '${a.name}'`;
-    validateScalar(a.expr, a.param, what);
-    const body = scalarBody(a.expr);
-    const d = scalarDerivative(a.expr, a.param, what);
-    const gradName = `${a.name}_grad`;
-    fns.add({
-      name: gradName,
-      eval: compileScalar(d, a.param),
-      helper: true,
-      vjp: () => {
-        throw new Diagnostic(`second derivative of ${what} is not supported`, spanOf(a.expr, a.expr.node));
-      },
-      custom: { param: a.param, body: d, source: d.toString() },
-    });
-    fns.add({
-      name: a.name,
-      eval: compileScalar(body, a.param),
-      // y = f(a)  ->  da = dy ⊙ f'(a), f' from the rules of scalar-derive.ts
-      vjp: (dy, arg) => mul(dy, map(gradName, arg)),
-      custom: { param: a.param, body, source: a.expr.text },
-    });
-  }
+  for (const a of spec.activations) defineActivation(fns, a.name, a.param, a.expr, `activation '${a.name}'`);
 }
 
 /** The deepest expression graph a step may have (see the check in lowerCell). */
@@ -142,7 +173,8 @@ export function lowerCell(spec: CellSpec): CellIR {
           if (args.length === 1) {
             if (n.op === '-') return neg(lower(args[0]!));
             if (n.op === '+') return lower(args[0]!);
-            throw new Diagnostic(`operator '${n.op}' is not supported ${where}`, at(n));
+            if (n.op === "'") throw new Diagnostic(`a transposed matrix can only multiply a vector ${where}`, at(n), "write W' * v");
+            throw new Diagnostic(`operator '${n.op}' is not supported ${where}`, at(n), 'use + - * .* ./ and functions');
           }
           switch (n.op) {
             case '+': return elementwise('add', n, '+');
@@ -150,8 +182,17 @@ export function lowerCell(spec: CellSpec): CellIR {
             case '.*': return elementwise('mul', n, '.*');
             case './': return elementwise('div', n, './');
             case '*': {
-              const a = lower(args[0]!);
+              // W' * v and transpose(W) * v: the transpose of a parameter matrix (tied weights).
+              const tn = transposed(args[0]!);
+              const a = lower(tn ?? args[0]!);
               const b = lower(args[1]!);
+              if (tn) {
+                if (a.shape.length !== 2 || a.kind !== 'leaf' || a.role !== 'param') throw new Diagnostic(`only a parameter matrix can be transposed ${where}`, at(args[0]!), "write W' * v with W a matrix parameter");
+                if (b.shape.length !== 1) throw new Diagnostic(`'*' of a matrix needs a vector on its right ${where}`, at(n), 'only matrix-vector products are supported');
+                if (dimKey(a.shape[0]!) !== dimKey(b.shape[0]!))
+                  throw new Diagnostic(`shape mismatch ${where}: ${a.name}' is [${showDim(a.shape[1]!)}, ${showDim(a.shape[0]!)}] but its vector has ${showDim(b.shape[0]!)} elements`, at(n), `${a.name}' needs a vector of ${showDim(a.shape[0]!)} elements`);
+                return matvec(a, b, true);
+              }
               if (a.shape.length === 2) {
                 if (b.shape.length !== 1) throw new Diagnostic(`'*' of a matrix needs a vector on its right ${where}`, at(n), 'only matrix-vector products are supported');
                 if (a.kind !== 'leaf' || a.role !== 'param') throw new Diagnostic(`the matrix of a product must be a parameter ${where}`, at(args[0]!));
@@ -165,8 +206,11 @@ export function lowerCell(spec: CellSpec): CellIR {
               }
               if (b.shape.length === 2)
                 throw new Diagnostic(`a matrix on the right of '*' ${where}`, at(args[1]!), a.shape.length === 0 ? 'scale the product instead, as in 2 * (W * x)' : 'write W * x with the matrix on the left');
-              if (a.shape.length === 1 && b.shape.length === 1)
+              if (a.shape.length === 1 && b.shape.length === 1) {
+                const one = [a, b].find((v) => dimKey(v.shape[0]!) === '1' && dimKey(a.shape[0]!) !== dimKey(b.shape[0]!));
+                if (one) throw new Diagnostic(`a parameter of size 1 is a vector, not a scalar ${where}`, at(n), 'scalar parameters are not supported yet: use a vector with one value per unit (alpha: hidden) and .*');
                 throw new Diagnostic(`'*' between two vectors ${where}`, at(n), "use '.*' for the elementwise product");
+              }
               return mul(a, b);
             }
             case '/': {
@@ -179,10 +223,13 @@ export function lowerCell(spec: CellSpec): CellIR {
               const base = vec(lower(args[0]!), args[0]!, 'the base');
               const ex = args[1]!;
               const k = ex.type === 'ConstantNode' ? Number(ex.value) : NaN;
-              if (k === 2) return mul(base, base);
-              if (k === 3) return mul(mul(base, base), base);
+              if (Number.isInteger(k) && k >= 1 && k <= 8) {
+                let p = base;
+                for (let j = 1; j < k; j++) p = mul(p, base);
+                return p;
+              }
               if (k === 0.5) return map('sqrt', base);
-              throw new Diagnostic(`only the powers 2, 3 and 0.5 are supported ${where}`, at(n), 'write other powers with exp and log');
+              throw new Diagnostic(`only the powers 1 to 8 and 0.5 are supported ${where}`, at(n), 'write other powers with exp and log: exp(p * log(v)) for v > 0');
             }
             default:
               throw new Diagnostic(`operator '${n.op}' is not supported ${where}`, at(n), 'use + - * .* ./ and functions');
@@ -199,17 +246,36 @@ export function lowerCell(spec: CellSpec): CellIR {
               return e;
             }));
           }
+          if (f in PIECEWISE_ARITY) {
+            if (args.length !== PIECEWISE_ARITY[f]) throw new Diagnostic(`'${f}' takes ${PIECEWISE_ARITY[f]} arguments ${where}`, at(n), f === 'clip' ? 'clip(v, lo, hi)' : `${f}(a, b)`);
+            const xs = args.map((a, i) => vec(lower(a), a, `argument ${i + 1} of ${f}`));
+            const len = xs.find((x) => x.shape.length === 1)?.shape[0];
+            if (!len) throw new Diagnostic(`'${f}' of constants ${where}`, at(n), 'apply it to a vector');
+            xs.forEach((x, i) => {
+              if (x.shape.length === 1 && dimKey(x.shape[0]!) !== dimKey(len))
+                throw new Diagnostic(`shape mismatch ${where}: argument ${i + 1} of '${f}' is ${showShape(x.shape)}, not [${showDim(len)}]`, at(args[i]!), 'the arguments need the same size (or be numbers)');
+            });
+            if (f === 'max') return maxOf(xs[0]!, xs[1]!);
+            if (f === 'min') return minOf(xs[0]!, xs[1]!);
+            return minOf(maxOf(xs[0]!, xs[1]!), xs[2]!);
+          }
+          if (f in SCALAR_MACROS && f !== 'relu') ensureMacro(fns, f);
           if (USER_FUNCTIONS.includes(f) || (fns.has(f) && !fns.get(f).helper)) {
             if (args.length !== 1) throw new Diagnostic(`'${f}' takes one argument ${where}`, at(n));
             const a = vec(lower(args[0]!), args[0]!, `the argument of ${f}`);
             if (a.shape.length === 0) throw new Diagnostic(`'${f}' of a constant ${where}`, at(n), 'apply activations to vectors');
             return map(f, a);
           }
+          if (f === 'transpose' || f === 'ctranspose') throw new Diagnostic(`a transposed matrix can only multiply a vector ${where}`, at(n), "write W' * v");
+          if (UNSUPPORTED_REDUCTIONS.includes(f))
+            throw new Diagnostic(`reductions over a vector ('${f}') are not supported yet ${where}`, at(n), 'every equation is elementwise or a matrix product; normalise the input outside the cell, or use a fixed scale: 0.5 * v');
           if (f in NON_DIFFERENTIABLE) throw new Diagnostic(`'${f}' is not differentiable ${where}`, at(n), NON_DIFFERENTIABLE[f]);
-          const known = [...USER_FUNCTIONS, ...spec.activations.map((a) => a.name), 'concat'];
+          const known = [...USER_FUNCTIONS, ...Object.keys(SCALAR_MACROS).filter((m) => m !== 'relu'), 'min', 'max', 'clip', ...spec.activations.map((a) => a.name), 'concat'];
           throw new Diagnostic(`unknown function '${f}' ${where}`, at(n), didYouMean(f, known) ?? `known functions: ${known.join(', ')}; declare others under activations:`);
         }
         default:
+          if (n.type === 'AccessorNode' || n.type === 'IndexNode')
+            throw new Diagnostic(`slicing a vector is not supported yet ${where}`, at(n), 'write one product per block instead of slicing a fused one: i: sigmoid(W_i * x + U_i * h_prev + b_i), f: ... (concat(a, b) stacks vectors)');
           throw new Diagnostic(`${n.type.replace(/Node$/, '').toLowerCase()} expressions are not supported ${where}`, at(n), 'equations use + - * .* ./ ^, numbers, names and function calls');
       }
     };

@@ -89,6 +89,14 @@ export function mul(a: MathNode, b: MathNode): MathNode {
   if (nb) return neg(mul(a, nb));
   // Constants first, so c · (d · u) folds.
   if (y !== undefined) return mul(b, a);
+  // e^u · e^v = e^(u+v): one exponential that underflows to 0 instead of 0 · ∞ (Gompertz: e^-e^-x · e^-x).
+  const fa = factors(a), fb = factors(b);
+  const ia = fa.findIndex((f) => fnName(f) === 'exp'), ib = fb.findIndex((f) => fnName(f) === 'exp');
+  if (ia >= 0 && ib >= 0) {
+    const rest = [...fa.filter((_, i) => i !== ia), ...fb.filter((_, i) => i !== ib)];
+    const e = call('exp', add(argsOf(fa[ia]!)[0]!, argsOf(fb[ib]!)[0]!));
+    return rest.reduce((p, f) => mul(p, f), e);
+  }
   if (x !== undefined && opOf(b) === '*' && value(argsOf(b)[0]!) !== undefined) return mul(K(x * value(argsOf(b)[0]!)!), argsOf(b)[1]!);
   return new OperatorNode('*', 'multiply', [a, b]);
 }
@@ -215,6 +223,12 @@ export function canonical(root: MathNode): MathNode {
           if (opOf(u) === '-' && argsOf(u).length === 2 && isNum(argsOf(u)[0]!, 1) && fnName(argsOf(u)[1]!) === 'sigmoid')
             return neg(call('softplus', argsOf(argsOf(u)[1]!)[0]!)); // log(1 - σ(v)) = -softplus(v)
           if (fnName(u) === 'exp') return argsOf(u)[0]!;
+          // log(e^a + e^b) = a + softplus(b - a)
+          const ts = terms(u);
+          if (ts.length === 2 && ts.every((t) => t.sign > 0 && fnName(t.e) === 'exp')) {
+            const [a, b] = ts.map((t) => argsOf(t.e)[0]!) as [MathNode, MathNode];
+            return add(a, call('softplus', sub(b, a)));
+          }
         }
         return call(f, ...args);
       }

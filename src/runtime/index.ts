@@ -4,3 +4,5 @@ export * from './types.js';
 export * from './layers.js';
 export * from './train.js';
 export * from './onnx.js';
+export * from './pytorch.js';
+export * from './onnx-file.js';

@@ -50,6 +50,24 @@ export interface SequenceShape {
   readonly steps: number;
   readonly batch: number;
   readonly lengths?: Int32Array;
+  /**
+   * Sequences (inputs, outputs, their gradients, targets) are [B][T][n] instead of [T][B][n], as
+   * with PyTorch's batch_first=True. States inside a LayerRun stay [T][B][n].
+   */
+  readonly batchFirst?: boolean;
+}
+
+/** Initial states of a layer, by state name, per direction ([B][n] each); zeros where absent. */
+export interface LayerInit<A extends Arr> {
+  readonly forward?: Partial<Record<string, A>>;
+  readonly backward?: Partial<Record<string, A>>;
+}
+
+/** [d0][d1][n] -> [d1][d0][n]: between batch-first and time-major layouts. */
+export function swapLeading<A extends Arr>(x: A, d0: number, d1: number, n: number): A {
+  const out = new (x.constructor as { new (n: number): A })(x.length);
+  for (let i = 0; i < d0; i++) for (let j = 0; j < d1; j++) out.set(x.subarray((i * d1 + j) * n, (i * d1 + j + 1) * n), (j * d0 + i) * n);
+  return out;
 }
 
 /** Zeroes the padded steps of a [T][B][n] sequence, as ONNX does for Y. */
@@ -59,8 +77,12 @@ export function maskPadding<A extends Arr>(y: A, shape: SequenceShape, n: number
   return y;
 }
 
-export function runLayer<A extends Arr>(layer: Layer<A>, x: A, shape: SequenceShape, init?: { forward?: Record<string, A>; backward?: Record<string, A> }): LayerRun<A> {
+export function runLayer<A extends Arr>(layer: Layer<A>, x: A, shape: SequenceShape, init?: LayerInit<A>): LayerRun<A> {
   const { steps, batch, lengths } = shape;
+  if (shape.batchFirst) {
+    const r = runLayer(layer, swapLeading(x, batch, steps, inputSize(layer)), { ...shape, batchFirst: false }, init);
+    return { ...r, out: swapLeading(r.out, steps, batch, outputSize(layer)) };
+  }
   const f = layer.forward;
   const I = inputSize(layer);
   const fw = f.kernels.forward(f.sizes, f.params, { [inputName(f)]: x }, { steps, batch, init: init?.forward, lengths });
@@ -98,6 +120,10 @@ export interface LayerGrads<A extends Arr> {
 /** BPTT through a layer given dL/d(out) at every step (and, optionally, dL/d(other states)). */
 export function backLayer<A extends Arr>(layer: Layer<A>, run: LayerRun<A>, dOut: A, shape: SequenceShape): LayerGrads<A> {
   const { steps, batch, lengths } = shape;
+  if (shape.batchFirst) {
+    const g = backLayer(layer, run, swapLeading(dOut, batch, steps, outputSize(layer)), { ...shape, batchFirst: false });
+    return { ...g, dx: swapLeading(g.dx, steps, batch, inputSize(layer)) };
+  }
   const f = layer.forward;
   const hf = stateSize(f, f.kernels.cell.output);
   const hb = layer.backward ? stateSize(layer.backward, layer.backward.kernels.cell.output) : 0;
@@ -122,13 +148,14 @@ export function backLayer<A extends Arr>(layer: Layer<A>, run: LayerRun<A>, dOut
   return { forward: gf.params, backward: gb?.params, dx, dInit: { forward: gf.init, backward: gb?.init } };
 }
 
-/** A stack of layers: layer l reads layer l-1's output. */
-export function runStack<A extends Arr>(layers: readonly Layer<A>[], x: A, shape: SequenceShape): LayerRun<A>[] {
+/** A stack of layers: layer l reads layer l-1's output; init[l] are layer l's initial states. */
+export function runStack<A extends Arr>(layers: readonly Layer<A>[], x: A, shape: SequenceShape, init?: readonly (LayerInit<A> | undefined)[]): LayerRun<A>[] {
+  if (init && init.length > layers.length) throw new Error(`initial states for ${init.length} layers, but the stack has ${layers.length}`);
   const runs: LayerRun<A>[] = [];
   let input = x;
   for (const [i, l] of layers.entries()) {
     if (i > 0 && inputSize(l) !== outputSize(layers[i - 1]!)) throw new Error(`layer ${i} reads ${inputSize(l)} features but layer ${i - 1} gives ${outputSize(layers[i - 1]!)}`);
-    const r = runLayer(l, input, shape);
+    const r = runLayer(l, input, shape, init?.[i]);
     runs.push(r);
     input = r.out;
   }

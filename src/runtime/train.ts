@@ -1,6 +1,6 @@
 // Loss and gradients of a stacked model with a softmax readout: full BPTT, truncated BPTT, clipping.
 
-import { backStack, type Layer, type LayerGrads, type LayerRun, outputSize, runLayer, runStack, type SequenceShape } from './layers.js';
+import { backStack, type Layer, type LayerGrads, type LayerInit, type LayerRun, inputSize, outputSize, runLayer, runStack, type SequenceShape, swapLeading } from './layers.js';
 import type { Arr } from './types.js';
 
 /** ŷ_t = softmax(W_y h_t + b_y) over the top layer's output, with cross-entropy against class indices. */
@@ -15,10 +15,28 @@ export interface Model<A extends Arr> {
 }
 
 export interface Batch<A extends Arr> extends SequenceShape {
-  /** [T][B][input] */
+  /** [T][B][input] ([B][T][input] with batchFirst) */
   readonly x: A;
-  /** Class per (t, b), [T][B]; -1 for steps without a loss. Padded steps never count. */
+  /** Class per (t, b), [T][B] ([B][T] with batchFirst); -1 for steps without a loss. Padded steps never count. */
   readonly targets: Int32Array;
+  /** Initial states per layer (zeros where absent); their gradients are in Gradients.layers[l].dInit. */
+  readonly init?: readonly (LayerInit<A> | undefined)[];
+}
+
+/** The same batch, time-major: the loss functions work on [T][B]; dx goes back with fromTimeMajor. */
+function timeMajor<A extends Arr>(b: Batch<A>): Batch<A> {
+  if (!b.batchFirst) return b;
+  const I = b.x.length / (b.steps * b.batch);
+  return { ...b, batchFirst: false, x: swapLeading(b.x, b.batch, b.steps, I), targets: swapLeading(b.targets as unknown as Float64Array, b.batch, b.steps, 1) as unknown as Int32Array };
+}
+
+function fromTimeMajor<A extends Arr>(g: { loss: number; grads: Gradients<A> }, b: Batch<A>, model: Model<A>): { loss: number; grads: Gradients<A> } {
+  if (!b.batchFirst) return g;
+  const layers = g.grads.layers.map((l, i) => {
+    const n = inputSize(model.layers[i]!);
+    return { ...l, dx: swapLeading(l.dx, l.dx.length / (b.batch * n), b.batch, n) };
+  });
+  return { loss: g.loss, grads: { ...g.grads, layers } };
 }
 
 export interface Gradients<A extends Arr> {
@@ -71,12 +89,13 @@ export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: S
 }
 
 /** Full BPTT: loss over the whole sequence and the exact gradient of every parameter. */
-export function lossAndGradients<A extends Arr>(model: Model<A>, batch: Batch<A>): { loss: number; grads: Gradients<A> } {
-  const runs = runStack(model.layers, batch.x, batch);
+export function lossAndGradients<A extends Arr>(model: Model<A>, given: Batch<A>): { loss: number; grads: Gradients<A> } {
+  const batch = timeMajor(given);
+  const runs = runStack(model.layers, batch.x, batch, batch.init);
   const top = runs[runs.length - 1]!.out;
   const ro = softmaxCrossEntropy(top, model.readout, batch, batch.targets);
   const layers = backStack(model.layers, runs, ro.dH, batch);
-  return { loss: ro.loss, grads: { layers, readout: ro.readout } };
+  return fromTimeMajor({ loss: ro.loss, grads: { layers, readout: ro.readout } }, given, model);
 }
 
 /**
@@ -84,11 +103,12 @@ export function lossAndGradients<A extends Arr>(model: Model<A>, batch: Batch<A>
  * the last k2 steps only (k2 >= k1); the gradient that would flow further back is dropped. Each
  * window re-runs the forward from the stored states at its start. Unidirectional layers only.
  */
-export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, batch: Batch<A>, k1: number, k2: number): { loss: number; grads: Gradients<A> } {
+export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, given: Batch<A>, k1: number, k2: number): { loss: number; grads: Gradients<A> } {
+  const batch = timeMajor(given);
   if (!(Number.isInteger(k1) && Number.isInteger(k2) && k1 >= 1 && k2 >= k1)) throw new Error(`truncated BPTT needs integers 1 <= k1 <= k2, got k1=${k1}, k2=${k2}`);
   if (model.layers.some((l) => l.backward)) throw new Error('truncated BPTT needs unidirectional layers: a backward direction reads the future');
   const { steps, batch: B } = batch;
-  const full = runStack(model.layers, batch.x, batch);
+  const full = runStack(model.layers, batch.x, batch, batch.init);
   const I = batch.x.length / (steps * B);
   let loss = 0;
   let acc: Gradients<A> | undefined;
@@ -107,6 +127,7 @@ export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, batch:
       for (const s of Object.keys(l.forward.kernels.cell.states)) {
         const n = l.forward.sizes[l.forward.kernels.cell.states[s]!]!;
         if (start > 0) init[s] = full[li]!.fw.states[s]!.slice((start - 1) * B * n, start * B * n) as A;
+        else if (batch.init?.[li]?.forward?.[s]) init[s] = batch.init[li]!.forward![s]!;
       }
       const r = runLayer(l, input, shape, { forward: init });
       runs.push(r);
@@ -118,7 +139,7 @@ export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, batch:
     const layers = backStack(model.layers, runs, ro.dH, shape);
     acc = acc ? addGrads(acc, { layers, readout: ro.readout }) : { layers, readout: ro.readout };
   }
-  return { loss, grads: acc! };
+  return fromTimeMajor({ loss, grads: acc! }, given, model);
 }
 
 

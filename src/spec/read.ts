@@ -3,6 +3,7 @@
 import { basename } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node as YNode, parseDocument, Scalar, type YAMLError, type YAMLMap } from 'yaml';
 import { BUILTINS } from '../ir/functions.js';
+import { SCALAR_MACROS } from '../ir/scalar-derive.js';
 import { addDims, constDim, type Dim, dimOf, scaleDim, type Shape } from '../ir/shape.js';
 import { Diagnostic, didYouMean, registerSource, type Span } from './diagnostic.js';
 import { parseSourceExpr, spanOf } from './source-expr.js';
@@ -161,7 +162,8 @@ function readDim(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>):
 function readShape(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>, what: string): Shape {
   if (isSeq(n)) {
     const items = n.items as (YNode | null)[];
-    if (items.length < 1 || items.length > 2) fail(c, n, `${what} must be a vector [n] or a matrix [rows, cols]`, 'tensors of rank 3 or more are not supported');
+    if (items.length === 0) fail(c, n, `scalar parameters (${what} []) are not supported yet`, 'use a vector with one value per unit (alpha: hidden) and multiply elementwise: alpha .* v');
+    if (items.length > 2) fail(c, n, `${what} must be a vector [n] or a matrix [rows, cols]`, 'tensors of rank 3 or more are not supported');
     return items.map((i) => readDim(c, i, sizes));
   }
   return [readDim(c, n, sizes)];
@@ -388,7 +390,7 @@ export function readSpec(text: string, file: string): CellSpec {
       checkIdent(c, key, keyNode, 'activation');
       if (taken.has(key)) fail(c, keyNode, `'${key}' is already declared as ${taken.get(key)}`);
       // Redefining a built-in would silently change its derivative wherever it is used (abs' uses sign).
-      if (key in BUILTINS || key === 'concat') fail(c, keyNode, `'${key}' is a built-in function and cannot be redefined`, 'give the activation another name');
+      if (key in BUILTINS || key in SCALAR_MACROS || ['concat', 'min', 'max', 'clip'].includes(key)) fail(c, keyNode, `'${key}' is a built-in function and cannot be redefined`, 'give the activation another name');
       const base = key.replace(/_grad$/, '');
       if (base !== key && activations.some((a) => a.name === base)) fail(c, keyNode, `'${key}' is the name of the derivative of '${base}'`, 'give the activation another name');
       const { text: body, node } = asScalarText(c, value, `activation '${key}'`);

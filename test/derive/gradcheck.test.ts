@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { dotProductTest, gradCheck, randomProblem } from '../../src/check/gradcheck.js';
 import { Rng } from '../../src/check/random.js';
-import { CELL_NAMES, shipped } from '../helpers.js';
+import { constant, mul } from '../../src/ir/expr.js';
+import { CELL_NAMES, inline, shipped } from '../helpers.js';
 
 describe.each(CELL_NAMES)('%s', (name) => {
   const c = shipped(name);
@@ -36,5 +37,31 @@ describe('the gradient check itself', () => {
     const bad = { ...c, bw: { ...c.bw, grads: c.bw.grads.filter((g) => g.param !== 'b_r') } };
     const e = gradCheck(bad, p).find((x) => x.tensor === 'b_r')!;
     expect(e.maxRelErr).toBeGreaterThan(0.5);
+  });
+
+  it('accepts the documented subgradient at a kink the input sits on, and still rejects a wrong one', () => {
+    const text = `name: kink
+title: relu at its kink
+sizes:
+  n: { symbol: N, example: 3 }
+inputs:
+  x: n
+state:
+  h: n
+parameters:
+  g: n
+equations:
+  h: relu(x .* g) + clip(x, -1, 1)
+`;
+    const c = inline(text, 'test/kink.cell.yaml');
+    const p = randomProblem(c, { steps: 1, batch: 1, seed: 3, sizes: { n: 3 } });
+    // x = 0 (relu's kink: relu'(0) = 0), x = 1 (clip's upper corner: clip' = 0 there), x = 0.3 (smooth)
+    p.inputs.x!.set([0, 1, 0.3]);
+    p.params.g!.set([0.7, 0.2, -0.4]);
+    const errs = gradCheck(c, p);
+    for (const e of errs) expect(e.maxRelErr, e.tensor).toBeLessThanOrEqual(1e-6);
+    // A derivative outside [left, right] at the kink is still an error.
+    const bad = { ...c, bw: { ...c.bw, inputAdjoint: new Map([['x', mul(c.bw.inputAdjoint.get('x')!, constant(3))]]) } };
+    expect(gradCheck(bad, p).find((e) => e.tensor === 'x')!.maxRelErr).toBeGreaterThan(0.5);
   });
 });

@@ -62,9 +62,12 @@ describe('the packed package in a user project', () => {
 
   it('type-checks a consumer under strict and runs the TS and WGSL kernels', async () => {
     writeFileSync(join(project, 'consumer.ts'), readFileSync(join(ROOT, 'test/package/consumer.ts.txt'), 'utf8').replaceAll('CELL', 'my-gru'));
+    // The README's example, as written.
+    const example = /<!-- example -->\s*```ts\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+    writeFileSync(join(project, 'readme-example.ts'), `${example![1]!}export {};\n`);
     // No @webgpu/types of the user's own: the generated modules reference cellgen's dependency. The
     // options are `tsc --init`'s (strict, skipLibCheck) on Node's libraries, without the DOM.
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023'], types: ['node'], noEmit: true, skipLibCheck: true }, include: ['consumer.ts', 'generated/**/*.ts'] }));
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023'], types: ['node'], noEmit: true, skipLibCheck: true }, include: ['consumer.ts', 'readme-example.ts', 'generated/**/*.ts'] }));
     run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], project);
     const esbuild = await import('esbuild');
     await esbuild.build({ entryPoints: [join(project, 'consumer.ts')], bundle: true, platform: 'node', format: 'esm', external: ['webgpu'], outfile: join(project, 'consumer.mjs'), absWorkingDir: project, logLevel: 'warning' });

@@ -40,7 +40,7 @@ export const TS_HELPERS: Readonly<Record<string, string>> = {
 };
 
 /** Generated helpers with fixed names (every generated identifier ends in '_', see src/emit/names.ts). */
-export const FIXED_HELPERS = ['check_', 'checkSizes_', 'checkLengths_', 'own_', 'packRows_', 'unpackRows_', 'sigmoid_', 'softplus_',
+export const FIXED_HELPERS = ['check_', 'checkSizes_', 'checkLengths_', 'own_', 'packRows_', 'unpackRows_', 'packRowsT_', 'unpackRowsT_', 'sigmoid_', 'softplus_',
   'gemmNT_', 'gemmNN_', 'gemmTN_', 'gemmNT_f64_', 'gemmNN_f64_', 'gemmTN_f64_'] as const;
 
 /** The helper function of a user activation `fn` (or of its derivative `fn_grad`): a tagged generated name. */

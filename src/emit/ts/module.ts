@@ -190,7 +190,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       L.push(`${ind}// ${g.pieces.map((p) => `${p.W.name}${p.colLen === g.width && dimKey(p.colOff) === '0' && dimKey(p.colLen) === dimKey(p.W.shape[1]!) ? '' : `[:, ${dim(p.colOff)}..]`}`).join(', ')} packed: they all multiply ${groupName(g)}`);
       L.push(`${ind}const ${packed.get(g.index)} = new ${A}(${dim(g.cols)} * ${dim(g.width)});`);
       for (const p of g.pieces) {
-        L.push(`${ind}packRows_(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${id(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
+        L.push(`${ind}packRows${p.transpose ? 'T' : ''}_(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${id(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
       }
       const rows = g.kind === 'input' ? `${I.steps} * ${I.batch}` : I.batch;
       L.push(`${ind}const ${proj.get(g.index)} = new ${A}(${rows} * ${dim(g.cols)});`);
@@ -398,6 +398,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         if (lvl(p.leaf) !== level) continue;
         const g = p.bp.group;
         const W = p.bp.piece.W;
+        if (p.bp.piece.transpose) {
+          // (W v)ᵀ block: δv[colOff..] = W[colOff.., :] δ
+          L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[1]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)} * ${dim(W.shape[1]!)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
+        } else
         L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[0]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
       }
       const stores: Store[] = [];
@@ -434,7 +438,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const dW = N.fresh(`d${groupName(g)}Weights`);
       L.push(`${ind}const ${dW} = new ${A}(${dim(g.cols)} * ${dim(g.width)});`);
       L.push(`${ind}gemmTN${sfx}(${dim(g.cols)}, ${dim(g.width)}, ${I.steps} * ${I.batch}, ${dyBuf.get(g.index)}, 0, ${dim(g.cols)}, ${vArr}, ${vOff}, ${dim(g.width)}, ${dW}, 0, ${dim(g.width)}, false);`);
-      for (const p of g.pieces) L.push(`${ind}unpackRows_(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
+      for (const p of g.pieces) L.push(`${ind}unpackRows${p.transpose ? 'T' : ''}_(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
     }
     const sd: string[] = [];
     for (const [id, nm] of bscratch) sd.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(bnodes.find((e) => e.id === id)!)});`);
@@ -598,8 +602,21 @@ function packRows_(dst: Float32Array | Float64Array, rowOff: number, width: numb
 function unpackRows_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
 }
-${helperText ? `\n${helperText}\n` : ''}
+${fp.groups.some((g) => g.pieces.some((p) => p.transpose)) ? TRANSPOSED_PACKING : ''}${helperText ? `\n${helperText}\n` : ''}
 ${renderLinalg('Float32Array', '_').replace(/^export function/gm, 'function')}
 ${renderLinalg('Float64Array', '_f64_').replace(/^export function/gm, 'function')}`;
   return { text, tapeFloats };
 }
+
+/** Packing for products of a transposed parameter, Wᵀ v: the packed rows are W's columns. */
+const TRANSPOSED_PACKING = `
+/** Copies W[rowOff' : rowOff'+width, :]ᵀ (columns of W) into rows rowOff.. of a packed [cols][width] matrix. */
+function packRowsT_(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, wRowOff: number): void {
+  for (let j = 0; j < cols; j++) for (let i = 0; i < width; i++) dst[(rowOff + j) * width + i] = W[(wRowOff + i) * cols + j];
+}
+
+/** Adds rows rowOff.. of a packed gradient of Wᵀ back into dW[wRowOff : wRowOff+width, :]. */
+function unpackRowsT_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, wRowOff: number): void {
+  for (let j = 0; j < cols; j++) for (let i = 0; i < width; i++) dW[(wRowOff + i) * cols + j] += src[(rowOff + j) * width + i];
+}
+`;

@@ -9,6 +9,8 @@ import type { BackwardStep, GradTerm } from '../../derive/reverse.js';
 /** One column block of a weight matrix times a vector: W[:, colOff : colOff+colLen] v. */
 export interface Piece {
   readonly W: Leaf;
+  /** The product is Wᵀ v: the block is rows colOff.. of W, and its output is W's columns. */
+  readonly transpose: boolean;
   readonly colOff: Dim;
   readonly colLen: Dim;
   /** The forward product this block belongs to; its value is the sum of its pieces. */
@@ -51,7 +53,6 @@ export interface ForwardPlan {
 }
 
 export function piecesOf(node: MatVec): { colOff: Dim; colLen: Dim; v: Expr }[] {
-  if (node.transpose) throw new InvariantError('a forward product is never transposed');
   if (node.v.kind !== 'concat') return [{ colOff: ZERO_DIM, colLen: node.v.shape[0]!, v: node.v }];
   const out: { colOff: Dim; colLen: Dim; v: Expr }[] = [];
   let off = ZERO_DIM;
@@ -79,8 +80,8 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
         groups.push(g);
         byVector.set(p.v.id, g);
       }
-      g.pieces.push({ W: e.m as Leaf, colOff: p.colOff, colLen: p.colLen, node: e, outOff: g.cols });
-      g.cols = addDims(g.cols, e.m.shape[0]!);
+      g.pieces.push({ W: e.m as Leaf, transpose: e.transpose, colOff: p.colOff, colLen: p.colLen, node: e, outOff: g.cols });
+      g.cols = addDims(g.cols, e.shape[0]!);
     }
   }
   for (const e of order) {
@@ -180,9 +181,10 @@ export function planBackward(cell: CellIR, bw: BackwardStep, fp: ForwardPlan): B
   const outer = bw.grads.filter((g): g is Extract<GradTerm, { kind: 'outer' }> => g.kind === 'outer');
   for (const g of fp.groups) {
     for (const p of g.pieces) {
-      const t = outer.find((o) => o.param === p.W.name && o.v === p.node.v);
+      // W v: dW += δ vᵀ; Wᵀ v: dW += v δᵀ (the term's roles swap).
+      const t = outer.find((o) => o.param === p.W.name && (p.transpose ? o.dy === p.node.v : o.v === p.node.v));
       if (!t) throw new InvariantError(`no gradient term for ${p.W.name}`);
-      dyOf.set(p.node.id, t.dy);
+      dyOf.set(p.node.id, p.transpose ? t.v : t.dy);
     }
   }
   const roots: Expr[] = [...bw.bindings.map((b) => b.expr), ...bw.prevAdjoint.values(), ...bw.inputAdjoint.values()];
@@ -194,10 +196,11 @@ export function planBackward(cell: CellIR, bw: BackwardStep, fp: ForwardPlan): B
     let m: Expr | undefined;
     let off: Dim = ZERO_DIM;
     let len: Dim | undefined;
-    if (e.kind === 'matvec' && e.transpose) {
+    // The backward product of a forward W v is Wᵀ δ, and of a forward Wᵀ v is W δ.
+    if (e.kind === 'matvec') {
       m = e;
-      len = e.m.shape[1]!;
-    } else if (e.kind === 'slice' && e.a.kind === 'matvec' && e.a.transpose) {
+      len = e.shape[0]!;
+    } else if (e.kind === 'slice' && e.a.kind === 'matvec') {
       m = e.a;
       off = e.start;
       len = e.length;
@@ -205,7 +208,7 @@ export function planBackward(cell: CellIR, bw: BackwardStep, fp: ForwardPlan): B
     if (!m || m.kind !== 'matvec' || !len) continue;
     for (const g of fp.groups) {
       for (const p of g.pieces) {
-        if (p.W === m.m && dimKey(p.colOff) === dimKey(off) && dimKey(p.colLen) === dimKey(len) && dyOf.get(p.node.id) === m.v) pieces.set(e.id, { node: e, group: g, piece: p });
+        if (p.W === m.m && m.transpose !== p.transpose && dimKey(p.colOff) === dimKey(off) && dimKey(p.colLen) === dimKey(len) && dyOf.get(p.node.id) === m.v) pieces.set(e.id, { node: e, group: g, piece: p });
       }
     }
   }

@@ -12,10 +12,10 @@ import { notation } from './notation.js';
 import type { BoundValue } from './schedule.js';
 
 /**
- * 16 x 16 threads, each computing a 4 x 4 block of C from vec4 reads of shared memory: a 64 x 64 tile of C
- * per workgroup, K staged through shared memory 16 at a time (2 x 4 KiB).
+ * 16 x 16 threads, each computing an 8 x 4 block of C from three vec4 reads of shared memory per k (32 FMAs):
+ * a 128 x 64 tile of C per workgroup, K staged through shared memory 16 at a time (8 + 4 KiB).
  */
-export const GEMM_TILE: GemmTile = { rows: 64, cols: 64, depth: 16, threads: 256 };
+export const GEMM_TILE: GemmTile = { rows: 128, cols: 64, depth: 16, threads: 256 };
 const SIDE = 16;
 const TM = GEMM_TILE.rows / SIDE;
 const TN = GEMM_TILE.cols / SIDE;
@@ -51,6 +51,8 @@ interface GemmSpec {
   loadB: string[];
   /** Statements storing `v_` at (m_, n_). */
   store: string[];
+  /** Along which index consecutive addresses of A and B lie: k, or the element (m for A, n for B). */
+  along: { a: 'k' | 'e'; b: 'k' | 'e' };
 }
 
 const indent = (lines: readonly string[], by: string): string => lines.map((l) => `${by}${l}`).join('\n');
@@ -71,20 +73,25 @@ function gemmBody(g: GemmSpec): string {
     `var acc_: array<vec4<f32>, ${TM}>;`,
     `for (var k0_ = 0u; k0_ < k_size_; k0_ += ${T.depth}u) {`,
   ];
-  // Each thread stages vec4s of 4 consecutive m (or n) at one k: threads next to each other read along k.
+  // Each thread stages a vec4 of 4 consecutive m (or n) at one k; threads next to each other take the next
+  // k, or the next 4 elements, whichever is the next address of the operand, so a warp's reads coalesce.
   const stage = (which: 'a' | 'b', loads: number, quads: number, limit: string, origin: string) => {
+    const byK = g.along[which] === 'k';
+    const [kq, eq] = byK ? [`q_ % ${T.depth}u`, `q_ / ${T.depth}u`] : [`q_ / ${quads}u`, `q_ % ${quads}u`];
     lines.push(
       `  for (var s_ = 0u; s_ < ${loads}u; s_++) {`,
       `    let q_ = lid_ + s_ * ${T.threads}u;`,
-      `    let k_ = k0_ + q_ % ${T.depth}u;`,
-      `    let e0_ = ${origin} + (q_ / ${T.depth}u) * 4u;`,
+      `    let kq_ = ${kq};`,
+      `    let eq_ = ${eq};`,
+      `    let k_ = k0_ + kq_;`,
+      `    let e0_ = ${origin} + eq_ * 4u;`,
       '    var w_ = vec4<f32>();',
       '    for (var c_ = 0u; c_ < 4u; c_++) {',
       `      if (k_ < k_size_ && e0_ + c_ < ${limit}) {`,
       `        w_[c_] = ${g.name}_${which}_(e0_ + c_, k_);`,
       '      }',
       '    }',
-      `    gemm_${which}_[(q_ % ${T.depth}u) * ${quads}u + q_ / ${T.depth}u] = w_;`,
+      `    gemm_${which}_[kq_ * ${quads}u + eq_] = w_;`,
       '  }',
     );
   };
@@ -155,6 +162,8 @@ export function matvecGemm(prefix: string, v: BoundValue, env: KernelEnv, homes:
     loadA: [...rowLets('m_'), `return ${read(env, mv.v, 'k_')};`],
     loadB: [`return ${mv.transpose ? env.matrix(m, 'k_', 'n_') : env.matrix(m, 'n_', 'k_')};`],
     store: [...rowLets('m_'), `${homes.stored(v, { t: 't_', b: 'b_', j: 'n_' })} = v_;`],
+    // v[r][k] is contiguous along k; M[n][k] along k, Mᵀ's M[k][n] along n.
+    along: { a: 'k', b: mv.transpose ? 'e' : 'k' },
   });
 }
 
@@ -171,5 +180,7 @@ export function gradGemm(name: string, g: GradTerm & { kind: 'outer' }, p: Leaf,
     loadA: [...rowLets('ctl_.lo + k_'), `return ${read(env, g.dy, 'm_')};`],
     loadB: [...rowLets('ctl_.lo + k_'), `return ${read(env, g.v, 'n_')};`],
     store: [`grads_[${params.offset(g.param)} + m_ * ${dim(p.shape[1]!)} + n_] += v_;`],
+    // dy[r][i] and v[r][j] are contiguous along their element.
+    along: { a: 'e', b: 'e' },
   });
 }

@@ -31,8 +31,8 @@ async function load(c: CompiledCell): Promise<GeneratedModule> {
 }
 
 /** Runs a random problem on the GPU and in float64; returns every mismatch, by tensor. */
-async function check(c: CompiledCell, opts: { steps: number; batch: number; seed: number; runner?: Partial<RunnerOptions>; perturb?: string; warm?: boolean }) {
-  const sizes = oddSizes(c);
+async function check(c: CompiledCell, opts: { steps: number; batch: number; seed: number; runner?: Partial<RunnerOptions>; perturb?: string; warm?: boolean; sizes?: Record<string, number> }) {
+  const sizes = opts.sizes ?? oddSizes(c);
   const p = randomProblem(c, { ...opts, sizes });
   const seq = { batch: opts.batch, steps: opts.steps, inputs: p.inputs, init: p.init };
   const fw = forwardSequence(c.cell, sizes, p.params, seq);
@@ -97,6 +97,11 @@ describe.skipIf(!device)('WGSL on Dawn: forward and backward against the float64
 
   it('two-inputs: chunks of 1 step and a batch tile larger than the batch match', async () => {
     const r = await check(byName.get('two-inputs')!, { steps: 3, batch: 3, seed: 6, runner: { chunkSteps: 1, batchTile: 4 } });
+    expect(failures(r)).toEqual([]);
+  });
+
+  it('gru: products over several GEMM tiles in every direction (input 37, hidden 70, 150 rows) match', async () => {
+    const r = await check(byName.get('gru')!, { steps: 3, batch: 50, seed: 9, sizes: { input: 37, hidden: 70 } });
     expect(failures(r)).toEqual([]);
   });
 
