@@ -51,7 +51,9 @@ export function texProblem(tex: string): TexProblem | undefined {
   const sym = symbolTex(tex);
   for (const ctx of contexts(sym)) {
     try {
+      // Display mode too: the docs set equations as displays (where strict mode also refuses a stray \\).
       katex.renderToString(ctx, OPTIONS);
+      katex.renderToString(ctx, { ...OPTIONS, displayMode: true });
     } catch (e) {
       const raw = e instanceof Error ? e.message : String(e);
       return { message: `it does not render as ${ctx}: ${raw.replace(/^KaTeX parse error: /, '').replace(/ at position \d+: .*$/s, '')}`, at: 0, length: tex.length || 1 };
