@@ -1,4 +1,4 @@
-// `npm run bench`: cellgen's TypeScript kernels against TF.js (cpu, wasm) and ONNX Runtime, and the plain-TS roofline.
+// `npm run bench`: cellgen's wasm and TypeScript kernels against TF.js (cpu, wasm) and ONNX Runtime, with GEMM references.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Tensor } from 'onnxruntime-node';
@@ -8,58 +8,60 @@ import { createSession, toOrtFeeds } from '../src/check/onnx/ort.js';
 import { type CellName, cellToOnnx, onnxOpForCell } from '../src/check/onnx/weights.js';
 import { compileCell } from '../src/derive/compile.js';
 import { polyEval } from '../src/ir/poly.js';
-import { evalDim } from '../src/ir/shape.js';
-import { planForward } from '../src/emit/ts/plan.js';
 import type { Column, Row } from './report.js';
 import { formatMarkdown, writeReport } from './report.js';
-import { loadLinalg, measureRoofline } from './roofline.js';
-import { heapGrowthPerCall, median, timeIt, timeItAsync } from './stats.js';
+import { measureRoofline } from './roofline.js';
+import { heapGrowthPerCall, median, timeIt, timeItAsync, warmUntilStable } from './stats.js';
+import { type GemmShape, kernelProducts, loadWasmGemm, replayGflops, wasmGemmGflops } from './wasm-gemm.js';
+import { ortMatMulGflops } from './peers/ort-matmul.js';
 import { measureTfjs, type SeqShape, TFJS_SHAPES } from './peers/tfjs.js';
 
 type Cell = 'rnn-tanh' | 'gru' | 'gru-reset-after' | 'lstm';
-const CELLS: Cell[] = ['rnn-tanh', 'gru', 'gru-reset-after', 'lstm'];
 const quick = process.argv.includes('--quick');
-const shapes: readonly SeqShape[] = quick ? TFJS_SHAPES.slice(0, 1) : TFJS_SHAPES;
-const timing = quick ? { warmupMs: 50, budgetMs: 200, minSamples: 3 } : { warmupMs: 300, budgetMs: 1500, minSamples: 5 };
+const CELLS: Cell[] = quick ? ['gru', 'lstm'] : ['rnn-tanh', 'gru', 'gru-reset-after', 'lstm'];
+const shapes: readonly SeqShape[] = quick ? TFJS_SHAPES.slice(0, 2) : TFJS_SHAPES;
+const timing = quick ? { warmupMs: 50, budgetMs: 250, minSamples: 3 } : { warmupMs: 300, budgetMs: 1500, minSamples: 5 };
+const stable = { maxMs: quick ? 1500 : 5000 };
 
+interface Fns {
+  forward: (s: object, p: object, x: object, o: object) => { states: Record<string, Float32Array>; tape: unknown };
+  backward: (t: unknown, d: object) => unknown;
+}
 interface KernelMod {
-  f32: {
-    forward: (s: object, p: object, x: object, o: object) => { states: Record<string, Float32Array>; tape: unknown };
-    backward: (t: unknown, d: object) => unknown;
-  };
+  f32: Fns;
+  wasm: Fns & { backend: () => string };
   paramShapes: (s: object) => Record<string, number[]>;
 }
 
-/** The matrix products one forward + backward call makes, replayed alone: the kernels' GEMM phases. */
-function gemmCalls(cell: Cell, T: number, B: number, H: number, I: number): { op: 'NT' | 'NN' | 'TN'; M: number; N: number; K: number; times: number }[] {
-  const c = compileCell(readFileSync(`cells/${cell}.cell.yaml`, 'utf8'), `cells/${cell}.cell.yaml`);
-  const fp = planForward(c.cell, c.bw);
-  const sizes = { input: I, hidden: H, classes: 2 };
-  const out: { op: 'NT' | 'NN' | 'TN'; M: number; N: number; K: number; times: number }[] = [];
-  for (const g of fp.groups) {
-    const cols = evalDim(g.cols, sizes);
-    const width = evalDim(g.width, sizes);
-    if (g.kind === 'input') out.push({ op: 'NT', M: T * B, N: cols, K: width, times: 1 }, { op: 'NN', M: T * B, N: width, K: cols, times: 1 });
-    else out.push({ op: 'NT', M: B, N: cols, K: width, times: T }, { op: 'NN', M: B, N: width, K: cols, times: T });
-    out.push({ op: 'TN', M: cols, N: width, K: T * B, times: 1 });
-  }
-  return out;
+/** Median of three rounds' medians, after warming up until stable: one disturbed round cannot skew a row. */
+async function rounds(fn: () => unknown): Promise<number> {
+  await warmUntilStable(fn, stable);
+  return median([0, 1, 2].map(() => timeIt(fn, timing).medianMs));
 }
 
 async function main(): Promise<void> {
   const rng = new Rng(1);
   console.log(`cellgen benchmarks — node ${process.version}, ${quick ? 'quick run' : 'full run'}; times are medians`);
-  const lin = await loadLinalg();
+  // ---- GEMM reference rows: plain JS, WebAssembly SIMD (the kernels' own GEMM), ONNX Runtime's MatMul
   const roof = await measureRoofline({
     dtypes: ['f32'],
-    shapes: [
-      { op: 'NT', M: 256, N: 256, K: 256, role: 'square' }, { op: 'NT', M: 128, N: 512, K: 128, role: 'wide' },
-      { op: 'NN', M: 256, N: 256, K: 256, role: 'square' }, { op: 'TN', M: 256, N: 256, K: 256, role: 'square' },
-    ],
+    shapes: [{ op: 'NT', M: 256, N: 256, K: 256, role: 'square' }, { op: 'NN', M: 256, N: 256, K: 256, role: 'square' }, { op: 'TN', M: 256, N: 256, K: 256, role: 'square' }],
     timing: { warmupMs: 100, budgetMs: quick ? 200 : 600 },
   });
-  const roofline = roof.roofline.f32.best;
-  writeReport(roof.rows as unknown as Row[], { title: `Plain-TypeScript roofline: best f32 GEMM ${roofline.toFixed(2)} GFLOP/s (naive loop ${roof.naiveBest.toFixed(2)})` });
+  const plainJs = roof.roofline.f32.best;
+  const wg = loadWasmGemm();
+  const gt = { warmupMs: 100, budgetMs: quick ? 200 : 600, minSamples: 5, minSampleMs: 5 };
+  const wasmShapes: GemmShape[] = [{ op: 'NN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 512, N: 768, K: 256 }, { op: 'TN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 16, N: 768, K: 256 }];
+  const wasmPeak = Math.max(...wasmShapes.map((sh) => wasmGemmGflops(wg, sh, gt)));
+  const ortMatMul = await ortMatMulGflops(256, 256, 256, gt);
+  const refs = [
+    { name: 'plain-JS GEMM peak (TS kernels\' GEMM)', gflops: plainJs },
+    { name: 'WASM-SIMD GEMM peak (wasm kernels\' GEMM)', gflops: wasmPeak },
+    { name: 'ORT MatMul 256³ (native, 1 thread)', gflops: ortMatMul },
+  ];
+  const top = Math.max(...refs.map((r) => r.gflops));
+  const gemmRows: Row[] = refs.map((r) => ({ reference: r.gflops === top ? `${r.name} — roofline` : r.name, 'GFLOP/s': r.gflops }));
+  writeReport(gemmRows, { title: 'Matrix-product references (f32, one thread)' });
 
   const rows: Row[] = [];
   for (const cell of CELLS) {
@@ -71,102 +73,84 @@ async function main(): Promise<void> {
       const x = Float32Array.from(rng.array(sh.T * sh.batch * sh.input));
       const dh = Float32Array.from(rng.array(sh.T * sh.batch * sh.hidden));
       const opts = { steps: sh.T, batch: sh.batch };
-      const fwd = () => mod.f32.forward(sizes, params, { x }, opts);
-      const fb = () => mod.f32.backward(fwd().tape, { h: dh });
-      // Three rounds, median of the round medians: one disturbed round cannot skew a row.
-      const rounds = (fn: () => unknown) => {
-        const ms = [0, 1, 2].map(() => timeIt(fn, timing).medianMs);
-        return { medianMs: median(ms) };
-      };
-      const tf = rounds(fwd);
-      const tfb = rounds(fb);
+      const t: Record<string, { f: number; fb: number }> = {};
+      for (const k of ['f32', 'wasm'] as const) {
+        const K = mod[k];
+        const fwd = () => K.forward(sizes, params, { x }, opts);
+        t[k] = { f: await rounds(fwd), fb: await rounds(() => K.backward(fwd().tape, { h: dh })) };
+      }
+      if (mod.wasm.backend() !== 'simd') throw new Error('the wasm kernels fell back to f32: no WebAssembly SIMD here');
       const perStep = sh.T * sh.batch;
       const flopsF = perStep * polyEval(c.cost.forward.total, sizes);
-      const flopsFB = perStep * (polyEval(c.cost.forward.total, sizes) + polyEval(c.cost.backward.total, sizes));
-      // GEMM phases: the kernel's own products replayed with its shapes and the same GEMM code.
-      const calls = gemmCalls(cell, sh.T, sh.batch, sh.hidden, sh.input);
-      const bufs = calls.map((k) => ({ k, A: Float32Array.from(rng.array(k.M * k.K)), Bm: Float32Array.from(rng.array(k.N * k.K)), C: new Float32Array(k.M * k.N) }));
-      const gemmPhase = rounds(() => {
-        for (const { k, A, Bm, C } of bufs) {
-          const f = lin[`gemm${k.op}_f32`];
-          const lda = k.op === 'TN' ? k.M : k.K, ldb = k.op === 'NT' ? k.K : k.N;
-          for (let r = 0; r < k.times; r++) f(k.M, k.N, k.K, A, 0, lda, Bm, 0, ldb, C, 0, k.N, false);
-        }
-      });
-      const gemmFlops = calls.reduce((s, k) => s + 2 * k.M * k.N * k.K * k.times, 0);
+      // Matrix phases: the wasm kernels' own products (from their schedule) replayed through the same GEMM.
+      const phase = replayGflops(wg, kernelProducts(c, sizes, sh.T, sh.batch), { ...timing, minSampleMs: 5 });
       // Heap growth per call must not depend on the number of steps: nothing is allocated in the time loop.
       const shortOpts = { steps: Math.max(2, sh.T >> 2), batch: sh.batch };
-      const xs = x.subarray(0, shortOpts.steps * sh.batch * sh.input);
-      const dhs = dh.subarray(0, shortOpts.steps * sh.batch * sh.hidden);
-      const heapLong = heapGrowthPerCall(fb, { calls: quick ? 10 : 30 });
-      const heapShort = heapGrowthPerCall(() => mod.f32.backward(mod.f32.forward(sizes, params, { x: xs }, shortOpts).tape, { h: dhs }), { calls: quick ? 10 : 30 });
+      const fbW = (o: typeof opts, xs: Float32Array, d: Float32Array) => () => mod.wasm.backward(mod.wasm.forward(sizes, params, { x: xs }, o).tape, { h: d });
+      const heapLong = heapGrowthPerCall(fbW(opts, x, dh), { calls: quick ? 10 : 30 });
+      const heapShort = heapGrowthPerCall(fbW(shortOpts, x.subarray(0, shortOpts.steps * sh.batch * sh.input), dh.subarray(0, shortOpts.steps * sh.batch * sh.hidden)), { calls: quick ? 10 : 30 });
       const heapPerStep = (heapLong.bytesPerCall - heapShort.bytesPerCall) / (sh.T - shortOpts.steps);
-      const ab0 = process.memoryUsage().arrayBuffers;
-      const keep = fwd();
-      const tapeBytes = process.memoryUsage().arrayBuffers - ab0;
-      void keep;
 
       const peers: Record<string, { f?: number; fb?: number }> = {};
-      for (const backend of ['cpu', 'wasm'] as const) {
+      for (const backend of quick ? (['wasm'] as const) : (['cpu', 'wasm'] as const)) {
         try {
-          const r = await measureTfjs(cell, sh, backend, { timing: { ...timing, minSamples: 3 } });
-          peers[`tfjs-${backend}`] = { f: r.forwardMs, fb: r.gradMs };
+          const r = await measureTfjs(cell, sh, backend, { timing: { ...timing, minSamples: 3 }, forwardOnly: quick, warmMaxMs: quick ? 3000 : 20000 });
+          peers[`tfjs-${backend}`] = { f: r.forwardMs, fb: Number.isNaN(r.gradMs) ? undefined : r.gradMs };
         } catch (e) {
           console.error(`tfjs ${backend} ${cell}: ${(e as Error).message}`);
         }
       }
-      // ONNX Runtime, one thread: the same operator, forward only.
+      // ONNX Runtime, one thread: the same operator, forward only, its weights baked in as initializers.
       const P64 = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Float64Array.from(v)]));
       const w = cellToOnnx(cell as CellName, [P64], { hidden: sh.hidden, input: sh.input });
       const { op, attrs } = onnxOpForCell(cell as CellName);
-      const m = buildRnnModel(op, { X: { dims: [sh.T, sh.batch, sh.input], data: x }, W: w.W, R: w.R, B: w.B }, { hiddenSize: sh.hidden, ...attrs });
+      const m = buildRnnModel(op, { X: { dims: [sh.T, sh.batch, sh.input], data: x }, W: w.W, R: w.R, B: w.B }, { hiddenSize: sh.hidden, ...attrs }, { initializers: ['W', 'R', 'B'] });
       const session = await createSession(m.bytes);
-      const feeds = toOrtFeeds(m.feeds);
-      const ort = await timeItAsync(async () => {
-        const out = await session.run(feeds as Record<string, Tensor>);
-        void out;
-      }, { ...timing, minSampleMs: 0 });
-      peers.ort = { f: ort.medianMs };
+      const feeds = toOrtFeeds(m.feeds) as Record<string, Tensor>;
+      const ortRun = async () => { await session.run(feeds); };
+      await warmUntilStable(ortRun, stable);
+      const ortRounds: number[] = [];
+      for (let r = 0; r < 3; r++) ortRounds.push((await timeItAsync(ortRun, { ...timing, minSampleMs: 5 })).medianMs);
+      const ort = median(ortRounds);
+      await session.release();
 
-      const best = (k: 'f' | 'fb') => Math.min(...['tfjs-cpu', 'tfjs-wasm'].map((p) => peers[p]?.[k] ?? Infinity));
       rows.push({
         cell, T: sh.T, batch: sh.batch, hidden: sh.hidden,
-        'cellgen fwd ms': tf.medianMs, 'cellgen fwd+bwd ms': tfb.medianMs,
-        'fwd GFLOP/s': flopsF / tf.medianMs / 1e6, 'fwd+bwd GFLOP/s': flopsFB / tfb.medianMs / 1e6,
-        'GEMM phase GFLOP/s': gemmFlops / gemmPhase.medianMs / 1e6,
-        'GEMM / roofline': gemmFlops / gemmPhase.medianMs / 1e6 / roofline,
+        'f32 fwd ms': t.f32!.f, 'wasm fwd ms': t.wasm!.f, 'wasm/f32 fwd': t.f32!.f / t.wasm!.f,
+        'f32 fwd+bwd ms': t.f32!.fb, 'wasm fwd+bwd ms': t.wasm!.fb, 'wasm/f32 fwd+bwd': t.f32!.fb / t.wasm!.fb,
+        'wasm fwd GFLOP/s': flopsF / t.wasm!.f / 1e6,
+        'matrix phases GFLOP/s': phase, 'matrix phases / WASM-SIMD peak': phase / wasmPeak,
         'tfjs-cpu fwd ms': peers['tfjs-cpu']?.f, 'tfjs-cpu fwd+grad ms': peers['tfjs-cpu']?.fb,
         'tfjs-wasm fwd ms': peers['tfjs-wasm']?.f, 'tfjs-wasm fwd+grad ms': peers['tfjs-wasm']?.fb,
-        'ort fwd ms': ort.medianMs,
-        'speedup fwd+bwd vs best tfjs': best('fb') / tfb.medianMs,
-        'speedup fwd vs best tfjs': best('f') / tf.medianMs,
-        'fwd vs ort (>1: cellgen faster)': ort.medianMs / tf.medianMs,
-        'tape+state MB': tapeBytes / 2 ** 20,
+        'tfjs-wasm fwd / ours': (peers['tfjs-wasm']?.f ?? NaN) / t.wasm!.f,
+        'ort fwd ms': ort, 'ORT time / ours (fwd)': ort / t.wasm!.f,
         'heap B/extra step': heapPerStep,
       });
       console.error(`${cell} ${JSON.stringify(sh)} done`);
     }
   }
-  const title = `Sequence forward and forward+backward (f32), medians on this machine; roofline ${roofline.toFixed(2)} GFLOP/s`;
-  writeReport(rows, { title, json: 'bench/results.json' });
-  publish(rows, title);
-  console.log(`\nmedian speedup fwd+bwd vs best TF.js: ${median(rows.map((r) => r['speedup fwd+bwd vs best tfjs'] as number)).toFixed(2)}x; wrote bench/results.json, bench/results.md and the README table`);
+  const title = `Sequence forward and forward+backward (f32 data), medians on this machine; WASM-SIMD GEMM peak ${wasmPeak.toFixed(1)} GFLOP/s, plain-JS ${plainJs.toFixed(1)}, ORT MatMul ${ortMatMul.toFixed(1)}`;
+  writeReport(rows, { title, json: quick ? undefined : 'bench/results.json' });
+  if (!quick) publish(rows, title, gemmRows);
+  const med = (k: string) => median(rows.map((r) => r[k] as number)).toFixed(2);
+  console.log(`\nmedian wasm/f32: fwd ${med('wasm/f32 fwd')}x, fwd+bwd ${med('wasm/f32 fwd+bwd')}x; ORT time / ours ${med('ORT time / ours (fwd)')}; matrix phases / WASM-SIMD peak ${med('matrix phases / WASM-SIMD peak')}`);
   process.exit(0);
 }
 
 /** The columns shown in the README and the docs (bench/results.json keeps all of them). */
 const SHOWN: Column[] = [
   { key: 'cell' }, { key: 'T' }, { key: 'batch' }, { key: 'hidden', title: 'I = H' },
-  { key: 'cellgen fwd ms', title: 'cellgen fwd ms', digits: 2 }, { key: 'cellgen fwd+bwd ms', title: 'cellgen fwd+bwd ms', digits: 2 },
-  { key: 'tfjs-cpu fwd+grad ms', title: 'TF.js cpu fwd+grad ms', digits: 1 }, { key: 'tfjs-wasm fwd+grad ms', title: 'TF.js wasm fwd+grad ms', digits: 1 },
-  { key: 'speedup fwd+bwd vs best tfjs', title: 'speedup vs best TF.js', digits: 2 },
-  { key: 'ort fwd ms', title: 'ORT fwd ms', digits: 3 }, { key: 'fwd vs ort (>1: cellgen faster)', title: 'ORT time / ours (fwd)', digits: 3 },
-  { key: 'GEMM / roofline', title: 'GEMM phases / roofline', digits: 2 }, { key: 'heap B/extra step', title: 'heap B per extra step', digits: 0 },
+  { key: 'f32 fwd ms', title: 'f32 fwd ms', digits: 2 }, { key: 'wasm fwd ms', title: 'wasm fwd ms', digits: 3 }, { key: 'wasm/f32 fwd', title: 'wasm / f32 fwd', digits: 1 },
+  { key: 'tfjs-wasm fwd ms', title: 'TF.js wasm fwd ms', digits: 2 }, { key: 'ort fwd ms', title: 'ORT fwd ms', digits: 3 }, { key: 'ORT time / ours (fwd)', title: 'ORT time / ours (fwd)', digits: 2 },
+  { key: 'wasm fwd+bwd ms', title: 'wasm fwd+bwd ms', digits: 2 }, { key: 'wasm/f32 fwd+bwd', title: 'wasm / f32 fwd+bwd', digits: 1 },
+  { key: 'tfjs-wasm fwd+grad ms', title: 'TF.js wasm fwd+grad ms', digits: 1 },
+  { key: 'matrix phases / WASM-SIMD peak', title: 'matrix phases / WASM-SIMD peak', digits: 2 }, { key: 'heap B/extra step', title: 'heap B per extra step', digits: 0 },
 ];
 
 /** Writes bench/results.md and the README's table from the rows. */
-function publish(rows: readonly Row[], title: string): void {
-  const md = `${formatMarkdown(rows, SHOWN)}\n\n${title}. cellgen rows: median of three rounds; TF.js: median of one round. Run with \`npm run bench\` (node ${process.version}); speedups are ratios measured in the same run. TF.js peers: tf.layers on the cpu and wasm backends (gru-reset-after as tf ops, since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only. "GEMM phases" replays each kernel's own matrix products with the same GEMM code; the roofline is the best plain-TypeScript GEMM measured in the run. "heap B per extra step": JS-heap growth per added time step (0: the time loop allocates nothing). All columns are in bench/results.json.\n`;
+function publish(rows: readonly Row[], title: string, refs: readonly Row[] = []): void {
+  const refTable = refs.length ? `\n\n${formatMarkdown(refs)}` : '';
+  const md = `${formatMarkdown(rows, SHOWN)}${refTable}\n\n${title}. cellgen rows: median of three rounds, each path first warmed up until its time per call is stable; TF.js: warmed up the same way (at least 100 calls at batch 1), median of one round. Run with \`npm run bench\` (node ${process.version}; \`npm run bench -- --quick\` for two cells, two shapes and the TF.js wasm forward only); ratios are measured in the same run. "wasm": the WebAssembly SIMD kernels (\`wasm\` export), "f32": the TypeScript kernels. TF.js peers: tf.layers on the cpu and wasm backends (gru-reset-after as tf ops, since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only, weights as initializers. "matrix phases" replays the wasm kernels' own matrix products (from their schedule) through the same WebAssembly GEMM; the references table gives the peaks measured in the run, "roofline" marks the highest. "heap B per extra step": JS-heap growth per added time step (0: the time loop allocates nothing). All columns are in bench/results.json.\n`;
   writeFileSync('bench/results.md', md);
   const readme = readFileSync('README.md', 'utf8');
   const start = '<!-- bench:start -->', end = '<!-- bench:end -->';

@@ -101,3 +101,36 @@ export function heapGrowthPerCall(fn: () => void, opts: { calls?: number; rounds
   }
   return { bytesPerCall: median(growth), gcAvailable: true, calls: calls * rounds };
 }
+
+export interface StableOptions {
+  /** calls before the first comparison */
+  minCalls?: number;
+  /** calls per window: stable when a window's median is within `tolerance` of the previous one */
+  window?: number;
+  tolerance?: number;
+  /** give up (and go on) after this long */
+  maxMs?: number;
+}
+
+/**
+ * Warms a function up until its time per call is stable: JIT tiers, caches, lazily compiled kernels
+ * (TF.js at batch 1 needs on the order of 100 calls). Returns the calls made.
+ */
+export async function warmUntilStable(fn: () => unknown, opts: StableOptions = {}): Promise<number> {
+  const { minCalls = 20, window = 10, tolerance = 0.05, maxMs = 5000 } = opts;
+  const t0 = performance.now();
+  let calls = 0;
+  let prev = Infinity;
+  for (;;) {
+    const times: number[] = [];
+    for (let i = 0; i < window; i++) {
+      const t = performance.now();
+      await fn();
+      times.push(performance.now() - t);
+    }
+    calls += window;
+    const m = median(times);
+    if ((calls >= minCalls && Math.abs(m - prev) <= tolerance * prev) || performance.now() - t0 > maxMs) return calls;
+    prev = m;
+  }
+}

@@ -1,4 +1,4 @@
-// Certifies a cell end to end: reference finite differences, and the emitted float64/float32 TS kernels
+// Certifies a cell end to end: reference finite differences, and the emitted float64/float32 TS and wasm kernels
 // against the reference, finite differences and the dot-product test through the f64 kernels.
 
 import { type CompiledCell } from '../src/derive/compile.js';
@@ -6,7 +6,7 @@ import { checkKernels, importTs, type KernelModule } from '../src/check/kernels.
 import { gradCheck, type Problem, randomProblem } from '../src/check/gradcheck.js';
 import { Rng } from '../src/check/random.js';
 import { tangentSequence } from '../src/check/reference.js';
-import { emitTsModule } from '../src/emit/ts/module.js';
+import { emitCpuModule } from '../src/emit/wasm/index.js';
 
 export interface Certificate {
   /** Worst relative error of reference finite differences against the derived BPTT. */
@@ -14,6 +14,8 @@ export interface Certificate {
   /** Worst scaled error of the kernels against the reference, per precision. */
   readonly f64: number;
   readonly f32: number;
+  /** The WebAssembly SIMD kernels (float32). */
+  readonly wasm: number;
   /** Worst relative error of finite differences of the f64 kernels' loss against their backward. */
   readonly kernelFd: number;
   /** |<J v, w> - <v, Jᵀ w>| / scale, with J v from reference forward mode and Jᵀ w from the f64 kernels. */
@@ -23,7 +25,7 @@ export interface Certificate {
 }
 
 export async function tsModule(c: CompiledCell): Promise<KernelModule> {
-  return importTs(emitTsModule(c, 'cellgen test').text);
+  return importTs(emitCpuModule(c, 'cellgen test').text);
 }
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -90,5 +92,5 @@ export async function certify(c: CompiledCell, opts: { seed?: number; sizes?: Re
   for (const n of Object.keys(dir.inputs)) vjtw += dot(dir.inputs[n]!, g.inputs[n]!);
   for (const n of Object.keys(dir.init)) vjtw += dot(dir.init[n]!, g.init[n]!);
   const kernelDot = Math.abs(jvw - vjtw) / Math.max(Math.abs(jvw), Math.abs(vjtw), 1e-300);
-  return { referenceFd, f64: k.f64, f32: k.f32, kernelFd: kernelFd(m, p), kernelDot, dotScale: Math.abs(jvw) };
+  return { referenceFd, f64: k.f64, f32: k.f32, wasm: k.wasm, kernelFd: kernelFd(m, p), kernelDot, dotScale: Math.abs(jvw) };
 }

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { reportPathsFromArgs, writeReport, type Column } from '../report.js';
-import { heapGrowthPerCall, timeIt, type TimingOptions } from '../stats.js';
+import { heapGrowthPerCall, timeIt, type TimingOptions, warmUntilStable } from '../stats.js';
 
 export type TfjsCell = 'rnn-tanh' | 'gru' | 'gru-reset-after' | 'lstm';
 export type TfjsBackend = 'cpu' | 'wasm';
@@ -23,6 +23,10 @@ export interface TfjsOptions {
   timing?: TimingOptions;
   /** also measure JS-heap growth per call (needs node --expose-gc; NaN otherwise) */
   heap?: boolean;
+  /** time the forward only (gradMs is NaN) */
+  forwardOnly?: boolean;
+  /** cap on the warm-up of each path, ms */
+  warmMaxMs?: number;
 }
 
 export interface TfjsResult {
@@ -145,7 +149,12 @@ export async function measureTfjs(cell: TfjsCell, shape: SeqShape, backend: Tfjs
         for (const g of Object.values(grads)) g.dataSync();
       });
     };
+    // TF.js compiles and caches per shape: warm each path until its time per call is stable
+    const stable = { minCalls: shape.batch === 1 ? 100 : 20, maxMs: opts.warmMaxMs ?? 20000 };
+    await warmUntilStable(forward, stable);
     const f = timeIt(forward, timing);
+    if (opts.forwardOnly) return { peer: tfjsPeerName(cell), cell, backend, ...shape, forwardMs: f.medianMs, gradMs: NaN, forwardSamples: f.samples, gradSamples: 0, tensorsPerCall: NaN, heapBytesPerCall: NaN };
+    await warmUntilStable(grad, stable);
     const g = timeIt(grad, timing);
     // leak checks cost whole calls: a few for fast configurations, one (and no heap check) past a second per call
     const before = tf.memory().numTensors;

@@ -21,13 +21,14 @@ export const cell = {
   states: { c: 'hidden' },
   output: 'c',
   params: { W_c: '[hidden, hidden + input]', b_c: '[hidden]', W_u: '[hidden, hidden + input]', b_u: '[hidden]' },
+  roles: { W_c: "recurrent[hidden] | input[input]", b_c: "bias", W_u: "recurrent[hidden] | input[input]", b_u: "forget-bias-inverted" },
   tapeFloatsPerStep: 'hidden + hidden + hidden',
 } as const;
 
 export interface Sizes {
   readonly input: number;
   readonly hidden: number;
-  readonly classes: number;
+  readonly classes?: number;
 }
 export type Params<A> = { W_c: A; b_c: A; W_u: A; b_u: A; };
 export type Inputs<A> = { x: A; };
@@ -61,13 +62,13 @@ export interface BackwardResult<A> {
 
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden, classes } = checkSizes_(sizes_);
+  const { input, hidden } = checkSizes_(sizes_);
   return { W_c: [hidden, (hidden + input)], b_c: [hidden], W_u: [hidden, (hidden + input)], b_u: [hidden] };
 }
 
 /** Runs gru-minimal over a whole sequence and keeps what the backward needs. */
 export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden, classes } = checkSizes_(sizes_);
+  const { input, hidden } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -133,7 +134,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden, classes } = checkSizes_(sizes_);
+  const { input, hidden } = checkSizes_(sizes_);
   const { W_c, b_c, W_u, b_u } = tape_.params;
   const { x } = tape_.inputs;
   const { cSeq_, uTape_, c_candTape_, cWeights_, xWeights_ } = tape_;
@@ -217,7 +218,7 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
 
 /** Runs gru-minimal over a whole sequence and keeps what the backward needs. */
 export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden, classes } = checkSizes_(sizes_);
+  const { input, hidden } = checkSizes_(sizes_);
   const steps_ = opts_.steps;
   const batch_ = opts_.batch;
   const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
@@ -283,7 +284,7 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
   const steps_ = tape_.steps;
   const batch_ = tape_.batch;
   const lengths_ = tape_.lengths;
-  const { input, hidden, classes } = checkSizes_(sizes_);
+  const { input, hidden } = checkSizes_(sizes_);
   const { W_c, b_c, W_u, b_u } = tape_.params;
   const { x } = tape_.inputs;
   const { cSeq_, uTape_, c_candTape_, cWeights_, xWeights_ } = tape_;
@@ -381,9 +382,9 @@ function check_<A extends Float32Array | Float64Array>(a: A | undefined, length:
 }
 
 function checkSizes_(sizes: Sizes): Sizes {
-  for (const name of ['input', 'hidden', 'classes'] as const) {
+  for (const name of ['input', 'hidden'] as const) {
     const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
-    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`gru-minimal: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden, classes`);
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`gru-minimal: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
   }
   return sizes;
 }
@@ -983,3 +984,292 @@ function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: num
     }
   }
 }
+
+// ---- WebAssembly SIMD128 kernels -----------------------------------------------------------------
+// The same schedule as forward/backward above, printed by src/emit/wasm; the module imports nothing.
+const wasmBytes = "AGFzbQEAAAABOAZgAXsBe2ABfwBgC39/f39/f39/f39/AGAEf39/fwBgCX9/f39/f39/fwBgCn9/f39/f39/f38AAwoJAgMEBQAAAAEBBQYBAQGAgAQHJgQGbWVtb3J5AgAEZ2VtbQAAB2ZvcndhcmQABwhiYWNrd2FyZAAICtBCCZ4XAgp/FXsgBUECdCEPIAdBAnQhEEEAIQsCQANAIAtBBGogAEoNAUEAIQwCQANAIAxBCGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAIIAtBAGogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAMgC0EBaiAEbEECdGohEiAIIAtBAWogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEXIAggC0EBaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRggAyALQQJqIARsQQJ0aiETIAggC0ECaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRkgCCALQQJqIAlsIAxqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGiADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGyAIIAtBA2ogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEcIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAO/QACECEmIBH9CQIAISkgFSApICX95gH95AEhFSAWICkgJv3mAf3kASEWIBEgD2ohESAS/QkCACEpIBcgKSAl/eYB/eQBIRcgGCApICb95gH95AEhGCASIA9qIRIgE/0JAgAhKSAZICkgJf3mAf3kASEZIBogKSAm/eYB/eQBIRogEyAPaiETIBT9CQIAISkgGyApICX95gH95AEhGyAcICkgJv3mAf3kASEcIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAGogCWwgDGpBAnRqQRBqIBb9CwIAIAggC0EBaiAJbCAMakECdGpBAGogF/0LAgAgCCALQQFqIAlsIAxqQQJ0akEQaiAY/QsCACAIIAtBAmogCWwgDGpBAnRqQQBqIBn9CwIAIAggC0ECaiAJbCAMakECdGpBEGogGv0LAgAgCCALQQNqIAlsIAxqQQJ0akEAaiAb/QsCACAIIAtBA2ogCWwgDGpBAnRqQRBqIBz9CwIAIAxBCGohDAwACwALAkADQCAMQQRqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgAyALQQFqIARsQQJ0aiESIAggC0EBaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgAyALQQJqIARsQQJ0aiETIAggC0ECaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgAyALQQNqIARsQQJ0aiEUIAggC0EDaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRggBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgEv0JAgAhKSAWICkgJf3mAf3kASEWIBIgD2ohEiAT/QkCACEpIBcgKSAl/eYB/eQBIRcgEyAPaiETIBT9CQIAISkgGCApICX95gH95AEhGCAUIA9qIRQgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf0LAgAgCCALQQFqIAlsIAxqQQJ0akEAaiAW/QsCACAIIAtBAmogCWwgDGpBAnRqQQBqIBf9CwIAIAggC0EDaiAJbCAMakECdGpBAGogGP0LAgAgDEEEaiEMDAALAAsCQANAIAxBAWogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSADIAtBAWogBGxBAnRqIRIgCCALQQFqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFiADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79XAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAS/QkCACEpIBYgKSAl/eYB/eQBIRYgEiAPaiESIBP9CQIAISkgFyApICX95gH95AEhFyATIA9qIRMgFP0JAgAhKSAYICkgJf3mAf3kASEYIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/VoCAAAgCCALQQFqIAlsIAxqQQJ0akEAaiAW/VoCAAAgCCALQQJqIAlsIAxqQQJ0akEAaiAX/VoCAAAgCCALQQNqIAlsIAxqQQJ0akEAaiAY/VoCAAAgDEEBaiEMDAALAAsgC0EEaiELDAALAAsCQANAIAtBAWogAEoNAUEAIQwCQANAIAxBEGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAIIAtBAGogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAggC0EAaiAJbCAMakECdGpBIGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgCCALQQBqIAlsIAxqQQJ0akEwav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79AAIAISUgDv0AAhAhJiAO/QACICEnIA79AAIwISggEf0JAgAhKSAVICkgJf3mAf3kASEVIBYgKSAm/eYB/eQBIRYgFyApICf95gH95AEhFyAYICkgKP3mAf3kASEYIBEgD2ohESAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAGogCWwgDGpBAnRqQRBqIBb9CwIAIAggC0EAaiAJbCAMakECdGpBIGogF/0LAgAgCCALQQBqIAlsIAxqQQJ0akEwaiAY/QsCACAMQRBqIQwMAAsACwJAA0AgDEEEaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAR/QkCACEpIBUgKSAl/eYB/eQBIRUgESAPaiERIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAxBBGohDAwACwALAkADQCAMQQFqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9XAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/VwCACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf1aAgAAIAxBAWohDAwACwALIAtBAWohCwwACwALC14BAn9BACEEAkADQCAEIAFIRQ0BQQAhBQJAA0AgBSACSEUNASADIAUgAWwgBGpBAnRqIAAgBCACbCAFakECdGoqAgA4AgAgBUEBaiEFDAALAAsgBEEBaiEEDAALAAsLugIBBH8gCARAQQAhCgJAA0AgCiAFSEUNAUEAIQkCQANAIAkgAkhFDQEgBwRAIAMgBiAJaiAFbCAKakECdGogAyAGIAlqIAVsIApqQQJ0aioCACAAIAEgCmogAmwgCWpBAnRqKgIAkjgCAAUgACABIApqIAJsIAlqQQJ0aiADIAYgCWogBWwgCmpBAnRqKgIAOAIACyAJQQFqIQkMAAsACyAKQQFqIQoMAAsACwVBACEJAkADQCAJIARIRQ0BIAAgASAJaiACbEECdGohCyADIAkgBWwgBmpBAnRqIQwgBwRAQQAhCgJAA0AgCiACSEUNASAMIApBAnRqIAwgCkECdGoqAgAgCyAKQQJ0aioCAJI4AgAgCkEBaiEKDAALAAsFIAsgDCACQQJ0/AoAAAsgCUEBaiEJDAALAAsLC6QIAgh/BXtBACEKAkADQCAKIABIRQ0BQQAhCwJAA0AgC0EEaiABSg0BIAMgCiAEbEECdGohDSAFIAtBAGogBmxBAnRqIQ79DAAAAAAAAAAAAAAAAAAAAAAhEyAFIAtBAWogBmxBAnRqIQ/9DAAAAAAAAAAAAAAAAAAAAAAhFCAFIAtBAmogBmxBAnRqIRD9DAAAAAAAAAAAAAAAAAAAAAAhFSAFIAtBA2ogBmxBAnRqIRH9DAAAAAAAAAAAAAAAAAAAAAAhFkEAIQwCQANAIAxBBGogAkxFDQEgDSAMQQJ0av0AAgAhEiATIBIgDiAMQQJ0av0AAgD95gH95AEhEyAUIBIgDyAMQQJ0av0AAgD95gH95AEhFCAVIBIgECAMQQJ0av0AAgD95gH95AEhFSAWIBIgESAMQQJ0av0AAgD95gH95AEhFiAMQQRqIQwMAAsACwJAA0AgDCACTg0BIA0gDEECdGr9XAIAIRIgEyASIA4gDEECdGr9XAIA/eYB/eQBIRMgFCASIA8gDEECdGr9XAIA/eYB/eQBIRQgFSASIBAgDEECdGr9XAIA/eYB/eQBIRUgFiASIBEgDEECdGr9XAIA/eYB/eQBIRYgDEEBaiEMDAALAAsgByAKIAhsIAtBAGpqQQJ0aiAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAcgCiAIbCALQQBqakECdGoqAgBDAAAAACAJG5I4AgAgByAKIAhsIAtBAWpqQQJ0aiAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAcgCiAIbCALQQFqakECdGoqAgBDAAAAACAJG5I4AgAgByAKIAhsIAtBAmpqQQJ0aiAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAcgCiAIbCALQQJqakECdGoqAgBDAAAAACAJG5I4AgAgByAKIAhsIAtBA2pqQQJ0aiAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAcgCiAIbCALQQNqakECdGoqAgBDAAAAACAJG5I4AgAgC0EEaiELDAALAAsCQANAIAtBAWogAUoNASADIAogBGxBAnRqIQ0gBSALQQBqIAZsQQJ0aiEO/QwAAAAAAAAAAAAAAAAAAAAAIRNBACEMAkADQCAMQQRqIAJMRQ0BIA0gDEECdGr9AAIAIRIgEyASIA4gDEECdGr9AAIA/eYB/eQBIRMgDEEEaiEMDAALAAsCQANAIAwgAk4NASANIAxBAnRq/VwCACESIBMgEiAOIAxBAnRq/VwCAP3mAf3kASETIAxBAWohDAwACwALIAcgCiAIbCALQQBqakECdGogE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAHIAogCGwgC0EAampBAnRqKgIAQwAAAAAgCRuSOAIAIAtBAWohCwwACwALIApBAWohCgwACwALC/0CAQN7IAD9DAAAsEIAALBCAACwQgAAsEL96gH9DJqZrsKama7CmpmuwpqZrsL96wEhASABIAAgACAA/UH9UiEBIAH9DDuquD87qrg/O6q4PzuquD/95gH9aiECIAEgAv0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAC/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIQP9DGdpUDlnaVA5Z2lQOWdpUDkgA/3mAf0MzkO3Os5DtzrOQ7c6zkO3Ov3kASAD/eYB/QwIiQg8CIkIPAiJCDwIiQg8/eQBIAP95gH9DMGpKj3BqSo9wakqPcGpKj395AEgA/3mAf0MqqoqPqqqKj6qqio+qqoqPv3kASAD/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIAP95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgA/3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAC/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gELMwD9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gAP3hARAE/eQB/ecBC5UCAQJ7IAD94AEhASAAIAD95gEhAv0M6vC6u+rwurvq8Lq76vC6uyAC/eYB/QxOE6k8ThOpPE4TqTxOE6k8/eQBIAL95gH9DC0eXL0tHly9LR5cvS0eXL395AEgAv3mAf0Mk4MIPpODCD6Tgwg+k4MIPv3kASAC/eYB/QyZqqq+maqqvpmqqr6Zqqq+/eQBIAL95gEgAP3mASAA/eQB/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIAEgAf3kARAE/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBIAD9DAAAAIAAAACAAAAAgAAAAID9Tv1QIAH9DAAAID8AACA/AAAgPwAAID/9Q/1SC7QJAiZ/CHsgACgCACEBIAAoAgQhAiAAKAIIIQMgACgCDCEEIAAoAhAhBSAAKAIUIQYgACgCGCEHIAAoAhwhCCAAKAIgIQkgACgCJCEKIAAoAighCyAAKAIsIQwgACgCMCENIAAoAjQhDiAAKAI4IQ8gACgCPCEQIAAoAkAhESAAKAJEIRIgACgCSCETIAAoAkwhFCAPQQAgAiAJIAIgAiABakEAQQBBABACIA8gAiACIAcgAiACIAFqQQBBAEEAEAIgEUEAIAEgCSACIAIgAWogAkEAQQAQAiARIAIgASAHIAIgAiABaiACQQBBABACIA9BAiACbCACbCACbSACIBMQASARQQIgAmwgAWwgAW0gASAUEAEgBCAFbEECIAJsIAEgC0EAQQJ0aiABQQEgFEECIAJsIBJBAEECdGpBAiACbEEAEABBACEVAkADQCAVIARIRQ0BIAVBAiACbCACIAwgFSAFbCACbEECdGogAkEBIBNBAiACbCAQQQBBAnRqQQIgAmxBABAAIAIhHEEAIRoCQANAIBogBUhFDQEgECAaQQIgAmxsQQBqQQJ0aiEdIBIgFSAFbCAaakECIAJsbEEAakECdGohHiAKQQBBAnRqIR8gECAaQQIgAmxsIAJqQQJ0aiEgIBIgFSAFbCAaakECIAJsbCACakECdGohISAIQQBBAnRqISIgDCAVIAVsIBpqIAJsQQBqQQJ0aiEjIA0gFSAFbCAaaiACbEEAakECdGohJCAOIBUgBWwgGmogAmxBAGpBAnRqISUgDCAVQQFqIAVsIBpqIAJsQQBqQQJ0aiEmQQAhGwJAA0AgG0EEaiAcTEUNASAdIBtBAnRq/QACACAeIBtBAnRq/QACAP3kASAfIBtBAnRq/QACAP3kASEnICcQBSEoICAgG0ECdGr9AAIAICEgG0ECdGr9AAIA/eQBICIgG0ECdGr9AAIA/eQBISkgKRAGISogKCAq/eYBISv9DAAAgD8AAIA/AACAPwAAgD8gKP3lASEsICwgIyAbQQJ0av0AAgD95gEhLSArIC395AEhLiAkIBtBAnRqICj9CwIAICUgG0ECdGogKv0LAgAgJiAbQQJ0aiAu/QsCACAbQQRqIRsMAAsACwJAA0AgGyAcTg0BIB0gG0ECdGr9XAIAIB4gG0ECdGr9XAIA/eQBIB8gG0ECdGr9XAIA/eQBIScgJxAFISggICAbQQJ0av1cAgAgISAbQQJ0av1cAgD95AEgIiAbQQJ0av1cAgD95AEhKSApEAYhKiAoICr95gEhK/0MAACAPwAAgD8AAIA/AACAPyAo/eUBISwgLCAjIBtBAnRq/VwCAP3mASEtICsgLf3kASEuICQgG0ECdGogKP1aAgAAICUgG0ECdGogKv1aAgAAICYgG0ECdGogLv1aAgAAIBtBAWohGwwACwALIBpBAWohGgwACwALIAYEQEEAIRYCQANAIBYgBUhFDQEgBkUEf0EABSAVIAYgFkECdGooAgBOCwRAIAwgFUEBaiAFbCAWaiACQQJ0bGogDCAVIAVsIBZqIAJBAnRsaiACQQJ0/AoAAAsgFkEBaiEWDAALAAsLIBVBAWohFQwACwALC+wQAjl/C3sgACgCACEBIAAoAgQhAiAAKAIIIQMgACgCDCEEIAAoAhAhBSAAKAIUIQYgACgCGCEHIAAoAhwhCCAAKAIgIQkgACgCJCEKIAAoAighCyAAKAIsIQwgACgCMCENIAAoAjQhDiAAKAI4IQ8gACgCPCEQIAAoAkAhESAAKAJEIRIgACgCSCETIAAoAkwhFCAAKAJQIRUgACgCVCEWIAAoAlghFyAAKAJcIRggACgCYCEZIAAoAmQhGiAAKAJoIRsgACgCbCEcIAAoAnAhHSAAKAJ0IR4gACgCeCEfAkAgBEEBayEgA0AgIEEASA0BIAUgAmwhI0EAISICQANAICJBBGogI0xFDQEgGSAiQQJ0aiAaICJBAnRq/QACACAfICAgBWwgAmxBAnRqICJBAnRq/QACAP3kAf0LAgAgIkEEaiEiDAALAAsCQANAICIgI04NASAZICJBAnRqIBogIkECdGr9XAIAIB8gICAFbCACbEECdGogIkECdGr9XAIA/eQB/VoCAAAgIkEBaiEiDAALAAsgBgRAQQAhIQJAA0AgISAFSEUNASAGRQR/QQAFICAgBiAhQQJ0aigCAE4LBEAgGSAhIAJsQQJ0akEAIAJBAnT8CwALICFBAWohIQwACwALCyACISdBACElAkADQCAlIAVIRQ0BIA0gICAFbCAlaiACbEEAakECdGohKCAZICUgAmxBAGpBAnRqISkgDiAgIAVsICVqIAJsQQBqQQJ0aiEqIAwgICAFbCAlaiACbEEAakECdGohKyAeICUgAmxBAGpBAnRqISwgFiAgIAVsICVqQQIgAmxsQQBqQQJ0aiEtIBYgICAFbCAlakECIAJsbCACakECdGohLiAXICAgBWwgJWpBAiACbGxBAGpBAnRqIS8gFyAgIAVsICVqQQIgAmxsIAJqQQJ0aiEwIBJBAEECdGohMSAUQQBBAnRqITJBACEmAkADQCAmQQRqICdMRQ0B/QwAAIA/AACAPwAAgD8AAIA/ICggJkECdGr9AAIA/eUBITogKSAmQQJ0av0AAgAgKCAmQQJ0av0AAgD95gEhOyAqICZBAnRq/QACACAqICZBAnRq/QACAP3mASE8/QwAAIA/AACAPwAAgD8AAIA/IDz95QEhPSA7ID395gEhPiAqICZBAnRq/QACACArICZBAnRq/QACAP3lASE/ICkgJkECdGr9AAIAID/95gEhQCAoICZBAnRq/QACACA6/eYBIUEgQCBB/eYBIUIgLCAmQQJ0aiA6/QsCACAtICZBAnRqIEL9CwIAIC4gJkECdGogPv0LAgAgLyAmQQJ0aiBC/QsCACAwICZBAnRqID79CwIAIDEgJkECdGogMSAmQQJ0av0AAgAgPv3kAf0LAgAgMiAmQQJ0aiAyICZBAnRq/QACACBC/eQB/QsCACAmQQRqISYMAAsACwJAA0AgJiAnTg0B/QwAAIA/AACAPwAAgD8AAIA/ICggJkECdGr9XAIA/eUBITogKSAmQQJ0av1cAgAgKCAmQQJ0av1cAgD95gEhOyAqICZBAnRq/VwCACAqICZBAnRq/VwCAP3mASE8/QwAAIA/AACAPwAAgD8AAIA/IDz95QEhPSA7ID395gEhPiAqICZBAnRq/VwCACArICZBAnRq/VwCAP3lASE/ICkgJkECdGr9XAIAID/95gEhQCAoICZBAnRq/VwCACA6/eYBIUEgQCBB/eYBIUIgLCAmQQJ0aiA6/VoCAAAgLSAmQQJ0aiBC/VoCAAAgLiAmQQJ0aiA+/VoCAAAgLyAmQQJ0aiBC/VoCAAAgMCAmQQJ0aiA+/VoCAAAgMSAmQQJ0aiAxICZBAnRq/VwCACA+/eQB/VoCAAAgMiAmQQJ0aiAyICZBAnRq/VwCACBC/eQB/VoCAAAgJkEBaiEmDAALAAsgJUEBaiElDAALAAsgBSACQQIgAmwgFkECICBsIAVsIAJsQQJ0akECIAJsQQEgD0EAQQJ0aiACIBhBAEECdGogAkEAEAAgAiE1QQAhMwJAA0AgMyAFSEUNASAZIDMgAmxBAGpBAnRqITYgHiAzIAJsQQBqQQJ0aiE3IBggMyACbEEAakECdGohOCAbIDMgAmxBAGpBAnRqITlBACE0AkADQCA0QQRqIDVMRQ0BIDYgNEECdGr9AAIAIDcgNEECdGr9AAIA/eYBIUMgQyA4IDRBAnRq/QACAP3kASFEIDkgNEECdGogRP0LAgAgNEEEaiE0DAALAAsCQANAIDQgNU4NASA2IDRBAnRq/VwCACA3IDRBAnRq/VwCAP3mASFDIEMgOCA0QQJ0av1cAgD95AEhRCA5IDRBAnRqIET9WgIAACA0QQFqITQMAAsACyAzQQFqITMMAAsACyAGBEBBACEhAkADQCAhIAVIRQ0BIAZFBH9BAAUgICAGICFBAnRqKAIATgsEQCAbICEgAkECdGxqIBogISACQQJ0bGogAkECdPwKAAALICFBAWohIQwACwALCyAaISQgGyEaICQhGyAgQQFrISAMAAsACyAEIAVsIAFBAiACbCAXQQBBAnRqQQIgAmxBASAQQQBBAnRqIAEgFUEAQQJ0aiABQQAQAEECIAJsIAIgBCAFbCAWQQBBAnRqQQFBAiACbCAMQQBBAnRqIAIgHEEAQQJ0aiACQQAQACAcQQAgAiATIAIgAiABakEAQQFBABACIBwgAiACIBEgAiACIAFqQQBBAUEAEAJBAiACbCABIAQgBWwgF0EAQQJ0akEBQQIgAmwgC0EAQQJ0aiABIB1BAEECdGogAUEAEAAgHUEAIAEgEyACIAIgAWogAkEBQQAQAiAdIAIgASARIAIgAiABaiACQQFBABACIAAgGjYCfAs=";
+
+/** The few WebAssembly JS-API members used here (typed locally: the module needs no DOM or Node types). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: WasmExports };
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: object): Promise<{ exports: WasmExports }>;
+}
+interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmExports { readonly memory: WasmMemory; forward(frame: number): void; backward(frame: number): void }
+
+/** A tape block in wasm memory; evicted (copied out) when many tapes are alive at once. */
+export interface WasmTapeBlock { ptr: number; bytes: number; saved?: Uint8Array; readonly offsets: readonly number[]; readonly lengthsOffset: number }
+export interface WasmTape { readonly wasm: WasmTapeBlock; readonly sizes: unknown; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined }
+export interface WasmForwardResult<S> { readonly states: S; readonly tape: WasmTape }
+interface WasmWork { ptr: number; bytes: number; frame: number; slots: number; readonly ptrs: number[] }
+
+/** i8x16.popcnt of a constant: validates only where SIMD128 is supported. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+/** Live tape bytes kept in wasm memory before the oldest tapes are copied out to JS memory. */
+const TAPE_BUDGET = 256 * 2 ** 20;
+
+function fromBase64(s: string): Uint8Array {
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const map = new Uint8Array(128);
+  for (let i = 0; i < 64; i++) map[A.charCodeAt(i)] = i;
+  const n = s.length - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
+  const out = new Uint8Array((n * 3) >> 2);
+  for (let i = 0, o = 0; i < n; i += 4) {
+    const v = (map[s.charCodeAt(i)]! << 18) | (map[s.charCodeAt(i + 1)]! << 12) | (map[s.charCodeAt(i + 2)]! << 6) | map[s.charCodeAt(i + 3)]!;
+    out[o++] = v >> 16;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
+  }
+  return out;
+}
+
+const align16 = (n: number): number => (n + 15) & ~15;
+
+/** One instance, one linear memory: a first-fit allocator of 16-byte-aligned blocks, grown on demand. */
+class WasmKernels {
+  private k: WasmExports | null | undefined;
+  private free: [number, number][] = [];
+  private end = 16;
+  private readonly live = new Set<WasmTapeBlock>();
+  private liveBytes = 0;
+  private budget = TAPE_BUDGET;
+  private readonly registry = new FinalizationRegistry<WasmTapeBlock>((b) => this.drop(b));
+
+  constructor(private readonly base64: string) {}
+
+  private api(): WasmApi | undefined {
+    const W = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    return W !== undefined && W.validate(SIMD_PROBE) ? W : undefined;
+  }
+
+  private attach(e: WasmExports): void {
+    this.k = e;
+    this.end = 16;
+    this.free = [[16, e.memory.buffer.byteLength]];
+  }
+
+  setBudget(bytes: number): void {
+    this.budget = bytes;
+  }
+
+  backend(): 'simd' | 'f32' | 'pending' {
+    return this.k === undefined ? 'pending' : this.k === null ? 'f32' : 'simd';
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.k !== undefined) return this.k !== null;
+    const W = this.api();
+    if (!W) return (this.k = null) !== null;
+    const inst = await W.instantiate(await W.compile(fromBase64(this.base64)), {});
+    if (this.k === undefined) this.attach(inst.exports);
+    return true;
+  }
+
+  /** The instance, compiled synchronously on first use; null where SIMD is missing (use the f32 kernels). */
+  get(): this | null {
+    if (this.k === undefined) {
+      const W = this.api();
+      if (!W) this.k = null;
+      else this.attach(new W.Instance(new W.Module(fromBase64(this.base64)), {}).exports);
+    }
+    return this.k === null ? null : this;
+  }
+
+  private alloc(bytes: number): number {
+    const need = align16(Math.max(bytes, 16));
+    for (let i = 0; i < this.free.length; i++) {
+      const [at, size] = this.free[i]!;
+      if (size < need) continue;
+      if (size === need) this.free.splice(i, 1);
+      else this.free[i] = [at + need, size - need];
+      return at;
+    }
+    const mem = this.k!.memory;
+    const top = mem.buffer.byteLength;
+    const last = this.free.at(-1);
+    const tail = last && last[0] + last[1] === top ? last[1] : 0;
+    mem.grow(Math.ceil((need - tail) / 65536));
+    this.dealloc(top, mem.buffer.byteLength - top);
+    return this.alloc(bytes);
+  }
+
+  private dealloc(at: number, bytes: number): void {
+    const size = align16(Math.max(bytes, 16));
+    let i = 0;
+    while (i < this.free.length && this.free[i]![0] < at) i++;
+    this.free.splice(i, 0, [at, size]);
+    const next = this.free[i + 1];
+    if (next && at + size === next[0]) { this.free[i] = [at, size + next[1]]; this.free.splice(i + 1, 1); }
+    const prev = this.free[i - 1];
+    if (prev && prev[0] + prev[1] === at) { prev[1] += this.free[i]![1]; this.free.splice(i, 1); }
+  }
+
+  private drop(b: WasmTapeBlock): void {
+    if (b.ptr !== 0) { this.dealloc(b.ptr, b.bytes); this.live.delete(b); this.liveBytes -= b.bytes; }
+    b.ptr = 0;
+  }
+
+  private offsets(lens: readonly number[], extraBytes: number): { offsets: number[]; bytes: number } {
+    const offsets: number[] = [];
+    let at = 0;
+    for (const n of lens) { offsets.push(at); at += align16(4 * n); }
+    return { offsets, bytes: at + align16(extraBytes) };
+  }
+
+  /** A zeroed tape block: one buffer per length (floats), then the batch's sequence lengths. */
+  tape(lens: readonly number[], batch: number): WasmTapeBlock {
+    const { offsets, bytes } = this.offsets(lens, 4 * batch);
+    for (const old of this.live) {
+      if (this.liveBytes + bytes <= this.budget) break;
+      old.saved = new Uint8Array(this.k!.memory.buffer, old.ptr, old.bytes).slice();
+      this.drop(old);
+    }
+    const ptr = this.alloc(bytes);
+    new Uint8Array(this.k!.memory.buffer, ptr, bytes).fill(0);
+    const b: WasmTapeBlock = { ptr, bytes, offsets, lengthsOffset: bytes - align16(4 * batch) };
+    this.live.add(b);
+    this.liveBytes += bytes;
+    return b;
+  }
+
+  /** Absolute addresses of a tape's buffers, copying an evicted tape back into wasm memory first. */
+  restore(b: WasmTapeBlock): number[] {
+    if (b.ptr === 0) {
+      if (!b.saved) throw new Error('invariant: a wasm tape was released');
+      b.ptr = this.alloc(b.bytes);
+      new Uint8Array(this.k!.memory.buffer, b.ptr, b.bytes).set(b.saved);
+      b.saved = undefined;
+      this.live.add(b);
+      this.liveBytes += b.bytes;
+    }
+    return b.offsets.map((o) => b.ptr + o);
+  }
+
+  /** Registers the tape object so its block is freed when it is garbage-collected. */
+  own(tape: object, b: WasmTapeBlock): void {
+    this.registry.register(tape, b);
+  }
+
+  /** A zeroed per-call block: the frame (slots + results, i32), then the work buffers. */
+  work(slots: number, lens: readonly number[], results: number): WasmWork {
+    const frameBytes = align16(4 * (slots + results));
+    const { offsets, bytes } = this.offsets(lens, 0);
+    const ptr = this.alloc(frameBytes + bytes);
+    new Uint8Array(this.k!.memory.buffer, ptr, frameBytes + bytes).fill(0);
+    return { ptr, bytes: frameBytes + bytes, frame: ptr, slots, ptrs: offsets.map((o) => ptr + frameBytes + o) };
+  }
+
+  release(w: WasmWork): void {
+    this.dealloc(w.ptr, w.bytes);
+  }
+
+  frame(w: WasmWork, values: readonly number[]): void {
+    new Int32Array(this.k!.memory.buffer, w.frame, values.length).set(values);
+  }
+
+  /** Result slot k (written by the kernel after the frame's slots). */
+  result(w: WasmWork, k: number): number {
+    return new Int32Array(this.k!.memory.buffer, w.frame, w.slots + k + 1)[w.slots + k]!;
+  }
+
+  put(ptr: number, a: Float32Array): void {
+    new Float32Array(this.k!.memory.buffer, ptr, a.length).set(a);
+  }
+
+  putI32(ptr: number, a: Int32Array): number {
+    new Int32Array(this.k!.memory.buffer, ptr, a.length).set(a);
+    return ptr;
+  }
+
+  /** A copy of n floats at ptr. */
+  get32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.k!.memory.buffer, ptr, n).slice();
+  }
+
+  call(fn: 'forward' | 'backward', w: WasmWork): void {
+    this.k![fn](w.frame);
+  }
+}
+
+const wasmKernels = new WasmKernels(wasmBytes);
+
+/** Floats of each tape buffer (params, inputs, states over time, saved values, packed weights). */
+function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
+  return [z.hidden * z.hidden + z.hidden * z.input, z.hidden, z.hidden * z.hidden + z.hidden * z.input, z.hidden, steps * batch * z.input, steps * batch * z.hidden + batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden, 2 * z.hidden * z.hidden, 2 * z.hidden * z.input];
+}
+
+/** Runs gru-minimal over a whole sequence in WebAssembly; the tape stays in wasm memory for backwardWasm. */
+export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
+  const rt = wasmKernels.get();
+  if (rt === null) return forward(sizes, params, inputs, opts);
+  const z = checkSizes_(sizes);
+  const { steps, batch } = opts;
+  if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(`gru-minimal: steps and batch must be integers ≥ 0 (got ${steps}, ${batch})`);
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+  check_(params.W_c, z.hidden * (z.hidden + z.input), "W_c");
+  check_(params.b_c, z.hidden, "b_c");
+  check_(params.W_u, z.hidden * (z.hidden + z.input), "W_u");
+  check_(params.b_u, z.hidden, "b_u");
+  check_(inputs.x, steps * batch * z.input, "x");
+  if (opts.init?.c !== undefined) check_(opts.init.c, batch * z.hidden, "init.c");
+  const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
+  const tp = rt.restore(block);
+  const work = rt.work(20, [2 * batch * z.hidden, 2 * steps * batch * z.hidden, 2 * z.hidden * z.hidden, 2 * z.hidden * z.input], 0);
+  const lengthsPtr = lengths === undefined ? 0 : rt.putI32(block.ptr + block.lengthsOffset, lengths);
+  rt.put(tp[0], params.W_c);
+  rt.put(tp[1], params.b_c);
+  rt.put(tp[2], params.W_u);
+  rt.put(tp[3], params.b_u);
+  rt.put(tp[4], inputs.x);
+  if (opts.init?.c !== undefined) rt.put(tp[5], opts.init.c);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), (z.classes ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, work.ptrs[0]!, tp[9]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.call('forward', work);
+  rt.release(work);
+  const result = {
+    states: { c: rt.get32(tp[5] + 4 * batch * z.hidden, steps * batch * z.hidden) },
+    tape: { wasm: block, sizes: z, steps, batch, lengths },
+  };
+  rt.own(result.tape, block);
+  return result;
+}
+
+/** BPTT over the sequence a forwardWasm call ran; every returned array is a copy. */
+export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
+  if (!('wasm' in tape)) return backward(tape, dStates);
+  const rt = wasmKernels.get()!;
+  const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
+  if (dStates.c !== undefined) check_(dStates.c, steps * batch * z.hidden, "dStates.c");
+  const tp = rt.restore(tape.wasm);
+  const work = rt.work(31, [z.hidden * z.hidden + z.hidden * z.input, z.hidden, z.hidden * z.hidden + z.hidden * z.input, z.hidden, steps * batch * z.input, 2 * steps * batch * z.hidden, 2 * steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, 2 * z.hidden * z.hidden, 2 * z.hidden * z.input, batch * z.hidden, steps * batch * z.hidden], 1);
+  const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
+  if (dStates.c !== undefined) rt.put(work.ptrs[14], dStates.c);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), (z.classes ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!]);
+  rt.call('backward', work);
+  const out = {
+    params: { W_c: rt.get32(work.ptrs[0], z.hidden * (z.hidden + z.input)), b_c: rt.get32(work.ptrs[1], z.hidden), W_u: rt.get32(work.ptrs[2], z.hidden * (z.hidden + z.input)), b_u: rt.get32(work.ptrs[3], z.hidden) },
+    inputs: { x: rt.get32(work.ptrs[4], steps * batch * z.input) },
+    init: { c: rt.get32(rt.result(work, 0), batch * z.hidden) },
+  };
+  rt.release(work);
+  return out;
+}
+
+/**
+ * The WebAssembly SIMD kernels, with the f32 kernels' signatures (Float32Array in and out; every
+ * returned array is a copy, the tape stays in wasm memory). Where WebAssembly SIMD is missing they
+ * run the f32 kernels. Node compiles the module synchronously on first use; in a browser, await
+ * `wasm.ready()` once before the first call (main threads may not compile modules over 4 KB
+ * synchronously).
+ */
+export const wasm = {
+  cell, paramShapes, forward: forwardWasm, backward: backwardWasm,
+  /** Compiles and instantiates the module asynchronously; resolves to false where SIMD is missing. */
+  ready: (): Promise<boolean> => wasmKernels.ready(),
+  /** 'simd' once the module runs, 'f32' where WebAssembly SIMD is missing, 'pending' before the first call. */
+  backend: (): 'simd' | 'f32' | 'pending' => wasmKernels.backend(),
+  /** Live tape bytes kept in wasm memory (default 256 MiB); beyond it the oldest tapes are copied out to JS memory. */
+  tapeBudget: (bytes: number): void => wasmKernels.setBudget(bytes),
+};

@@ -17,6 +17,7 @@ export const cell = {
   states: { h: 'hidden' },
   output: 'h',
   params: { W: '[hidden, input]', U: '[hidden, hidden]', b: '[hidden]' },
+  roles: { W: "input[input]", U: "recurrent[hidden]", b: "bias" },
   tapeFloatsPerStep: 'hidden',
 } as const;
 
@@ -923,3 +924,290 @@ function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: num
     }
   }
 }
+
+// ---- WebAssembly SIMD128 kernels -----------------------------------------------------------------
+// The same schedule as forward/backward above, printed by src/emit/wasm; the module imports nothing.
+const wasmBytes = "AGFzbQEAAAABOAZgAXsBe2ABfwBgC39/f39/f39/f39/AGAEf39/fwBgCX9/f39/f39/fwBgCn9/f39/f39/f38AAwkIAgMEBQABAAEFBgEBAYCABAcmBAZtZW1vcnkCAARnZW1tAAAHZm9yd2FyZAAFCGJhY2t3YXJkAAcKljMInhcCCn8VeyAFQQJ0IQ8gB0ECdCEQQQAhCwJAA0AgC0EEaiAASg0BQQAhDAJAA0AgDEEIaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAggC0EAaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgAyALQQFqIARsQQJ0aiESIAggC0EBaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgCCALQQFqIAlsIAxqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGSAIIAtBAmogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEaIAMgC0EDaiAEbEECdGohFCAIIAtBA2ogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEbIAggC0EDaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRwgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIA79AAIQISYgEf0JAgAhKSAVICkgJf3mAf3kASEVIBYgKSAm/eYB/eQBIRYgESAPaiERIBL9CQIAISkgFyApICX95gH95AEhFyAYICkgJv3mAf3kASEYIBIgD2ohEiAT/QkCACEpIBkgKSAl/eYB/eQBIRkgGiApICb95gH95AEhGiATIA9qIRMgFP0JAgAhKSAbICkgJf3mAf3kASEbIBwgKSAm/eYB/eQBIRwgFCAPaiEUIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAggC0EAaiAJbCAMakECdGpBEGogFv0LAgAgCCALQQFqIAlsIAxqQQJ0akEAaiAX/QsCACAIIAtBAWogCWwgDGpBAnRqQRBqIBj9CwIAIAggC0ECaiAJbCAMakECdGpBAGogGf0LAgAgCCALQQJqIAlsIAxqQQJ0akEQaiAa/QsCACAIIAtBA2ogCWwgDGpBAnRqQQBqIBv9CwIAIAggC0EDaiAJbCAMakECdGpBEGogHP0LAgAgDEEIaiEMDAALAAsCQANAIAxBBGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSADIAtBAWogBGxBAnRqIRIgCCALQQFqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFiADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79AAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAS/QkCACEpIBYgKSAl/eYB/eQBIRYgEiAPaiESIBP9CQIAISkgFyApICX95gH95AEhFyATIA9qIRMgFP0JAgAhKSAYICkgJf3mAf3kASEYIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAWogCWwgDGpBAnRqQQBqIBb9CwIAIAggC0ECaiAJbCAMakECdGpBAGogF/0LAgAgCCALQQNqIAlsIAxqQQJ0akEAaiAY/QsCACAMQQRqIQwMAAsACwJAA0AgDEEBaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAMgC0EBaiAEbEECdGohEiAIIAtBAWogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAMgC0ECaiAEbEECdGohEyAIIAtBAmogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEXIAMgC0EDaiAEbEECdGohFCAIIAtBA2ogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEYIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv1cAgAhJSAR/QkCACEpIBUgKSAl/eYB/eQBIRUgESAPaiERIBL9CQIAISkgFiApICX95gH95AEhFiASIA9qIRIgE/0JAgAhKSAXICkgJf3mAf3kASEXIBMgD2ohEyAU/QkCACEpIBggKSAl/eYB/eQBIRggFCAPaiEUIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9WgIAACAIIAtBAWogCWwgDGpBAnRqQQBqIBb9WgIAACAIIAtBAmogCWwgDGpBAnRqQQBqIBf9WgIAACAIIAtBA2ogCWwgDGpBAnRqQQBqIBj9WgIAACAMQQFqIQwMAAsACyALQQRqIQsMAAsACwJAA0AgC0EBaiAASg0BQQAhDAJAA0AgDEEQaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAggC0EAaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgCCALQQBqIAlsIAxqQQJ0akEgav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyAIIAtBAGogCWwgDGpBAnRqQTBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEYIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAO/QACECEmIA79AAIgIScgDv0AAjAhKCAR/QkCACEpIBUgKSAl/eYB/eQBIRUgFiApICb95gH95AEhFiAXICkgJ/3mAf3kASEXIBggKSAo/eYB/eQBIRggESAPaiERIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAggC0EAaiAJbCAMakECdGpBEGogFv0LAgAgCCALQQBqIAlsIAxqQQJ0akEgaiAX/QsCACAIIAtBAGogCWwgDGpBAnRqQTBqIBj9CwIAIAxBEGohDAwACwALAkADQCAMQQRqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf0LAgAgDEEEaiEMDAALAAsCQANAIAxBAWogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79XAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/VoCAAAgDEEBaiEMDAALAAsgC0EBaiELDAALAAsLXgECf0EAIQQCQANAIAQgAUhFDQFBACEFAkADQCAFIAJIRQ0BIAMgBSABbCAEakECdGogACAEIAJsIAVqQQJ0aioCADgCACAFQQFqIQUMAAsACyAEQQFqIQQMAAsACwu6AgEEfyAIBEBBACEKAkADQCAKIAVIRQ0BQQAhCQJAA0AgCSACSEUNASAHBEAgAyAGIAlqIAVsIApqQQJ0aiADIAYgCWogBWwgCmpBAnRqKgIAIAAgASAKaiACbCAJakECdGoqAgCSOAIABSAAIAEgCmogAmwgCWpBAnRqIAMgBiAJaiAFbCAKakECdGoqAgA4AgALIAlBAWohCQwACwALIApBAWohCgwACwALBUEAIQkCQANAIAkgBEhFDQEgACABIAlqIAJsQQJ0aiELIAMgCSAFbCAGakECdGohDCAHBEBBACEKAkADQCAKIAJIRQ0BIAwgCkECdGogDCAKQQJ0aioCACALIApBAnRqKgIAkjgCACAKQQFqIQoMAAsACwUgCyAMIAJBAnT8CgAACyAJQQFqIQkMAAsACwsLpAgCCH8Fe0EAIQoCQANAIAogAEhFDQFBACELAkADQCALQQRqIAFKDQEgAyAKIARsQQJ0aiENIAUgC0EAaiAGbEECdGohDv0MAAAAAAAAAAAAAAAAAAAAACETIAUgC0EBaiAGbEECdGohD/0MAAAAAAAAAAAAAAAAAAAAACEUIAUgC0ECaiAGbEECdGohEP0MAAAAAAAAAAAAAAAAAAAAACEVIAUgC0EDaiAGbEECdGohEf0MAAAAAAAAAAAAAAAAAAAAACEWQQAhDAJAA0AgDEEEaiACTEUNASANIAxBAnRq/QACACESIBMgEiAOIAxBAnRq/QACAP3mAf3kASETIBQgEiAPIAxBAnRq/QACAP3mAf3kASEUIBUgEiAQIAxBAnRq/QACAP3mAf3kASEVIBYgEiARIAxBAnRq/QACAP3mAf3kASEWIAxBBGohDAwACwALAkADQCAMIAJODQEgDSAMQQJ0av1cAgAhEiATIBIgDiAMQQJ0av1cAgD95gH95AEhEyAUIBIgDyAMQQJ0av1cAgD95gH95AEhFCAVIBIgECAMQQJ0av1cAgD95gH95AEhFSAWIBIgESAMQQJ0av1cAgD95gH95AEhFiAMQQFqIQwMAAsACyAHIAogCGwgC0EAampBAnRqIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgByAKIAhsIAtBAGpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0EBampBAnRqIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgByAKIAhsIAtBAWpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0ECampBAnRqIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgByAKIAhsIAtBAmpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0EDampBAnRqIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgByAKIAhsIAtBA2pqQQJ0aioCAEMAAAAAIAkbkjgCACALQQRqIQsMAAsACwJAA0AgC0EBaiABSg0BIAMgCiAEbEECdGohDSAFIAtBAGogBmxBAnRqIQ79DAAAAAAAAAAAAAAAAAAAAAAhE0EAIQwCQANAIAxBBGogAkxFDQEgDSAMQQJ0av0AAgAhEiATIBIgDiAMQQJ0av0AAgD95gH95AEhEyAMQQRqIQwMAAsACwJAA0AgDCACTg0BIA0gDEECdGr9XAIAIRIgEyASIA4gDEECdGr9XAIA/eYB/eQBIRMgDEEBaiEMDAALAAsgByAKIAhsIAtBAGpqQQJ0aiAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAcgCiAIbCALQQBqakECdGoqAgBDAAAAACAJG5I4AgAgC0EBaiELDAALAAsgCkEBaiEKDAALAAsLHAAgACAA/QwAAAAAAAAAAAAAAAAAAAAA/UT9Tgu8BQIcfwN7IAAoAgAhASAAKAIEIQIgACgCCCEDIAAoAgwhBCAAKAIQIQUgACgCFCEGIAAoAhghByAAKAIcIQggACgCICEJIAAoAiQhCiAAKAIoIQsgACgCLCEMIAAoAjAhDSAAKAI0IQ4gACgCOCEPIAAoAjwhECALQQAgASAGIAIgAUEAQQBBABACIA1BACACIAcgAiACQQBBAEEAEAIgCyACIAFsIAFtIAEgDxABIA0gAiACbCACbSACIBAQASADIARsIAIgASAJQQBBAnRqIAFBASAPIAIgDEEAQQJ0aiACQQAQAEEAIRECQANAIBEgA0hFDQEgBCACIAIgCiARIARsIAJsQQJ0aiACQQEgECACIA5BAEECdGogAkEAEAAgAiEYQQAhFgJAA0AgFiAESEUNASAMIBEgBGwgFmogAmxBAGpBAnRqIRkgDiAWIAJsQQBqQQJ0aiEaIAhBAEECdGohGyAKIBFBAWogBGwgFmogAmxBAGpBAnRqIRxBACEXAkADQCAXQQRqIBhMRQ0BIBkgF0ECdGr9AAIAIBogF0ECdGr9AAIA/eQBIR0gHSAbIBdBAnRq/QACAP3kASEeIB4QBCEfIBwgF0ECdGogH/0LAgAgF0EEaiEXDAALAAsCQANAIBcgGE4NASAZIBdBAnRq/VwCACAaIBdBAnRq/VwCAP3kASEdIB0gGyAXQQJ0av1cAgD95AEhHiAeEAQhHyAcIBdBAnRqIB/9WgIAACAXQQFqIRcMAAsACyAWQQFqIRYMAAsACyAFBEBBACESAkADQCASIARIRQ0BIAVFBH9BAAUgESAFIBJBAnRqKAIATgsEQCAKIBFBAWogBGwgEmogAkECdGxqIAogESAEbCASaiACQQJ0bGogAkECdPwKAAALIBJBAWohEgwACwALCyARQQFqIREMAAsACwssAP0MAACAPwAAgD8AAIA/AACAPyAA/QwAAAAAAAAAAAAAAAAAAAAA/UT9TguqCgIrfwJ7IAAoAgAhASAAKAIEIQIgACgCCCEDIAAoAgwhBCAAKAIQIQUgACgCFCEGIAAoAhghByAAKAIcIQggACgCICEJIAAoAiQhCiAAKAIoIQsgACgCLCEMIAAoAjAhDSAAKAI0IQ4gACgCOCEPIAAoAjwhECAAKAJAIREgACgCRCESIAAoAkghEyAAKAJMIRQgACgCUCEVIAAoAlQhFiAAKAJYIRcgACgCXCEYIAAoAmAhGQJAIANBAWshGgNAIBpBAEgNASAEIAJsIR1BACEcAkADQCAcQQRqIB1MRQ0BIBQgHEECdGogFSAcQQJ0av0AAgAgGSAaIARsIAJsQQJ0aiAcQQJ0av0AAgD95AH9CwIAIBxBBGohHAwACwALAkADQCAcIB1ODQEgFCAcQQJ0aiAVIBxBAnRq/VwCACAZIBogBGwgAmxBAnRqIBxBAnRq/VwCAP3kAf1aAgAAIBxBAWohHAwACwALIAUEQEEAIRsCQANAIBsgBEhFDQEgBUUEf0EABSAaIAUgG0ECdGooAgBOCwRAIBQgGyACbEECdGpBACACQQJ0/AsACyAbQQFqIRsMAAsACwsgAiEhQQAhHwJAA0AgHyAESEUNASAKIBpBAWogBGwgH2ogAmxBAGpBAnRqISIgFCAfIAJsQQBqQQJ0aiEjIBEgGiAEbCAfaiACbEEAakECdGohJCASIBogBGwgH2ogAmxBAGpBAnRqISUgD0EAQQJ0aiEmQQAhIAJAA0AgIEEEaiAhTEUNASAiICBBAnRq/QACABAGISwgIyAgQQJ0av0AAgAgLP3mASEtICQgIEECdGogLf0LAgAgJSAgQQJ0aiAt/QsCACAmICBBAnRqICYgIEECdGr9AAIAIC395AH9CwIAICBBBGohIAwACwALAkADQCAgICFODQEgIiAgQQJ0av1cAgAQBiEsICMgIEECdGr9XAIAICz95gEhLSAkICBBAnRqIC39WgIAACAlICBBAnRqIC39WgIAACAmICBBAnRqICYgIEECdGr9XAIAIC395AH9WgIAACAgQQFqISAMAAsACyAfQQFqIR8MAAsACyAEIAIgAiASIBogBGwgAmxBAnRqIAJBASAMQQBBAnRqIAIgE0EAQQJ0aiACQQAQACACISlBACEnAkADQCAnIARIRQ0BIBMgJyACbEEAakECdGohKiAWICcgAmxBAGpBAnRqIStBACEoAkADQCAoQQRqIClMRQ0BICsgKEECdGogKiAoQQJ0av0AAgD9CwIAIChBBGohKAwACwALAkADQCAoIClODQEgKyAoQQJ0aiAqIChBAnRq/VwCAP1aAgAAIChBAWohKAwACwALICdBAWohJwwACwALIAUEQEEAIRsCQANAIBsgBEhFDQEgBUUEf0EABSAaIAUgG0ECdGooAgBOCwRAIBYgGyACQQJ0bGogFSAbIAJBAnRsaiACQQJ0/AoAAAsgG0EBaiEbDAALAAsLIBUhHiAWIRUgHiEWIBpBAWshGgwACwALIAMgBGwgASACIBFBAEECdGogAkEBIAtBAEECdGogASAQQQBBAnRqIAFBABAAIAIgASADIARsIBFBAEECdGpBASACIAlBAEECdGogASAXQQBBAnRqIAFBABAAIBdBACABIA0gAiABQQBBAUEAEAIgAiACIAMgBGwgEkEAQQJ0akEBIAIgCkEAQQJ0aiACIBhBAEECdGogAkEAEAAgGEEAIAIgDiACIAJBAEEBQQAQAiAAIBU2AmQL";
+
+/** The few WebAssembly JS-API members used here (typed locally: the module needs no DOM or Node types). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: WasmExports };
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: object): Promise<{ exports: WasmExports }>;
+}
+interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmExports { readonly memory: WasmMemory; forward(frame: number): void; backward(frame: number): void }
+
+/** A tape block in wasm memory; evicted (copied out) when many tapes are alive at once. */
+export interface WasmTapeBlock { ptr: number; bytes: number; saved?: Uint8Array; readonly offsets: readonly number[]; readonly lengthsOffset: number }
+export interface WasmTape { readonly wasm: WasmTapeBlock; readonly sizes: unknown; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined }
+export interface WasmForwardResult<S> { readonly states: S; readonly tape: WasmTape }
+interface WasmWork { ptr: number; bytes: number; frame: number; slots: number; readonly ptrs: number[] }
+
+/** i8x16.popcnt of a constant: validates only where SIMD128 is supported. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+/** Live tape bytes kept in wasm memory before the oldest tapes are copied out to JS memory. */
+const TAPE_BUDGET = 256 * 2 ** 20;
+
+function fromBase64(s: string): Uint8Array {
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const map = new Uint8Array(128);
+  for (let i = 0; i < 64; i++) map[A.charCodeAt(i)] = i;
+  const n = s.length - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
+  const out = new Uint8Array((n * 3) >> 2);
+  for (let i = 0, o = 0; i < n; i += 4) {
+    const v = (map[s.charCodeAt(i)]! << 18) | (map[s.charCodeAt(i + 1)]! << 12) | (map[s.charCodeAt(i + 2)]! << 6) | map[s.charCodeAt(i + 3)]!;
+    out[o++] = v >> 16;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
+  }
+  return out;
+}
+
+const align16 = (n: number): number => (n + 15) & ~15;
+
+/** One instance, one linear memory: a first-fit allocator of 16-byte-aligned blocks, grown on demand. */
+class WasmKernels {
+  private k: WasmExports | null | undefined;
+  private free: [number, number][] = [];
+  private end = 16;
+  private readonly live = new Set<WasmTapeBlock>();
+  private liveBytes = 0;
+  private budget = TAPE_BUDGET;
+  private readonly registry = new FinalizationRegistry<WasmTapeBlock>((b) => this.drop(b));
+
+  constructor(private readonly base64: string) {}
+
+  private api(): WasmApi | undefined {
+    const W = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    return W !== undefined && W.validate(SIMD_PROBE) ? W : undefined;
+  }
+
+  private attach(e: WasmExports): void {
+    this.k = e;
+    this.end = 16;
+    this.free = [[16, e.memory.buffer.byteLength]];
+  }
+
+  setBudget(bytes: number): void {
+    this.budget = bytes;
+  }
+
+  backend(): 'simd' | 'f32' | 'pending' {
+    return this.k === undefined ? 'pending' : this.k === null ? 'f32' : 'simd';
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.k !== undefined) return this.k !== null;
+    const W = this.api();
+    if (!W) return (this.k = null) !== null;
+    const inst = await W.instantiate(await W.compile(fromBase64(this.base64)), {});
+    if (this.k === undefined) this.attach(inst.exports);
+    return true;
+  }
+
+  /** The instance, compiled synchronously on first use; null where SIMD is missing (use the f32 kernels). */
+  get(): this | null {
+    if (this.k === undefined) {
+      const W = this.api();
+      if (!W) this.k = null;
+      else this.attach(new W.Instance(new W.Module(fromBase64(this.base64)), {}).exports);
+    }
+    return this.k === null ? null : this;
+  }
+
+  private alloc(bytes: number): number {
+    const need = align16(Math.max(bytes, 16));
+    for (let i = 0; i < this.free.length; i++) {
+      const [at, size] = this.free[i]!;
+      if (size < need) continue;
+      if (size === need) this.free.splice(i, 1);
+      else this.free[i] = [at + need, size - need];
+      return at;
+    }
+    const mem = this.k!.memory;
+    const top = mem.buffer.byteLength;
+    const last = this.free.at(-1);
+    const tail = last && last[0] + last[1] === top ? last[1] : 0;
+    mem.grow(Math.ceil((need - tail) / 65536));
+    this.dealloc(top, mem.buffer.byteLength - top);
+    return this.alloc(bytes);
+  }
+
+  private dealloc(at: number, bytes: number): void {
+    const size = align16(Math.max(bytes, 16));
+    let i = 0;
+    while (i < this.free.length && this.free[i]![0] < at) i++;
+    this.free.splice(i, 0, [at, size]);
+    const next = this.free[i + 1];
+    if (next && at + size === next[0]) { this.free[i] = [at, size + next[1]]; this.free.splice(i + 1, 1); }
+    const prev = this.free[i - 1];
+    if (prev && prev[0] + prev[1] === at) { prev[1] += this.free[i]![1]; this.free.splice(i, 1); }
+  }
+
+  private drop(b: WasmTapeBlock): void {
+    if (b.ptr !== 0) { this.dealloc(b.ptr, b.bytes); this.live.delete(b); this.liveBytes -= b.bytes; }
+    b.ptr = 0;
+  }
+
+  private offsets(lens: readonly number[], extraBytes: number): { offsets: number[]; bytes: number } {
+    const offsets: number[] = [];
+    let at = 0;
+    for (const n of lens) { offsets.push(at); at += align16(4 * n); }
+    return { offsets, bytes: at + align16(extraBytes) };
+  }
+
+  /** A zeroed tape block: one buffer per length (floats), then the batch's sequence lengths. */
+  tape(lens: readonly number[], batch: number): WasmTapeBlock {
+    const { offsets, bytes } = this.offsets(lens, 4 * batch);
+    for (const old of this.live) {
+      if (this.liveBytes + bytes <= this.budget) break;
+      old.saved = new Uint8Array(this.k!.memory.buffer, old.ptr, old.bytes).slice();
+      this.drop(old);
+    }
+    const ptr = this.alloc(bytes);
+    new Uint8Array(this.k!.memory.buffer, ptr, bytes).fill(0);
+    const b: WasmTapeBlock = { ptr, bytes, offsets, lengthsOffset: bytes - align16(4 * batch) };
+    this.live.add(b);
+    this.liveBytes += bytes;
+    return b;
+  }
+
+  /** Absolute addresses of a tape's buffers, copying an evicted tape back into wasm memory first. */
+  restore(b: WasmTapeBlock): number[] {
+    if (b.ptr === 0) {
+      if (!b.saved) throw new Error('invariant: a wasm tape was released');
+      b.ptr = this.alloc(b.bytes);
+      new Uint8Array(this.k!.memory.buffer, b.ptr, b.bytes).set(b.saved);
+      b.saved = undefined;
+      this.live.add(b);
+      this.liveBytes += b.bytes;
+    }
+    return b.offsets.map((o) => b.ptr + o);
+  }
+
+  /** Registers the tape object so its block is freed when it is garbage-collected. */
+  own(tape: object, b: WasmTapeBlock): void {
+    this.registry.register(tape, b);
+  }
+
+  /** A zeroed per-call block: the frame (slots + results, i32), then the work buffers. */
+  work(slots: number, lens: readonly number[], results: number): WasmWork {
+    const frameBytes = align16(4 * (slots + results));
+    const { offsets, bytes } = this.offsets(lens, 0);
+    const ptr = this.alloc(frameBytes + bytes);
+    new Uint8Array(this.k!.memory.buffer, ptr, frameBytes + bytes).fill(0);
+    return { ptr, bytes: frameBytes + bytes, frame: ptr, slots, ptrs: offsets.map((o) => ptr + frameBytes + o) };
+  }
+
+  release(w: WasmWork): void {
+    this.dealloc(w.ptr, w.bytes);
+  }
+
+  frame(w: WasmWork, values: readonly number[]): void {
+    new Int32Array(this.k!.memory.buffer, w.frame, values.length).set(values);
+  }
+
+  /** Result slot k (written by the kernel after the frame's slots). */
+  result(w: WasmWork, k: number): number {
+    return new Int32Array(this.k!.memory.buffer, w.frame, w.slots + k + 1)[w.slots + k]!;
+  }
+
+  put(ptr: number, a: Float32Array): void {
+    new Float32Array(this.k!.memory.buffer, ptr, a.length).set(a);
+  }
+
+  putI32(ptr: number, a: Int32Array): number {
+    new Int32Array(this.k!.memory.buffer, ptr, a.length).set(a);
+    return ptr;
+  }
+
+  /** A copy of n floats at ptr. */
+  get32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.k!.memory.buffer, ptr, n).slice();
+  }
+
+  call(fn: 'forward' | 'backward', w: WasmWork): void {
+    this.k![fn](w.frame);
+  }
+}
+
+const wasmKernels = new WasmKernels(wasmBytes);
+
+/** Floats of each tape buffer (params, inputs, states over time, saved values, packed weights). */
+function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
+  return [z.hidden * z.input, z.hidden * z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden + batch * z.hidden, z.hidden * z.input, z.hidden * z.hidden];
+}
+
+/** Runs rnn-relu over a whole sequence in WebAssembly; the tape stays in wasm memory for backwardWasm. */
+export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
+  const rt = wasmKernels.get();
+  if (rt === null) return forward(sizes, params, inputs, opts);
+  const z = checkSizes_(sizes);
+  const { steps, batch } = opts;
+  if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(`rnn-relu: steps and batch must be integers ≥ 0 (got ${steps}, ${batch})`);
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+  check_(params.W, z.hidden * z.input, "W");
+  check_(params.U, z.hidden * z.hidden, "U");
+  check_(params.b, z.hidden, "b");
+  check_(inputs.x, steps * batch * z.input, "x");
+  if (opts.init?.h !== undefined) check_(opts.init.h, batch * z.hidden, "init.h");
+  const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
+  const tp = rt.restore(block);
+  const work = rt.work(16, [steps * batch * z.hidden, batch * z.hidden, z.hidden * z.input, z.hidden * z.hidden], 0);
+  const lengthsPtr = lengths === undefined ? 0 : rt.putI32(block.ptr + block.lengthsOffset, lengths);
+  rt.put(tp[0], params.W);
+  rt.put(tp[1], params.U);
+  rt.put(tp[2], params.b);
+  rt.put(tp[3], inputs.x);
+  if (opts.init?.h !== undefined) rt.put(tp[4], opts.init.h);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, tp[6]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.call('forward', work);
+  rt.release(work);
+  const result = {
+    states: { h: rt.get32(tp[4] + 4 * batch * z.hidden, steps * batch * z.hidden) },
+    tape: { wasm: block, sizes: z, steps, batch, lengths },
+  };
+  rt.own(result.tape, block);
+  return result;
+}
+
+/** BPTT over the sequence a forwardWasm call ran; every returned array is a copy. */
+export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
+  if (!('wasm' in tape)) return backward(tape, dStates);
+  const rt = wasmKernels.get()!;
+  const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
+  if (dStates.h !== undefined) check_(dStates.h, steps * batch * z.hidden, "dStates.h");
+  const tp = rt.restore(tape.wasm);
+  const work = rt.work(25, [z.hidden * z.input, z.hidden * z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden, steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, z.hidden * z.input, z.hidden * z.hidden, steps * batch * z.hidden], 1);
+  const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
+  if (dStates.h !== undefined) rt.put(work.ptrs[12], dStates.h);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!]);
+  rt.call('backward', work);
+  const out = {
+    params: { W: rt.get32(work.ptrs[0], z.hidden * z.input), U: rt.get32(work.ptrs[1], z.hidden * z.hidden), b: rt.get32(work.ptrs[2], z.hidden) },
+    inputs: { x: rt.get32(work.ptrs[3], steps * batch * z.input) },
+    init: { h: rt.get32(rt.result(work, 0), batch * z.hidden) },
+  };
+  rt.release(work);
+  return out;
+}
+
+/**
+ * The WebAssembly SIMD kernels, with the f32 kernels' signatures (Float32Array in and out; every
+ * returned array is a copy, the tape stays in wasm memory). Where WebAssembly SIMD is missing they
+ * run the f32 kernels. Node compiles the module synchronously on first use; in a browser, await
+ * `wasm.ready()` once before the first call (main threads may not compile modules over 4 KB
+ * synchronously).
+ */
+export const wasm = {
+  cell, paramShapes, forward: forwardWasm, backward: backwardWasm,
+  /** Compiles and instantiates the module asynchronously; resolves to false where SIMD is missing. */
+  ready: (): Promise<boolean> => wasmKernels.ready(),
+  /** 'simd' once the module runs, 'f32' where WebAssembly SIMD is missing, 'pending' before the first call. */
+  backend: (): 'simd' | 'f32' | 'pending' => wasmKernels.backend(),
+  /** Live tape bytes kept in wasm memory (default 256 MiB); beyond it the oldest tapes are copied out to JS memory. */
+  tapeBudget: (bytes: number): void => wasmKernels.setBudget(bytes),
+};

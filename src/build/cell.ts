@@ -80,7 +80,7 @@ export class CellJob {
   }
 
   async documented(): Promise<Documented> {
-    return this.part('doc', async () => (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes));
+    return this.part('doc', async () => (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files));
   }
 }
 

@@ -5,7 +5,7 @@ import { checkKernels, type KernelModule } from '../check/kernels.js';
 import { cellDoc, vanishingSeries } from '../docs/data.js';
 import { type CompiledCell, exampleSizes } from '../derive/compile.js';
 import { cellLatex, latexDocument } from '../emit/latex.js';
-import { emitTsModule } from '../emit/ts/module.js';
+import { emitCpuModule } from '../emit/wasm/index.js';
 import { emitWgsl } from '../emit/wgsl/index.js';
 import { polyEval, polyLatex } from '../ir/poly.js';
 import { evalDim } from '../ir/shape.js';
@@ -17,7 +17,7 @@ export { importTs } from '../check/kernels.js';
 
 export function emitCell(c: CompiledCell, COMMAND: string): Emitted {
   const name = c.spec.name;
-  const mod = emitTsModule(c, COMMAND);
+  const mod = emitCpuModule(c, COMMAND);
   const wgsl = emitWgsl(c, { command: COMMAND, runtimeImport: `./${RUNTIME_DIR}/index.js` });
   const sizes = exampleSizes(c.spec);
   const sym = Object.fromEntries(c.spec.sizes.map((s) => [s.name, s.symbol]));
@@ -42,11 +42,15 @@ export function verifyCell(c: CompiledCell, mod: KernelModule, LIMITS: { gradChe
   const gc = Math.max(...gradCheck(c, p).map((e) => e.maxRelErr));
   const k = checkKernels(c, mod, { steps: 5, batch: 3, seed: 2, sizes: Object.fromEntries(c.spec.sizes.map((s, j) => [s.name, 3 + 2 * j])) });
   if (!(gc <= LIMITS.gradCheck)) throw new Error(`${c.spec.name}: gradient check failed, relative error ${gc.toExponential(2)} > ${LIMITS.gradCheck}`);
-  if (!(k.f64 <= LIMITS.kernelF64 && k.f32 <= LIMITS.kernelF32)) throw new Error(`${c.spec.name}: generated kernels disagree with the reference (f64 ${k.f64.toExponential(2)}, f32 ${k.f32.toExponential(2)} in ${k.worst})`);
+  // The WebAssembly kernels compute in float32 too: the same limit.
+  if (!(k.f64 <= LIMITS.kernelF64 && k.f32 <= LIMITS.kernelF32 && k.wasm <= LIMITS.kernelF32))
+    throw new Error(`${c.spec.name}: generated kernels disagree with the reference (f64 ${k.f64.toExponential(2)}, f32 ${k.f32.toExponential(2)}, wasm ${k.wasm.toExponential(2)} in ${k.worst})`);
   return { gradCheck: gc, kernelF64: k.f64, kernelF32: k.f32 };
 }
 
-export function documentCell(c: CompiledCell, mod: KernelModule, savedBytes: number): Documented {
+export function documentCell(c: CompiledCell, mod: KernelModule, savedBytes: number, files: readonly (readonly [string, string])[] = []): Documented {
   const vanishing = vanishingSeries(c, mod);
-  return vanishing ? { doc: cellDoc(c, mod, savedBytes), vanishing } : { doc: cellDoc(c, mod, savedBytes) };
+  const text = (p: string) => files.find(([f]) => f === p)?.[1];
+  const doc = cellDoc(c, mod, savedBytes, { ts: text(`ts/${c.spec.name}.ts`), tex: text(`latex/${c.spec.name}.tex`) });
+  return vanishing ? { doc, vanishing } : { doc };
 }

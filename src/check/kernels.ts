@@ -13,6 +13,8 @@ type KernelFns = {
 export interface KernelModule {
   f32: KernelFns;
   f64: KernelFns;
+  /** The WebAssembly SIMD kernels (float32), in modules built with them. */
+  wasm?: KernelFns;
   [k: string]: unknown;
 }
 
@@ -37,6 +39,8 @@ export interface KernelCheck {
   /** Worst scaled error of states and gradients, per precision. */
   f64: number;
   f32: number;
+  /** The WebAssembly kernels' worst error (NaN in modules without them). */
+  wasm: number;
   worst: string;
 }
 
@@ -47,11 +51,11 @@ export function checkKernels(c: CompiledCell, mod: KernelModule, opts: { steps: 
   const seq = { batch: p.batch, steps: p.steps, inputs: p.inputs, init: p.init };
   const ref = forwardSequence(c.cell, p.sizes, p.params, seq);
   const g = gradients(c, p);
-  const out: KernelCheck = { f64: 0, f32: 0, worst: '' };
-  for (const prec of ['f64', 'f32'] as const) {
+  const out: KernelCheck = { f64: 0, f32: 0, wasm: mod.wasm ? 0 : NaN, worst: '' };
+  for (const prec of mod.wasm ? (['f64', 'f32', 'wasm'] as const) : (['f64', 'f32'] as const)) {
     const F = prec === 'f64' ? Float64Array : Float32Array;
     const conv = (r: Record<string, Float64Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, F.from(v)]));
-    const k = mod[prec];
+    const k = mod[prec]!;
     const fw = k.forward(p.sizes, conv(p.params), conv(p.inputs), { steps: p.steps, batch: p.batch, init: conv(p.init) });
     const bw = k.backward(fw.tape, conv(p.weights));
     const pairs: [string, ArrayLike<number>, ArrayLike<number>][] = [
@@ -64,7 +68,7 @@ export function checkKernels(c: CompiledCell, mod: KernelModule, opts: { steps: 
       const e = scaledError(a, b);
       if (e > out[prec]) {
         out[prec] = e;
-        if (prec === 'f32') out.worst = name;
+        if (prec !== 'f64') out.worst = `${prec} ${name}`;
       }
     }
   }

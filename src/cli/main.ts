@@ -78,6 +78,22 @@ export async function main(argv: string[]): Promise<number> {
   program.command('cells').description('list the cells shipped with cellgen (for new --from)').action(async () => {
     out((await import('./shipped.js')).shippedNames().join('\n'));
   });
+  program
+    .command('experiment')
+    .description('train the generated kernels on an experiment and write its results')
+    .argument('<name>', "the experiment: 'agreement' (subject-verb agreement across a clause of L words)")
+    .option('--out <file>', 'where the results JSON goes', 'experiments/agreement.json')
+    .option('--kernels <dir>', 'folder of generated TypeScript kernels', 'generated/ts')
+    .option('--quick', 'three lags and fewer steps, for a first look')
+    .option('--cells <names>', 'comma-separated cells to train')
+    .option('--lags <list>', 'comma-separated lags L')
+    .option('--steps <n>', 'training steps per run')
+    .option('--seeds <list>', 'comma-separated seeds')
+    .action(async (name: string, o: import('./experiment.js').ExperimentCliOptions) => {
+      if (name !== 'agreement') throw new Diagnostic(`unknown experiment '${name}'`, undefined, "the experiment is 'agreement'");
+      const { runAgreement } = await import('./experiment.js');
+      out(await runAgreement(o, err));
+    });
   try {
     if (argv.length === 0) {
       program.outputHelp();

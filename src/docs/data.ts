@@ -10,6 +10,7 @@ import { numel } from '../ir/shape.js';
 import { cellLatex, jacobianLatex, timed } from '../emit/latex.js';
 import { assembleSiteInput, VANISHING_CELLS, VANISHING_HIDDEN, VANISHING_LAGS } from './input.js';
 import type { CellDoc, SiteInput, VanishingSeries } from './model.js';
+import { cellFamily } from '../derive/roles.js';
 
 export { assembleSiteInput, packageRoot, readmeSection, VANISHING_CELLS, VANISHING_LAGS } from './input.js';
 
@@ -32,7 +33,7 @@ function example(c: CompiledCell, mod: KernelModule, L: ReturnType<typeof cellLa
 }
 
 /** The documentation of one cell: equations, costs and a worked step computed by its kernel. */
-export function cellDoc(c: CompiledCell, mod: KernelModule, tapeBytes: number): CellDoc {
+export function cellDoc(c: CompiledCell, mod: KernelModule, tapeBytes: number, sources: { ts?: string; tex?: string } = {}): CellDoc {
   const L = cellLatex(c);
   const sizes = exampleSizes(c.spec);
   const sym = Object.fromEntries(c.spec.sizes.map((s) => [s.name, s.symbol]));
@@ -51,9 +52,16 @@ export function cellDoc(c: CompiledCell, mod: KernelModule, tapeBytes: number): 
     gradients: L.gradients.map((e) => ({ ...e })),
     jacobian: jacobianLatex(c, recurrentJacobian(c.cell, c.bw)),
     example: example(c, mod, L),
+    // The generated files are shown inside the site (code/<file>.html), never linked outside it.
     kernels: [
-      { label: `TypeScript: ts/${c.spec.name}.ts`, href: `../ts/${c.spec.name}.ts` },
-      { label: `LaTeX: latex/${c.spec.name}.tex`, href: `../latex/${c.spec.name}.tex` },
+      ...(sources.ts ? [{ label: `TypeScript: ts/${c.spec.name}.ts`, href: `code/${c.spec.name}.ts.html` }] : []),
+      ...(sources.tex ? [{ label: `LaTeX: latex/${c.spec.name}.tex`, href: `code/${c.spec.name}.tex.html` }] : []),
+    ],
+    family: cellFamily(c.cell),
+    legend: L.legend.map((l) => ({ ...l })),
+    code: [
+      ...(sources.ts ? [{ label: `generated/ts/${c.spec.name}.ts`, file: `${c.spec.name}.ts`, text: sources.ts }] : []),
+      ...(sources.tex ? [{ label: `generated/latex/${c.spec.name}.tex`, file: `${c.spec.name}.tex`, text: sources.tex }] : []),
     ],
   };
 }
@@ -65,8 +73,8 @@ export function vanishingSeries(c: CompiledCell, mod: KernelModule): VanishingSe
   return { cell: c.spec.name, points: points.map((p) => ({ lag: p.lag, norm: Number(p.norm.toPrecision(6)) })) };
 }
 
-export function siteInput(cells: readonly CompiledCell[], modules: ReadonlyMap<string, KernelModule>, tapeBytes: ReadonlyMap<string, number>): SiteInput {
-  const docs = cells.map((c) => cellDoc(c, modules.get(c.spec.name)!, tapeBytes.get(c.spec.name)!));
+export function siteInput(cells: readonly CompiledCell[], modules: ReadonlyMap<string, KernelModule>, tapeBytes: ReadonlyMap<string, number>, sources: ReadonlyMap<string, { ts?: string; tex?: string }> = new Map()): SiteInput {
+  const docs = cells.map((c) => cellDoc(c, modules.get(c.spec.name)!, tapeBytes.get(c.spec.name)!, sources.get(c.spec.name)));
   const curves = cells.flatMap((c) => vanishingSeries(c, modules.get(c.spec.name)!) ?? []);
   return assembleSiteInput(docs, curves);
 }

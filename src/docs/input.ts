@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CellDoc, SiteInput, VanishingSeries } from './model.js';
+import type { AgreementDoc, CellDoc, SiteInput, VanishingSeries } from './model.js';
 
 /** The package root (where README.md and bench/ live), found from this module's location. */
 export function packageRoot(): string {
@@ -44,6 +44,13 @@ export function assembleSiteInput(docs: CellDoc[], curves: readonly VanishingSer
     vanishingSetup: `Measured with the generated float64 kernels: hidden size ${hidden}, input size 8, weights uniform in ±1/√${hidden} (seed 7), one random input sequence and initial state. For each lag k the kernel runs k steps and the backward is seeded with dL/dh_k = e_i in batch row i, so the returned dL/ds_0 rows form ∂h_k/∂s_0; the plot shows its Frobenius norm (for the LSTM over both h and c).`,
     specFormatMarkdown: readmeSection('Spec format'),
     benchmarkMarkdown: existsSync(bench) ? readFileSync(bench, 'utf8') : undefined,
+    agreement: agreementResults(),
   };
+}
+
+/** The committed results of `cellgen experiment agreement` (experiments/agreement.json), when present. */
+export function agreementResults(): AgreementDoc | undefined {
+  const p = join(packageRoot(), 'experiments', 'agreement.json');
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as AgreementDoc) : undefined;
 }
 

@@ -71,7 +71,7 @@ export function markdown(src: string): string {
     const heading = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
     if (heading) {
       const level = heading[1]!.length;
-      out.push(`<h${level}>${inline(heading[2]!)}</h${level}>`);
+      out.push(`<h${level} id="${slug(heading[2]!)}">${inline(heading[2]!)}</h${level}>`);
       i++;
       continue;
     }
@@ -114,4 +114,9 @@ export function markdown(src: string): string {
 /** Project-authored content: HTML when it starts with `<`, otherwise Markdown. */
 export function projectContent(src: string): string {
   return src.trimStart().startsWith('<') ? src : markdown(src);
+}
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens (so README links work here too). */
+export function slug(text: string): string {
+  return text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').trim().replace(/\s/g, '-');
 }

@@ -42,6 +42,12 @@ export interface CellDoc {
   example: { title: string; tables: ExampleTable[] };
   /** Links to generated kernels; `href` is relative to the site root (or an http(s) URL). */
   kernels: { label: string; href: string }[];
+  /** 'RNN', 'GRU' or 'LSTM', read off the cell's structure; the navigation groups cells by it. */
+  family: string;
+  /** Symbols the backward step introduces (LaTeX), each with its definition (LaTeX) and a plain-text note. */
+  legend: { symbol: string; definition: string; note: string }[];
+  /** Generated files shown inside the site: `code/<file>.html` shows `text`. */
+  code: { label: string; file: string; text: string }[];
 }
 
 /** Measured ||dh_T/dh_t|| against the lag T - t for one cell. */
@@ -62,4 +68,20 @@ export interface SiteInput {
   specFormatMarkdown?: string;
   /** Optional benchmark table shown on the index page; same rules as specFormatMarkdown. */
   benchmarkMarkdown?: string;
+  /** Committed results of `cellgen experiment agreement` (experiments/agreement.json); the page is left out without them. */
+  agreement?: AgreementDoc;
+}
+
+/** The parts of experiments/agreement.json the docs read (see src/experiment/run.ts). */
+export interface AgreementDoc {
+  setup: {
+    cells: string[]; lags: number[]; seeds: number[]; hidden: number; steps: number; batch: number; lr: number; clipNorm: number;
+    evalSize: number; forgetBias?: number; gradientLag: number; seconds: number; machine: string;
+    language: Record<string, string[]>;
+    clipping: { cell: string; lag: number; steps: number; lr: number; gain: number; clipNorm: number; seed: number };
+  };
+  accuracy: { cell: string; lag: number; seed: number; accuracy: number; loss: number; steps: number; seconds: number }[];
+  gradients: { cell: string; lag: number; step: number; points: { distance: number; norm: number }[] }[];
+  clipping: { cell: string; lag: number; runs: { clipped: boolean; diverged: boolean; finalAccuracy: number; points: { step: number; loss: number; gradNorm: number }[] }[] };
+  ablation?: { forgetBias: number; lag: number; runs: { cell: string; seed: number; accuracy: number; steps: number }[] };
 }

@@ -46,10 +46,15 @@ export function vanishingSpec(series: VanishingSeries[]): TopLevelSpec {
  * so the same series give the same bytes on every machine.
  */
 export async function vanishingSvg(series: VanishingSeries[]): Promise<string> {
-  // vega is loaded here, not at the top: a build whose figure is cached never loads it.
+  return renderSvg(vanishingSpec(series));
+}
+
+/** Any vega-lite spec as a deterministic SVG string (estimated text widths, reset def ids). */
+export async function renderSvg(vl: TopLevelSpec): Promise<string> {
+  // vega is loaded here, not at the top: a build whose figures are cached never loads it.
   const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const textMetrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
-  const spec = compile(vanishingSpec(series)).spec;
+  const spec = compile(vl).spec;
   const measured = textMetrics.width === textMetrics.measureWidth;
   textMetrics.canvas(false);
   vega.resetSVGDefIds();

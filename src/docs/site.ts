@@ -8,9 +8,12 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { CellDoc, DocEquation, SiteInput } from './model.js';
 import { loadTex, TexRenderer } from './tex.js';
-import { formatBytes, formatInt, formatNumber, linkify, paragraphs, safeHref } from './html.js';
+import { formatBytes, formatInt, formatNumber, linkify, safeHref } from './html.js';
 import { projectContent } from './markdown.js';
 import { plottable, vanishingSvg } from './plot.js';
+import { proseHtml } from './prose.js';
+import { agreementView } from './agreement.js';
+import { FAMILIES } from '../derive/roles.js';
 
 export interface SiteOptions {
   /** Folder holding layout.hbs and friends; found by walking up from this file when omitted. */
@@ -27,7 +30,7 @@ interface Page {
   html: string;
 }
 
-const PAGE_TEMPLATES = ['layout', 'index', 'cell', 'vanishing', 'training', 'content'] as const;
+const PAGE_TEMPLATES = ['layout', 'index', 'cell', 'vanishing', 'training', 'content', 'agreement', 'kernels', 'code'] as const;
 type Templates = Record<(typeof PAGE_TEMPLATES)[number], Handlebars.TemplateDelegate>;
 
 /** Walks up from this module so the same code finds templates/ from src/ (tsx, vitest) and from dist/src/. */
@@ -89,8 +92,9 @@ const SECTIONS = [
   { key: 'jacobian', id: 'jacobian', title: 'Recurrent Jacobian', what: 'Jacobian equation' },
 ] as const;
 
+/** Display equations, numbered once per page (the renderer holds the page's count). */
 function equations(tex: TexRenderer, cell: CellDoc, eqs: DocEquation[], what: string) {
-  return eqs.map((eq, i) => tex.equation(eq, `cell "${cell.name}", ${what} ${i + 1} (${eq.lhs} = ...)`));
+  return eqs.map((eq, i) => ({ ...tex.equation(eq, `cell "${cell.name}", ${what} ${i + 1} (${eq.lhs} = ...)`), no: ++tex.numbered }));
 }
 
 interface NavItem {
@@ -99,12 +103,24 @@ interface NavItem {
   active: boolean;
 }
 
-function nav(input: SiteInput, current: string, root: string): { main: NavItem[]; cells: NavItem[] } {
+/** Cells by family in the notes' order (RNN, GRU, LSTM, then any other), each family from the fewest parameters. */
+export function families(cells: readonly CellDoc[]): { name: string; cells: CellDoc[] }[] {
+  const names = [...new Set(cells.map((c) => c.family))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return names.map((name) => ({ name, cells: cells.filter((c) => c.family === name).sort((a, b) => a.paramCount.example - b.paramCount.example || a.name.localeCompare(b.name)) }));
+}
+const rank = (f: string) => {
+  const i = (FAMILIES as readonly string[]).indexOf(f);
+  return i < 0 ? FAMILIES.length : i;
+};
+
+function nav(input: SiteInput, current: string, root: string): { main: NavItem[]; families: { name: string; cells: NavItem[] }[]; cellActive: boolean } {
   const item = (label: string, file: string) => ({ label, href: root + file, active: file === current });
-  const main = [item('Overview', 'index.html'), item('Vanishing gradients', 'vanishing.html'), item('Long sequences', 'training.html')];
+  const main = [item('Overview', 'index.html'), item('Vanishing gradients', 'vanishing.html')];
+  if (input.agreement) main.push(item('Agreement experiment', 'agreement.html'));
+  main.push(item('Long sequences', 'training.html'), item('Using the kernels', 'kernels.html'));
   if (input.specFormatMarkdown !== undefined) main.push(item('Spec format', 'spec-format.html'));
-  const cells = input.cells.map((c) => item(c.title, `cells/${c.name}.html`));
-  return { main, cells };
+  const fams = families(input.cells).map((f) => ({ name: f.name, cells: f.cells.map((c) => item(c.title, `cells/${c.name}.html`)) }));
+  return { main, families: fams, cellActive: current.startsWith('cells/') || current.startsWith('code/') };
 }
 
 function layout(t: Templates, input: SiteInput, file: string, title: string, body: string, formulas: number): Page {
@@ -150,7 +166,13 @@ function cellPage(t: Templates, input: SiteInput, cell: CellDoc): Page {
     {
       name: cell.name,
       title: cell.title,
-      description: paragraphs(cell.description),
+      description: proseHtml(cell.description, tex, `cell "${cell.name}", description`),
+      family: cell.family,
+      legend: cell.legend.map((l, i) => ({
+        symbol: tex.render(l.symbol, `cell "${cell.name}", legend ${i + 1} symbol`, false),
+        definition: tex.render(l.definition, `cell "${cell.name}", legend ${i + 1} definition`, false),
+        note: l.note,
+      })),
       references: cell.references.map(linkify),
       specSource: cell.specSource,
       sizes: cell.sizes.map((s, i) => ({ name: s.name, symbol: tex.render(s.symbol, `cell "${cell.name}", size ${i + 1} symbol`, false), example: formatInt(s.example) })),
@@ -198,11 +220,27 @@ async function vanishingPage(t: Templates, input: SiteInput): Promise<Page> {
     .filter((c) => c.jacobian.length > 0)
     .map((c) => ({ name: c.name, title: c.title, href: `cells/${c.name}.html#jacobian`, equations: equations(tex, c, c.jacobian, 'Jacobian equation') }));
   const svg = drawn.length > 0 ? await vanishingSvg(input.vanishing) : '';
+  const trained = input.agreement ? await agreementView(input.agreement, tex, ['gradient']) : undefined;
   const body = t.vanishing(
-    { svg, series: drawn.length, summary, dropped, setup: input.vanishingSetup, jacobians },
+    { svg, series: drawn.length, summary, dropped, setup: input.vanishingSetup, jacobians, trained },
     { helpers },
   );
   return layout(t, input, 'vanishing.html', 'Vanishing gradients', body, tex.count);
+}
+
+/** A generated file shown as text inside the site. */
+function codePage(t: Templates, input: SiteInput, cell: CellDoc, f: CellDoc['code'][number]): Page {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(f.file)) throw new Error(`docs: cell "${cell.name}": code file name ${JSON.stringify(f.file)} must be letters, digits, '.', '-' or '_'`);
+  const file = `code/${f.file}.html`;
+  const body = t.code({ label: f.label, cell: cell.title, cellHref: `../cells/${cell.name}.html`, text: f.text, lines: f.text.split('\n').length });
+  return layout(t, input, file, f.label, body, 0);
+}
+
+function kernelsPage(t: Templates, input: SiteInput): Page {
+  const { tex, helpers } = pageTex('kernels.html');
+  const first = input.cells[0];
+  const body = t.kernels({ example: first?.name ?? 'gru', families: families(input.cells).map((f) => ({ name: f.name, cells: f.cells.map((c) => ({ name: c.name, title: c.title, code: c.code.map((k) => ({ label: k.label, href: `code/${k.file}.html` })) })) })) }, { helpers });
+  return layout(t, input, 'kernels.html', 'Using the kernels', body, tex.count);
 }
 
 function trainingPage(t: Templates, input: SiteInput): Page {
@@ -232,7 +270,7 @@ async function katexAssets(): Promise<{ css: string; fonts: { from: string; to: 
 export async function writeSite(input: SiteInput, outDir: string, options: SiteOptions = {}): Promise<string[]> {
   validate(input);
   const { t, css } = await loadTemplates(options.templatesDir ?? findTemplatesDir());
-  const navDeps = { cells: input.cells.map((c) => [c.name, c.title]), spec: input.specFormatMarkdown !== undefined };
+  const navDeps = { cells: input.cells.map((c) => [c.name, c.title, c.family, c.paramCount.example]), spec: input.specFormatMarkdown !== undefined, agreement: input.agreement !== undefined };
   const page = async (file: string, deps: unknown, render: () => Page | Promise<Page>): Promise<Page> => {
     const key = createHash('sha256').update(JSON.stringify([file, navDeps, deps])).digest('hex');
     const hit = options.pageCache?.get(key);
@@ -246,8 +284,19 @@ export async function writeSite(input: SiteInput, outDir: string, options: SiteO
   const pages: Page[] = [await page('index.html', [rows, input.benchmarkMarkdown], () => indexPage(t, input))];
   for (const cell of input.cells) pages.push(await page(`cells/${cell.name}.html`, cell, () => cellPage(t, input, cell)));
   const jacobians = input.cells.map((c) => [c.name, c.title, c.jacobian]);
-  pages.push(await page('vanishing.html', [input.vanishing, input.vanishingSetup, jacobians], () => vanishingPage(t, input)));
+  pages.push(await page('vanishing.html', [input.vanishing, input.vanishingSetup, jacobians, input.agreement], () => vanishingPage(t, input)));
+  const agreement = input.agreement;
+  if (agreement) {
+    pages.push(await page('agreement.html', agreement, async () => {
+      const { tex, helpers } = pageTex('agreement.html');
+      const body = t.agreement(await agreementView(agreement, tex), { helpers });
+      return layout(t, input, 'agreement.html', 'Agreement across a clause: the notes’ story, trained', body, tex.count);
+    }));
+  }
   pages.push(await page('training.html', null, () => trainingPage(t, input)));
+  pages.push(await page('kernels.html', input.cells.map((c) => [c.name, c.title, c.code.map((k) => k.label)]), () => kernelsPage(t, input)));
+  for (const cell of input.cells)
+    for (const f of cell.code) pages.push(await page(`code/${f.file}.html`, [cell.name, cell.title, f], () => codePage(t, input, cell, f)));
   if (input.specFormatMarkdown !== undefined) {
     const md = input.specFormatMarkdown;
     pages.push(await page('spec-format.html', md, () => contentPage(t, input, 'spec-format.html', 'Spec format', md)));

@@ -12,6 +12,8 @@ export async function loadTex(): Promise<void> {
 /** A renderer for one page: the count goes into the page so the browser check can compare it. */
 export class TexRenderer {
   count = 0;
+  /** Numbered display equations so far on this page. */
+  numbered = 0;
 
   constructor(private readonly page: string) {}
 
@@ -27,6 +29,15 @@ export class TexRenderer {
     }
     this.count++;
     return html;
+  }
+
+  /** Inline math that may not parse (a formula found in prose): undefined instead of an error. */
+  tryRender(tex: string, where: string): string | undefined {
+    try {
+      return this.render(tex, where, false);
+    } catch {
+      return undefined;
+    }
   }
 
   equation(eq: DocEquation, where: string): { html: string; note?: string } {

@@ -56,6 +56,8 @@ export interface CellLatex {
   readonly gradients: readonly LatexEquation[];
   /** How a spec name prints (base symbol, without time index). */
   readonly symbol: (name: string) => string;
+  /** The symbols the backward step introduces, each with its defining formula (LaTeX). */
+  readonly legend: readonly { readonly symbol: string; readonly definition: string; readonly note: string }[];
 }
 
 class LatexPrinter extends Printer {
@@ -158,7 +160,7 @@ export function cellLatex(c: CompiledCell): CellLatex {
 
   const adjointName = (b: (typeof bw.bindings)[number]): string => {
     if (b.reason === 'equation') return `\\delta ${timed(sym(b.equation!), 't')}`;
-    if (b.reason === 'preactivation') return `\\delta ${timed(barred(sym(b.equation!)), 't')}`;
+    if (b.reason === 'preactivation') return `\\delta ${preName(sym(b.equation!))}`;
     return `\\delta\\left(${new LatexPrinter(equationNode, cell.fns, sym, sizeSym, seedText).print(b.of)}\\right)`;
   };
 
@@ -195,9 +197,17 @@ export function cellLatex(c: CompiledCell): CellLatex {
       note: 'the loss at step t plus what step t+1 sends back',
     });
   }
+  const legend: { symbol: string; definition: string; note: string }[] = [];
   for (const b of bw.bindings) {
-    const note = b.reason === 'preactivation' ? `the argument of the activation in the equation for ${b.equation}` : undefined;
-    backward.push({ lhs: adjointName(b), rhs: bp.print(b.expr), ...(note ? { note } : {}) });
+    backward.push({ lhs: adjointName(b), rhs: bp.print(b.expr) });
+    if (b.reason !== 'preactivation' || legend.some((l) => l.symbol === preName(sym(b.equation!)))) continue;
+    // a^{(z)}_t names the argument of z_t's activation: z_t = σ(a^{(z)}_t).
+    const eq = cell.equations.find((e) => e.name === b.equation);
+    if (!eq || eq.expr.kind !== 'map') continue;
+    const names = new Map(equationNode);
+    names.delete(eq.expr.id);
+    names.set(eq.expr.a.id, preName(sym(b.equation!)));
+    legend.push({ symbol: preName(sym(b.equation!)), definition: `${timed(sym(b.equation!), 't')} = ${new LatexPrinter(names, cell.fns, sym, sizeSym, seedText).print(eq.expr)}`, note: `the pre-activation of ${b.equation}: the argument of its activation` });
   }
   for (const s of cell.prev) backward.push({ lhs: `\\delta ${timed(sym(s.name), 't-1')}`, rhs: bp.print(bw.prevAdjoint.get(s.name)!), note: 'carried to step t-1' });
   for (const x of cell.inputs) backward.push({ lhs: `\\delta ${timed(sym(x.name), 't')}`, rhs: bp.print(bw.inputAdjoint.get(x.name)!) });
@@ -216,13 +226,12 @@ export function cellLatex(c: CompiledCell): CellLatex {
       { lhs: '\\frac{\\partial L}{\\partial b_{y}}', rhs: '\\sum_{t=1}^{T} \\left(\\hat{y}_{t} - y_{t}\\right)' },
     );
   }
-  return { forward, backward, gradients: gradients.map((g) => (g.note ? g : { lhs: g.lhs, rhs: g.rhs })), symbol: sym };
+  return { forward, backward, gradients: gradients.map((g) => (g.note ? g : { lhs: g.lhs, rhs: g.rhs })), symbol: sym, legend };
 }
 
-/** The pre-activation symbol: a bar over the head, \bar{\Gamma}_{u}. */
-function barred(base: string): string {
-  const m = /^(.*?)(_\{[^{}]*\}|_[A-Za-z0-9])$/.exec(base);
-  return m ? `\\bar{${m[1]}}${m[2]}` : `\\bar{${base}}`;
+/** The pre-activation of an equation's value s: a^{(s)}_t, "what goes into s's activation". */
+function preName(base: string): string {
+  return `a^{(${base})}_{t}`;
 }
 
 /** An operand of an outer product, parenthesized unless it is a single symbol. */

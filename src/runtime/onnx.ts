@@ -11,6 +11,8 @@ export type { CellName, OnnxWeightInputs, OnnxWeights } from '../check/onnx/weig
 export interface KernelsByPrecision {
   readonly f32: Kernels<Float32Array>;
   readonly f64: Kernels<Float64Array>;
+  /** The WebAssembly SIMD kernels (float32 in and out), used with precision 'wasm'. */
+  readonly wasm?: Kernels<Float32Array>;
 }
 
 export interface OnnxLayerShape {
@@ -29,16 +31,18 @@ export interface OnnxLayerShape {
  *   reverseRows(runLayer(layer, reverseRows(x, T, B, I, lengths), shape).out, T, B, H, lengths)
  * (and, for BPTT, reverse dOut and dx the same way around backLayer).
  */
-export function layerFromOnnx(kernels: KernelsByPrecision, cell: CellName, weights: OnnxWeightInputs, shape: OnnxLayerShape & { readonly precision?: 'f32' }): Layer<Float32Array>;
+export function layerFromOnnx(kernels: KernelsByPrecision, cell: CellName, weights: OnnxWeightInputs, shape: OnnxLayerShape & { readonly precision?: 'f32' | 'wasm' }): Layer<Float32Array>;
 export function layerFromOnnx(kernels: KernelsByPrecision, cell: CellName, weights: OnnxWeightInputs, shape: OnnxLayerShape & { readonly precision: 'f64' }): Layer<Float64Array>;
-export function layerFromOnnx(kernels: KernelsByPrecision, cell: CellName, weights: OnnxWeightInputs, shape: OnnxLayerShape & { readonly precision?: 'f32' | 'f64' }): Layer<Float32Array> | Layer<Float64Array> {
+export function layerFromOnnx(kernels: KernelsByPrecision, cell: CellName, weights: OnnxWeightInputs, shape: OnnxLayerShape & { readonly precision?: 'f32' | 'f64' | 'wasm' }): Layer<Float32Array> | Layer<Float64Array> {
   if (kernels.f32.cell.name !== cell) throw new Error(`kernels are for cell '${kernels.f32.cell.name}', not '${cell}'`);
   const dirs = onnxToCell(cell, weights, shape);
   if (shape.precision === 'f64') {
     const [f, b] = dirs.map((p) => make(kernels.f64, shape, p, (v) => v));
     return b ? { forward: f!, backward: b } : { forward: f! };
   }
-  const [f, b] = dirs.map((p) => make(kernels.f32, shape, p, (v) => Float32Array.from(v)));
+  if (shape.precision === 'wasm' && !kernels.wasm) throw new Error(`the kernels of cell '${cell}' have no wasm export: rebuild them with this cellgen`);
+  const k32 = shape.precision === 'wasm' ? kernels.wasm! : kernels.f32;
+  const [f, b] = dirs.map((p) => make(k32, shape, p, (v) => Float32Array.from(v)));
   return b ? { forward: f!, backward: b } : { forward: f! };
 }
 
@@ -56,8 +60,8 @@ export function layerToOnnx(layer: Layer<Arr>, cell: CellName): OnnxWeights {
 }
 
 function make<A extends Arr>(k: Kernels<A>, shape: OnnxLayerShape, p: CellParams, to: (v: Float64Array) => A): Direction<A> {
-  // Sizes only a readout uses (rnn-tanh's classes) shape no kernel parameter; ONNX has no readout.
-  const sizes: Record<string, number> = Object.fromEntries(k.cell.sizes.map((s) => [s, 0]));
+  // Sizes only a readout uses (rnn-tanh's classes) shape no kernel parameter; ONNX has no readout (1: kernels check sizes are positive).
+  const sizes: Record<string, number> = Object.fromEntries(k.cell.sizes.map((s) => [s, 1]));
   sizes.input = shape.input;
   sizes.hidden = shape.hidden;
   const d = direction(k, sizes, Object.fromEntries(Object.entries(p).map(([name, v]) => [name, to(v)])));

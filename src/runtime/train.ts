@@ -30,13 +30,13 @@ function timeMajor<A extends Arr>(b: Batch<A>): Batch<A> {
   return { ...b, batchFirst: false, x: swapLeading(b.x, b.batch, b.steps, I), targets: swapLeading(b.targets as unknown as Float64Array, b.batch, b.steps, 1) as unknown as Int32Array };
 }
 
-function fromTimeMajor<A extends Arr>(g: { loss: number; grads: Gradients<A> }, b: Batch<A>, model: Model<A>): { loss: number; grads: Gradients<A> } {
+function fromTimeMajor<A extends Arr, G extends { loss: number; grads: Gradients<A> }>(g: G, b: Batch<A>, model: Model<A>): G {
   if (!b.batchFirst) return g;
   const layers = g.grads.layers.map((l, i) => {
     const n = inputSize(model.layers[i]!);
     return { ...l, dx: swapLeading(l.dx, l.dx.length / (b.batch * n), b.batch, n) };
   });
-  return { loss: g.loss, grads: { ...g.grads, layers } };
+  return { ...g, grads: { ...g.grads, layers } };
 }
 
 export interface Gradients<A extends Arr> {
@@ -48,7 +48,7 @@ export interface Gradients<A extends Arr> {
  * L = -Σ_t Σ_b log ŷ_t[y_t] over counted steps; dlogits = ŷ - onehot(y), so
  * dh_t = W_yᵀ dlogits, dW_y = Σ dlogits h_tᵀ, db_y = Σ dlogits.
  */
-export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: SequenceShape, targets: Int32Array, counted?: (t: number) => boolean): { loss: number; dH: A; readout: Readout<A> } {
+export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: SequenceShape, targets: Int32Array, counted?: (t: number) => boolean): { loss: number; dH: A; readout: Readout<A>; count: number; correct: number } {
   const { steps, batch, lengths } = shape;
   const K = r.b.length;
   const H = r.W.length / K;
@@ -58,6 +58,8 @@ export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: S
   const db = new Ctor(K);
   const z = new Float64Array(K);
   let loss = 0;
+  let count = 0;
+  let correct = 0;
   for (let t = 0; t < steps; t++) {
     if (counted && !counted(t)) continue;
     for (let b = 0; b < batch; b++) {
@@ -66,12 +68,15 @@ export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: S
       if (y >= K) throw new Error(`target ${y} at step ${t}, row ${b} is not a class (0..${K - 1})`);
       const o = (t * batch + b) * H;
       let max = -Infinity;
+      let arg = 0;
       for (let k = 0; k < K; k++) {
         let s = r.b[k]!;
         for (let j = 0; j < H; j++) s += r.W[k * H + j]! * h[o + j]!;
         z[k] = s;
-        max = Math.max(max, s);
+        if (s > max) (max = s), (arg = k);
       }
+      count++;
+      if (arg === y) correct++;
       let sum = 0;
       for (let k = 0; k < K; k++) sum += Math.exp(z[k]! - max);
       loss -= z[y]! - max - Math.log(sum);
@@ -85,17 +90,25 @@ export function softmaxCrossEntropy<A extends Arr>(h: A, r: Readout<A>, shape: S
       }
     }
   }
-  return { loss, dH, readout: { W: dW, b: db } };
+  return { loss, dH, readout: { W: dW, b: db }, count, correct };
 }
 
 /** Full BPTT: loss over the whole sequence and the exact gradient of every parameter. */
-export function lossAndGradients<A extends Arr>(model: Model<A>, given: Batch<A>): { loss: number; grads: Gradients<A> } {
+export function lossAndGradients<A extends Arr>(model: Model<A>, given: Batch<A>): LossAndGradients<A> {
   const batch = timeMajor(given);
   const runs = runStack(model.layers, batch.x, batch, batch.init);
   const top = runs[runs.length - 1]!.out;
   const ro = softmaxCrossEntropy(top, model.readout, batch, batch.targets);
   const layers = backStack(model.layers, runs, ro.dH, batch);
-  return fromTimeMajor({ loss: ro.loss, grads: { layers, readout: ro.readout } }, given, model);
+  return fromTimeMajor({ loss: ro.loss, grads: { layers, readout: ro.readout }, count: ro.count, correct: ro.correct }, given, model);
+}
+
+/** The summed loss, its gradients, how many targets counted and how many the argmax got right. */
+export interface LossAndGradients<A extends Arr> {
+  readonly loss: number;
+  readonly grads: Gradients<A>;
+  readonly count: number;
+  readonly correct: number;
 }
 
 /**
@@ -103,7 +116,7 @@ export function lossAndGradients<A extends Arr>(model: Model<A>, given: Batch<A>
  * the last k2 steps only (k2 >= k1); the gradient that would flow further back is dropped. Each
  * window re-runs the forward from the stored states at its start. Unidirectional layers only.
  */
-export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, given: Batch<A>, k1: number, k2: number): { loss: number; grads: Gradients<A> } {
+export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, given: Batch<A>, k1: number, k2: number): LossAndGradients<A> {
   const batch = timeMajor(given);
   if (!(Number.isInteger(k1) && Number.isInteger(k2) && k1 >= 1 && k2 >= k1)) throw new Error(`truncated BPTT needs integers 1 <= k1 <= k2, got k1=${k1}, k2=${k2}`);
   if (model.layers.some((l) => l.backward)) throw new Error('truncated BPTT needs unidirectional layers: a backward direction reads the future');
@@ -111,6 +124,8 @@ export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, given:
   const full = runStack(model.layers, batch.x, batch, batch.init);
   const I = batch.x.length / (steps * B);
   let loss = 0;
+  let count = 0;
+  let correct = 0;
   let acc: Gradients<A> | undefined;
   for (let from = 0; from < steps; from += k1) {
     // Losses of steps [from, end) are new in this window; the window reaches back to `start`.
@@ -136,10 +151,12 @@ export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, given:
     const targets = batch.targets.subarray(start * B, end * B);
     const ro = softmaxCrossEntropy(runs[runs.length - 1]!.out, model.readout, shape, targets, (t) => start + t >= from);
     loss += ro.loss;
+    count += ro.count;
+    correct += ro.correct;
     const layers = backStack(model.layers, runs, ro.dH, shape);
     acc = acc ? addGrads(acc, { layers, readout: ro.readout }) : { layers, readout: ro.readout };
   }
-  return fromTimeMajor({ loss, grads: acc! }, given, model);
+  return fromTimeMajor({ loss, grads: acc!, count, correct }, given, model);
 }
 
 

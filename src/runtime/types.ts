@@ -9,6 +9,8 @@ export interface CellInfo {
   readonly states: Readonly<Record<string, string>>;
   readonly output: string;
   readonly params: Readonly<Record<string, string>>;
+  /** Each parameter's role, read off the cell's structure by `cellgen build` (src/derive/roles.ts). */
+  readonly roles?: Readonly<Record<string, string>>;
 }
 
 export interface ForwardOptions<A extends Arr> {

@@ -1,4 +1,4 @@
-// User activations stay finite, forward and backward, over -1e4..1e4 in the f32 and f64 TS kernels.
+// User activations stay finite, forward and backward, over -1e4..1e4 in the f32 and f64 TS kernels and the wasm kernels.
 
 import { describe, expect, it } from 'vitest';
 import { backwardSequence, forwardSequence } from '../../src/check/reference.js';
@@ -22,10 +22,10 @@ describe.each(Object.keys(ACTIVATIONS))('%s', (name) => {
     expect([...ref.dInputs.x!].filter((v) => !Number.isFinite(v))).toEqual([]);
   });
 
-  it.each(['f64', 'f32'] as const)('%s kernels: finite values and derivatives that match the reference', async (prec) => {
+  it.each(['f64', 'f32', 'wasm'] as const)('%s kernels: finite values and derivatives that match the reference', async (prec) => {
     const m = await tsModule(c);
     const F = prec === 'f64' ? Float64Array : Float32Array;
-    const k = m[prec];
+    const k = m[prec]!;
     const out = k.forward({ n }, { g: F.from(g) }, { x: F.from(x) }, { steps: 1, batch: 1 });
     const bw = k.backward(out.tape, { h: F.from(dh) });
     const bad = (a: ArrayLike<number>) => SWEEP.filter((_, i) => !Number.isFinite(a[i]!));

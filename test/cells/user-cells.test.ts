@@ -12,6 +12,7 @@ describe.each(Object.keys(USER_CELLS))('%s', (name) => {
     expect(r.referenceFd, 'reference finite differences').toBeLessThan(1e-6);
     expect(r.f64, 'f64 kernels vs reference').toBeLessThan(1e-10);
     expect(r.f32, 'f32 kernels vs reference').toBeLessThan(1e-4);
+    expect(r.wasm, 'wasm kernels vs reference').toBeLessThan(1e-4);
     expect(r.kernelFd, 'finite differences of the f64 kernels').toBeLessThan(1e-6);
     expect(r.dotScale).toBeGreaterThan(1e-3);
     expect(r.kernelDot, 'dot-product test through the f64 kernels').toBeLessThan(1e-10);

@@ -40,6 +40,9 @@ export interface PageCheck {
   /** Lines drawn in the vanishing plot, and the series the generator meant to draw. */
   plotLines?: number;
   plotSeries?: number;
+  /** Figures on the page (each checked: one drawn line per series). */
+  plots: number;
+  viewport: 'phone' | 'desktop';
   screenshot?: string;
 }
 
@@ -49,9 +52,17 @@ export interface SiteCheck {
   problems: string[];
 }
 
+/** The widths every page is checked at: a phone and a desktop. */
+export const VIEWPORTS = [
+  { name: 'phone', width: 375, height: 740 },
+  { name: 'desktop', width: 1280, height: 900 },
+] as const;
+
 export interface CheckOptions {
   /** Where to save one full-page PNG per page (created if missing). */
   screenshotDir?: string;
+  /** Which pages get a screenshot (all when absent). */
+  screenshotOf?: (path: string) => boolean;
   /** Reuse a browser; otherwise one is launched and closed. */
   browser?: Browser;
 }
@@ -79,14 +90,30 @@ interface InPage {
   fontsFailed: string[];
   plotLines?: number;
   plotSeries?: number;
+  plots: { series: number; lines: number; width: number }[];
+  cut: string[];
   ids: string[];
   links: string[];
   overflow: number;
 }
 
 // Runs inside the page; a string because the project's TypeScript config has no DOM types.
+// Every <details> is opened first, so menus are measured too. A formula is cut when it reaches past
+// the edge of a box that hides overflow; inside a box that scrolls it is reachable.
 const IN_PAGE = `(async () => {
+  for (const d of document.querySelectorAll('details')) d.open = true;
   await document.fonts.ready;
+  const cut = [];
+  for (const k of document.querySelectorAll('.katex')) {
+    const r = k.getBoundingClientRect();
+    let box = k.parentElement;
+    while (box && box !== document.body && getComputedStyle(box).overflowX === 'visible') box = box.parentElement;
+    const o = box && box !== document.body ? getComputedStyle(box).overflowX : 'visible';
+    if (o === 'auto' || o === 'scroll') continue;
+    const right = o === 'visible' ? window.innerWidth : box.getBoundingClientRect().right;
+    if (r.right > right + 1) cut.push((k.textContent || '').slice(0, 60));
+  }
+  const figures = [...document.querySelectorAll('figure.plot[data-series]')];
   const main = document.querySelector('main');
   const first = document.querySelector('.katex');
   const figure = document.querySelector('figure.plot[data-series]');
@@ -102,6 +129,8 @@ const IN_PAGE = `(async () => {
     fontsFailed: faces.filter((f) => f.status === 'error').map((f) => f.family + ' ' + f.style + ' ' + f.weight),
     plotLines: figure ? figure.querySelectorAll('svg g.mark-line > path').length : undefined,
     plotSeries: figure ? Number(figure.getAttribute('data-series')) : undefined,
+    plots: figures.map((f) => ({ series: Number(f.getAttribute('data-series')), lines: f.querySelectorAll('svg g.mark-line > path').length, width: f.querySelector('svg') ? f.querySelector('svg').getBoundingClientRect().width : 0 })),
+    cut,
     ids: [...document.querySelectorAll('[id]')].map((e) => e.id),
     links: [...document.querySelectorAll('a[href]')].map((a) => a.href),
     overflow: document.documentElement.scrollWidth - window.innerWidth,
@@ -120,10 +149,11 @@ export async function checkSite(dir: string, options: CheckOptions = {}): Promis
 
   const browser = options.browser ?? (await launchChromium());
   try {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, deviceScaleFactor: 1 });
+    for (const vp of VIEWPORTS) {
+    const context = await browser.newContext({ viewport: { width: vp.width, height: vp.height }, deviceScaleFactor: 1 });
     for (const file of files) {
       const page = await context.newPage();
-      const say = (msg: string) => problems.push(`${file}: ${msg}`);
+      const say = (msg: string) => problems.push(`${file} (${vp.name}, ${vp.width}px): ${msg}`);
       // The site must work offline: anything but file: and data: is a leak to the network.
       page.on('request', (r) => {
         if (!/^(file|data|about):/.test(r.url())) say(`requests ${r.url()}`);
@@ -136,8 +166,15 @@ export async function checkSite(dir: string, options: CheckOptions = {}): Promis
       const url = pathToFileURL(path.join(root, file)).href;
       await page.goto(url, { waitUntil: 'load' });
       const r = (await page.evaluate(IN_PAGE)) as InPage;
-      ids.set(url, new Set(r.ids));
-      for (const l of r.links) links.push({ from: file, url: l });
+      if (vp.name === 'desktop') {
+        ids.set(url, new Set(r.ids));
+        for (const l of r.links) links.push({ from: file, url: l });
+      }
+      for (const c of r.cut) say(`formula cut at the right edge: ${c}`);
+      r.plots.forEach((p, i) => {
+        if (!(p.series > 0) || p.lines !== p.series) say(`plot ${i + 1} has ${p.lines} lines for ${p.series} series`);
+        if (!(p.width > 0)) say(`plot ${i + 1} has no drawing`);
+      });
 
       if (!(r.formulas >= 0)) say('main[data-formulas] is missing');
       else if (r.katex !== r.formulas) say(`${r.katex} .katex elements, but the generator rendered ${r.formulas} formulas`);
@@ -148,7 +185,6 @@ export async function checkSite(dir: string, options: CheckOptions = {}): Promis
         if (!r.fontsLoaded.includes('KaTeX_Main')) say('the KaTeX_Main font did not load');
       }
       for (const f of r.fontsFailed) say(`font failed to load: ${f}`);
-      if (r.plotSeries !== undefined && r.plotLines !== r.plotSeries) say(`plot has ${r.plotLines} lines for ${r.plotSeries} series`);
       if (r.overflow > 0) say(`page is ${r.overflow}px wider than the window`);
 
       const check: PageCheck = {
@@ -160,15 +196,18 @@ export async function checkSite(dir: string, options: CheckOptions = {}): Promis
         katexFontFamily: r.katexFontFamily,
         plotLines: r.plotLines,
         plotSeries: r.plotSeries,
+        plots: r.plots.length,
+        viewport: vp.name,
       };
-      if (options.screenshotDir) {
-        check.screenshot = path.join(options.screenshotDir, file.replace(/\.html$/, '').replace(/[/\\]/g, '_') + '.png');
+      if (options.screenshotDir && (options.screenshotOf?.(file) ?? true)) {
+        check.screenshot = path.join(options.screenshotDir, file.replace(/\.html$/, '').replace(/[/\\]/g, '_') + `.${vp.name}.png`);
         await page.screenshot({ path: check.screenshot, fullPage: true });
       }
       pages.push(check);
       await page.close();
     }
     await context.close();
+    }
   } finally {
     if (!options.browser) await browser.close();
   }

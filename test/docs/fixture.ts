@@ -13,7 +13,7 @@ export const HOSTILE = {
 const rnn: CellDoc = {
   name: 'rnn',
   title: 'Elman RNN',
-  description: 'The plain recurrent cell: one tanh layer over the input and the previous state.',
+  description: 'The plain recurrent cell: one tanh layer over the input and the previous state, h_t = tanh(W_h x_t + U_h h_{t-1} + b_h). Its Jacobian is diag(1 - h_t^2) U_h; ONNX calls it with linear_before_reset unset.',
   references: ['Elman, J. L. (1990). Finding structure in time. Cognitive Science 14(2).'],
   specSource: 'name: rnn\nsizes: { H: hidden, I: input }\nequations:\n  h: tanh(W_h * x + U_h * h_prev + b_h)\n',
   sizes: [
@@ -46,6 +46,9 @@ const rnn: CellDoc = {
     { label: 'TypeScript', href: 'kernels/rnn.ts' },
     { label: 'WGSL', href: 'kernels/rnn.wgsl' },
   ],
+  family: 'RNN',
+  legend: [{ symbol: 'a_t', definition: 'h_t = \\tanh(a_t)', note: 'the pre-activation of h' }],
+  code: [{ label: 'generated/ts/rnn.ts', file: 'rnn.ts', text: 'export const cell = { name: "rnn" };\n' }],
 };
 
 const gru: CellDoc = {
@@ -94,8 +97,31 @@ const gru: CellDoc = {
       { name: 'h', latexName: '\\tilde{h}_t', values: [1e-9, -2.5e7, 0, 1] },
     ],
   },
-  kernels: [{ label: 'TypeScript <kernel>', href: 'kernels/gru.ts' }],
+  kernels: [{ label: 'TypeScript <kernel>', href: 'code/gru.ts.html' }, { label: 'WGSL', href: 'kernels/gru.wgsl' }],
+  family: 'GRU',
+  legend: [{ symbol: 'a_h', definition: '\\tilde{h}_t = \\tanh(a_h)', note: HOSTILE.note }],
+  code: [{ label: 'generated/ts/gru.ts <x>', file: 'gru.ts', text: '// </code></pre><script>alert("code")</script>\nexport {};\n' }],
 };
+
+/** A small agreement result: made-up numbers with the shape of experiments/agreement.json. */
+function agreement(): NonNullable<SiteInput['agreement']> {
+  const cells = ['rnn', 'gru'];
+  const lags = [2, 10, 50];
+  return {
+    setup: {
+      cells, lags, seeds: [1], hidden: 8, steps: 100, batch: 16, lr: 0.01, clipNorm: 1, evalSize: 100, forgetBias: 3, gradientLag: 10, seconds: 12.5, machine: '2 × test cpu',
+      language: { singular: ['cat'], plural: ['cats'], clause: ['which', 'ate'], verbSlot: [','] },
+      clipping: { cell: 'rnn', lag: 10, steps: 3, lr: 0.2, gain: 2, clipNorm: 1, seed: 1 },
+    },
+    accuracy: cells.flatMap((cell) => lags.map((lag) => ({ cell, lag, seed: 1, accuracy: cell === 'gru' || lag < 50 ? 1 : 0.5, loss: 0.1, steps: 50, seconds: 1 }))),
+    gradients: cells.flatMap((cell) => [0, 50, 100].map((step) => ({ cell, lag: 10, step, points: [1, 2, 4, 8, 11].map((distance) => ({ distance, norm: (cell === 'gru' ? 0.95 : 0.5) ** distance })) }))),
+    clipping: {
+      cell: 'rnn', lag: 10,
+      runs: [false, true].map((clipped) => ({ clipped, diverged: false, finalAccuracy: clipped ? 1 : 0.5, points: [1, 2, 3].map((step) => ({ step, loss: 1 / step, gradNorm: clipped ? 1 : 10 * step })) })),
+    },
+    ablation: { forgetBias: 1, lag: 50, runs: [{ cell: 'gru', seed: 1, accuracy: 0.5, steps: 100 }] },
+  };
+}
 
 export function fixture(): SiteInput {
   const lags = Array.from({ length: 30 }, (_, i) => i + 1);
@@ -110,6 +136,7 @@ export function fixture(): SiteInput {
     specFormatMarkdown:
       '# Spec format\n\nA cell is a YAML file with `name`, `sizes` and `equations`.\n\n| key | meaning |\n|---|---|\n| `name` | identifier |\n| `sizes` | symbols |\n\n- one\n- two with [a link](https://example.org)\n\n```yaml\nname: gru\n```\n\n<script>alert(1)</script>\n',
     benchmarkMarkdown: '| cell | µs/step |\n|:--|--:|\n| rnn | 1.5 |\n| gru | 3.2 |\n',
+    agreement: agreement(),
   };
 }
 

@@ -17,8 +17,9 @@ describe.runIf(!haveChromium && onCI)('generated docs in Chromium (CI)', () => {
 describe.runIf(haveChromium)('generated docs in Chromium', () => {
   let result: SiteCheck;
   beforeAll(async () => {
-    result = await checkSite('generated/docs', { screenshotDir: fileURLToPath(new URL('../../test-output/docs-generated', import.meta.url)) });
-  }, 180_000);
+    // Long generated-code pages are checked but not photographed.
+    result = await checkSite('generated/docs', { screenshotDir: fileURLToPath(new URL('../../test-output/docs-generated', import.meta.url)), screenshotOf: (p) => !p.startsWith('code/') });
+  }, 900_000);
 
   it('finds no problem on any page: formulas, KaTeX CSS and fonts, links to the kernels, offline, layout', () => {
     expect(result.problems).toEqual([]);
@@ -27,7 +28,20 @@ describe.runIf(haveChromium)('generated docs in Chromium', () => {
   it('has the index, the topic pages and one page per shipped cell', () => {
     const paths = result.pages.map((p) => p.path);
     for (const n of CELL_NAMES) expect(paths).toContain(`cells/${n}.html`);
-    for (const p of ['index.html', 'vanishing.html', 'training.html', 'spec-format.html']) expect(paths).toContain(p);
+    for (const p of ['index.html', 'vanishing.html', 'training.html', 'spec-format.html', 'agreement.html', 'kernels.html']) expect(paths).toContain(p);
+    for (const n of CELL_NAMES) expect(paths).toContain(`code/${n}.ts.html`);
+  });
+
+  it('checks every page at a phone width and a desktop width', () => {
+    const at = (v: string) => result.pages.filter((p) => p.viewport === v).map((p) => p.path);
+    expect(at('phone')).toEqual(at('desktop'));
+    expect(at('phone').length).toBeGreaterThan(CELL_NAMES.length * 3);
+  });
+
+  it('draws the agreement experiment: accuracy, gradient norms and the two clipping plots', () => {
+    const a = result.pages.find((p) => p.path === 'agreement.html')!;
+    expect(a.plots).toBe(4);
+    expect(result.pages.find((p) => p.path === 'vanishing.html')!.plots).toBe(2);
   });
 
   it('renders every formula on every cell page, with no KaTeX error node', () => {

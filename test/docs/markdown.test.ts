@@ -6,7 +6,7 @@ import { formatBytes, formatInt, formatNumber, linkify, safeHref } from '../../s
 describe('markdown', () => {
   it('renders headings, lists, code and tables', () => {
     const html = markdown('# Title\n\ntext with `a<b` and **bold**\n\n- one\n- two\n\n```ts\nx < y\n```\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n');
-    expect(html).toContain('<h1>Title</h1>');
+    expect(html).toContain('<h1 id="title">Title</h1>');
     expect(html).toContain('<code>a&lt;b</code>');
     expect(html).toContain('<strong>bold</strong>');
     expect(html).toContain('<ul>\n<li>one</li>\n<li>two</li>\n</ul>');
@@ -38,5 +38,12 @@ describe('html helpers', () => {
     expect(safeHref('javascript:alert(1)')).toBeUndefined();
     expect(safeHref(' data:text/html,x')).toBeUndefined();
     expect(linkify('see https://a.org/x. <b>')).toBe('see <a href="https://a.org/x">https://a.org/x</a>. &lt;b&gt;');
+  });
+});
+
+describe('heading anchors', () => {
+  it('gives headings GitHub-style ids so in-page links from the README resolve', () => {
+    expect(markdown('### Worked example: a new cell (`swish`)')).toContain('<h3 id="worked-example-a-new-cell-swish">');
+    expect(markdown('## PyTorch and ONNX weights')).toContain('id="pytorch-and-onnx-weights"');
   });
 });

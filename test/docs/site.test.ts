@@ -84,6 +84,70 @@ describe('writeSite', () => {
     expect(html).toContain('&lt;script&gt;alert(&quot;plot&quot;)&lt;/script&gt;');
   });
 
+  it('numbers equations once per page, so the numbers run on across sections', async () => {
+    const { dir } = await build('numbers');
+    const html = await read(dir, 'cells/gru.html');
+    const numbers = [...html.matchAll(/<span class="eq-no">\((\d+)\)<\/span>/g)].map((m) => Number(m[1]));
+    expect(numbers).toEqual(Array.from({ length: equationCount(fixture().cells[1]!) }, (_, i) => i + 1));
+    expect(html).toContain('id="eq-1"');
+  });
+
+  it('puts the equations first and the spec after them on a cell page', async () => {
+    const { dir } = await build('order');
+    const html = await read(dir, 'cells/rnn.html');
+    const at = (id: string) => html.indexOf(`<section id="${id}">`);
+    expect(at('forward')).toBeGreaterThan(0);
+    expect(at('forward')).toBeLessThan(at('backward'));
+    expect(at('jacobian')).toBeLessThan(at('cost'));
+    expect(at('kernels')).toBeLessThan(at('spec'));
+  });
+
+  it('typesets the formulas in a description and leaves code names alone', async () => {
+    const { dir } = await build('prose');
+    const html = await read(dir, 'cells/rnn.html');
+    const desc = html.slice(html.indexOf('<div class="description">'), html.indexOf('</div>', html.indexOf('<div class="description">')));
+    expect((desc.match(/class="katex"/g) ?? []).length).toBe(2);
+    expect(desc).toContain('linear_before_reset');
+    expect(desc).toContain('<annotation encoding="application/x-tex">h_t = \\tanh(W_h x_t + U_h h_{t-1} + b_h)</annotation>');
+    expect(desc).toContain('<annotation encoding="application/x-tex">\\operatorname{diag}(1 - h_t^2) U_h</annotation>');
+  });
+
+  it('explains the pre-activation symbols in a legend', async () => {
+    const { dir } = await build('legend');
+    const html = await read(dir, 'cells/gru.html');
+    expect(html).toContain('<div class="legend">');
+    expect(html).toContain('note with &lt;em&gt;markup&lt;/em&gt;');
+  });
+
+  it('groups the cells in the navigation by family, RNN before GRU, on every page', async () => {
+    const input = fixture();
+    input.cells.push({ ...structuredClone(input.cells[0]!), name: 'lstm', title: 'An LSTM', family: 'LSTM' }, { ...structuredClone(input.cells[0]!), name: 'odd', title: 'Odd one', family: 'Other' });
+    const { dir } = await build('nav', input);
+    for (const f of ['index.html', 'cells/gru.html', 'kernels.html']) {
+      const html = await read(dir, f);
+      const fams = [...html.matchAll(/<section class="nav-family" aria-label="([^"]+) family">/g)].map((m) => m[1]);
+      expect(fams, f).toEqual(['RNN', 'GRU', 'LSTM', 'Other']);
+    }
+  });
+
+  it('shows the generated code inside the site, escaped, and links to it from the cell page', async () => {
+    const { dir } = await build('code');
+    const code = await read(dir, 'code/gru.ts.html');
+    expect(code).not.toContain('<script');
+    expect(code).toContain('&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;');
+    const cell = await read(dir, 'cells/gru.html');
+    expect(cell).toContain('href="../code/gru.ts.html"');
+    expect(cell).not.toMatch(/href="\.\.\/\.\.\//);
+  });
+
+  it('leaves out the agreement page when there are no results', async () => {
+    const input = fixture();
+    delete input.agreement;
+    const { files } = await build('no-agreement', input);
+    expect(files).not.toContain('agreement.html');
+    expect(files).toContain('kernels.html');
+  });
+
   it('refuses kernel links with a script scheme and cell names that are not file names', async () => {
     const a = fixture();
     a.cells[0]!.kernels = [{ label: 'x', href: 'javascript:alert(1)' }];
@@ -117,13 +181,15 @@ describe.runIf(haveChromium)('docs site in Chromium', () => {
     ({ dir } = await build('browser', input));
     // The fixture's kernel links point into the site; give them something to land on.
     await mkdir(path.join(dir, 'kernels'), { recursive: true });
-    for (const k of input.cells.flatMap((c) => c.kernels)) await writeFile(path.join(dir, k.href), '// kernel\n');
+    for (const k of input.cells.flatMap((c) => c.kernels)) if (k.href.startsWith('kernels/')) await writeFile(path.join(dir, k.href), '// kernel\n');
     result = await checkSite(dir, { screenshotDir: fileURLToPath(new URL('../../test-output/docs', import.meta.url)) });
   });
 
   it('finds no problem on any page (formulas, KaTeX CSS and fonts, links, offline, layout)', () => {
     expect(result.problems).toEqual([]);
-    expect(result.pages.map((p) => p.path)).toEqual(['cells/gru.html', 'cells/rnn.html', 'index.html', 'spec-format.html', 'training.html', 'vanishing.html']);
+    expect([...new Set(result.pages.map((p) => p.path))]).toEqual(['agreement.html', 'cells/gru.html', 'cells/rnn.html', 'code/gru.ts.html', 'code/rnn.ts.html', 'index.html', 'kernels.html', 'spec-format.html', 'training.html', 'vanishing.html']);
+    // Every page is checked at a phone's width and a desktop's.
+    expect(result.pages.filter((p) => p.viewport === 'phone').length).toBe(result.pages.filter((p) => p.viewport === 'desktop').length);
   });
 
   it('renders every equation of every cell page, with no KaTeX error', () => {
@@ -141,6 +207,22 @@ describe.runIf(haveChromium)('docs site in Chromium', () => {
     expect(page('cells/gru.html').katexFontFamily).toContain('KaTeX_Main');
   });
 
+  it('draws every plot of the agreement page, one line per series', () => {
+    const a = page('agreement.html');
+    expect(a.plots).toBe(4);
+    expect(result.problems.filter((p) => p.includes('plot'))).toEqual([]);
+  });
+
+  it('reports a formula cut by a box that hides overflow, and a page wider than a phone', async () => {
+    const { dir: cut } = await build('cut', input);
+    const css = await read(cut, 'style.css');
+    await writeFile(path.join(cut, 'style.css'), `${css}\n.katex-display { overflow: hidden !important; } main { min-width: 500px; }\n`);
+    const r = await checkSite(cut);
+    expect(r.problems.some((p) => p.includes('(phone, 375px)') && p.includes('formula cut at the right edge'))).toBe(true);
+    expect(r.problems.some((p) => p.includes('(phone, 375px)') && p.includes('wider than the window'))).toBe(true);
+    expect(r.problems.some((p) => p.includes('(desktop') && p.includes('wider than the window'))).toBe(false);
+  });
+
   it('draws the vanishing plot with one line per cell', () => {
     const v = page('vanishing.html');
     expect(v.plotLines).toBe(input.vanishing.length);
@@ -151,9 +233,9 @@ describe.runIf(haveChromium)('docs site in Chromium', () => {
     const { dir: broken } = await build('broken', input);
     await rm(path.join(broken, 'katex', 'katex.min.css'));
     const r = await checkSite(broken);
-    expect(r.problems.some((p) => p.startsWith('cells/gru.html: .katex font-family'))).toBe(true);
+    expect(r.problems.some((p) => p.startsWith('cells/gru.html (') && p.includes('.katex font-family'))).toBe(true);
     expect(r.problems.some((p) => p.includes('failed to load') && p.includes('katex.min.css'))).toBe(true);
-    expect(r.problems.some((p) => p.includes('broken link') && p.includes('kernels/gru.ts'))).toBe(true);
+    expect(r.problems.some((p) => p.includes('broken link') && p.includes('kernels/gru.wgsl'))).toBe(true);
   });
 
   it('saves a screenshot of every page', () => {

@@ -1,4 +1,4 @@
-// The 12 ONNX backend node tests for RNN/GRU/LSTM, evaluated by the generated TypeScript kernels (f32 and f64).
+// The 12 ONNX backend node tests for RNN/GRU/LSTM, evaluated by the generated kernels (TypeScript f32 and f64, WebAssembly SIMD).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConformanceRoot, listConformanceCases, loadConformanceCase } from '../../src/check/onnx/conformance.js';
@@ -13,7 +13,7 @@ describe('ONNX conformance cases through the generated kernels', () => {
     expect(names).toHaveLength(12);
   });
 
-  it.each(names.flatMap((n) => [[n, 'f32'], [n, 'f64']] as const))('%s (%s)', (name, precision) => {
+  it.each(names.flatMap((n) => [[n, 'f32'], [n, 'f64'], [n, 'wasm']] as const))('%s (%s)', (name, precision) => {
     const c = loadConformanceCase(join(root, name));
     const cell = cellForNode(c.op, c.attrs, c.inputs.P !== undefined);
     const got = runCellgen(cell, c.inputs, c.attrs, precision);

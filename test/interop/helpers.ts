@@ -50,13 +50,13 @@ export interface OnnxOutputs {
 }
 
 /** The node's outputs, computed by the generated `precision` kernels of `cell`. */
-export function runCellgen(cell: CellName, inputs: RnnInputs, attrs: RnnAttrs, precision: 'f32' | 'f64'): OnnxOutputs {
+export function runCellgen(cell: CellName, inputs: RnnInputs, attrs: RnnAttrs, precision: 'f32' | 'f64' | 'wasm'): OnnxOutputs {
   const [d0, d1, I] = inputs.X.dims as [number, number, number];
   const shape = { hidden: attrs.hiddenSize, input: I, direction: attrs.direction };
   const weights = { W: inputs.W, R: inputs.R, B: inputs.B, P: inputs.P };
   return precision === 'f64'
     ? evaluate(layerFromOnnx(KERNELS[cell], cell, weights, { ...shape, precision: 'f64' }), (v) => Float64Array.from(v), inputs, attrs, d0, d1, I)
-    : evaluate(layerFromOnnx(KERNELS[cell], cell, weights, shape), (v) => Float32Array.from(v), inputs, attrs, d0, d1, I);
+    : evaluate(layerFromOnnx(KERNELS[cell], cell, weights, { ...shape, precision }), (v) => Float32Array.from(v), inputs, attrs, d0, d1, I);
 }
 
 function evaluate<A extends Arr>(layer: Layer<A>, from: (v: ArrayLike<number>) => A, inputs: RnnInputs, attrs: RnnAttrs, d0: number, d1: number, I: number): OnnxOutputs {

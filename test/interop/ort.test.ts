@@ -1,4 +1,4 @@
-// Generated f32 kernels, run through the runtime's ONNX layers, against onnxruntime-node on random multi-step cases.
+// Generated f32 and wasm kernels, run through the runtime's ONNX layers, against onnxruntime-node on random multi-step cases.
 import { describe, expect, it } from 'vitest';
 import { runOrtRnn } from '../../src/check/onnx/ort.js';
 import { GATES } from '../../src/check/onnx/reference.js';
@@ -81,12 +81,14 @@ describe('generated kernels against onnxruntime-node', () => {
       for (const s of ['Y_h', 'Y_c'] as const) if (want[s]) want[s] = { dims: [B, D, H], data: Float32Array.from(swap01(want[s].data, D, B, H)) };
     }
     const bf = c.batchFirst ? batchFirst(inputs, attrs, c.T, D) : { inputs, attrs };
-    const got = runCellgen(c.cell, bf.inputs, bf.attrs, 'f32');
     // The comparison must see the recurrence: the outputs move well past tolerance from step to step.
     expect(Math.max(...want.Y!.data.map(Math.abs))).toBeGreaterThan(0.05);
-    for (const slot of op === 'LSTM' ? (['Y', 'Y_h', 'Y_c'] as const) : (['Y', 'Y_h'] as const)) {
-      expect(want[slot]!.dims.reduce((a, b) => a * b, 1)).toBe(got[slot]!.length);
-      expectClose(got[slot]!, want[slot]!.data, `${label(c)} ${slot}`, 1e-5, 1e-4);
+    for (const precision of ['f32', 'wasm'] as const) {
+      const got = runCellgen(c.cell, bf.inputs, bf.attrs, precision);
+      for (const slot of op === 'LSTM' ? (['Y', 'Y_h', 'Y_c'] as const) : (['Y', 'Y_h'] as const)) {
+        expect(want[slot]!.dims.reduce((a, b) => a * b, 1)).toBe(got[slot]!.length);
+        expectClose(got[slot]!, want[slot]!.data, `${label(c)} ${slot} (${precision})`, 1e-5, 1e-4);
+      }
     }
   });
 });

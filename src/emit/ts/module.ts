@@ -2,6 +2,7 @@
 
 import type { CompiledCell } from '../../derive/compile.js';
 import { forwardNames } from '../../derive/reverse.js';
+import { paramRoles } from '../../derive/roles.js';
 import { add, type Expr, isConst, leaf, map, mul, neg, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
 import { type Dim, dimKey, showShape } from '../../ir/shape.js';
 import { cellLatex } from '../latex.js';
@@ -10,6 +11,7 @@ import { tsBlockComment, tsKey, tsLineComment, tsString, tsTemplate } from '../.
 import { renderLinalg } from './linalg.js';
 import { customHelper, customHelperName, FIXED_HELPERS, TS_HELPERS, TsPrinter } from './expr.js';
 import { type Group, planBackward, planForward, sinkLevels } from './plan.js';
+import { addX, dimX, type IntX, mulX, numX, type Op, type PBuffer, type PLoc, type Program, type PRead, symX } from './program.js';
 
 type Layout = 'seq' | 'seqNext' | 'row' | 'param';
 interface Loc {
@@ -17,6 +19,9 @@ interface Loc {
   readonly layout: Layout;
   readonly width: string;
   readonly off?: string;
+  /** The same width and offset as dimensions, for the program other printers read. */
+  readonly n: Dim;
+  readonly offD?: Dim;
 }
 interface Store {
   readonly value: Expr;
@@ -28,6 +33,8 @@ export interface TsModule {
   readonly text: string;
   /** Floats stored per step per batch row by the forward for the backward (tape), incl. the states. */
   readonly tapeFloats: Dim[];
+  /** The schedule the kernels follow, as data. */
+  readonly program: Program;
 }
 
 export function emitTsModule(c: CompiledCell, command: string): TsModule {
@@ -82,29 +89,37 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const scratch = new Map<number, string>();
   const fwdLoc = (e: Expr): Loc | undefined => {
     const s = rootState.get(e.id);
-    if (s) return { arr: stateSeq.get(s)!, layout: 'seqNext', width: width(e) };
+    if (s) return { arr: stateSeq.get(s)!, layout: 'seqNext', width: width(e), n: e.shape[0]! };
     const t = tapeName.get(e.id);
-    if (t) return { arr: t, layout: 'seq', width: width(e) };
+    if (t) return { arr: t, layout: 'seq', width: width(e), n: e.shape[0]! };
     if (fp.stored.has(e.id)) {
       if (!scratch.has(e.id)) scratch.set(e.id, N.fresh(`${nameOf(e)}Buf`));
-      return { arr: scratch.get(e.id)!, layout: 'row', width: width(e) };
+      return { arr: scratch.get(e.id)!, layout: 'row', width: width(e), n: e.shape[0]! };
     }
     return undefined;
   };
   const leafLoc = (l: Leaf): Loc => {
     switch (l.role) {
       case 'param':
-        return { arr: id(l.name), layout: 'param', width: width(l) };
+        return { arr: id(l.name), layout: 'param', width: width(l), n: l.shape[0]! };
       case 'input':
-        return { arr: id(l.name), layout: 'seq', width: width(l) };
+        return { arr: id(l.name), layout: 'seq', width: width(l), n: l.shape[0]! };
       case 'state':
-        return { arr: stateSeq.get(l.name)!, layout: 'seq', width: width(l) };
+        return { arr: stateSeq.get(l.name)!, layout: 'seq', width: width(l), n: l.shape[0]! };
       case 'seed':
         throw new Error(`seed ${l.name} has no forward location`);
     }
   };
 
   const helpers = new Set<string>();
+  // The schedule as data (recorded once, by the float32 pass) for the other CPU printers.
+  const fwdBuffers: PBuffer[] = [];
+  const fwdPre: Op[] = [];
+  const fwdStep: Op[] = [];
+  const bwdBuffers: PBuffer[] = [];
+  const bwdStep: Op[] = [];
+  const bwdPost: Op[] = [];
+  const pLoc = (l: Loc): PLoc => ({ buf: l.arr, layout: l.layout, n: l.n, off: l.offD });
 
   /** Emits the loops of one phase: nodes computed (grouped by vector length) and values stored. */
   const phaseLoops = (nodes: readonly Expr[], stores: readonly Store[], locOf: (e: Expr) => Loc | undefined, special: (e: Expr, base: (loc: Loc) => string) => string | undefined, indent: string): string[] => {
@@ -177,8 +192,13 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   // ---- forward: code -----------------------------------------------------------------------
   const forwardCode = (A: string, sfx: string): string[] => {
     const L: string[] = [];
+    const rec = sfx === '_'; // the f32 variant (its helpers are gemmNT_ ...) records the program
     const ind = '  ';
     for (const s of cell.prev) L.push(`${ind}const ${stateSeq.get(s.name)} = new ${A}((${I.steps} + 1) * ${I.batch} * ${width(s)});`);
+    if (rec) {
+      for (const s of cell.prev) fwdBuffers.push({ name: stateSeq.get(s.name)!, len: mulX(addX(symX('@steps'), numX(1)), symX('@batch'), dimX(s.shape[0]!)) });
+      for (const e of tapeNodes) fwdBuffers.push({ name: tapeName.get(e.id)!, len: mulX(symX('@steps'), symX('@batch'), dimX(e.shape[0]!)) });
+    }
     for (const s of cell.prev) {
       const init = N.fresh(`init_${s.name}`);
       L.push(`${ind}const ${init} = own_(${I.opts}.init, ${tsString(s.name)});`);
@@ -189,7 +209,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     for (const g of fp.groups) {
       L.push(`${ind}// ${g.pieces.map((p) => `${p.W.name}${p.colLen === g.width && dimKey(p.colOff) === '0' && dimKey(p.colLen) === dimKey(p.W.shape[1]!) ? '' : `[:, ${dim(p.colOff)}..]`}`).join(', ')} packed: they all multiply ${groupName(g)}`);
       L.push(`${ind}const ${packed.get(g.index)} = new ${A}(${dim(g.cols)} * ${dim(g.width)});`);
+      if (rec) fwdBuffers.push({ name: packed.get(g.index)!, len: mulX(dimX(g.cols), dimX(g.width)) });
+      if (rec) fwdBuffers.push({ name: proj.get(g.index)!, len: mulX(g.kind === 'input' ? mulX(symX('@steps'), symX('@batch')) : symX('@batch'), dimX(g.cols)) });
       for (const p of g.pieces) {
+        if (rec) fwdPre.push({ kind: 'pack', packed: packed.get(g.index)!, rowOff: p.outOff, width: g.width, W: p.W.name, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
         L.push(`${ind}packRows${p.transpose ? 'T' : ''}_(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${id(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
       }
       const rows = g.kind === 'input' ? `${I.steps} * ${I.batch}` : I.batch;
@@ -197,16 +220,27 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       if (g.kind === 'input') {
         L.push(`${ind}// input projections of all time steps in one product`);
         L.push(`${ind}gemmNT${sfx}(${I.steps} * ${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${id((g.v as Leaf).name)}, 0, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
+        if (rec) fwdPre.push({ kind: 'gemm', form: 'NT', M: mulX(symX('@steps'), symX('@batch')), N: dimX(g.cols), K: dimX(g.width), a: { buf: (g.v as Leaf).name, off: [], ld: dimX(g.width) }, b: { buf: packed.get(g.index)!, off: [], ld: dimX(g.width) }, c: { buf: proj.get(g.index)!, off: [], ld: dimX(g.cols) }, accumulate: false });
       }
     }
     L.push(`${ind}for (let ${I.step} = 0; ${I.step} < ${I.steps}; ${I.step}++) {`);
-    const special = (e: Expr, base: (loc: Loc) => string): string | undefined => {
+    const productLocs = (e: Expr): Loc[] | undefined => {
       if (e.kind !== 'matvec') return undefined;
-      const reads = fp.groups.flatMap((g) => g.pieces.filter((p) => p.node === e).map((p) => {
-        const loc: Loc = { arr: proj.get(g.index)!, layout: g.kind === 'input' ? 'seq' : 'row', width: dim(g.cols), off: dimKey(p.outOff) === '0' ? undefined : dim(p.outOff) };
-        return `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`;
-      }));
+      return fp.groups.flatMap((g) => g.pieces.filter((p) => p.node === e).map((p): Loc => (
+        { arr: proj.get(g.index)!, layout: g.kind === 'input' ? 'seq' : 'row', width: dim(g.cols), off: dimKey(p.outOff) === '0' ? undefined : dim(p.outOff), n: g.cols, offD: p.outOff })));
+    };
+    const special = (e: Expr, base: (loc: Loc) => string): string | undefined => {
+      const locs = productLocs(e);
+      if (!locs) return undefined;
+      const reads = locs.map((loc) => `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`);
       return reads.length > 1 ? `(${reads.join(' + ')})` : reads[0]!;
+    };
+    const fwdRead = (e: Expr): PRead | undefined => {
+      const locs = productLocs(e);
+      if (locs) return { kind: 'sum', locs: locs.map(pLoc) };
+      if (e.kind === 'const' || e.kind === 'matvec') return undefined;
+      const loc = fwdLoc(e) ?? (e.kind === 'leaf' ? leafLoc(e) : undefined);
+      return loc && { kind: 'loc', loc: pLoc(loc) };
     };
     fp.phases.forEach((nodes, level) => {
       for (const g of fp.groups) {
@@ -215,6 +249,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         const srcStep = g.newState !== undefined ? `(${I.step} + 1)` : I.step;
         L.push(`${ind}  // ${g.kind === 'state' ? 'recurrent' : g.newState !== undefined ? `new-state (${g.newState}_t)` : 'in-step'} products, packed: [${g.pieces.map((p) => p.W.name).join(', ')}] · ${groupName(g)}`);
         L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${src}, ${srcStep} * ${I.batch} * ${dim(g.width)}, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
+        const stepX = g.newState !== undefined ? addX(symX('@step'), numX(1)) : symX('@step');
+        if (rec) fwdStep.push({ kind: 'gemm', form: 'NT', M: symX('@batch'), N: dimX(g.cols), K: dimX(g.width), a: { buf: src, off: mulX(stepX, symX('@batch'), dimX(g.width)), ld: dimX(g.width) }, b: { buf: packed.get(g.index)!, off: [], ld: dimX(g.width) }, c: { buf: proj.get(g.index)!, off: [], ld: dimX(g.cols) }, accumulate: false });
       }
       const stores: Store[] = [];
       for (const e of nodes) {
@@ -222,12 +258,14 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         if (loc) stores.push({ value: e, loc, op: '=' });
       }
       // A state whose update is a leaf or constant (rare) still gets written.
-      if (level === 0) for (const [s, e] of cell.next) if (e.kind === 'leaf' || e.kind === 'const') stores.push({ value: e, loc: { arr: stateSeq.get(s)!, layout: 'seqNext', width: width(cell.prev.find((p) => p.name === s)!) }, op: '=' });
+      if (level === 0) for (const [s, e] of cell.next) if (e.kind === 'leaf' || e.kind === 'const') stores.push({ value: e, loc: { arr: stateSeq.get(s)!, layout: 'seqNext', width: width(cell.prev.find((p) => p.name === s)!), n: cell.prev.find((p) => p.name === s)!.shape[0]! }, op: '=' });
       if (nodes.length || stores.length) {
         L.push(`${ind}  // ${nodes.filter((e) => fnames.get(e.id)?.kind === 'equation').map((e) => fnames.get(e.id)!.name).join(', ') || 'elementwise'}: one fused pass`);
         L.push(...phaseLoops(nodes, stores, fwdLoc, special, `${ind}  `));
+        if (rec) fwdStep.push({ kind: 'phase', nodes, stores: stores.map((st) => ({ value: st.value, loc: pLoc(st.loc), op: st.op })), read: fwdRead });
       }
     });
+    if (rec) fwdStep.push({ kind: 'padCarry' });
     L.push(`${ind}  if (${I.lengths} !== undefined) {`);
     L.push(`${ind}    // finished sequences carry their last state through the padded steps`);
     L.push(`${ind}    for (let ${I.row} = 0; ${I.row} < ${I.batch}; ${I.row}++) {`);
@@ -238,6 +276,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     }
     L.push(`${ind}    }`, `${ind}  }`);
     L.push(`${ind}}`);
+    if (rec) for (const [id, nm] of scratch) fwdBuffers.push({ name: nm, len: mulX(symX('@batch'), dimX(nodeById.get(id)!.shape[0]!)) });
     return L;
   };
   const nodeById = new Map<number, Expr>();
@@ -347,14 +386,14 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const dxName = new Map(cell.inputs.map((x) => [x.name, N.fresh(`d${x.name}`)]));
   const bwLoc = (e: Expr): Loc | undefined => {
     if (e.kind === 'leaf' && e.role === 'seed') {
-      if (e.name.startsWith('#dv')) return { arr: dvBuf.get(Number(e.name.slice(3)))!, layout: 'row', width: width(e) };
-      if (e.name.startsWith('#dp')) return { arr: dpBuf.get(e.id)!, layout: 'row', width: width(e) };
-      return { arr: dIn.get(seedState.get(e.id)!)!, layout: 'row', width: width(e) };
+      if (e.name.startsWith('#dv')) return { arr: dvBuf.get(Number(e.name.slice(3)))!, layout: 'row', width: width(e), n: e.shape[0]! };
+      if (e.name.startsWith('#dp')) return { arr: dpBuf.get(e.id)!, layout: 'row', width: width(e), n: e.shape[0]! };
+      return { arr: dIn.get(seedState.get(e.id)!)!, layout: 'row', width: width(e), n: e.shape[0]! };
     }
     if (forwardIds.has(e.id) && available(e)) return fwdLoc(e)?.layout === 'row' ? undefined : fwdLoc(e);
     if (bstoredAcross.has(e.id)) {
       if (!bscratch.has(e.id)) bscratch.set(e.id, N.fresh(`${nameOf(e)}Buf`));
-      return { arr: bscratch.get(e.id)!, layout: 'row', width: width(e) };
+      return { arr: bscratch.get(e.id)!, layout: 'row', width: width(e), n: e.shape[0]! };
     }
     return undefined;
   };
@@ -362,6 +401,20 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const backwardCode = (A: string, sfx: string): string[] => {
     const L: string[] = [];
     const ind = '  ';
+    const rec = sfx === '_'; // the f32 variant (its helpers are gemmNT_ ...) records the program
+    const SB = mulX(symX('@steps'), symX('@batch'));
+    const buf = (name: string, len: IntX) => rec && bwdBuffers.push({ name, len });
+    const bwRead = (e: Expr): PRead | undefined => {
+      if (e.kind === 'const') return undefined;
+      const loc = bwLoc(e) ?? (e.kind === 'leaf' ? leafLoc(e) : undefined);
+      return loc && { kind: 'loc', loc: pLoc(loc) };
+    };
+    for (const p of cell.params) buf(gradName.get(p.name)!, mulX(...p.shape.map(dimX)));
+    for (const x of cell.inputs) buf(dxName.get(x.name)!, mulX(SB, dimX(x.shape[0]!)));
+    for (const g of fp.groups) buf(dyBuf.get(g.index)!, mulX(SB, dimX(g.cols)));
+    for (const [k, nm] of dvBuf) buf(nm, mulX(symX('@batch'), dimX(fp.groups[k]!.width)));
+    for (const [id, nm] of dpBuf) buf(nm, mulX(symX('@batch'), dimX([...pieceLeaf.values()].find((q) => q.leaf.id === id)!.leaf.shape[0]!)));
+    for (const s of cell.prev) for (const m of [dIn, carry, carryNext]) buf(m.get(s.name)!, mulX(symX('@batch'), dimX(s.shape[0]!)));
     for (const p of cell.params) L.push(`${ind}const ${gradName.get(p.name)} = new ${A}(${id(p.name)}.length);`);
     for (const x of cell.inputs) L.push(`${ind}const ${dxName.get(x.name)} = new ${A}(${I.steps} * ${I.batch} * ${width(x)});`);
     for (const g of fp.groups) L.push(`${ind}const ${dyBuf.get(g.index)} = new ${A}(${I.steps} * ${I.batch} * ${dim(g.cols)}); // δ of ${g.pieces.map((p) => p.W.name).join(', ')} products, every step`);
@@ -375,6 +428,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     const scratchDecl = L.length;
     L.push(`${ind}for (let ${I.step} = ${I.steps} - 1; ${I.step} >= 0; ${I.step}--) {`);
     L.push(`${ind}  // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps`);
+    if (rec) bwdStep.push({ kind: 'seedIn' });
     L.push(`${ind}  for (let ${I.row} = 0; ${I.row} < ${I.batch}; ${I.row}++) {`);
     L.push(`${ind}    const ${I.dead} = ${I.lengths} !== undefined && ${I.step} >= ${I.lengths}[${I.row}];`);
     for (const s of cell.prev) {
@@ -393,6 +447,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         if (lvl(groupLeaf.get(k)!) !== level) continue;
         L.push(`${ind}  // Σ Wᵀ δ over [${g.pieces.map((p) => p.W.name).join(', ')}] in one product`);
         L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${dim(g.width)}, ${dim(g.cols)}, ${dyBuf.get(k)}, ${I.step} * ${I.batch} * ${dim(g.cols)}, ${dim(g.cols)}, ${packed.get(k)}, 0, ${dim(g.width)}, ${nm}, 0, ${dim(g.width)}, false);`);
+        if (rec) bwdStep.push({ kind: 'gemm', form: 'NN', M: symX('@batch'), N: dimX(g.width), K: dimX(g.cols), a: { buf: dyBuf.get(k)!, off: mulX(symX('@step'), symX('@batch'), dimX(g.cols)), ld: dimX(g.cols) }, b: { buf: packed.get(k)!, off: [], ld: dimX(g.width) }, c: { buf: nm, off: [], ld: dimX(g.width) }, accumulate: false });
       }
       for (const [, p] of pieceLeaf) {
         if (lvl(p.leaf) !== level) continue;
@@ -401,19 +456,25 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         if (p.bp.piece.transpose) {
           // (W v)ᵀ block: δv[colOff..] = W[colOff.., :] δ
           L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[1]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)} * ${dim(W.shape[1]!)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
-        } else
+          if (rec) bwdStep.push({ kind: 'gemm', form: 'NT', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[1]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: mulX(dimX(p.bp.piece.colOff), dimX(W.shape[1]!)), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
+          continue;
+        }
         L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[0]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
+        if (rec) bwdStep.push({ kind: 'gemm', form: 'NN', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[0]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: dimX(p.bp.piece.colOff), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
       }
       const stores: Store[] = [];
       const here = (e: Expr) => lvl(e) === level && !isConst(e);
       for (const e of nodes) { const loc = bwLoc(e); if (loc && bstoredAcross.has(e.id)) stores.push({ value: e, loc, op: '=' }); }
-      for (const d of dyStores) if (here(d.value)) stores.push({ value: d.value, loc: { arr: dyBuf.get(d.group.index)!, layout: 'seq', width: dim(d.group.cols), off: dimKey(d.outOff) === '0' ? undefined : dim(d.outOff) }, op: '=' });
-      for (const s of sumGrads) if (here(s.value)) stores.push({ value: s.value, loc: { arr: gradName.get(s.param)!, layout: 'param', width: '' }, op: '+=' });
-      for (const [s, e] of prevRoots) if (level === bmax && !isConst(e)) stores.push({ value: e, loc: { arr: carryNext.get(s)!, layout: 'row', width: width(e) }, op: '=' });
-      for (const [x, e] of inputRootsRw) if (here(e) && !(e.kind === 'leaf' && e.name.startsWith('#none'))) stores.push({ value: e, loc: { arr: dxName.get(x)!, layout: 'seq', width: width(e) }, op: '=' });
+      for (const d of dyStores) if (here(d.value)) stores.push({ value: d.value, loc: { arr: dyBuf.get(d.group.index)!, layout: 'seq', width: dim(d.group.cols), off: dimKey(d.outOff) === '0' ? undefined : dim(d.outOff), n: d.group.cols, offD: d.outOff }, op: '=' });
+      for (const s of sumGrads) if (here(s.value)) stores.push({ value: s.value, loc: { arr: gradName.get(s.param)!, layout: 'param', width: '', n: s.value.shape[0]! }, op: '+=' });
+      for (const [s, e] of prevRoots) if (level === bmax && !isConst(e)) stores.push({ value: e, loc: { arr: carryNext.get(s)!, layout: 'row', width: width(e), n: e.shape[0]! }, op: '=' });
+      for (const [x, e] of inputRootsRw) if (here(e) && !(e.kind === 'leaf' && e.name.startsWith('#none'))) stores.push({ value: e, loc: { arr: dxName.get(x)!, layout: 'seq', width: width(e), n: e.shape[0]! }, op: '=' });
       if (nodes.length || stores.length) L.push(...phaseLoops(nodes, stores, bwLoc, () => undefined, `${ind}  `));
+      if (rec && (nodes.length || stores.length)) bwdStep.push({ kind: 'phase', nodes, stores: stores.map((st) => ({ value: st.value, loc: pLoc(st.loc), op: st.op })), read: bwRead });
     });
     for (const [s, e] of prevRoots) if (isConst(e)) L.push(`${ind}  ${carryNext.get(s)}.fill(${e.value});`);
+    if (rec) for (const [s, e] of prevRoots) if (isConst(e)) bwdStep.push({ kind: 'fill', buf: carryNext.get(s)!, value: e.value });
+    if (rec) bwdStep.push({ kind: 'padPass' });
     L.push(`${ind}  if (${I.lengths} !== undefined) {`);
     L.push(`${ind}    // a padded step passes δ through unchanged`);
     L.push(`${ind}    for (let ${I.row} = 0; ${I.row} < ${I.batch}; ${I.row}++) {`);
@@ -429,6 +490,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const hasRest = !(root.kind === 'leaf' && root.name.startsWith('#none'));
       L.push(`${ind}// δ${x} for all steps: Σ Wᵀ δ over [${g.pieces.map((p) => p.W.name).join(', ')}] in one product`);
       L.push(`${ind}gemmNN${sfx}(${I.steps} * ${I.batch}, ${dim(g.width)}, ${dim(g.cols)}, ${dyBuf.get(k)}, 0, ${dim(g.cols)}, ${packed.get(k)}, 0, ${dim(g.width)}, ${dxName.get(x)}, 0, ${dim(g.width)}, ${hasRest});`);
+      if (rec) bwdPost.push({ kind: 'gemm', form: 'NN', M: SB, N: dimX(g.width), K: dimX(g.cols), a: { buf: dyBuf.get(k)!, off: [], ld: dimX(g.cols) }, b: { buf: packed.get(k)!, off: [], ld: dimX(g.width) }, c: { buf: dxName.get(x)!, off: [], ld: dimX(g.width) }, accumulate: hasRest });
     }
     L.push(`${ind}// weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group`);
     for (const g of fp.groups) {
@@ -438,22 +500,29 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const dW = N.fresh(`d${groupName(g)}Weights`);
       L.push(`${ind}const ${dW} = new ${A}(${dim(g.cols)} * ${dim(g.width)});`);
       L.push(`${ind}gemmTN${sfx}(${dim(g.cols)}, ${dim(g.width)}, ${I.steps} * ${I.batch}, ${dyBuf.get(g.index)}, 0, ${dim(g.cols)}, ${vArr}, ${vOff}, ${dim(g.width)}, ${dW}, 0, ${dim(g.width)}, false);`);
+      buf(dW, mulX(dimX(g.cols), dimX(g.width)));
+      if (rec) bwdPost.push({ kind: 'gemm', form: 'TN', M: dimX(g.cols), N: dimX(g.width), K: SB, a: { buf: dyBuf.get(g.index)!, off: [], ld: dimX(g.cols) }, b: { buf: vArr, off: g.newState !== undefined ? mulX(symX('@batch'), dimX(g.width)) : [], ld: dimX(g.width) }, c: { buf: dW, off: [], ld: dimX(g.width) }, accumulate: false });
+      if (rec) for (const p of g.pieces) bwdPost.push({ kind: 'unpack', packed: dW, rowOff: p.outOff, width: g.width, W: gradName.get(p.W.name)!, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
       for (const p of g.pieces) L.push(`${ind}unpackRows${p.transpose ? 'T' : ''}_(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
     }
     const sd: string[] = [];
     for (const [id, nm] of bscratch) sd.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(bnodes.find((e) => e.id === id)!)});`);
+    for (const [id, nm] of bscratch) buf(nm, mulX(symX('@batch'), dimX(bnodes.find((e) => e.id === id)!.shape[0]!)));
     L.splice(scratchDecl, 0, ...sd);
     return L;
   };
 
   // ---- assemble ----------------------------------------------------------------------------
   const lat = cellLatex(c);
-  const sizesType = spec.sizes.map((s) => `  readonly ${tsKey(s.name)}: number;`).join('\n');
+  // A size that only the readout uses (rnn-tanh's classes) shapes no kernel tensor: optional here.
+  const used = new Set([...spec.params, ...spec.inputs, ...spec.state].flatMap((t) => t.shape.flatMap((d) => d.terms.map(([n]) => n))));
+  const kernelSizes = spec.sizes.filter((s) => used.has(s.name) || s.name !== spec.readout?.classes);
+  const sizesType = spec.sizes.map((s) => `  readonly ${tsKey(s.name)}${kernelSizes.includes(s) ? '' : '?'}: number;`).join('\n');
   /** `{ a, for: _for }`: a destructuring pattern binding each spec name to its identifier. */
   const pattern = (names: readonly string[]): string => `{ ${names.map((n) => (id(n) === n ? n : `${tsKey(n)}: ${id(n)}`)).join(', ')} }`;
   /** `{ a: a_, for: x }`: an object literal with the user's names as keys. */
   const object = (entries: readonly (readonly [string, string])[]): string => `{ ${entries.map(([k, v]) => (k === v ? k : `${tsKey(k)}: ${v}`)).join(', ')} }`;
-  const sizeLocals = `const ${pattern(spec.sizes.map((s) => s.name))} = checkSizes_(${I.sizes});`;
+  const sizeLocals = `const ${pattern(kernelSizes.map((s) => s.name))} = checkSizes_(${I.sizes});`;
   const paramList = cell.params.map((p) => p.name);
   const shapeOf = (e: Expr) => `[${e.shape.map((d) => dim(d)).join(', ')}]`;
   const fwd32 = forwardCode('Float32Array', '_');
@@ -521,6 +590,7 @@ export const cell = {
   states: { ${cell.prev.map((s) => `${tsKey(s.name)}: ${tsString(showShape(s.shape).slice(1, -1))}`).join(', ')} },
   output: ${tsString(spec.output)},
   params: { ${cell.params.map((p) => `${tsKey(p.name)}: ${tsString(showShape(p.shape))}`).join(', ')} },
+  roles: { ${Object.entries(paramRoles(c.cell)).map(([p, r]) => `${tsKey(p)}: ${JSON.stringify(r)}`).join(', ')} },
   tapeFloatsPerStep: ${tsString(perStep)},
 } as const;
 
@@ -579,9 +649,9 @@ function check_<A extends Float32Array | Float64Array>(a: A | undefined, length:
 }
 
 function checkSizes_(sizes: Sizes): Sizes {
-  for (const name of [${spec.sizes.map((s) => tsString(s.name)).join(', ')}] as const) {
+  for (const name of [${kernelSizes.map((s) => tsString(s.name)).join(', ')}] as const) {
     const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
-    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${tsTemplate(spec.name)}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${tsTemplate(spec.sizes.map((s) => s.name).join(', '))}\`);
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${tsTemplate(spec.name)}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${tsTemplate(kernelSizes.map((s) => s.name).join(', '))}\`);
   }
   return sizes;
 }
@@ -605,7 +675,11 @@ function unpackRows_(src: Float32Array | Float64Array, rowOff: number, width: nu
 ${fp.groups.some((g) => g.pieces.some((p) => p.transpose)) ? TRANSPOSED_PACKING : ''}${helperText ? `\n${helperText}\n` : ''}
 ${renderLinalg('Float32Array', '_').replace(/^export function/gm, 'function')}
 ${renderLinalg('Float64Array', '_f64_').replace(/^export function/gm, 'function')}`;
-  return { text, tapeFloats };
+  const program: Program = {
+    fwdBuffers, fwdPre, fwdStep, bwdBuffers, bwdStep, bwdPost, stateSeq, tapeBufs: tapeNodes.map((e) => tapeName.get(e.id)!), packed: fp.groups.map((g) => packed.get(g.index)!),
+    grads: gradName, dx: dxName, dIn, carry, carryNext,
+  };
+  return { text, tapeFloats, program };
 }
 
 /** Packing for products of a transposed parameter, Wᵀ v: the packed rows are W's columns. */

@@ -1,0 +1,124 @@
+// The TypeScript around a cell's WebAssembly module: embedded bytes, instantiation, one linear memory
+// with an allocator, tapes kept in wasm memory, and `wasm` with the f32 kernels' signatures.
+
+import type { CompiledCell } from '../../derive/compile.js';
+import type { Dim } from '../../ir/shape.js';
+import type { IntX, Program } from '../ts/program.js';
+import { dStateName, transposedName, type WasmModule } from './module.js';
+import { WASM_RUNTIME } from './runtime.js';
+
+const dimTs = (d: Dim): string => {
+  const parts = d.terms.map(([n, k]) => (k === 1 ? `z.${n}` : `${k} * z.${n}`));
+  if (d.constant !== 0 || parts.length === 0) parts.push(String(d.constant));
+  return parts.length > 1 ? `(${parts.join(' + ')})` : parts[0]!;
+};
+
+const intTs = (x: IntX): string => {
+  if (x.length === 0) return '0';
+  const sym = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : `z.${s.slice(1)}`);
+  return x.map((m) => [...(m.k !== 1 || m.syms.length === 0 ? [String(m.k)] : []), ...m.syms.map(sym)].join(' * ')).join(' + ');
+};
+
+/** Base64 without line breaks: the bytes are part of the golden files, so the text must be stable. */
+const base64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+export function wasmGlue(c: CompiledCell, p: Program, w: WasmModule): string {
+  const cell = c.cell;
+  const fwdLen = new Map<string, IntX>([...p.fwdBuffers.map((b) => [b.name, b.len] as const), ...w.extraFwd.map((b) => [b.name, b.len] as const)]);
+  const bwdLen = new Map<string, IntX>(p.bwdBuffers.map((b) => [b.name, b.len] as const));
+  const shape = (xs: readonly Dim[]): IntX => xs.map((d) => [...d.terms.map(([n, k]) => ({ k, syms: [`$${n}`] })), ...(d.constant ? [{ k: d.constant, syms: [] }] : [])])
+    .reduce<IntX>((acc, x) => acc.flatMap((a) => x.map((b) => ({ k: a.k * b.k, syms: [...a.syms, ...b.syms] }))), [{ k: 1, syms: [] }]);
+  for (const x of cell.params) fwdLen.set(x.name, shape(x.shape));
+  for (const x of cell.inputs) fwdLen.set(x.name, [{ k: 1, syms: ['@steps', '@batch'] }, ...[]].flatMap((a) => shape(x.shape).map((b) => ({ k: b.k, syms: [...a.syms, ...b.syms] }))));
+  for (const s of cell.prev) bwdLen.set(dStateName(s.name), [{ k: 1, syms: ['@steps', '@batch'] }].flatMap((a) => shape(s.shape).map((b) => ({ k: b.k, syms: [...a.syms, ...b.syms] }))));
+  const head = w.forward.slots.filter((s) => s.startsWith('$') || s.startsWith('@'));
+  const tapeSlots = w.backward.slots.filter((s) => !head.includes(s) && !bwdLen.has(s));
+  const fwdWork = w.forward.slots.filter((s) => !head.includes(s) && !tapeSlots.includes(s));
+  const bwdWork = w.backward.slots.filter((s) => !head.includes(s) && !tapeSlots.includes(s));
+  const lens = (slots: readonly string[], m: Map<string, IntX>) => `[${slots.map((s) => intTs(m.get(s) ?? fwdLen.get(s)!)).join(', ')}]`;
+  const idx = (slots: readonly string[], name: string) => slots.indexOf(name);
+  const headTs = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : s === '@lengths' ? 'lengthsPtr' : `(z.${s.slice(1)} ?? 0)`);
+  const frameTs = (slots: readonly string[], work: readonly string[]) =>
+    `[${slots.map((s) => (head.includes(s) ? headTs(s) : tapeSlots.includes(s) ? `tp[${tapeSlots.indexOf(s)}]!` : `work.ptrs[${work.indexOf(s)}]!`)).join(', ')}]`;
+  const name = c.spec.name;
+  const st = (s: string) => JSON.stringify(s);
+  void transposedName;
+  return `
+// ---- WebAssembly SIMD128 kernels -----------------------------------------------------------------
+// The same schedule as forward/backward above, printed by src/emit/wasm; the module imports nothing.
+const wasmBytes = ${st(base64(w.bytes))};
+${WASM_RUNTIME}
+const wasmKernels = new WasmKernels(wasmBytes);
+
+/** Floats of each tape buffer (params, inputs, states over time, saved values, packed weights). */
+function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
+  return ${lens(tapeSlots, fwdLen)};
+}
+
+/** Runs ${name} over a whole sequence in WebAssembly; the tape stays in wasm memory for backwardWasm. */
+export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
+  const rt = wasmKernels.get();
+  if (rt === null) return forward(sizes, params, inputs, opts);
+  const z = checkSizes_(sizes);
+  const { steps, batch } = opts;
+  if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(\`${name}: steps and batch must be integers ≥ 0 (got \${steps}, \${batch})\`);
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+${cell.params.map((x) => `  check_(params.${x.name}, ${x.shape.map(dimTs).join(' * ')}, ${st(x.name)});`).join('\n')}
+${cell.inputs.map((x) => `  check_(inputs.${x.name}, steps * batch * ${dimTs(x.shape[0]!)}, ${st(x.name)});`).join('\n')}
+${cell.prev.map((s) => `  if (opts.init?.${s.name} !== undefined) check_(opts.init.${s.name}, batch * ${dimTs(s.shape[0]!)}, ${st(`init.${s.name}`)});`).join('\n')}
+  const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
+  const tp = rt.restore(block);
+  const work = rt.work(${w.forward.slots.length}, ${lens(fwdWork, fwdLen)}, 0);
+  const lengthsPtr = lengths === undefined ? 0 : rt.putI32(block.ptr + block.lengthsOffset, lengths);
+${[...cell.params.map((x) => `  rt.put(tp[${idx(tapeSlots, x.name)}], params.${x.name});`), ...cell.inputs.map((x) => `  rt.put(tp[${idx(tapeSlots, x.name)}], inputs.${x.name});`)].join('\n')}
+${cell.prev.map((s) => `  if (opts.init?.${s.name} !== undefined) rt.put(tp[${idx(tapeSlots, p.stateSeq.get(s.name)!)}], opts.init.${s.name});`).join('\n')}
+  rt.frame(work, ${frameTs(w.forward.slots, fwdWork)});
+  rt.call('forward', work);
+  rt.release(work);
+  const result = {
+    states: { ${cell.prev.map((s) => `${s.name}: rt.get32(tp[${idx(tapeSlots, p.stateSeq.get(s.name)!)}] + 4 * batch * ${dimTs(s.shape[0]!)}, steps * batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
+    tape: { wasm: block, sizes: z, steps, batch, lengths },
+  };
+  rt.own(result.tape, block);
+  return result;
+}
+
+/** BPTT over the sequence a forwardWasm call ran; every returned array is a copy. */
+export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
+  if (!('wasm' in tape)) return backward(tape, dStates);
+  const rt = wasmKernels.get()!;
+  const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
+${cell.prev.map((s) => `  if (dStates.${s.name} !== undefined) check_(dStates.${s.name}, steps * batch * ${dimTs(s.shape[0]!)}, ${st(`dStates.${s.name}`)});`).join('\n')}
+  const tp = rt.restore(tape.wasm);
+  const work = rt.work(${w.backward.slots.length}, ${lens(bwdWork, bwdLen)}, ${cell.prev.length});
+  const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
+${cell.prev.map((s) => `  if (dStates.${s.name} !== undefined) rt.put(work.ptrs[${idx(bwdWork, dStateName(s.name))}], dStates.${s.name});`).join('\n')}
+  rt.frame(work, ${frameTs(w.backward.slots, bwdWork)});
+  rt.call('backward', work);
+  const out = {
+    params: { ${cell.params.map((x) => `${x.name}: rt.get32(work.ptrs[${idx(bwdWork, p.grads.get(x.name)!)}], ${x.shape.map(dimTs).join(' * ')})`).join(', ')} },
+    inputs: { ${cell.inputs.map((x) => `${x.name}: rt.get32(work.ptrs[${idx(bwdWork, p.dx.get(x.name)!)}], steps * batch * ${dimTs(x.shape[0]!)})`).join(', ')} },
+    init: { ${cell.prev.map((s, k) => `${s.name}: rt.get32(rt.result(work, ${k}), batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
+  };
+  rt.release(work);
+  return out;
+}
+
+/**
+ * The WebAssembly SIMD kernels, with the f32 kernels' signatures (Float32Array in and out; every
+ * returned array is a copy, the tape stays in wasm memory). Where WebAssembly SIMD is missing they
+ * run the f32 kernels. Node compiles the module synchronously on first use; in a browser, await
+ * \`wasm.ready()\` once before the first call (main threads may not compile modules over 4 KB
+ * synchronously).
+ */
+export const wasm = {
+  cell, paramShapes, forward: forwardWasm, backward: backwardWasm,
+  /** Compiles and instantiates the module asynchronously; resolves to false where SIMD is missing. */
+  ready: (): Promise<boolean> => wasmKernels.ready(),
+  /** 'simd' once the module runs, 'f32' where WebAssembly SIMD is missing, 'pending' before the first call. */
+  backend: (): 'simd' | 'f32' | 'pending' => wasmKernels.backend(),
+  /** Live tape bytes kept in wasm memory (default 256 MiB); beyond it the oldest tapes are copied out to JS memory. */
+  tapeBudget: (bytes: number): void => wasmKernels.setBudget(bytes),
+};
+`;
+}

@@ -1,0 +1,200 @@
+// The WebAssembly printer: one SIMD128 module per cell from the TS target's schedule (program.ts):
+// forward(frame) and backward(frame), where the frame holds sizes, steps, batch and buffer addresses.
+
+import binaryen from 'binaryen';
+import type { CompiledCell } from '../../derive/compile.js';
+import { assertNever } from '../../ir/expr.js';
+import type { Dim } from '../../ir/shape.js';
+import { dimX, type IntX, type Op, type PMat, type Program } from '../ts/program.js';
+import { FnBuilder, i32, v128, Vec, type X } from './builder.js';
+import { addGemm, addGemmNT, addPack, addTranspose, GEMM, GEMM_NT, PACK, TRANSPOSE } from './gemm.js';
+import { phaseCode } from './phase.js';
+
+/** What the glue needs to call a kernel: frame slots in order (`$size`, `@steps`, `@batch`, `@lengths`, then buffers). */
+export interface WasmKernel {
+  readonly slots: readonly string[];
+}
+export interface WasmModule {
+  readonly bytes: Uint8Array;
+  readonly forward: WasmKernel;
+  readonly backward: WasmKernel;
+  /** Forward-only work buffers the printer adds (transposed packed weights), with their lengths. */
+  readonly extraFwd: readonly { name: string; len: IntX }[];
+}
+
+/** binaryen passes run on every module (cheap ones; see the report in notes for timings). */
+const OPT_PASSES: readonly string[] = [];
+
+export const transposedName = (packed: string): string => `${packed}:T`;
+export const dStateName = (s: string): string => `dStates:${s}`;
+
+/** Builds, validates and optimises the module; the bytes are deterministic for a given program. */
+export function emitWasm(c: CompiledCell, p: Program): WasmModule {
+  const m = new binaryen.Module();
+  m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals);
+  m.setMemory(1, 65536, 'memory');
+  addGemm(m);
+  addTranspose(m);
+  addPack(m);
+  addGemmNT(m);
+  const defined = new Set<string>();
+
+  const sizeSlots = c.spec.sizes.map((s) => `$${s.name}`);
+  const head = [...sizeSlots, '@steps', '@batch', '@lengths'];
+  const params = c.cell.params.map((x) => x.name);
+  const inputs = c.cell.inputs.map((x) => x.name);
+  const extraFwd = p.packed.map((name) => {
+    const b = p.fwdBuffers.find((x) => x.name === name)!;
+    return { name: transposedName(name), len: b.len };
+  });
+  const fwdSlots = [...head, ...params, ...inputs, ...p.fwdBuffers.map((b) => b.name), ...extraFwd.map((b) => b.name)];
+  const tapeSlots = [...params, ...inputs, ...p.stateSeq.values(), ...p.tapeBufs, ...p.packed];
+  const bwdSlots = [...head, ...tapeSlots, ...p.bwdBuffers.map((b) => b.name), ...c.cell.prev.map((s) => dStateName(s.name))];
+
+  const kernel = (name: 'forward' | 'backward', slots: readonly string[], pre: readonly Op[], step: readonly Op[], post: readonly Op[], reverse: boolean): void => {
+    const f = new FnBuilder(m, [['frame', i32]]);
+    const V = new Vec(m);
+    const local = new Map(slots.map((s) => [s, f.local(`s_${s.replace(/[^A-Za-z0-9_]/g, '_')}`, i32)]));
+    const get = (s: string): X => {
+      const l = local.get(s);
+      if (!l) throw new Error(`invariant: no frame slot '${s}'`);
+      return f.get(l);
+    };
+    const stepL = f.local('step', i32);
+    let label = 0;
+    const nextLabel = () => `L${label++}`;
+    const intX = (x: IntX): X => {
+      if (x.length === 0) return f.c(0);
+      const terms = x.map((mono) => {
+        const fs = mono.syms.map((s) => (s === '@step' ? f.get(stepL) : get(s)));
+        if (mono.k !== 1 || fs.length === 0) fs.unshift(f.c(mono.k));
+        return fs.reduce((a, b) => f.imul(a, b));
+      });
+      return terms.reduce((a, b) => f.iadd(a, b));
+    };
+    const ptr = (x: PMat): X => f.iadd(get(x.buf), m.i32.shl(intX(x.off), f.c(2)));
+    const env = {
+      f, fns: c.cell.fns, defined, dim: (d: Dim) => intX(dimX(d)),
+      buf: (b: string) => get(b), step: () => f.get(stepL), stepNext: () => f.iadd(f.get(stepL), f.c(1)), batch: () => get('@batch'), label: nextLabel,
+    };
+    // fresh i32 expressions each use: binaryen expressions must not be shared between parents
+    const E = { step: () => f.get(stepL), batch: () => get('@batch') };
+    const rowL = f.local('r', i32), kL = f.local('kk', i32), nL = f.local('nn', i32), tmp = f.local('tmp', i32);
+    const lengthsAt = (row: X): X => m.i32.load(0, 4, f.iadd(get('@lengths'), m.i32.shl(row, f.c(2))));
+    const dead = (): X => m.if(m.i32.eqz(get('@lengths')), f.c(0), m.i32.ge_s(E.step(), lengthsAt(f.get(rowL))));
+    const opCode = (op: Op): X => {
+      switch (op.kind) {
+        case 'pack':
+        case 'unpack': {
+          const d = env.dim;
+          return m.call(PACK, [get(op.packed), d(op.rowOff), d(op.width), get(op.W), d(op.rows), d(op.cols), d(op.colOff), f.c(op.kind === 'unpack' ? 1 : 0), f.c(op.transpose ? 1 : 0)], binaryen.none);
+        }
+        case 'gemm': {
+          if (op.form === 'NT' && !p.packed.includes(op.b.buf)) {
+            // W v with W read row-wise (a transposed parameter's backward): dot products along k
+            return m.call(GEMM_NT, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), ptr(op.b), intX(op.b.ld), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
+          }
+          if (op.form === 'NT') {
+            if (op.b.off.length) throw new Error('invariant: packed weights are read from their start');
+            return m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), f.c(1), get(transposedName(op.b.buf)), intX(op.N), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
+          }
+          const [sai, sak] = op.form === 'NN' ? [intX(op.a.ld), f.c(1)] : [f.c(1), intX(op.a.ld)];
+          return m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), sai, sak, ptr(op.b), intX(op.b.ld), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
+        }
+        case 'phase':
+          return phaseCode(env, op.nodes, op.stores, op.read);
+        case 'padCarry': {
+          const body: X[] = [];
+          for (const s of c.cell.prev) {
+            const seq = p.stateSeq.get(s.name)!;
+            const n4 = () => m.i32.shl(env.dim(s.shape[0]!), f.c(2));
+            const rowAt = (t: X) => f.iadd(get(seq), f.imul(f.iadd(f.imul(t, E.batch()), f.get(rowL)), n4()));
+            body.push(m.memory.copy(rowAt(f.iadd(E.step(), f.c(1))), rowAt(E.step()), n4()));
+          }
+          return m.if(get('@lengths'), f.forLoop(rowL, f.c(0), m.i32.lt_s(f.get(rowL), E.batch()), f.iadd(f.get(rowL), f.c(1)), [m.if(dead(), m.block(null, body))], nextLabel()));
+        }
+        case 'seedIn': {
+          // δs = carry + dL/ds_t over the whole [batch][n] block, then zero the padded rows
+          const body: X[] = [];
+          for (const s of c.cell.prev) {
+            const n = () => env.dim(s.shape[0]!);
+            const dIn = p.dIn.get(s.name)!, carry = p.carry.get(s.name)!, dS = dStateName(s.name);
+            const at = (b: X, k: X) => f.iadd(b, m.i32.shl(k, f.c(2)));
+            const dsBase = () => f.iadd(get(dS), m.i32.shl(f.imul(f.imul(E.step(), E.batch()), n()), f.c(2)));
+            const lane = (vec: boolean) => {
+              const ld = (b: X) => (vec ? m.v128.load(0, 4, at(b, f.get(kL))) : m.v128.load32_zero(0, 4, at(b, f.get(kL))));
+              const v = V.add(ld(get(carry)), ld(dsBase()));
+              return vec ? m.v128.store(0, 4, at(get(dIn), f.get(kL)), v) : m.v128.store32_lane(0, 4, 0, at(get(dIn), f.get(kL)), v);
+            };
+            body.push(
+              f.set(nL, f.imul(E.batch(), n())),
+              f.forLoop(kL, f.c(0), m.i32.le_s(f.iadd(f.get(kL), f.c(4)), f.get(nL)), f.iadd(f.get(kL), f.c(4)), [lane(true)], nextLabel()),
+            );
+            const lt = nextLabel();
+            body.push(m.block(`${lt}_out`, [m.loop(`${lt}_top`, m.block(null, [m.br(`${lt}_out`, m.i32.ge_s(f.get(kL), f.get(nL))), lane(false), f.set(kL, f.iadd(f.get(kL), f.c(1))), m.br(`${lt}_top`)]))]));
+            body.push(m.if(get('@lengths'), f.forLoop(rowL, f.c(0), m.i32.lt_s(f.get(rowL), E.batch()), f.iadd(f.get(rowL), f.c(1)), [
+              m.if(dead(), m.memory.fill(f.iadd(get(dIn), m.i32.shl(f.imul(f.get(rowL), n()), f.c(2))), f.c(0), m.i32.shl(n(), f.c(2)))),
+            ], nextLabel())));
+          }
+          return m.block(null, body);
+        }
+        case 'fill': {
+          const s = c.cell.prev.find((x) => p.carryNext.get(x.name) === op.buf)!;
+          const n = f.imul(E.batch(), env.dim(s.shape[0]!));
+          return f.forLoop(kL, f.c(0), m.i32.lt_s(f.get(kL), n), f.iadd(f.get(kL), f.c(1)), [m.f32.store(0, 4, f.iadd(get(op.buf), m.i32.shl(f.get(kL), f.c(2))), m.f32.const(op.value))], nextLabel());
+        }
+        case 'padPass': {
+          const body: X[] = [];
+          const rows: X[] = [];
+          for (const s of c.cell.prev) {
+            const n4 = () => m.i32.shl(env.dim(s.shape[0]!), f.c(2));
+            const rowAt = (b: string) => f.iadd(get(b), f.imul(f.get(rowL), n4()));
+            rows.push(m.memory.copy(rowAt(p.carryNext.get(s.name)!), rowAt(p.carry.get(s.name)!), n4()));
+          }
+          body.push(m.if(get('@lengths'), f.forLoop(rowL, f.c(0), m.i32.lt_s(f.get(rowL), E.batch()), f.iadd(f.get(rowL), f.c(1)), [m.if(dead(), m.block(null, rows))], nextLabel())));
+          // carry ↔ next: swap the two buffers' addresses
+          for (const s of c.cell.prev) {
+            const a = local.get(p.carry.get(s.name)!)!, b = local.get(p.carryNext.get(s.name)!)!;
+            body.push(f.set(tmp, f.get(a)), f.set(a, f.get(b)), f.set(b, f.get(tmp)));
+          }
+          return m.block(null, body);
+        }
+        default:
+          return assertNever(op, 'kernel op');
+      }
+    };
+    const prologue = slots.map((s, k) => f.set(local.get(s)!, m.i32.load(4 * k, 4, f.get('frame'))));
+    const transposes = name === 'forward'
+      ? p.packed.map((pk) => {
+        const b = p.fwdBuffers.find((x) => x.name === pk)!;
+        const op = pre.find((o) => o.kind === 'pack' && o.packed === pk) as { width: Dim };
+        // packed is [cols][width]: cols = Σ rows of its pieces (the buffer length / width)
+        const width = env.dim(op.width);
+        const cols = m.i32.div_s(intX(b.len), env.dim(op.width));
+        return m.call(TRANSPOSE, [get(pk), cols, width, get(transposedName(pk))], binaryen.none);
+      })
+      : [];
+    const packs = pre.filter((o) => o.kind === 'pack').map(opCode);
+    const others = pre.filter((o) => o.kind !== 'pack').map(opCode);
+    const stepCode = step.map(opCode);
+    const loop = reverse
+      ? (() => {
+        const l = nextLabel();
+        return m.block(`${l}_out`, [f.set(stepL, m.i32.sub(get('@steps'), f.c(1))), m.loop(`${l}_top`, m.block(null, [m.br(`${l}_out`, m.i32.lt_s(f.get(stepL), f.c(0))), ...stepCode, f.set(stepL, m.i32.sub(f.get(stepL), f.c(1))), m.br(`${l}_top`)]))]);
+      })()
+      : f.forLoop(stepL, f.c(0), m.i32.lt_s(f.get(stepL), get('@steps')), f.iadd(f.get(stepL), f.c(1)), stepCode, nextLabel());
+    const tail: X[] = post.map(opCode);
+    // The backward reports where the carries ended up (they swap every step).
+    if (name === 'backward') c.cell.prev.forEach((s, k) => tail.push(m.i32.store(4 * (slots.length + k), 4, f.get('frame'), get(p.carry.get(s.name)!))));
+    f.add(name, m.block(null, [...prologue, ...packs, ...transposes, ...others, loop, ...tail]));
+    m.addFunctionExport(name, name);
+  };
+  kernel('forward', fwdSlots, p.fwdPre, p.fwdStep, [], false);
+  kernel('backward', bwdSlots, [], p.bwdStep, p.bwdPost, true);
+  if (!m.validate()) throw new Error(`invariant: the WebAssembly module for ${c.spec.name} does not validate`);
+  // binaryen's full -O3 costs seconds per cell in binaryen.js; V8's optimizing tier does the rest.
+  if (OPT_PASSES.length) m.runPasses([...OPT_PASSES]);
+  const bytes = m.emitBinary();
+  m.dispose();
+  return { bytes, forward: { slots: fwdSlots }, backward: { slots: bwdSlots }, extraFwd };
+}

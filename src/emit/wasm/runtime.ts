@@ -1,0 +1,209 @@
+// The part of every generated module's WebAssembly glue that does not depend on the cell: loading,
+// SIMD detection, the linear-memory allocator, tapes and their lifetime. Printed verbatim.
+
+export const WASM_RUNTIME = String.raw`
+/** The few WebAssembly JS-API members used here (typed locally: the module needs no DOM or Node types). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: WasmExports };
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: object): Promise<{ exports: WasmExports }>;
+}
+interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmExports { readonly memory: WasmMemory; forward(frame: number): void; backward(frame: number): void }
+
+/** A tape block in wasm memory; evicted (copied out) when many tapes are alive at once. */
+export interface WasmTapeBlock { ptr: number; bytes: number; saved?: Uint8Array; readonly offsets: readonly number[]; readonly lengthsOffset: number }
+export interface WasmTape { readonly wasm: WasmTapeBlock; readonly sizes: unknown; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined }
+export interface WasmForwardResult<S> { readonly states: S; readonly tape: WasmTape }
+interface WasmWork { ptr: number; bytes: number; frame: number; slots: number; readonly ptrs: number[] }
+
+/** i8x16.popcnt of a constant: validates only where SIMD128 is supported. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+/** Live tape bytes kept in wasm memory before the oldest tapes are copied out to JS memory. */
+const TAPE_BUDGET = 256 * 2 ** 20;
+
+function fromBase64(s: string): Uint8Array {
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const map = new Uint8Array(128);
+  for (let i = 0; i < 64; i++) map[A.charCodeAt(i)] = i;
+  const n = s.length - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
+  const out = new Uint8Array((n * 3) >> 2);
+  for (let i = 0, o = 0; i < n; i += 4) {
+    const v = (map[s.charCodeAt(i)]! << 18) | (map[s.charCodeAt(i + 1)]! << 12) | (map[s.charCodeAt(i + 2)]! << 6) | map[s.charCodeAt(i + 3)]!;
+    out[o++] = v >> 16;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
+  }
+  return out;
+}
+
+const align16 = (n: number): number => (n + 15) & ~15;
+
+/** One instance, one linear memory: a first-fit allocator of 16-byte-aligned blocks, grown on demand. */
+class WasmKernels {
+  private k: WasmExports | null | undefined;
+  private free: [number, number][] = [];
+  private end = 16;
+  private readonly live = new Set<WasmTapeBlock>();
+  private liveBytes = 0;
+  private budget = TAPE_BUDGET;
+  private readonly registry = new FinalizationRegistry<WasmTapeBlock>((b) => this.drop(b));
+
+  constructor(private readonly base64: string) {}
+
+  private api(): WasmApi | undefined {
+    const W = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    return W !== undefined && W.validate(SIMD_PROBE) ? W : undefined;
+  }
+
+  private attach(e: WasmExports): void {
+    this.k = e;
+    this.end = 16;
+    this.free = [[16, e.memory.buffer.byteLength]];
+  }
+
+  setBudget(bytes: number): void {
+    this.budget = bytes;
+  }
+
+  backend(): 'simd' | 'f32' | 'pending' {
+    return this.k === undefined ? 'pending' : this.k === null ? 'f32' : 'simd';
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.k !== undefined) return this.k !== null;
+    const W = this.api();
+    if (!W) return (this.k = null) !== null;
+    const inst = await W.instantiate(await W.compile(fromBase64(this.base64)), {});
+    if (this.k === undefined) this.attach(inst.exports);
+    return true;
+  }
+
+  /** The instance, compiled synchronously on first use; null where SIMD is missing (use the f32 kernels). */
+  get(): this | null {
+    if (this.k === undefined) {
+      const W = this.api();
+      if (!W) this.k = null;
+      else this.attach(new W.Instance(new W.Module(fromBase64(this.base64)), {}).exports);
+    }
+    return this.k === null ? null : this;
+  }
+
+  private alloc(bytes: number): number {
+    const need = align16(Math.max(bytes, 16));
+    for (let i = 0; i < this.free.length; i++) {
+      const [at, size] = this.free[i]!;
+      if (size < need) continue;
+      if (size === need) this.free.splice(i, 1);
+      else this.free[i] = [at + need, size - need];
+      return at;
+    }
+    const mem = this.k!.memory;
+    const top = mem.buffer.byteLength;
+    const last = this.free.at(-1);
+    const tail = last && last[0] + last[1] === top ? last[1] : 0;
+    mem.grow(Math.ceil((need - tail) / 65536));
+    this.dealloc(top, mem.buffer.byteLength - top);
+    return this.alloc(bytes);
+  }
+
+  private dealloc(at: number, bytes: number): void {
+    const size = align16(Math.max(bytes, 16));
+    let i = 0;
+    while (i < this.free.length && this.free[i]![0] < at) i++;
+    this.free.splice(i, 0, [at, size]);
+    const next = this.free[i + 1];
+    if (next && at + size === next[0]) { this.free[i] = [at, size + next[1]]; this.free.splice(i + 1, 1); }
+    const prev = this.free[i - 1];
+    if (prev && prev[0] + prev[1] === at) { prev[1] += this.free[i]![1]; this.free.splice(i, 1); }
+  }
+
+  private drop(b: WasmTapeBlock): void {
+    if (b.ptr !== 0) { this.dealloc(b.ptr, b.bytes); this.live.delete(b); this.liveBytes -= b.bytes; }
+    b.ptr = 0;
+  }
+
+  private offsets(lens: readonly number[], extraBytes: number): { offsets: number[]; bytes: number } {
+    const offsets: number[] = [];
+    let at = 0;
+    for (const n of lens) { offsets.push(at); at += align16(4 * n); }
+    return { offsets, bytes: at + align16(extraBytes) };
+  }
+
+  /** A zeroed tape block: one buffer per length (floats), then the batch's sequence lengths. */
+  tape(lens: readonly number[], batch: number): WasmTapeBlock {
+    const { offsets, bytes } = this.offsets(lens, 4 * batch);
+    for (const old of this.live) {
+      if (this.liveBytes + bytes <= this.budget) break;
+      old.saved = new Uint8Array(this.k!.memory.buffer, old.ptr, old.bytes).slice();
+      this.drop(old);
+    }
+    const ptr = this.alloc(bytes);
+    new Uint8Array(this.k!.memory.buffer, ptr, bytes).fill(0);
+    const b: WasmTapeBlock = { ptr, bytes, offsets, lengthsOffset: bytes - align16(4 * batch) };
+    this.live.add(b);
+    this.liveBytes += bytes;
+    return b;
+  }
+
+  /** Absolute addresses of a tape's buffers, copying an evicted tape back into wasm memory first. */
+  restore(b: WasmTapeBlock): number[] {
+    if (b.ptr === 0) {
+      if (!b.saved) throw new Error('invariant: a wasm tape was released');
+      b.ptr = this.alloc(b.bytes);
+      new Uint8Array(this.k!.memory.buffer, b.ptr, b.bytes).set(b.saved);
+      b.saved = undefined;
+      this.live.add(b);
+      this.liveBytes += b.bytes;
+    }
+    return b.offsets.map((o) => b.ptr + o);
+  }
+
+  /** Registers the tape object so its block is freed when it is garbage-collected. */
+  own(tape: object, b: WasmTapeBlock): void {
+    this.registry.register(tape, b);
+  }
+
+  /** A zeroed per-call block: the frame (slots + results, i32), then the work buffers. */
+  work(slots: number, lens: readonly number[], results: number): WasmWork {
+    const frameBytes = align16(4 * (slots + results));
+    const { offsets, bytes } = this.offsets(lens, 0);
+    const ptr = this.alloc(frameBytes + bytes);
+    new Uint8Array(this.k!.memory.buffer, ptr, frameBytes + bytes).fill(0);
+    return { ptr, bytes: frameBytes + bytes, frame: ptr, slots, ptrs: offsets.map((o) => ptr + frameBytes + o) };
+  }
+
+  release(w: WasmWork): void {
+    this.dealloc(w.ptr, w.bytes);
+  }
+
+  frame(w: WasmWork, values: readonly number[]): void {
+    new Int32Array(this.k!.memory.buffer, w.frame, values.length).set(values);
+  }
+
+  /** Result slot k (written by the kernel after the frame's slots). */
+  result(w: WasmWork, k: number): number {
+    return new Int32Array(this.k!.memory.buffer, w.frame, w.slots + k + 1)[w.slots + k]!;
+  }
+
+  put(ptr: number, a: Float32Array): void {
+    new Float32Array(this.k!.memory.buffer, ptr, a.length).set(a);
+  }
+
+  putI32(ptr: number, a: Int32Array): number {
+    new Int32Array(this.k!.memory.buffer, ptr, a.length).set(a);
+    return ptr;
+  }
+
+  /** A copy of n floats at ptr. */
+  get32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.k!.memory.buffer, ptr, n).slice();
+  }
+
+  call(fn: 'forward' | 'backward', w: WasmWork): void {
+    this.k![fn](w.frame);
+  }
+}
+`;
