@@ -11,10 +11,11 @@
 // Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
 // parameters are shared by the batch. The forward keeps hidden + hidden + hidden floats per step and
 // batch row for the backward (the states and u, c_cand).
+// Names from the spec are used as they are; names the generator adds end in '_'.
 
 export const cell = {
   name: 'gru-minimal',
-  title: "Simplified GRU (update gate only)",
+  title: 'Simplified GRU (update gate only)',
   sizes: ['input', 'hidden', 'classes'],
   inputs: { x: 'input' },
   states: { c: 'hidden' },
@@ -44,7 +45,7 @@ export interface ForwardOptions<A> {
 export interface Tape<A> {
   readonly sizes: Sizes; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined;
   readonly params: Params<A>; readonly inputs: Inputs<A>;
-  cSeq: A; uTape: A; c_candTape: A; cWeights: A; xWeights: A;
+  cSeq_: A; uTape_: A; c_candTape_: A; cWeights_: A; xWeights_: A;
 }
 export interface ForwardResult<A> {
   /** Every state at every step, [steps][batch][n]. */
@@ -60,298 +61,308 @@ export interface BackwardResult<A> {
 }
 
 /** Shapes of the parameters at the given sizes. */
-export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = checkSizes(sizes);
+export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
+  const { input, hidden } = checkSizes_(sizes_);
   return { W_c: [hidden, (hidden + input)], b_c: [hidden], W_u: [hidden, (hidden + input)], b_u: [hidden] };
 }
 
 /** Runs gru-minimal over a whole sequence and keeps what the backward needs. */
-export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_c = check(params.W_c, hidden * (hidden + input), 'W_c');
-  const b_c = check(params.b_c, hidden, 'b_c');
-  const W_u = check(params.W_u, hidden * (hidden + input), 'W_u');
-  const b_u = check(params.b_u, hidden, 'b_u');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const cSeq = new Float32Array((steps + 1) * batch * hidden);
-  if (opts.init?.c !== undefined) cSeq.set(check(opts.init.c, batch * hidden, 'init.c'));
-  const uTape = new Float32Array(steps * batch * hidden);
-  const c_candTape = new Float32Array(steps * batch * hidden);
+export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_c = check_(own_(params_, 'W_c'), hidden * (hidden + input), 'W_c');
+  const b_c = check_(own_(params_, 'b_c'), hidden, 'b_c');
+  const W_u = check_(own_(params_, 'W_u'), hidden * (hidden + input), 'W_u');
+  const b_u = check_(own_(params_, 'b_u'), hidden, 'b_u');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const cSeq_ = new Float32Array((steps_ + 1) * batch_ * hidden);
+  const init_c_ = own_(opts_.init, 'c');
+  if (init_c_ !== undefined) cSeq_.set(check_(init_c_, batch_ * hidden, 'init.c'));
+  const uTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const c_candTape_ = new Float32Array(steps_ * batch_ * hidden);
   // W_u[:, 0..], W_c[:, 0..] packed: they all multiply c
-  const cWeights = new Float32Array(2 * hidden * hidden);
-  packRows(cWeights, 0, hidden, W_u, hidden, (hidden + input), 0);
-  packRows(cWeights, hidden, hidden, W_c, hidden, (hidden + input), 0);
-  const cProj = new Float32Array(batch * 2 * hidden);
+  const cWeights_ = new Float32Array(2 * hidden * hidden);
+  packRows_(cWeights_, 0, hidden, W_u, hidden, (hidden + input), 0);
+  packRows_(cWeights_, hidden, hidden, W_c, hidden, (hidden + input), 0);
+  const cProj_ = new Float32Array(batch_ * 2 * hidden);
   // W_u[:, hidden..], W_c[:, hidden..] packed: they all multiply x
-  const xWeights = new Float32Array(2 * hidden * input);
-  packRows(xWeights, 0, input, W_u, hidden, (hidden + input), hidden);
-  packRows(xWeights, hidden, input, W_c, hidden, (hidden + input), hidden);
-  const xProj = new Float32Array(steps * batch * 2 * hidden);
+  const xWeights_ = new Float32Array(2 * hidden * input);
+  packRows_(xWeights_, 0, input, W_u, hidden, (hidden + input), hidden);
+  packRows_(xWeights_, hidden, input, W_c, hidden, (hidden + input), hidden);
+  const xProj_ = new Float32Array(steps_ * batch_ * 2 * hidden);
   // input projections of all time steps in one product
-  gemmNT(steps * batch, 2 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 2 * hidden, false);
-  for (let step = 0; step < steps; step++) {
+  gemmNT_(steps_ * batch_, 2 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 2 * hidden, false);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [W_u, W_c] · c
-    gemmNT(batch, 2 * hidden, hidden, cSeq, step * batch * hidden, hidden, cWeights, 0, hidden, cProj, 0, 2 * hidden, false);
+    gemmNT_(batch_, 2 * hidden, hidden, cSeq_, step_ * batch_ * hidden, hidden, cWeights_, 0, hidden, cProj_, 0, 2 * hidden, false);
     // u, c_cand, c: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o1 = row * 2 * hidden;
-      const o2 = (step * batch + row) * 2 * hidden;
-      const o3 = (step * batch + row) * hidden;
-      const o4 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const u_pre = (cProj[o1 + col] + xProj[o2 + col]) + b_u[col];
-        const u = sigmoid(u_pre); // u = sigmoid(W_u * concat(c_prev, x) + b_u)
-        const c_cand_pre = (cProj[o1 + hidden + col] + xProj[o2 + hidden + col]) + b_c[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o1_ = row_ * 2 * hidden;
+      const o2_ = (step_ * batch_ + row_) * 2 * hidden;
+      const o3_ = (step_ * batch_ + row_) * hidden;
+      const o4_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const u_pre = (cProj_[o1_ + col_] + xProj_[o2_ + col_]) + b_u[col_];
+        const u = sigmoid_(u_pre); // u = sigmoid(W_u * concat(c_prev, x) + b_u)
+        const c_cand_pre = (cProj_[o1_ + hidden + col_] + xProj_[o2_ + hidden + col_]) + b_c[col_];
         const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * concat(c_prev, x) + b_c)
-        const c = u * c_cand + (1 - u) * cSeq[o3 + col]; // c = u .* c_cand + (1 - u) .* c_prev
-        uTape[o3 + col] = u;
-        c_candTape[o3 + col] = c_cand;
-        cSeq[o4 + col] = c;
+        const c = u * c_cand + (1 - u) * cSeq_[o3_ + col_]; // c = u .* c_cand + (1 - u) .* c_prev
+        uTape_[o3_ + col_] = u;
+        c_candTape_[o3_ + col_] = c_cand;
+        cSeq_[o4_ + col_] = c;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        cSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        cSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { c: cSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_c, b_c, W_u, b_u }, inputs: { x }, cSeq, uTape, c_candTape, cWeights, xWeights },
+    states: { c: cSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_c, b_c, W_u, b_u }, inputs: { x }, cSeq_, uTape_, c_candTape_, cWeights_, xWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
-export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_c, b_c, W_u, b_u } = tape.params;
-  const { x } = tape.inputs;
-  const { cSeq, uTape, c_candTape, cWeights, xWeights } = tape;
-  if (dStates.c !== undefined) check(dStates.c, steps * batch * hidden, 'dStates.c');
-  const dW_c = new Float32Array(W_c.length);
-  const db_c = new Float32Array(b_c.length);
-  const dW_u = new Float32Array(W_u.length);
-  const db_u = new Float32Array(b_u.length);
-  const dx = new Float32Array(steps * batch * input);
-  const dyC = new Float32Array(steps * batch * 2 * hidden); // δ of W_u, W_c products, every step
-  const dyX = new Float32Array(steps * batch * 2 * hidden); // δ of W_u, W_c products, every step
-  const dcSum = new Float32Array(batch * hidden);
-  const dcIn = new Float32Array(batch * hidden);
-  let dcCarry = new Float32Array(batch * hidden);
-  let dcNext = new Float32Array(batch * hidden);
-  const tBuf = new Float32Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_c, b_c, W_u, b_u } = tape_.params;
+  const { x } = tape_.inputs;
+  const { cSeq_, uTape_, c_candTape_, cWeights_, xWeights_ } = tape_;
+  if (own_(dStates_, 'c') !== undefined) check_(own_(dStates_, 'c'), steps_ * batch_ * hidden, 'dStates.c');
+  const dW_c_ = new Float32Array(W_c.length);
+  const db_c_ = new Float32Array(b_c.length);
+  const dW_u_ = new Float32Array(W_u.length);
+  const db_u_ = new Float32Array(b_u.length);
+  const dx_ = new Float32Array(steps_ * batch_ * input);
+  const dyC_ = new Float32Array(steps_ * batch_ * 2 * hidden); // δ of W_u, W_c products, every step
+  const dyX_ = new Float32Array(steps_ * batch_ * 2 * hidden); // δ of W_u, W_c products, every step
+  const dcSum_ = new Float32Array(batch_ * hidden);
+  const dcIn_ = new Float32Array(batch_ * hidden);
+  let dcCarry_ = new Float32Array(batch_ * hidden);
+  let dcNext_ = new Float32Array(batch_ * hidden);
+  const tBuf_ = new Float32Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gc = dStates.c;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dcIn[k] = dead ? 0 : dcCarry[k] + (gc === undefined ? 0 : gc[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gc_ = own_(dStates_, 'c');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dcIn_[k_] = dead_ ? 0 : dcCarry_[k_] + (gc_ === undefined ? 0 : gc_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o12 = (step * batch + row) * hidden;
-      const o22 = row * hidden;
-      const o32 = (step * batch + row) * 2 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t = 1 - uTape[o12 + col];
-        const dc_cand = dcIn[o22 + col] * uTape[o12 + col];
-        const dc_cand_pre = dc_cand * (1 - c_candTape[o12 + col] * c_candTape[o12 + col]);
-        const du = dcIn[o22 + col] * (c_candTape[o12 + col] - cSeq[o12 + col]);
-        const du_pre = du * uTape[o12 + col] * t;
-        tBuf[o22 + col] = t;
-        dyC[o32 + col] = du_pre;
-        dyC[o32 + hidden + col] = dc_cand_pre;
-        dyX[o32 + col] = du_pre;
-        dyX[o32 + hidden + col] = dc_cand_pre;
-        db_c[col] += dc_cand_pre;
-        db_u[col] += du_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o12_ = (step_ * batch_ + row_) * hidden;
+      const o22_ = row_ * hidden;
+      const o32_ = (step_ * batch_ + row_) * 2 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t_ = 1 - uTape_[o12_ + col_];
+        const dc_cand = dcIn_[o22_ + col_] * uTape_[o12_ + col_];
+        const dc_cand_pre = dc_cand * (1 - c_candTape_[o12_ + col_] * c_candTape_[o12_ + col_]);
+        const du = dcIn_[o22_ + col_] * (c_candTape_[o12_ + col_] - cSeq_[o12_ + col_]);
+        const du_pre = du * uTape_[o12_ + col_] * t_;
+        tBuf_[o22_ + col_] = t_;
+        dyC_[o32_ + col_] = du_pre;
+        dyC_[o32_ + hidden + col_] = dc_cand_pre;
+        dyX_[o32_ + col_] = du_pre;
+        dyX_[o32_ + hidden + col_] = dc_cand_pre;
+        db_c_[col_] += dc_cand_pre;
+        db_u_[col_] += du_pre;
       }
     }
     // Σ Wᵀ δ over [W_u, W_c] in one product
-    gemmNN(batch, hidden, 2 * hidden, dyC, step * batch * 2 * hidden, 2 * hidden, cWeights, 0, hidden, dcSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o13 = row * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t2 = dcIn[o13 + col] * tBuf[o13 + col] + dcSum[o13 + col];
-        dcNext[o13 + col] = t2;
+    gemmNN_(batch_, hidden, 2 * hidden, dyC_, step_ * batch_ * 2 * hidden, 2 * hidden, cWeights_, 0, hidden, dcSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o13_ = row_ * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t2_ = dcIn_[o13_ + col_] * tBuf_[o13_ + col_] + dcSum_[o13_ + col_];
+        dcNext_[o13_ + col_] = t2_;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dcNext.set(dcCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dcNext_.set(dcCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dcCarry, dcNext] = [dcNext, dcCarry];
+    [dcCarry_, dcNext_] = [dcNext_, dcCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_u, W_c] in one product
-  gemmNN(steps * batch, input, 2 * hidden, dyX, 0, 2 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_(steps_ * batch_, input, 2 * hidden, dyX_, 0, 2 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dcWeights = new Float32Array(2 * hidden * hidden);
-  gemmTN(2 * hidden, hidden, steps * batch, dyC, 0, 2 * hidden, cSeq, 0, hidden, dcWeights, 0, hidden, false);
-  unpackRows(dcWeights, 0, hidden, dW_u, hidden, (hidden + input), 0);
-  unpackRows(dcWeights, hidden, hidden, dW_c, hidden, (hidden + input), 0);
-  const dxWeights = new Float32Array(2 * hidden * input);
-  gemmTN(2 * hidden, input, steps * batch, dyX, 0, 2 * hidden, x, 0, input, dxWeights, 0, input, false);
-  unpackRows(dxWeights, 0, input, dW_u, hidden, (hidden + input), hidden);
-  unpackRows(dxWeights, hidden, input, dW_c, hidden, (hidden + input), hidden);
+  const dcWeights_ = new Float32Array(2 * hidden * hidden);
+  gemmTN_(2 * hidden, hidden, steps_ * batch_, dyC_, 0, 2 * hidden, cSeq_, 0, hidden, dcWeights_, 0, hidden, false);
+  unpackRows_(dcWeights_, 0, hidden, dW_u_, hidden, (hidden + input), 0);
+  unpackRows_(dcWeights_, hidden, hidden, dW_c_, hidden, (hidden + input), 0);
+  const dxWeights_ = new Float32Array(2 * hidden * input);
+  gemmTN_(2 * hidden, input, steps_ * batch_, dyX_, 0, 2 * hidden, x, 0, input, dxWeights_, 0, input, false);
+  unpackRows_(dxWeights_, 0, input, dW_u_, hidden, (hidden + input), hidden);
+  unpackRows_(dxWeights_, hidden, input, dW_c_, hidden, (hidden + input), hidden);
   return {
-    params: { W_c: dW_c, b_c: db_c, W_u: dW_u, b_u: db_u },
-    inputs: { x: dx },
-    init: { c: dcCarry },
+    params: { W_c: dW_c_, b_c: db_c_, W_u: dW_u_, b_u: db_u_ },
+    inputs: { x: dx_ },
+    init: { c: dcCarry_ },
   };
 }
 
 /** Runs gru-minimal over a whole sequence and keeps what the backward needs. */
-export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_c = check(params.W_c, hidden * (hidden + input), 'W_c');
-  const b_c = check(params.b_c, hidden, 'b_c');
-  const W_u = check(params.W_u, hidden * (hidden + input), 'W_u');
-  const b_u = check(params.b_u, hidden, 'b_u');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const cSeq = new Float64Array((steps + 1) * batch * hidden);
-  if (opts.init?.c !== undefined) cSeq.set(check(opts.init.c, batch * hidden, 'init.c'));
-  const uTape = new Float64Array(steps * batch * hidden);
-  const c_candTape = new Float64Array(steps * batch * hidden);
+export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_c = check_(own_(params_, 'W_c'), hidden * (hidden + input), 'W_c');
+  const b_c = check_(own_(params_, 'b_c'), hidden, 'b_c');
+  const W_u = check_(own_(params_, 'W_u'), hidden * (hidden + input), 'W_u');
+  const b_u = check_(own_(params_, 'b_u'), hidden, 'b_u');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const cSeq_ = new Float64Array((steps_ + 1) * batch_ * hidden);
+  const init_c2_ = own_(opts_.init, 'c');
+  if (init_c2_ !== undefined) cSeq_.set(check_(init_c2_, batch_ * hidden, 'init.c'));
+  const uTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const c_candTape_ = new Float64Array(steps_ * batch_ * hidden);
   // W_u[:, 0..], W_c[:, 0..] packed: they all multiply c
-  const cWeights = new Float64Array(2 * hidden * hidden);
-  packRows(cWeights, 0, hidden, W_u, hidden, (hidden + input), 0);
-  packRows(cWeights, hidden, hidden, W_c, hidden, (hidden + input), 0);
-  const cProj = new Float64Array(batch * 2 * hidden);
+  const cWeights_ = new Float64Array(2 * hidden * hidden);
+  packRows_(cWeights_, 0, hidden, W_u, hidden, (hidden + input), 0);
+  packRows_(cWeights_, hidden, hidden, W_c, hidden, (hidden + input), 0);
+  const cProj_ = new Float64Array(batch_ * 2 * hidden);
   // W_u[:, hidden..], W_c[:, hidden..] packed: they all multiply x
-  const xWeights = new Float64Array(2 * hidden * input);
-  packRows(xWeights, 0, input, W_u, hidden, (hidden + input), hidden);
-  packRows(xWeights, hidden, input, W_c, hidden, (hidden + input), hidden);
-  const xProj = new Float64Array(steps * batch * 2 * hidden);
+  const xWeights_ = new Float64Array(2 * hidden * input);
+  packRows_(xWeights_, 0, input, W_u, hidden, (hidden + input), hidden);
+  packRows_(xWeights_, hidden, input, W_c, hidden, (hidden + input), hidden);
+  const xProj_ = new Float64Array(steps_ * batch_ * 2 * hidden);
   // input projections of all time steps in one product
-  gemmNT_f64(steps * batch, 2 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 2 * hidden, false);
-  for (let step = 0; step < steps; step++) {
+  gemmNT_f64_(steps_ * batch_, 2 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 2 * hidden, false);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [W_u, W_c] · c
-    gemmNT_f64(batch, 2 * hidden, hidden, cSeq, step * batch * hidden, hidden, cWeights, 0, hidden, cProj, 0, 2 * hidden, false);
+    gemmNT_f64_(batch_, 2 * hidden, hidden, cSeq_, step_ * batch_ * hidden, hidden, cWeights_, 0, hidden, cProj_, 0, 2 * hidden, false);
     // u, c_cand, c: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o14 = row * 2 * hidden;
-      const o23 = (step * batch + row) * 2 * hidden;
-      const o33 = (step * batch + row) * hidden;
-      const o42 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const u_pre = (cProj[o14 + col] + xProj[o23 + col]) + b_u[col];
-        const u = sigmoid(u_pre); // u = sigmoid(W_u * concat(c_prev, x) + b_u)
-        const c_cand_pre = (cProj[o14 + hidden + col] + xProj[o23 + hidden + col]) + b_c[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o14_ = row_ * 2 * hidden;
+      const o23_ = (step_ * batch_ + row_) * 2 * hidden;
+      const o33_ = (step_ * batch_ + row_) * hidden;
+      const o42_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const u_pre = (cProj_[o14_ + col_] + xProj_[o23_ + col_]) + b_u[col_];
+        const u = sigmoid_(u_pre); // u = sigmoid(W_u * concat(c_prev, x) + b_u)
+        const c_cand_pre = (cProj_[o14_ + hidden + col_] + xProj_[o23_ + hidden + col_]) + b_c[col_];
         const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * concat(c_prev, x) + b_c)
-        const c = u * c_cand + (1 - u) * cSeq[o33 + col]; // c = u .* c_cand + (1 - u) .* c_prev
-        uTape[o33 + col] = u;
-        c_candTape[o33 + col] = c_cand;
-        cSeq[o42 + col] = c;
+        const c = u * c_cand + (1 - u) * cSeq_[o33_ + col_]; // c = u .* c_cand + (1 - u) .* c_prev
+        uTape_[o33_ + col_] = u;
+        c_candTape_[o33_ + col_] = c_cand;
+        cSeq_[o42_ + col_] = c;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        cSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        cSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { c: cSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_c, b_c, W_u, b_u }, inputs: { x }, cSeq, uTape, c_candTape, cWeights, xWeights },
+    states: { c: cSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_c, b_c, W_u, b_u }, inputs: { x }, cSeq_, uTape_, c_candTape_, cWeights_, xWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
-export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_c, b_c, W_u, b_u } = tape.params;
-  const { x } = tape.inputs;
-  const { cSeq, uTape, c_candTape, cWeights, xWeights } = tape;
-  if (dStates.c !== undefined) check(dStates.c, steps * batch * hidden, 'dStates.c');
-  const dW_c = new Float64Array(W_c.length);
-  const db_c = new Float64Array(b_c.length);
-  const dW_u = new Float64Array(W_u.length);
-  const db_u = new Float64Array(b_u.length);
-  const dx = new Float64Array(steps * batch * input);
-  const dyC = new Float64Array(steps * batch * 2 * hidden); // δ of W_u, W_c products, every step
-  const dyX = new Float64Array(steps * batch * 2 * hidden); // δ of W_u, W_c products, every step
-  const dcSum = new Float64Array(batch * hidden);
-  const dcIn = new Float64Array(batch * hidden);
-  let dcCarry = new Float64Array(batch * hidden);
-  let dcNext = new Float64Array(batch * hidden);
-  const tBuf = new Float64Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_c, b_c, W_u, b_u } = tape_.params;
+  const { x } = tape_.inputs;
+  const { cSeq_, uTape_, c_candTape_, cWeights_, xWeights_ } = tape_;
+  if (own_(dStates_, 'c') !== undefined) check_(own_(dStates_, 'c'), steps_ * batch_ * hidden, 'dStates.c');
+  const dW_c_ = new Float64Array(W_c.length);
+  const db_c_ = new Float64Array(b_c.length);
+  const dW_u_ = new Float64Array(W_u.length);
+  const db_u_ = new Float64Array(b_u.length);
+  const dx_ = new Float64Array(steps_ * batch_ * input);
+  const dyC_ = new Float64Array(steps_ * batch_ * 2 * hidden); // δ of W_u, W_c products, every step
+  const dyX_ = new Float64Array(steps_ * batch_ * 2 * hidden); // δ of W_u, W_c products, every step
+  const dcSum_ = new Float64Array(batch_ * hidden);
+  const dcIn_ = new Float64Array(batch_ * hidden);
+  let dcCarry_ = new Float64Array(batch_ * hidden);
+  let dcNext_ = new Float64Array(batch_ * hidden);
+  const tBuf_ = new Float64Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gc2 = dStates.c;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dcIn[k] = dead ? 0 : dcCarry[k] + (gc2 === undefined ? 0 : gc2[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gc2_ = own_(dStates_, 'c');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dcIn_[k_] = dead_ ? 0 : dcCarry_[k_] + (gc2_ === undefined ? 0 : gc2_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o15 = (step * batch + row) * hidden;
-      const o24 = row * hidden;
-      const o34 = (step * batch + row) * 2 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t3 = 1 - uTape[o15 + col];
-        const dc_cand = dcIn[o24 + col] * uTape[o15 + col];
-        const dc_cand_pre = dc_cand * (1 - c_candTape[o15 + col] * c_candTape[o15 + col]);
-        const du = dcIn[o24 + col] * (c_candTape[o15 + col] - cSeq[o15 + col]);
-        const du_pre = du * uTape[o15 + col] * t3;
-        tBuf[o24 + col] = t3;
-        dyC[o34 + col] = du_pre;
-        dyC[o34 + hidden + col] = dc_cand_pre;
-        dyX[o34 + col] = du_pre;
-        dyX[o34 + hidden + col] = dc_cand_pre;
-        db_c[col] += dc_cand_pre;
-        db_u[col] += du_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o15_ = (step_ * batch_ + row_) * hidden;
+      const o24_ = row_ * hidden;
+      const o34_ = (step_ * batch_ + row_) * 2 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t3_ = 1 - uTape_[o15_ + col_];
+        const dc_cand = dcIn_[o24_ + col_] * uTape_[o15_ + col_];
+        const dc_cand_pre = dc_cand * (1 - c_candTape_[o15_ + col_] * c_candTape_[o15_ + col_]);
+        const du = dcIn_[o24_ + col_] * (c_candTape_[o15_ + col_] - cSeq_[o15_ + col_]);
+        const du_pre = du * uTape_[o15_ + col_] * t3_;
+        tBuf_[o24_ + col_] = t3_;
+        dyC_[o34_ + col_] = du_pre;
+        dyC_[o34_ + hidden + col_] = dc_cand_pre;
+        dyX_[o34_ + col_] = du_pre;
+        dyX_[o34_ + hidden + col_] = dc_cand_pre;
+        db_c_[col_] += dc_cand_pre;
+        db_u_[col_] += du_pre;
       }
     }
     // Σ Wᵀ δ over [W_u, W_c] in one product
-    gemmNN_f64(batch, hidden, 2 * hidden, dyC, step * batch * 2 * hidden, 2 * hidden, cWeights, 0, hidden, dcSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o16 = row * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t4 = dcIn[o16 + col] * tBuf[o16 + col] + dcSum[o16 + col];
-        dcNext[o16 + col] = t4;
+    gemmNN_f64_(batch_, hidden, 2 * hidden, dyC_, step_ * batch_ * 2 * hidden, 2 * hidden, cWeights_, 0, hidden, dcSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o16_ = row_ * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t4_ = dcIn_[o16_ + col_] * tBuf_[o16_ + col_] + dcSum_[o16_ + col_];
+        dcNext_[o16_ + col_] = t4_;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dcNext.set(dcCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dcNext_.set(dcCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dcCarry, dcNext] = [dcNext, dcCarry];
+    [dcCarry_, dcNext_] = [dcNext_, dcCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_u, W_c] in one product
-  gemmNN_f64(steps * batch, input, 2 * hidden, dyX, 0, 2 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_f64_(steps_ * batch_, input, 2 * hidden, dyX_, 0, 2 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dcWeights2 = new Float64Array(2 * hidden * hidden);
-  gemmTN_f64(2 * hidden, hidden, steps * batch, dyC, 0, 2 * hidden, cSeq, 0, hidden, dcWeights2, 0, hidden, false);
-  unpackRows(dcWeights2, 0, hidden, dW_u, hidden, (hidden + input), 0);
-  unpackRows(dcWeights2, hidden, hidden, dW_c, hidden, (hidden + input), 0);
-  const dxWeights2 = new Float64Array(2 * hidden * input);
-  gemmTN_f64(2 * hidden, input, steps * batch, dyX, 0, 2 * hidden, x, 0, input, dxWeights2, 0, input, false);
-  unpackRows(dxWeights2, 0, input, dW_u, hidden, (hidden + input), hidden);
-  unpackRows(dxWeights2, hidden, input, dW_c, hidden, (hidden + input), hidden);
+  const dcWeights2_ = new Float64Array(2 * hidden * hidden);
+  gemmTN_f64_(2 * hidden, hidden, steps_ * batch_, dyC_, 0, 2 * hidden, cSeq_, 0, hidden, dcWeights2_, 0, hidden, false);
+  unpackRows_(dcWeights2_, 0, hidden, dW_u_, hidden, (hidden + input), 0);
+  unpackRows_(dcWeights2_, hidden, hidden, dW_c_, hidden, (hidden + input), 0);
+  const dxWeights2_ = new Float64Array(2 * hidden * input);
+  gemmTN_f64_(2 * hidden, input, steps_ * batch_, dyX_, 0, 2 * hidden, x, 0, input, dxWeights2_, 0, input, false);
+  unpackRows_(dxWeights2_, 0, input, dW_u_, hidden, (hidden + input), hidden);
+  unpackRows_(dxWeights2_, hidden, input, dW_c_, hidden, (hidden + input), hidden);
   return {
-    params: { W_c: dW_c, b_c: db_c, W_u: dW_u, b_u: db_u },
-    inputs: { x: dx },
-    init: { c: dcCarry },
+    params: { W_c: dW_c_, b_c: db_c_, W_u: dW_u_, b_u: db_u_ },
+    inputs: { x: dx_ },
+    init: { c: dcCarry_ },
   };
 }
 
@@ -359,21 +370,26 @@ export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Flo
 export const f32 = { cell, paramShapes, forward, backward };
 export const f64 = { cell, paramShapes, forward: forward64, backward: backward64 };
 
-function check<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
+/** o[key] if o has it as its own property: a spec may name a state 'constructor' or 'toString'. */
+function own_<T>(o: Partial<Record<string, T>> | undefined, key: string): T | undefined {
+  return o !== undefined && Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function check_<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
   if (a === undefined) throw new Error(`gru-minimal: ${what} is missing`);
   if (a.length !== length) throw new Error(`gru-minimal: ${what} has ${a.length} elements, expected ${length}`);
   return a;
 }
 
-function checkSizes(sizes: Sizes): Sizes {
+function checkSizes_(sizes: Sizes): Sizes {
   for (const name of ['input', 'hidden'] as const) {
-    const n: unknown = sizes[name];
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
     if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`gru-minimal: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
   }
   return sizes;
 }
 
-function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
+function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
   if (lengths === undefined) return undefined;
   if (lengths.length !== batch) throw new Error(`gru-minimal: lengths has ${lengths.length} entries, expected ${batch}`);
   for (const n of lengths) if (!(n >= 0 && n <= steps)) throw new Error(`gru-minimal: a sequence length ${n} is outside 0..${steps}`);
@@ -381,17 +397,17 @@ function checkLengths(lengths: Int32Array | undefined, batch: number, steps: num
 }
 
 /** Copies W[:, colOff : colOff+width] into rows rowOff.. of a packed [rows][width] matrix. */
-function packRows(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function packRows_(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dst[(rowOff + i) * width + j] = W[i * cols + colOff + j];
 }
 
 /** Adds rows rowOff.. of a packed gradient back into dW[:, colOff : colOff+width]. */
-function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function unpackRows_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
 }
 
 /** The logistic function, without overflow for large |x|. */
-function sigmoid(x: number): number {
+function sigmoid_(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
@@ -401,7 +417,7 @@ function sigmoid(x: number): number {
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -497,7 +513,7 @@ function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -589,7 +605,7 @@ function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -687,7 +703,7 @@ function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -783,7 +799,7 @@ function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -875,7 +891,7 @@ function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -1189,16 +1205,16 @@ function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
 export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
   const rt = wasmKernels.get();
   if (rt === null) return forward(sizes, params, inputs, opts);
-  const z = checkSizes(sizes);
+  const z = checkSizes_(sizes);
   const { steps, batch } = opts;
   if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(`gru-minimal: steps and batch must be integers ≥ 0 (got ${steps}, ${batch})`);
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  check(params.W_c, z.hidden * (z.hidden + z.input), "W_c");
-  check(params.b_c, z.hidden, "b_c");
-  check(params.W_u, z.hidden * (z.hidden + z.input), "W_u");
-  check(params.b_u, z.hidden, "b_u");
-  check(inputs.x, steps * batch * z.input, "x");
-  if (opts.init?.c !== undefined) check(opts.init.c, batch * z.hidden, "init.c");
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+  check_(params.W_c, z.hidden * (z.hidden + z.input), "W_c");
+  check_(params.b_c, z.hidden, "b_c");
+  check_(params.W_u, z.hidden * (z.hidden + z.input), "W_u");
+  check_(params.b_u, z.hidden, "b_u");
+  check_(inputs.x, steps * batch * z.input, "x");
+  if (opts.init?.c !== undefined) check_(opts.init.c, batch * z.hidden, "init.c");
   const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
   const tp = rt.restore(block);
   const work = rt.work(20, [2 * batch * z.hidden, 2 * steps * batch * z.hidden, 2 * z.hidden * z.hidden, 2 * z.hidden * z.input], 0);
@@ -1209,7 +1225,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[3], params.b_u);
   rt.put(tp[4], inputs.x);
   if (opts.init?.c !== undefined) rt.put(tp[5], opts.init.c);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, z.classes ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, work.ptrs[0]!, tp[9]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), (z.classes ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, work.ptrs[0]!, tp[9]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1225,12 +1241,12 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
   const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
-  if (dStates.c !== undefined) check(dStates.c, steps * batch * z.hidden, "dStates.c");
+  if (dStates.c !== undefined) check_(dStates.c, steps * batch * z.hidden, "dStates.c");
   const tp = rt.restore(tape.wasm);
   const work = rt.work(31, [z.hidden * z.hidden + z.hidden * z.input, z.hidden, z.hidden * z.hidden + z.hidden * z.input, z.hidden, steps * batch * z.input, 2 * steps * batch * z.hidden, 2 * steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, 2 * z.hidden * z.hidden, 2 * z.hidden * z.input, batch * z.hidden, steps * batch * z.hidden], 1);
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.c !== undefined) rt.put(work.ptrs[14], dStates.c);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, z.classes ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), (z.classes ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!]);
   rt.call('backward', work);
   const out = {
     params: { W_c: rt.get32(work.ptrs[0], z.hidden * (z.hidden + z.input)), b_c: rt.get32(work.ptrs[1], z.hidden), W_u: rt.get32(work.ptrs[2], z.hidden * (z.hidden + z.input)), b_u: rt.get32(work.ptrs[3], z.hidden) },

@@ -10,10 +10,11 @@
 // Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
 // parameters are shared by the batch. The forward keeps hidden + hidden + hidden + hidden + hidden floats per step and
 // batch row for the backward (the states and z, r, t, h_cand).
+// Names from the spec are used as they are; names the generator adds end in '_'.
 
 export const cell = {
   name: 'gru-reset-after',
-  title: "GRU (reset gate after the recurrent product)",
+  title: 'GRU (reset gate after the recurrent product)',
   sizes: ['input', 'hidden'],
   inputs: { x: 'input' },
   states: { h: 'hidden' },
@@ -42,7 +43,7 @@ export interface ForwardOptions<A> {
 export interface Tape<A> {
   readonly sizes: Sizes; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined;
   readonly params: Params<A>; readonly inputs: Inputs<A>;
-  hSeq: A; zTape: A; rTape: A; tTape: A; h_candTape: A; xWeights: A; hWeights: A;
+  hSeq_: A; zTape_: A; rTape_: A; tTape_: A; h_candTape_: A; xWeights_: A; hWeights_: A;
 }
 export interface ForwardResult<A> {
   /** Every state at every step, [steps][batch][n]. */
@@ -58,356 +59,366 @@ export interface BackwardResult<A> {
 }
 
 /** Shapes of the parameters at the given sizes. */
-export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = checkSizes(sizes);
+export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
+  const { input, hidden } = checkSizes_(sizes_);
   return { W_z: [hidden, input], W_r: [hidden, input], W_h: [hidden, input], U_z: [hidden, hidden], U_r: [hidden, hidden], U_h: [hidden, hidden], b_z: [hidden], b_r: [hidden], b_h: [hidden], b_uh: [hidden] };
 }
 
 /** Runs gru-reset-after over a whole sequence and keeps what the backward needs. */
-export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_z = check(params.W_z, hidden * input, 'W_z');
-  const W_r = check(params.W_r, hidden * input, 'W_r');
-  const W_h = check(params.W_h, hidden * input, 'W_h');
-  const U_z = check(params.U_z, hidden * hidden, 'U_z');
-  const U_r = check(params.U_r, hidden * hidden, 'U_r');
-  const U_h = check(params.U_h, hidden * hidden, 'U_h');
-  const b_z = check(params.b_z, hidden, 'b_z');
-  const b_r = check(params.b_r, hidden, 'b_r');
-  const b_h = check(params.b_h, hidden, 'b_h');
-  const b_uh = check(params.b_uh, hidden, 'b_uh');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const hSeq = new Float32Array((steps + 1) * batch * hidden);
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
-  const zTape = new Float32Array(steps * batch * hidden);
-  const rTape = new Float32Array(steps * batch * hidden);
-  const tTape = new Float32Array(steps * batch * hidden);
-  const h_candTape = new Float32Array(steps * batch * hidden);
+export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_z = check_(own_(params_, 'W_z'), hidden * input, 'W_z');
+  const W_r = check_(own_(params_, 'W_r'), hidden * input, 'W_r');
+  const W_h = check_(own_(params_, 'W_h'), hidden * input, 'W_h');
+  const U_z = check_(own_(params_, 'U_z'), hidden * hidden, 'U_z');
+  const U_r = check_(own_(params_, 'U_r'), hidden * hidden, 'U_r');
+  const U_h = check_(own_(params_, 'U_h'), hidden * hidden, 'U_h');
+  const b_z = check_(own_(params_, 'b_z'), hidden, 'b_z');
+  const b_r = check_(own_(params_, 'b_r'), hidden, 'b_r');
+  const b_h = check_(own_(params_, 'b_h'), hidden, 'b_h');
+  const b_uh = check_(own_(params_, 'b_uh'), hidden, 'b_uh');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const hSeq_ = new Float32Array((steps_ + 1) * batch_ * hidden);
+  const init_h_ = own_(opts_.init, 'h');
+  if (init_h_ !== undefined) hSeq_.set(check_(init_h_, batch_ * hidden, 'init.h'));
+  const zTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const rTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const tTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const h_candTape_ = new Float32Array(steps_ * batch_ * hidden);
   // W_z, W_h, W_r packed: they all multiply x
-  const xWeights = new Float32Array(3 * hidden * input);
-  packRows(xWeights, 0, input, W_z, hidden, input, 0);
-  packRows(xWeights, hidden, input, W_h, hidden, input, 0);
-  packRows(xWeights, 2 * hidden, input, W_r, hidden, input, 0);
-  const xProj = new Float32Array(steps * batch * 3 * hidden);
+  const xWeights_ = new Float32Array(3 * hidden * input);
+  packRows_(xWeights_, 0, input, W_z, hidden, input, 0);
+  packRows_(xWeights_, hidden, input, W_h, hidden, input, 0);
+  packRows_(xWeights_, 2 * hidden, input, W_r, hidden, input, 0);
+  const xProj_ = new Float32Array(steps_ * batch_ * 3 * hidden);
   // input projections of all time steps in one product
-  gemmNT(steps * batch, 3 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 3 * hidden, false);
+  gemmNT_(steps_ * batch_, 3 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 3 * hidden, false);
   // U_z, U_r, U_h packed: they all multiply h
-  const hWeights = new Float32Array(3 * hidden * hidden);
-  packRows(hWeights, 0, hidden, U_z, hidden, hidden, 0);
-  packRows(hWeights, hidden, hidden, U_r, hidden, hidden, 0);
-  packRows(hWeights, 2 * hidden, hidden, U_h, hidden, hidden, 0);
-  const hProj = new Float32Array(batch * 3 * hidden);
-  for (let step = 0; step < steps; step++) {
+  const hWeights_ = new Float32Array(3 * hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U_z, hidden, hidden, 0);
+  packRows_(hWeights_, hidden, hidden, U_r, hidden, hidden, 0);
+  packRows_(hWeights_, 2 * hidden, hidden, U_h, hidden, hidden, 0);
+  const hProj_ = new Float32Array(batch_ * 3 * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U_z, U_r, U_h] · h
-    gemmNT(batch, 3 * hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, 3 * hidden, false);
+    gemmNT_(batch_, 3 * hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, 3 * hidden, false);
     // z, r, h_cand, h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o1 = (step * batch + row) * 3 * hidden;
-      const o2 = row * 3 * hidden;
-      const o3 = (step * batch + row) * hidden;
-      const o4 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const z_pre = xProj[o1 + col] + hProj[o2 + col] + b_z[col];
-        const z = sigmoid(z_pre); // z = sigmoid(W_z * x + U_z * h_prev + b_z)
-        const r_pre = xProj[o1 + 2 * hidden + col] + hProj[o2 + hidden + col] + b_r[col];
-        const r = sigmoid(r_pre); // r = sigmoid(W_r * x + U_r * h_prev + b_r)
-        const t = hProj[o2 + 2 * hidden + col];
-        const h_cand_pre = xProj[o1 + hidden + col] + b_h[col] + r * (t + b_uh[col]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o1_ = (step_ * batch_ + row_) * 3 * hidden;
+      const o2_ = row_ * 3 * hidden;
+      const o3_ = (step_ * batch_ + row_) * hidden;
+      const o4_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const z_pre = xProj_[o1_ + col_] + hProj_[o2_ + col_] + b_z[col_];
+        const z = sigmoid_(z_pre); // z = sigmoid(W_z * x + U_z * h_prev + b_z)
+        const r_pre = xProj_[o1_ + 2 * hidden + col_] + hProj_[o2_ + hidden + col_] + b_r[col_];
+        const r = sigmoid_(r_pre); // r = sigmoid(W_r * x + U_r * h_prev + b_r)
+        const t_ = hProj_[o2_ + 2 * hidden + col_];
+        const h_cand_pre = xProj_[o1_ + hidden + col_] + b_h[col_] + r * (t_ + b_uh[col_]);
         const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + b_h + r .* (U_h * h_prev + b_uh))
-        const h = (1 - z) * h_cand + z * hSeq[o3 + col]; // h = (1 - z) .* h_cand + z .* h_prev
-        zTape[o3 + col] = z;
-        rTape[o3 + col] = r;
-        tTape[o3 + col] = t;
-        h_candTape[o3 + col] = h_cand;
-        hSeq[o4 + col] = h;
+        const h = (1 - z) * h_cand + z * hSeq_[o3_ + col_]; // h = (1 - z) .* h_cand + z .* h_prev
+        zTape_[o3_ + col_] = z;
+        rTape_[o3_ + col_] = r;
+        tTape_[o3_ + col_] = t_;
+        h_candTape_[o3_ + col_] = h_cand;
+        hSeq_[o4_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh }, inputs: { x }, hSeq, zTape, rTape, tTape, h_candTape, xWeights, hWeights },
+    states: { h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh }, inputs: { x }, hSeq_, zTape_, rTape_, tTape_, h_candTape_, xWeights_, hWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
-export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh } = tape.params;
-  const { x } = tape.inputs;
-  const { hSeq, zTape, rTape, tTape, h_candTape, xWeights, hWeights } = tape;
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW_z = new Float32Array(W_z.length);
-  const dW_r = new Float32Array(W_r.length);
-  const dW_h = new Float32Array(W_h.length);
-  const dU_z = new Float32Array(U_z.length);
-  const dU_r = new Float32Array(U_r.length);
-  const dU_h = new Float32Array(U_h.length);
-  const db_z = new Float32Array(b_z.length);
-  const db_r = new Float32Array(b_r.length);
-  const db_h = new Float32Array(b_h.length);
-  const db_uh = new Float32Array(b_uh.length);
-  const dx = new Float32Array(steps * batch * input);
-  const dyX = new Float32Array(steps * batch * 3 * hidden); // δ of W_z, W_h, W_r products, every step
-  const dyH = new Float32Array(steps * batch * 3 * hidden); // δ of U_z, U_r, U_h products, every step
-  const dhSum = new Float32Array(batch * hidden);
-  const dhIn = new Float32Array(batch * hidden);
-  let dhCarry = new Float32Array(batch * hidden);
-  let dhNext = new Float32Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh } = tape_.params;
+  const { x } = tape_.inputs;
+  const { hSeq_, zTape_, rTape_, tTape_, h_candTape_, xWeights_, hWeights_ } = tape_;
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_z_ = new Float32Array(W_z.length);
+  const dW_r_ = new Float32Array(W_r.length);
+  const dW_h_ = new Float32Array(W_h.length);
+  const dU_z_ = new Float32Array(U_z.length);
+  const dU_r_ = new Float32Array(U_r.length);
+  const dU_h_ = new Float32Array(U_h.length);
+  const db_z_ = new Float32Array(b_z.length);
+  const db_r_ = new Float32Array(b_r.length);
+  const db_h_ = new Float32Array(b_h.length);
+  const db_uh_ = new Float32Array(b_uh.length);
+  const dx_ = new Float32Array(steps_ * batch_ * input);
+  const dyX_ = new Float32Array(steps_ * batch_ * 3 * hidden); // δ of W_z, W_h, W_r products, every step
+  const dyH_ = new Float32Array(steps_ * batch_ * 3 * hidden); // δ of U_z, U_r, U_h products, every step
+  const dhSum_ = new Float32Array(batch_ * hidden);
+  const dhIn_ = new Float32Array(batch_ * hidden);
+  let dhCarry_ = new Float32Array(batch_ * hidden);
+  let dhNext_ = new Float32Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gh = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh === undefined ? 0 : gh[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gh_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh_ === undefined ? 0 : gh_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o12 = (step * batch + row) * hidden;
-      const o22 = row * hidden;
-      const o32 = (step * batch + row) * 3 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const dz = dhIn[o22 + col] * (hSeq[o12 + col] - h_candTape[o12 + col]);
-        const t2 = 1 - zTape[o12 + col];
-        const dz_pre = dz * zTape[o12 + col] * t2;
-        const dh_cand = dhIn[o22 + col] * t2;
-        const dh_cand_pre = dh_cand * (1 - h_candTape[o12 + col] * h_candTape[o12 + col]);
-        const dr = dh_cand_pre * (tTape[o12 + col] + b_uh[col]);
-        const dr_pre = dr * rTape[o12 + col] * (1 - rTape[o12 + col]);
-        const d_tmp1 = dh_cand_pre * rTape[o12 + col];
-        dyX[o32 + col] = dz_pre;
-        dyX[o32 + hidden + col] = dh_cand_pre;
-        dyX[o32 + 2 * hidden + col] = dr_pre;
-        dyH[o32 + col] = dz_pre;
-        dyH[o32 + hidden + col] = dr_pre;
-        dyH[o32 + 2 * hidden + col] = d_tmp1;
-        db_z[col] += dz_pre;
-        db_r[col] += dr_pre;
-        db_h[col] += dh_cand_pre;
-        db_uh[col] += d_tmp1;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o12_ = (step_ * batch_ + row_) * hidden;
+      const o22_ = row_ * hidden;
+      const o32_ = (step_ * batch_ + row_) * 3 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const dz = dhIn_[o22_ + col_] * (hSeq_[o12_ + col_] - h_candTape_[o12_ + col_]);
+        const t2_ = 1 - zTape_[o12_ + col_];
+        const dz_pre = dz * zTape_[o12_ + col_] * t2_;
+        const dh_cand = dhIn_[o22_ + col_] * t2_;
+        const dh_cand_pre = dh_cand * (1 - h_candTape_[o12_ + col_] * h_candTape_[o12_ + col_]);
+        const dr = dh_cand_pre * (tTape_[o12_ + col_] + b_uh[col_]);
+        const dr_pre = dr * rTape_[o12_ + col_] * (1 - rTape_[o12_ + col_]);
+        const d_tmp1 = dh_cand_pre * rTape_[o12_ + col_];
+        dyX_[o32_ + col_] = dz_pre;
+        dyX_[o32_ + hidden + col_] = dh_cand_pre;
+        dyX_[o32_ + 2 * hidden + col_] = dr_pre;
+        dyH_[o32_ + col_] = dz_pre;
+        dyH_[o32_ + hidden + col_] = dr_pre;
+        dyH_[o32_ + 2 * hidden + col_] = d_tmp1;
+        db_z_[col_] += dz_pre;
+        db_r_[col_] += dr_pre;
+        db_h_[col_] += dh_cand_pre;
+        db_uh_[col_] += d_tmp1;
       }
     }
     // Σ Wᵀ δ over [U_z, U_r, U_h] in one product
-    gemmNN(batch, hidden, 3 * hidden, dyH, step * batch * 3 * hidden, 3 * hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o13 = row * hidden;
-      const o23 = (step * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t3 = dhIn[o13 + col] * zTape[o23 + col] + dhSum[o13 + col];
-        dhNext[o13 + col] = t3;
+    gemmNN_(batch_, hidden, 3 * hidden, dyH_, step_ * batch_ * 3 * hidden, 3 * hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o13_ = row_ * hidden;
+      const o23_ = (step_ * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t3_ = dhIn_[o13_ + col_] * zTape_[o23_ + col_] + dhSum_[o13_ + col_];
+        dhNext_[o13_ + col_] = t3_;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_z, W_h, W_r] in one product
-  gemmNN(steps * batch, input, 3 * hidden, dyX, 0, 3 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_(steps_ * batch_, input, 3 * hidden, dyX_, 0, 3 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights = new Float32Array(3 * hidden * input);
-  gemmTN(3 * hidden, input, steps * batch, dyX, 0, 3 * hidden, x, 0, input, dxWeights, 0, input, false);
-  unpackRows(dxWeights, 0, input, dW_z, hidden, input, 0);
-  unpackRows(dxWeights, hidden, input, dW_h, hidden, input, 0);
-  unpackRows(dxWeights, 2 * hidden, input, dW_r, hidden, input, 0);
-  const dhWeights = new Float32Array(3 * hidden * hidden);
-  gemmTN(3 * hidden, hidden, steps * batch, dyH, 0, 3 * hidden, hSeq, 0, hidden, dhWeights, 0, hidden, false);
-  unpackRows(dhWeights, 0, hidden, dU_z, hidden, hidden, 0);
-  unpackRows(dhWeights, hidden, hidden, dU_r, hidden, hidden, 0);
-  unpackRows(dhWeights, 2 * hidden, hidden, dU_h, hidden, hidden, 0);
+  const dxWeights_ = new Float32Array(3 * hidden * input);
+  gemmTN_(3 * hidden, input, steps_ * batch_, dyX_, 0, 3 * hidden, x, 0, input, dxWeights_, 0, input, false);
+  unpackRows_(dxWeights_, 0, input, dW_z_, hidden, input, 0);
+  unpackRows_(dxWeights_, hidden, input, dW_h_, hidden, input, 0);
+  unpackRows_(dxWeights_, 2 * hidden, input, dW_r_, hidden, input, 0);
+  const dhWeights_ = new Float32Array(3 * hidden * hidden);
+  gemmTN_(3 * hidden, hidden, steps_ * batch_, dyH_, 0, 3 * hidden, hSeq_, 0, hidden, dhWeights_, 0, hidden, false);
+  unpackRows_(dhWeights_, 0, hidden, dU_z_, hidden, hidden, 0);
+  unpackRows_(dhWeights_, hidden, hidden, dU_r_, hidden, hidden, 0);
+  unpackRows_(dhWeights_, 2 * hidden, hidden, dU_h_, hidden, hidden, 0);
   return {
-    params: { W_z: dW_z, W_r: dW_r, W_h: dW_h, U_z: dU_z, U_r: dU_r, U_h: dU_h, b_z: db_z, b_r: db_r, b_h: db_h, b_uh: db_uh },
-    inputs: { x: dx },
-    init: { h: dhCarry },
+    params: { W_z: dW_z_, W_r: dW_r_, W_h: dW_h_, U_z: dU_z_, U_r: dU_r_, U_h: dU_h_, b_z: db_z_, b_r: db_r_, b_h: db_h_, b_uh: db_uh_ },
+    inputs: { x: dx_ },
+    init: { h: dhCarry_ },
   };
 }
 
 /** Runs gru-reset-after over a whole sequence and keeps what the backward needs. */
-export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_z = check(params.W_z, hidden * input, 'W_z');
-  const W_r = check(params.W_r, hidden * input, 'W_r');
-  const W_h = check(params.W_h, hidden * input, 'W_h');
-  const U_z = check(params.U_z, hidden * hidden, 'U_z');
-  const U_r = check(params.U_r, hidden * hidden, 'U_r');
-  const U_h = check(params.U_h, hidden * hidden, 'U_h');
-  const b_z = check(params.b_z, hidden, 'b_z');
-  const b_r = check(params.b_r, hidden, 'b_r');
-  const b_h = check(params.b_h, hidden, 'b_h');
-  const b_uh = check(params.b_uh, hidden, 'b_uh');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const hSeq = new Float64Array((steps + 1) * batch * hidden);
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
-  const zTape = new Float64Array(steps * batch * hidden);
-  const rTape = new Float64Array(steps * batch * hidden);
-  const tTape = new Float64Array(steps * batch * hidden);
-  const h_candTape = new Float64Array(steps * batch * hidden);
+export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_z = check_(own_(params_, 'W_z'), hidden * input, 'W_z');
+  const W_r = check_(own_(params_, 'W_r'), hidden * input, 'W_r');
+  const W_h = check_(own_(params_, 'W_h'), hidden * input, 'W_h');
+  const U_z = check_(own_(params_, 'U_z'), hidden * hidden, 'U_z');
+  const U_r = check_(own_(params_, 'U_r'), hidden * hidden, 'U_r');
+  const U_h = check_(own_(params_, 'U_h'), hidden * hidden, 'U_h');
+  const b_z = check_(own_(params_, 'b_z'), hidden, 'b_z');
+  const b_r = check_(own_(params_, 'b_r'), hidden, 'b_r');
+  const b_h = check_(own_(params_, 'b_h'), hidden, 'b_h');
+  const b_uh = check_(own_(params_, 'b_uh'), hidden, 'b_uh');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const hSeq_ = new Float64Array((steps_ + 1) * batch_ * hidden);
+  const init_h2_ = own_(opts_.init, 'h');
+  if (init_h2_ !== undefined) hSeq_.set(check_(init_h2_, batch_ * hidden, 'init.h'));
+  const zTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const rTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const tTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const h_candTape_ = new Float64Array(steps_ * batch_ * hidden);
   // W_z, W_h, W_r packed: they all multiply x
-  const xWeights = new Float64Array(3 * hidden * input);
-  packRows(xWeights, 0, input, W_z, hidden, input, 0);
-  packRows(xWeights, hidden, input, W_h, hidden, input, 0);
-  packRows(xWeights, 2 * hidden, input, W_r, hidden, input, 0);
-  const xProj = new Float64Array(steps * batch * 3 * hidden);
+  const xWeights_ = new Float64Array(3 * hidden * input);
+  packRows_(xWeights_, 0, input, W_z, hidden, input, 0);
+  packRows_(xWeights_, hidden, input, W_h, hidden, input, 0);
+  packRows_(xWeights_, 2 * hidden, input, W_r, hidden, input, 0);
+  const xProj_ = new Float64Array(steps_ * batch_ * 3 * hidden);
   // input projections of all time steps in one product
-  gemmNT_f64(steps * batch, 3 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 3 * hidden, false);
+  gemmNT_f64_(steps_ * batch_, 3 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 3 * hidden, false);
   // U_z, U_r, U_h packed: they all multiply h
-  const hWeights = new Float64Array(3 * hidden * hidden);
-  packRows(hWeights, 0, hidden, U_z, hidden, hidden, 0);
-  packRows(hWeights, hidden, hidden, U_r, hidden, hidden, 0);
-  packRows(hWeights, 2 * hidden, hidden, U_h, hidden, hidden, 0);
-  const hProj = new Float64Array(batch * 3 * hidden);
-  for (let step = 0; step < steps; step++) {
+  const hWeights_ = new Float64Array(3 * hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U_z, hidden, hidden, 0);
+  packRows_(hWeights_, hidden, hidden, U_r, hidden, hidden, 0);
+  packRows_(hWeights_, 2 * hidden, hidden, U_h, hidden, hidden, 0);
+  const hProj_ = new Float64Array(batch_ * 3 * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U_z, U_r, U_h] · h
-    gemmNT_f64(batch, 3 * hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, 3 * hidden, false);
+    gemmNT_f64_(batch_, 3 * hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, 3 * hidden, false);
     // z, r, h_cand, h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o14 = (step * batch + row) * 3 * hidden;
-      const o24 = row * 3 * hidden;
-      const o33 = (step * batch + row) * hidden;
-      const o42 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const z_pre = xProj[o14 + col] + hProj[o24 + col] + b_z[col];
-        const z = sigmoid(z_pre); // z = sigmoid(W_z * x + U_z * h_prev + b_z)
-        const r_pre = xProj[o14 + 2 * hidden + col] + hProj[o24 + hidden + col] + b_r[col];
-        const r = sigmoid(r_pre); // r = sigmoid(W_r * x + U_r * h_prev + b_r)
-        const t4 = hProj[o24 + 2 * hidden + col];
-        const h_cand_pre = xProj[o14 + hidden + col] + b_h[col] + r * (t4 + b_uh[col]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o14_ = (step_ * batch_ + row_) * 3 * hidden;
+      const o24_ = row_ * 3 * hidden;
+      const o33_ = (step_ * batch_ + row_) * hidden;
+      const o42_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const z_pre = xProj_[o14_ + col_] + hProj_[o24_ + col_] + b_z[col_];
+        const z = sigmoid_(z_pre); // z = sigmoid(W_z * x + U_z * h_prev + b_z)
+        const r_pre = xProj_[o14_ + 2 * hidden + col_] + hProj_[o24_ + hidden + col_] + b_r[col_];
+        const r = sigmoid_(r_pre); // r = sigmoid(W_r * x + U_r * h_prev + b_r)
+        const t4_ = hProj_[o24_ + 2 * hidden + col_];
+        const h_cand_pre = xProj_[o14_ + hidden + col_] + b_h[col_] + r * (t4_ + b_uh[col_]);
         const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + b_h + r .* (U_h * h_prev + b_uh))
-        const h = (1 - z) * h_cand + z * hSeq[o33 + col]; // h = (1 - z) .* h_cand + z .* h_prev
-        zTape[o33 + col] = z;
-        rTape[o33 + col] = r;
-        tTape[o33 + col] = t4;
-        h_candTape[o33 + col] = h_cand;
-        hSeq[o42 + col] = h;
+        const h = (1 - z) * h_cand + z * hSeq_[o33_ + col_]; // h = (1 - z) .* h_cand + z .* h_prev
+        zTape_[o33_ + col_] = z;
+        rTape_[o33_ + col_] = r;
+        tTape_[o33_ + col_] = t4_;
+        h_candTape_[o33_ + col_] = h_cand;
+        hSeq_[o42_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh }, inputs: { x }, hSeq, zTape, rTape, tTape, h_candTape, xWeights, hWeights },
+    states: { h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh }, inputs: { x }, hSeq_, zTape_, rTape_, tTape_, h_candTape_, xWeights_, hWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
-export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh } = tape.params;
-  const { x } = tape.inputs;
-  const { hSeq, zTape, rTape, tTape, h_candTape, xWeights, hWeights } = tape;
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW_z = new Float64Array(W_z.length);
-  const dW_r = new Float64Array(W_r.length);
-  const dW_h = new Float64Array(W_h.length);
-  const dU_z = new Float64Array(U_z.length);
-  const dU_r = new Float64Array(U_r.length);
-  const dU_h = new Float64Array(U_h.length);
-  const db_z = new Float64Array(b_z.length);
-  const db_r = new Float64Array(b_r.length);
-  const db_h = new Float64Array(b_h.length);
-  const db_uh = new Float64Array(b_uh.length);
-  const dx = new Float64Array(steps * batch * input);
-  const dyX = new Float64Array(steps * batch * 3 * hidden); // δ of W_z, W_h, W_r products, every step
-  const dyH = new Float64Array(steps * batch * 3 * hidden); // δ of U_z, U_r, U_h products, every step
-  const dhSum = new Float64Array(batch * hidden);
-  const dhIn = new Float64Array(batch * hidden);
-  let dhCarry = new Float64Array(batch * hidden);
-  let dhNext = new Float64Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h, b_uh } = tape_.params;
+  const { x } = tape_.inputs;
+  const { hSeq_, zTape_, rTape_, tTape_, h_candTape_, xWeights_, hWeights_ } = tape_;
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_z_ = new Float64Array(W_z.length);
+  const dW_r_ = new Float64Array(W_r.length);
+  const dW_h_ = new Float64Array(W_h.length);
+  const dU_z_ = new Float64Array(U_z.length);
+  const dU_r_ = new Float64Array(U_r.length);
+  const dU_h_ = new Float64Array(U_h.length);
+  const db_z_ = new Float64Array(b_z.length);
+  const db_r_ = new Float64Array(b_r.length);
+  const db_h_ = new Float64Array(b_h.length);
+  const db_uh_ = new Float64Array(b_uh.length);
+  const dx_ = new Float64Array(steps_ * batch_ * input);
+  const dyX_ = new Float64Array(steps_ * batch_ * 3 * hidden); // δ of W_z, W_h, W_r products, every step
+  const dyH_ = new Float64Array(steps_ * batch_ * 3 * hidden); // δ of U_z, U_r, U_h products, every step
+  const dhSum_ = new Float64Array(batch_ * hidden);
+  const dhIn_ = new Float64Array(batch_ * hidden);
+  let dhCarry_ = new Float64Array(batch_ * hidden);
+  let dhNext_ = new Float64Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gh2 = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh2 === undefined ? 0 : gh2[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gh2_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh2_ === undefined ? 0 : gh2_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o15 = (step * batch + row) * hidden;
-      const o25 = row * hidden;
-      const o34 = (step * batch + row) * 3 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const dz = dhIn[o25 + col] * (hSeq[o15 + col] - h_candTape[o15 + col]);
-        const t5 = 1 - zTape[o15 + col];
-        const dz_pre = dz * zTape[o15 + col] * t5;
-        const dh_cand = dhIn[o25 + col] * t5;
-        const dh_cand_pre = dh_cand * (1 - h_candTape[o15 + col] * h_candTape[o15 + col]);
-        const dr = dh_cand_pre * (tTape[o15 + col] + b_uh[col]);
-        const dr_pre = dr * rTape[o15 + col] * (1 - rTape[o15 + col]);
-        const d_tmp1 = dh_cand_pre * rTape[o15 + col];
-        dyX[o34 + col] = dz_pre;
-        dyX[o34 + hidden + col] = dh_cand_pre;
-        dyX[o34 + 2 * hidden + col] = dr_pre;
-        dyH[o34 + col] = dz_pre;
-        dyH[o34 + hidden + col] = dr_pre;
-        dyH[o34 + 2 * hidden + col] = d_tmp1;
-        db_z[col] += dz_pre;
-        db_r[col] += dr_pre;
-        db_h[col] += dh_cand_pre;
-        db_uh[col] += d_tmp1;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o15_ = (step_ * batch_ + row_) * hidden;
+      const o25_ = row_ * hidden;
+      const o34_ = (step_ * batch_ + row_) * 3 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const dz = dhIn_[o25_ + col_] * (hSeq_[o15_ + col_] - h_candTape_[o15_ + col_]);
+        const t5_ = 1 - zTape_[o15_ + col_];
+        const dz_pre = dz * zTape_[o15_ + col_] * t5_;
+        const dh_cand = dhIn_[o25_ + col_] * t5_;
+        const dh_cand_pre = dh_cand * (1 - h_candTape_[o15_ + col_] * h_candTape_[o15_ + col_]);
+        const dr = dh_cand_pre * (tTape_[o15_ + col_] + b_uh[col_]);
+        const dr_pre = dr * rTape_[o15_ + col_] * (1 - rTape_[o15_ + col_]);
+        const d_tmp1 = dh_cand_pre * rTape_[o15_ + col_];
+        dyX_[o34_ + col_] = dz_pre;
+        dyX_[o34_ + hidden + col_] = dh_cand_pre;
+        dyX_[o34_ + 2 * hidden + col_] = dr_pre;
+        dyH_[o34_ + col_] = dz_pre;
+        dyH_[o34_ + hidden + col_] = dr_pre;
+        dyH_[o34_ + 2 * hidden + col_] = d_tmp1;
+        db_z_[col_] += dz_pre;
+        db_r_[col_] += dr_pre;
+        db_h_[col_] += dh_cand_pre;
+        db_uh_[col_] += d_tmp1;
       }
     }
     // Σ Wᵀ δ over [U_z, U_r, U_h] in one product
-    gemmNN_f64(batch, hidden, 3 * hidden, dyH, step * batch * 3 * hidden, 3 * hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o16 = row * hidden;
-      const o26 = (step * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t6 = dhIn[o16 + col] * zTape[o26 + col] + dhSum[o16 + col];
-        dhNext[o16 + col] = t6;
+    gemmNN_f64_(batch_, hidden, 3 * hidden, dyH_, step_ * batch_ * 3 * hidden, 3 * hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o16_ = row_ * hidden;
+      const o26_ = (step_ * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t6_ = dhIn_[o16_ + col_] * zTape_[o26_ + col_] + dhSum_[o16_ + col_];
+        dhNext_[o16_ + col_] = t6_;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_z, W_h, W_r] in one product
-  gemmNN_f64(steps * batch, input, 3 * hidden, dyX, 0, 3 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_f64_(steps_ * batch_, input, 3 * hidden, dyX_, 0, 3 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights2 = new Float64Array(3 * hidden * input);
-  gemmTN_f64(3 * hidden, input, steps * batch, dyX, 0, 3 * hidden, x, 0, input, dxWeights2, 0, input, false);
-  unpackRows(dxWeights2, 0, input, dW_z, hidden, input, 0);
-  unpackRows(dxWeights2, hidden, input, dW_h, hidden, input, 0);
-  unpackRows(dxWeights2, 2 * hidden, input, dW_r, hidden, input, 0);
-  const dhWeights2 = new Float64Array(3 * hidden * hidden);
-  gemmTN_f64(3 * hidden, hidden, steps * batch, dyH, 0, 3 * hidden, hSeq, 0, hidden, dhWeights2, 0, hidden, false);
-  unpackRows(dhWeights2, 0, hidden, dU_z, hidden, hidden, 0);
-  unpackRows(dhWeights2, hidden, hidden, dU_r, hidden, hidden, 0);
-  unpackRows(dhWeights2, 2 * hidden, hidden, dU_h, hidden, hidden, 0);
+  const dxWeights2_ = new Float64Array(3 * hidden * input);
+  gemmTN_f64_(3 * hidden, input, steps_ * batch_, dyX_, 0, 3 * hidden, x, 0, input, dxWeights2_, 0, input, false);
+  unpackRows_(dxWeights2_, 0, input, dW_z_, hidden, input, 0);
+  unpackRows_(dxWeights2_, hidden, input, dW_h_, hidden, input, 0);
+  unpackRows_(dxWeights2_, 2 * hidden, input, dW_r_, hidden, input, 0);
+  const dhWeights2_ = new Float64Array(3 * hidden * hidden);
+  gemmTN_f64_(3 * hidden, hidden, steps_ * batch_, dyH_, 0, 3 * hidden, hSeq_, 0, hidden, dhWeights2_, 0, hidden, false);
+  unpackRows_(dhWeights2_, 0, hidden, dU_z_, hidden, hidden, 0);
+  unpackRows_(dhWeights2_, hidden, hidden, dU_r_, hidden, hidden, 0);
+  unpackRows_(dhWeights2_, 2 * hidden, hidden, dU_h_, hidden, hidden, 0);
   return {
-    params: { W_z: dW_z, W_r: dW_r, W_h: dW_h, U_z: dU_z, U_r: dU_r, U_h: dU_h, b_z: db_z, b_r: db_r, b_h: db_h, b_uh: db_uh },
-    inputs: { x: dx },
-    init: { h: dhCarry },
+    params: { W_z: dW_z_, W_r: dW_r_, W_h: dW_h_, U_z: dU_z_, U_r: dU_r_, U_h: dU_h_, b_z: db_z_, b_r: db_r_, b_h: db_h_, b_uh: db_uh_ },
+    inputs: { x: dx_ },
+    init: { h: dhCarry_ },
   };
 }
 
@@ -415,21 +426,26 @@ export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Flo
 export const f32 = { cell, paramShapes, forward, backward };
 export const f64 = { cell, paramShapes, forward: forward64, backward: backward64 };
 
-function check<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
+/** o[key] if o has it as its own property: a spec may name a state 'constructor' or 'toString'. */
+function own_<T>(o: Partial<Record<string, T>> | undefined, key: string): T | undefined {
+  return o !== undefined && Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function check_<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
   if (a === undefined) throw new Error(`gru-reset-after: ${what} is missing`);
   if (a.length !== length) throw new Error(`gru-reset-after: ${what} has ${a.length} elements, expected ${length}`);
   return a;
 }
 
-function checkSizes(sizes: Sizes): Sizes {
+function checkSizes_(sizes: Sizes): Sizes {
   for (const name of ['input', 'hidden'] as const) {
-    const n: unknown = sizes[name];
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
     if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`gru-reset-after: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
   }
   return sizes;
 }
 
-function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
+function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
   if (lengths === undefined) return undefined;
   if (lengths.length !== batch) throw new Error(`gru-reset-after: lengths has ${lengths.length} entries, expected ${batch}`);
   for (const n of lengths) if (!(n >= 0 && n <= steps)) throw new Error(`gru-reset-after: a sequence length ${n} is outside 0..${steps}`);
@@ -437,17 +453,17 @@ function checkLengths(lengths: Int32Array | undefined, batch: number, steps: num
 }
 
 /** Copies W[:, colOff : colOff+width] into rows rowOff.. of a packed [rows][width] matrix. */
-function packRows(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function packRows_(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dst[(rowOff + i) * width + j] = W[i * cols + colOff + j];
 }
 
 /** Adds rows rowOff.. of a packed gradient back into dW[:, colOff : colOff+width]. */
-function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function unpackRows_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
 }
 
 /** The logistic function, without overflow for large |x|. */
-function sigmoid(x: number): number {
+function sigmoid_(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
@@ -457,7 +473,7 @@ function sigmoid(x: number): number {
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -553,7 +569,7 @@ function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -645,7 +661,7 @@ function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -743,7 +759,7 @@ function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -839,7 +855,7 @@ function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -931,7 +947,7 @@ function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -1245,22 +1261,22 @@ function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
 export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
   const rt = wasmKernels.get();
   if (rt === null) return forward(sizes, params, inputs, opts);
-  const z = checkSizes(sizes);
+  const z = checkSizes_(sizes);
   const { steps, batch } = opts;
   if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(`gru-reset-after: steps and batch must be integers ≥ 0 (got ${steps}, ${batch})`);
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  check(params.W_z, z.hidden * z.input, "W_z");
-  check(params.W_r, z.hidden * z.input, "W_r");
-  check(params.W_h, z.hidden * z.input, "W_h");
-  check(params.U_z, z.hidden * z.hidden, "U_z");
-  check(params.U_r, z.hidden * z.hidden, "U_r");
-  check(params.U_h, z.hidden * z.hidden, "U_h");
-  check(params.b_z, z.hidden, "b_z");
-  check(params.b_r, z.hidden, "b_r");
-  check(params.b_h, z.hidden, "b_h");
-  check(params.b_uh, z.hidden, "b_uh");
-  check(inputs.x, steps * batch * z.input, "x");
-  if (opts.init?.h !== undefined) check(opts.init.h, batch * z.hidden, "init.h");
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+  check_(params.W_z, z.hidden * z.input, "W_z");
+  check_(params.W_r, z.hidden * z.input, "W_r");
+  check_(params.W_h, z.hidden * z.input, "W_h");
+  check_(params.U_z, z.hidden * z.hidden, "U_z");
+  check_(params.U_r, z.hidden * z.hidden, "U_r");
+  check_(params.U_h, z.hidden * z.hidden, "U_h");
+  check_(params.b_z, z.hidden, "b_z");
+  check_(params.b_r, z.hidden, "b_r");
+  check_(params.b_h, z.hidden, "b_h");
+  check_(params.b_uh, z.hidden, "b_uh");
+  check_(inputs.x, steps * batch * z.input, "x");
+  if (opts.init?.h !== undefined) check_(opts.init.h, batch * z.hidden, "init.h");
   const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
   const tp = rt.restore(block);
   const work = rt.work(27, [3 * steps * batch * z.hidden, 3 * batch * z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden], 0);
@@ -1277,7 +1293,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[9], params.b_uh);
   rt.put(tp[10], inputs.x);
   if (opts.init?.h !== undefined) rt.put(tp[11], opts.init.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, work.ptrs[0]!, tp[17]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, work.ptrs[0]!, tp[17]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1293,12 +1309,12 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
   const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * z.hidden, "dStates.h");
+  if (dStates.h !== undefined) check_(dStates.h, steps * batch * z.hidden, "dStates.h");
   const tp = rt.restore(tape.wasm);
   const work = rt.work(43, [z.hidden * z.input, z.hidden * z.input, z.hidden * z.input, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden, z.hidden, z.hidden, z.hidden, steps * batch * z.input, 3 * steps * batch * z.hidden, 3 * steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden, steps * batch * z.hidden], 1);
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.h !== undefined) rt.put(work.ptrs[19], dStates.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!]);
   rt.call('backward', work);
   const out = {
     params: { W_z: rt.get32(work.ptrs[0], z.hidden * z.input), W_r: rt.get32(work.ptrs[1], z.hidden * z.input), W_h: rt.get32(work.ptrs[2], z.hidden * z.input), U_z: rt.get32(work.ptrs[3], z.hidden * z.hidden), U_r: rt.get32(work.ptrs[4], z.hidden * z.hidden), U_h: rt.get32(work.ptrs[5], z.hidden * z.hidden), b_z: rt.get32(work.ptrs[6], z.hidden), b_r: rt.get32(work.ptrs[7], z.hidden), b_h: rt.get32(work.ptrs[8], z.hidden), b_uh: rt.get32(work.ptrs[9], z.hidden) },

@@ -11,10 +11,11 @@
 // Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
 // parameters are shared by the batch. The forward keeps hidden + hidden + hidden + hidden + hidden + hidden floats per step and
 // batch row for the backward (the states and i, c_cand, o, t).
+// Names from the spec are used as they are; names the generator adds end in '_'.
 
 export const cell = {
   name: 'lstm-cifg',
-  title: "LSTM with coupled input and forget gates (CIFG)",
+  title: 'LSTM with coupled input and forget gates (CIFG)',
   sizes: ['input', 'hidden'],
   inputs: { x: 'input' },
   states: { c: 'hidden', h: 'hidden' },
@@ -43,7 +44,7 @@ export interface ForwardOptions<A> {
 export interface Tape<A> {
   readonly sizes: Sizes; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined;
   readonly params: Params<A>; readonly inputs: Inputs<A>;
-  cSeq: A; hSeq: A; iTape: A; c_candTape: A; oTape: A; tTape: A; xWeights: A; hWeights: A;
+  cSeq_: A; hSeq_: A; iTape_: A; c_candTape_: A; oTape_: A; tTape_: A; xWeights_: A; hWeights_: A;
 }
 export interface ForwardResult<A> {
   /** Every state at every step, [steps][batch][n]. */
@@ -59,390 +60,402 @@ export interface BackwardResult<A> {
 }
 
 /** Shapes of the parameters at the given sizes. */
-export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = checkSizes(sizes);
+export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
+  const { input, hidden } = checkSizes_(sizes_);
   return { W_i: [hidden, input], W_o: [hidden, input], W_c: [hidden, input], U_i: [hidden, hidden], U_o: [hidden, hidden], U_c: [hidden, hidden], b_i: [hidden], b_o: [hidden], b_c: [hidden] };
 }
 
 /** Runs lstm-cifg over a whole sequence and keeps what the backward needs. */
-export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_i = check(params.W_i, hidden * input, 'W_i');
-  const W_o = check(params.W_o, hidden * input, 'W_o');
-  const W_c = check(params.W_c, hidden * input, 'W_c');
-  const U_i = check(params.U_i, hidden * hidden, 'U_i');
-  const U_o = check(params.U_o, hidden * hidden, 'U_o');
-  const U_c = check(params.U_c, hidden * hidden, 'U_c');
-  const b_i = check(params.b_i, hidden, 'b_i');
-  const b_o = check(params.b_o, hidden, 'b_o');
-  const b_c = check(params.b_c, hidden, 'b_c');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const cSeq = new Float32Array((steps + 1) * batch * hidden);
-  const hSeq = new Float32Array((steps + 1) * batch * hidden);
-  if (opts.init?.c !== undefined) cSeq.set(check(opts.init.c, batch * hidden, 'init.c'));
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
-  const iTape = new Float32Array(steps * batch * hidden);
-  const c_candTape = new Float32Array(steps * batch * hidden);
-  const oTape = new Float32Array(steps * batch * hidden);
-  const tTape = new Float32Array(steps * batch * hidden);
+export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_i = check_(own_(params_, 'W_i'), hidden * input, 'W_i');
+  const W_o = check_(own_(params_, 'W_o'), hidden * input, 'W_o');
+  const W_c = check_(own_(params_, 'W_c'), hidden * input, 'W_c');
+  const U_i = check_(own_(params_, 'U_i'), hidden * hidden, 'U_i');
+  const U_o = check_(own_(params_, 'U_o'), hidden * hidden, 'U_o');
+  const U_c = check_(own_(params_, 'U_c'), hidden * hidden, 'U_c');
+  const b_i = check_(own_(params_, 'b_i'), hidden, 'b_i');
+  const b_o = check_(own_(params_, 'b_o'), hidden, 'b_o');
+  const b_c = check_(own_(params_, 'b_c'), hidden, 'b_c');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const cSeq_ = new Float32Array((steps_ + 1) * batch_ * hidden);
+  const hSeq_ = new Float32Array((steps_ + 1) * batch_ * hidden);
+  const init_c_ = own_(opts_.init, 'c');
+  if (init_c_ !== undefined) cSeq_.set(check_(init_c_, batch_ * hidden, 'init.c'));
+  const init_h_ = own_(opts_.init, 'h');
+  if (init_h_ !== undefined) hSeq_.set(check_(init_h_, batch_ * hidden, 'init.h'));
+  const iTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const c_candTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const oTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const tTape_ = new Float32Array(steps_ * batch_ * hidden);
   // W_i, W_c, W_o packed: they all multiply x
-  const xWeights = new Float32Array(3 * hidden * input);
-  packRows(xWeights, 0, input, W_i, hidden, input, 0);
-  packRows(xWeights, hidden, input, W_c, hidden, input, 0);
-  packRows(xWeights, 2 * hidden, input, W_o, hidden, input, 0);
-  const xProj = new Float32Array(steps * batch * 3 * hidden);
+  const xWeights_ = new Float32Array(3 * hidden * input);
+  packRows_(xWeights_, 0, input, W_i, hidden, input, 0);
+  packRows_(xWeights_, hidden, input, W_c, hidden, input, 0);
+  packRows_(xWeights_, 2 * hidden, input, W_o, hidden, input, 0);
+  const xProj_ = new Float32Array(steps_ * batch_ * 3 * hidden);
   // input projections of all time steps in one product
-  gemmNT(steps * batch, 3 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 3 * hidden, false);
+  gemmNT_(steps_ * batch_, 3 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 3 * hidden, false);
   // U_i, U_c, U_o packed: they all multiply h
-  const hWeights = new Float32Array(3 * hidden * hidden);
-  packRows(hWeights, 0, hidden, U_i, hidden, hidden, 0);
-  packRows(hWeights, hidden, hidden, U_c, hidden, hidden, 0);
-  packRows(hWeights, 2 * hidden, hidden, U_o, hidden, hidden, 0);
-  const hProj = new Float32Array(batch * 3 * hidden);
-  for (let step = 0; step < steps; step++) {
+  const hWeights_ = new Float32Array(3 * hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U_i, hidden, hidden, 0);
+  packRows_(hWeights_, hidden, hidden, U_c, hidden, hidden, 0);
+  packRows_(hWeights_, 2 * hidden, hidden, U_o, hidden, hidden, 0);
+  const hProj_ = new Float32Array(batch_ * 3 * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U_i, U_c, U_o] · h
-    gemmNT(batch, 3 * hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, 3 * hidden, false);
+    gemmNT_(batch_, 3 * hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, 3 * hidden, false);
     // i, c_cand, c, o, h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o1 = (step * batch + row) * 3 * hidden;
-      const o2 = row * 3 * hidden;
-      const o3 = (step * batch + row) * hidden;
-      const o4 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const i_pre = xProj[o1 + col] + hProj[o2 + col] + b_i[col];
-        const i = sigmoid(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + b_i)
-        const c_cand_pre = xProj[o1 + hidden + col] + hProj[o2 + hidden + col] + b_c[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o1_ = (step_ * batch_ + row_) * 3 * hidden;
+      const o2_ = row_ * 3 * hidden;
+      const o3_ = (step_ * batch_ + row_) * hidden;
+      const o4_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const i_pre = xProj_[o1_ + col_] + hProj_[o2_ + col_] + b_i[col_];
+        const i = sigmoid_(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + b_i)
+        const c_cand_pre = xProj_[o1_ + hidden + col_] + hProj_[o2_ + hidden + col_] + b_c[col_];
         const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
-        const c = (1 - i) * cSeq[o3 + col] + i * c_cand; // c = (1 - i) .* c_prev + i .* c_cand
-        const o_pre = xProj[o1 + 2 * hidden + col] + hProj[o2 + 2 * hidden + col] + b_o[col];
-        const o = sigmoid(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + b_o)
-        const t = Math.tanh(c);
-        const h = o * t; // h = o .* tanh(c)
-        iTape[o3 + col] = i;
-        c_candTape[o3 + col] = c_cand;
-        cSeq[o4 + col] = c;
-        oTape[o3 + col] = o;
-        tTape[o3 + col] = t;
-        hSeq[o4 + col] = h;
+        const c = (1 - i) * cSeq_[o3_ + col_] + i * c_cand; // c = (1 - i) .* c_prev + i .* c_cand
+        const o_pre = xProj_[o1_ + 2 * hidden + col_] + hProj_[o2_ + 2 * hidden + col_] + b_o[col_];
+        const o = sigmoid_(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + b_o)
+        const t_ = Math.tanh(c);
+        const h = o * t_; // h = o .* tanh(c)
+        iTape_[o3_ + col_] = i;
+        c_candTape_[o3_ + col_] = c_cand;
+        cSeq_[o4_ + col_] = c;
+        oTape_[o3_ + col_] = o;
+        tTape_[o3_ + col_] = t_;
+        hSeq_[o4_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        cSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        cSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { c: cSeq.subarray(batch * hidden), h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c }, inputs: { x }, cSeq, hSeq, iTape, c_candTape, oTape, tTape, xWeights, hWeights },
+    states: { c: cSeq_.subarray(batch_ * hidden), h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c }, inputs: { x }, cSeq_, hSeq_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
-export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c } = tape.params;
-  const { x } = tape.inputs;
-  const { cSeq, hSeq, iTape, c_candTape, oTape, tTape, xWeights, hWeights } = tape;
-  if (dStates.c !== undefined) check(dStates.c, steps * batch * hidden, 'dStates.c');
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW_i = new Float32Array(W_i.length);
-  const dW_o = new Float32Array(W_o.length);
-  const dW_c = new Float32Array(W_c.length);
-  const dU_i = new Float32Array(U_i.length);
-  const dU_o = new Float32Array(U_o.length);
-  const dU_c = new Float32Array(U_c.length);
-  const db_i = new Float32Array(b_i.length);
-  const db_o = new Float32Array(b_o.length);
-  const db_c = new Float32Array(b_c.length);
-  const dx = new Float32Array(steps * batch * input);
-  const dyX = new Float32Array(steps * batch * 3 * hidden); // δ of W_i, W_c, W_o products, every step
-  const dyH = new Float32Array(steps * batch * 3 * hidden); // δ of U_i, U_c, U_o products, every step
-  const dhSum = new Float32Array(batch * hidden);
-  const dcIn = new Float32Array(batch * hidden);
-  let dcCarry = new Float32Array(batch * hidden);
-  let dcNext = new Float32Array(batch * hidden);
-  const dhIn = new Float32Array(batch * hidden);
-  let dhCarry = new Float32Array(batch * hidden);
-  let dhNext = new Float32Array(batch * hidden);
-  const dcBuf = new Float32Array(batch * hidden);
-  const tBuf = new Float32Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c } = tape_.params;
+  const { x } = tape_.inputs;
+  const { cSeq_, hSeq_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ } = tape_;
+  if (own_(dStates_, 'c') !== undefined) check_(own_(dStates_, 'c'), steps_ * batch_ * hidden, 'dStates.c');
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_i_ = new Float32Array(W_i.length);
+  const dW_o_ = new Float32Array(W_o.length);
+  const dW_c_ = new Float32Array(W_c.length);
+  const dU_i_ = new Float32Array(U_i.length);
+  const dU_o_ = new Float32Array(U_o.length);
+  const dU_c_ = new Float32Array(U_c.length);
+  const db_i_ = new Float32Array(b_i.length);
+  const db_o_ = new Float32Array(b_o.length);
+  const db_c_ = new Float32Array(b_c.length);
+  const dx_ = new Float32Array(steps_ * batch_ * input);
+  const dyX_ = new Float32Array(steps_ * batch_ * 3 * hidden); // δ of W_i, W_c, W_o products, every step
+  const dyH_ = new Float32Array(steps_ * batch_ * 3 * hidden); // δ of U_i, U_c, U_o products, every step
+  const dhSum_ = new Float32Array(batch_ * hidden);
+  const dcIn_ = new Float32Array(batch_ * hidden);
+  let dcCarry_ = new Float32Array(batch_ * hidden);
+  let dcNext_ = new Float32Array(batch_ * hidden);
+  const dhIn_ = new Float32Array(batch_ * hidden);
+  let dhCarry_ = new Float32Array(batch_ * hidden);
+  let dhNext_ = new Float32Array(batch_ * hidden);
+  const dcBuf_ = new Float32Array(batch_ * hidden);
+  const tBuf_ = new Float32Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gc = dStates.c;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dcIn[k] = dead ? 0 : dcCarry[k] + (gc === undefined ? 0 : gc[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gc_ = own_(dStates_, 'c');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dcIn_[k_] = dead_ ? 0 : dcCarry_[k_] + (gc_ === undefined ? 0 : gc_[step_ * batch_ * hidden + k_]);
       }
-      const gh = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh === undefined ? 0 : gh[step * batch * hidden + k]);
+      const gh_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh_ === undefined ? 0 : gh_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o12 = row * hidden;
-      const o22 = (step * batch + row) * hidden;
-      const o32 = (step * batch + row) * 3 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const dc = dcIn[o12 + col] + dhIn[o12 + col] * oTape[o22 + col] * (1 - tTape[o22 + col] * tTape[o22 + col]);
-        const t2 = 1 - iTape[o22 + col];
-        const di = dc * (c_candTape[o22 + col] - cSeq[o22 + col]);
-        const di_pre = di * iTape[o22 + col] * t2;
-        const d_o = dhIn[o12 + col] * tTape[o22 + col];
-        const do_pre = d_o * oTape[o22 + col] * (1 - oTape[o22 + col]);
-        const dc_cand = dc * iTape[o22 + col];
-        const dc_cand_pre = dc_cand * (1 - c_candTape[o22 + col] * c_candTape[o22 + col]);
-        dcBuf[o12 + col] = dc;
-        tBuf[o12 + col] = t2;
-        dyX[o32 + col] = di_pre;
-        dyX[o32 + hidden + col] = dc_cand_pre;
-        dyX[o32 + 2 * hidden + col] = do_pre;
-        dyH[o32 + col] = di_pre;
-        dyH[o32 + hidden + col] = dc_cand_pre;
-        dyH[o32 + 2 * hidden + col] = do_pre;
-        db_i[col] += di_pre;
-        db_o[col] += do_pre;
-        db_c[col] += dc_cand_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o12_ = row_ * hidden;
+      const o22_ = (step_ * batch_ + row_) * hidden;
+      const o32_ = (step_ * batch_ + row_) * 3 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const dc = dcIn_[o12_ + col_] + dhIn_[o12_ + col_] * oTape_[o22_ + col_] * (1 - tTape_[o22_ + col_] * tTape_[o22_ + col_]);
+        const t2_ = 1 - iTape_[o22_ + col_];
+        const di = dc * (c_candTape_[o22_ + col_] - cSeq_[o22_ + col_]);
+        const di_pre = di * iTape_[o22_ + col_] * t2_;
+        const d_o = dhIn_[o12_ + col_] * tTape_[o22_ + col_];
+        const do_pre = d_o * oTape_[o22_ + col_] * (1 - oTape_[o22_ + col_]);
+        const dc_cand = dc * iTape_[o22_ + col_];
+        const dc_cand_pre = dc_cand * (1 - c_candTape_[o22_ + col_] * c_candTape_[o22_ + col_]);
+        dcBuf_[o12_ + col_] = dc;
+        tBuf_[o12_ + col_] = t2_;
+        dyX_[o32_ + col_] = di_pre;
+        dyX_[o32_ + hidden + col_] = dc_cand_pre;
+        dyX_[o32_ + 2 * hidden + col_] = do_pre;
+        dyH_[o32_ + col_] = di_pre;
+        dyH_[o32_ + hidden + col_] = dc_cand_pre;
+        dyH_[o32_ + 2 * hidden + col_] = do_pre;
+        db_i_[col_] += di_pre;
+        db_o_[col_] += do_pre;
+        db_c_[col_] += dc_cand_pre;
       }
     }
     // Σ Wᵀ δ over [U_i, U_c, U_o] in one product
-    gemmNN(batch, hidden, 3 * hidden, dyH, step * batch * 3 * hidden, 3 * hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o13 = row * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t3 = dcBuf[o13 + col] * tBuf[o13 + col];
-        dcNext[o13 + col] = t3;
-        dhNext[o13 + col] = dhSum[o13 + col];
+    gemmNN_(batch_, hidden, 3 * hidden, dyH_, step_ * batch_ * 3 * hidden, 3 * hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o13_ = row_ * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t3_ = dcBuf_[o13_ + col_] * tBuf_[o13_ + col_];
+        dcNext_[o13_ + col_] = t3_;
+        dhNext_[o13_ + col_] = dhSum_[o13_ + col_];
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dcNext.set(dcCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dcNext_.set(dcCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dcCarry, dcNext] = [dcNext, dcCarry];
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dcCarry_, dcNext_] = [dcNext_, dcCarry_];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_i, W_c, W_o] in one product
-  gemmNN(steps * batch, input, 3 * hidden, dyX, 0, 3 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_(steps_ * batch_, input, 3 * hidden, dyX_, 0, 3 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights = new Float32Array(3 * hidden * input);
-  gemmTN(3 * hidden, input, steps * batch, dyX, 0, 3 * hidden, x, 0, input, dxWeights, 0, input, false);
-  unpackRows(dxWeights, 0, input, dW_i, hidden, input, 0);
-  unpackRows(dxWeights, hidden, input, dW_c, hidden, input, 0);
-  unpackRows(dxWeights, 2 * hidden, input, dW_o, hidden, input, 0);
-  const dhWeights = new Float32Array(3 * hidden * hidden);
-  gemmTN(3 * hidden, hidden, steps * batch, dyH, 0, 3 * hidden, hSeq, 0, hidden, dhWeights, 0, hidden, false);
-  unpackRows(dhWeights, 0, hidden, dU_i, hidden, hidden, 0);
-  unpackRows(dhWeights, hidden, hidden, dU_c, hidden, hidden, 0);
-  unpackRows(dhWeights, 2 * hidden, hidden, dU_o, hidden, hidden, 0);
+  const dxWeights_ = new Float32Array(3 * hidden * input);
+  gemmTN_(3 * hidden, input, steps_ * batch_, dyX_, 0, 3 * hidden, x, 0, input, dxWeights_, 0, input, false);
+  unpackRows_(dxWeights_, 0, input, dW_i_, hidden, input, 0);
+  unpackRows_(dxWeights_, hidden, input, dW_c_, hidden, input, 0);
+  unpackRows_(dxWeights_, 2 * hidden, input, dW_o_, hidden, input, 0);
+  const dhWeights_ = new Float32Array(3 * hidden * hidden);
+  gemmTN_(3 * hidden, hidden, steps_ * batch_, dyH_, 0, 3 * hidden, hSeq_, 0, hidden, dhWeights_, 0, hidden, false);
+  unpackRows_(dhWeights_, 0, hidden, dU_i_, hidden, hidden, 0);
+  unpackRows_(dhWeights_, hidden, hidden, dU_c_, hidden, hidden, 0);
+  unpackRows_(dhWeights_, 2 * hidden, hidden, dU_o_, hidden, hidden, 0);
   return {
-    params: { W_i: dW_i, W_o: dW_o, W_c: dW_c, U_i: dU_i, U_o: dU_o, U_c: dU_c, b_i: db_i, b_o: db_o, b_c: db_c },
-    inputs: { x: dx },
-    init: { c: dcCarry, h: dhCarry },
+    params: { W_i: dW_i_, W_o: dW_o_, W_c: dW_c_, U_i: dU_i_, U_o: dU_o_, U_c: dU_c_, b_i: db_i_, b_o: db_o_, b_c: db_c_ },
+    inputs: { x: dx_ },
+    init: { c: dcCarry_, h: dhCarry_ },
   };
 }
 
 /** Runs lstm-cifg over a whole sequence and keeps what the backward needs. */
-export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_i = check(params.W_i, hidden * input, 'W_i');
-  const W_o = check(params.W_o, hidden * input, 'W_o');
-  const W_c = check(params.W_c, hidden * input, 'W_c');
-  const U_i = check(params.U_i, hidden * hidden, 'U_i');
-  const U_o = check(params.U_o, hidden * hidden, 'U_o');
-  const U_c = check(params.U_c, hidden * hidden, 'U_c');
-  const b_i = check(params.b_i, hidden, 'b_i');
-  const b_o = check(params.b_o, hidden, 'b_o');
-  const b_c = check(params.b_c, hidden, 'b_c');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const cSeq = new Float64Array((steps + 1) * batch * hidden);
-  const hSeq = new Float64Array((steps + 1) * batch * hidden);
-  if (opts.init?.c !== undefined) cSeq.set(check(opts.init.c, batch * hidden, 'init.c'));
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
-  const iTape = new Float64Array(steps * batch * hidden);
-  const c_candTape = new Float64Array(steps * batch * hidden);
-  const oTape = new Float64Array(steps * batch * hidden);
-  const tTape = new Float64Array(steps * batch * hidden);
+export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_i = check_(own_(params_, 'W_i'), hidden * input, 'W_i');
+  const W_o = check_(own_(params_, 'W_o'), hidden * input, 'W_o');
+  const W_c = check_(own_(params_, 'W_c'), hidden * input, 'W_c');
+  const U_i = check_(own_(params_, 'U_i'), hidden * hidden, 'U_i');
+  const U_o = check_(own_(params_, 'U_o'), hidden * hidden, 'U_o');
+  const U_c = check_(own_(params_, 'U_c'), hidden * hidden, 'U_c');
+  const b_i = check_(own_(params_, 'b_i'), hidden, 'b_i');
+  const b_o = check_(own_(params_, 'b_o'), hidden, 'b_o');
+  const b_c = check_(own_(params_, 'b_c'), hidden, 'b_c');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const cSeq_ = new Float64Array((steps_ + 1) * batch_ * hidden);
+  const hSeq_ = new Float64Array((steps_ + 1) * batch_ * hidden);
+  const init_c2_ = own_(opts_.init, 'c');
+  if (init_c2_ !== undefined) cSeq_.set(check_(init_c2_, batch_ * hidden, 'init.c'));
+  const init_h2_ = own_(opts_.init, 'h');
+  if (init_h2_ !== undefined) hSeq_.set(check_(init_h2_, batch_ * hidden, 'init.h'));
+  const iTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const c_candTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const oTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const tTape_ = new Float64Array(steps_ * batch_ * hidden);
   // W_i, W_c, W_o packed: they all multiply x
-  const xWeights = new Float64Array(3 * hidden * input);
-  packRows(xWeights, 0, input, W_i, hidden, input, 0);
-  packRows(xWeights, hidden, input, W_c, hidden, input, 0);
-  packRows(xWeights, 2 * hidden, input, W_o, hidden, input, 0);
-  const xProj = new Float64Array(steps * batch * 3 * hidden);
+  const xWeights_ = new Float64Array(3 * hidden * input);
+  packRows_(xWeights_, 0, input, W_i, hidden, input, 0);
+  packRows_(xWeights_, hidden, input, W_c, hidden, input, 0);
+  packRows_(xWeights_, 2 * hidden, input, W_o, hidden, input, 0);
+  const xProj_ = new Float64Array(steps_ * batch_ * 3 * hidden);
   // input projections of all time steps in one product
-  gemmNT_f64(steps * batch, 3 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 3 * hidden, false);
+  gemmNT_f64_(steps_ * batch_, 3 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 3 * hidden, false);
   // U_i, U_c, U_o packed: they all multiply h
-  const hWeights = new Float64Array(3 * hidden * hidden);
-  packRows(hWeights, 0, hidden, U_i, hidden, hidden, 0);
-  packRows(hWeights, hidden, hidden, U_c, hidden, hidden, 0);
-  packRows(hWeights, 2 * hidden, hidden, U_o, hidden, hidden, 0);
-  const hProj = new Float64Array(batch * 3 * hidden);
-  for (let step = 0; step < steps; step++) {
+  const hWeights_ = new Float64Array(3 * hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U_i, hidden, hidden, 0);
+  packRows_(hWeights_, hidden, hidden, U_c, hidden, hidden, 0);
+  packRows_(hWeights_, 2 * hidden, hidden, U_o, hidden, hidden, 0);
+  const hProj_ = new Float64Array(batch_ * 3 * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U_i, U_c, U_o] · h
-    gemmNT_f64(batch, 3 * hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, 3 * hidden, false);
+    gemmNT_f64_(batch_, 3 * hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, 3 * hidden, false);
     // i, c_cand, c, o, h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o14 = (step * batch + row) * 3 * hidden;
-      const o23 = row * 3 * hidden;
-      const o33 = (step * batch + row) * hidden;
-      const o42 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const i_pre = xProj[o14 + col] + hProj[o23 + col] + b_i[col];
-        const i = sigmoid(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + b_i)
-        const c_cand_pre = xProj[o14 + hidden + col] + hProj[o23 + hidden + col] + b_c[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o14_ = (step_ * batch_ + row_) * 3 * hidden;
+      const o23_ = row_ * 3 * hidden;
+      const o33_ = (step_ * batch_ + row_) * hidden;
+      const o42_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const i_pre = xProj_[o14_ + col_] + hProj_[o23_ + col_] + b_i[col_];
+        const i = sigmoid_(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + b_i)
+        const c_cand_pre = xProj_[o14_ + hidden + col_] + hProj_[o23_ + hidden + col_] + b_c[col_];
         const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
-        const c = (1 - i) * cSeq[o33 + col] + i * c_cand; // c = (1 - i) .* c_prev + i .* c_cand
-        const o_pre = xProj[o14 + 2 * hidden + col] + hProj[o23 + 2 * hidden + col] + b_o[col];
-        const o = sigmoid(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + b_o)
-        const t4 = Math.tanh(c);
-        const h = o * t4; // h = o .* tanh(c)
-        iTape[o33 + col] = i;
-        c_candTape[o33 + col] = c_cand;
-        cSeq[o42 + col] = c;
-        oTape[o33 + col] = o;
-        tTape[o33 + col] = t4;
-        hSeq[o42 + col] = h;
+        const c = (1 - i) * cSeq_[o33_ + col_] + i * c_cand; // c = (1 - i) .* c_prev + i .* c_cand
+        const o_pre = xProj_[o14_ + 2 * hidden + col_] + hProj_[o23_ + 2 * hidden + col_] + b_o[col_];
+        const o = sigmoid_(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + b_o)
+        const t4_ = Math.tanh(c);
+        const h = o * t4_; // h = o .* tanh(c)
+        iTape_[o33_ + col_] = i;
+        c_candTape_[o33_ + col_] = c_cand;
+        cSeq_[o42_ + col_] = c;
+        oTape_[o33_ + col_] = o;
+        tTape_[o33_ + col_] = t4_;
+        hSeq_[o42_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        cSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        cSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { c: cSeq.subarray(batch * hidden), h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c }, inputs: { x }, cSeq, hSeq, iTape, c_candTape, oTape, tTape, xWeights, hWeights },
+    states: { c: cSeq_.subarray(batch_ * hidden), h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c }, inputs: { x }, cSeq_, hSeq_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
-export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c } = tape.params;
-  const { x } = tape.inputs;
-  const { cSeq, hSeq, iTape, c_candTape, oTape, tTape, xWeights, hWeights } = tape;
-  if (dStates.c !== undefined) check(dStates.c, steps * batch * hidden, 'dStates.c');
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW_i = new Float64Array(W_i.length);
-  const dW_o = new Float64Array(W_o.length);
-  const dW_c = new Float64Array(W_c.length);
-  const dU_i = new Float64Array(U_i.length);
-  const dU_o = new Float64Array(U_o.length);
-  const dU_c = new Float64Array(U_c.length);
-  const db_i = new Float64Array(b_i.length);
-  const db_o = new Float64Array(b_o.length);
-  const db_c = new Float64Array(b_c.length);
-  const dx = new Float64Array(steps * batch * input);
-  const dyX = new Float64Array(steps * batch * 3 * hidden); // δ of W_i, W_c, W_o products, every step
-  const dyH = new Float64Array(steps * batch * 3 * hidden); // δ of U_i, U_c, U_o products, every step
-  const dhSum = new Float64Array(batch * hidden);
-  const dcIn = new Float64Array(batch * hidden);
-  let dcCarry = new Float64Array(batch * hidden);
-  let dcNext = new Float64Array(batch * hidden);
-  const dhIn = new Float64Array(batch * hidden);
-  let dhCarry = new Float64Array(batch * hidden);
-  let dhNext = new Float64Array(batch * hidden);
-  const dcBuf = new Float64Array(batch * hidden);
-  const tBuf = new Float64Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c } = tape_.params;
+  const { x } = tape_.inputs;
+  const { cSeq_, hSeq_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ } = tape_;
+  if (own_(dStates_, 'c') !== undefined) check_(own_(dStates_, 'c'), steps_ * batch_ * hidden, 'dStates.c');
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_i_ = new Float64Array(W_i.length);
+  const dW_o_ = new Float64Array(W_o.length);
+  const dW_c_ = new Float64Array(W_c.length);
+  const dU_i_ = new Float64Array(U_i.length);
+  const dU_o_ = new Float64Array(U_o.length);
+  const dU_c_ = new Float64Array(U_c.length);
+  const db_i_ = new Float64Array(b_i.length);
+  const db_o_ = new Float64Array(b_o.length);
+  const db_c_ = new Float64Array(b_c.length);
+  const dx_ = new Float64Array(steps_ * batch_ * input);
+  const dyX_ = new Float64Array(steps_ * batch_ * 3 * hidden); // δ of W_i, W_c, W_o products, every step
+  const dyH_ = new Float64Array(steps_ * batch_ * 3 * hidden); // δ of U_i, U_c, U_o products, every step
+  const dhSum_ = new Float64Array(batch_ * hidden);
+  const dcIn_ = new Float64Array(batch_ * hidden);
+  let dcCarry_ = new Float64Array(batch_ * hidden);
+  let dcNext_ = new Float64Array(batch_ * hidden);
+  const dhIn_ = new Float64Array(batch_ * hidden);
+  let dhCarry_ = new Float64Array(batch_ * hidden);
+  let dhNext_ = new Float64Array(batch_ * hidden);
+  const dcBuf_ = new Float64Array(batch_ * hidden);
+  const tBuf_ = new Float64Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gc2 = dStates.c;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dcIn[k] = dead ? 0 : dcCarry[k] + (gc2 === undefined ? 0 : gc2[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gc2_ = own_(dStates_, 'c');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dcIn_[k_] = dead_ ? 0 : dcCarry_[k_] + (gc2_ === undefined ? 0 : gc2_[step_ * batch_ * hidden + k_]);
       }
-      const gh2 = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh2 === undefined ? 0 : gh2[step * batch * hidden + k]);
+      const gh2_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh2_ === undefined ? 0 : gh2_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o15 = row * hidden;
-      const o24 = (step * batch + row) * hidden;
-      const o34 = (step * batch + row) * 3 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const dc = dcIn[o15 + col] + dhIn[o15 + col] * oTape[o24 + col] * (1 - tTape[o24 + col] * tTape[o24 + col]);
-        const t5 = 1 - iTape[o24 + col];
-        const di = dc * (c_candTape[o24 + col] - cSeq[o24 + col]);
-        const di_pre = di * iTape[o24 + col] * t5;
-        const d_o = dhIn[o15 + col] * tTape[o24 + col];
-        const do_pre = d_o * oTape[o24 + col] * (1 - oTape[o24 + col]);
-        const dc_cand = dc * iTape[o24 + col];
-        const dc_cand_pre = dc_cand * (1 - c_candTape[o24 + col] * c_candTape[o24 + col]);
-        dcBuf[o15 + col] = dc;
-        tBuf[o15 + col] = t5;
-        dyX[o34 + col] = di_pre;
-        dyX[o34 + hidden + col] = dc_cand_pre;
-        dyX[o34 + 2 * hidden + col] = do_pre;
-        dyH[o34 + col] = di_pre;
-        dyH[o34 + hidden + col] = dc_cand_pre;
-        dyH[o34 + 2 * hidden + col] = do_pre;
-        db_i[col] += di_pre;
-        db_o[col] += do_pre;
-        db_c[col] += dc_cand_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o15_ = row_ * hidden;
+      const o24_ = (step_ * batch_ + row_) * hidden;
+      const o34_ = (step_ * batch_ + row_) * 3 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const dc = dcIn_[o15_ + col_] + dhIn_[o15_ + col_] * oTape_[o24_ + col_] * (1 - tTape_[o24_ + col_] * tTape_[o24_ + col_]);
+        const t5_ = 1 - iTape_[o24_ + col_];
+        const di = dc * (c_candTape_[o24_ + col_] - cSeq_[o24_ + col_]);
+        const di_pre = di * iTape_[o24_ + col_] * t5_;
+        const d_o = dhIn_[o15_ + col_] * tTape_[o24_ + col_];
+        const do_pre = d_o * oTape_[o24_ + col_] * (1 - oTape_[o24_ + col_]);
+        const dc_cand = dc * iTape_[o24_ + col_];
+        const dc_cand_pre = dc_cand * (1 - c_candTape_[o24_ + col_] * c_candTape_[o24_ + col_]);
+        dcBuf_[o15_ + col_] = dc;
+        tBuf_[o15_ + col_] = t5_;
+        dyX_[o34_ + col_] = di_pre;
+        dyX_[o34_ + hidden + col_] = dc_cand_pre;
+        dyX_[o34_ + 2 * hidden + col_] = do_pre;
+        dyH_[o34_ + col_] = di_pre;
+        dyH_[o34_ + hidden + col_] = dc_cand_pre;
+        dyH_[o34_ + 2 * hidden + col_] = do_pre;
+        db_i_[col_] += di_pre;
+        db_o_[col_] += do_pre;
+        db_c_[col_] += dc_cand_pre;
       }
     }
     // Σ Wᵀ δ over [U_i, U_c, U_o] in one product
-    gemmNN_f64(batch, hidden, 3 * hidden, dyH, step * batch * 3 * hidden, 3 * hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o16 = row * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t6 = dcBuf[o16 + col] * tBuf[o16 + col];
-        dcNext[o16 + col] = t6;
-        dhNext[o16 + col] = dhSum[o16 + col];
+    gemmNN_f64_(batch_, hidden, 3 * hidden, dyH_, step_ * batch_ * 3 * hidden, 3 * hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o16_ = row_ * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t6_ = dcBuf_[o16_ + col_] * tBuf_[o16_ + col_];
+        dcNext_[o16_ + col_] = t6_;
+        dhNext_[o16_ + col_] = dhSum_[o16_ + col_];
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dcNext.set(dcCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dcNext_.set(dcCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dcCarry, dcNext] = [dcNext, dcCarry];
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dcCarry_, dcNext_] = [dcNext_, dcCarry_];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_i, W_c, W_o] in one product
-  gemmNN_f64(steps * batch, input, 3 * hidden, dyX, 0, 3 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_f64_(steps_ * batch_, input, 3 * hidden, dyX_, 0, 3 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights2 = new Float64Array(3 * hidden * input);
-  gemmTN_f64(3 * hidden, input, steps * batch, dyX, 0, 3 * hidden, x, 0, input, dxWeights2, 0, input, false);
-  unpackRows(dxWeights2, 0, input, dW_i, hidden, input, 0);
-  unpackRows(dxWeights2, hidden, input, dW_c, hidden, input, 0);
-  unpackRows(dxWeights2, 2 * hidden, input, dW_o, hidden, input, 0);
-  const dhWeights2 = new Float64Array(3 * hidden * hidden);
-  gemmTN_f64(3 * hidden, hidden, steps * batch, dyH, 0, 3 * hidden, hSeq, 0, hidden, dhWeights2, 0, hidden, false);
-  unpackRows(dhWeights2, 0, hidden, dU_i, hidden, hidden, 0);
-  unpackRows(dhWeights2, hidden, hidden, dU_c, hidden, hidden, 0);
-  unpackRows(dhWeights2, 2 * hidden, hidden, dU_o, hidden, hidden, 0);
+  const dxWeights2_ = new Float64Array(3 * hidden * input);
+  gemmTN_f64_(3 * hidden, input, steps_ * batch_, dyX_, 0, 3 * hidden, x, 0, input, dxWeights2_, 0, input, false);
+  unpackRows_(dxWeights2_, 0, input, dW_i_, hidden, input, 0);
+  unpackRows_(dxWeights2_, hidden, input, dW_c_, hidden, input, 0);
+  unpackRows_(dxWeights2_, 2 * hidden, input, dW_o_, hidden, input, 0);
+  const dhWeights2_ = new Float64Array(3 * hidden * hidden);
+  gemmTN_f64_(3 * hidden, hidden, steps_ * batch_, dyH_, 0, 3 * hidden, hSeq_, 0, hidden, dhWeights2_, 0, hidden, false);
+  unpackRows_(dhWeights2_, 0, hidden, dU_i_, hidden, hidden, 0);
+  unpackRows_(dhWeights2_, hidden, hidden, dU_c_, hidden, hidden, 0);
+  unpackRows_(dhWeights2_, 2 * hidden, hidden, dU_o_, hidden, hidden, 0);
   return {
-    params: { W_i: dW_i, W_o: dW_o, W_c: dW_c, U_i: dU_i, U_o: dU_o, U_c: dU_c, b_i: db_i, b_o: db_o, b_c: db_c },
-    inputs: { x: dx },
-    init: { c: dcCarry, h: dhCarry },
+    params: { W_i: dW_i_, W_o: dW_o_, W_c: dW_c_, U_i: dU_i_, U_o: dU_o_, U_c: dU_c_, b_i: db_i_, b_o: db_o_, b_c: db_c_ },
+    inputs: { x: dx_ },
+    init: { c: dcCarry_, h: dhCarry_ },
   };
 }
 
@@ -450,21 +463,26 @@ export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Flo
 export const f32 = { cell, paramShapes, forward, backward };
 export const f64 = { cell, paramShapes, forward: forward64, backward: backward64 };
 
-function check<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
+/** o[key] if o has it as its own property: a spec may name a state 'constructor' or 'toString'. */
+function own_<T>(o: Partial<Record<string, T>> | undefined, key: string): T | undefined {
+  return o !== undefined && Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function check_<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
   if (a === undefined) throw new Error(`lstm-cifg: ${what} is missing`);
   if (a.length !== length) throw new Error(`lstm-cifg: ${what} has ${a.length} elements, expected ${length}`);
   return a;
 }
 
-function checkSizes(sizes: Sizes): Sizes {
+function checkSizes_(sizes: Sizes): Sizes {
   for (const name of ['input', 'hidden'] as const) {
-    const n: unknown = sizes[name];
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
     if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`lstm-cifg: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
   }
   return sizes;
 }
 
-function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
+function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
   if (lengths === undefined) return undefined;
   if (lengths.length !== batch) throw new Error(`lstm-cifg: lengths has ${lengths.length} entries, expected ${batch}`);
   for (const n of lengths) if (!(n >= 0 && n <= steps)) throw new Error(`lstm-cifg: a sequence length ${n} is outside 0..${steps}`);
@@ -472,17 +490,17 @@ function checkLengths(lengths: Int32Array | undefined, batch: number, steps: num
 }
 
 /** Copies W[:, colOff : colOff+width] into rows rowOff.. of a packed [rows][width] matrix. */
-function packRows(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function packRows_(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dst[(rowOff + i) * width + j] = W[i * cols + colOff + j];
 }
 
 /** Adds rows rowOff.. of a packed gradient back into dW[:, colOff : colOff+width]. */
-function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function unpackRows_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
 }
 
 /** The logistic function, without overflow for large |x|. */
-function sigmoid(x: number): number {
+function sigmoid_(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
@@ -492,7 +510,7 @@ function sigmoid(x: number): number {
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -588,7 +606,7 @@ function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -680,7 +698,7 @@ function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -778,7 +796,7 @@ function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -874,7 +892,7 @@ function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -966,7 +984,7 @@ function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -1280,22 +1298,22 @@ function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
 export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
   const rt = wasmKernels.get();
   if (rt === null) return forward(sizes, params, inputs, opts);
-  const z = checkSizes(sizes);
+  const z = checkSizes_(sizes);
   const { steps, batch } = opts;
   if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(`lstm-cifg: steps and batch must be integers ≥ 0 (got ${steps}, ${batch})`);
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  check(params.W_i, z.hidden * z.input, "W_i");
-  check(params.W_o, z.hidden * z.input, "W_o");
-  check(params.W_c, z.hidden * z.input, "W_c");
-  check(params.U_i, z.hidden * z.hidden, "U_i");
-  check(params.U_o, z.hidden * z.hidden, "U_o");
-  check(params.U_c, z.hidden * z.hidden, "U_c");
-  check(params.b_i, z.hidden, "b_i");
-  check(params.b_o, z.hidden, "b_o");
-  check(params.b_c, z.hidden, "b_c");
-  check(inputs.x, steps * batch * z.input, "x");
-  if (opts.init?.c !== undefined) check(opts.init.c, batch * z.hidden, "init.c");
-  if (opts.init?.h !== undefined) check(opts.init.h, batch * z.hidden, "init.h");
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+  check_(params.W_i, z.hidden * z.input, "W_i");
+  check_(params.W_o, z.hidden * z.input, "W_o");
+  check_(params.W_c, z.hidden * z.input, "W_c");
+  check_(params.U_i, z.hidden * z.hidden, "U_i");
+  check_(params.U_o, z.hidden * z.hidden, "U_o");
+  check_(params.U_c, z.hidden * z.hidden, "U_c");
+  check_(params.b_i, z.hidden, "b_i");
+  check_(params.b_o, z.hidden, "b_o");
+  check_(params.b_c, z.hidden, "b_c");
+  check_(inputs.x, steps * batch * z.input, "x");
+  if (opts.init?.c !== undefined) check_(opts.init.c, batch * z.hidden, "init.c");
+  if (opts.init?.h !== undefined) check_(opts.init.h, batch * z.hidden, "init.h");
   const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
   const tp = rt.restore(block);
   const work = rt.work(27, [3 * steps * batch * z.hidden, 3 * batch * z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden], 0);
@@ -1312,7 +1330,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[9], inputs.x);
   if (opts.init?.c !== undefined) rt.put(tp[10], opts.init.c);
   if (opts.init?.h !== undefined) rt.put(tp[11], opts.init.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, work.ptrs[0]!, tp[17]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, work.ptrs[0]!, tp[17]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1328,14 +1346,14 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
   const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
-  if (dStates.c !== undefined) check(dStates.c, steps * batch * z.hidden, "dStates.c");
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * z.hidden, "dStates.h");
+  if (dStates.c !== undefined) check_(dStates.c, steps * batch * z.hidden, "dStates.c");
+  if (dStates.h !== undefined) check_(dStates.h, steps * batch * z.hidden, "dStates.h");
   const tp = rt.restore(tape.wasm);
   const work = rt.work(48, [z.hidden * z.input, z.hidden * z.input, z.hidden * z.input, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden, z.hidden, z.hidden, steps * batch * z.input, 3 * steps * batch * z.hidden, 3 * steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden, batch * z.hidden, batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden], 2);
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.c !== undefined) rt.put(work.ptrs[23], dStates.c);
   if (dStates.h !== undefined) rt.put(work.ptrs[24], dStates.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!, work.ptrs[20]!, work.ptrs[21]!, work.ptrs[22]!, work.ptrs[23]!, work.ptrs[24]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!, work.ptrs[20]!, work.ptrs[21]!, work.ptrs[22]!, work.ptrs[23]!, work.ptrs[24]!]);
   rt.call('backward', work);
   const out = {
     params: { W_i: rt.get32(work.ptrs[0], z.hidden * z.input), W_o: rt.get32(work.ptrs[1], z.hidden * z.input), W_c: rt.get32(work.ptrs[2], z.hidden * z.input), U_i: rt.get32(work.ptrs[3], z.hidden * z.hidden), U_o: rt.get32(work.ptrs[4], z.hidden * z.hidden), U_c: rt.get32(work.ptrs[5], z.hidden * z.hidden), b_i: rt.get32(work.ptrs[6], z.hidden), b_o: rt.get32(work.ptrs[7], z.hidden), b_c: rt.get32(work.ptrs[8], z.hidden) },

@@ -12,10 +12,11 @@
 // Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
 // parameters are shared by the batch. The forward keeps hidden + hidden + hidden + hidden + hidden + hidden + hidden floats per step and
 // batch row for the backward (the states and f, i, c_cand, o, t).
+// Names from the spec are used as they are; names the generator adds end in '_'.
 
 export const cell = {
   name: 'lstm-peephole',
-  title: "LSTM with peephole connections",
+  title: 'LSTM with peephole connections',
   sizes: ['input', 'hidden'],
   inputs: { x: 'input' },
   states: { c: 'hidden', h: 'hidden' },
@@ -44,7 +45,7 @@ export interface ForwardOptions<A> {
 export interface Tape<A> {
   readonly sizes: Sizes; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined;
   readonly params: Params<A>; readonly inputs: Inputs<A>;
-  cSeq: A; hSeq: A; fTape: A; iTape: A; c_candTape: A; oTape: A; tTape: A; xWeights: A; hWeights: A;
+  cSeq_: A; hSeq_: A; fTape_: A; iTape_: A; c_candTape_: A; oTape_: A; tTape_: A; xWeights_: A; hWeights_: A;
 }
 export interface ForwardResult<A> {
   /** Every state at every step, [steps][batch][n]. */
@@ -60,462 +61,474 @@ export interface BackwardResult<A> {
 }
 
 /** Shapes of the parameters at the given sizes. */
-export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = checkSizes(sizes);
+export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
+  const { input, hidden } = checkSizes_(sizes_);
   return { W_i: [hidden, input], W_f: [hidden, input], W_o: [hidden, input], W_c: [hidden, input], U_i: [hidden, hidden], U_f: [hidden, hidden], U_o: [hidden, hidden], U_c: [hidden, hidden], b_i: [hidden], b_f: [hidden], b_o: [hidden], b_c: [hidden], p_i: [hidden], p_f: [hidden], p_o: [hidden] };
 }
 
 /** Runs lstm-peephole over a whole sequence and keeps what the backward needs. */
-export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_i = check(params.W_i, hidden * input, 'W_i');
-  const W_f = check(params.W_f, hidden * input, 'W_f');
-  const W_o = check(params.W_o, hidden * input, 'W_o');
-  const W_c = check(params.W_c, hidden * input, 'W_c');
-  const U_i = check(params.U_i, hidden * hidden, 'U_i');
-  const U_f = check(params.U_f, hidden * hidden, 'U_f');
-  const U_o = check(params.U_o, hidden * hidden, 'U_o');
-  const U_c = check(params.U_c, hidden * hidden, 'U_c');
-  const b_i = check(params.b_i, hidden, 'b_i');
-  const b_f = check(params.b_f, hidden, 'b_f');
-  const b_o = check(params.b_o, hidden, 'b_o');
-  const b_c = check(params.b_c, hidden, 'b_c');
-  const p_i = check(params.p_i, hidden, 'p_i');
-  const p_f = check(params.p_f, hidden, 'p_f');
-  const p_o = check(params.p_o, hidden, 'p_o');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const cSeq = new Float32Array((steps + 1) * batch * hidden);
-  const hSeq = new Float32Array((steps + 1) * batch * hidden);
-  if (opts.init?.c !== undefined) cSeq.set(check(opts.init.c, batch * hidden, 'init.c'));
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
-  const fTape = new Float32Array(steps * batch * hidden);
-  const iTape = new Float32Array(steps * batch * hidden);
-  const c_candTape = new Float32Array(steps * batch * hidden);
-  const oTape = new Float32Array(steps * batch * hidden);
-  const tTape = new Float32Array(steps * batch * hidden);
+export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_i = check_(own_(params_, 'W_i'), hidden * input, 'W_i');
+  const W_f = check_(own_(params_, 'W_f'), hidden * input, 'W_f');
+  const W_o = check_(own_(params_, 'W_o'), hidden * input, 'W_o');
+  const W_c = check_(own_(params_, 'W_c'), hidden * input, 'W_c');
+  const U_i = check_(own_(params_, 'U_i'), hidden * hidden, 'U_i');
+  const U_f = check_(own_(params_, 'U_f'), hidden * hidden, 'U_f');
+  const U_o = check_(own_(params_, 'U_o'), hidden * hidden, 'U_o');
+  const U_c = check_(own_(params_, 'U_c'), hidden * hidden, 'U_c');
+  const b_i = check_(own_(params_, 'b_i'), hidden, 'b_i');
+  const b_f = check_(own_(params_, 'b_f'), hidden, 'b_f');
+  const b_o = check_(own_(params_, 'b_o'), hidden, 'b_o');
+  const b_c = check_(own_(params_, 'b_c'), hidden, 'b_c');
+  const p_i = check_(own_(params_, 'p_i'), hidden, 'p_i');
+  const p_f = check_(own_(params_, 'p_f'), hidden, 'p_f');
+  const p_o = check_(own_(params_, 'p_o'), hidden, 'p_o');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const cSeq_ = new Float32Array((steps_ + 1) * batch_ * hidden);
+  const hSeq_ = new Float32Array((steps_ + 1) * batch_ * hidden);
+  const init_c_ = own_(opts_.init, 'c');
+  if (init_c_ !== undefined) cSeq_.set(check_(init_c_, batch_ * hidden, 'init.c'));
+  const init_h_ = own_(opts_.init, 'h');
+  if (init_h_ !== undefined) hSeq_.set(check_(init_h_, batch_ * hidden, 'init.h'));
+  const fTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const iTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const c_candTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const oTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const tTape_ = new Float32Array(steps_ * batch_ * hidden);
   // W_f, W_i, W_c, W_o packed: they all multiply x
-  const xWeights = new Float32Array(4 * hidden * input);
-  packRows(xWeights, 0, input, W_f, hidden, input, 0);
-  packRows(xWeights, hidden, input, W_i, hidden, input, 0);
-  packRows(xWeights, 2 * hidden, input, W_c, hidden, input, 0);
-  packRows(xWeights, 3 * hidden, input, W_o, hidden, input, 0);
-  const xProj = new Float32Array(steps * batch * 4 * hidden);
+  const xWeights_ = new Float32Array(4 * hidden * input);
+  packRows_(xWeights_, 0, input, W_f, hidden, input, 0);
+  packRows_(xWeights_, hidden, input, W_i, hidden, input, 0);
+  packRows_(xWeights_, 2 * hidden, input, W_c, hidden, input, 0);
+  packRows_(xWeights_, 3 * hidden, input, W_o, hidden, input, 0);
+  const xProj_ = new Float32Array(steps_ * batch_ * 4 * hidden);
   // input projections of all time steps in one product
-  gemmNT(steps * batch, 4 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 4 * hidden, false);
+  gemmNT_(steps_ * batch_, 4 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 4 * hidden, false);
   // U_f, U_i, U_c, U_o packed: they all multiply h
-  const hWeights = new Float32Array(4 * hidden * hidden);
-  packRows(hWeights, 0, hidden, U_f, hidden, hidden, 0);
-  packRows(hWeights, hidden, hidden, U_i, hidden, hidden, 0);
-  packRows(hWeights, 2 * hidden, hidden, U_c, hidden, hidden, 0);
-  packRows(hWeights, 3 * hidden, hidden, U_o, hidden, hidden, 0);
-  const hProj = new Float32Array(batch * 4 * hidden);
-  for (let step = 0; step < steps; step++) {
+  const hWeights_ = new Float32Array(4 * hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U_f, hidden, hidden, 0);
+  packRows_(hWeights_, hidden, hidden, U_i, hidden, hidden, 0);
+  packRows_(hWeights_, 2 * hidden, hidden, U_c, hidden, hidden, 0);
+  packRows_(hWeights_, 3 * hidden, hidden, U_o, hidden, hidden, 0);
+  const hProj_ = new Float32Array(batch_ * 4 * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U_f, U_i, U_c, U_o] · h
-    gemmNT(batch, 4 * hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, 4 * hidden, false);
+    gemmNT_(batch_, 4 * hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, 4 * hidden, false);
     // f, i, c_cand, c, o, h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o1 = (step * batch + row) * 4 * hidden;
-      const o2 = row * 4 * hidden;
-      const o3 = (step * batch + row) * hidden;
-      const o4 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const f_pre = xProj[o1 + col] + hProj[o2 + col] + p_f[col] * cSeq[o3 + col] + b_f[col];
-        const f = sigmoid(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + p_f .* c_prev + b_f)
-        const i_pre = xProj[o1 + hidden + col] + hProj[o2 + hidden + col] + p_i[col] * cSeq[o3 + col] + b_i[col];
-        const i = sigmoid(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + p_i .* c_prev + b_i)
-        const c_cand_pre = xProj[o1 + 2 * hidden + col] + hProj[o2 + 2 * hidden + col] + b_c[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o1_ = (step_ * batch_ + row_) * 4 * hidden;
+      const o2_ = row_ * 4 * hidden;
+      const o3_ = (step_ * batch_ + row_) * hidden;
+      const o4_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const f_pre = xProj_[o1_ + col_] + hProj_[o2_ + col_] + p_f[col_] * cSeq_[o3_ + col_] + b_f[col_];
+        const f = sigmoid_(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + p_f .* c_prev + b_f)
+        const i_pre = xProj_[o1_ + hidden + col_] + hProj_[o2_ + hidden + col_] + p_i[col_] * cSeq_[o3_ + col_] + b_i[col_];
+        const i = sigmoid_(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + p_i .* c_prev + b_i)
+        const c_cand_pre = xProj_[o1_ + 2 * hidden + col_] + hProj_[o2_ + 2 * hidden + col_] + b_c[col_];
         const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
-        const c = f * cSeq[o3 + col] + i * c_cand; // c = f .* c_prev + i .* c_cand
-        const o_pre = xProj[o1 + 3 * hidden + col] + hProj[o2 + 3 * hidden + col] + p_o[col] * c + b_o[col];
-        const o = sigmoid(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + p_o .* c + b_o)
-        const t = Math.tanh(c);
-        const h = o * t; // h = o .* tanh(c)
-        fTape[o3 + col] = f;
-        iTape[o3 + col] = i;
-        c_candTape[o3 + col] = c_cand;
-        cSeq[o4 + col] = c;
-        oTape[o3 + col] = o;
-        tTape[o3 + col] = t;
-        hSeq[o4 + col] = h;
+        const c = f * cSeq_[o3_ + col_] + i * c_cand; // c = f .* c_prev + i .* c_cand
+        const o_pre = xProj_[o1_ + 3 * hidden + col_] + hProj_[o2_ + 3 * hidden + col_] + p_o[col_] * c + b_o[col_];
+        const o = sigmoid_(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + p_o .* c + b_o)
+        const t_ = Math.tanh(c);
+        const h = o * t_; // h = o .* tanh(c)
+        fTape_[o3_ + col_] = f;
+        iTape_[o3_ + col_] = i;
+        c_candTape_[o3_ + col_] = c_cand;
+        cSeq_[o4_ + col_] = c;
+        oTape_[o3_ + col_] = o;
+        tTape_[o3_ + col_] = t_;
+        hSeq_[o4_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        cSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        cSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { c: cSeq.subarray(batch * hidden), h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o }, inputs: { x }, cSeq, hSeq, fTape, iTape, c_candTape, oTape, tTape, xWeights, hWeights },
+    states: { c: cSeq_.subarray(batch_ * hidden), h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o }, inputs: { x }, cSeq_, hSeq_, fTape_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
-export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o } = tape.params;
-  const { x } = tape.inputs;
-  const { cSeq, hSeq, fTape, iTape, c_candTape, oTape, tTape, xWeights, hWeights } = tape;
-  if (dStates.c !== undefined) check(dStates.c, steps * batch * hidden, 'dStates.c');
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW_i = new Float32Array(W_i.length);
-  const dW_f = new Float32Array(W_f.length);
-  const dW_o = new Float32Array(W_o.length);
-  const dW_c = new Float32Array(W_c.length);
-  const dU_i = new Float32Array(U_i.length);
-  const dU_f = new Float32Array(U_f.length);
-  const dU_o = new Float32Array(U_o.length);
-  const dU_c = new Float32Array(U_c.length);
-  const db_i = new Float32Array(b_i.length);
-  const db_f = new Float32Array(b_f.length);
-  const db_o = new Float32Array(b_o.length);
-  const db_c = new Float32Array(b_c.length);
-  const dp_i = new Float32Array(p_i.length);
-  const dp_f = new Float32Array(p_f.length);
-  const dp_o = new Float32Array(p_o.length);
-  const dx = new Float32Array(steps * batch * input);
-  const dyX = new Float32Array(steps * batch * 4 * hidden); // δ of W_f, W_i, W_c, W_o products, every step
-  const dyH = new Float32Array(steps * batch * 4 * hidden); // δ of U_f, U_i, U_c, U_o products, every step
-  const dhSum = new Float32Array(batch * hidden);
-  const dcIn = new Float32Array(batch * hidden);
-  let dcCarry = new Float32Array(batch * hidden);
-  let dcNext = new Float32Array(batch * hidden);
-  const dhIn = new Float32Array(batch * hidden);
-  let dhCarry = new Float32Array(batch * hidden);
-  let dhNext = new Float32Array(batch * hidden);
-  const do_preBuf = new Float32Array(batch * hidden);
-  const dcBuf = new Float32Array(batch * hidden);
-  const di_preBuf = new Float32Array(batch * hidden);
-  const df_preBuf = new Float32Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o } = tape_.params;
+  const { x } = tape_.inputs;
+  const { cSeq_, hSeq_, fTape_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ } = tape_;
+  if (own_(dStates_, 'c') !== undefined) check_(own_(dStates_, 'c'), steps_ * batch_ * hidden, 'dStates.c');
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_i_ = new Float32Array(W_i.length);
+  const dW_f_ = new Float32Array(W_f.length);
+  const dW_o_ = new Float32Array(W_o.length);
+  const dW_c_ = new Float32Array(W_c.length);
+  const dU_i_ = new Float32Array(U_i.length);
+  const dU_f_ = new Float32Array(U_f.length);
+  const dU_o_ = new Float32Array(U_o.length);
+  const dU_c_ = new Float32Array(U_c.length);
+  const db_i_ = new Float32Array(b_i.length);
+  const db_f_ = new Float32Array(b_f.length);
+  const db_o_ = new Float32Array(b_o.length);
+  const db_c_ = new Float32Array(b_c.length);
+  const dp_i_ = new Float32Array(p_i.length);
+  const dp_f_ = new Float32Array(p_f.length);
+  const dp_o_ = new Float32Array(p_o.length);
+  const dx_ = new Float32Array(steps_ * batch_ * input);
+  const dyX_ = new Float32Array(steps_ * batch_ * 4 * hidden); // δ of W_f, W_i, W_c, W_o products, every step
+  const dyH_ = new Float32Array(steps_ * batch_ * 4 * hidden); // δ of U_f, U_i, U_c, U_o products, every step
+  const dhSum_ = new Float32Array(batch_ * hidden);
+  const dcIn_ = new Float32Array(batch_ * hidden);
+  let dcCarry_ = new Float32Array(batch_ * hidden);
+  let dcNext_ = new Float32Array(batch_ * hidden);
+  const dhIn_ = new Float32Array(batch_ * hidden);
+  let dhCarry_ = new Float32Array(batch_ * hidden);
+  let dhNext_ = new Float32Array(batch_ * hidden);
+  const do_preBuf_ = new Float32Array(batch_ * hidden);
+  const dcBuf_ = new Float32Array(batch_ * hidden);
+  const di_preBuf_ = new Float32Array(batch_ * hidden);
+  const df_preBuf_ = new Float32Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gc = dStates.c;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dcIn[k] = dead ? 0 : dcCarry[k] + (gc === undefined ? 0 : gc[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gc_ = own_(dStates_, 'c');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dcIn_[k_] = dead_ ? 0 : dcCarry_[k_] + (gc_ === undefined ? 0 : gc_[step_ * batch_ * hidden + k_]);
       }
-      const gh = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh === undefined ? 0 : gh[step * batch * hidden + k]);
+      const gh_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh_ === undefined ? 0 : gh_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o12 = row * hidden;
-      const o22 = (step * batch + row) * hidden;
-      const o32 = (step * batch + row) * 4 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const d_o = dhIn[o12 + col] * tTape[o22 + col];
-        const do_pre = d_o * oTape[o22 + col] * (1 - oTape[o22 + col]);
-        const dc = dcIn[o12 + col] + dhIn[o12 + col] * oTape[o22 + col] * (1 - tTape[o22 + col] * tTape[o22 + col]) + do_pre * p_o[col];
-        const di = dc * c_candTape[o22 + col];
-        const di_pre = di * iTape[o22 + col] * (1 - iTape[o22 + col]);
-        const df = dc * cSeq[o22 + col];
-        const df_pre = df * fTape[o22 + col] * (1 - fTape[o22 + col]);
-        const dc_cand = dc * iTape[o22 + col];
-        const dc_cand_pre = dc_cand * (1 - c_candTape[o22 + col] * c_candTape[o22 + col]);
-        do_preBuf[o12 + col] = do_pre;
-        dcBuf[o12 + col] = dc;
-        di_preBuf[o12 + col] = di_pre;
-        df_preBuf[o12 + col] = df_pre;
-        dyX[o32 + col] = df_pre;
-        dyX[o32 + hidden + col] = di_pre;
-        dyX[o32 + 2 * hidden + col] = dc_cand_pre;
-        dyX[o32 + 3 * hidden + col] = do_pre;
-        dyH[o32 + col] = df_pre;
-        dyH[o32 + hidden + col] = di_pre;
-        dyH[o32 + 2 * hidden + col] = dc_cand_pre;
-        dyH[o32 + 3 * hidden + col] = do_pre;
-        db_i[col] += di_pre;
-        db_f[col] += df_pre;
-        db_o[col] += do_pre;
-        db_c[col] += dc_cand_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o12_ = row_ * hidden;
+      const o22_ = (step_ * batch_ + row_) * hidden;
+      const o32_ = (step_ * batch_ + row_) * 4 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const d_o = dhIn_[o12_ + col_] * tTape_[o22_ + col_];
+        const do_pre = d_o * oTape_[o22_ + col_] * (1 - oTape_[o22_ + col_]);
+        const dc = dcIn_[o12_ + col_] + dhIn_[o12_ + col_] * oTape_[o22_ + col_] * (1 - tTape_[o22_ + col_] * tTape_[o22_ + col_]) + do_pre * p_o[col_];
+        const di = dc * c_candTape_[o22_ + col_];
+        const di_pre = di * iTape_[o22_ + col_] * (1 - iTape_[o22_ + col_]);
+        const df = dc * cSeq_[o22_ + col_];
+        const df_pre = df * fTape_[o22_ + col_] * (1 - fTape_[o22_ + col_]);
+        const dc_cand = dc * iTape_[o22_ + col_];
+        const dc_cand_pre = dc_cand * (1 - c_candTape_[o22_ + col_] * c_candTape_[o22_ + col_]);
+        do_preBuf_[o12_ + col_] = do_pre;
+        dcBuf_[o12_ + col_] = dc;
+        di_preBuf_[o12_ + col_] = di_pre;
+        df_preBuf_[o12_ + col_] = df_pre;
+        dyX_[o32_ + col_] = df_pre;
+        dyX_[o32_ + hidden + col_] = di_pre;
+        dyX_[o32_ + 2 * hidden + col_] = dc_cand_pre;
+        dyX_[o32_ + 3 * hidden + col_] = do_pre;
+        dyH_[o32_ + col_] = df_pre;
+        dyH_[o32_ + hidden + col_] = di_pre;
+        dyH_[o32_ + 2 * hidden + col_] = dc_cand_pre;
+        dyH_[o32_ + 3 * hidden + col_] = do_pre;
+        db_i_[col_] += di_pre;
+        db_f_[col_] += df_pre;
+        db_o_[col_] += do_pre;
+        db_c_[col_] += dc_cand_pre;
       }
     }
     // Σ Wᵀ δ over [U_f, U_i, U_c, U_o] in one product
-    gemmNN(batch, hidden, 4 * hidden, dyH, step * batch * 4 * hidden, 4 * hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o13 = row * hidden;
-      const o23 = (step * batch + row) * hidden;
-      const o33 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t2 = di_preBuf[o13 + col] * p_i[col] + dcBuf[o13 + col] * fTape[o23 + col] + df_preBuf[o13 + col] * p_f[col];
-        const di_pre_c_prev = di_preBuf[o13 + col] * cSeq[o23 + col];
-        const df_pre_c_prev = df_preBuf[o13 + col] * cSeq[o23 + col];
-        const do_pre_c = do_preBuf[o13 + col] * cSeq[o33 + col];
-        dp_i[col] += di_pre_c_prev;
-        dp_f[col] += df_pre_c_prev;
-        dp_o[col] += do_pre_c;
-        dcNext[o13 + col] = t2;
-        dhNext[o13 + col] = dhSum[o13 + col];
+    gemmNN_(batch_, hidden, 4 * hidden, dyH_, step_ * batch_ * 4 * hidden, 4 * hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o13_ = row_ * hidden;
+      const o23_ = (step_ * batch_ + row_) * hidden;
+      const o33_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t2_ = di_preBuf_[o13_ + col_] * p_i[col_] + dcBuf_[o13_ + col_] * fTape_[o23_ + col_] + df_preBuf_[o13_ + col_] * p_f[col_];
+        const di_pre_c_prev_ = di_preBuf_[o13_ + col_] * cSeq_[o23_ + col_];
+        const df_pre_c_prev_ = df_preBuf_[o13_ + col_] * cSeq_[o23_ + col_];
+        const do_pre_c_ = do_preBuf_[o13_ + col_] * cSeq_[o33_ + col_];
+        dp_i_[col_] += di_pre_c_prev_;
+        dp_f_[col_] += df_pre_c_prev_;
+        dp_o_[col_] += do_pre_c_;
+        dcNext_[o13_ + col_] = t2_;
+        dhNext_[o13_ + col_] = dhSum_[o13_ + col_];
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dcNext.set(dcCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dcNext_.set(dcCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dcCarry, dcNext] = [dcNext, dcCarry];
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dcCarry_, dcNext_] = [dcNext_, dcCarry_];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_f, W_i, W_c, W_o] in one product
-  gemmNN(steps * batch, input, 4 * hidden, dyX, 0, 4 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_(steps_ * batch_, input, 4 * hidden, dyX_, 0, 4 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights = new Float32Array(4 * hidden * input);
-  gemmTN(4 * hidden, input, steps * batch, dyX, 0, 4 * hidden, x, 0, input, dxWeights, 0, input, false);
-  unpackRows(dxWeights, 0, input, dW_f, hidden, input, 0);
-  unpackRows(dxWeights, hidden, input, dW_i, hidden, input, 0);
-  unpackRows(dxWeights, 2 * hidden, input, dW_c, hidden, input, 0);
-  unpackRows(dxWeights, 3 * hidden, input, dW_o, hidden, input, 0);
-  const dhWeights = new Float32Array(4 * hidden * hidden);
-  gemmTN(4 * hidden, hidden, steps * batch, dyH, 0, 4 * hidden, hSeq, 0, hidden, dhWeights, 0, hidden, false);
-  unpackRows(dhWeights, 0, hidden, dU_f, hidden, hidden, 0);
-  unpackRows(dhWeights, hidden, hidden, dU_i, hidden, hidden, 0);
-  unpackRows(dhWeights, 2 * hidden, hidden, dU_c, hidden, hidden, 0);
-  unpackRows(dhWeights, 3 * hidden, hidden, dU_o, hidden, hidden, 0);
+  const dxWeights_ = new Float32Array(4 * hidden * input);
+  gemmTN_(4 * hidden, input, steps_ * batch_, dyX_, 0, 4 * hidden, x, 0, input, dxWeights_, 0, input, false);
+  unpackRows_(dxWeights_, 0, input, dW_f_, hidden, input, 0);
+  unpackRows_(dxWeights_, hidden, input, dW_i_, hidden, input, 0);
+  unpackRows_(dxWeights_, 2 * hidden, input, dW_c_, hidden, input, 0);
+  unpackRows_(dxWeights_, 3 * hidden, input, dW_o_, hidden, input, 0);
+  const dhWeights_ = new Float32Array(4 * hidden * hidden);
+  gemmTN_(4 * hidden, hidden, steps_ * batch_, dyH_, 0, 4 * hidden, hSeq_, 0, hidden, dhWeights_, 0, hidden, false);
+  unpackRows_(dhWeights_, 0, hidden, dU_f_, hidden, hidden, 0);
+  unpackRows_(dhWeights_, hidden, hidden, dU_i_, hidden, hidden, 0);
+  unpackRows_(dhWeights_, 2 * hidden, hidden, dU_c_, hidden, hidden, 0);
+  unpackRows_(dhWeights_, 3 * hidden, hidden, dU_o_, hidden, hidden, 0);
   return {
-    params: { W_i: dW_i, W_f: dW_f, W_o: dW_o, W_c: dW_c, U_i: dU_i, U_f: dU_f, U_o: dU_o, U_c: dU_c, b_i: db_i, b_f: db_f, b_o: db_o, b_c: db_c, p_i: dp_i, p_f: dp_f, p_o: dp_o },
-    inputs: { x: dx },
-    init: { c: dcCarry, h: dhCarry },
+    params: { W_i: dW_i_, W_f: dW_f_, W_o: dW_o_, W_c: dW_c_, U_i: dU_i_, U_f: dU_f_, U_o: dU_o_, U_c: dU_c_, b_i: db_i_, b_f: db_f_, b_o: db_o_, b_c: db_c_, p_i: dp_i_, p_f: dp_f_, p_o: dp_o_ },
+    inputs: { x: dx_ },
+    init: { c: dcCarry_, h: dhCarry_ },
   };
 }
 
 /** Runs lstm-peephole over a whole sequence and keeps what the backward needs. */
-export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_i = check(params.W_i, hidden * input, 'W_i');
-  const W_f = check(params.W_f, hidden * input, 'W_f');
-  const W_o = check(params.W_o, hidden * input, 'W_o');
-  const W_c = check(params.W_c, hidden * input, 'W_c');
-  const U_i = check(params.U_i, hidden * hidden, 'U_i');
-  const U_f = check(params.U_f, hidden * hidden, 'U_f');
-  const U_o = check(params.U_o, hidden * hidden, 'U_o');
-  const U_c = check(params.U_c, hidden * hidden, 'U_c');
-  const b_i = check(params.b_i, hidden, 'b_i');
-  const b_f = check(params.b_f, hidden, 'b_f');
-  const b_o = check(params.b_o, hidden, 'b_o');
-  const b_c = check(params.b_c, hidden, 'b_c');
-  const p_i = check(params.p_i, hidden, 'p_i');
-  const p_f = check(params.p_f, hidden, 'p_f');
-  const p_o = check(params.p_o, hidden, 'p_o');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const cSeq = new Float64Array((steps + 1) * batch * hidden);
-  const hSeq = new Float64Array((steps + 1) * batch * hidden);
-  if (opts.init?.c !== undefined) cSeq.set(check(opts.init.c, batch * hidden, 'init.c'));
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
-  const fTape = new Float64Array(steps * batch * hidden);
-  const iTape = new Float64Array(steps * batch * hidden);
-  const c_candTape = new Float64Array(steps * batch * hidden);
-  const oTape = new Float64Array(steps * batch * hidden);
-  const tTape = new Float64Array(steps * batch * hidden);
+export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_i = check_(own_(params_, 'W_i'), hidden * input, 'W_i');
+  const W_f = check_(own_(params_, 'W_f'), hidden * input, 'W_f');
+  const W_o = check_(own_(params_, 'W_o'), hidden * input, 'W_o');
+  const W_c = check_(own_(params_, 'W_c'), hidden * input, 'W_c');
+  const U_i = check_(own_(params_, 'U_i'), hidden * hidden, 'U_i');
+  const U_f = check_(own_(params_, 'U_f'), hidden * hidden, 'U_f');
+  const U_o = check_(own_(params_, 'U_o'), hidden * hidden, 'U_o');
+  const U_c = check_(own_(params_, 'U_c'), hidden * hidden, 'U_c');
+  const b_i = check_(own_(params_, 'b_i'), hidden, 'b_i');
+  const b_f = check_(own_(params_, 'b_f'), hidden, 'b_f');
+  const b_o = check_(own_(params_, 'b_o'), hidden, 'b_o');
+  const b_c = check_(own_(params_, 'b_c'), hidden, 'b_c');
+  const p_i = check_(own_(params_, 'p_i'), hidden, 'p_i');
+  const p_f = check_(own_(params_, 'p_f'), hidden, 'p_f');
+  const p_o = check_(own_(params_, 'p_o'), hidden, 'p_o');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const cSeq_ = new Float64Array((steps_ + 1) * batch_ * hidden);
+  const hSeq_ = new Float64Array((steps_ + 1) * batch_ * hidden);
+  const init_c2_ = own_(opts_.init, 'c');
+  if (init_c2_ !== undefined) cSeq_.set(check_(init_c2_, batch_ * hidden, 'init.c'));
+  const init_h2_ = own_(opts_.init, 'h');
+  if (init_h2_ !== undefined) hSeq_.set(check_(init_h2_, batch_ * hidden, 'init.h'));
+  const fTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const iTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const c_candTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const oTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const tTape_ = new Float64Array(steps_ * batch_ * hidden);
   // W_f, W_i, W_c, W_o packed: they all multiply x
-  const xWeights = new Float64Array(4 * hidden * input);
-  packRows(xWeights, 0, input, W_f, hidden, input, 0);
-  packRows(xWeights, hidden, input, W_i, hidden, input, 0);
-  packRows(xWeights, 2 * hidden, input, W_c, hidden, input, 0);
-  packRows(xWeights, 3 * hidden, input, W_o, hidden, input, 0);
-  const xProj = new Float64Array(steps * batch * 4 * hidden);
+  const xWeights_ = new Float64Array(4 * hidden * input);
+  packRows_(xWeights_, 0, input, W_f, hidden, input, 0);
+  packRows_(xWeights_, hidden, input, W_i, hidden, input, 0);
+  packRows_(xWeights_, 2 * hidden, input, W_c, hidden, input, 0);
+  packRows_(xWeights_, 3 * hidden, input, W_o, hidden, input, 0);
+  const xProj_ = new Float64Array(steps_ * batch_ * 4 * hidden);
   // input projections of all time steps in one product
-  gemmNT_f64(steps * batch, 4 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 4 * hidden, false);
+  gemmNT_f64_(steps_ * batch_, 4 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 4 * hidden, false);
   // U_f, U_i, U_c, U_o packed: they all multiply h
-  const hWeights = new Float64Array(4 * hidden * hidden);
-  packRows(hWeights, 0, hidden, U_f, hidden, hidden, 0);
-  packRows(hWeights, hidden, hidden, U_i, hidden, hidden, 0);
-  packRows(hWeights, 2 * hidden, hidden, U_c, hidden, hidden, 0);
-  packRows(hWeights, 3 * hidden, hidden, U_o, hidden, hidden, 0);
-  const hProj = new Float64Array(batch * 4 * hidden);
-  for (let step = 0; step < steps; step++) {
+  const hWeights_ = new Float64Array(4 * hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U_f, hidden, hidden, 0);
+  packRows_(hWeights_, hidden, hidden, U_i, hidden, hidden, 0);
+  packRows_(hWeights_, 2 * hidden, hidden, U_c, hidden, hidden, 0);
+  packRows_(hWeights_, 3 * hidden, hidden, U_o, hidden, hidden, 0);
+  const hProj_ = new Float64Array(batch_ * 4 * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U_f, U_i, U_c, U_o] · h
-    gemmNT_f64(batch, 4 * hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, 4 * hidden, false);
+    gemmNT_f64_(batch_, 4 * hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, 4 * hidden, false);
     // f, i, c_cand, c, o, h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o14 = (step * batch + row) * 4 * hidden;
-      const o24 = row * 4 * hidden;
-      const o34 = (step * batch + row) * hidden;
-      const o42 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const f_pre = xProj[o14 + col] + hProj[o24 + col] + p_f[col] * cSeq[o34 + col] + b_f[col];
-        const f = sigmoid(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + p_f .* c_prev + b_f)
-        const i_pre = xProj[o14 + hidden + col] + hProj[o24 + hidden + col] + p_i[col] * cSeq[o34 + col] + b_i[col];
-        const i = sigmoid(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + p_i .* c_prev + b_i)
-        const c_cand_pre = xProj[o14 + 2 * hidden + col] + hProj[o24 + 2 * hidden + col] + b_c[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o14_ = (step_ * batch_ + row_) * 4 * hidden;
+      const o24_ = row_ * 4 * hidden;
+      const o34_ = (step_ * batch_ + row_) * hidden;
+      const o42_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const f_pre = xProj_[o14_ + col_] + hProj_[o24_ + col_] + p_f[col_] * cSeq_[o34_ + col_] + b_f[col_];
+        const f = sigmoid_(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + p_f .* c_prev + b_f)
+        const i_pre = xProj_[o14_ + hidden + col_] + hProj_[o24_ + hidden + col_] + p_i[col_] * cSeq_[o34_ + col_] + b_i[col_];
+        const i = sigmoid_(i_pre); // i = sigmoid(W_i * x + U_i * h_prev + p_i .* c_prev + b_i)
+        const c_cand_pre = xProj_[o14_ + 2 * hidden + col_] + hProj_[o24_ + 2 * hidden + col_] + b_c[col_];
         const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
-        const c = f * cSeq[o34 + col] + i * c_cand; // c = f .* c_prev + i .* c_cand
-        const o_pre = xProj[o14 + 3 * hidden + col] + hProj[o24 + 3 * hidden + col] + p_o[col] * c + b_o[col];
-        const o = sigmoid(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + p_o .* c + b_o)
-        const t3 = Math.tanh(c);
-        const h = o * t3; // h = o .* tanh(c)
-        fTape[o34 + col] = f;
-        iTape[o34 + col] = i;
-        c_candTape[o34 + col] = c_cand;
-        cSeq[o42 + col] = c;
-        oTape[o34 + col] = o;
-        tTape[o34 + col] = t3;
-        hSeq[o42 + col] = h;
+        const c = f * cSeq_[o34_ + col_] + i * c_cand; // c = f .* c_prev + i .* c_cand
+        const o_pre = xProj_[o14_ + 3 * hidden + col_] + hProj_[o24_ + 3 * hidden + col_] + p_o[col_] * c + b_o[col_];
+        const o = sigmoid_(o_pre); // o = sigmoid(W_o * x + U_o * h_prev + p_o .* c + b_o)
+        const t3_ = Math.tanh(c);
+        const h = o * t3_; // h = o .* tanh(c)
+        fTape_[o34_ + col_] = f;
+        iTape_[o34_ + col_] = i;
+        c_candTape_[o34_ + col_] = c_cand;
+        cSeq_[o42_ + col_] = c;
+        oTape_[o34_ + col_] = o;
+        tTape_[o34_ + col_] = t3_;
+        hSeq_[o42_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        cSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        cSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { c: cSeq.subarray(batch * hidden), h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o }, inputs: { x }, cSeq, hSeq, fTape, iTape, c_candTape, oTape, tTape, xWeights, hWeights },
+    states: { c: cSeq_.subarray(batch_ * hidden), h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o }, inputs: { x }, cSeq_, hSeq_, fTape_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
-export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o } = tape.params;
-  const { x } = tape.inputs;
-  const { cSeq, hSeq, fTape, iTape, c_candTape, oTape, tTape, xWeights, hWeights } = tape;
-  if (dStates.c !== undefined) check(dStates.c, steps * batch * hidden, 'dStates.c');
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW_i = new Float64Array(W_i.length);
-  const dW_f = new Float64Array(W_f.length);
-  const dW_o = new Float64Array(W_o.length);
-  const dW_c = new Float64Array(W_c.length);
-  const dU_i = new Float64Array(U_i.length);
-  const dU_f = new Float64Array(U_f.length);
-  const dU_o = new Float64Array(U_o.length);
-  const dU_c = new Float64Array(U_c.length);
-  const db_i = new Float64Array(b_i.length);
-  const db_f = new Float64Array(b_f.length);
-  const db_o = new Float64Array(b_o.length);
-  const db_c = new Float64Array(b_c.length);
-  const dp_i = new Float64Array(p_i.length);
-  const dp_f = new Float64Array(p_f.length);
-  const dp_o = new Float64Array(p_o.length);
-  const dx = new Float64Array(steps * batch * input);
-  const dyX = new Float64Array(steps * batch * 4 * hidden); // δ of W_f, W_i, W_c, W_o products, every step
-  const dyH = new Float64Array(steps * batch * 4 * hidden); // δ of U_f, U_i, U_c, U_o products, every step
-  const dhSum = new Float64Array(batch * hidden);
-  const dcIn = new Float64Array(batch * hidden);
-  let dcCarry = new Float64Array(batch * hidden);
-  let dcNext = new Float64Array(batch * hidden);
-  const dhIn = new Float64Array(batch * hidden);
-  let dhCarry = new Float64Array(batch * hidden);
-  let dhNext = new Float64Array(batch * hidden);
-  const do_preBuf = new Float64Array(batch * hidden);
-  const dcBuf = new Float64Array(batch * hidden);
-  const di_preBuf = new Float64Array(batch * hidden);
-  const df_preBuf = new Float64Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o } = tape_.params;
+  const { x } = tape_.inputs;
+  const { cSeq_, hSeq_, fTape_, iTape_, c_candTape_, oTape_, tTape_, xWeights_, hWeights_ } = tape_;
+  if (own_(dStates_, 'c') !== undefined) check_(own_(dStates_, 'c'), steps_ * batch_ * hidden, 'dStates.c');
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_i_ = new Float64Array(W_i.length);
+  const dW_f_ = new Float64Array(W_f.length);
+  const dW_o_ = new Float64Array(W_o.length);
+  const dW_c_ = new Float64Array(W_c.length);
+  const dU_i_ = new Float64Array(U_i.length);
+  const dU_f_ = new Float64Array(U_f.length);
+  const dU_o_ = new Float64Array(U_o.length);
+  const dU_c_ = new Float64Array(U_c.length);
+  const db_i_ = new Float64Array(b_i.length);
+  const db_f_ = new Float64Array(b_f.length);
+  const db_o_ = new Float64Array(b_o.length);
+  const db_c_ = new Float64Array(b_c.length);
+  const dp_i_ = new Float64Array(p_i.length);
+  const dp_f_ = new Float64Array(p_f.length);
+  const dp_o_ = new Float64Array(p_o.length);
+  const dx_ = new Float64Array(steps_ * batch_ * input);
+  const dyX_ = new Float64Array(steps_ * batch_ * 4 * hidden); // δ of W_f, W_i, W_c, W_o products, every step
+  const dyH_ = new Float64Array(steps_ * batch_ * 4 * hidden); // δ of U_f, U_i, U_c, U_o products, every step
+  const dhSum_ = new Float64Array(batch_ * hidden);
+  const dcIn_ = new Float64Array(batch_ * hidden);
+  let dcCarry_ = new Float64Array(batch_ * hidden);
+  let dcNext_ = new Float64Array(batch_ * hidden);
+  const dhIn_ = new Float64Array(batch_ * hidden);
+  let dhCarry_ = new Float64Array(batch_ * hidden);
+  let dhNext_ = new Float64Array(batch_ * hidden);
+  const do_preBuf_ = new Float64Array(batch_ * hidden);
+  const dcBuf_ = new Float64Array(batch_ * hidden);
+  const di_preBuf_ = new Float64Array(batch_ * hidden);
+  const df_preBuf_ = new Float64Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gc2 = dStates.c;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dcIn[k] = dead ? 0 : dcCarry[k] + (gc2 === undefined ? 0 : gc2[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gc2_ = own_(dStates_, 'c');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dcIn_[k_] = dead_ ? 0 : dcCarry_[k_] + (gc2_ === undefined ? 0 : gc2_[step_ * batch_ * hidden + k_]);
       }
-      const gh2 = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh2 === undefined ? 0 : gh2[step * batch * hidden + k]);
+      const gh2_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh2_ === undefined ? 0 : gh2_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o15 = row * hidden;
-      const o25 = (step * batch + row) * hidden;
-      const o35 = (step * batch + row) * 4 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const d_o = dhIn[o15 + col] * tTape[o25 + col];
-        const do_pre = d_o * oTape[o25 + col] * (1 - oTape[o25 + col]);
-        const dc = dcIn[o15 + col] + dhIn[o15 + col] * oTape[o25 + col] * (1 - tTape[o25 + col] * tTape[o25 + col]) + do_pre * p_o[col];
-        const di = dc * c_candTape[o25 + col];
-        const di_pre = di * iTape[o25 + col] * (1 - iTape[o25 + col]);
-        const df = dc * cSeq[o25 + col];
-        const df_pre = df * fTape[o25 + col] * (1 - fTape[o25 + col]);
-        const dc_cand = dc * iTape[o25 + col];
-        const dc_cand_pre = dc_cand * (1 - c_candTape[o25 + col] * c_candTape[o25 + col]);
-        do_preBuf[o15 + col] = do_pre;
-        dcBuf[o15 + col] = dc;
-        di_preBuf[o15 + col] = di_pre;
-        df_preBuf[o15 + col] = df_pre;
-        dyX[o35 + col] = df_pre;
-        dyX[o35 + hidden + col] = di_pre;
-        dyX[o35 + 2 * hidden + col] = dc_cand_pre;
-        dyX[o35 + 3 * hidden + col] = do_pre;
-        dyH[o35 + col] = df_pre;
-        dyH[o35 + hidden + col] = di_pre;
-        dyH[o35 + 2 * hidden + col] = dc_cand_pre;
-        dyH[o35 + 3 * hidden + col] = do_pre;
-        db_i[col] += di_pre;
-        db_f[col] += df_pre;
-        db_o[col] += do_pre;
-        db_c[col] += dc_cand_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o15_ = row_ * hidden;
+      const o25_ = (step_ * batch_ + row_) * hidden;
+      const o35_ = (step_ * batch_ + row_) * 4 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const d_o = dhIn_[o15_ + col_] * tTape_[o25_ + col_];
+        const do_pre = d_o * oTape_[o25_ + col_] * (1 - oTape_[o25_ + col_]);
+        const dc = dcIn_[o15_ + col_] + dhIn_[o15_ + col_] * oTape_[o25_ + col_] * (1 - tTape_[o25_ + col_] * tTape_[o25_ + col_]) + do_pre * p_o[col_];
+        const di = dc * c_candTape_[o25_ + col_];
+        const di_pre = di * iTape_[o25_ + col_] * (1 - iTape_[o25_ + col_]);
+        const df = dc * cSeq_[o25_ + col_];
+        const df_pre = df * fTape_[o25_ + col_] * (1 - fTape_[o25_ + col_]);
+        const dc_cand = dc * iTape_[o25_ + col_];
+        const dc_cand_pre = dc_cand * (1 - c_candTape_[o25_ + col_] * c_candTape_[o25_ + col_]);
+        do_preBuf_[o15_ + col_] = do_pre;
+        dcBuf_[o15_ + col_] = dc;
+        di_preBuf_[o15_ + col_] = di_pre;
+        df_preBuf_[o15_ + col_] = df_pre;
+        dyX_[o35_ + col_] = df_pre;
+        dyX_[o35_ + hidden + col_] = di_pre;
+        dyX_[o35_ + 2 * hidden + col_] = dc_cand_pre;
+        dyX_[o35_ + 3 * hidden + col_] = do_pre;
+        dyH_[o35_ + col_] = df_pre;
+        dyH_[o35_ + hidden + col_] = di_pre;
+        dyH_[o35_ + 2 * hidden + col_] = dc_cand_pre;
+        dyH_[o35_ + 3 * hidden + col_] = do_pre;
+        db_i_[col_] += di_pre;
+        db_f_[col_] += df_pre;
+        db_o_[col_] += do_pre;
+        db_c_[col_] += dc_cand_pre;
       }
     }
     // Σ Wᵀ δ over [U_f, U_i, U_c, U_o] in one product
-    gemmNN_f64(batch, hidden, 4 * hidden, dyH, step * batch * 4 * hidden, 4 * hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o16 = row * hidden;
-      const o26 = (step * batch + row) * hidden;
-      const o36 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t4 = di_preBuf[o16 + col] * p_i[col] + dcBuf[o16 + col] * fTape[o26 + col] + df_preBuf[o16 + col] * p_f[col];
-        const di_pre_c_prev2 = di_preBuf[o16 + col] * cSeq[o26 + col];
-        const df_pre_c_prev2 = df_preBuf[o16 + col] * cSeq[o26 + col];
-        const do_pre_c2 = do_preBuf[o16 + col] * cSeq[o36 + col];
-        dp_i[col] += di_pre_c_prev2;
-        dp_f[col] += df_pre_c_prev2;
-        dp_o[col] += do_pre_c2;
-        dcNext[o16 + col] = t4;
-        dhNext[o16 + col] = dhSum[o16 + col];
+    gemmNN_f64_(batch_, hidden, 4 * hidden, dyH_, step_ * batch_ * 4 * hidden, 4 * hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o16_ = row_ * hidden;
+      const o26_ = (step_ * batch_ + row_) * hidden;
+      const o36_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t4_ = di_preBuf_[o16_ + col_] * p_i[col_] + dcBuf_[o16_ + col_] * fTape_[o26_ + col_] + df_preBuf_[o16_ + col_] * p_f[col_];
+        const di_pre_c_prev2_ = di_preBuf_[o16_ + col_] * cSeq_[o26_ + col_];
+        const df_pre_c_prev2_ = df_preBuf_[o16_ + col_] * cSeq_[o26_ + col_];
+        const do_pre_c2_ = do_preBuf_[o16_ + col_] * cSeq_[o36_ + col_];
+        dp_i_[col_] += di_pre_c_prev2_;
+        dp_f_[col_] += df_pre_c_prev2_;
+        dp_o_[col_] += do_pre_c2_;
+        dcNext_[o16_ + col_] = t4_;
+        dhNext_[o16_ + col_] = dhSum_[o16_ + col_];
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dcNext.set(dcCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dcNext_.set(dcCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dcCarry, dcNext] = [dcNext, dcCarry];
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dcCarry_, dcNext_] = [dcNext_, dcCarry_];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_f, W_i, W_c, W_o] in one product
-  gemmNN_f64(steps * batch, input, 4 * hidden, dyX, 0, 4 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_f64_(steps_ * batch_, input, 4 * hidden, dyX_, 0, 4 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights2 = new Float64Array(4 * hidden * input);
-  gemmTN_f64(4 * hidden, input, steps * batch, dyX, 0, 4 * hidden, x, 0, input, dxWeights2, 0, input, false);
-  unpackRows(dxWeights2, 0, input, dW_f, hidden, input, 0);
-  unpackRows(dxWeights2, hidden, input, dW_i, hidden, input, 0);
-  unpackRows(dxWeights2, 2 * hidden, input, dW_c, hidden, input, 0);
-  unpackRows(dxWeights2, 3 * hidden, input, dW_o, hidden, input, 0);
-  const dhWeights2 = new Float64Array(4 * hidden * hidden);
-  gemmTN_f64(4 * hidden, hidden, steps * batch, dyH, 0, 4 * hidden, hSeq, 0, hidden, dhWeights2, 0, hidden, false);
-  unpackRows(dhWeights2, 0, hidden, dU_f, hidden, hidden, 0);
-  unpackRows(dhWeights2, hidden, hidden, dU_i, hidden, hidden, 0);
-  unpackRows(dhWeights2, 2 * hidden, hidden, dU_c, hidden, hidden, 0);
-  unpackRows(dhWeights2, 3 * hidden, hidden, dU_o, hidden, hidden, 0);
+  const dxWeights2_ = new Float64Array(4 * hidden * input);
+  gemmTN_f64_(4 * hidden, input, steps_ * batch_, dyX_, 0, 4 * hidden, x, 0, input, dxWeights2_, 0, input, false);
+  unpackRows_(dxWeights2_, 0, input, dW_f_, hidden, input, 0);
+  unpackRows_(dxWeights2_, hidden, input, dW_i_, hidden, input, 0);
+  unpackRows_(dxWeights2_, 2 * hidden, input, dW_c_, hidden, input, 0);
+  unpackRows_(dxWeights2_, 3 * hidden, input, dW_o_, hidden, input, 0);
+  const dhWeights2_ = new Float64Array(4 * hidden * hidden);
+  gemmTN_f64_(4 * hidden, hidden, steps_ * batch_, dyH_, 0, 4 * hidden, hSeq_, 0, hidden, dhWeights2_, 0, hidden, false);
+  unpackRows_(dhWeights2_, 0, hidden, dU_f_, hidden, hidden, 0);
+  unpackRows_(dhWeights2_, hidden, hidden, dU_i_, hidden, hidden, 0);
+  unpackRows_(dhWeights2_, 2 * hidden, hidden, dU_c_, hidden, hidden, 0);
+  unpackRows_(dhWeights2_, 3 * hidden, hidden, dU_o_, hidden, hidden, 0);
   return {
-    params: { W_i: dW_i, W_f: dW_f, W_o: dW_o, W_c: dW_c, U_i: dU_i, U_f: dU_f, U_o: dU_o, U_c: dU_c, b_i: db_i, b_f: db_f, b_o: db_o, b_c: db_c, p_i: dp_i, p_f: dp_f, p_o: dp_o },
-    inputs: { x: dx },
-    init: { c: dcCarry, h: dhCarry },
+    params: { W_i: dW_i_, W_f: dW_f_, W_o: dW_o_, W_c: dW_c_, U_i: dU_i_, U_f: dU_f_, U_o: dU_o_, U_c: dU_c_, b_i: db_i_, b_f: db_f_, b_o: db_o_, b_c: db_c_, p_i: dp_i_, p_f: dp_f_, p_o: dp_o_ },
+    inputs: { x: dx_ },
+    init: { c: dcCarry_, h: dhCarry_ },
   };
 }
 
@@ -523,21 +536,26 @@ export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Flo
 export const f32 = { cell, paramShapes, forward, backward };
 export const f64 = { cell, paramShapes, forward: forward64, backward: backward64 };
 
-function check<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
+/** o[key] if o has it as its own property: a spec may name a state 'constructor' or 'toString'. */
+function own_<T>(o: Partial<Record<string, T>> | undefined, key: string): T | undefined {
+  return o !== undefined && Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function check_<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
   if (a === undefined) throw new Error(`lstm-peephole: ${what} is missing`);
   if (a.length !== length) throw new Error(`lstm-peephole: ${what} has ${a.length} elements, expected ${length}`);
   return a;
 }
 
-function checkSizes(sizes: Sizes): Sizes {
+function checkSizes_(sizes: Sizes): Sizes {
   for (const name of ['input', 'hidden'] as const) {
-    const n: unknown = sizes[name];
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
     if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`lstm-peephole: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
   }
   return sizes;
 }
 
-function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
+function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
   if (lengths === undefined) return undefined;
   if (lengths.length !== batch) throw new Error(`lstm-peephole: lengths has ${lengths.length} entries, expected ${batch}`);
   for (const n of lengths) if (!(n >= 0 && n <= steps)) throw new Error(`lstm-peephole: a sequence length ${n} is outside 0..${steps}`);
@@ -545,17 +563,17 @@ function checkLengths(lengths: Int32Array | undefined, batch: number, steps: num
 }
 
 /** Copies W[:, colOff : colOff+width] into rows rowOff.. of a packed [rows][width] matrix. */
-function packRows(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function packRows_(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dst[(rowOff + i) * width + j] = W[i * cols + colOff + j];
 }
 
 /** Adds rows rowOff.. of a packed gradient back into dW[:, colOff : colOff+width]. */
-function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function unpackRows_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
 }
 
 /** The logistic function, without overflow for large |x|. */
-function sigmoid(x: number): number {
+function sigmoid_(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
@@ -565,7 +583,7 @@ function sigmoid(x: number): number {
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -661,7 +679,7 @@ function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -753,7 +771,7 @@ function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -851,7 +869,7 @@ function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -947,7 +965,7 @@ function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -1039,7 +1057,7 @@ function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -1353,28 +1371,28 @@ function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
 export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
   const rt = wasmKernels.get();
   if (rt === null) return forward(sizes, params, inputs, opts);
-  const z = checkSizes(sizes);
+  const z = checkSizes_(sizes);
   const { steps, batch } = opts;
   if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(`lstm-peephole: steps and batch must be integers ≥ 0 (got ${steps}, ${batch})`);
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  check(params.W_i, z.hidden * z.input, "W_i");
-  check(params.W_f, z.hidden * z.input, "W_f");
-  check(params.W_o, z.hidden * z.input, "W_o");
-  check(params.W_c, z.hidden * z.input, "W_c");
-  check(params.U_i, z.hidden * z.hidden, "U_i");
-  check(params.U_f, z.hidden * z.hidden, "U_f");
-  check(params.U_o, z.hidden * z.hidden, "U_o");
-  check(params.U_c, z.hidden * z.hidden, "U_c");
-  check(params.b_i, z.hidden, "b_i");
-  check(params.b_f, z.hidden, "b_f");
-  check(params.b_o, z.hidden, "b_o");
-  check(params.b_c, z.hidden, "b_c");
-  check(params.p_i, z.hidden, "p_i");
-  check(params.p_f, z.hidden, "p_f");
-  check(params.p_o, z.hidden, "p_o");
-  check(inputs.x, steps * batch * z.input, "x");
-  if (opts.init?.c !== undefined) check(opts.init.c, batch * z.hidden, "init.c");
-  if (opts.init?.h !== undefined) check(opts.init.h, batch * z.hidden, "init.h");
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+  check_(params.W_i, z.hidden * z.input, "W_i");
+  check_(params.W_f, z.hidden * z.input, "W_f");
+  check_(params.W_o, z.hidden * z.input, "W_o");
+  check_(params.W_c, z.hidden * z.input, "W_c");
+  check_(params.U_i, z.hidden * z.hidden, "U_i");
+  check_(params.U_f, z.hidden * z.hidden, "U_f");
+  check_(params.U_o, z.hidden * z.hidden, "U_o");
+  check_(params.U_c, z.hidden * z.hidden, "U_c");
+  check_(params.b_i, z.hidden, "b_i");
+  check_(params.b_f, z.hidden, "b_f");
+  check_(params.b_o, z.hidden, "b_o");
+  check_(params.b_c, z.hidden, "b_c");
+  check_(params.p_i, z.hidden, "p_i");
+  check_(params.p_f, z.hidden, "p_f");
+  check_(params.p_o, z.hidden, "p_o");
+  check_(inputs.x, steps * batch * z.input, "x");
+  if (opts.init?.c !== undefined) check_(opts.init.c, batch * z.hidden, "init.c");
+  if (opts.init?.h !== undefined) check_(opts.init.h, batch * z.hidden, "init.h");
   const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
   const tp = rt.restore(block);
   const work = rt.work(34, [4 * steps * batch * z.hidden, 4 * batch * z.hidden, 4 * z.hidden * z.input, 4 * z.hidden * z.hidden], 0);
@@ -1397,7 +1415,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[15], inputs.x);
   if (opts.init?.c !== undefined) rt.put(tp[16], opts.init.c);
   if (opts.init?.h !== undefined) rt.put(tp[17], opts.init.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, tp[18]!, tp[19]!, tp[20]!, tp[21]!, tp[22]!, tp[23]!, work.ptrs[0]!, tp[24]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, tp[18]!, tp[19]!, tp[20]!, tp[21]!, tp[22]!, tp[23]!, work.ptrs[0]!, tp[24]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1413,14 +1431,14 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
   const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
-  if (dStates.c !== undefined) check(dStates.c, steps * batch * z.hidden, "dStates.c");
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * z.hidden, "dStates.h");
+  if (dStates.c !== undefined) check_(dStates.c, steps * batch * z.hidden, "dStates.c");
+  if (dStates.h !== undefined) check_(dStates.h, steps * batch * z.hidden, "dStates.h");
   const tp = rt.restore(tape.wasm);
   const work = rt.work(63, [z.hidden * z.input, z.hidden * z.input, z.hidden * z.input, z.hidden * z.input, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden, z.hidden, z.hidden, z.hidden, z.hidden, z.hidden, z.hidden, steps * batch * z.input, 4 * steps * batch * z.hidden, 4 * steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, 4 * z.hidden * z.input, 4 * z.hidden * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden], 2);
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.c !== undefined) rt.put(work.ptrs[31], dStates.c);
   if (dStates.h !== undefined) rt.put(work.ptrs[32], dStates.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, tp[18]!, tp[19]!, tp[20]!, tp[21]!, tp[22]!, tp[23]!, tp[24]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!, work.ptrs[20]!, work.ptrs[21]!, work.ptrs[22]!, work.ptrs[23]!, work.ptrs[24]!, work.ptrs[25]!, work.ptrs[26]!, work.ptrs[27]!, work.ptrs[28]!, work.ptrs[29]!, work.ptrs[30]!, work.ptrs[31]!, work.ptrs[32]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, tp[18]!, tp[19]!, tp[20]!, tp[21]!, tp[22]!, tp[23]!, tp[24]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!, work.ptrs[20]!, work.ptrs[21]!, work.ptrs[22]!, work.ptrs[23]!, work.ptrs[24]!, work.ptrs[25]!, work.ptrs[26]!, work.ptrs[27]!, work.ptrs[28]!, work.ptrs[29]!, work.ptrs[30]!, work.ptrs[31]!, work.ptrs[32]!]);
   rt.call('backward', work);
   const out = {
     params: { W_i: rt.get32(work.ptrs[0], z.hidden * z.input), W_f: rt.get32(work.ptrs[1], z.hidden * z.input), W_o: rt.get32(work.ptrs[2], z.hidden * z.input), W_c: rt.get32(work.ptrs[3], z.hidden * z.input), U_i: rt.get32(work.ptrs[4], z.hidden * z.hidden), U_f: rt.get32(work.ptrs[5], z.hidden * z.hidden), U_o: rt.get32(work.ptrs[6], z.hidden * z.hidden), U_c: rt.get32(work.ptrs[7], z.hidden * z.hidden), b_i: rt.get32(work.ptrs[8], z.hidden), b_f: rt.get32(work.ptrs[9], z.hidden), b_o: rt.get32(work.ptrs[10], z.hidden), b_c: rt.get32(work.ptrs[11], z.hidden), p_i: rt.get32(work.ptrs[12], z.hidden), p_f: rt.get32(work.ptrs[13], z.hidden), p_o: rt.get32(work.ptrs[14], z.hidden) },

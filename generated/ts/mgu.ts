@@ -9,10 +9,11 @@
 // Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
 // parameters are shared by the batch. The forward keeps hidden + hidden + hidden + hidden floats per step and
 // batch row for the backward (the states and f, h_cand, f_h_prev).
+// Names from the spec are used as they are; names the generator adds end in '_'.
 
 export const cell = {
   name: 'mgu',
-  title: "Minimal gated unit (MGU)",
+  title: 'Minimal gated unit (MGU)',
   sizes: ['input', 'hidden'],
   inputs: { x: 'input' },
   states: { h: 'hidden' },
@@ -41,7 +42,7 @@ export interface ForwardOptions<A> {
 export interface Tape<A> {
   readonly sizes: Sizes; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined;
   readonly params: Params<A>; readonly inputs: Inputs<A>;
-  hSeq: A; fTape: A; h_candTape: A; f_h_prevTape: A; xWeights: A; hWeights: A; f_h_prevWeights: A;
+  hSeq_: A; fTape_: A; h_candTape_: A; f_h_prevTape_: A; xWeights_: A; hWeights_: A; f_h_prevWeights_: A;
 }
 export interface ForwardResult<A> {
   /** Every state at every step, [steps][batch][n]. */
@@ -57,364 +58,374 @@ export interface BackwardResult<A> {
 }
 
 /** Shapes of the parameters at the given sizes. */
-export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = checkSizes(sizes);
+export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
+  const { input, hidden } = checkSizes_(sizes_);
   return { W_f: [hidden, input], U_f: [hidden, hidden], b_f: [hidden], W_h: [hidden, input], U_h: [hidden, hidden], b_h: [hidden] };
 }
 
 /** Runs mgu over a whole sequence and keeps what the backward needs. */
-export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_f = check(params.W_f, hidden * input, 'W_f');
-  const U_f = check(params.U_f, hidden * hidden, 'U_f');
-  const b_f = check(params.b_f, hidden, 'b_f');
-  const W_h = check(params.W_h, hidden * input, 'W_h');
-  const U_h = check(params.U_h, hidden * hidden, 'U_h');
-  const b_h = check(params.b_h, hidden, 'b_h');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const hSeq = new Float32Array((steps + 1) * batch * hidden);
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
-  const fTape = new Float32Array(steps * batch * hidden);
-  const h_candTape = new Float32Array(steps * batch * hidden);
-  const f_h_prevTape = new Float32Array(steps * batch * hidden);
+export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_f = check_(own_(params_, 'W_f'), hidden * input, 'W_f');
+  const U_f = check_(own_(params_, 'U_f'), hidden * hidden, 'U_f');
+  const b_f = check_(own_(params_, 'b_f'), hidden, 'b_f');
+  const W_h = check_(own_(params_, 'W_h'), hidden * input, 'W_h');
+  const U_h = check_(own_(params_, 'U_h'), hidden * hidden, 'U_h');
+  const b_h = check_(own_(params_, 'b_h'), hidden, 'b_h');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const hSeq_ = new Float32Array((steps_ + 1) * batch_ * hidden);
+  const init_h_ = own_(opts_.init, 'h');
+  if (init_h_ !== undefined) hSeq_.set(check_(init_h_, batch_ * hidden, 'init.h'));
+  const fTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const h_candTape_ = new Float32Array(steps_ * batch_ * hidden);
+  const f_h_prevTape_ = new Float32Array(steps_ * batch_ * hidden);
   // W_f, W_h packed: they all multiply x
-  const xWeights = new Float32Array(2 * hidden * input);
-  packRows(xWeights, 0, input, W_f, hidden, input, 0);
-  packRows(xWeights, hidden, input, W_h, hidden, input, 0);
-  const xProj = new Float32Array(steps * batch * 2 * hidden);
+  const xWeights_ = new Float32Array(2 * hidden * input);
+  packRows_(xWeights_, 0, input, W_f, hidden, input, 0);
+  packRows_(xWeights_, hidden, input, W_h, hidden, input, 0);
+  const xProj_ = new Float32Array(steps_ * batch_ * 2 * hidden);
   // input projections of all time steps in one product
-  gemmNT(steps * batch, 2 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 2 * hidden, false);
+  gemmNT_(steps_ * batch_, 2 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 2 * hidden, false);
   // U_f packed: they all multiply h
-  const hWeights = new Float32Array(hidden * hidden);
-  packRows(hWeights, 0, hidden, U_f, hidden, hidden, 0);
-  const hProj = new Float32Array(batch * hidden);
+  const hWeights_ = new Float32Array(hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U_f, hidden, hidden, 0);
+  const hProj_ = new Float32Array(batch_ * hidden);
   // U_h packed: they all multiply f_h_prev
-  const f_h_prevWeights = new Float32Array(hidden * hidden);
-  packRows(f_h_prevWeights, 0, hidden, U_h, hidden, hidden, 0);
-  const f_h_prevProj = new Float32Array(batch * hidden);
-  for (let step = 0; step < steps; step++) {
+  const f_h_prevWeights_ = new Float32Array(hidden * hidden);
+  packRows_(f_h_prevWeights_, 0, hidden, U_h, hidden, hidden, 0);
+  const f_h_prevProj_ = new Float32Array(batch_ * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U_f] · h
-    gemmNT(batch, hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, hidden, false);
+    gemmNT_(batch_, hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, hidden, false);
     // f: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o1 = (step * batch + row) * 2 * hidden;
-      const o2 = row * hidden;
-      const o3 = (step * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const f_pre = xProj[o1 + col] + hProj[o2 + col] + b_f[col];
-        const f = sigmoid(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + b_f)
-        const f_h_prev = f * hSeq[o3 + col];
-        fTape[o3 + col] = f;
-        f_h_prevTape[o3 + col] = f_h_prev;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o1_ = (step_ * batch_ + row_) * 2 * hidden;
+      const o2_ = row_ * hidden;
+      const o3_ = (step_ * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const f_pre = xProj_[o1_ + col_] + hProj_[o2_ + col_] + b_f[col_];
+        const f = sigmoid_(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + b_f)
+        const f_h_prev_ = f * hSeq_[o3_ + col_];
+        fTape_[o3_ + col_] = f;
+        f_h_prevTape_[o3_ + col_] = f_h_prev_;
       }
     }
     // in-step products, packed: [U_h] · f_h_prev
-    gemmNT(batch, hidden, hidden, f_h_prevTape, step * batch * hidden, hidden, f_h_prevWeights, 0, hidden, f_h_prevProj, 0, hidden, false);
+    gemmNT_(batch_, hidden, hidden, f_h_prevTape_, step_ * batch_ * hidden, hidden, f_h_prevWeights_, 0, hidden, f_h_prevProj_, 0, hidden, false);
     // h_cand, h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o12 = (step * batch + row) * hidden;
-      const o22 = (step * batch + row) * 2 * hidden;
-      const o32 = row * hidden;
-      const o4 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const h_cand_pre = xProj[o22 + hidden + col] + f_h_prevProj[o32 + col] + b_h[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o12_ = (step_ * batch_ + row_) * hidden;
+      const o22_ = (step_ * batch_ + row_) * 2 * hidden;
+      const o32_ = row_ * hidden;
+      const o4_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const h_cand_pre = xProj_[o22_ + hidden + col_] + f_h_prevProj_[o32_ + col_] + b_h[col_];
         const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
-        const h = (1 - fTape[o12 + col]) * hSeq[o12 + col] + fTape[o12 + col] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
-        h_candTape[o12 + col] = h_cand;
-        hSeq[o4 + col] = h;
+        const h = (1 - fTape_[o12_ + col_]) * hSeq_[o12_ + col_] + fTape_[o12_ + col_] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
+        h_candTape_[o12_ + col_] = h_cand;
+        hSeq_[o4_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_f, U_f, b_f, W_h, U_h, b_h }, inputs: { x }, hSeq, fTape, h_candTape, f_h_prevTape, xWeights, hWeights, f_h_prevWeights },
+    states: { h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_f, U_f, b_f, W_h, U_h, b_h }, inputs: { x }, hSeq_, fTape_, h_candTape_, f_h_prevTape_, xWeights_, hWeights_, f_h_prevWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
-export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_f, U_f, b_f, W_h, U_h, b_h } = tape.params;
-  const { x } = tape.inputs;
-  const { hSeq, fTape, h_candTape, f_h_prevTape, xWeights, hWeights, f_h_prevWeights } = tape;
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW_f = new Float32Array(W_f.length);
-  const dU_f = new Float32Array(U_f.length);
-  const db_f = new Float32Array(b_f.length);
-  const dW_h = new Float32Array(W_h.length);
-  const dU_h = new Float32Array(U_h.length);
-  const db_h = new Float32Array(b_h.length);
-  const dx = new Float32Array(steps * batch * input);
-  const dyX = new Float32Array(steps * batch * 2 * hidden); // δ of W_f, W_h products, every step
-  const dyH = new Float32Array(steps * batch * hidden); // δ of U_f products, every step
-  const dyF_h_prev = new Float32Array(steps * batch * hidden); // δ of U_h products, every step
-  const df_h_prevSum = new Float32Array(batch * hidden);
-  const dhSum = new Float32Array(batch * hidden);
-  const dhIn = new Float32Array(batch * hidden);
-  let dhCarry = new Float32Array(batch * hidden);
-  let dhNext = new Float32Array(batch * hidden);
-  const tBuf = new Float32Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_f, U_f, b_f, W_h, U_h, b_h } = tape_.params;
+  const { x } = tape_.inputs;
+  const { hSeq_, fTape_, h_candTape_, f_h_prevTape_, xWeights_, hWeights_, f_h_prevWeights_ } = tape_;
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_f_ = new Float32Array(W_f.length);
+  const dU_f_ = new Float32Array(U_f.length);
+  const db_f_ = new Float32Array(b_f.length);
+  const dW_h_ = new Float32Array(W_h.length);
+  const dU_h_ = new Float32Array(U_h.length);
+  const db_h_ = new Float32Array(b_h.length);
+  const dx_ = new Float32Array(steps_ * batch_ * input);
+  const dyX_ = new Float32Array(steps_ * batch_ * 2 * hidden); // δ of W_f, W_h products, every step
+  const dyH_ = new Float32Array(steps_ * batch_ * hidden); // δ of U_f products, every step
+  const dyF_h_prev_ = new Float32Array(steps_ * batch_ * hidden); // δ of U_h products, every step
+  const df_h_prevSum_ = new Float32Array(batch_ * hidden);
+  const dhSum_ = new Float32Array(batch_ * hidden);
+  const dhIn_ = new Float32Array(batch_ * hidden);
+  let dhCarry_ = new Float32Array(batch_ * hidden);
+  let dhNext_ = new Float32Array(batch_ * hidden);
+  const tBuf_ = new Float32Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gh = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh === undefined ? 0 : gh[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gh_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh_ === undefined ? 0 : gh_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o13 = row * hidden;
-      const o23 = (step * batch + row) * hidden;
-      const o33 = (step * batch + row) * 2 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const dh_cand = dhIn[o13 + col] * fTape[o23 + col];
-        const dh_cand_pre = dh_cand * (1 - h_candTape[o23 + col] * h_candTape[o23 + col]);
-        dyX[o33 + hidden + col] = dh_cand_pre;
-        dyF_h_prev[o23 + col] = dh_cand_pre;
-        db_h[col] += dh_cand_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o13_ = row_ * hidden;
+      const o23_ = (step_ * batch_ + row_) * hidden;
+      const o33_ = (step_ * batch_ + row_) * 2 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const dh_cand = dhIn_[o13_ + col_] * fTape_[o23_ + col_];
+        const dh_cand_pre = dh_cand * (1 - h_candTape_[o23_ + col_] * h_candTape_[o23_ + col_]);
+        dyX_[o33_ + hidden + col_] = dh_cand_pre;
+        dyF_h_prev_[o23_ + col_] = dh_cand_pre;
+        db_h_[col_] += dh_cand_pre;
       }
     }
     // Σ Wᵀ δ over [U_h] in one product
-    gemmNN(batch, hidden, hidden, dyF_h_prev, step * batch * hidden, hidden, f_h_prevWeights, 0, hidden, df_h_prevSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o14 = (step * batch + row) * hidden;
-      const o24 = row * hidden;
-      const o34 = (step * batch + row) * 2 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t = 1 - fTape[o14 + col];
-        const t2 = (dhIn[o24 + col] * (h_candTape[o14 + col] - hSeq[o14 + col]) + df_h_prevSum[o24 + col] * hSeq[o14 + col]) * fTape[o14 + col] * t;
-        tBuf[o24 + col] = t;
-        dyX[o34 + col] = t2;
-        dyH[o14 + col] = t2;
-        db_f[col] += t2;
+    gemmNN_(batch_, hidden, hidden, dyF_h_prev_, step_ * batch_ * hidden, hidden, f_h_prevWeights_, 0, hidden, df_h_prevSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o14_ = (step_ * batch_ + row_) * hidden;
+      const o24_ = row_ * hidden;
+      const o34_ = (step_ * batch_ + row_) * 2 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t_ = 1 - fTape_[o14_ + col_];
+        const t2_ = (dhIn_[o24_ + col_] * (h_candTape_[o14_ + col_] - hSeq_[o14_ + col_]) + df_h_prevSum_[o24_ + col_] * hSeq_[o14_ + col_]) * fTape_[o14_ + col_] * t_;
+        tBuf_[o24_ + col_] = t_;
+        dyX_[o34_ + col_] = t2_;
+        dyH_[o14_ + col_] = t2_;
+        db_f_[col_] += t2_;
       }
     }
     // Σ Wᵀ δ over [U_f] in one product
-    gemmNN(batch, hidden, hidden, dyH, step * batch * hidden, hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o15 = row * hidden;
-      const o25 = (step * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t3 = df_h_prevSum[o15 + col] * fTape[o25 + col] + dhIn[o15 + col] * tBuf[o15 + col] + dhSum[o15 + col];
-        dhNext[o15 + col] = t3;
+    gemmNN_(batch_, hidden, hidden, dyH_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o15_ = row_ * hidden;
+      const o25_ = (step_ * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t3_ = df_h_prevSum_[o15_ + col_] * fTape_[o25_ + col_] + dhIn_[o15_ + col_] * tBuf_[o15_ + col_] + dhSum_[o15_ + col_];
+        dhNext_[o15_ + col_] = t3_;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_f, W_h] in one product
-  gemmNN(steps * batch, input, 2 * hidden, dyX, 0, 2 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_(steps_ * batch_, input, 2 * hidden, dyX_, 0, 2 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights = new Float32Array(2 * hidden * input);
-  gemmTN(2 * hidden, input, steps * batch, dyX, 0, 2 * hidden, x, 0, input, dxWeights, 0, input, false);
-  unpackRows(dxWeights, 0, input, dW_f, hidden, input, 0);
-  unpackRows(dxWeights, hidden, input, dW_h, hidden, input, 0);
-  const dhWeights = new Float32Array(hidden * hidden);
-  gemmTN(hidden, hidden, steps * batch, dyH, 0, hidden, hSeq, 0, hidden, dhWeights, 0, hidden, false);
-  unpackRows(dhWeights, 0, hidden, dU_f, hidden, hidden, 0);
-  const df_h_prevWeights = new Float32Array(hidden * hidden);
-  gemmTN(hidden, hidden, steps * batch, dyF_h_prev, 0, hidden, f_h_prevTape, 0, hidden, df_h_prevWeights, 0, hidden, false);
-  unpackRows(df_h_prevWeights, 0, hidden, dU_h, hidden, hidden, 0);
+  const dxWeights_ = new Float32Array(2 * hidden * input);
+  gemmTN_(2 * hidden, input, steps_ * batch_, dyX_, 0, 2 * hidden, x, 0, input, dxWeights_, 0, input, false);
+  unpackRows_(dxWeights_, 0, input, dW_f_, hidden, input, 0);
+  unpackRows_(dxWeights_, hidden, input, dW_h_, hidden, input, 0);
+  const dhWeights_ = new Float32Array(hidden * hidden);
+  gemmTN_(hidden, hidden, steps_ * batch_, dyH_, 0, hidden, hSeq_, 0, hidden, dhWeights_, 0, hidden, false);
+  unpackRows_(dhWeights_, 0, hidden, dU_f_, hidden, hidden, 0);
+  const df_h_prevWeights_ = new Float32Array(hidden * hidden);
+  gemmTN_(hidden, hidden, steps_ * batch_, dyF_h_prev_, 0, hidden, f_h_prevTape_, 0, hidden, df_h_prevWeights_, 0, hidden, false);
+  unpackRows_(df_h_prevWeights_, 0, hidden, dU_h_, hidden, hidden, 0);
   return {
-    params: { W_f: dW_f, U_f: dU_f, b_f: db_f, W_h: dW_h, U_h: dU_h, b_h: db_h },
-    inputs: { x: dx },
-    init: { h: dhCarry },
+    params: { W_f: dW_f_, U_f: dU_f_, b_f: db_f_, W_h: dW_h_, U_h: dU_h_, b_h: db_h_ },
+    inputs: { x: dx_ },
+    init: { h: dhCarry_ },
   };
 }
 
 /** Runs mgu over a whole sequence and keeps what the backward needs. */
-export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W_f = check(params.W_f, hidden * input, 'W_f');
-  const U_f = check(params.U_f, hidden * hidden, 'U_f');
-  const b_f = check(params.b_f, hidden, 'b_f');
-  const W_h = check(params.W_h, hidden * input, 'W_h');
-  const U_h = check(params.U_h, hidden * hidden, 'U_h');
-  const b_h = check(params.b_h, hidden, 'b_h');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const hSeq = new Float64Array((steps + 1) * batch * hidden);
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
-  const fTape = new Float64Array(steps * batch * hidden);
-  const h_candTape = new Float64Array(steps * batch * hidden);
-  const f_h_prevTape = new Float64Array(steps * batch * hidden);
+export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W_f = check_(own_(params_, 'W_f'), hidden * input, 'W_f');
+  const U_f = check_(own_(params_, 'U_f'), hidden * hidden, 'U_f');
+  const b_f = check_(own_(params_, 'b_f'), hidden, 'b_f');
+  const W_h = check_(own_(params_, 'W_h'), hidden * input, 'W_h');
+  const U_h = check_(own_(params_, 'U_h'), hidden * hidden, 'U_h');
+  const b_h = check_(own_(params_, 'b_h'), hidden, 'b_h');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const hSeq_ = new Float64Array((steps_ + 1) * batch_ * hidden);
+  const init_h2_ = own_(opts_.init, 'h');
+  if (init_h2_ !== undefined) hSeq_.set(check_(init_h2_, batch_ * hidden, 'init.h'));
+  const fTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const h_candTape_ = new Float64Array(steps_ * batch_ * hidden);
+  const f_h_prevTape_ = new Float64Array(steps_ * batch_ * hidden);
   // W_f, W_h packed: they all multiply x
-  const xWeights = new Float64Array(2 * hidden * input);
-  packRows(xWeights, 0, input, W_f, hidden, input, 0);
-  packRows(xWeights, hidden, input, W_h, hidden, input, 0);
-  const xProj = new Float64Array(steps * batch * 2 * hidden);
+  const xWeights_ = new Float64Array(2 * hidden * input);
+  packRows_(xWeights_, 0, input, W_f, hidden, input, 0);
+  packRows_(xWeights_, hidden, input, W_h, hidden, input, 0);
+  const xProj_ = new Float64Array(steps_ * batch_ * 2 * hidden);
   // input projections of all time steps in one product
-  gemmNT_f64(steps * batch, 2 * hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, 2 * hidden, false);
+  gemmNT_f64_(steps_ * batch_, 2 * hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, 2 * hidden, false);
   // U_f packed: they all multiply h
-  const hWeights = new Float64Array(hidden * hidden);
-  packRows(hWeights, 0, hidden, U_f, hidden, hidden, 0);
-  const hProj = new Float64Array(batch * hidden);
+  const hWeights_ = new Float64Array(hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U_f, hidden, hidden, 0);
+  const hProj_ = new Float64Array(batch_ * hidden);
   // U_h packed: they all multiply f_h_prev
-  const f_h_prevWeights = new Float64Array(hidden * hidden);
-  packRows(f_h_prevWeights, 0, hidden, U_h, hidden, hidden, 0);
-  const f_h_prevProj = new Float64Array(batch * hidden);
-  for (let step = 0; step < steps; step++) {
+  const f_h_prevWeights_ = new Float64Array(hidden * hidden);
+  packRows_(f_h_prevWeights_, 0, hidden, U_h, hidden, hidden, 0);
+  const f_h_prevProj_ = new Float64Array(batch_ * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U_f] · h
-    gemmNT_f64(batch, hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, hidden, false);
+    gemmNT_f64_(batch_, hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, hidden, false);
     // f: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o16 = (step * batch + row) * 2 * hidden;
-      const o26 = row * hidden;
-      const o35 = (step * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const f_pre = xProj[o16 + col] + hProj[o26 + col] + b_f[col];
-        const f = sigmoid(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + b_f)
-        const f_h_prev2 = f * hSeq[o35 + col];
-        fTape[o35 + col] = f;
-        f_h_prevTape[o35 + col] = f_h_prev2;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o16_ = (step_ * batch_ + row_) * 2 * hidden;
+      const o26_ = row_ * hidden;
+      const o35_ = (step_ * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const f_pre = xProj_[o16_ + col_] + hProj_[o26_ + col_] + b_f[col_];
+        const f = sigmoid_(f_pre); // f = sigmoid(W_f * x + U_f * h_prev + b_f)
+        const f_h_prev2_ = f * hSeq_[o35_ + col_];
+        fTape_[o35_ + col_] = f;
+        f_h_prevTape_[o35_ + col_] = f_h_prev2_;
       }
     }
     // in-step products, packed: [U_h] · f_h_prev
-    gemmNT_f64(batch, hidden, hidden, f_h_prevTape, step * batch * hidden, hidden, f_h_prevWeights, 0, hidden, f_h_prevProj, 0, hidden, false);
+    gemmNT_f64_(batch_, hidden, hidden, f_h_prevTape_, step_ * batch_ * hidden, hidden, f_h_prevWeights_, 0, hidden, f_h_prevProj_, 0, hidden, false);
     // h_cand, h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o17 = (step * batch + row) * hidden;
-      const o27 = (step * batch + row) * 2 * hidden;
-      const o36 = row * hidden;
-      const o42 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const h_cand_pre = xProj[o27 + hidden + col] + f_h_prevProj[o36 + col] + b_h[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o17_ = (step_ * batch_ + row_) * hidden;
+      const o27_ = (step_ * batch_ + row_) * 2 * hidden;
+      const o36_ = row_ * hidden;
+      const o42_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const h_cand_pre = xProj_[o27_ + hidden + col_] + f_h_prevProj_[o36_ + col_] + b_h[col_];
         const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
-        const h = (1 - fTape[o17 + col]) * hSeq[o17 + col] + fTape[o17 + col] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
-        h_candTape[o17 + col] = h_cand;
-        hSeq[o42 + col] = h;
+        const h = (1 - fTape_[o17_ + col_]) * hSeq_[o17_ + col_] + fTape_[o17_ + col_] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
+        h_candTape_[o17_ + col_] = h_cand;
+        hSeq_[o42_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W_f, U_f, b_f, W_h, U_h, b_h }, inputs: { x }, hSeq, fTape, h_candTape, f_h_prevTape, xWeights, hWeights, f_h_prevWeights },
+    states: { h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W_f, U_f, b_f, W_h, U_h, b_h }, inputs: { x }, hSeq_, fTape_, h_candTape_, f_h_prevTape_, xWeights_, hWeights_, f_h_prevWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
-export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W_f, U_f, b_f, W_h, U_h, b_h } = tape.params;
-  const { x } = tape.inputs;
-  const { hSeq, fTape, h_candTape, f_h_prevTape, xWeights, hWeights, f_h_prevWeights } = tape;
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW_f = new Float64Array(W_f.length);
-  const dU_f = new Float64Array(U_f.length);
-  const db_f = new Float64Array(b_f.length);
-  const dW_h = new Float64Array(W_h.length);
-  const dU_h = new Float64Array(U_h.length);
-  const db_h = new Float64Array(b_h.length);
-  const dx = new Float64Array(steps * batch * input);
-  const dyX = new Float64Array(steps * batch * 2 * hidden); // δ of W_f, W_h products, every step
-  const dyH = new Float64Array(steps * batch * hidden); // δ of U_f products, every step
-  const dyF_h_prev = new Float64Array(steps * batch * hidden); // δ of U_h products, every step
-  const df_h_prevSum = new Float64Array(batch * hidden);
-  const dhSum = new Float64Array(batch * hidden);
-  const dhIn = new Float64Array(batch * hidden);
-  let dhCarry = new Float64Array(batch * hidden);
-  let dhNext = new Float64Array(batch * hidden);
-  const tBuf = new Float64Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W_f, U_f, b_f, W_h, U_h, b_h } = tape_.params;
+  const { x } = tape_.inputs;
+  const { hSeq_, fTape_, h_candTape_, f_h_prevTape_, xWeights_, hWeights_, f_h_prevWeights_ } = tape_;
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_f_ = new Float64Array(W_f.length);
+  const dU_f_ = new Float64Array(U_f.length);
+  const db_f_ = new Float64Array(b_f.length);
+  const dW_h_ = new Float64Array(W_h.length);
+  const dU_h_ = new Float64Array(U_h.length);
+  const db_h_ = new Float64Array(b_h.length);
+  const dx_ = new Float64Array(steps_ * batch_ * input);
+  const dyX_ = new Float64Array(steps_ * batch_ * 2 * hidden); // δ of W_f, W_h products, every step
+  const dyH_ = new Float64Array(steps_ * batch_ * hidden); // δ of U_f products, every step
+  const dyF_h_prev_ = new Float64Array(steps_ * batch_ * hidden); // δ of U_h products, every step
+  const df_h_prevSum_ = new Float64Array(batch_ * hidden);
+  const dhSum_ = new Float64Array(batch_ * hidden);
+  const dhIn_ = new Float64Array(batch_ * hidden);
+  let dhCarry_ = new Float64Array(batch_ * hidden);
+  let dhNext_ = new Float64Array(batch_ * hidden);
+  const tBuf_ = new Float64Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gh2 = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh2 === undefined ? 0 : gh2[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gh2_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh2_ === undefined ? 0 : gh2_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o18 = row * hidden;
-      const o28 = (step * batch + row) * hidden;
-      const o37 = (step * batch + row) * 2 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const dh_cand = dhIn[o18 + col] * fTape[o28 + col];
-        const dh_cand_pre = dh_cand * (1 - h_candTape[o28 + col] * h_candTape[o28 + col]);
-        dyX[o37 + hidden + col] = dh_cand_pre;
-        dyF_h_prev[o28 + col] = dh_cand_pre;
-        db_h[col] += dh_cand_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o18_ = row_ * hidden;
+      const o28_ = (step_ * batch_ + row_) * hidden;
+      const o37_ = (step_ * batch_ + row_) * 2 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const dh_cand = dhIn_[o18_ + col_] * fTape_[o28_ + col_];
+        const dh_cand_pre = dh_cand * (1 - h_candTape_[o28_ + col_] * h_candTape_[o28_ + col_]);
+        dyX_[o37_ + hidden + col_] = dh_cand_pre;
+        dyF_h_prev_[o28_ + col_] = dh_cand_pre;
+        db_h_[col_] += dh_cand_pre;
       }
     }
     // Σ Wᵀ δ over [U_h] in one product
-    gemmNN_f64(batch, hidden, hidden, dyF_h_prev, step * batch * hidden, hidden, f_h_prevWeights, 0, hidden, df_h_prevSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o19 = (step * batch + row) * hidden;
-      const o29 = row * hidden;
-      const o38 = (step * batch + row) * 2 * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t4 = 1 - fTape[o19 + col];
-        const t5 = (dhIn[o29 + col] * (h_candTape[o19 + col] - hSeq[o19 + col]) + df_h_prevSum[o29 + col] * hSeq[o19 + col]) * fTape[o19 + col] * t4;
-        tBuf[o29 + col] = t4;
-        dyX[o38 + col] = t5;
-        dyH[o19 + col] = t5;
-        db_f[col] += t5;
+    gemmNN_f64_(batch_, hidden, hidden, dyF_h_prev_, step_ * batch_ * hidden, hidden, f_h_prevWeights_, 0, hidden, df_h_prevSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o19_ = (step_ * batch_ + row_) * hidden;
+      const o29_ = row_ * hidden;
+      const o38_ = (step_ * batch_ + row_) * 2 * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t4_ = 1 - fTape_[o19_ + col_];
+        const t5_ = (dhIn_[o29_ + col_] * (h_candTape_[o19_ + col_] - hSeq_[o19_ + col_]) + df_h_prevSum_[o29_ + col_] * hSeq_[o19_ + col_]) * fTape_[o19_ + col_] * t4_;
+        tBuf_[o29_ + col_] = t4_;
+        dyX_[o38_ + col_] = t5_;
+        dyH_[o19_ + col_] = t5_;
+        db_f_[col_] += t5_;
       }
     }
     // Σ Wᵀ δ over [U_f] in one product
-    gemmNN_f64(batch, hidden, hidden, dyH, step * batch * hidden, hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o110 = row * hidden;
-      const o210 = (step * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const t6 = df_h_prevSum[o110 + col] * fTape[o210 + col] + dhIn[o110 + col] * tBuf[o110 + col] + dhSum[o110 + col];
-        dhNext[o110 + col] = t6;
+    gemmNN_f64_(batch_, hidden, hidden, dyH_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o110_ = row_ * hidden;
+      const o210_ = (step_ * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const t6_ = df_h_prevSum_[o110_ + col_] * fTape_[o210_ + col_] + dhIn_[o110_ + col_] * tBuf_[o110_ + col_] + dhSum_[o110_ + col_];
+        dhNext_[o110_ + col_] = t6_;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W_f, W_h] in one product
-  gemmNN_f64(steps * batch, input, 2 * hidden, dyX, 0, 2 * hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_f64_(steps_ * batch_, input, 2 * hidden, dyX_, 0, 2 * hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights2 = new Float64Array(2 * hidden * input);
-  gemmTN_f64(2 * hidden, input, steps * batch, dyX, 0, 2 * hidden, x, 0, input, dxWeights2, 0, input, false);
-  unpackRows(dxWeights2, 0, input, dW_f, hidden, input, 0);
-  unpackRows(dxWeights2, hidden, input, dW_h, hidden, input, 0);
-  const dhWeights2 = new Float64Array(hidden * hidden);
-  gemmTN_f64(hidden, hidden, steps * batch, dyH, 0, hidden, hSeq, 0, hidden, dhWeights2, 0, hidden, false);
-  unpackRows(dhWeights2, 0, hidden, dU_f, hidden, hidden, 0);
-  const df_h_prevWeights2 = new Float64Array(hidden * hidden);
-  gemmTN_f64(hidden, hidden, steps * batch, dyF_h_prev, 0, hidden, f_h_prevTape, 0, hidden, df_h_prevWeights2, 0, hidden, false);
-  unpackRows(df_h_prevWeights2, 0, hidden, dU_h, hidden, hidden, 0);
+  const dxWeights2_ = new Float64Array(2 * hidden * input);
+  gemmTN_f64_(2 * hidden, input, steps_ * batch_, dyX_, 0, 2 * hidden, x, 0, input, dxWeights2_, 0, input, false);
+  unpackRows_(dxWeights2_, 0, input, dW_f_, hidden, input, 0);
+  unpackRows_(dxWeights2_, hidden, input, dW_h_, hidden, input, 0);
+  const dhWeights2_ = new Float64Array(hidden * hidden);
+  gemmTN_f64_(hidden, hidden, steps_ * batch_, dyH_, 0, hidden, hSeq_, 0, hidden, dhWeights2_, 0, hidden, false);
+  unpackRows_(dhWeights2_, 0, hidden, dU_f_, hidden, hidden, 0);
+  const df_h_prevWeights2_ = new Float64Array(hidden * hidden);
+  gemmTN_f64_(hidden, hidden, steps_ * batch_, dyF_h_prev_, 0, hidden, f_h_prevTape_, 0, hidden, df_h_prevWeights2_, 0, hidden, false);
+  unpackRows_(df_h_prevWeights2_, 0, hidden, dU_h_, hidden, hidden, 0);
   return {
-    params: { W_f: dW_f, U_f: dU_f, b_f: db_f, W_h: dW_h, U_h: dU_h, b_h: db_h },
-    inputs: { x: dx },
-    init: { h: dhCarry },
+    params: { W_f: dW_f_, U_f: dU_f_, b_f: db_f_, W_h: dW_h_, U_h: dU_h_, b_h: db_h_ },
+    inputs: { x: dx_ },
+    init: { h: dhCarry_ },
   };
 }
 
@@ -422,21 +433,26 @@ export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Flo
 export const f32 = { cell, paramShapes, forward, backward };
 export const f64 = { cell, paramShapes, forward: forward64, backward: backward64 };
 
-function check<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
+/** o[key] if o has it as its own property: a spec may name a state 'constructor' or 'toString'. */
+function own_<T>(o: Partial<Record<string, T>> | undefined, key: string): T | undefined {
+  return o !== undefined && Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function check_<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
   if (a === undefined) throw new Error(`mgu: ${what} is missing`);
   if (a.length !== length) throw new Error(`mgu: ${what} has ${a.length} elements, expected ${length}`);
   return a;
 }
 
-function checkSizes(sizes: Sizes): Sizes {
+function checkSizes_(sizes: Sizes): Sizes {
   for (const name of ['input', 'hidden'] as const) {
-    const n: unknown = sizes[name];
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
     if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`mgu: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
   }
   return sizes;
 }
 
-function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
+function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
   if (lengths === undefined) return undefined;
   if (lengths.length !== batch) throw new Error(`mgu: lengths has ${lengths.length} entries, expected ${batch}`);
   for (const n of lengths) if (!(n >= 0 && n <= steps)) throw new Error(`mgu: a sequence length ${n} is outside 0..${steps}`);
@@ -444,17 +460,17 @@ function checkLengths(lengths: Int32Array | undefined, batch: number, steps: num
 }
 
 /** Copies W[:, colOff : colOff+width] into rows rowOff.. of a packed [rows][width] matrix. */
-function packRows(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function packRows_(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dst[(rowOff + i) * width + j] = W[i * cols + colOff + j];
 }
 
 /** Adds rows rowOff.. of a packed gradient back into dW[:, colOff : colOff+width]. */
-function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function unpackRows_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
 }
 
 /** The logistic function, without overflow for large |x|. */
-function sigmoid(x: number): number {
+function sigmoid_(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
@@ -464,7 +480,7 @@ function sigmoid(x: number): number {
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -560,7 +576,7 @@ function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -652,7 +668,7 @@ function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -750,7 +766,7 @@ function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -846,7 +862,7 @@ function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -938,7 +954,7 @@ function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -1252,18 +1268,18 @@ function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
 export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
   const rt = wasmKernels.get();
   if (rt === null) return forward(sizes, params, inputs, opts);
-  const z = checkSizes(sizes);
+  const z = checkSizes_(sizes);
   const { steps, batch } = opts;
   if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(`mgu: steps and batch must be integers ≥ 0 (got ${steps}, ${batch})`);
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  check(params.W_f, z.hidden * z.input, "W_f");
-  check(params.U_f, z.hidden * z.hidden, "U_f");
-  check(params.b_f, z.hidden, "b_f");
-  check(params.W_h, z.hidden * z.input, "W_h");
-  check(params.U_h, z.hidden * z.hidden, "U_h");
-  check(params.b_h, z.hidden, "b_h");
-  check(inputs.x, steps * batch * z.input, "x");
-  if (opts.init?.h !== undefined) check(opts.init.h, batch * z.hidden, "init.h");
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+  check_(params.W_f, z.hidden * z.input, "W_f");
+  check_(params.U_f, z.hidden * z.hidden, "U_f");
+  check_(params.b_f, z.hidden, "b_f");
+  check_(params.W_h, z.hidden * z.input, "W_h");
+  check_(params.U_h, z.hidden * z.hidden, "U_h");
+  check_(params.b_h, z.hidden, "b_h");
+  check_(inputs.x, steps * batch * z.input, "x");
+  if (opts.init?.h !== undefined) check_(opts.init.h, batch * z.hidden, "init.h");
   const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
   const tp = rt.restore(block);
   const work = rt.work(25, [2 * steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, 2 * z.hidden * z.input, z.hidden * z.hidden, z.hidden * z.hidden], 0);
@@ -1276,7 +1292,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[5], params.b_h);
   rt.put(tp[6], inputs.x);
   if (opts.init?.h !== undefined) rt.put(tp[7], opts.init.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, work.ptrs[0]!, tp[12]!, work.ptrs[1]!, tp[13]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, work.ptrs[0]!, tp[12]!, work.ptrs[1]!, tp[13]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1292,12 +1308,12 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
   const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * z.hidden, "dStates.h");
+  if (dStates.h !== undefined) check_(dStates.h, steps * batch * z.hidden, "dStates.h");
   const tp = rt.restore(tape.wasm);
   const work = rt.work(39, [z.hidden * z.input, z.hidden * z.hidden, z.hidden, z.hidden * z.input, z.hidden * z.hidden, z.hidden, steps * batch * z.input, 2 * steps * batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, 2 * z.hidden * z.input, z.hidden * z.hidden, z.hidden * z.hidden, batch * z.hidden, steps * batch * z.hidden], 1);
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.h !== undefined) rt.put(work.ptrs[19], dStates.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!]);
   rt.call('backward', work);
   const out = {
     params: { W_f: rt.get32(work.ptrs[0], z.hidden * z.input), U_f: rt.get32(work.ptrs[1], z.hidden * z.hidden), b_f: rt.get32(work.ptrs[2], z.hidden), W_h: rt.get32(work.ptrs[3], z.hidden * z.input), U_h: rt.get32(work.ptrs[4], z.hidden * z.hidden), b_h: rt.get32(work.ptrs[5], z.hidden) },

@@ -7,10 +7,11 @@
 // Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
 // parameters are shared by the batch. The forward keeps hidden floats per step and
 // batch row for the backward (the states and nothing else).
+// Names from the spec are used as they are; names the generator adds end in '_'.
 
 export const cell = {
   name: 'rnn-relu',
-  title: "Elman RNN (ReLU)",
+  title: 'Elman RNN (ReLU)',
   sizes: ['input', 'hidden'],
   inputs: { x: 'input' },
   states: { h: 'hidden' },
@@ -39,7 +40,7 @@ export interface ForwardOptions<A> {
 export interface Tape<A> {
   readonly sizes: Sizes; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined;
   readonly params: Params<A>; readonly inputs: Inputs<A>;
-  hSeq: A; xWeights: A; hWeights: A;
+  hSeq_: A; xWeights_: A; hWeights_: A;
 }
 export interface ForwardResult<A> {
   /** Every state at every step, [steps][batch][n]. */
@@ -55,250 +56,260 @@ export interface BackwardResult<A> {
 }
 
 /** Shapes of the parameters at the given sizes. */
-export function paramShapes(sizes: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
-  const { input, hidden } = checkSizes(sizes);
+export function paramShapes(sizes_: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
+  const { input, hidden } = checkSizes_(sizes_);
   return { W: [hidden, input], U: [hidden, hidden], b: [hidden] };
 }
 
 /** Runs rnn-relu over a whole sequence and keeps what the backward needs. */
-export function forward(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W = check(params.W, hidden * input, 'W');
-  const U = check(params.U, hidden * hidden, 'U');
-  const b = check(params.b, hidden, 'b');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const hSeq = new Float32Array((steps + 1) * batch * hidden);
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
+export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: Inputs<Float32Array>, opts_: ForwardOptions<Float32Array>): ForwardResult<Float32Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W = check_(own_(params_, 'W'), hidden * input, 'W');
+  const U = check_(own_(params_, 'U'), hidden * hidden, 'U');
+  const b = check_(own_(params_, 'b'), hidden, 'b');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const hSeq_ = new Float32Array((steps_ + 1) * batch_ * hidden);
+  const init_h_ = own_(opts_.init, 'h');
+  if (init_h_ !== undefined) hSeq_.set(check_(init_h_, batch_ * hidden, 'init.h'));
   // W packed: they all multiply x
-  const xWeights = new Float32Array(hidden * input);
-  packRows(xWeights, 0, input, W, hidden, input, 0);
-  const xProj = new Float32Array(steps * batch * hidden);
+  const xWeights_ = new Float32Array(hidden * input);
+  packRows_(xWeights_, 0, input, W, hidden, input, 0);
+  const xProj_ = new Float32Array(steps_ * batch_ * hidden);
   // input projections of all time steps in one product
-  gemmNT(steps * batch, hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, hidden, false);
+  gemmNT_(steps_ * batch_, hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, hidden, false);
   // U packed: they all multiply h
-  const hWeights = new Float32Array(hidden * hidden);
-  packRows(hWeights, 0, hidden, U, hidden, hidden, 0);
-  const hProj = new Float32Array(batch * hidden);
-  for (let step = 0; step < steps; step++) {
+  const hWeights_ = new Float32Array(hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U, hidden, hidden, 0);
+  const hProj_ = new Float32Array(batch_ * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U] · h
-    gemmNT(batch, hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, hidden, false);
+    gemmNT_(batch_, hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, hidden, false);
     // h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o1 = (step * batch + row) * hidden;
-      const o2 = row * hidden;
-      const o3 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const h_pre = xProj[o1 + col] + hProj[o2 + col] + b[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o1_ = (step_ * batch_ + row_) * hidden;
+      const o2_ = row_ * hidden;
+      const o3_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const h_pre = xProj_[o1_ + col_] + hProj_[o2_ + col_] + b[col_];
         const h = (h_pre > 0 ? h_pre : 0); // h = relu(W * x + U * h_prev + b)
-        hSeq[o3 + col] = h;
+        hSeq_[o3_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W, U, b }, inputs: { x }, hSeq, xWeights, hWeights },
+    states: { h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W, U, b }, inputs: { x }, hSeq_, xWeights_, hWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward call ran: gradients of every parameter, input and initial state. */
-export function backward(tape: Tape<Float32Array>, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W, U, b } = tape.params;
-  const { x } = tape.inputs;
-  const { hSeq, xWeights, hWeights } = tape;
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW = new Float32Array(W.length);
-  const dU = new Float32Array(U.length);
-  const db = new Float32Array(b.length);
-  const dx = new Float32Array(steps * batch * input);
-  const dyX = new Float32Array(steps * batch * hidden); // δ of W products, every step
-  const dyH = new Float32Array(steps * batch * hidden); // δ of U products, every step
-  const dhSum = new Float32Array(batch * hidden);
-  const dhIn = new Float32Array(batch * hidden);
-  let dhCarry = new Float32Array(batch * hidden);
-  let dhNext = new Float32Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W, U, b } = tape_.params;
+  const { x } = tape_.inputs;
+  const { hSeq_, xWeights_, hWeights_ } = tape_;
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_ = new Float32Array(W.length);
+  const dU_ = new Float32Array(U.length);
+  const db_ = new Float32Array(b.length);
+  const dx_ = new Float32Array(steps_ * batch_ * input);
+  const dyX_ = new Float32Array(steps_ * batch_ * hidden); // δ of W products, every step
+  const dyH_ = new Float32Array(steps_ * batch_ * hidden); // δ of U products, every step
+  const dhSum_ = new Float32Array(batch_ * hidden);
+  const dhIn_ = new Float32Array(batch_ * hidden);
+  let dhCarry_ = new Float32Array(batch_ * hidden);
+  let dhNext_ = new Float32Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gh = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh === undefined ? 0 : gh[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gh_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh_ === undefined ? 0 : gh_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o12 = ((step + 1) * batch + row) * hidden;
-      const o22 = row * hidden;
-      const o32 = (step * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const dh_pre = dhIn[o22 + col] * (hSeq[o12 + col] > 0 ? 1 : 0);
-        dyX[o32 + col] = dh_pre;
-        dyH[o32 + col] = dh_pre;
-        db[col] += dh_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o12_ = ((step_ + 1) * batch_ + row_) * hidden;
+      const o22_ = row_ * hidden;
+      const o32_ = (step_ * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const dh_pre = dhIn_[o22_ + col_] * (hSeq_[o12_ + col_] > 0 ? 1 : 0);
+        dyX_[o32_ + col_] = dh_pre;
+        dyH_[o32_ + col_] = dh_pre;
+        db_[col_] += dh_pre;
       }
     }
     // Σ Wᵀ δ over [U] in one product
-    gemmNN(batch, hidden, hidden, dyH, step * batch * hidden, hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o13 = row * hidden;
-      for (let col = 0; col < hidden; col++) {
-        dhNext[o13 + col] = dhSum[o13 + col];
+    gemmNN_(batch_, hidden, hidden, dyH_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o13_ = row_ * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        dhNext_[o13_ + col_] = dhSum_[o13_ + col_];
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W] in one product
-  gemmNN(steps * batch, input, hidden, dyX, 0, hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_(steps_ * batch_, input, hidden, dyX_, 0, hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights = new Float32Array(hidden * input);
-  gemmTN(hidden, input, steps * batch, dyX, 0, hidden, x, 0, input, dxWeights, 0, input, false);
-  unpackRows(dxWeights, 0, input, dW, hidden, input, 0);
-  const dhWeights = new Float32Array(hidden * hidden);
-  gemmTN(hidden, hidden, steps * batch, dyH, 0, hidden, hSeq, 0, hidden, dhWeights, 0, hidden, false);
-  unpackRows(dhWeights, 0, hidden, dU, hidden, hidden, 0);
+  const dxWeights_ = new Float32Array(hidden * input);
+  gemmTN_(hidden, input, steps_ * batch_, dyX_, 0, hidden, x, 0, input, dxWeights_, 0, input, false);
+  unpackRows_(dxWeights_, 0, input, dW_, hidden, input, 0);
+  const dhWeights_ = new Float32Array(hidden * hidden);
+  gemmTN_(hidden, hidden, steps_ * batch_, dyH_, 0, hidden, hSeq_, 0, hidden, dhWeights_, 0, hidden, false);
+  unpackRows_(dhWeights_, 0, hidden, dU_, hidden, hidden, 0);
   return {
-    params: { W: dW, U: dU, b: db },
-    inputs: { x: dx },
-    init: { h: dhCarry },
+    params: { W: dW_, U: dU_, b: db_ },
+    inputs: { x: dx_ },
+    init: { h: dhCarry_ },
   };
 }
 
 /** Runs rnn-relu over a whole sequence and keeps what the backward needs. */
-export function forward64(sizes: Sizes, params: Params<Float64Array>, inputs: Inputs<Float64Array>, opts: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
-  const { input, hidden } = checkSizes(sizes);
-  const { steps, batch } = opts;
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  const W = check(params.W, hidden * input, 'W');
-  const U = check(params.U, hidden * hidden, 'U');
-  const b = check(params.b, hidden, 'b');
-  const x = check(inputs.x, steps * batch * input, 'x');
-  const hSeq = new Float64Array((steps + 1) * batch * hidden);
-  if (opts.init?.h !== undefined) hSeq.set(check(opts.init.h, batch * hidden, 'init.h'));
+export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_: Inputs<Float64Array>, opts_: ForwardOptions<Float64Array>): ForwardResult<Float64Array> {
+  const { input, hidden } = checkSizes_(sizes_);
+  const steps_ = opts_.steps;
+  const batch_ = opts_.batch;
+  const lengths_ = checkLengths_(opts_.lengths, batch_, steps_);
+  const W = check_(own_(params_, 'W'), hidden * input, 'W');
+  const U = check_(own_(params_, 'U'), hidden * hidden, 'U');
+  const b = check_(own_(params_, 'b'), hidden, 'b');
+  const x = check_(own_(inputs_, 'x'), steps_ * batch_ * input, 'x');
+  const hSeq_ = new Float64Array((steps_ + 1) * batch_ * hidden);
+  const init_h2_ = own_(opts_.init, 'h');
+  if (init_h2_ !== undefined) hSeq_.set(check_(init_h2_, batch_ * hidden, 'init.h'));
   // W packed: they all multiply x
-  const xWeights = new Float64Array(hidden * input);
-  packRows(xWeights, 0, input, W, hidden, input, 0);
-  const xProj = new Float64Array(steps * batch * hidden);
+  const xWeights_ = new Float64Array(hidden * input);
+  packRows_(xWeights_, 0, input, W, hidden, input, 0);
+  const xProj_ = new Float64Array(steps_ * batch_ * hidden);
   // input projections of all time steps in one product
-  gemmNT_f64(steps * batch, hidden, input, x, 0, input, xWeights, 0, input, xProj, 0, hidden, false);
+  gemmNT_f64_(steps_ * batch_, hidden, input, x, 0, input, xWeights_, 0, input, xProj_, 0, hidden, false);
   // U packed: they all multiply h
-  const hWeights = new Float64Array(hidden * hidden);
-  packRows(hWeights, 0, hidden, U, hidden, hidden, 0);
-  const hProj = new Float64Array(batch * hidden);
-  for (let step = 0; step < steps; step++) {
+  const hWeights_ = new Float64Array(hidden * hidden);
+  packRows_(hWeights_, 0, hidden, U, hidden, hidden, 0);
+  const hProj_ = new Float64Array(batch_ * hidden);
+  for (let step_ = 0; step_ < steps_; step_++) {
     // recurrent products, packed: [U] · h
-    gemmNT_f64(batch, hidden, hidden, hSeq, step * batch * hidden, hidden, hWeights, 0, hidden, hProj, 0, hidden, false);
+    gemmNT_f64_(batch_, hidden, hidden, hSeq_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, hProj_, 0, hidden, false);
     // h: one fused pass
-    for (let row = 0; row < batch; row++) {
-      const o14 = (step * batch + row) * hidden;
-      const o23 = row * hidden;
-      const o33 = ((step + 1) * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const h_pre = xProj[o14 + col] + hProj[o23 + col] + b[col];
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o14_ = (step_ * batch_ + row_) * hidden;
+      const o23_ = row_ * hidden;
+      const o33_ = ((step_ + 1) * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const h_pre = xProj_[o14_ + col_] + hProj_[o23_ + col_] + b[col_];
         const h = (h_pre > 0 ? h_pre : 0); // h = relu(W * x + U * h_prev + b)
-        hSeq[o33 + col] = h;
+        hSeq_[o33_ + col_] = h;
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // finished sequences carry their last state through the padded steps
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        hSeq.copyWithin(((step + 1) * batch + row) * hidden, (step * batch + row) * hidden, (step * batch + row + 1) * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        hSeq_.copyWithin(((step_ + 1) * batch_ + row_) * hidden, (step_ * batch_ + row_) * hidden, (step_ * batch_ + row_ + 1) * hidden);
       }
     }
   }
   return {
-    states: { h: hSeq.subarray(batch * hidden) },
-    tape: { sizes: sizes, steps: steps, batch: batch, lengths: lengths, params: { W, U, b }, inputs: { x }, hSeq, xWeights, hWeights },
+    states: { h: hSeq_.subarray(batch_ * hidden) },
+    tape: { sizes: sizes_, steps: steps_, batch: batch_, lengths: lengths_, params: { W, U, b }, inputs: { x }, hSeq_, xWeights_, hWeights_ },
   };
 }
 
 /** BPTT over the sequence a forward64 call ran: gradients of every parameter, input and initial state. */
-export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
-  const { sizes, steps, batch, lengths } = tape;
-  const { input, hidden } = checkSizes(sizes);
-  const { W, U, b } = tape.params;
-  const { x } = tape.inputs;
-  const { hSeq, xWeights, hWeights } = tape;
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * hidden, 'dStates.h');
-  const dW = new Float64Array(W.length);
-  const dU = new Float64Array(U.length);
-  const db = new Float64Array(b.length);
-  const dx = new Float64Array(steps * batch * input);
-  const dyX = new Float64Array(steps * batch * hidden); // δ of W products, every step
-  const dyH = new Float64Array(steps * batch * hidden); // δ of U products, every step
-  const dhSum = new Float64Array(batch * hidden);
-  const dhIn = new Float64Array(batch * hidden);
-  let dhCarry = new Float64Array(batch * hidden);
-  let dhNext = new Float64Array(batch * hidden);
-  for (let step = steps - 1; step >= 0; step--) {
+export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<Float64Array>>): BackwardResult<Float64Array> {
+  const sizes_ = tape_.sizes;
+  const steps_ = tape_.steps;
+  const batch_ = tape_.batch;
+  const lengths_ = tape_.lengths;
+  const { input, hidden } = checkSizes_(sizes_);
+  const { W, U, b } = tape_.params;
+  const { x } = tape_.inputs;
+  const { hSeq_, xWeights_, hWeights_ } = tape_;
+  if (own_(dStates_, 'h') !== undefined) check_(own_(dStates_, 'h'), steps_ * batch_ * hidden, 'dStates.h');
+  const dW_ = new Float64Array(W.length);
+  const dU_ = new Float64Array(U.length);
+  const db_ = new Float64Array(b.length);
+  const dx_ = new Float64Array(steps_ * batch_ * input);
+  const dyX_ = new Float64Array(steps_ * batch_ * hidden); // δ of W products, every step
+  const dyH_ = new Float64Array(steps_ * batch_ * hidden); // δ of U products, every step
+  const dhSum_ = new Float64Array(batch_ * hidden);
+  const dhIn_ = new Float64Array(batch_ * hidden);
+  let dhCarry_ = new Float64Array(batch_ * hidden);
+  let dhNext_ = new Float64Array(batch_ * hidden);
+  for (let step_ = steps_ - 1; step_ >= 0; step_--) {
     // δs_t = dL/ds_t + what step t+1 sent back; zero on padded steps
-    for (let row = 0; row < batch; row++) {
-      const dead = lengths !== undefined && step >= lengths[row];
-      const gh2 = dStates.h;
-      for (let col = 0; col < hidden; col++) {
-        const k = row * hidden + col;
-        dhIn[k] = dead ? 0 : dhCarry[k] + (gh2 === undefined ? 0 : gh2[step * batch * hidden + k]);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const dead_ = lengths_ !== undefined && step_ >= lengths_[row_];
+      const gh2_ = own_(dStates_, 'h');
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const k_ = row_ * hidden + col_;
+        dhIn_[k_] = dead_ ? 0 : dhCarry_[k_] + (gh2_ === undefined ? 0 : gh2_[step_ * batch_ * hidden + k_]);
       }
     }
-    for (let row = 0; row < batch; row++) {
-      const o15 = ((step + 1) * batch + row) * hidden;
-      const o24 = row * hidden;
-      const o34 = (step * batch + row) * hidden;
-      for (let col = 0; col < hidden; col++) {
-        const dh_pre = dhIn[o24 + col] * (hSeq[o15 + col] > 0 ? 1 : 0);
-        dyX[o34 + col] = dh_pre;
-        dyH[o34 + col] = dh_pre;
-        db[col] += dh_pre;
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o15_ = ((step_ + 1) * batch_ + row_) * hidden;
+      const o24_ = row_ * hidden;
+      const o34_ = (step_ * batch_ + row_) * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        const dh_pre = dhIn_[o24_ + col_] * (hSeq_[o15_ + col_] > 0 ? 1 : 0);
+        dyX_[o34_ + col_] = dh_pre;
+        dyH_[o34_ + col_] = dh_pre;
+        db_[col_] += dh_pre;
       }
     }
     // Σ Wᵀ δ over [U] in one product
-    gemmNN_f64(batch, hidden, hidden, dyH, step * batch * hidden, hidden, hWeights, 0, hidden, dhSum, 0, hidden, false);
-    for (let row = 0; row < batch; row++) {
-      const o16 = row * hidden;
-      for (let col = 0; col < hidden; col++) {
-        dhNext[o16 + col] = dhSum[o16 + col];
+    gemmNN_f64_(batch_, hidden, hidden, dyH_, step_ * batch_ * hidden, hidden, hWeights_, 0, hidden, dhSum_, 0, hidden, false);
+    for (let row_ = 0; row_ < batch_; row_++) {
+      const o16_ = row_ * hidden;
+      for (let col_ = 0; col_ < hidden; col_++) {
+        dhNext_[o16_ + col_] = dhSum_[o16_ + col_];
       }
     }
-    if (lengths !== undefined) {
+    if (lengths_ !== undefined) {
       // a padded step passes δ through unchanged
-      for (let row = 0; row < batch; row++) {
-        if (step < lengths[row]) continue;
-        dhNext.set(dhCarry.subarray(row * hidden, (row + 1) * hidden), row * hidden);
+      for (let row_ = 0; row_ < batch_; row_++) {
+        if (step_ < lengths_[row_]) continue;
+        dhNext_.set(dhCarry_.subarray(row_ * hidden, (row_ + 1) * hidden), row_ * hidden);
       }
     }
-    [dhCarry, dhNext] = [dhNext, dhCarry];
+    [dhCarry_, dhNext_] = [dhNext_, dhCarry_];
   }
   // δx for all steps: Σ Wᵀ δ over [W] in one product
-  gemmNN_f64(steps * batch, input, hidden, dyX, 0, hidden, xWeights, 0, input, dx, 0, input, false);
+  gemmNN_f64_(steps_ * batch_, input, hidden, dyX_, 0, hidden, xWeights_, 0, input, dx_, 0, input, false);
   // weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group
-  const dxWeights2 = new Float64Array(hidden * input);
-  gemmTN_f64(hidden, input, steps * batch, dyX, 0, hidden, x, 0, input, dxWeights2, 0, input, false);
-  unpackRows(dxWeights2, 0, input, dW, hidden, input, 0);
-  const dhWeights2 = new Float64Array(hidden * hidden);
-  gemmTN_f64(hidden, hidden, steps * batch, dyH, 0, hidden, hSeq, 0, hidden, dhWeights2, 0, hidden, false);
-  unpackRows(dhWeights2, 0, hidden, dU, hidden, hidden, 0);
+  const dxWeights2_ = new Float64Array(hidden * input);
+  gemmTN_f64_(hidden, input, steps_ * batch_, dyX_, 0, hidden, x, 0, input, dxWeights2_, 0, input, false);
+  unpackRows_(dxWeights2_, 0, input, dW_, hidden, input, 0);
+  const dhWeights2_ = new Float64Array(hidden * hidden);
+  gemmTN_f64_(hidden, hidden, steps_ * batch_, dyH_, 0, hidden, hSeq_, 0, hidden, dhWeights2_, 0, hidden, false);
+  unpackRows_(dhWeights2_, 0, hidden, dU_, hidden, hidden, 0);
   return {
-    params: { W: dW, U: dU, b: db },
-    inputs: { x: dx },
-    init: { h: dhCarry },
+    params: { W: dW_, U: dU_, b: db_ },
+    inputs: { x: dx_ },
+    init: { h: dhCarry_ },
   };
 }
 
@@ -306,21 +317,26 @@ export function backward64(tape: Tape<Float64Array>, dStates: Partial<States<Flo
 export const f32 = { cell, paramShapes, forward, backward };
 export const f64 = { cell, paramShapes, forward: forward64, backward: backward64 };
 
-function check<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
+/** o[key] if o has it as its own property: a spec may name a state 'constructor' or 'toString'. */
+function own_<T>(o: Partial<Record<string, T>> | undefined, key: string): T | undefined {
+  return o !== undefined && Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function check_<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
   if (a === undefined) throw new Error(`rnn-relu: ${what} is missing`);
   if (a.length !== length) throw new Error(`rnn-relu: ${what} has ${a.length} elements, expected ${length}`);
   return a;
 }
 
-function checkSizes(sizes: Sizes): Sizes {
+function checkSizes_(sizes: Sizes): Sizes {
   for (const name of ['input', 'hidden'] as const) {
-    const n: unknown = sizes[name];
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
     if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(`rnn-relu: sizes.${name} is ${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of input, hidden`);
   }
   return sizes;
 }
 
-function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
+function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
   if (lengths === undefined) return undefined;
   if (lengths.length !== batch) throw new Error(`rnn-relu: lengths has ${lengths.length} entries, expected ${batch}`);
   for (const n of lengths) if (!(n >= 0 && n <= steps)) throw new Error(`rnn-relu: a sequence length ${n} is outside 0..${steps}`);
@@ -328,12 +344,12 @@ function checkLengths(lengths: Int32Array | undefined, batch: number, steps: num
 }
 
 /** Copies W[:, colOff : colOff+width] into rows rowOff.. of a packed [rows][width] matrix. */
-function packRows(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function packRows_(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dst[(rowOff + i) * width + j] = W[i * cols + colOff + j];
 }
 
 /** Adds rows rowOff.. of a packed gradient back into dW[:, colOff : colOff+width]. */
-function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function unpackRows_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
 }
 
@@ -341,7 +357,7 @@ function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: num
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -437,7 +453,7 @@ function gemmNT(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -529,7 +545,7 @@ function gemmNN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_(M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -627,7 +643,7 @@ function gemmTN(M: number, N: number, K: number, A: Float32Array, aOff: number, 
 // Tile loops walk j in panels (NT, NN) or k in chunks (TN) so the streamed operand stays in L2.
 
 // C[M×N] (+)= A[M×K] · B[N×K]ᵀ
-function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNT_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a 64×K block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -723,7 +739,7 @@ function gemmNT_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[M×K] · B[K×N]
-function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmNN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   // 64 columns of C per panel: a K×64 block of B stays cached while all rows of A pass
   for (let j0 = 0; j0 < N; j0 += 64) {
     const j1 = Math.min(N, j0 + 64);
@@ -815,7 +831,7 @@ function gemmNN_f64(M: number, N: number, K: number, A: Float64Array, aOff: numb
 }
 
 // C[M×N] (+)= A[K×M]ᵀ · B[K×N]
-function gemmTN_f64(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
+function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number, C: Float64Array, cOff: number, ldc: number, accumulate: boolean): void {
   if (K === 0 && !accumulate) {
     for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
     return;
@@ -1129,15 +1145,15 @@ function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
 export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
   const rt = wasmKernels.get();
   if (rt === null) return forward(sizes, params, inputs, opts);
-  const z = checkSizes(sizes);
+  const z = checkSizes_(sizes);
   const { steps, batch } = opts;
   if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(`rnn-relu: steps and batch must be integers ≥ 0 (got ${steps}, ${batch})`);
-  const lengths = checkLengths(opts.lengths, batch, steps);
-  check(params.W, z.hidden * z.input, "W");
-  check(params.U, z.hidden * z.hidden, "U");
-  check(params.b, z.hidden, "b");
-  check(inputs.x, steps * batch * z.input, "x");
-  if (opts.init?.h !== undefined) check(opts.init.h, batch * z.hidden, "init.h");
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+  check_(params.W, z.hidden * z.input, "W");
+  check_(params.U, z.hidden * z.hidden, "U");
+  check_(params.b, z.hidden, "b");
+  check_(inputs.x, steps * batch * z.input, "x");
+  if (opts.init?.h !== undefined) check_(opts.init.h, batch * z.hidden, "init.h");
   const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
   const tp = rt.restore(block);
   const work = rt.work(16, [steps * batch * z.hidden, batch * z.hidden, z.hidden * z.input, z.hidden * z.hidden], 0);
@@ -1147,7 +1163,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   rt.put(tp[2], params.b);
   rt.put(tp[3], inputs.x);
   if (opts.init?.h !== undefined) rt.put(tp[4], opts.init.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, tp[6]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, tp[6]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
   rt.call('forward', work);
   rt.release(work);
   const result = {
@@ -1163,12 +1179,12 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
   const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
-  if (dStates.h !== undefined) check(dStates.h, steps * batch * z.hidden, "dStates.h");
+  if (dStates.h !== undefined) check_(dStates.h, steps * batch * z.hidden, "dStates.h");
   const tp = rt.restore(tape.wasm);
   const work = rt.work(25, [z.hidden * z.input, z.hidden * z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden, steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, z.hidden * z.input, z.hidden * z.hidden, steps * batch * z.hidden], 1);
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
   if (dStates.h !== undefined) rt.put(work.ptrs[12], dStates.h);
-  rt.frame(work, [z.input ?? 0, z.hidden ?? 0, steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!]);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!]);
   rt.call('backward', work);
   const out = {
     params: { W: rt.get32(work.ptrs[0], z.hidden * z.input), U: rt.get32(work.ptrs[1], z.hidden * z.hidden), b: rt.get32(work.ptrs[2], z.hidden) },

@@ -28,34 +28,34 @@ struct Ctl_ {
 @group(0) @binding(8) var<storage, read_write> dxs_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
-override classes_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
+override size_classes_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_c, b_c, W_u, b_u
 override P_W_c_: u32 = 0u;
-override P_b_c_: u32 = P_W_c_ + hidden_ * (hidden_ + input_);
-override P_W_u_: u32 = P_b_c_ + hidden_;
-override P_b_u_: u32 = P_W_u_ + hidden_ * (hidden_ + input_);
-override p_total_: u32 = P_b_u_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_c_: u32 = P_W_c_ + size_hidden_ * (size_hidden_ + size_input_);
+override P_W_u_: u32 = P_b_c_ + size_hidden_;
+override P_b_u_: u32 = P_W_u_ + size_hidden_ * (size_hidden_ + size_input_);
+override p_total_: u32 = P_b_u_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override s_stride_: u32 = S_c_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: u [batch][hidden_], c_cand [batch][hidden_]
+override s_stride_: u32 = S_c_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: u [batch][size_hidden_], c_cand [batch][size_hidden_]
 override FW_u_: u32 = 0u;
-override FW_c_cand_: u32 = FW_u_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_c_cand_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dc_cand_pre [batch][hidden_], W_cT_dc_cand_pre [batch][(hidden_ + input_)], du_pre [batch][hidden_], W_uT_du_pre [batch][(hidden_ + input_)]
+override FW_c_cand_: u32 = FW_u_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_c_cand_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dc_cand_pre [batch][size_hidden_], W_cT_dc_cand_pre_ [batch][(size_hidden_ + size_input_)], du_pre [batch][size_hidden_], W_uT_du_pre_ [batch][(size_hidden_ + size_input_)]
 override BW_dc_cand_pre_: u32 = 0u;
-override BW_W_cT_dc_cand_pre_: u32 = BW_dc_cand_pre_ + batch_ * hidden_;
-override BW_du_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * (hidden_ + input_);
-override BW_W_uT_du_pre_: u32 = BW_du_pre_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_W_uT_du_pre_ + batch_ * (hidden_ + input_);
+override BW_W_cT_dc_cand_pre_: u32 = BW_dc_cand_pre_ + batch_ * size_hidden_;
+override BW_du_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * (size_hidden_ + size_input_);
+override BW_W_uT_du_pre_: u32 = BW_du_pre_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_W_uT_du_pre_ + batch_ * (size_hidden_ + size_input_);
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -63,17 +63,17 @@ var<workgroup> gemm_b_: array<vec4<f32>, 256>;
 
 // concat(c_prev, x)
 fn cat1_(t_: u32, b_: u32, j_: u32) -> f32 {
-  if (j_ < hidden_) {
-    return st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + j_];
+  if (j_ < size_hidden_) {
+    return st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + j_];
   }
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_ - hidden_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_ - size_hidden_];
 }
 
 // backward step t, phase 1 of 3: dc_cand, dc_cand_pre, du, du_pre
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -85,44 +85,44 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_c = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_];
-    let u = fw_[t_ * fw_stride_ + FW_u_ + b_ * hidden_ + i_];
-    let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_];
-    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-    // dc_cand = delta_c .* u
-    let dc_cand = delta_c * u;
+    let delta_c_ = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+    let u = fw_[t_ * fw_stride_ + FW_u_ + b_ * size_hidden_ + i_];
+    let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_];
+    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+    // dc_cand = delta_c_ .* u
+    let dc_cand = delta_c_ * u;
     // dc_cand_pre = dc_cand .* (1 - c_cand .* c_cand)
     let dc_cand_pre = dc_cand * (1.0 - c_cand * c_cand);
-    bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_] = dc_cand_pre;
-    // du = delta_c .* (c_cand - c_prev)
-    let du = delta_c * (c_cand - c_prev);
+    bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_] = dc_cand_pre;
+    // du = delta_c_ .* (c_cand - c_prev)
+    let du = delta_c_ * (c_cand - c_prev);
     // du_pre = du .* (u .* (1 - u))
     let du_pre = du * (u * (1.0 - u));
-    bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * hidden_ + i_] = du_pre;
+    bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * size_hidden_ + i_] = du_pre;
   }
 }
 
-// backward step t, phase 2 of 3: W_cT_dc_cand_pre, W_uT_du_pre
+// backward step t, phase 2 of 3: W_cT_dc_cand_pre_, W_uT_du_pre_
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = (hidden_ + input_);
+  let n_ = (size_hidden_ + size_input_);
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // W_cT_dc_cand_pre, W_uT_du_pre: products for btile_ batch rows, each matrix element read once
-  var acc_W_cT_dc_cand_pre_: array<f32, 8>;
-  var acc_W_uT_du_pre_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_W_c_ + k_ * (hidden_ + input_) + i_];
-    let m1_ = params_[P_W_u_ + k_ * (hidden_ + input_) + i_];
+  // W_cT_dc_cand_pre_, W_uT_du_pre_: products for btile_ batch rows, each matrix element read once
+  var acc_W_cT_dc_cand_pre__: array<f32, 8>;
+  var acc_W_uT_du_pre__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_W_c_ + k_ * (size_hidden_ + size_input_) + i_];
+    let m1_ = params_[P_W_u_ + k_ * (size_hidden_ + size_input_) + i_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_W_cT_dc_cand_pre_[c_] += m0_ * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + k_];
-      acc_W_uT_du_pre_[c_] += m1_ * bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * hidden_ + k_];
+      acc_W_cT_dc_cand_pre__[c_] += m0_ * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + k_];
+      acc_W_uT_du_pre__[c_] += m1_ * bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -130,12 +130,12 @@ fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    // W_cT_dc_cand_pre = W_c' * dc_cand_pre
-    let W_cT_dc_cand_pre = acc_W_cT_dc_cand_pre_[c_];
-    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (hidden_ + input_) + i_] = W_cT_dc_cand_pre;
-    // W_uT_du_pre = W_u' * du_pre
-    let W_uT_du_pre = acc_W_uT_du_pre_[c_];
-    bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (hidden_ + input_) + i_] = W_uT_du_pre;
+    // W_cT_dc_cand_pre_ = W_c' * dc_cand_pre
+    let W_cT_dc_cand_pre_ = acc_W_cT_dc_cand_pre__[c_];
+    bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (size_hidden_ + size_input_) + i_] = W_cT_dc_cand_pre_;
+    // W_uT_du_pre_ = W_u' * du_pre
+    let W_uT_du_pre_ = acc_W_uT_du_pre__[c_];
+    bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (size_hidden_ + size_input_) + i_] = W_uT_du_pre_;
   }
 }
 
@@ -143,7 +143,7 @@ fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
 @compute @workgroup_size(64)
 fn backward_step2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -155,10 +155,10 @@ fn backward_step2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_c = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_];
-    let u = fw_[t_ * fw_stride_ + FW_u_ + b_ * hidden_ + i_];
-    // dc_prev = delta_c .* (1 - u) + (W_cT_dc_cand_pre[0 : 0 + hidden] + W_uT_du_pre[0 : 0 + hidden]), added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_] += delta_c * (1.0 - u) + (bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (hidden_ + input_) + i_] + bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (hidden_ + input_) + i_]);
+    let delta_c_ = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+    let u = fw_[t_ * fw_stride_ + FW_u_ + b_ * size_hidden_ + i_];
+    // dc_prev = delta_c_ .* (1 - u) + (W_cT_dc_cand_pre_[0 : 0 + hidden] + W_uT_du_pre_[0 : 0 + hidden]), added into the adjoint of s_t
+    ds_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_] += delta_c_ * (1.0 - u) + (bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (size_hidden_ + size_input_) + i_] + bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (size_hidden_ + size_input_) + i_]);
   }
 }
 
@@ -166,7 +166,7 @@ fn backward_step2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -174,15 +174,15 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  // dx = W_cT_dc_cand_pre[hidden : hidden + input] + W_uT_du_pre[hidden : hidden + input]
-  dxs_[t_ * x_stride_ + X_x_ + b_ * input_ + i_] = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (hidden_ + input_) + i_ + hidden_] + bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (hidden_ + input_) + i_ + hidden_];
+  // dx = W_cT_dc_cand_pre_[hidden : hidden + input] + W_uT_du_pre_[hidden : hidden + input]
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (size_hidden_ + size_input_) + i_ + size_hidden_] + bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (size_hidden_ + size_input_) + i_ + size_hidden_];
 }
 
 // db_c += sum over t, b of dc_cand_pre
 @compute @workgroup_size(64)
 fn grad1_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -191,7 +191,7 @@ fn grad1_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_c_ + g_] += acc_;
 }
@@ -200,7 +200,7 @@ fn grad1_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad3_b_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -209,7 +209,7 @@ fn grad3_b_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_u_ + g_] += acc_;
 }
@@ -217,7 +217,7 @@ fn grad3_b_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 fn grad0_W_c_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad0_W_c_b_(n_: u32, k_: u32) -> f32 {
@@ -227,14 +227,14 @@ fn grad0_W_c_b_(n_: u32, k_: u32) -> f32 {
 }
 
 fn grad0_W_c_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_c_ + m_ * (hidden_ + input_) + n_] += v_;
+  grads_[P_W_c_ + m_ * (size_hidden_ + size_input_) + n_] += v_;
 }
 
 // dW_c += sum over t, b of dc_cand_pre concat(c_prev, x)' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = (hidden_ + input_);
+  let m_size_ = size_hidden_;
+  let n_size_ = (size_hidden_ + size_input_);
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -300,7 +300,7 @@ fn grad0_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad2_W_u_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_du_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad2_W_u_b_(n_: u32, k_: u32) -> f32 {
@@ -310,14 +310,14 @@ fn grad2_W_u_b_(n_: u32, k_: u32) -> f32 {
 }
 
 fn grad2_W_u_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_u_ + m_ * (hidden_ + input_) + n_] += v_;
+  grads_[P_W_u_ + m_ * (size_hidden_ + size_input_) + n_] += v_;
 }
 
 // dW_u += sum over t, b of du_pre concat(c_prev, x)' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_u(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = (hidden_ + input_);
+  let m_size_ = size_hidden_;
+  let n_size_ = (size_hidden_ + size_input_);
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;

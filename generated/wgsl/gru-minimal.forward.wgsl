@@ -20,28 +20,28 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
-override classes_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
+override size_classes_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_c, b_c, W_u, b_u
 override P_W_c_: u32 = 0u;
-override P_b_c_: u32 = P_W_c_ + hidden_ * (hidden_ + input_);
-override P_W_u_: u32 = P_b_c_ + hidden_;
-override P_b_u_: u32 = P_W_u_ + hidden_ * (hidden_ + input_);
-override p_total_: u32 = P_b_u_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_c_: u32 = P_W_c_ + size_hidden_ * (size_hidden_ + size_input_);
+override P_W_u_: u32 = P_b_c_ + size_hidden_;
+override P_b_u_: u32 = P_W_u_ + size_hidden_ * (size_hidden_ + size_input_);
+override p_total_: u32 = P_b_u_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override s_stride_: u32 = S_c_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: u [batch][hidden_], c_cand [batch][hidden_]
+override s_stride_: u32 = S_c_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: u [batch][size_hidden_], c_cand [batch][size_hidden_]
 override FW_u_: u32 = 0u;
-override FW_c_cand_: u32 = FW_u_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_c_cand_ + batch_ * hidden_;
+override FW_c_cand_: u32 = FW_u_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_c_cand_ + batch_ * size_hidden_;
 
 fn sigmoid_(x: f32) -> f32 {
   let e = exp(-min(abs(x), 80.0));
@@ -55,33 +55,33 @@ fn tanh_(x: f32) -> f32 {
 
 // concat(c_prev, x)
 fn cat1_(t_: u32, b_: u32, j_: u32) -> f32 {
-  if (j_ < hidden_) {
-    return st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + j_];
+  if (j_ < size_hidden_) {
+    return st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + j_];
   }
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + j_ - hidden_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + j_ - size_hidden_];
 }
 
-// forward step t, phase 1 of 1: W_u_cat, u, W_c_cat, c_cand, c, new c
+// forward step t, phase 1 of 1: W_u_cat_, u, W_c_cat_, c_cand, c, new c
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // W_u_cat, W_c_cat: products for btile_ batch rows, each matrix element read once
-  var acc_W_u_cat_: array<f32, 8>;
-  var acc_W_c_cat_: array<f32, 8>;
-  for (var k_ = 0u; k_ < (hidden_ + input_); k_++) {
-    let m0_ = params_[P_W_u_ + i_ * (hidden_ + input_) + k_];
-    let m1_ = params_[P_W_c_ + i_ * (hidden_ + input_) + k_];
+  // W_u_cat_, W_c_cat_: products for btile_ batch rows, each matrix element read once
+  var acc_W_u_cat__: array<f32, 8>;
+  var acc_W_c_cat__: array<f32, 8>;
+  for (var k_ = 0u; k_ < (size_hidden_ + size_input_); k_++) {
+    let m0_ = params_[P_W_u_ + i_ * (size_hidden_ + size_input_) + k_];
+    let m1_ = params_[P_W_c_ + i_ * (size_hidden_ + size_input_) + k_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_W_u_cat_[c_] += m0_ * cat1_(t_, b_, k_);
-      acc_W_c_cat_[c_] += m1_ * cat1_(t_, b_, k_);
+      acc_W_u_cat__[c_] += m0_ * cat1_(t_, b_, k_);
+      acc_W_c_cat__[c_] += m1_ * cat1_(t_, b_, k_);
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -91,20 +91,20 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     }
     let b_u = params_[P_b_u_ + i_];
     let b_c = params_[P_b_c_ + i_];
-    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-    // W_u_cat = W_u * concat(c_prev, x)
-    let W_u_cat = acc_W_u_cat_[c_];
+    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+    // W_u_cat_ = W_u * concat(c_prev, x)
+    let W_u_cat_ = acc_W_u_cat__[c_];
     // u = sigmoid(W_u * concat(c_prev, x) + b_u)
-    let u = sigmoid_(W_u_cat + b_u);
-    fw_[t_ * fw_stride_ + FW_u_ + b_ * hidden_ + i_] = u;
-    // W_c_cat = W_c * concat(c_prev, x)
-    let W_c_cat = acc_W_c_cat_[c_];
+    let u = sigmoid_(W_u_cat_ + b_u);
+    fw_[t_ * fw_stride_ + FW_u_ + b_ * size_hidden_ + i_] = u;
+    // W_c_cat_ = W_c * concat(c_prev, x)
+    let W_c_cat_ = acc_W_c_cat__[c_];
     // c_cand = tanh(W_c * concat(c_prev, x) + b_c)
-    let c_cand = tanh_(W_c_cat + b_c);
-    fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_] = c_cand;
+    let c_cand = tanh_(W_c_cat_ + b_c);
+    fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_] = c_cand;
     // c = u .* c_cand + (1 - u) .* c_prev
     let c = u * c_cand + (1.0 - u) * c_prev;
     // new state c
-    st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_] = c;
+    st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_] = c;
   }
 }

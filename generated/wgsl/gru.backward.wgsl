@@ -28,47 +28,47 @@ struct Ctl_ {
 @group(0) @binding(8) var<storage, read_write> dxs_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h
 override P_W_z_: u32 = 0u;
-override P_W_r_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_W_r_ + hidden_ * input_;
-override P_U_z_: u32 = P_W_h_ + hidden_ * input_;
-override P_U_r_: u32 = P_U_z_ + hidden_ * hidden_;
-override P_U_h_: u32 = P_U_r_ + hidden_ * hidden_;
-override P_b_z_: u32 = P_U_h_ + hidden_ * hidden_;
-override P_b_r_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_b_r_ + hidden_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_r_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_W_r_ + size_hidden_ * size_input_;
+override P_U_z_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override P_U_r_: u32 = P_U_z_ + size_hidden_ * size_hidden_;
+override P_U_h_: u32 = P_U_r_ + size_hidden_ * size_hidden_;
+override P_b_z_: u32 = P_U_h_ + size_hidden_ * size_hidden_;
+override P_b_r_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_b_r_ + size_hidden_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], W_r_x [batch][hidden_], r [batch][hidden_], tmp1 [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], W_r_x_ [batch][size_hidden_], r [batch][size_hidden_], tmp1_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override FW_r_: u32 = FW_W_r_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_r_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_tmp1_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][hidden_], d_tmp1 [batch][hidden_], dr_pre [batch][hidden_], dz_pre [batch][hidden_], U_zT_dz_pre [batch][hidden_], W_rT_dr_pre [batch][input_], W_hT_dh_cand_pre [batch][input_], W_zT_dz_pre [batch][input_]
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override FW_r_: u32 = FW_W_r_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_r_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][size_hidden_], d_tmp1 [batch][size_hidden_], dr_pre [batch][size_hidden_], dz_pre [batch][size_hidden_], U_zT_dz_pre_ [batch][size_hidden_], W_rT_dr_pre_ [batch][size_input_], W_hT_dh_cand_pre_ [batch][size_input_], W_zT_dz_pre_ [batch][size_input_]
 override BW_dh_cand_pre_: u32 = 0u;
-override BW_d_tmp1_: u32 = BW_dh_cand_pre_ + batch_ * hidden_;
-override BW_dr_pre_: u32 = BW_d_tmp1_ + batch_ * hidden_;
-override BW_dz_pre_: u32 = BW_dr_pre_ + batch_ * hidden_;
-override BW_U_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * hidden_;
-override BW_W_rT_dr_pre_: u32 = BW_U_zT_dz_pre_ + batch_ * hidden_;
-override BW_W_hT_dh_cand_pre_: u32 = BW_W_rT_dr_pre_ + batch_ * input_;
-override BW_W_zT_dz_pre_: u32 = BW_W_hT_dh_cand_pre_ + batch_ * input_;
-override bw_stride_: u32 = BW_W_zT_dz_pre_ + batch_ * input_;
+override BW_d_tmp1_: u32 = BW_dh_cand_pre_ + batch_ * size_hidden_;
+override BW_dr_pre_: u32 = BW_d_tmp1_ + batch_ * size_hidden_;
+override BW_dz_pre_: u32 = BW_dr_pre_ + batch_ * size_hidden_;
+override BW_U_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * size_hidden_;
+override BW_W_rT_dr_pre_: u32 = BW_U_zT_dz_pre_ + batch_ * size_hidden_;
+override BW_W_hT_dh_cand_pre_: u32 = BW_W_rT_dr_pre_ + batch_ * size_input_;
+override BW_W_zT_dz_pre_: u32 = BW_W_hT_dh_cand_pre_ + batch_ * size_input_;
+override bw_stride_: u32 = BW_W_zT_dz_pre_ + batch_ * size_input_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -78,7 +78,7 @@ var<workgroup> gemm_b_: array<vec4<f32>, 256>;
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -90,44 +90,44 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-    let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
-    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    // dh_cand = delta_h .* (1 - z)
-    let dh_cand = delta_h * (1.0 - z);
+    let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+    let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
+    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    // dh_cand = delta_h_ .* (1 - z)
+    let dh_cand = delta_h_ * (1.0 - z);
     // dh_cand_pre = dh_cand .* (1 - h_cand .* h_cand)
     let dh_cand_pre = dh_cand * (1.0 - h_cand * h_cand);
-    bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_] = dh_cand_pre;
-    // dz = delta_h .* (h_prev - h_cand)
-    let dz = delta_h * (h_prev - h_cand);
+    bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_] = dh_cand_pre;
+    // dz = delta_h_ .* (h_prev - h_cand)
+    let dz = delta_h_ * (h_prev - h_cand);
     // dz_pre = dz .* (z .* (1 - z))
     let dz_pre = dz * (z * (1.0 - z));
-    bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] = dz_pre;
+    bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] = dz_pre;
   }
 }
 
-// backward step t, phase 2 of 3: d_tmp1, dr, dr_pre, U_zT_dz_pre
+// backward step t, phase 2 of 3: d_tmp1, dr, dr_pre, U_zT_dz_pre_
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // d_tmp1, U_zT_dz_pre: products for btile_ batch rows, each matrix element read once
+  // d_tmp1, U_zT_dz_pre_: products for btile_ batch rows, each matrix element read once
   var acc_d_tmp1_: array<f32, 8>;
-  var acc_U_zT_dz_pre_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_h_ + k_ * hidden_ + i_];
-    let m1_ = params_[P_U_z_ + k_ * hidden_ + i_];
+  var acc_U_zT_dz_pre__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_h_ + k_ * size_hidden_ + i_];
+    let m1_ = params_[P_U_z_ + k_ * size_hidden_ + i_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_d_tmp1_[c_] += m0_ * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + k_];
-      acc_U_zT_dz_pre_[c_] += m1_ * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + k_];
+      acc_d_tmp1_[c_] += m0_ * bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + k_];
+      acc_U_zT_dz_pre__[c_] += m1_ * bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -135,40 +135,40 @@ fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * hidden_ + i_];
+    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * size_hidden_ + i_];
     // d_tmp1 = U_h' * dh_cand_pre
     let d_tmp1 = acc_d_tmp1_[c_];
-    bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + i_] = d_tmp1;
+    bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_] = d_tmp1;
     // dr = d_tmp1 .* h_prev
     let dr = d_tmp1 * h_prev;
     // dr_pre = dr .* (r .* (1 - r))
     let dr_pre = dr * (r * (1.0 - r));
-    bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_] = dr_pre;
-    // U_zT_dz_pre = U_z' * dz_pre
-    let U_zT_dz_pre = acc_U_zT_dz_pre_[c_];
-    bw_[t_ * bw_stride_ + BW_U_zT_dz_pre_ + b_ * hidden_ + i_] = U_zT_dz_pre;
+    bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_] = dr_pre;
+    // U_zT_dz_pre_ = U_z' * dz_pre
+    let U_zT_dz_pre_ = acc_U_zT_dz_pre__[c_];
+    bw_[t_ * bw_stride_ + BW_U_zT_dz_pre_ + b_ * size_hidden_ + i_] = U_zT_dz_pre_;
   }
 }
 
-// backward step t, phase 3 of 3: U_rT_dr_pre, dh_prev
+// backward step t, phase 3 of 3: U_rT_dr_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // U_rT_dr_pre: products for btile_ batch rows, each matrix element read once
-  var acc_U_rT_dr_pre_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_r_ + k_ * hidden_ + i_];
+  // U_rT_dr_pre_: products for btile_ batch rows, each matrix element read once
+  var acc_U_rT_dr_pre__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_r_ + k_ * size_hidden_ + i_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_U_rT_dr_pre_[c_] += m0_ * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + k_];
+      acc_U_rT_dr_pre__[c_] += m0_ * bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -176,15 +176,15 @@ fn backward_step2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-    let d_tmp1 = bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * hidden_ + i_];
-    let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * hidden_ + i_];
-    let U_zT_dz_pre = bw_[t_ * bw_stride_ + BW_U_zT_dz_pre_ + b_ * hidden_ + i_];
-    // U_rT_dr_pre = U_r' * dr_pre
-    let U_rT_dr_pre = acc_U_rT_dr_pre_[c_];
-    // dh_prev = delta_h .* z + d_tmp1 .* r + U_rT_dr_pre + U_zT_dz_pre, added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += delta_h * z + d_tmp1 * r + U_rT_dr_pre + U_zT_dz_pre;
+    let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+    let d_tmp1 = bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_];
+    let r = fw_[t_ * fw_stride_ + FW_r_ + b_ * size_hidden_ + i_];
+    let U_zT_dz_pre_ = bw_[t_ * bw_stride_ + BW_U_zT_dz_pre_ + b_ * size_hidden_ + i_];
+    // U_rT_dr_pre_ = U_r' * dr_pre
+    let U_rT_dr_pre_ = acc_U_rT_dr_pre__[c_];
+    // dh_prev = delta_h_ .* z + d_tmp1 .* r + U_rT_dr_pre_ + U_zT_dz_pre_, added into the adjoint of s_t
+    ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += delta_h_ * z + d_tmp1 * r + U_rT_dr_pre_ + U_zT_dz_pre_;
   }
 }
 
@@ -192,7 +192,7 @@ fn backward_step2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
 @compute @workgroup_size(64)
 fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -200,18 +200,18 @@ fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let W_rT_dr_pre = bw_[t_ * bw_stride_ + BW_W_rT_dr_pre_ + b_ * input_ + i_];
-  let W_hT_dh_cand_pre = bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_pre_ + b_ * input_ + i_];
-  let W_zT_dz_pre = bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * input_ + i_];
-  // dx = W_rT_dr_pre + W_hT_dh_cand_pre + W_zT_dz_pre
-  dxs_[t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_rT_dr_pre + W_hT_dh_cand_pre + W_zT_dz_pre;
+  let W_rT_dr_pre_ = bw_[t_ * bw_stride_ + BW_W_rT_dr_pre_ + b_ * size_input_ + i_];
+  let W_hT_dh_cand_pre_ = bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_pre_ + b_ * size_input_ + i_];
+  let W_zT_dz_pre_ = bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + i_];
+  // dx = W_rT_dr_pre_ + W_hT_dh_cand_pre_ + W_zT_dz_pre_
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_rT_dr_pre_ + W_hT_dh_cand_pre_ + W_zT_dz_pre_;
 }
 
 // db_z += sum over t, b of dz_pre
 @compute @workgroup_size(64)
 fn grad6_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -220,7 +220,7 @@ fn grad6_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_z_ + g_] += acc_;
 }
@@ -229,7 +229,7 @@ fn grad6_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad7_b_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -238,7 +238,7 @@ fn grad7_b_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_r_ + g_] += acc_;
 }
@@ -247,7 +247,7 @@ fn grad7_b_r(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad8_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -256,33 +256,33 @@ fn grad8_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_h_ + g_] += acc_;
 }
 
-fn backward_gemm_W_rT_dr_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_rT_dr_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_rT_dr_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_r_ + k_ * input_ + n_];
+fn backward_gemm_W_rT_dr_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_r_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_rT_dr_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_rT_dr_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_rT_dr_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_rT_dr_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_rT_dr_pre = W_r' * dr_pre, for all steps and rows at once (tiled GEMM)
+// W_rT_dr_pre_ = W_r' * dr_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_rT_dr_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_rT_dr_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -298,7 +298,7 @@ fn backward_gemm_W_rT_dr_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_rT_dr_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_rT_dr_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -312,7 +312,7 @@ fn backward_gemm_W_rT_dr_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_rT_dr_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_rT_dr_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -338,34 +338,34 @@ fn backward_gemm_W_rT_dr_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_rT_dr_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_rT_dr_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn backward_gemm_W_hT_dh_cand_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_hT_dh_cand_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_hT_dh_cand_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + k_ * input_ + n_];
+fn backward_gemm_W_hT_dh_cand_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_h_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_hT_dh_cand_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_hT_dh_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_hT_dh_cand_pre = W_h' * dh_cand_pre, for all steps and rows at once (tiled GEMM)
+// W_hT_dh_cand_pre_ = W_h' * dh_cand_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_hT_dh_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_hT_dh_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -381,7 +381,7 @@ fn backward_gemm_W_hT_dh_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_hT_dh_cand_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_hT_dh_cand_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -395,7 +395,7 @@ fn backward_gemm_W_hT_dh_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_hT_dh_cand_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_hT_dh_cand_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -421,34 +421,34 @@ fn backward_gemm_W_hT_dh_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_hT_dh_cand_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_hT_dh_cand_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn backward_gemm_W_zT_dz_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_zT_dz_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_zT_dz_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_z_ + k_ * input_ + n_];
+fn backward_gemm_W_zT_dz_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_z_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_zT_dz_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_zT_dz_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_zT_dz_pre = W_z' * dz_pre, for all steps and rows at once (tiled GEMM)
+// W_zT_dz_pre_ = W_z' * dz_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_zT_dz_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -464,7 +464,7 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_zT_dz_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_zT_dz_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -478,7 +478,7 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_zT_dz_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_zT_dz_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -504,7 +504,7 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_zT_dz_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_zT_dz_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -513,24 +513,24 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
 fn grad0_W_z_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad0_W_z_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad0_W_z_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_z_ + m_ * input_ + n_] += v_;
+  grads_[P_W_z_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_z += sum over t, b of dz_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -596,24 +596,24 @@ fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad1_W_r_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad1_W_r_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad1_W_r_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_r_ + m_ * input_ + n_] += v_;
+  grads_[P_W_r_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_r += sum over t, b of dr_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad1_W_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -679,24 +679,24 @@ fn grad1_W_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad2_W_h_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad2_W_h_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad2_W_h_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_h_ + m_ * input_ + n_] += v_;
+  grads_[P_W_h_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_h += sum over t, b of dh_cand_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -762,24 +762,24 @@ fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad3_U_z_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad3_U_z_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad3_U_z_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_z_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_z_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU_z += sum over t, b of dz_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad3_U_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -845,24 +845,24 @@ fn grad3_U_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad4_U_r_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dr_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad4_U_r_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad4_U_r_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_r_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_r_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU_r += sum over t, b of dr_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad4_U_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -928,24 +928,24 @@ fn grad4_U_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad5_U_h_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad5_U_h_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + n_];
+  return fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + n_];
 }
 
 fn grad5_U_h_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_h_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_h_ + m_ * size_hidden_ + n_] += v_;
 }
 
-// dU_h += sum over t, b of dh_cand_pre tmp1' (tiled GEMM over rows [lo, hi))
+// dU_h += sum over t, b of dh_cand_pre tmp1_' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad5_U_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;

@@ -20,37 +20,37 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_z, W_r, W_h, U_z, U_r, U_h, b_z, b_r, b_h
 override P_W_z_: u32 = 0u;
-override P_W_r_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_W_r_ + hidden_ * input_;
-override P_U_z_: u32 = P_W_h_ + hidden_ * input_;
-override P_U_r_: u32 = P_U_z_ + hidden_ * hidden_;
-override P_U_h_: u32 = P_U_r_ + hidden_ * hidden_;
-override P_b_z_: u32 = P_U_h_ + hidden_ * hidden_;
-override P_b_r_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_b_r_ + hidden_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_r_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_W_r_ + size_hidden_ * size_input_;
+override P_U_z_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override P_U_r_: u32 = P_U_z_ + size_hidden_ * size_hidden_;
+override P_U_h_: u32 = P_U_r_ + size_hidden_ * size_hidden_;
+override P_b_z_: u32 = P_U_h_ + size_hidden_ * size_hidden_;
+override P_b_r_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_b_r_ + size_hidden_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], W_r_x [batch][hidden_], r [batch][hidden_], tmp1 [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], W_r_x_ [batch][size_hidden_], r [batch][size_hidden_], tmp1_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override FW_r_: u32 = FW_W_r_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_r_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_tmp1_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_W_r_x_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override FW_r_: u32 = FW_W_r_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_r_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -66,27 +66,27 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// forward step t, phase 1 of 2: U_z_h_prev, z, U_r_h_prev, r, tmp1
+// forward step t, phase 1 of 2: U_z_h_prev_, z, U_r_h_prev_, r, tmp1_
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // U_z_h_prev, U_r_h_prev: products for btile_ batch rows, each matrix element read once
-  var acc_U_z_h_prev_: array<f32, 8>;
-  var acc_U_r_h_prev_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_z_ + i_ * hidden_ + k_];
-    let m1_ = params_[P_U_r_ + i_ * hidden_ + k_];
+  // U_z_h_prev_, U_r_h_prev_: products for btile_ batch rows, each matrix element read once
+  var acc_U_z_h_prev__: array<f32, 8>;
+  var acc_U_r_h_prev__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_z_ + i_ * size_hidden_ + k_];
+    let m1_ = params_[P_U_r_ + i_ * size_hidden_ + k_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_U_z_h_prev_[c_] += m0_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
-      acc_U_r_h_prev_[c_] += m1_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+      acc_U_z_h_prev__[c_] += m0_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
+      acc_U_r_h_prev__[c_] += m1_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -94,45 +94,45 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     if (b_ >= batch_) {
       break;
     }
-    let W_z_x = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + i_];
+    let W_z_x_ = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + i_];
     let b_z = params_[P_b_z_ + i_];
-    let W_r_x = fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + i_];
+    let W_r_x_ = fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * size_hidden_ + i_];
     let b_r = params_[P_b_r_ + i_];
-    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    // U_z_h_prev = U_z * h_prev
-    let U_z_h_prev = acc_U_z_h_prev_[c_];
+    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    // U_z_h_prev_ = U_z * h_prev
+    let U_z_h_prev_ = acc_U_z_h_prev__[c_];
     // z = sigmoid(W_z * x + U_z * h_prev + b_z)
-    let z = sigmoid_(W_z_x + U_z_h_prev + b_z);
-    fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_] = z;
-    // U_r_h_prev = U_r * h_prev
-    let U_r_h_prev = acc_U_r_h_prev_[c_];
+    let z = sigmoid_(W_z_x_ + U_z_h_prev_ + b_z);
+    fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_] = z;
+    // U_r_h_prev_ = U_r * h_prev
+    let U_r_h_prev_ = acc_U_r_h_prev__[c_];
     // r = sigmoid(W_r * x + U_r * h_prev + b_r)
-    let r = sigmoid_(W_r_x + U_r_h_prev + b_r);
-    fw_[t_ * fw_stride_ + FW_r_ + b_ * hidden_ + i_] = r;
-    // tmp1 = r .* h_prev
-    let tmp1 = r * h_prev;
-    fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+    let r = sigmoid_(W_r_x_ + U_r_h_prev_ + b_r);
+    fw_[t_ * fw_stride_ + FW_r_ + b_ * size_hidden_ + i_] = r;
+    // tmp1_ = r .* h_prev
+    let tmp1_ = r * h_prev;
+    fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
   }
 }
 
-// forward step t, phase 2 of 2: U_h_tmp1, h_cand, h, new h
+// forward step t, phase 2 of 2: U_h_tmp1_, h_cand, h, new h
 @compute @workgroup_size(64)
 fn forward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // U_h_tmp1: products for btile_ batch rows, each matrix element read once
-  var acc_U_h_tmp1_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_h_ + i_ * hidden_ + k_];
+  // U_h_tmp1_: products for btile_ batch rows, each matrix element read once
+  var acc_U_h_tmp1__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_h_ + i_ * size_hidden_ + k_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_U_h_tmp1_[c_] += m0_ * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + k_];
+      acc_U_h_tmp1__[c_] += m0_ * fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -140,44 +140,44 @@ fn forward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     if (b_ >= batch_) {
       break;
     }
-    let W_h_x = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_];
+    let W_h_x_ = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_];
     let b_h = params_[P_b_h_ + i_];
-    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    // U_h_tmp1 = U_h * tmp1
-    let U_h_tmp1 = acc_U_h_tmp1_[c_];
+    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    // U_h_tmp1_ = U_h * tmp1_
+    let U_h_tmp1_ = acc_U_h_tmp1__[c_];
     // h_cand = tanh(W_h * x + U_h * (r .* h_prev) + b_h)
-    let h_cand = tanh_(W_h_x + U_h_tmp1 + b_h);
-    fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_] = h_cand;
+    let h_cand = tanh_(W_h_x_ + U_h_tmp1_ + b_h);
+    fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
     // h = (1 - z) .* h_cand + z .* h_prev
     let h = (1.0 - z) * h_cand + z * h_prev;
     // new state h
-    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
   }
 }
 
-fn forward_gemm_W_z_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_z_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_z_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_z_ + n_ * input_ + k_];
+fn forward_gemm_W_z_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_z_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_z_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_z_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_z_x = W_z * x, for all steps and rows at once (tiled GEMM)
+// W_z_x_ = W_z * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_z_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -193,7 +193,7 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_z_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_z_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -207,7 +207,7 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_z_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_z_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -233,34 +233,34 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_z_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_z_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_h_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_h_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_h_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + n_ * input_ + k_];
+fn forward_gemm_W_h_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_h_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_h_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_h_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_h_x = W_h * x, for all steps and rows at once (tiled GEMM)
+// W_h_x_ = W_h * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_h_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -276,7 +276,7 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_h_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_h_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -290,7 +290,7 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_h_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_h_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -316,34 +316,34 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_h_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_h_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_r_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_r_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_r_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_r_ + n_ * input_ + k_];
+fn forward_gemm_W_r_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_r_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_r_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_r_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_r_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_r_x = W_r * x, for all steps and rows at once (tiled GEMM)
+// W_r_x_ = W_r * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_r_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_r_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -359,7 +359,7 @@ fn forward_gemm_W_r_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_r_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_r_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -373,7 +373,7 @@ fn forward_gemm_W_r_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_r_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_r_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -399,7 +399,7 @@ fn forward_gemm_W_r_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_r_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_r_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }

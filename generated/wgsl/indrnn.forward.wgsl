@@ -20,25 +20,25 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W, u, b
 override P_W_: u32 = 0u;
-override P_u_: u32 = P_W_ + hidden_ * input_;
-override P_b_: u32 = P_u_ + hidden_;
-override p_total_: u32 = P_b_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_u_: u32 = P_W_ + size_hidden_ * size_input_;
+override P_b_: u32 = P_u_ + size_hidden_;
+override p_total_: u32 = P_b_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_x [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
-override fw_stride_: u32 = FW_W_x_ + batch_ * hidden_;
+override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -52,7 +52,7 @@ fn relu_(x: f32) -> f32 {
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -64,39 +64,39 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     if (b_ >= batch_) {
       break;
     }
-    let W_x = fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + i_];
+    let W_x_ = fw_[t_ * fw_stride_ + FW_W_x_ + b_ * size_hidden_ + i_];
     let u = params_[P_u_ + i_];
-    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
+    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
     let b = params_[P_b_ + i_];
     // h = relu(W * x + u .* h_prev + b)
-    let h = relu_(W_x + u * h_prev + b);
+    let h = relu_(W_x_ + u * h_prev + b);
     // new state h
-    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
   }
 }
 
-fn forward_gemm_W_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_ + n_ * input_ + k_];
+fn forward_gemm_W_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_x = W * x, for all steps and rows at once (tiled GEMM)
+// W_x_ = W * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -112,7 +112,7 @@ fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -126,7 +126,7 @@ fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -152,7 +152,7 @@ fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }

@@ -36,25 +36,25 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W, u, b
 override P_W_: u32 = 0u;
-override P_u_: u32 = P_W_ + hidden_ * input_;
-override P_b_: u32 = P_u_ + hidden_;
-override p_total_: u32 = P_b_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_u_: u32 = P_W_ + size_hidden_ * size_input_;
+override P_b_: u32 = P_u_ + size_hidden_;
+override p_total_: u32 = P_b_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_x [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
-override fw_stride_: u32 = FW_W_x_ + batch_ * hidden_;
+override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -68,7 +68,7 @@ fn relu_(x: f32) -> f32 {
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -80,39 +80,39 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     if (b_ >= batch_) {
       break;
     }
-    let W_x = fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + i_];
+    let W_x_ = fw_[t_ * fw_stride_ + FW_W_x_ + b_ * size_hidden_ + i_];
     let u = params_[P_u_ + i_];
-    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
+    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
     let b = params_[P_b_ + i_];
     // h = relu(W * x + u .* h_prev + b)
-    let h = relu_(W_x + u * h_prev + b);
+    let h = relu_(W_x_ + u * h_prev + b);
     // new state h
-    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
   }
 }
 
-fn forward_gemm_W_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_ + n_ * input_ + k_];
+fn forward_gemm_W_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_x = W * x, for all steps and rows at once (tiled GEMM)
+// W_x_ = W * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -128,7 +128,7 @@ fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -142,7 +142,7 @@ fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -168,7 +168,7 @@ fn forward_gemm_W_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -206,30 +206,30 @@ struct Ctl_ {
 @group(0) @binding(8) var<storage, read_write> dxs_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W, u, b
 override P_W_: u32 = 0u;
-override P_u_: u32 = P_W_ + hidden_ * input_;
-override P_b_: u32 = P_u_ + hidden_;
-override p_total_: u32 = P_b_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_u_: u32 = P_W_ + size_hidden_ * size_input_;
+override P_b_: u32 = P_u_ + size_hidden_;
+override p_total_: u32 = P_b_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_x [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
-override fw_stride_: u32 = FW_W_x_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][hidden_], WT_dh_pre [batch][input_], tmp1 [batch][hidden_]
+override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][size_hidden_], WT_dh_pre_ [batch][size_input_], tmp1_ [batch][size_hidden_]
 override BW_dh_pre_: u32 = 0u;
-override BW_WT_dh_pre_: u32 = BW_dh_pre_ + batch_ * hidden_;
-override BW_tmp1_: u32 = BW_WT_dh_pre_ + batch_ * input_;
-override bw_stride_: u32 = BW_tmp1_ + batch_ * hidden_;
+override BW_WT_dh_pre_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
+override BW_tmp1_: u32 = BW_WT_dh_pre_ + batch_ * size_input_;
+override bw_stride_: u32 = BW_tmp1_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -243,7 +243,7 @@ fn step_(x: f32) -> f32 {
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -255,22 +255,22 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
+    let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
     let u = params_[P_u_ + i_];
-    // dh_pre = delta_h .* step(h)
-    let dh_pre = delta_h * step_(h);
-    bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] = dh_pre;
+    // dh_pre = delta_h_ .* step(h)
+    let dh_pre = delta_h_ * step_(h);
+    bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] = dh_pre;
     // dh_prev = dh_pre .* u, added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += dh_pre * u;
+    ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += dh_pre * u;
   }
 }
 
-// backward after the time loop, all steps at once: tmp1
+// backward after the time loop, all steps at once: tmp1_
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -278,18 +278,18 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let dh_pre = bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // tmp1 = dh_pre .* h_prev
-  let tmp1 = dh_pre * h_prev;
-  bw_[t_ * bw_stride_ + BW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+  let dh_pre = bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // tmp1_ = dh_pre .* h_prev
+  let tmp1_ = dh_pre * h_prev;
+  bw_[t_ * bw_stride_ + BW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
 }
 
 // backward after the time loop, all steps at once: dx
 @compute @workgroup_size(64)
 fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -297,16 +297,16 @@ fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let WT_dh_pre = bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + i_];
-  // dx = WT_dh_pre
-  dxs_[t_ * x_stride_ + X_x_ + b_ * input_ + i_] = WT_dh_pre;
+  let WT_dh_pre_ = bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * size_input_ + i_];
+  // dx = WT_dh_pre_
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = WT_dh_pre_;
 }
 
-// du += sum over t, b of tmp1
+// du += sum over t, b of tmp1_
 @compute @workgroup_size(64)
 fn grad1_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -315,7 +315,7 @@ fn grad1_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_tmp1_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_tmp1_ + b_ * size_hidden_ + i_];
   }
   grads_[P_u_ + g_] += acc_;
 }
@@ -324,7 +324,7 @@ fn grad1_u(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(64)
 fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -333,33 +333,33 @@ fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_ + g_] += acc_;
 }
 
-fn backward_gemm_WT_dh_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_WT_dh_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_WT_dh_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_ + k_ * input_ + n_];
+fn backward_gemm_WT_dh_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_WT_dh_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_WT_dh_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// WT_dh_pre = W' * dh_pre, for all steps and rows at once (tiled GEMM)
+// WT_dh_pre_ = W' * dh_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_WT_dh_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -375,7 +375,7 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_WT_dh_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_WT_dh_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -389,7 +389,7 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_WT_dh_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_WT_dh_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -415,7 +415,7 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_WT_dh_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_WT_dh_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -424,24 +424,24 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
 fn grad0_W_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad0_W_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad0_W_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_ + m_ * input_ + n_] += v_;
+  grads_[P_W_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW += sum over t, b of dh_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -517,11 +517,11 @@ export const kernels: CellKernels = {
   ],
   inputs: [{ name: 'x', dim: { terms: [['input', 1]], constant: 0 } }],
   states: [{ name: 'h', dim: { terms: [['hidden', 1]], constant: 0 } }],
-  fwork: [{ name: 'W_x', dim: { terms: [['hidden', 1]], constant: 0 } }],
+  fwork: [{ name: 'W_x_', dim: { terms: [['hidden', 1]], constant: 0 } }],
   bwork: [
     { name: 'dh_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'WT_dh_pre', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'tmp1', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'WT_dh_pre_', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'tmp1_', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   forward: {
     shader: forwardWgsl,
@@ -534,7 +534,7 @@ export const kernels: CellKernels = {
     ],
     dispatches: [
       {
-        entry: 'forward_gemm_W_x',
+        entry: 'forward_gemm_W_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
@@ -572,7 +572,7 @@ export const kernels: CellKernels = {
         trips: [],
       },
       {
-        entry: 'backward_gemm_WT_dh_pre',
+        entry: 'backward_gemm_WT_dh_pre_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],

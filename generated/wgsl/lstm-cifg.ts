@@ -36,38 +36,38 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c
 override P_W_i_: u32 = 0u;
-override P_W_o_: u32 = P_W_i_ + hidden_ * input_;
-override P_W_c_: u32 = P_W_o_ + hidden_ * input_;
-override P_U_i_: u32 = P_W_c_ + hidden_ * input_;
-override P_U_o_: u32 = P_U_i_ + hidden_ * hidden_;
-override P_U_c_: u32 = P_U_o_ + hidden_ * hidden_;
-override P_b_i_: u32 = P_U_c_ + hidden_ * hidden_;
-override P_b_o_: u32 = P_b_i_ + hidden_;
-override P_b_c_: u32 = P_b_o_ + hidden_;
-override p_total_: u32 = P_b_c_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_o_: u32 = P_W_i_ + size_hidden_ * size_input_;
+override P_W_c_: u32 = P_W_o_ + size_hidden_ * size_input_;
+override P_U_i_: u32 = P_W_c_ + size_hidden_ * size_input_;
+override P_U_o_: u32 = P_U_i_ + size_hidden_ * size_hidden_;
+override P_U_c_: u32 = P_U_o_ + size_hidden_ * size_hidden_;
+override P_b_i_: u32 = P_U_c_ + size_hidden_ * size_hidden_;
+override P_b_o_: u32 = P_b_i_ + size_hidden_;
+override P_b_c_: u32 = P_b_o_ + size_hidden_;
+override p_total_: u32 = P_b_c_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_], h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_], h [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override S_h_: u32 = S_c_ + batch_ * hidden_;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_i_x [batch][hidden_], i [batch][hidden_], W_c_x [batch][hidden_], c_cand [batch][hidden_], W_o_x [batch][hidden_], o [batch][hidden_], tmp1 [batch][hidden_]
+override S_h_: u32 = S_c_ + batch_ * size_hidden_;
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_i_x_ [batch][size_hidden_], i [batch][size_hidden_], W_c_x_ [batch][size_hidden_], c_cand [batch][size_hidden_], W_o_x_ [batch][size_hidden_], o [batch][size_hidden_], tmp1_ [batch][size_hidden_]
 override FW_W_i_x_: u32 = 0u;
-override FW_i_: u32 = FW_W_i_x_ + batch_ * hidden_;
-override FW_W_c_x_: u32 = FW_i_ + batch_ * hidden_;
-override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * hidden_;
-override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * hidden_;
-override FW_o_: u32 = FW_W_o_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_o_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_tmp1_ + batch_ * hidden_;
+override FW_i_: u32 = FW_W_i_x_ + batch_ * size_hidden_;
+override FW_W_c_x_: u32 = FW_i_ + batch_ * size_hidden_;
+override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * size_hidden_;
+override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
+override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -83,30 +83,30 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// forward step t, phase 1 of 1: U_i_h_prev, i, U_c_h_prev, c_cand, c, U_o_h_prev, o, tmp1, h, new c, new h
+// forward step t, phase 1 of 1: U_i_h_prev_, i, U_c_h_prev_, c_cand, c, U_o_h_prev_, o, tmp1_, h, new c, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // U_i_h_prev, U_c_h_prev, U_o_h_prev: products for btile_ batch rows, each matrix element read once
-  var acc_U_i_h_prev_: array<f32, 8>;
-  var acc_U_c_h_prev_: array<f32, 8>;
-  var acc_U_o_h_prev_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_i_ + i_ * hidden_ + k_];
-    let m1_ = params_[P_U_c_ + i_ * hidden_ + k_];
-    let m2_ = params_[P_U_o_ + i_ * hidden_ + k_];
+  // U_i_h_prev_, U_c_h_prev_, U_o_h_prev_: products for btile_ batch rows, each matrix element read once
+  var acc_U_i_h_prev__: array<f32, 8>;
+  var acc_U_c_h_prev__: array<f32, 8>;
+  var acc_U_o_h_prev__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_i_ + i_ * size_hidden_ + k_];
+    let m1_ = params_[P_U_c_ + i_ * size_hidden_ + k_];
+    let m2_ = params_[P_U_o_ + i_ * size_hidden_ + k_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_U_i_h_prev_[c_] += m0_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
-      acc_U_c_h_prev_[c_] += m1_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
-      acc_U_o_h_prev_[c_] += m2_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+      acc_U_i_h_prev__[c_] += m0_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
+      acc_U_c_h_prev__[c_] += m1_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
+      acc_U_o_h_prev__[c_] += m2_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -114,64 +114,64 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     if (b_ >= batch_) {
       break;
     }
-    let W_i_x = fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * hidden_ + i_];
+    let W_i_x_ = fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + i_];
     let b_i = params_[P_b_i_ + i_];
-    let W_c_x = fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * hidden_ + i_];
+    let W_c_x_ = fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + i_];
     let b_c = params_[P_b_c_ + i_];
-    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-    let W_o_x = fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * hidden_ + i_];
+    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+    let W_o_x_ = fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + i_];
     let b_o = params_[P_b_o_ + i_];
-    // U_i_h_prev = U_i * h_prev
-    let U_i_h_prev = acc_U_i_h_prev_[c_];
+    // U_i_h_prev_ = U_i * h_prev
+    let U_i_h_prev_ = acc_U_i_h_prev__[c_];
     // i = sigmoid(W_i * x + U_i * h_prev + b_i)
-    let i = sigmoid_(W_i_x + U_i_h_prev + b_i);
-    fw_[t_ * fw_stride_ + FW_i_ + b_ * hidden_ + i_] = i;
-    // U_c_h_prev = U_c * h_prev
-    let U_c_h_prev = acc_U_c_h_prev_[c_];
+    let i = sigmoid_(W_i_x_ + U_i_h_prev_ + b_i);
+    fw_[t_ * fw_stride_ + FW_i_ + b_ * size_hidden_ + i_] = i;
+    // U_c_h_prev_ = U_c * h_prev
+    let U_c_h_prev_ = acc_U_c_h_prev__[c_];
     // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
-    let c_cand = tanh_(W_c_x + U_c_h_prev + b_c);
-    fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_] = c_cand;
+    let c_cand = tanh_(W_c_x_ + U_c_h_prev_ + b_c);
+    fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_] = c_cand;
     // c = (1 - i) .* c_prev + i .* c_cand
     let c = (1.0 - i) * c_prev + i * c_cand;
-    // U_o_h_prev = U_o * h_prev
-    let U_o_h_prev = acc_U_o_h_prev_[c_];
+    // U_o_h_prev_ = U_o * h_prev
+    let U_o_h_prev_ = acc_U_o_h_prev__[c_];
     // o = sigmoid(W_o * x + U_o * h_prev + b_o)
-    let o = sigmoid_(W_o_x + U_o_h_prev + b_o);
-    fw_[t_ * fw_stride_ + FW_o_ + b_ * hidden_ + i_] = o;
-    // tmp1 = tanh(c)
-    let tmp1 = tanh_(c);
-    fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+    let o = sigmoid_(W_o_x_ + U_o_h_prev_ + b_o);
+    fw_[t_ * fw_stride_ + FW_o_ + b_ * size_hidden_ + i_] = o;
+    // tmp1_ = tanh(c)
+    let tmp1_ = tanh_(c);
+    fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
     // h = o .* tanh(c)
-    let h = o * tmp1;
+    let h = o * tmp1_;
     // new state c
-    st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_] = c;
+    st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_] = c;
     // new state h
-    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
   }
 }
 
-fn forward_gemm_W_i_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_i_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_i_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_i_ + n_ * input_ + k_];
+fn forward_gemm_W_i_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_i_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_i_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_i_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_i_x = W_i * x, for all steps and rows at once (tiled GEMM)
+// W_i_x_ = W_i * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_i_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -187,7 +187,7 @@ fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_i_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_i_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -201,7 +201,7 @@ fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_i_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_i_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -227,34 +227,34 @@ fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_i_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_i_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_c_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_c_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_c_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_c_ + n_ * input_ + k_];
+fn forward_gemm_W_c_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_c_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_c_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_c_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_c_x = W_c * x, for all steps and rows at once (tiled GEMM)
+// W_c_x_ = W_c * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_c_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -270,7 +270,7 @@ fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_c_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_c_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -284,7 +284,7 @@ fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_c_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_c_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -310,34 +310,34 @@ fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_c_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_c_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_o_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_o_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_o_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_o_ + n_ * input_ + k_];
+fn forward_gemm_W_o_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_o_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_o_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_o_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_o_x = W_o * x, for all steps and rows at once (tiled GEMM)
+// W_o_x_ = W_o * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_o_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -353,7 +353,7 @@ fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_o_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_o_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -367,7 +367,7 @@ fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_o_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_o_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -393,7 +393,7 @@ fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_o_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_o_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -431,46 +431,46 @@ struct Ctl_ {
 @group(0) @binding(8) var<storage, read_write> dxs_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c
 override P_W_i_: u32 = 0u;
-override P_W_o_: u32 = P_W_i_ + hidden_ * input_;
-override P_W_c_: u32 = P_W_o_ + hidden_ * input_;
-override P_U_i_: u32 = P_W_c_ + hidden_ * input_;
-override P_U_o_: u32 = P_U_i_ + hidden_ * hidden_;
-override P_U_c_: u32 = P_U_o_ + hidden_ * hidden_;
-override P_b_i_: u32 = P_U_c_ + hidden_ * hidden_;
-override P_b_o_: u32 = P_b_i_ + hidden_;
-override P_b_c_: u32 = P_b_o_ + hidden_;
-override p_total_: u32 = P_b_c_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_o_: u32 = P_W_i_ + size_hidden_ * size_input_;
+override P_W_c_: u32 = P_W_o_ + size_hidden_ * size_input_;
+override P_U_i_: u32 = P_W_c_ + size_hidden_ * size_input_;
+override P_U_o_: u32 = P_U_i_ + size_hidden_ * size_hidden_;
+override P_U_c_: u32 = P_U_o_ + size_hidden_ * size_hidden_;
+override P_b_i_: u32 = P_U_c_ + size_hidden_ * size_hidden_;
+override P_b_o_: u32 = P_b_i_ + size_hidden_;
+override P_b_c_: u32 = P_b_o_ + size_hidden_;
+override p_total_: u32 = P_b_c_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_], h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_], h [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override S_h_: u32 = S_c_ + batch_ * hidden_;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_i_x [batch][hidden_], i [batch][hidden_], W_c_x [batch][hidden_], c_cand [batch][hidden_], W_o_x [batch][hidden_], o [batch][hidden_], tmp1 [batch][hidden_]
+override S_h_: u32 = S_c_ + batch_ * size_hidden_;
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_i_x_ [batch][size_hidden_], i [batch][size_hidden_], W_c_x_ [batch][size_hidden_], c_cand [batch][size_hidden_], W_o_x_ [batch][size_hidden_], o [batch][size_hidden_], tmp1_ [batch][size_hidden_]
 override FW_W_i_x_: u32 = 0u;
-override FW_i_: u32 = FW_W_i_x_ + batch_ * hidden_;
-override FW_W_c_x_: u32 = FW_i_ + batch_ * hidden_;
-override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * hidden_;
-override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * hidden_;
-override FW_o_: u32 = FW_W_o_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_o_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_tmp1_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][hidden_], dc_cand_pre [batch][hidden_], di_pre [batch][hidden_], W_oT_do_pre [batch][input_], W_cT_dc_cand_pre [batch][input_], W_iT_di_pre [batch][input_]
+override FW_i_: u32 = FW_W_i_x_ + batch_ * size_hidden_;
+override FW_W_c_x_: u32 = FW_i_ + batch_ * size_hidden_;
+override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * size_hidden_;
+override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
+override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][size_hidden_], dc_cand_pre [batch][size_hidden_], di_pre [batch][size_hidden_], W_oT_do_pre_ [batch][size_input_], W_cT_dc_cand_pre_ [batch][size_input_], W_iT_di_pre_ [batch][size_input_]
 override BW_do_pre_: u32 = 0u;
-override BW_dc_cand_pre_: u32 = BW_do_pre_ + batch_ * hidden_;
-override BW_di_pre_: u32 = BW_dc_cand_pre_ + batch_ * hidden_;
-override BW_W_oT_do_pre_: u32 = BW_di_pre_ + batch_ * hidden_;
-override BW_W_cT_dc_cand_pre_: u32 = BW_W_oT_do_pre_ + batch_ * input_;
-override BW_W_iT_di_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * input_;
-override bw_stride_: u32 = BW_W_iT_di_pre_ + batch_ * input_;
+override BW_dc_cand_pre_: u32 = BW_do_pre_ + batch_ * size_hidden_;
+override BW_di_pre_: u32 = BW_dc_cand_pre_ + batch_ * size_hidden_;
+override BW_W_oT_do_pre_: u32 = BW_di_pre_ + batch_ * size_hidden_;
+override BW_W_cT_dc_cand_pre_: u32 = BW_W_oT_do_pre_ + batch_ * size_input_;
+override BW_W_iT_di_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * size_input_;
+override bw_stride_: u32 = BW_W_iT_di_pre_ + batch_ * size_input_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -480,7 +480,7 @@ var<workgroup> gemm_b_: array<vec4<f32>, 256>;
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -492,59 +492,59 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_c = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_];
-    let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let o = fw_[t_ * fw_stride_ + FW_o_ + b_ * hidden_ + i_];
-    let tmp1 = fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_];
-    let i = fw_[t_ * fw_stride_ + FW_i_ + b_ * hidden_ + i_];
-    let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_];
-    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-    // dc = delta_c + delta_h .* o .* (1 - tmp1 .* tmp1)
-    let dc = delta_c + delta_h * o * (1.0 - tmp1 * tmp1);
-    // d_o = delta_h .* tmp1
-    let d_o = delta_h * tmp1;
+    let delta_c_ = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+    let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let o = fw_[t_ * fw_stride_ + FW_o_ + b_ * size_hidden_ + i_];
+    let tmp1_ = fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_];
+    let i = fw_[t_ * fw_stride_ + FW_i_ + b_ * size_hidden_ + i_];
+    let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_];
+    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+    // dc = delta_c_ + delta_h_ .* o .* (1 - tmp1_ .* tmp1_)
+    let dc = delta_c_ + delta_h_ * o * (1.0 - tmp1_ * tmp1_);
+    // d_o = delta_h_ .* tmp1_
+    let d_o = delta_h_ * tmp1_;
     // do_pre = d_o .* (o .* (1 - o))
     let do_pre = d_o * (o * (1.0 - o));
-    bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + i_] = do_pre;
+    bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_] = do_pre;
     // dc_cand = dc .* i
     let dc_cand = dc * i;
     // dc_cand_pre = dc_cand .* (1 - c_cand .* c_cand)
     let dc_cand_pre = dc_cand * (1.0 - c_cand * c_cand);
-    bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_] = dc_cand_pre;
+    bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_] = dc_cand_pre;
     // di = dc .* (c_cand - c_prev)
     let di = dc * (c_cand - c_prev);
     // di_pre = di .* (i .* (1 - i))
     let di_pre = di * (i * (1.0 - i));
-    bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + i_] = di_pre;
+    bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + i_] = di_pre;
     // dc_prev = dc .* (1 - i), added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_] += dc * (1.0 - i);
+    ds_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_] += dc * (1.0 - i);
   }
 }
 
-// backward step t, phase 2 of 2: U_oT_do_pre, U_cT_dc_cand_pre, U_iT_di_pre, dh_prev
+// backward step t, phase 2 of 2: U_oT_do_pre_, U_cT_dc_cand_pre_, U_iT_di_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // U_oT_do_pre, U_cT_dc_cand_pre, U_iT_di_pre: products for btile_ batch rows, each matrix element read once
-  var acc_U_oT_do_pre_: array<f32, 8>;
-  var acc_U_cT_dc_cand_pre_: array<f32, 8>;
-  var acc_U_iT_di_pre_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_o_ + k_ * hidden_ + i_];
-    let m1_ = params_[P_U_c_ + k_ * hidden_ + i_];
-    let m2_ = params_[P_U_i_ + k_ * hidden_ + i_];
+  // U_oT_do_pre_, U_cT_dc_cand_pre_, U_iT_di_pre_: products for btile_ batch rows, each matrix element read once
+  var acc_U_oT_do_pre__: array<f32, 8>;
+  var acc_U_cT_dc_cand_pre__: array<f32, 8>;
+  var acc_U_iT_di_pre__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_o_ + k_ * size_hidden_ + i_];
+    let m1_ = params_[P_U_c_ + k_ * size_hidden_ + i_];
+    let m2_ = params_[P_U_i_ + k_ * size_hidden_ + i_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_U_oT_do_pre_[c_] += m0_ * bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + k_];
-      acc_U_cT_dc_cand_pre_[c_] += m1_ * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + k_];
-      acc_U_iT_di_pre_[c_] += m2_ * bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + k_];
+      acc_U_oT_do_pre__[c_] += m0_ * bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + k_];
+      acc_U_cT_dc_cand_pre__[c_] += m1_ * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + k_];
+      acc_U_iT_di_pre__[c_] += m2_ * bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -552,14 +552,14 @@ fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    // U_oT_do_pre = U_o' * do_pre
-    let U_oT_do_pre = acc_U_oT_do_pre_[c_];
-    // U_cT_dc_cand_pre = U_c' * dc_cand_pre
-    let U_cT_dc_cand_pre = acc_U_cT_dc_cand_pre_[c_];
-    // U_iT_di_pre = U_i' * di_pre
-    let U_iT_di_pre = acc_U_iT_di_pre_[c_];
-    // dh_prev = U_oT_do_pre + U_cT_dc_cand_pre + U_iT_di_pre, added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += U_oT_do_pre + U_cT_dc_cand_pre + U_iT_di_pre;
+    // U_oT_do_pre_ = U_o' * do_pre
+    let U_oT_do_pre_ = acc_U_oT_do_pre__[c_];
+    // U_cT_dc_cand_pre_ = U_c' * dc_cand_pre
+    let U_cT_dc_cand_pre_ = acc_U_cT_dc_cand_pre__[c_];
+    // U_iT_di_pre_ = U_i' * di_pre
+    let U_iT_di_pre_ = acc_U_iT_di_pre__[c_];
+    // dh_prev = U_oT_do_pre_ + U_cT_dc_cand_pre_ + U_iT_di_pre_, added into the adjoint of s_t
+    ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += U_oT_do_pre_ + U_cT_dc_cand_pre_ + U_iT_di_pre_;
   }
 }
 
@@ -567,7 +567,7 @@ fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
 @compute @workgroup_size(64)
 fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -575,18 +575,18 @@ fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let W_oT_do_pre = bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + i_];
-  let W_cT_dc_cand_pre = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + i_];
-  let W_iT_di_pre = bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + i_];
-  // dx = W_oT_do_pre + W_cT_dc_cand_pre + W_iT_di_pre
-  dxs_[t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_oT_do_pre + W_cT_dc_cand_pre + W_iT_di_pre;
+  let W_oT_do_pre_ = bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + i_];
+  let W_cT_dc_cand_pre_ = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + i_];
+  let W_iT_di_pre_ = bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + i_];
+  // dx = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_;
 }
 
 // db_i += sum over t, b of di_pre
 @compute @workgroup_size(64)
 fn grad6_b_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -595,7 +595,7 @@ fn grad6_b_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_i_ + g_] += acc_;
 }
@@ -604,7 +604,7 @@ fn grad6_b_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad7_b_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -613,7 +613,7 @@ fn grad7_b_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_o_ + g_] += acc_;
 }
@@ -622,7 +622,7 @@ fn grad7_b_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad8_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -631,33 +631,33 @@ fn grad8_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_c_ + g_] += acc_;
 }
 
-fn backward_gemm_W_oT_do_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_oT_do_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_oT_do_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_o_ + k_ * input_ + n_];
+fn backward_gemm_W_oT_do_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_o_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_oT_do_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_oT_do_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_oT_do_pre = W_o' * do_pre, for all steps and rows at once (tiled GEMM)
+// W_oT_do_pre_ = W_o' * do_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_oT_do_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -673,7 +673,7 @@ fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_oT_do_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_oT_do_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -687,7 +687,7 @@ fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_oT_do_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_oT_do_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -713,34 +713,34 @@ fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_oT_do_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_oT_do_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn backward_gemm_W_cT_dc_cand_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_cT_dc_cand_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_cT_dc_cand_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_c_ + k_ * input_ + n_];
+fn backward_gemm_W_cT_dc_cand_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_c_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_cT_dc_cand_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_cT_dc_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_cT_dc_cand_pre = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM)
+// W_cT_dc_cand_pre_ = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_cT_dc_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -756,7 +756,7 @@ fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_cT_dc_cand_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_cT_dc_cand_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -770,7 +770,7 @@ fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_cT_dc_cand_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_cT_dc_cand_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -796,34 +796,34 @@ fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_cT_dc_cand_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_cT_dc_cand_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn backward_gemm_W_iT_di_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_iT_di_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_iT_di_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_i_ + k_ * input_ + n_];
+fn backward_gemm_W_iT_di_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_i_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_iT_di_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_iT_di_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_iT_di_pre = W_i' * di_pre, for all steps and rows at once (tiled GEMM)
+// W_iT_di_pre_ = W_i' * di_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_iT_di_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -839,7 +839,7 @@ fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_iT_di_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_iT_di_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -853,7 +853,7 @@ fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_iT_di_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_iT_di_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -879,7 +879,7 @@ fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_iT_di_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_iT_di_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -888,24 +888,24 @@ fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
 fn grad0_W_i_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad0_W_i_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad0_W_i_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_i_ + m_ * input_ + n_] += v_;
+  grads_[P_W_i_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_i += sum over t, b of di_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -971,24 +971,24 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad1_W_o_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad1_W_o_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad1_W_o_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_o_ + m_ * input_ + n_] += v_;
+  grads_[P_W_o_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_o += sum over t, b of do_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad1_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1054,24 +1054,24 @@ fn grad1_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad2_W_c_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad2_W_c_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad2_W_c_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_c_ + m_ * input_ + n_] += v_;
+  grads_[P_W_c_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_c += sum over t, b of dc_cand_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1137,24 +1137,24 @@ fn grad2_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad3_U_i_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad3_U_i_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad3_U_i_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_i_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU_i += sum over t, b of di_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad3_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1220,24 +1220,24 @@ fn grad3_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad4_U_o_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad4_U_o_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad4_U_o_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_o_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU_o += sum over t, b of do_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad4_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1303,24 +1303,24 @@ fn grad4_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad5_U_c_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad5_U_c_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad5_U_c_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_c_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU_c += sum over t, b of dc_cand_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad5_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1406,21 +1406,21 @@ export const kernels: CellKernels = {
     { name: 'h', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   fwork: [
-    { name: 'W_i_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_i_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'i', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_c_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_c_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'c_cand', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_o_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_o_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'o', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'tmp1', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'tmp1_', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   bwork: [
     { name: 'do_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'dc_cand_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'di_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_oT_do_pre', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'W_cT_dc_cand_pre', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'W_iT_di_pre', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'W_oT_do_pre_', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'W_cT_dc_cand_pre_', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'W_iT_di_pre_', dim: { terms: [['input', 1]], constant: 0 } },
   ],
   forward: {
     shader: forwardWgsl,
@@ -1433,21 +1433,21 @@ export const kernels: CellKernels = {
     ],
     dispatches: [
       {
-        entry: 'forward_gemm_W_i_x',
+        entry: 'forward_gemm_W_i_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
-        entry: 'forward_gemm_W_c_x',
+        entry: 'forward_gemm_W_c_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
-        entry: 'forward_gemm_W_o_x',
+        entry: 'forward_gemm_W_o_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
@@ -1492,21 +1492,21 @@ export const kernels: CellKernels = {
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
       },
       {
-        entry: 'backward_gemm_W_oT_do_pre',
+        entry: 'backward_gemm_W_oT_do_pre_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
       },
       {
-        entry: 'backward_gemm_W_cT_dc_cand_pre',
+        entry: 'backward_gemm_W_cT_dc_cand_pre_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
       },
       {
-        entry: 'backward_gemm_W_iT_di_pre',
+        entry: 'backward_gemm_W_iT_di_pre_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],

@@ -20,38 +20,38 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_i, W_o, W_c, U_i, U_o, U_c, b_i, b_o, b_c
 override P_W_i_: u32 = 0u;
-override P_W_o_: u32 = P_W_i_ + hidden_ * input_;
-override P_W_c_: u32 = P_W_o_ + hidden_ * input_;
-override P_U_i_: u32 = P_W_c_ + hidden_ * input_;
-override P_U_o_: u32 = P_U_i_ + hidden_ * hidden_;
-override P_U_c_: u32 = P_U_o_ + hidden_ * hidden_;
-override P_b_i_: u32 = P_U_c_ + hidden_ * hidden_;
-override P_b_o_: u32 = P_b_i_ + hidden_;
-override P_b_c_: u32 = P_b_o_ + hidden_;
-override p_total_: u32 = P_b_c_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_o_: u32 = P_W_i_ + size_hidden_ * size_input_;
+override P_W_c_: u32 = P_W_o_ + size_hidden_ * size_input_;
+override P_U_i_: u32 = P_W_c_ + size_hidden_ * size_input_;
+override P_U_o_: u32 = P_U_i_ + size_hidden_ * size_hidden_;
+override P_U_c_: u32 = P_U_o_ + size_hidden_ * size_hidden_;
+override P_b_i_: u32 = P_U_c_ + size_hidden_ * size_hidden_;
+override P_b_o_: u32 = P_b_i_ + size_hidden_;
+override P_b_c_: u32 = P_b_o_ + size_hidden_;
+override p_total_: u32 = P_b_c_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_], h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_], h [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override S_h_: u32 = S_c_ + batch_ * hidden_;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_i_x [batch][hidden_], i [batch][hidden_], W_c_x [batch][hidden_], c_cand [batch][hidden_], W_o_x [batch][hidden_], o [batch][hidden_], tmp1 [batch][hidden_]
+override S_h_: u32 = S_c_ + batch_ * size_hidden_;
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_i_x_ [batch][size_hidden_], i [batch][size_hidden_], W_c_x_ [batch][size_hidden_], c_cand [batch][size_hidden_], W_o_x_ [batch][size_hidden_], o [batch][size_hidden_], tmp1_ [batch][size_hidden_]
 override FW_W_i_x_: u32 = 0u;
-override FW_i_: u32 = FW_W_i_x_ + batch_ * hidden_;
-override FW_W_c_x_: u32 = FW_i_ + batch_ * hidden_;
-override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * hidden_;
-override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * hidden_;
-override FW_o_: u32 = FW_W_o_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_o_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_tmp1_ + batch_ * hidden_;
+override FW_i_: u32 = FW_W_i_x_ + batch_ * size_hidden_;
+override FW_W_c_x_: u32 = FW_i_ + batch_ * size_hidden_;
+override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * size_hidden_;
+override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
+override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -67,30 +67,30 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// forward step t, phase 1 of 1: U_i_h_prev, i, U_c_h_prev, c_cand, c, U_o_h_prev, o, tmp1, h, new c, new h
+// forward step t, phase 1 of 1: U_i_h_prev_, i, U_c_h_prev_, c_cand, c, U_o_h_prev_, o, tmp1_, h, new c, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // U_i_h_prev, U_c_h_prev, U_o_h_prev: products for btile_ batch rows, each matrix element read once
-  var acc_U_i_h_prev_: array<f32, 8>;
-  var acc_U_c_h_prev_: array<f32, 8>;
-  var acc_U_o_h_prev_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_i_ + i_ * hidden_ + k_];
-    let m1_ = params_[P_U_c_ + i_ * hidden_ + k_];
-    let m2_ = params_[P_U_o_ + i_ * hidden_ + k_];
+  // U_i_h_prev_, U_c_h_prev_, U_o_h_prev_: products for btile_ batch rows, each matrix element read once
+  var acc_U_i_h_prev__: array<f32, 8>;
+  var acc_U_c_h_prev__: array<f32, 8>;
+  var acc_U_o_h_prev__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_i_ + i_ * size_hidden_ + k_];
+    let m1_ = params_[P_U_c_ + i_ * size_hidden_ + k_];
+    let m2_ = params_[P_U_o_ + i_ * size_hidden_ + k_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_U_i_h_prev_[c_] += m0_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
-      acc_U_c_h_prev_[c_] += m1_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
-      acc_U_o_h_prev_[c_] += m2_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+      acc_U_i_h_prev__[c_] += m0_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
+      acc_U_c_h_prev__[c_] += m1_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
+      acc_U_o_h_prev__[c_] += m2_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -98,64 +98,64 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     if (b_ >= batch_) {
       break;
     }
-    let W_i_x = fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * hidden_ + i_];
+    let W_i_x_ = fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + i_];
     let b_i = params_[P_b_i_ + i_];
-    let W_c_x = fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * hidden_ + i_];
+    let W_c_x_ = fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + i_];
     let b_c = params_[P_b_c_ + i_];
-    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-    let W_o_x = fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * hidden_ + i_];
+    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+    let W_o_x_ = fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + i_];
     let b_o = params_[P_b_o_ + i_];
-    // U_i_h_prev = U_i * h_prev
-    let U_i_h_prev = acc_U_i_h_prev_[c_];
+    // U_i_h_prev_ = U_i * h_prev
+    let U_i_h_prev_ = acc_U_i_h_prev__[c_];
     // i = sigmoid(W_i * x + U_i * h_prev + b_i)
-    let i = sigmoid_(W_i_x + U_i_h_prev + b_i);
-    fw_[t_ * fw_stride_ + FW_i_ + b_ * hidden_ + i_] = i;
-    // U_c_h_prev = U_c * h_prev
-    let U_c_h_prev = acc_U_c_h_prev_[c_];
+    let i = sigmoid_(W_i_x_ + U_i_h_prev_ + b_i);
+    fw_[t_ * fw_stride_ + FW_i_ + b_ * size_hidden_ + i_] = i;
+    // U_c_h_prev_ = U_c * h_prev
+    let U_c_h_prev_ = acc_U_c_h_prev__[c_];
     // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
-    let c_cand = tanh_(W_c_x + U_c_h_prev + b_c);
-    fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_] = c_cand;
+    let c_cand = tanh_(W_c_x_ + U_c_h_prev_ + b_c);
+    fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_] = c_cand;
     // c = c_prev + i .* c_cand
     let c = c_prev + i * c_cand;
-    // U_o_h_prev = U_o * h_prev
-    let U_o_h_prev = acc_U_o_h_prev_[c_];
+    // U_o_h_prev_ = U_o * h_prev
+    let U_o_h_prev_ = acc_U_o_h_prev__[c_];
     // o = sigmoid(W_o * x + U_o * h_prev + b_o)
-    let o = sigmoid_(W_o_x + U_o_h_prev + b_o);
-    fw_[t_ * fw_stride_ + FW_o_ + b_ * hidden_ + i_] = o;
-    // tmp1 = tanh(c)
-    let tmp1 = tanh_(c);
-    fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+    let o = sigmoid_(W_o_x_ + U_o_h_prev_ + b_o);
+    fw_[t_ * fw_stride_ + FW_o_ + b_ * size_hidden_ + i_] = o;
+    // tmp1_ = tanh(c)
+    let tmp1_ = tanh_(c);
+    fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
     // h = o .* tanh(c)
-    let h = o * tmp1;
+    let h = o * tmp1_;
     // new state c
-    st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_] = c;
+    st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_] = c;
     // new state h
-    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
   }
 }
 
-fn forward_gemm_W_i_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_i_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_i_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_i_ + n_ * input_ + k_];
+fn forward_gemm_W_i_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_i_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_i_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_i_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_i_x = W_i * x, for all steps and rows at once (tiled GEMM)
+// W_i_x_ = W_i * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_i_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -171,7 +171,7 @@ fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_i_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_i_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -185,7 +185,7 @@ fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_i_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_i_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -211,34 +211,34 @@ fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_i_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_i_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_c_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_c_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_c_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_c_ + n_ * input_ + k_];
+fn forward_gemm_W_c_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_c_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_c_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_c_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_c_x = W_c * x, for all steps and rows at once (tiled GEMM)
+// W_c_x_ = W_c * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_c_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -254,7 +254,7 @@ fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_c_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_c_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -268,7 +268,7 @@ fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_c_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_c_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -294,34 +294,34 @@ fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_c_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_c_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_o_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_o_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_o_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_o_ + n_ * input_ + k_];
+fn forward_gemm_W_o_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_o_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_o_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_o_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_o_x = W_o * x, for all steps and rows at once (tiled GEMM)
+// W_o_x_ = W_o * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_o_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -337,7 +337,7 @@ fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_o_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_o_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -351,7 +351,7 @@ fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_o_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_o_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -377,7 +377,7 @@ fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_o_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_o_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }

@@ -36,46 +36,46 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o
 override P_W_i_: u32 = 0u;
-override P_W_f_: u32 = P_W_i_ + hidden_ * input_;
-override P_W_o_: u32 = P_W_f_ + hidden_ * input_;
-override P_W_c_: u32 = P_W_o_ + hidden_ * input_;
-override P_U_i_: u32 = P_W_c_ + hidden_ * input_;
-override P_U_f_: u32 = P_U_i_ + hidden_ * hidden_;
-override P_U_o_: u32 = P_U_f_ + hidden_ * hidden_;
-override P_U_c_: u32 = P_U_o_ + hidden_ * hidden_;
-override P_b_i_: u32 = P_U_c_ + hidden_ * hidden_;
-override P_b_f_: u32 = P_b_i_ + hidden_;
-override P_b_o_: u32 = P_b_f_ + hidden_;
-override P_b_c_: u32 = P_b_o_ + hidden_;
-override P_p_i_: u32 = P_b_c_ + hidden_;
-override P_p_f_: u32 = P_p_i_ + hidden_;
-override P_p_o_: u32 = P_p_f_ + hidden_;
-override p_total_: u32 = P_p_o_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_f_: u32 = P_W_i_ + size_hidden_ * size_input_;
+override P_W_o_: u32 = P_W_f_ + size_hidden_ * size_input_;
+override P_W_c_: u32 = P_W_o_ + size_hidden_ * size_input_;
+override P_U_i_: u32 = P_W_c_ + size_hidden_ * size_input_;
+override P_U_f_: u32 = P_U_i_ + size_hidden_ * size_hidden_;
+override P_U_o_: u32 = P_U_f_ + size_hidden_ * size_hidden_;
+override P_U_c_: u32 = P_U_o_ + size_hidden_ * size_hidden_;
+override P_b_i_: u32 = P_U_c_ + size_hidden_ * size_hidden_;
+override P_b_f_: u32 = P_b_i_ + size_hidden_;
+override P_b_o_: u32 = P_b_f_ + size_hidden_;
+override P_b_c_: u32 = P_b_o_ + size_hidden_;
+override P_p_i_: u32 = P_b_c_ + size_hidden_;
+override P_p_f_: u32 = P_p_i_ + size_hidden_;
+override P_p_o_: u32 = P_p_f_ + size_hidden_;
+override p_total_: u32 = P_p_o_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_], h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_], h [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override S_h_: u32 = S_c_ + batch_ * hidden_;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_f_x [batch][hidden_], f [batch][hidden_], W_i_x [batch][hidden_], i [batch][hidden_], W_c_x [batch][hidden_], c_cand [batch][hidden_], W_o_x [batch][hidden_], o [batch][hidden_], tmp1 [batch][hidden_]
+override S_h_: u32 = S_c_ + batch_ * size_hidden_;
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_f_x_ [batch][size_hidden_], f [batch][size_hidden_], W_i_x_ [batch][size_hidden_], i [batch][size_hidden_], W_c_x_ [batch][size_hidden_], c_cand [batch][size_hidden_], W_o_x_ [batch][size_hidden_], o [batch][size_hidden_], tmp1_ [batch][size_hidden_]
 override FW_W_f_x_: u32 = 0u;
-override FW_f_: u32 = FW_W_f_x_ + batch_ * hidden_;
-override FW_W_i_x_: u32 = FW_f_ + batch_ * hidden_;
-override FW_i_: u32 = FW_W_i_x_ + batch_ * hidden_;
-override FW_W_c_x_: u32 = FW_i_ + batch_ * hidden_;
-override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * hidden_;
-override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * hidden_;
-override FW_o_: u32 = FW_W_o_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_o_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_tmp1_ + batch_ * hidden_;
+override FW_f_: u32 = FW_W_f_x_ + batch_ * size_hidden_;
+override FW_W_i_x_: u32 = FW_f_ + batch_ * size_hidden_;
+override FW_i_: u32 = FW_W_i_x_ + batch_ * size_hidden_;
+override FW_W_c_x_: u32 = FW_i_ + batch_ * size_hidden_;
+override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * size_hidden_;
+override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
+override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -91,33 +91,33 @@ fn tanh_(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
-// forward step t, phase 1 of 1: U_f_h_prev, f, U_i_h_prev, i, U_c_h_prev, c_cand, c, U_o_h_prev, o, tmp1, h, new c, new h
+// forward step t, phase 1 of 1: U_f_h_prev_, f, U_i_h_prev_, i, U_c_h_prev_, c_cand, c, U_o_h_prev_, o, tmp1_, h, new c, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // U_f_h_prev, U_i_h_prev, U_c_h_prev, U_o_h_prev: products for btile_ batch rows, each matrix element read once
-  var acc_U_f_h_prev_: array<f32, 8>;
-  var acc_U_i_h_prev_: array<f32, 8>;
-  var acc_U_c_h_prev_: array<f32, 8>;
-  var acc_U_o_h_prev_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_f_ + i_ * hidden_ + k_];
-    let m1_ = params_[P_U_i_ + i_ * hidden_ + k_];
-    let m2_ = params_[P_U_c_ + i_ * hidden_ + k_];
-    let m3_ = params_[P_U_o_ + i_ * hidden_ + k_];
+  // U_f_h_prev_, U_i_h_prev_, U_c_h_prev_, U_o_h_prev_: products for btile_ batch rows, each matrix element read once
+  var acc_U_f_h_prev__: array<f32, 8>;
+  var acc_U_i_h_prev__: array<f32, 8>;
+  var acc_U_c_h_prev__: array<f32, 8>;
+  var acc_U_o_h_prev__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_f_ + i_ * size_hidden_ + k_];
+    let m1_ = params_[P_U_i_ + i_ * size_hidden_ + k_];
+    let m2_ = params_[P_U_c_ + i_ * size_hidden_ + k_];
+    let m3_ = params_[P_U_o_ + i_ * size_hidden_ + k_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_U_f_h_prev_[c_] += m0_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
-      acc_U_i_h_prev_[c_] += m1_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
-      acc_U_c_h_prev_[c_] += m2_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
-      acc_U_o_h_prev_[c_] += m3_ * st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + k_];
+      acc_U_f_h_prev__[c_] += m0_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
+      acc_U_i_h_prev__[c_] += m1_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
+      acc_U_c_h_prev__[c_] += m2_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
+      acc_U_o_h_prev__[c_] += m3_ * st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -125,74 +125,74 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     if (b_ >= batch_) {
       break;
     }
-    let W_f_x = fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * hidden_ + i_];
+    let W_f_x_ = fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + i_];
     let p_f = params_[P_p_f_ + i_];
-    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
+    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
     let b_f = params_[P_b_f_ + i_];
-    let W_i_x = fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * hidden_ + i_];
+    let W_i_x_ = fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + i_];
     let p_i = params_[P_p_i_ + i_];
     let b_i = params_[P_b_i_ + i_];
-    let W_c_x = fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * hidden_ + i_];
+    let W_c_x_ = fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + i_];
     let b_c = params_[P_b_c_ + i_];
-    let W_o_x = fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * hidden_ + i_];
+    let W_o_x_ = fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + i_];
     let p_o = params_[P_p_o_ + i_];
     let b_o = params_[P_b_o_ + i_];
-    // U_f_h_prev = U_f * h_prev
-    let U_f_h_prev = acc_U_f_h_prev_[c_];
+    // U_f_h_prev_ = U_f * h_prev
+    let U_f_h_prev_ = acc_U_f_h_prev__[c_];
     // f = sigmoid(W_f * x + U_f * h_prev + p_f .* c_prev + b_f)
-    let f = sigmoid_(W_f_x + U_f_h_prev + p_f * c_prev + b_f);
-    fw_[t_ * fw_stride_ + FW_f_ + b_ * hidden_ + i_] = f;
-    // U_i_h_prev = U_i * h_prev
-    let U_i_h_prev = acc_U_i_h_prev_[c_];
+    let f = sigmoid_(W_f_x_ + U_f_h_prev_ + p_f * c_prev + b_f);
+    fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_] = f;
+    // U_i_h_prev_ = U_i * h_prev
+    let U_i_h_prev_ = acc_U_i_h_prev__[c_];
     // i = sigmoid(W_i * x + U_i * h_prev + p_i .* c_prev + b_i)
-    let i = sigmoid_(W_i_x + U_i_h_prev + p_i * c_prev + b_i);
-    fw_[t_ * fw_stride_ + FW_i_ + b_ * hidden_ + i_] = i;
-    // U_c_h_prev = U_c * h_prev
-    let U_c_h_prev = acc_U_c_h_prev_[c_];
+    let i = sigmoid_(W_i_x_ + U_i_h_prev_ + p_i * c_prev + b_i);
+    fw_[t_ * fw_stride_ + FW_i_ + b_ * size_hidden_ + i_] = i;
+    // U_c_h_prev_ = U_c * h_prev
+    let U_c_h_prev_ = acc_U_c_h_prev__[c_];
     // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
-    let c_cand = tanh_(W_c_x + U_c_h_prev + b_c);
-    fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_] = c_cand;
+    let c_cand = tanh_(W_c_x_ + U_c_h_prev_ + b_c);
+    fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_] = c_cand;
     // c = f .* c_prev + i .* c_cand
     let c = f * c_prev + i * c_cand;
-    // U_o_h_prev = U_o * h_prev
-    let U_o_h_prev = acc_U_o_h_prev_[c_];
+    // U_o_h_prev_ = U_o * h_prev
+    let U_o_h_prev_ = acc_U_o_h_prev__[c_];
     // o = sigmoid(W_o * x + U_o * h_prev + p_o .* c + b_o)
-    let o = sigmoid_(W_o_x + U_o_h_prev + p_o * c + b_o);
-    fw_[t_ * fw_stride_ + FW_o_ + b_ * hidden_ + i_] = o;
-    // tmp1 = tanh(c)
-    let tmp1 = tanh_(c);
-    fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_] = tmp1;
+    let o = sigmoid_(W_o_x_ + U_o_h_prev_ + p_o * c + b_o);
+    fw_[t_ * fw_stride_ + FW_o_ + b_ * size_hidden_ + i_] = o;
+    // tmp1_ = tanh(c)
+    let tmp1_ = tanh_(c);
+    fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
     // h = o .* tanh(c)
-    let h = o * tmp1;
+    let h = o * tmp1_;
     // new state c
-    st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_] = c;
+    st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_] = c;
     // new state h
-    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
   }
 }
 
-fn forward_gemm_W_f_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_f_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_f_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_f_ + n_ * input_ + k_];
+fn forward_gemm_W_f_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_f_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_f_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_f_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_f_x = W_f * x, for all steps and rows at once (tiled GEMM)
+// W_f_x_ = W_f * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_f_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -208,7 +208,7 @@ fn forward_gemm_W_f_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_f_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_f_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -222,7 +222,7 @@ fn forward_gemm_W_f_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_f_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_f_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -248,34 +248,34 @@ fn forward_gemm_W_f_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_f_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_f_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_i_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_i_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_i_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_i_ + n_ * input_ + k_];
+fn forward_gemm_W_i_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_i_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_i_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_i_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_i_x = W_i * x, for all steps and rows at once (tiled GEMM)
+// W_i_x_ = W_i * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_i_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -291,7 +291,7 @@ fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_i_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_i_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -305,7 +305,7 @@ fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_i_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_i_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -331,34 +331,34 @@ fn forward_gemm_W_i_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_i_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_i_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_c_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_c_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_c_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_c_ + n_ * input_ + k_];
+fn forward_gemm_W_c_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_c_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_c_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_c_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_c_x = W_c * x, for all steps and rows at once (tiled GEMM)
+// W_c_x_ = W_c * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_c_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -374,7 +374,7 @@ fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_c_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_c_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -388,7 +388,7 @@ fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_c_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_c_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -414,34 +414,34 @@ fn forward_gemm_W_c_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_c_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_c_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_o_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_o_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_o_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_o_ + n_ * input_ + k_];
+fn forward_gemm_W_o_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_o_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_o_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_o_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_o_x = W_o * x, for all steps and rows at once (tiled GEMM)
+// W_o_x_ = W_o * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_o_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -457,7 +457,7 @@ fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_o_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_o_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -471,7 +471,7 @@ fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_o_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_o_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -497,7 +497,7 @@ fn forward_gemm_W_o_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_o_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_o_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -535,59 +535,59 @@ struct Ctl_ {
 @group(0) @binding(8) var<storage, read_write> dxs_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_i, W_f, W_o, W_c, U_i, U_f, U_o, U_c, b_i, b_f, b_o, b_c, p_i, p_f, p_o
 override P_W_i_: u32 = 0u;
-override P_W_f_: u32 = P_W_i_ + hidden_ * input_;
-override P_W_o_: u32 = P_W_f_ + hidden_ * input_;
-override P_W_c_: u32 = P_W_o_ + hidden_ * input_;
-override P_U_i_: u32 = P_W_c_ + hidden_ * input_;
-override P_U_f_: u32 = P_U_i_ + hidden_ * hidden_;
-override P_U_o_: u32 = P_U_f_ + hidden_ * hidden_;
-override P_U_c_: u32 = P_U_o_ + hidden_ * hidden_;
-override P_b_i_: u32 = P_U_c_ + hidden_ * hidden_;
-override P_b_f_: u32 = P_b_i_ + hidden_;
-override P_b_o_: u32 = P_b_f_ + hidden_;
-override P_b_c_: u32 = P_b_o_ + hidden_;
-override P_p_i_: u32 = P_b_c_ + hidden_;
-override P_p_f_: u32 = P_p_i_ + hidden_;
-override P_p_o_: u32 = P_p_f_ + hidden_;
-override p_total_: u32 = P_p_o_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_W_f_: u32 = P_W_i_ + size_hidden_ * size_input_;
+override P_W_o_: u32 = P_W_f_ + size_hidden_ * size_input_;
+override P_W_c_: u32 = P_W_o_ + size_hidden_ * size_input_;
+override P_U_i_: u32 = P_W_c_ + size_hidden_ * size_input_;
+override P_U_f_: u32 = P_U_i_ + size_hidden_ * size_hidden_;
+override P_U_o_: u32 = P_U_f_ + size_hidden_ * size_hidden_;
+override P_U_c_: u32 = P_U_o_ + size_hidden_ * size_hidden_;
+override P_b_i_: u32 = P_U_c_ + size_hidden_ * size_hidden_;
+override P_b_f_: u32 = P_b_i_ + size_hidden_;
+override P_b_o_: u32 = P_b_f_ + size_hidden_;
+override P_b_c_: u32 = P_b_o_ + size_hidden_;
+override P_p_i_: u32 = P_b_c_ + size_hidden_;
+override P_p_f_: u32 = P_p_i_ + size_hidden_;
+override P_p_o_: u32 = P_p_f_ + size_hidden_;
+override p_total_: u32 = P_p_o_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][hidden_], h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: c [batch][size_hidden_], h [batch][size_hidden_]
 override S_c_: u32 = 0u;
-override S_h_: u32 = S_c_ + batch_ * hidden_;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_f_x [batch][hidden_], f [batch][hidden_], W_i_x [batch][hidden_], i [batch][hidden_], W_c_x [batch][hidden_], c_cand [batch][hidden_], W_o_x [batch][hidden_], o [batch][hidden_], tmp1 [batch][hidden_]
+override S_h_: u32 = S_c_ + batch_ * size_hidden_;
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_f_x_ [batch][size_hidden_], f [batch][size_hidden_], W_i_x_ [batch][size_hidden_], i [batch][size_hidden_], W_c_x_ [batch][size_hidden_], c_cand [batch][size_hidden_], W_o_x_ [batch][size_hidden_], o [batch][size_hidden_], tmp1_ [batch][size_hidden_]
 override FW_W_f_x_: u32 = 0u;
-override FW_f_: u32 = FW_W_f_x_ + batch_ * hidden_;
-override FW_W_i_x_: u32 = FW_f_ + batch_ * hidden_;
-override FW_i_: u32 = FW_W_i_x_ + batch_ * hidden_;
-override FW_W_c_x_: u32 = FW_i_ + batch_ * hidden_;
-override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * hidden_;
-override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * hidden_;
-override FW_o_: u32 = FW_W_o_x_ + batch_ * hidden_;
-override FW_tmp1_: u32 = FW_o_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_tmp1_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][hidden_], di_pre [batch][hidden_], df_pre [batch][hidden_], dc_cand_pre [batch][hidden_], W_oT_do_pre [batch][input_], W_cT_dc_cand_pre [batch][input_], W_iT_di_pre [batch][input_], W_fT_df_pre [batch][input_], tmp2 [batch][hidden_], tmp3 [batch][hidden_], tmp4 [batch][hidden_]
+override FW_f_: u32 = FW_W_f_x_ + batch_ * size_hidden_;
+override FW_W_i_x_: u32 = FW_f_ + batch_ * size_hidden_;
+override FW_i_: u32 = FW_W_i_x_ + batch_ * size_hidden_;
+override FW_W_c_x_: u32 = FW_i_ + batch_ * size_hidden_;
+override FW_c_cand_: u32 = FW_W_c_x_ + batch_ * size_hidden_;
+override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
+override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
+override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][size_hidden_], di_pre [batch][size_hidden_], df_pre [batch][size_hidden_], dc_cand_pre [batch][size_hidden_], W_oT_do_pre_ [batch][size_input_], W_cT_dc_cand_pre_ [batch][size_input_], W_iT_di_pre_ [batch][size_input_], W_fT_df_pre_ [batch][size_input_], tmp2_ [batch][size_hidden_], tmp3_ [batch][size_hidden_], tmp4_ [batch][size_hidden_]
 override BW_do_pre_: u32 = 0u;
-override BW_di_pre_: u32 = BW_do_pre_ + batch_ * hidden_;
-override BW_df_pre_: u32 = BW_di_pre_ + batch_ * hidden_;
-override BW_dc_cand_pre_: u32 = BW_df_pre_ + batch_ * hidden_;
-override BW_W_oT_do_pre_: u32 = BW_dc_cand_pre_ + batch_ * hidden_;
-override BW_W_cT_dc_cand_pre_: u32 = BW_W_oT_do_pre_ + batch_ * input_;
-override BW_W_iT_di_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * input_;
-override BW_W_fT_df_pre_: u32 = BW_W_iT_di_pre_ + batch_ * input_;
-override BW_tmp2_: u32 = BW_W_fT_df_pre_ + batch_ * input_;
-override BW_tmp3_: u32 = BW_tmp2_ + batch_ * hidden_;
-override BW_tmp4_: u32 = BW_tmp3_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_tmp4_ + batch_ * hidden_;
+override BW_di_pre_: u32 = BW_do_pre_ + batch_ * size_hidden_;
+override BW_df_pre_: u32 = BW_di_pre_ + batch_ * size_hidden_;
+override BW_dc_cand_pre_: u32 = BW_df_pre_ + batch_ * size_hidden_;
+override BW_W_oT_do_pre_: u32 = BW_dc_cand_pre_ + batch_ * size_hidden_;
+override BW_W_cT_dc_cand_pre_: u32 = BW_W_oT_do_pre_ + batch_ * size_input_;
+override BW_W_iT_di_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * size_input_;
+override BW_W_fT_df_pre_: u32 = BW_W_iT_di_pre_ + batch_ * size_input_;
+override BW_tmp2_: u32 = BW_W_fT_df_pre_ + batch_ * size_input_;
+override BW_tmp3_: u32 = BW_tmp2_ + batch_ * size_hidden_;
+override BW_tmp4_: u32 = BW_tmp3_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_tmp4_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -597,7 +597,7 @@ var<workgroup> gemm_b_: array<vec4<f32>, 256>;
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -609,71 +609,71 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let tmp1 = fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * hidden_ + i_];
-    let o = fw_[t_ * fw_stride_ + FW_o_ + b_ * hidden_ + i_];
-    let delta_c = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_];
+    let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let tmp1_ = fw_[t_ * fw_stride_ + FW_tmp1_ + b_ * size_hidden_ + i_];
+    let o = fw_[t_ * fw_stride_ + FW_o_ + b_ * size_hidden_ + i_];
+    let delta_c_ = ds_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
     let p_o = params_[P_p_o_ + i_];
-    let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * hidden_ + i_];
-    let i = fw_[t_ * fw_stride_ + FW_i_ + b_ * hidden_ + i_];
-    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-    let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * hidden_ + i_];
+    let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_];
+    let i = fw_[t_ * fw_stride_ + FW_i_ + b_ * size_hidden_ + i_];
+    let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+    let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
     let p_i = params_[P_p_i_ + i_];
     let p_f = params_[P_p_f_ + i_];
-    // d_o = delta_h .* tmp1
-    let d_o = delta_h * tmp1;
+    // d_o = delta_h_ .* tmp1_
+    let d_o = delta_h_ * tmp1_;
     // do_pre = d_o .* (o .* (1 - o))
     let do_pre = d_o * (o * (1.0 - o));
-    bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + i_] = do_pre;
-    // dc = delta_c + delta_h .* o .* (1 - tmp1 .* tmp1) + do_pre .* p_o
-    let dc = delta_c + delta_h * o * (1.0 - tmp1 * tmp1) + do_pre * p_o;
+    bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_] = do_pre;
+    // dc = delta_c_ + delta_h_ .* o .* (1 - tmp1_ .* tmp1_) + do_pre .* p_o
+    let dc = delta_c_ + delta_h_ * o * (1.0 - tmp1_ * tmp1_) + do_pre * p_o;
     // di = dc .* c_cand
     let di = dc * c_cand;
     // di_pre = di .* (i .* (1 - i))
     let di_pre = di * (i * (1.0 - i));
-    bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + i_] = di_pre;
+    bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + i_] = di_pre;
     // df = dc .* c_prev
     let df = dc * c_prev;
     // df_pre = df .* (f .* (1 - f))
     let df_pre = df * (f * (1.0 - f));
-    bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + i_] = df_pre;
+    bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + i_] = df_pre;
     // dc_cand = dc .* i
     let dc_cand = dc * i;
     // dc_cand_pre = dc_cand .* (1 - c_cand .* c_cand)
     let dc_cand_pre = dc_cand * (1.0 - c_cand * c_cand);
-    bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_] = dc_cand_pre;
+    bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_] = dc_cand_pre;
     // dc_prev = di_pre .* p_i + dc .* f + df_pre .* p_f, added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_] += di_pre * p_i + dc * f + df_pre * p_f;
+    ds_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_] += di_pre * p_i + dc * f + df_pre * p_f;
   }
 }
 
-// backward step t, phase 2 of 2: U_oT_do_pre, U_cT_dc_cand_pre, U_iT_di_pre, U_fT_df_pre, dh_prev
+// backward step t, phase 2 of 2: U_oT_do_pre_, U_cT_dc_cand_pre_, U_iT_di_pre_, U_fT_df_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // U_oT_do_pre, U_cT_dc_cand_pre, U_iT_di_pre, U_fT_df_pre: products for btile_ batch rows, each matrix element read once
-  var acc_U_oT_do_pre_: array<f32, 8>;
-  var acc_U_cT_dc_cand_pre_: array<f32, 8>;
-  var acc_U_iT_di_pre_: array<f32, 8>;
-  var acc_U_fT_df_pre_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_o_ + k_ * hidden_ + i_];
-    let m1_ = params_[P_U_c_ + k_ * hidden_ + i_];
-    let m2_ = params_[P_U_i_ + k_ * hidden_ + i_];
-    let m3_ = params_[P_U_f_ + k_ * hidden_ + i_];
+  // U_oT_do_pre_, U_cT_dc_cand_pre_, U_iT_di_pre_, U_fT_df_pre_: products for btile_ batch rows, each matrix element read once
+  var acc_U_oT_do_pre__: array<f32, 8>;
+  var acc_U_cT_dc_cand_pre__: array<f32, 8>;
+  var acc_U_iT_di_pre__: array<f32, 8>;
+  var acc_U_fT_df_pre__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_o_ + k_ * size_hidden_ + i_];
+    let m1_ = params_[P_U_c_ + k_ * size_hidden_ + i_];
+    let m2_ = params_[P_U_i_ + k_ * size_hidden_ + i_];
+    let m3_ = params_[P_U_f_ + k_ * size_hidden_ + i_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_U_oT_do_pre_[c_] += m0_ * bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + k_];
-      acc_U_cT_dc_cand_pre_[c_] += m1_ * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + k_];
-      acc_U_iT_di_pre_[c_] += m2_ * bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + k_];
-      acc_U_fT_df_pre_[c_] += m3_ * bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + k_];
+      acc_U_oT_do_pre__[c_] += m0_ * bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + k_];
+      acc_U_cT_dc_cand_pre__[c_] += m1_ * bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + k_];
+      acc_U_iT_di_pre__[c_] += m2_ * bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + k_];
+      acc_U_fT_df_pre__[c_] += m3_ * bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -681,24 +681,24 @@ fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    // U_oT_do_pre = U_o' * do_pre
-    let U_oT_do_pre = acc_U_oT_do_pre_[c_];
-    // U_cT_dc_cand_pre = U_c' * dc_cand_pre
-    let U_cT_dc_cand_pre = acc_U_cT_dc_cand_pre_[c_];
-    // U_iT_di_pre = U_i' * di_pre
-    let U_iT_di_pre = acc_U_iT_di_pre_[c_];
-    // U_fT_df_pre = U_f' * df_pre
-    let U_fT_df_pre = acc_U_fT_df_pre_[c_];
-    // dh_prev = U_oT_do_pre + U_cT_dc_cand_pre + U_iT_di_pre + U_fT_df_pre, added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += U_oT_do_pre + U_cT_dc_cand_pre + U_iT_di_pre + U_fT_df_pre;
+    // U_oT_do_pre_ = U_o' * do_pre
+    let U_oT_do_pre_ = acc_U_oT_do_pre__[c_];
+    // U_cT_dc_cand_pre_ = U_c' * dc_cand_pre
+    let U_cT_dc_cand_pre_ = acc_U_cT_dc_cand_pre__[c_];
+    // U_iT_di_pre_ = U_i' * di_pre
+    let U_iT_di_pre_ = acc_U_iT_di_pre__[c_];
+    // U_fT_df_pre_ = U_f' * df_pre
+    let U_fT_df_pre_ = acc_U_fT_df_pre__[c_];
+    // dh_prev = U_oT_do_pre_ + U_cT_dc_cand_pre_ + U_iT_di_pre_ + U_fT_df_pre_, added into the adjoint of s_t
+    ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += U_oT_do_pre_ + U_cT_dc_cand_pre_ + U_iT_di_pre_ + U_fT_df_pre_;
   }
 }
 
-// backward after the time loop, all steps at once: tmp2, tmp3, tmp4
+// backward after the time loop, all steps at once: tmp2_, tmp3_, tmp4_
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -706,27 +706,27 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let di_pre = bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + i_];
-  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * hidden_ + i_];
-  let df_pre = bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + i_];
-  let do_pre = bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + i_];
-  let c = st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * hidden_ + i_];
-  // tmp2 = di_pre .* c_prev
-  let tmp2 = di_pre * c_prev;
-  bw_[t_ * bw_stride_ + BW_tmp2_ + b_ * hidden_ + i_] = tmp2;
-  // tmp3 = df_pre .* c_prev
-  let tmp3 = df_pre * c_prev;
-  bw_[t_ * bw_stride_ + BW_tmp3_ + b_ * hidden_ + i_] = tmp3;
-  // tmp4 = do_pre .* c
-  let tmp4 = do_pre * c;
-  bw_[t_ * bw_stride_ + BW_tmp4_ + b_ * hidden_ + i_] = tmp4;
+  let di_pre = bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + i_];
+  let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+  let df_pre = bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + i_];
+  let do_pre = bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_];
+  let c = st_[(t_ + 1u) * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
+  // tmp2_ = di_pre .* c_prev
+  let tmp2_ = di_pre * c_prev;
+  bw_[t_ * bw_stride_ + BW_tmp2_ + b_ * size_hidden_ + i_] = tmp2_;
+  // tmp3_ = df_pre .* c_prev
+  let tmp3_ = df_pre * c_prev;
+  bw_[t_ * bw_stride_ + BW_tmp3_ + b_ * size_hidden_ + i_] = tmp3_;
+  // tmp4_ = do_pre .* c
+  let tmp4_ = do_pre * c;
+  bw_[t_ * bw_stride_ + BW_tmp4_ + b_ * size_hidden_ + i_] = tmp4_;
 }
 
 // backward after the time loop, all steps at once: dx
 @compute @workgroup_size(64)
 fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -734,19 +734,19 @@ fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let W_oT_do_pre = bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + i_];
-  let W_cT_dc_cand_pre = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + i_];
-  let W_iT_di_pre = bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + i_];
-  let W_fT_df_pre = bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + i_];
-  // dx = W_oT_do_pre + W_cT_dc_cand_pre + W_iT_di_pre + W_fT_df_pre
-  dxs_[t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_oT_do_pre + W_cT_dc_cand_pre + W_iT_di_pre + W_fT_df_pre;
+  let W_oT_do_pre_ = bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + i_];
+  let W_cT_dc_cand_pre_ = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + i_];
+  let W_iT_di_pre_ = bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + i_];
+  let W_fT_df_pre_ = bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * size_input_ + i_];
+  // dx = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_ + W_fT_df_pre_
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_ + W_fT_df_pre_;
 }
 
 // db_i += sum over t, b of di_pre
 @compute @workgroup_size(64)
 fn grad8_b_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -755,7 +755,7 @@ fn grad8_b_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_i_ + g_] += acc_;
 }
@@ -764,7 +764,7 @@ fn grad8_b_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad9_b_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -773,7 +773,7 @@ fn grad9_b_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_f_ + g_] += acc_;
 }
@@ -782,7 +782,7 @@ fn grad9_b_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad10_b_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -791,7 +791,7 @@ fn grad10_b_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workg
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_o_ + g_] += acc_;
 }
@@ -800,7 +800,7 @@ fn grad10_b_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workg
 @compute @workgroup_size(64)
 fn grad11_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -809,16 +809,16 @@ fn grad11_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workg
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_c_ + g_] += acc_;
 }
 
-// dp_i += sum over t, b of tmp2
+// dp_i += sum over t, b of tmp2_
 @compute @workgroup_size(64)
 fn grad12_p_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -827,16 +827,16 @@ fn grad12_p_i(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workg
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_tmp2_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_tmp2_ + b_ * size_hidden_ + i_];
   }
   grads_[P_p_i_ + g_] += acc_;
 }
 
-// dp_f += sum over t, b of tmp3
+// dp_f += sum over t, b of tmp3_
 @compute @workgroup_size(64)
 fn grad13_p_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -845,16 +845,16 @@ fn grad13_p_f(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workg
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_tmp3_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_tmp3_ + b_ * size_hidden_ + i_];
   }
   grads_[P_p_f_ + g_] += acc_;
 }
 
-// dp_o += sum over t, b of tmp4
+// dp_o += sum over t, b of tmp4_
 @compute @workgroup_size(64)
 fn grad14_p_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -863,33 +863,33 @@ fn grad14_p_o(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workg
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_tmp4_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_tmp4_ + b_ * size_hidden_ + i_];
   }
   grads_[P_p_o_ + g_] += acc_;
 }
 
-fn backward_gemm_W_oT_do_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_oT_do_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_oT_do_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_o_ + k_ * input_ + n_];
+fn backward_gemm_W_oT_do_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_o_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_oT_do_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_oT_do_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_oT_do_pre = W_o' * do_pre, for all steps and rows at once (tiled GEMM)
+// W_oT_do_pre_ = W_o' * do_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_oT_do_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -905,7 +905,7 @@ fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_oT_do_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_oT_do_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -919,7 +919,7 @@ fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_oT_do_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_oT_do_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -945,34 +945,34 @@ fn backward_gemm_W_oT_do_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_oT_do_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_oT_do_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn backward_gemm_W_cT_dc_cand_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_cT_dc_cand_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_cT_dc_cand_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_c_ + k_ * input_ + n_];
+fn backward_gemm_W_cT_dc_cand_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_c_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_cT_dc_cand_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_cT_dc_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_cT_dc_cand_pre = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM)
+// W_cT_dc_cand_pre_ = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_cT_dc_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -988,7 +988,7 @@ fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_cT_dc_cand_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_cT_dc_cand_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -1002,7 +1002,7 @@ fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_cT_dc_cand_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_cT_dc_cand_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -1028,34 +1028,34 @@ fn backward_gemm_W_cT_dc_cand_pre(@builtin(workgroup_id) wid_: vec3<u32>, @built
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_cT_dc_cand_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_cT_dc_cand_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn backward_gemm_W_iT_di_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_iT_di_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_iT_di_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_i_ + k_ * input_ + n_];
+fn backward_gemm_W_iT_di_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_i_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_iT_di_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_iT_di_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_iT_di_pre = W_i' * di_pre, for all steps and rows at once (tiled GEMM)
+// W_iT_di_pre_ = W_i' * di_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_iT_di_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -1071,7 +1071,7 @@ fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_iT_di_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_iT_di_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -1085,7 +1085,7 @@ fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_iT_di_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_iT_di_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -1111,34 +1111,34 @@ fn backward_gemm_W_iT_di_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_iT_di_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_iT_di_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn backward_gemm_W_fT_df_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_fT_df_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_fT_df_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_f_ + k_ * input_ + n_];
+fn backward_gemm_W_fT_df_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_f_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_fT_df_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_fT_df_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_fT_df_pre = W_f' * df_pre, for all steps and rows at once (tiled GEMM)
+// W_fT_df_pre_ = W_f' * df_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_fT_df_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_fT_df_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -1154,7 +1154,7 @@ fn backward_gemm_W_fT_df_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_fT_df_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_fT_df_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -1168,7 +1168,7 @@ fn backward_gemm_W_fT_df_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_fT_df_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_fT_df_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -1194,7 +1194,7 @@ fn backward_gemm_W_fT_df_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_fT_df_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_fT_df_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -1203,24 +1203,24 @@ fn backward_gemm_W_fT_df_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
 fn grad0_W_i_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad0_W_i_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad0_W_i_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_i_ + m_ * input_ + n_] += v_;
+  grads_[P_W_i_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_i += sum over t, b of di_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1286,24 +1286,24 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad1_W_f_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad1_W_f_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad1_W_f_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_f_ + m_ * input_ + n_] += v_;
+  grads_[P_W_f_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_f += sum over t, b of df_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1369,24 +1369,24 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad2_W_o_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad2_W_o_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad2_W_o_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_o_ + m_ * input_ + n_] += v_;
+  grads_[P_W_o_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_o += sum over t, b of do_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1452,24 +1452,24 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad3_W_c_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad3_W_c_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad3_W_c_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_c_ + m_ * input_ + n_] += v_;
+  grads_[P_W_c_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_c += sum over t, b of dc_cand_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1535,24 +1535,24 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad4_U_i_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad4_U_i_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad4_U_i_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_i_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_i_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU_i += sum over t, b of di_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1618,24 +1618,24 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad5_U_f_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad5_U_f_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad5_U_f_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_f_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_f_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU_f += sum over t, b of df_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1701,24 +1701,24 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad6_U_o_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad6_U_o_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad6_U_o_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_o_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_o_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU_o += sum over t, b of do_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1784,24 +1784,24 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad7_U_c_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad7_U_c_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad7_U_c_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_c_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_c_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU_c += sum over t, b of dc_cand_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -1893,28 +1893,28 @@ export const kernels: CellKernels = {
     { name: 'h', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   fwork: [
-    { name: 'W_f_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_f_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'f', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_i_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_i_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'i', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_c_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_c_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'c_cand', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_o_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_o_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'o', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'tmp1', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'tmp1_', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   bwork: [
     { name: 'do_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'di_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'df_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'dc_cand_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_oT_do_pre', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'W_cT_dc_cand_pre', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'W_iT_di_pre', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'W_fT_df_pre', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'tmp2', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'tmp3', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'tmp4', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_oT_do_pre_', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'W_cT_dc_cand_pre_', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'W_iT_di_pre_', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'W_fT_df_pre_', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'tmp2_', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'tmp3_', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'tmp4_', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   forward: {
     shader: forwardWgsl,
@@ -1927,28 +1927,28 @@ export const kernels: CellKernels = {
     ],
     dispatches: [
       {
-        entry: 'forward_gemm_W_f_x',
+        entry: 'forward_gemm_W_f_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
-        entry: 'forward_gemm_W_i_x',
+        entry: 'forward_gemm_W_i_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
-        entry: 'forward_gemm_W_c_x',
+        entry: 'forward_gemm_W_c_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
-        entry: 'forward_gemm_W_o_x',
+        entry: 'forward_gemm_W_o_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
@@ -1993,28 +1993,28 @@ export const kernels: CellKernels = {
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
       },
       {
-        entry: 'backward_gemm_W_oT_do_pre',
+        entry: 'backward_gemm_W_oT_do_pre_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
       },
       {
-        entry: 'backward_gemm_W_cT_dc_cand_pre',
+        entry: 'backward_gemm_W_cT_dc_cand_pre_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
       },
       {
-        entry: 'backward_gemm_W_iT_di_pre',
+        entry: 'backward_gemm_W_iT_di_pre_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
       },
       {
-        entry: 'backward_gemm_W_fT_df_pre',
+        entry: 'backward_gemm_W_fT_df_pre_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],

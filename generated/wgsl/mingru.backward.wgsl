@@ -28,35 +28,35 @@ struct Ctl_ {
 @group(0) @binding(8) var<storage, read_write> dxs_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_z, b_z, W_h, b_h
 override P_W_z_: u32 = 0u;
-override P_b_z_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_W_h_ + hidden_ * input_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_z_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand [batch][hidden_], W_hT_dh_cand [batch][input_], dz_pre [batch][hidden_], W_zT_dz_pre [batch][input_]
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand [batch][size_hidden_], W_hT_dh_cand_ [batch][size_input_], dz_pre [batch][size_hidden_], W_zT_dz_pre_ [batch][size_input_]
 override BW_dh_cand_: u32 = 0u;
-override BW_W_hT_dh_cand_: u32 = BW_dh_cand_ + batch_ * hidden_;
-override BW_dz_pre_: u32 = BW_W_hT_dh_cand_ + batch_ * input_;
-override BW_W_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_W_zT_dz_pre_ + batch_ * input_;
+override BW_W_hT_dh_cand_: u32 = BW_dh_cand_ + batch_ * size_hidden_;
+override BW_dz_pre_: u32 = BW_W_hT_dh_cand_ + batch_ * size_input_;
+override BW_W_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_W_zT_dz_pre_ + batch_ * size_input_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -66,7 +66,7 @@ var<workgroup> gemm_b_: array<vec4<f32>, 256>;
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -78,10 +78,10 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-    // dh_prev = delta_h .* (1 - z), added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += delta_h * (1.0 - z);
+    let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+    // dh_prev = delta_h_ .* (1 - z), added into the adjoint of s_t
+    ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += delta_h_ * (1.0 - z);
   }
 }
 
@@ -89,7 +89,7 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -97,25 +97,25 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // dh_cand = delta_h .* z
-  let dh_cand = delta_h * z;
-  bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + i_] = dh_cand;
-  // dz = delta_h .* (h_cand - h_prev)
-  let dz = delta_h * (h_cand - h_prev);
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // dh_cand = delta_h_ .* z
+  let dh_cand = delta_h_ * z;
+  bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + i_] = dh_cand;
+  // dz = delta_h_ .* (h_cand - h_prev)
+  let dz = delta_h_ * (h_cand - h_prev);
   // dz_pre = dz .* (z .* (1 - z))
   let dz_pre = dz * (z * (1.0 - z));
-  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] = dz_pre;
+  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] = dz_pre;
 }
 
 // backward after the time loop, all steps at once: dx
 @compute @workgroup_size(64)
 fn backward_post2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -123,17 +123,17 @@ fn backward_post2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let W_hT_dh_cand = bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * input_ + i_];
-  let W_zT_dz_pre = bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * input_ + i_];
-  // dx = W_hT_dh_cand + W_zT_dz_pre
-  dxs_[t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_hT_dh_cand + W_zT_dz_pre;
+  let W_hT_dh_cand_ = bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * size_input_ + i_];
+  let W_zT_dz_pre_ = bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + i_];
+  // dx = W_hT_dh_cand_ + W_zT_dz_pre_
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_hT_dh_cand_ + W_zT_dz_pre_;
 }
 
 // db_z += sum over t, b of dz_pre
 @compute @workgroup_size(64)
 fn grad1_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -142,7 +142,7 @@ fn grad1_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_z_ + g_] += acc_;
 }
@@ -151,7 +151,7 @@ fn grad1_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad3_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -160,33 +160,33 @@ fn grad3_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_h_ + g_] += acc_;
 }
 
-fn backward_gemm_W_hT_dh_cand_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_hT_dh_cand__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_hT_dh_cand_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + k_ * input_ + n_];
+fn backward_gemm_W_hT_dh_cand__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_h_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_hT_dh_cand_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_hT_dh_cand__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_hT_dh_cand = W_h' * dh_cand, for all steps and rows at once (tiled GEMM)
+// W_hT_dh_cand_ = W_h' * dh_cand, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_hT_dh_cand(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_hT_dh_cand_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -202,7 +202,7 @@ fn backward_gemm_W_hT_dh_cand(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(l
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_hT_dh_cand_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_hT_dh_cand__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -216,7 +216,7 @@ fn backward_gemm_W_hT_dh_cand(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(l
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_hT_dh_cand_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_hT_dh_cand__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -242,34 +242,34 @@ fn backward_gemm_W_hT_dh_cand(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(l
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_hT_dh_cand_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_hT_dh_cand__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn backward_gemm_W_zT_dz_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_zT_dz_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_zT_dz_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_z_ + k_ * input_ + n_];
+fn backward_gemm_W_zT_dz_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_z_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_zT_dz_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_zT_dz_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_zT_dz_pre = W_z' * dz_pre, for all steps and rows at once (tiled GEMM)
+// W_zT_dz_pre_ = W_z' * dz_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_zT_dz_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -285,7 +285,7 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_zT_dz_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_zT_dz_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -299,7 +299,7 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_zT_dz_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_zT_dz_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -325,7 +325,7 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_zT_dz_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_zT_dz_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -334,24 +334,24 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
 fn grad0_W_z_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad0_W_z_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad0_W_z_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_z_ + m_ * input_ + n_] += v_;
+  grads_[P_W_z_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_z += sum over t, b of dz_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -417,24 +417,24 @@ fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad2_W_h_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + m_];
 }
 
 fn grad2_W_h_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad2_W_h_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_h_ + m_ * input_ + n_] += v_;
+  grads_[P_W_h_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_h += sum over t, b of dh_cand x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;

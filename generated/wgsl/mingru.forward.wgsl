@@ -20,29 +20,29 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_z, b_z, W_h, b_h
 override P_W_z_: u32 = 0u;
-override P_b_z_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_W_h_ + hidden_ * input_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_z_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -57,7 +57,7 @@ fn sigmoid_(x: f32) -> f32 {
 @compute @workgroup_size(64)
 fn forward_pre1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -65,23 +65,23 @@ fn forward_pre1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   if (t_ >= ctl_.steps) {
     return;
   }
-  let W_z_x = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + i_];
+  let W_z_x_ = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + i_];
   let b_z = params_[P_b_z_ + i_];
-  let W_h_x = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_];
+  let W_h_x_ = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_];
   let b_h = params_[P_b_h_ + i_];
   // z = sigmoid(W_z * x + b_z)
-  let z = sigmoid_(W_z_x + b_z);
-  fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_] = z;
+  let z = sigmoid_(W_z_x_ + b_z);
+  fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_] = z;
   // h_cand = W_h * x + b_h
-  let h_cand = W_h_x + b_h;
-  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_] = h_cand;
+  let h_cand = W_h_x_ + b_h;
+  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
 }
 
 // forward step t, phase 1 of 1: h, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -93,38 +93,38 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     if (b_ >= batch_) {
       break;
     }
-    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
+    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
     // h = (1 - z) .* h_prev + z .* h_cand
     let h = (1.0 - z) * h_prev + z * h_cand;
     // new state h
-    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
   }
 }
 
-fn forward_gemm_W_z_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_z_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_z_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_z_ + n_ * input_ + k_];
+fn forward_gemm_W_z_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_z_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_z_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_z_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_z_x = W_z * x, for all steps and rows at once (tiled GEMM)
+// W_z_x_ = W_z * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_z_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -140,7 +140,7 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_z_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_z_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -154,7 +154,7 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_z_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_z_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -180,34 +180,34 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_z_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_z_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_h_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_h_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_h_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + n_ * input_ + k_];
+fn forward_gemm_W_h_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_h_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_h_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_h_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_h_x = W_h * x, for all steps and rows at once (tiled GEMM)
+// W_h_x_ = W_h * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_h_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -223,7 +223,7 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_h_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_h_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -237,7 +237,7 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_h_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_h_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -263,7 +263,7 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_h_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_h_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }

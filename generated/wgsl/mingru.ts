@@ -36,29 +36,29 @@ struct Ctl_ {
 @group(0) @binding(4) var<storage, read_write> fw_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_z, b_z, W_h, b_h
 override P_W_z_: u32 = 0u;
-override P_b_z_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_W_h_ + hidden_ * input_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_z_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values kept for the backward and between phases; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values kept for the backward and between phases; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -73,7 +73,7 @@ fn sigmoid_(x: f32) -> f32 {
 @compute @workgroup_size(64)
 fn forward_pre1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -81,23 +81,23 @@ fn forward_pre1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wor
   if (t_ >= ctl_.steps) {
     return;
   }
-  let W_z_x = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + i_];
+  let W_z_x_ = fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + i_];
   let b_z = params_[P_b_z_ + i_];
-  let W_h_x = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + i_];
+  let W_h_x_ = fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + i_];
   let b_h = params_[P_b_h_ + i_];
   // z = sigmoid(W_z * x + b_z)
-  let z = sigmoid_(W_z_x + b_z);
-  fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_] = z;
+  let z = sigmoid_(W_z_x_ + b_z);
+  fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_] = z;
   // h_cand = W_h * x + b_h
-  let h_cand = W_h_x + b_h;
-  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_] = h_cand;
+  let h_cand = W_h_x_ + b_h;
+  fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
 }
 
 // forward step t, phase 1 of 1: h, new h
 @compute @workgroup_size(64)
 fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -109,38 +109,38 @@ fn forward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_wo
     if (b_ >= batch_) {
       break;
     }
-    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
+    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+    let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
     // h = (1 - z) .* h_prev + z .* h_cand
     let h = (1.0 - z) * h_prev + z * h_cand;
     // new state h
-    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_] = h;
+    st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_] = h;
   }
 }
 
-fn forward_gemm_W_z_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_z_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_z_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_z_ + n_ * input_ + k_];
+fn forward_gemm_W_z_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_z_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_z_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_z_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_z_x = W_z * x, for all steps and rows at once (tiled GEMM)
+// W_z_x_ = W_z * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_z_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -156,7 +156,7 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_z_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_z_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -170,7 +170,7 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_z_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_z_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -196,34 +196,34 @@ fn forward_gemm_W_z_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_z_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_z_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn forward_gemm_W_h_x_a_(m_: u32, k_: u32) -> f32 {
+fn forward_gemm_W_h_x__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + k_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_h_x_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + n_ * input_ + k_];
+fn forward_gemm_W_h_x__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_h_ + n_ * size_input_ + k_];
 }
 
-fn forward_gemm_W_h_x_c_(m_: u32, n_: u32, v_: f32) {
+fn forward_gemm_W_h_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * hidden_ + n_] = v_;
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + n_] = v_;
 }
 
-// W_h_x = W_h * x, for all steps and rows at once (tiled GEMM)
+// W_h_x_ = W_h * x, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn forward_gemm_W_h_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = hidden_;
-  let k_size_ = input_;
+  let n_size_ = size_hidden_;
+  let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -239,7 +239,7 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_h_x_a_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_h_x__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -253,7 +253,7 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_h_x_b_(e0_ + c_, k_);
+          w_[c_] = forward_gemm_W_h_x__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -279,7 +279,7 @@ fn forward_gemm_W_h_x(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_inv
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_h_x_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_h_x__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -317,35 +317,35 @@ struct Ctl_ {
 @group(0) @binding(8) var<storage, read_write> dxs_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W_z, b_z, W_h, b_h
 override P_W_z_: u32 = 0u;
-override P_b_z_: u32 = P_W_z_ + hidden_ * input_;
-override P_W_h_: u32 = P_b_z_ + hidden_;
-override P_b_h_: u32 = P_W_h_ + hidden_ * input_;
-override p_total_: u32 = P_b_h_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_b_z_: u32 = P_W_z_ + size_hidden_ * size_input_;
+override P_W_h_: u32 = P_b_z_ + size_hidden_;
+override P_b_h_: u32 = P_W_h_ + size_hidden_ * size_input_;
+override p_total_: u32 = P_b_h_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_z_x [batch][hidden_], z [batch][hidden_], W_h_x [batch][hidden_], h_cand [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_z_x_ [batch][size_hidden_], z [batch][size_hidden_], W_h_x_ [batch][size_hidden_], h_cand [batch][size_hidden_]
 override FW_W_z_x_: u32 = 0u;
-override FW_z_: u32 = FW_W_z_x_ + batch_ * hidden_;
-override FW_W_h_x_: u32 = FW_z_ + batch_ * hidden_;
-override FW_h_cand_: u32 = FW_W_h_x_ + batch_ * hidden_;
-override fw_stride_: u32 = FW_h_cand_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand [batch][hidden_], W_hT_dh_cand [batch][input_], dz_pre [batch][hidden_], W_zT_dz_pre [batch][input_]
+override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
+override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
+override FW_h_cand_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
+override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand [batch][size_hidden_], W_hT_dh_cand_ [batch][size_input_], dz_pre [batch][size_hidden_], W_zT_dz_pre_ [batch][size_input_]
 override BW_dh_cand_: u32 = 0u;
-override BW_W_hT_dh_cand_: u32 = BW_dh_cand_ + batch_ * hidden_;
-override BW_dz_pre_: u32 = BW_W_hT_dh_cand_ + batch_ * input_;
-override BW_W_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_W_zT_dz_pre_ + batch_ * input_;
+override BW_W_hT_dh_cand_: u32 = BW_dh_cand_ + batch_ * size_hidden_;
+override BW_dz_pre_: u32 = BW_W_hT_dh_cand_ + batch_ * size_input_;
+override BW_W_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_W_zT_dz_pre_ + batch_ * size_input_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -355,7 +355,7 @@ var<workgroup> gemm_b_: array<vec4<f32>, 256>;
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -367,10 +367,10 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-    // dh_prev = delta_h .* (1 - z), added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += delta_h * (1.0 - z);
+    let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+    // dh_prev = delta_h_ .* (1 - z), added into the adjoint of s_t
+    ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += delta_h_ * (1.0 - z);
   }
 }
 
@@ -378,7 +378,7 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
 @compute @workgroup_size(64)
 fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -386,25 +386,25 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * hidden_ + i_];
-  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * hidden_ + i_];
-  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_];
-  // dh_cand = delta_h .* z
-  let dh_cand = delta_h * z;
-  bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + i_] = dh_cand;
-  // dz = delta_h .* (h_cand - h_prev)
-  let dz = delta_h * (h_cand - h_prev);
+  let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
+  let h_cand = fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_];
+  let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+  // dh_cand = delta_h_ .* z
+  let dh_cand = delta_h_ * z;
+  bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + i_] = dh_cand;
+  // dz = delta_h_ .* (h_cand - h_prev)
+  let dz = delta_h_ * (h_cand - h_prev);
   // dz_pre = dz .* (z .* (1 - z))
   let dz_pre = dz * (z * (1.0 - z));
-  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_] = dz_pre;
+  bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] = dz_pre;
 }
 
 // backward after the time loop, all steps at once: dx
 @compute @workgroup_size(64)
 fn backward_post2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -412,17 +412,17 @@ fn backward_post2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let W_hT_dh_cand = bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * input_ + i_];
-  let W_zT_dz_pre = bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * input_ + i_];
-  // dx = W_hT_dh_cand + W_zT_dz_pre
-  dxs_[t_ * x_stride_ + X_x_ + b_ * input_ + i_] = W_hT_dh_cand + W_zT_dz_pre;
+  let W_hT_dh_cand_ = bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * size_input_ + i_];
+  let W_zT_dz_pre_ = bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + i_];
+  // dx = W_hT_dh_cand_ + W_zT_dz_pre_
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_hT_dh_cand_ + W_zT_dz_pre_;
 }
 
 // db_z += sum over t, b of dz_pre
 @compute @workgroup_size(64)
 fn grad1_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -431,7 +431,7 @@ fn grad1_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_z_ + g_] += acc_;
 }
@@ -440,7 +440,7 @@ fn grad1_b_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 @compute @workgroup_size(64)
 fn grad3_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -449,33 +449,33 @@ fn grad3_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_h_ + g_] += acc_;
 }
 
-fn backward_gemm_W_hT_dh_cand_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_hT_dh_cand__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_hT_dh_cand_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + k_ * input_ + n_];
+fn backward_gemm_W_hT_dh_cand__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_h_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_hT_dh_cand_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_hT_dh_cand__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_hT_dh_cand = W_h' * dh_cand, for all steps and rows at once (tiled GEMM)
+// W_hT_dh_cand_ = W_h' * dh_cand, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_hT_dh_cand(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_hT_dh_cand_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -491,7 +491,7 @@ fn backward_gemm_W_hT_dh_cand(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(l
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_hT_dh_cand_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_hT_dh_cand__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -505,7 +505,7 @@ fn backward_gemm_W_hT_dh_cand(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(l
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_hT_dh_cand_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_hT_dh_cand__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -531,34 +531,34 @@ fn backward_gemm_W_hT_dh_cand(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(l
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_hT_dh_cand_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_hT_dh_cand__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
 }
 
-fn backward_gemm_W_zT_dz_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_W_zT_dz_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_W_zT_dz_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_z_ + k_ * input_ + n_];
+fn backward_gemm_W_zT_dz_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_z_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_W_zT_dz_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_W_zT_dz_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_zT_dz_pre = W_z' * dz_pre, for all steps and rows at once (tiled GEMM)
+// W_zT_dz_pre_ = W_z' * dz_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_W_zT_dz_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -574,7 +574,7 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_zT_dz_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_zT_dz_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -588,7 +588,7 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_zT_dz_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_W_zT_dz_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -614,7 +614,7 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_zT_dz_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_zT_dz_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -623,24 +623,24 @@ fn backward_gemm_W_zT_dz_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(lo
 fn grad0_W_z_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad0_W_z_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad0_W_z_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_z_ + m_ * input_ + n_] += v_;
+  grads_[P_W_z_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_z += sum over t, b of dz_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -706,24 +706,24 @@ fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
 fn grad2_W_h_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + m_];
 }
 
 fn grad2_W_h_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad2_W_h_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_h_ + m_ * input_ + n_] += v_;
+  grads_[P_W_h_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW_h += sum over t, b of dh_cand x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -801,16 +801,16 @@ export const kernels: CellKernels = {
   inputs: [{ name: 'x', dim: { terms: [['input', 1]], constant: 0 } }],
   states: [{ name: 'h', dim: { terms: [['hidden', 1]], constant: 0 } }],
   fwork: [
-    { name: 'W_z_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_z_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'z', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_h_x', dim: { terms: [['hidden', 1]], constant: 0 } },
+    { name: 'W_h_x_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'h_cand', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   bwork: [
     { name: 'dh_cand', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_hT_dh_cand', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'W_hT_dh_cand_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'dz_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_zT_dz_pre', dim: { terms: [['input', 1]], constant: 0 } },
+    { name: 'W_zT_dz_pre_', dim: { terms: [['input', 1]], constant: 0 } },
   ],
   forward: {
     shader: forwardWgsl,
@@ -823,14 +823,14 @@ export const kernels: CellKernels = {
     ],
     dispatches: [
       {
-        entry: 'forward_gemm_W_z_x',
+        entry: 'forward_gemm_W_z_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
-        entry: 'forward_gemm_W_h_x',
+        entry: 'forward_gemm_W_h_x_',
         scope: 'pre',
         kind: 'gemm',
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
@@ -882,14 +882,14 @@ export const kernels: CellKernels = {
         trips: [],
       },
       {
-        entry: 'backward_gemm_W_hT_dh_cand',
+        entry: 'backward_gemm_W_hT_dh_cand_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
       },
       {
-        entry: 'backward_gemm_W_zT_dz_pre',
+        entry: 'backward_gemm_W_zT_dz_pre_',
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],

@@ -28,29 +28,29 @@ struct Ctl_ {
 @group(0) @binding(8) var<storage, read_write> dxs_: array<f32>;
 
 // Sizes, set per pipeline.
-override input_: u32;
-override hidden_: u32;
+override size_input_: u32;
+override size_hidden_: u32;
 override batch_: u32;
 // Batch rows per invocation of a loop kernel (1 .. 8).
 override btile_: u32 = 1u;
 // params_: parameters, row-major, one after another: W, U, b
 override P_W_: u32 = 0u;
-override P_U_: u32 = P_W_ + hidden_ * input_;
-override P_b_: u32 = P_U_ + hidden_ * hidden_;
-override p_total_: u32 = P_b_ + hidden_;
-// xs_: inputs x_t; per step: x [batch][input_]
+override P_U_: u32 = P_W_ + size_hidden_ * size_input_;
+override P_b_: u32 = P_U_ + size_hidden_ * size_hidden_;
+override p_total_: u32 = P_b_ + size_hidden_;
+// xs_: inputs x_t; per step: x [batch][size_input_]
 override X_x_: u32 = 0u;
-override x_stride_: u32 = X_x_ + batch_ * input_;
-// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][hidden_]
+override x_stride_: u32 = X_x_ + batch_ * size_input_;
+// st_: states, block 0 is s_0 and block t + 1 is s_{t+1}; per step: h [batch][size_hidden_]
 override S_h_: u32 = 0u;
-override s_stride_: u32 = S_h_ + batch_ * hidden_;
-// fw_: forward values stored per step; per step: W_x [batch][hidden_]
+override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
+// fw_: forward values stored per step; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
-override fw_stride_: u32 = FW_W_x_ + batch_ * hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][hidden_], WT_dh_pre [batch][input_]
+override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][size_hidden_], WT_dh_pre_ [batch][size_input_]
 override BW_dh_pre_: u32 = 0u;
-override BW_WT_dh_pre_: u32 = BW_dh_pre_ + batch_ * hidden_;
-override bw_stride_: u32 = BW_WT_dh_pre_ + batch_ * input_;
+override BW_WT_dh_pre_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_WT_dh_pre_ + batch_ * size_input_;
 
 // GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -64,7 +64,7 @@ fn step_(x: f32) -> f32 {
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
@@ -76,32 +76,32 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    let delta_h = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * hidden_ + i_];
-    // dh_pre = delta_h .* step(h)
-    let dh_pre = delta_h * step_(h);
-    bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_] = dh_pre;
+    let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    let h = st_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
+    // dh_pre = delta_h_ .* step(h)
+    let dh_pre = delta_h_ * step_(h);
+    bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_] = dh_pre;
   }
 }
 
-// backward step t, phase 2 of 2: UT_dh_pre, dh_prev
+// backward step t, phase 2 of 2: UT_dh_pre_, dh_prev
 @compute @workgroup_size(64)
 fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = hidden_;
+  let n_ = size_hidden_;
   let t_ = ctl_.t;
   let b0_ = (g_ / n_) * btile_;
   let i_ = g_ % n_;
   if (b0_ >= batch_) {
     return;
   }
-  // UT_dh_pre: products for btile_ batch rows, each matrix element read once
-  var acc_UT_dh_pre_: array<f32, 8>;
-  for (var k_ = 0u; k_ < hidden_; k_++) {
-    let m0_ = params_[P_U_ + k_ * hidden_ + i_];
+  // UT_dh_pre_: products for btile_ batch rows, each matrix element read once
+  var acc_UT_dh_pre__: array<f32, 8>;
+  for (var k_ = 0u; k_ < size_hidden_; k_++) {
+    let m0_ = params_[P_U_ + k_ * size_hidden_ + i_];
     for (var c_ = 0u; c_ < btile_; c_++) {
       let b_ = min(b0_ + c_, batch_ - 1u);
-      acc_UT_dh_pre_[c_] += m0_ * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + k_];
+      acc_UT_dh_pre__[c_] += m0_ * bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + k_];
     }
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
@@ -109,10 +109,10 @@ fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     if (b_ >= batch_) {
       break;
     }
-    // UT_dh_pre = U' * dh_pre
-    let UT_dh_pre = acc_UT_dh_pre_[c_];
-    // dh_prev = UT_dh_pre, added into the adjoint of s_t
-    ds_[t_ * s_stride_ + S_h_ + b_ * hidden_ + i_] += UT_dh_pre;
+    // UT_dh_pre_ = U' * dh_pre
+    let UT_dh_pre_ = acc_UT_dh_pre__[c_];
+    // dh_prev = UT_dh_pre_, added into the adjoint of s_t
+    ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += UT_dh_pre_;
   }
 }
 
@@ -120,7 +120,7 @@ fn backward_step1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
 @compute @workgroup_size(64)
 fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = input_;
+  let n_ = size_input_;
   let r_ = g_ / n_;
   let i_ = g_ % n_;
   let t_ = r_ / batch_;
@@ -128,16 +128,16 @@ fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   if (t_ >= ctl_.steps) {
     return;
   }
-  let WT_dh_pre = bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + i_];
-  // dx = WT_dh_pre
-  dxs_[t_ * x_stride_ + X_x_ + b_ * input_ + i_] = WT_dh_pre;
+  let WT_dh_pre_ = bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * size_input_ + i_];
+  // dx = WT_dh_pre_
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = WT_dh_pre_;
 }
 
 // db += sum over t, b of dh_pre
 @compute @workgroup_size(64)
 fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  if (g_ >= hidden_) {
+  if (g_ >= size_hidden_) {
     return;
   }
   let i_ = g_;
@@ -146,33 +146,33 @@ fn grad2_b(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgrou
   for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {
     let t_ = r_ / batch_;
     let b_ = r_ % batch_;
-    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + i_];
+    acc_ += bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + i_];
   }
   grads_[P_b_ + g_] += acc_;
 }
 
-fn backward_gemm_WT_dh_pre_a_(m_: u32, k_: u32) -> f32 {
+fn backward_gemm_WT_dh_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + k_];
+  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + k_];
 }
 
-fn backward_gemm_WT_dh_pre_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_ + k_ * input_ + n_];
+fn backward_gemm_WT_dh_pre__b_(n_: u32, k_: u32) -> f32 {
+  return params_[P_W_ + k_ * size_input_ + n_];
 }
 
-fn backward_gemm_WT_dh_pre_c_(m_: u32, n_: u32, v_: f32) {
+fn backward_gemm_WT_dh_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * input_ + n_] = v_;
+  bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * size_input_ + n_] = v_;
 }
 
-// WT_dh_pre = W' * dh_pre, for all steps and rows at once (tiled GEMM)
+// WT_dh_pre_ = W' * dh_pre, for all steps and rows at once (tiled GEMM)
 @compute @workgroup_size(16, 16)
-fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
+fn backward_gemm_WT_dh_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = input_;
-  let k_size_ = hidden_;
+  let n_size_ = size_input_;
+  let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
   let tx_ = lid_ % 16u;
@@ -188,7 +188,7 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_WT_dh_pre_a_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_WT_dh_pre__a_(e0_ + c_, k_);
         }
       }
       gemm_a_[kq_ * 32u + eq_] = w_;
@@ -202,7 +202,7 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
       var w_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
         if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_WT_dh_pre_b_(e0_ + c_, k_);
+          w_[c_] = backward_gemm_WT_dh_pre__b_(e0_ + c_, k_);
         }
       }
       gemm_b_[kq_ * 16u + eq_] = w_;
@@ -228,7 +228,7 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
       let m_ = m0_ + ty_ * 8u + i_;
       let n_ = n0_ + tx_ * 4u + j_;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_WT_dh_pre_c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_WT_dh_pre__c_(m_, n_, acc_[i_][j_]);
       }
     }
   }
@@ -237,24 +237,24 @@ fn backward_gemm_WT_dh_pre(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loca
 fn grad0_W_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad0_W_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * input_ + n_];
+  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
 }
 
 fn grad0_W_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_ + m_ * input_ + n_] += v_;
+  grads_[P_W_ + m_ * size_input_ + n_] += v_;
 }
 
 // dW += sum over t, b of dh_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = input_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;
@@ -320,24 +320,24 @@ fn grad0_W(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_ind
 fn grad1_U_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * hidden_ + m_];
+  return bw_[t_ * bw_stride_ + BW_dh_pre_ + b_ * size_hidden_ + m_];
 }
 
 fn grad1_U_b_(n_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * hidden_ + n_];
+  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
 }
 
 fn grad1_U_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_ + m_ * hidden_ + n_] += v_;
+  grads_[P_U_ + m_ * size_hidden_ + n_] += v_;
 }
 
 // dU += sum over t, b of dh_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad1_U(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = hidden_;
-  let n_size_ = hidden_;
+  let m_size_ = size_hidden_;
+  let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 64u;

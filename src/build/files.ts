@@ -1,6 +1,7 @@
-// Output trees held in memory, written atomically: a failed build leaves the output folder untouched.
+// Output trees held in memory, written atomically: a failed or killed build leaves the output folder whole.
 
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { swapInto, swapStep } from './swap.js';
 import { dirname, join, relative } from 'node:path';
 
 /** Relative path (with '/') -> file content. */
@@ -36,35 +37,24 @@ export function diffTree(tree: FileTree, dir: string, owned: (path: string) => b
 }
 
 /**
- * Replaces `dir` with the tree: written into a sibling temporary folder first, then swapped in by
- * rename, so readers see the old tree or the new one, never a mix. Files under `dir` that the tree
- * does not own (`keep`) are carried over.
+ * Replaces `dir` with the tree: written into a sibling temporary folder first, then swapped in (src/build/swap.ts),
+ * so `dir` holds the old tree or the new one at every instant, even if the build is killed. Files under `dir` that
+ * the tree does not own (`keep`) are carried over.
  */
 export function writeTreeAtomically(tree: FileTree, dir: string, keep: (path: string) => boolean = () => false): void {
-  const parent = dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}`;
-  const old = `${dir}.old-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  try {
-    mkdirSync(tmp, { recursive: true });
+  swapInto(dir, (tmp) => {
     for (const path of listFiles(dir)) {
       if (keep(path) && !tree.has(path)) {
         mkdirSync(dirname(join(tmp, path)), { recursive: true });
+        swapStep();
         cpSync(join(dir, path), join(tmp, path));
       }
     }
     for (const [path, content] of tree) {
       const p = join(tmp, path);
       mkdirSync(dirname(p), { recursive: true });
+      swapStep();
       writeFileSync(p, bytesOf(content));
     }
-    if (existsSync(dir)) renameSync(dir, old);
-    renameSync(tmp, dir);
-    rmSync(old, { recursive: true, force: true });
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (!existsSync(dir) && existsSync(old)) renameSync(old, dir);
-    throw e;
-  }
+  });
 }

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { Diagnostic, formatDiagnostic } from '../spec/diagnostic.js';
+import { terminal } from '../text/escape.js';
 import { packageVersion, shippedCellsDir } from './package.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -106,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
       err(formatDiagnostic(e));
       return 1;
     }
-    err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    err(`error: ${terminal(e instanceof Error ? e.message : String(e))}`);
     if (process.env.CELLGEN_DEBUG && e instanceof Error) err(e.stack ?? '');
     return 2;
   }

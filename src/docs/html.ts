@@ -1,17 +1,10 @@
 // HTML escaping, link sanitising and number formatting shared by the pages; all output is deterministic.
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-  '`': '&#96;',
-  '=': '&#61;',
-};
+import { htmlText } from '../text/escape.js';
 
+/** Text safe in element content and in quoted attributes (see src/text/escape.ts). */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`=]/g, (c) => ESCAPES[c]!);
+  return htmlText(text);
 }
 
 /**

@@ -199,16 +199,40 @@ export function slice(a: Expr, start: Dim, length: Dim): Expr {
 
 /** Post-order (children before parents) over everything reachable from roots; stable order. */
 export function topoOrder(roots: readonly Expr[]): Expr[] {
+  // Depth-first post-order with an explicit stack (an expression may be thousands of nodes deep).
   const seen = new Set<number>();
   const out: Expr[] = [];
-  const visit = (e: Expr): void => {
-    if (seen.has(e.id)) return;
-    seen.add(e.id);
-    for (const c of children(e)) visit(c);
-    out.push(e);
-  };
-  for (const r of roots) visit(r);
+  const stack: { e: Expr; kids: readonly Expr[]; next: number }[] = [];
+  for (const r of roots) {
+    if (seen.has(r.id)) continue;
+    seen.add(r.id);
+    stack.push({ e: r, kids: children(r), next: 0 });
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      if (top.next < top.kids.length) {
+        const c = top.kids[top.next++]!;
+        if (!seen.has(c.id)) {
+          seen.add(c.id);
+          stack.push({ e: c, kids: children(c), next: 0 });
+        }
+      } else {
+        stack.pop();
+        out.push(top.e);
+      }
+    }
+  }
   return out;
+}
+
+/** The longest path from each node down to a leaf, in nodes (a leaf has depth 1), without recursion. */
+export function depths(roots: readonly Expr[], memo: Map<number, number> = new Map()): Map<number, number> {
+  for (const e of topoOrder(roots)) {
+    if (memo.has(e.id)) continue;
+    let d = 0;
+    for (const c of children(e)) d = Math.max(d, memo.get(c.id)!);
+    memo.set(e.id, d + 1);
+  }
+  return memo;
 }
 
 /** How many times each node is used as a child, counted over the graph reachable from roots. */

@@ -5,7 +5,7 @@ import { Diagnostic, didYouMean } from '../spec/diagnostic.js';
 import { spanOf } from '../spec/source-expr.js';
 import type { CellSpec, EquationDecl, SourceExpr } from '../spec/types.js';
 import { SCALAR_MACROS } from './scalar-derive.js';
-import { add, concat, constant, div, type Expr, type Leaf, leaf, map, matvec, mul, neg, sub, topoOrder } from './expr.js';
+import { add, concat, constant, div, type Expr, type Leaf, leaf, map, matvec, mul, neg, sub, topoOrder, depths } from './expr.js';
 import { FnTable, USER_FUNCTIONS } from './functions.js';
 import { compileScalar, scalarBody, scalarDerivative, validateScalar } from './scalar.js';
 import { dimKey, showDim, showShape } from './shape.js';
@@ -95,6 +95,9 @@ function customActivations(spec: CellSpec, fns: FnTable): void {
   for (const a of spec.activations) defineActivation(fns, a.name, a.param, a.expr, `activation '${a.name}'`);
 }
 
+/** The deepest expression graph a step may have (see the check in lowerCell). */
+export const MAX_IR_DEPTH = 600;
+
 export function lowerCell(spec: CellSpec): CellIR {
   const fns = new FnTable();
   customActivations(spec, fns);
@@ -109,6 +112,7 @@ export function lowerCell(spec: CellSpec): CellIR {
   const stateNames = new Set(spec.state.map((s) => s.name));
   const used = new Set<string>();
   const equations: Equation[] = [];
+  const depthMemo = new Map<number, number>();
 
   for (const [idx, eq] of spec.equations.entries()) {
     const se = eq.expr;
@@ -286,6 +290,11 @@ export function lowerCell(spec: CellSpec): CellIR {
     }
     if (env.has(eq.name) && !isState) throw new Diagnostic(`'${eq.name}' is defined twice`, eq.span, 'rename one of the equations');
     if (isState && equations.some((e) => e.name === eq.name)) throw new Diagnostic(`state '${eq.name}' is updated twice`, eq.span, 'update each state once');
+    // Each equation is shallow enough (src/spec/source-expr.ts), but a chain of equations builds one deep graph, and
+    // derivation and printers walk it recursively: bound its depth here, where the user can still act.
+    const depth = depths([expr], depthMemo).get(expr.id)!;
+    if (depth > MAX_IR_DEPTH)
+      throw new Diagnostic(`the equation for '${eq.name}' is ${depth} operations deep, counting the equations it uses; at most ${MAX_IR_DEPTH} are supported`, eq.span, 'shorten the chain of equations, or sum fewer terms per step');
     env.set(eq.name, expr);
     equations.push({ name: eq.name, expr, isState, decl: eq });
   }

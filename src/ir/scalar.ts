@@ -126,11 +126,14 @@ export function printScalar(n: MathNode, param: string, argText: string, opts: {
 
 export const jsNumber = (v: number): string => `${v}`;
 
-/** JavaScript for a scalar expression; sigmoid and softplus are calls of stable helpers of those names. */
-export function scalarToJs(n: MathNode, param: string, argText: string): string {
+/**
+ * JavaScript for a scalar expression; sigmoid and softplus are calls of stable helpers, named `helper(fn)` (the TS
+ * printer's helpers are `sigmoid_` and `softplus_`, see src/emit/names.ts).
+ */
+export function scalarToJs(n: MathNode, param: string, argText: string, helper: (fn: string) => string = (fn) => fn): string {
   return printScalar(n, param, argText, {
     call: (fn, args) => {
-      if (fn === 'sigmoid' || fn === 'softplus') return `${fn}(${args[0]})`;
+      if (fn === 'sigmoid' || fn === 'softplus') return `${helper(fn)}(${args[0]})`;
       if (fn === 'min' || fn === 'max') return `Math.${fn}(${args.join(', ')})`;
       if (fn === 'clip') return `Math.min(Math.max(${args[0]}, ${args[1]}), ${args[2]})`;
       const js = JS_FUNCTIONS[fn];

@@ -19,15 +19,18 @@ export function dimOf(terms: Record<string, number>, constant = 0): Dim {
 export const size = (name: string): Dim => dimOf({ [name]: 1 });
 export const constDim = (n: number): Dim => dimOf({}, n);
 
+/** A record with no prototype: size names such as `constructor` or `hasOwnProperty` are plain keys in it. */
+const terms = (): Record<string, number> => Object.create(null) as Record<string, number>;
+
 export function addDims(a: Dim, b: Dim): Dim {
-  const t: Record<string, number> = {};
+  const t = terms();
   for (const [n, c] of a.terms) t[n] = (t[n] ?? 0) + c;
   for (const [n, c] of b.terms) t[n] = (t[n] ?? 0) + c;
   return dimOf(t, a.constant + b.constant);
 }
 
 export function scaleDim(a: Dim, k: number): Dim {
-  const t: Record<string, number> = {};
+  const t = terms();
   for (const [n, c] of a.terms) t[n] = c * k;
   return dimOf(t, a.constant * k);
 }
@@ -51,7 +54,7 @@ export const shapeEq = (a: Shape, b: Shape): boolean => shapeKey(a) === shapeKey
 export function evalDim(d: Dim, sizes: Readonly<Record<string, number>>): number {
   let v = d.constant;
   for (const [n, c] of d.terms) {
-    const s = sizes[n];
+    const s = Object.prototype.hasOwnProperty.call(sizes, n) ? sizes[n] : undefined;
     if (s === undefined) throw new Error(`no value for size '${n}'`);
     v += c * s;
   }

@@ -1,5 +1,7 @@
 // Diagnostics for mistakes in a spec: a message, a source span, a hint, and a rustc-style formatter.
 
+import { terminal } from '../text/escape.js';
+
 /** A half-open range of character offsets into one source file. */
 export interface Span {
   readonly file: string;
@@ -73,27 +75,31 @@ export function locationOf(span: Span): string {
  *        |                              ^^^^^ did you mean 'h_prev'?
  */
 export function formatDiagnostic(d: Diagnostic): string {
-  const out = [`error: ${d.message}`];
+  // Everything printed may hold spec text: control characters and ESC sequences are shown escaped (terminal()).
+  const out = [`error: ${terminal(d.message, '\t')}`];
   const span = d.span;
   const text = span ? sources.get(span.file) : undefined;
   if (span && text !== undefined) {
     const { line, col } = lineColOf(text, span.start);
-    out.push(` --> ${span.file}:${line}:${col}`);
+    out.push(` --> ${terminal(span.file)}:${line}:${col}`);
     const lines = text.split('\n');
-    const src = (lines[line - 1] ?? '').replace(/\r$/, '');
+    const raw = (lines[line - 1] ?? '').replace(/\r$/, '');
     const gutter = String(line).length;
     const pad = ' '.repeat(gutter);
     const lineEnd = text.indexOf('\n', span.start);
     const stop = Math.min(span.end, lineEnd === -1 ? text.length : lineEnd);
     const width = Math.max(1, stop - span.start);
     out.push(`${pad} |`);
-    out.push(`${line} | ${src}`);
-    // Tabs in the source line are kept in the padding so the caret lines up in a terminal.
-    const caret = src.slice(0, col - 1).replace(/[^\t]/g, ' ').padEnd(col - 1) + '^'.repeat(width);
-    out.push(`${pad} | ${caret}${d.hint ? ' ' + d.hint : ''}`);
+    // The line is shown with controls escaped; the caret is placed under the escaped text, tabs kept so it lines up.
+    const shown = (s: string) => terminal(s, '\t');
+    out.push(`${line} | ${shown(raw)}`);
+    const before = shown(raw.slice(0, col - 1));
+    const under = shown(raw.slice(col - 1, col - 1 + width));
+    const caret = before.replace(/[^\t]/g, ' ') + '^'.repeat(Math.max(1, under.length));
+    out.push(`${pad} | ${caret}${d.hint ? ' ' + terminal(d.hint, '\t') : ''}`);
   } else {
-    if (span) out.push(` --> ${span.file}`);
-    if (d.hint) out.push(`  = hint: ${d.hint}`);
+    if (span) out.push(` --> ${terminal(span.file)}`);
+    if (d.hint) out.push(`  = hint: ${terminal(d.hint, '\t')}`);
   }
   return out.join('\n');
 }

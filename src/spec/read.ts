@@ -7,6 +7,7 @@ import { SCALAR_MACROS } from '../ir/scalar-derive.js';
 import { addDims, constDim, type Dim, dimOf, scaleDim, type Shape } from '../ir/shape.js';
 import { Diagnostic, didYouMean, registerSource, type Span } from './diagnostic.js';
 import { parseSourceExpr, spanOf } from './source-expr.js';
+import { texProblem } from './tex.js';
 import type { ActivationDecl, CellSpec, EquationDecl, SizeDecl, TensorDecl } from './types.js';
 
 const TOP_KEYS = ['name', 'title', 'description', 'references', 'sizes', 'inputs', 'state', 'parameters', 'equations', 'output', 'latex', 'activations', 'readout'] as const;
@@ -18,20 +19,20 @@ const CELL_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const SYMBOL = /^[A-Za-z](?:_[A-Za-z0-9]+)?$/;
 export const MAX_SIZE_EXAMPLE = 4096;
 
-/** Words no spec name may take: keywords of the targets and names the generated code uses. */
+/**
+ * Words no spec name may take: keywords of the targets (documented in the README), and words the equation syntax
+ * (mathjs) reads as operators or constants. Other names that generated code or a target's built-ins use (`batch`,
+ * `check`, `Math`, `exp`, `f32`) are allowed: printers map spec names into their own namespace (src/emit/names.ts).
+ */
 export const RESERVED: ReadonlySet<string> = new Set([
-  // TypeScript / JavaScript
+  // TypeScript / JavaScript keywords and strict-mode reserved words
   'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export',
   'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super',
   'switch', 'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'let', 'static', 'yield', 'await',
   'implements', 'interface', 'package', 'private', 'protected', 'public', 'arguments', 'eval', 'undefined', 'NaN', 'Infinity',
-  'Math', 'Object', 'Array', 'Number', 'String', 'Float32Array', 'Float64Array', 'Error',
-  // WGSL
-  'fn', 'var', 'let', 'loop', 'struct', 'bitcast', 'discard', 'fallthrough', 'override', 'alias', 'array', 'bool', 'f32',
-  'f16', 'i32', 'u32', 'vec2', 'vec3', 'vec4', 'mat2x2', 'mat3x3', 'mat4x4', 'ptr', 'sampler', 'texture', 'uniform',
-  'storage', 'workgroup', 'private', 'function', 'atomic', 'select', 'min', 'max', 'clamp',
-  // WGSL reserved words that are plausible names
-  'active', 'attribute', 'layout', 'matrix', 'namespace', 'sample', 'shared', 'target', 'type', 'unsafe', 'handle', 'module', 'self', 'as', 'async', 'auto', 'cast', 'macro', 'meta', 'move', 'mut', 'new', 'null', 'of', 'pub', 'ref', 'std', 'use', 'where',
+  // WGSL keywords and reserved words that are plausible names
+  'fn', 'loop', 'struct', 'discard', 'fallthrough', 'override', 'alias', 'continuing', 'const_assert', 'diagnostic', 'enable', 'requires',
+  'active', 'attribute', 'layout', 'matrix', 'namespace', 'sample', 'shared', 'target', 'type', 'unsafe', 'handle', 'module', 'self', 'as', 'async', 'auto', 'cast', 'macro', 'meta', 'move', 'mut', 'of', 'pub', 'ref', 'std', 'use', 'where',
   // operators of the equation syntax (mathjs): 'W * x + not' does not parse
   'and', 'or', 'xor', 'not', 'mod', 'to', 'end',
 ]);
@@ -246,6 +247,57 @@ function checkLatex(c: Ctx, value: Scalar, key: string): void {
     else if (text[i] === '}' && --depth < 0) bad(i, 1, `unbalanced '}' in the LaTeX for '${key}'`, 'every } closes an earlier {');
   }
   if (depth > 0) bad(text.lastIndexOf('{'), 1, `unbalanced '{' in the LaTeX for '${key}'`, 'close every { with a }');
+  // Rendered now, by KaTeX, in every context the printers use: the docs build can never reject it later.
+  const tex = String(value.value).trim();
+  const problem = texProblem(tex);
+  if (problem) {
+    // The value's text and the source agree (no escapes) when exprSource returned the source itself.
+    const lead = text.length - text.trimStart().length;
+    const mapped = text.trim() === tex;
+    bad(mapped ? lead + problem.at : 0, mapped ? problem.length : Math.max(1, text.trimEnd().length), `the LaTeX for '${key}' is not valid: ${problem.message}`, symbolHint);
+  }
+}
+
+/**
+ * The opening bracket of a YAML flow collection that is not closed before a line indented no deeper than the line it
+ * opened on (or before the end of the file): where the user has to add the ] or }. Quoted text and comments are skipped.
+ */
+function unclosedBracket(text: string): number | undefined {
+  const stack: { at: number; indent: number }[] = [];
+  let lineIndent = 0;
+  let lineStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (lineStart) {
+      let j = i;
+      while (text[j] === ' ') j++;
+      const blank = text[j] === '\n' || text[j] === '\r' || text[j] === '#' || j >= text.length;
+      if (!blank) {
+        lineIndent = j - i;
+        if (stack.length && lineIndent <= stack[0]!.indent) return stack[stack.length - 1]!.at;
+      }
+      lineStart = false;
+    }
+    if (ch === '\n') lineStart = true;
+    else if (ch === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if (ch === '"' || ch === "'") {
+      // A quote starts a string only at the start of a scalar; inside one (it's) it is a plain character.
+      let k = i - 1;
+      while (k >= 0 && (text[k] === ' ' || text[k] === '\t')) k--;
+      if (k < 0 || /[\s:,[{-]/.test(text[k]!)) {
+        for (i++; i < text.length; i++) {
+          if (ch === '"' && text[i] === '\\') i++;
+          else if (text[i] === ch) {
+            if (ch === "'" && text[i + 1] === "'") i++;
+            else break;
+          }
+        }
+      }
+    } else if (ch === '[' || ch === '{') stack.push({ at: i, indent: lineIndent });
+    else if ((ch === ']' || ch === '}') && stack.length) stack.pop();
+  }
+  return stack.length ? stack[stack.length - 1]!.at : undefined;
 }
 
 /** A YAML syntax error, placed where the user has to act rather than where the parser gave up. */
@@ -266,6 +318,10 @@ function yamlError(file: string, text: string, e: YAMLError): Diagnostic {
       if (unescaped) return at(q === "'" ? j + 1 : i, 'this quoted string is never closed', `add the closing ${q}`);
       if (q === "'") i = j + 1;
     }
+  }
+  if (/flow|[\]}]/i.test(msg)) {
+    const open = unclosedBracket(text);
+    if (open !== undefined) return at(open, `this '${text[open]}' is never closed`, `add the closing ${text[open] === '[' ? ']' : '}'} on the same line`);
   }
   if (e.code === 'MULTIPLE_DOCS') return at(e.pos[0], 'a spec holds one YAML document', "remove this '---' and what follows, or move it to its own file");
   if (e.code === 'BLOCK_AS_IMPLICIT_KEY') {

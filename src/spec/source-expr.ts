@@ -111,11 +111,46 @@ function rangesOf(text: string, root: MathNode): Map<MathNode, readonly [number,
 }
 
 /** Parse `text`, found at `offset` in `file`, into a SourceExpr; syntax errors become diagnostics. */
+/**
+ * The deepest nesting an expression may have. Readers, lowering, derivation and printers walk expressions
+ * recursively, so depth (not length) is what must be bounded: a sum of thousands of terms written as a chain
+ * `a + b + c + ...` is a tree that deep. Deeper expressions are refused with a diagnostic, before any walk.
+ */
+export const MAX_EXPR_DEPTH = 500;
+
+/** Offset of the first bracket nested deeper than `limit`, found without recursion (mathjs's parser recurses). */
+function tooDeepBracket(text: string, limit: number): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '(' || ch === '[' || ch === '{') {
+      if (++depth > limit) return i;
+    } else if (ch === ')' || ch === ']' || ch === '}') depth = Math.max(0, depth - 1);
+  }
+  return undefined;
+}
+
+/** The depth of a parsed tree and its deepest node, by an explicit stack. */
+function treeDepth(root: MathNode): number {
+  let max = 0;
+  const stack: [MathNode, number][] = [[root, 1]];
+  while (stack.length) {
+    const [n, d] = stack.pop()!;
+    if (d > max) max = d;
+    n.forEach((c) => stack.push([c, d + 1]));
+  }
+  return max;
+}
+
 export function parseSourceExpr(text: string, offset: number, file: string, what: string): SourceExpr {
+  const deepHint = 'split it: give parts of it names as intermediate equations';
+  const deep = tooDeepBracket(text, MAX_EXPR_DEPTH / 2);
+  if (deep !== undefined) throw new Diagnostic(`${what} nests brackets more than ${MAX_EXPR_DEPTH / 2} deep`, { file, start: offset + deep, end: offset + deep + 1 }, deepHint);
   let node: MathNode;
   try {
     node = parse(text);
   } catch (e) {
+    if (e instanceof RangeError) throw new Diagnostic(`${what} is nested too deeply to parse`, { file, start: offset, end: offset + Math.min(1, text.length) }, deepHint);
     const msg = e instanceof Error ? e.message : String(e);
     const m = /\(char (\d+)\)/.exec(msg);
     const at = m ? Math.max(0, Math.min(text.length, Number(m[1]) - 1)) : 0;
@@ -124,6 +159,9 @@ export function parseSourceExpr(text: string, offset: number, file: string, what
     const reason = bad ? `unexpected character '${bad[1]}'` : msg.replace(/\s*\(char \d+\)/, '');
     throw new Diagnostic(`cannot parse ${what}: ${reason}`, { file, start: offset + at, end: offset + Math.min(at + 1, text.length) }, 'check the expression syntax (mathjs: * matrix product, .* elementwise)');
   }
+  const depth = treeDepth(node);
+  if (depth > MAX_EXPR_DEPTH)
+    throw new Diagnostic(`${what} is ${depth} operations deep; at most ${MAX_EXPR_DEPTH} are supported`, { file, start: offset, end: offset + Math.min(1, text.length) }, deepHint);
   return { text, node, offset, ranges: rangesOf(text, node), file };
 }
 

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileCell } from '../../src/derive/compile.js';
+import { terminal } from '../../src/text/escape.js';
 import { Diagnostic, formatDiagnostic } from '../../src/spec/diagnostic.js';
 
 /** The shipped cells, and the unusual valid specs (custom activations, multi-line and quoted equations). */
@@ -120,7 +121,7 @@ function compilesOrDiagnoses(text: string, file: string): void {
     expect(span!.start, e.message).toBeGreaterThanOrEqual(0);
     expect(span!.end, e.message).toBeGreaterThanOrEqual(span!.start);
     expect(span!.end, e.message).toBeLessThanOrEqual(text.length);
-    expect(formatDiagnostic(e)).toContain(`error: ${e.message}`);
+    expect(formatDiagnostic(e)).toContain(`error: ${terminal(e.message, '\t')}`);
     // Where the message starts with the name of what is wrong, the caret must be on that name (or its quote).
     const named = /^(?:(?:unknown (?:symbol|function|size|key)|state|parameter|input|output) )?'([A-Za-z0-9_$][^']*)' /.exec(e.message);
     if (named && !/has no update equation|is declared|would clash/.test(e.message)) {

@@ -118,7 +118,8 @@ export const numel = (shape: readonly DimData[], sizes: Readonly<Record<string, 
   shape.reduce((p, d) => p * evalDim(d, sizes), 1);
 
 /** The WGSL override constant that holds a size. */
-export const sizeOverride = (name: string): string => `${name}_`;
+/** The WGSL override of a size: tagged, so a size named `batch` or `ctl` cannot meet a generated name (src/emit/names.ts). */
+export const sizeOverride = (name: string): string => `size_${name}_`;
 export const BATCH_OVERRIDE = 'batch_';
 /** The WGSL override constant that holds the loop kernels' batch tile. */
 export const BATCH_TILE_OVERRIDE = 'btile_';

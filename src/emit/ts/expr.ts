@@ -3,16 +3,17 @@
 import type { Concat, Const, Expr, Leaf, MapE, MatVec, Slice, Zip } from '../../ir/expr.js';
 import type { FnTable } from '../../ir/functions.js';
 import { scalarCalls, scalarToJs } from '../../ir/scalar.js';
+import { tsBlockComment } from '../../text/escape.js';
 import { Prec, type Printed, Printer } from '../printer.js';
 
 /** Built-in functions: how each prints in TypeScript, and the helper it needs, if any. */
 export const TS_FUNCTIONS: Readonly<Record<string, { call: (a: string) => string; helper?: string }>> = {
-  sigmoid: { call: (a) => `sigmoid(${a})`, helper: 'sigmoid' },
+  sigmoid: { call: (a) => `sigmoid_(${a})`, helper: 'sigmoid' },
   tanh: { call: (a) => `Math.tanh(${a})` },
   relu: { call: (a) => `(${a} > 0 ? ${a} : 0)` },
   exp: { call: (a) => `Math.exp(${a})` },
   log: { call: (a) => `Math.log(${a})` },
-  softplus: { call: (a) => `softplus(${a})`, helper: 'softplus' },
+  softplus: { call: (a) => `softplus_(${a})`, helper: 'softplus' },
   sqrt: { call: (a) => `Math.sqrt(${a})` },
   abs: { call: (a) => `Math.abs(${a})` },
   sin: { call: (a) => `Math.sin(${a})` },
@@ -24,7 +25,7 @@ export const TS_FUNCTIONS: Readonly<Record<string, { call: (a: string) => string
 export const TS_HELPERS: Readonly<Record<string, string>> = {
   sigmoid: [
     '/** The logistic function, without overflow for large |x|. */',
-    'function sigmoid(x: number): number {',
+    'function sigmoid_(x: number): number {',
     '  if (x >= 0) return 1 / (1 + Math.exp(-x));',
     '  const e = Math.exp(x);',
     '  return e / (1 + e);',
@@ -32,18 +33,25 @@ export const TS_HELPERS: Readonly<Record<string, string>> = {
   ].join('\n'),
   softplus: [
     '/** log(1 + e^x), without overflow for large x. */',
-    'function softplus(x: number): number {',
+    'function softplus_(x: number): number {',
     '  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));',
     '}',
   ].join('\n'),
 };
+
+/** Generated helpers with fixed names (every generated identifier ends in '_', see src/emit/names.ts). */
+export const FIXED_HELPERS = ['check_', 'checkSizes_', 'checkLengths_', 'own_', 'packRows_', 'unpackRows_', 'packRowsT_', 'unpackRowsT_', 'sigmoid_', 'softplus_',
+  'gemmNT_', 'gemmNN_', 'gemmTN_', 'gemmNT_f64_', 'gemmNN_f64_', 'gemmTN_f64_'] as const;
+
+/** The helper function of a user activation `fn` (or of its derivative `fn_grad`): a tagged generated name. */
+export const customHelperName = (fn: string): string => `act_${fn}_`;
 
 /** TypeScript for a user activation (and its derivative) as a scalar function. */
 export function customHelper(fns: FnTable, name: string): string {
   const def = fns.get(name);
   const c = def.custom!;
   const what = name.endsWith('_grad') ? `derivative of ${name.slice(0, -5)}: ${c.source}` : `activation ${name}(x) = ${c.source}`;
-  return [`/** The ${what.replace(/\*\//g, '* /')} */`, `function ${name}(x: number): number {`, `  return ${scalarToJs(c.body, c.param, 'x')};`, '}'].join('\n');
+  return [`/** The ${tsBlockComment(what)} */`, `function ${customHelperName(name)}(x: number): number {`, `  return ${scalarToJs(c.body, c.param, 'x', (f) => `${f}_`)};`, '}'].join('\n');
 }
 
 export function tsNumber(v: number): string {
@@ -96,7 +104,7 @@ export class TsPrinter extends Printer {
     this.helpers.add(e.fn);
     // Stable sigmoid and softplus helpers serve user activations too.
     for (const f of scalarCalls(def.custom.body)) if (TS_HELPERS[f]) this.helpers.add(f);
-    return { text: `${e.fn}(${a})`, prec: Prec.Atom };
+    return { text: `${customHelperName(e.fn)}(${a})`, prec: Prec.Atom };
   }
 
   protected zip(e: Zip): Printed {

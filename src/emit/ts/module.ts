@@ -6,8 +6,10 @@ import { paramRoles } from '../../derive/roles.js';
 import { add, type Expr, isConst, leaf, map, mul, neg, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
 import { type Dim, dimKey, showShape } from '../../ir/shape.js';
 import { cellLatex } from '../latex.js';
+import { GeneratedNames, specIdent } from '../names.js';
+import { tsBlockComment, tsKey, tsLineComment, tsString, tsTemplate } from '../../text/escape.js';
 import { renderLinalg } from './linalg.js';
-import { customHelper, TS_HELPERS, TsPrinter } from './expr.js';
+import { customHelper, customHelperName, FIXED_HELPERS, TS_HELPERS, TsPrinter } from './expr.js';
 import { type Group, planBackward, planForward, sinkLevels } from './plan.js';
 import { addX, dimX, type IntX, mulX, numX, type Op, type PBuffer, type PLoc, type Program, type PRead, symX } from './program.js';
 
@@ -27,20 +29,6 @@ interface Store {
   readonly op: '=' | '+=';
 }
 
-/** Allocates identifiers that cannot clash with anything the spec declares. */
-class Names {
-  private readonly taken = new Set<string>();
-  constructor(initial: Iterable<string>) {
-    for (const n of initial) this.taken.add(n);
-  }
-  fresh(base: string): string {
-    let n = base;
-    for (let k = 2; this.taken.has(n); k++) n = `${base}${k}`;
-    this.taken.add(n);
-    return n;
-  }
-}
-
 export interface TsModule {
   readonly text: string;
   /** Floats stored per step per batch row by the forward for the backward (tape), incl. the states. */
@@ -53,17 +41,18 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const { spec, cell, bw } = c;
   const fp = planForward(cell, bw);
   const bp = planBackward(cell, bw, fp);
-  const specNames = [...spec.sizes.map((s) => s.name), ...cell.params.map((p) => p.name), ...cell.inputs.map((x) => x.name), ...cell.prev.map((s) => s.name),
-    ...cell.prev.map((s) => `${s.name}_prev`), ...cell.equations.map((e) => e.name), ...spec.activations.map((a) => a.name), ...spec.activations.map((a) => `${a.name}_grad`),
-    ...bw.bindings.map((b) => b.name), 'sigmoid', 'softplus', 'Math', 'Float32Array', 'Float64Array', 'Int32Array', 'Error', 'undefined'];
-  const N = new Names(specNames);
+  // Spec names print through id(); every generated identifier ends in '_' (src/emit/names.ts), so none can clash.
+  const id = (name: string): string => specIdent('ts', name);
+  const N = new GeneratedNames([...FIXED_HELPERS, ...spec.activations.flatMap((a) => [customHelperName(a.name), customHelperName(`${a.name}_grad`)])]);
   const I = {
     sizes: N.fresh('sizes'), params: N.fresh('params'), inputs: N.fresh('inputs'), opts: N.fresh('opts'), steps: N.fresh('steps'), batch: N.fresh('batch'),
     lengths: N.fresh('lengths'), step: N.fresh('step'), row: N.fresh('row'), col: N.fresh('col'), tape: N.fresh('tape'), dStates: N.fresh('dStates'), k: N.fresh('k'), j: N.fresh('j'),
     dead: N.fresh('dead'), A: N.fresh('A'),
   };
-  const dim = (d: Dim): string => {
-    const parts = d.terms.map(([n, k]) => (k === 1 ? n : `${k} * ${n}`));
+  /** A dimension in code (sizes by identifier), or as the spec writes it (`shown`, for comments and strings). */
+  const dim = (d: Dim, shown = false): string => {
+    const nm = shown ? (n: string) => n : id;
+    const parts = d.terms.map(([n, k]) => (k === 1 ? nm(n) : `${k} * ${nm(n)}`));
     if (d.constant !== 0 || parts.length === 0) parts.push(String(d.constant));
     return parts.length > 1 ? `(${parts.join(' + ')})` : parts[0]!;
   };
@@ -112,9 +101,9 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const leafLoc = (l: Leaf): Loc => {
     switch (l.role) {
       case 'param':
-        return { arr: l.name, layout: 'param', width: width(l), n: l.shape[0]! };
+        return { arr: id(l.name), layout: 'param', width: width(l), n: l.shape[0]! };
       case 'input':
-        return { arr: l.name, layout: 'seq', width: width(l), n: l.shape[0]! };
+        return { arr: id(l.name), layout: 'seq', width: width(l), n: l.shape[0]! };
       case 'state':
         return { arr: stateSeq.get(l.name)!, layout: 'seq', width: width(l), n: l.shape[0]! };
       case 'seed':
@@ -173,9 +162,9 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         const named = fnames.has(e.id) || bindingName.has(e.id);
         if (named || (uses.get(e.id) ?? 0) > 1) {
           // Spec and derivation names are unique and never clash with buffers or loop variables.
-          const t = named ? nameOf(e) : N.fresh(nameOf(e));
+          const t = named ? id(nameOf(e)) : N.fresh(nameOf(e));
           const eq = fnames.get(e.id)?.kind === 'equation' ? cell.equations.find((q) => q.expr === e) : undefined;
-          body.push(`const ${t} = ${text};${eq ? ` // ${eq.name} = ${eq.decl.expr.text.replace(/\s+/g, ' ').trim()}` : ''}`);
+          body.push(`const ${t} = ${text};${eq ? ` // ${tsLineComment(`${eq.name} = ${eq.decl.expr.text.replace(/\s+/g, ' ').trim()}`)}` : ''}`);
           temps.set(e.id, t);
         }
       }
@@ -203,14 +192,18 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   // ---- forward: code -----------------------------------------------------------------------
   const forwardCode = (A: string, sfx: string): string[] => {
     const L: string[] = [];
-    const rec = sfx === '';
+    const rec = sfx === '_'; // the f32 variant (its helpers are gemmNT_ ...) records the program
     const ind = '  ';
     for (const s of cell.prev) L.push(`${ind}const ${stateSeq.get(s.name)} = new ${A}((${I.steps} + 1) * ${I.batch} * ${width(s)});`);
     if (rec) {
       for (const s of cell.prev) fwdBuffers.push({ name: stateSeq.get(s.name)!, len: mulX(addX(symX('@steps'), numX(1)), symX('@batch'), dimX(s.shape[0]!)) });
       for (const e of tapeNodes) fwdBuffers.push({ name: tapeName.get(e.id)!, len: mulX(symX('@steps'), symX('@batch'), dimX(e.shape[0]!)) });
     }
-    for (const s of cell.prev) L.push(`${ind}if (${I.opts}.init?.${s.name} !== undefined) ${stateSeq.get(s.name)}.set(check(${I.opts}.init.${s.name}, ${I.batch} * ${width(s)}, 'init.${s.name}'));`);
+    for (const s of cell.prev) {
+      const init = N.fresh(`init_${s.name}`);
+      L.push(`${ind}const ${init} = own_(${I.opts}.init, ${tsString(s.name)});`);
+      L.push(`${ind}if (${init} !== undefined) ${stateSeq.get(s.name)}.set(check_(${init}, ${I.batch} * ${width(s)}, ${tsString(`init.${s.name}`)}));`);
+    }
     for (const e of tapeNodes) L.push(`${ind}const ${tapeName.get(e.id)} = new ${A}(${I.steps} * ${I.batch} * ${width(e)});`);
     for (const [id, nm] of scratch) L.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(nodeById.get(id)!)});`);
     for (const g of fp.groups) {
@@ -220,13 +213,13 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       if (rec) fwdBuffers.push({ name: proj.get(g.index)!, len: mulX(g.kind === 'input' ? mulX(symX('@steps'), symX('@batch')) : symX('@batch'), dimX(g.cols)) });
       for (const p of g.pieces) {
         if (rec) fwdPre.push({ kind: 'pack', packed: packed.get(g.index)!, rowOff: p.outOff, width: g.width, W: p.W.name, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
-        L.push(`${ind}packRows${p.transpose ? 'T' : ''}(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${p.W.name}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
+        L.push(`${ind}packRows${p.transpose ? 'T' : ''}_(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${id(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
       }
       const rows = g.kind === 'input' ? `${I.steps} * ${I.batch}` : I.batch;
       L.push(`${ind}const ${proj.get(g.index)} = new ${A}(${rows} * ${dim(g.cols)});`);
       if (g.kind === 'input') {
         L.push(`${ind}// input projections of all time steps in one product`);
-        L.push(`${ind}gemmNT${sfx}(${I.steps} * ${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${(g.v as Leaf).name}, 0, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
+        L.push(`${ind}gemmNT${sfx}(${I.steps} * ${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${id((g.v as Leaf).name)}, 0, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
         if (rec) fwdPre.push({ kind: 'gemm', form: 'NT', M: mulX(symX('@steps'), symX('@batch')), N: dimX(g.cols), K: dimX(g.width), a: { buf: (g.v as Leaf).name, off: [], ld: dimX(g.width) }, b: { buf: packed.get(g.index)!, off: [], ld: dimX(g.width) }, c: { buf: proj.get(g.index)!, off: [], ld: dimX(g.cols) }, accumulate: false });
       }
     }
@@ -408,7 +401,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const backwardCode = (A: string, sfx: string): string[] => {
     const L: string[] = [];
     const ind = '  ';
-    const rec = sfx === '';
+    const rec = sfx === '_'; // the f32 variant (its helpers are gemmNT_ ...) records the program
     const SB = mulX(symX('@steps'), symX('@batch'));
     const buf = (name: string, len: IntX) => rec && bwdBuffers.push({ name, len });
     const bwRead = (e: Expr): PRead | undefined => {
@@ -422,7 +415,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     for (const [k, nm] of dvBuf) buf(nm, mulX(symX('@batch'), dimX(fp.groups[k]!.width)));
     for (const [id, nm] of dpBuf) buf(nm, mulX(symX('@batch'), dimX([...pieceLeaf.values()].find((q) => q.leaf.id === id)!.leaf.shape[0]!)));
     for (const s of cell.prev) for (const m of [dIn, carry, carryNext]) buf(m.get(s.name)!, mulX(symX('@batch'), dimX(s.shape[0]!)));
-    for (const p of cell.params) L.push(`${ind}const ${gradName.get(p.name)} = new ${A}(${p.name}.length);`);
+    for (const p of cell.params) L.push(`${ind}const ${gradName.get(p.name)} = new ${A}(${id(p.name)}.length);`);
     for (const x of cell.inputs) L.push(`${ind}const ${dxName.get(x.name)} = new ${A}(${I.steps} * ${I.batch} * ${width(x)});`);
     for (const g of fp.groups) L.push(`${ind}const ${dyBuf.get(g.index)} = new ${A}(${I.steps} * ${I.batch} * ${dim(g.cols)}); // δ of ${g.pieces.map((p) => p.W.name).join(', ')} products, every step`);
     for (const [k, nm] of dvBuf) L.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${dim(fp.groups[k]!.width)});`);
@@ -441,7 +434,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     for (const s of cell.prev) {
       const n = width(s);
       const d = N.fresh(`g${s.name}`);
-      L.push(`${ind}    const ${d} = ${I.dStates}.${s.name};`);
+      L.push(`${ind}    const ${d} = own_(${I.dStates}, ${tsString(s.name)});`);
       L.push(`${ind}    for (let ${I.col} = 0; ${I.col} < ${n}; ${I.col}++) {`);
       L.push(`${ind}      const ${I.k} = ${I.row} * ${n} + ${I.col};`);
       L.push(`${ind}      ${dIn.get(s.name)}[${I.k}] = ${I.dead} ? 0 : ${carry.get(s.name)}[${I.k}] + (${d} === undefined ? 0 : ${d}[${I.step} * ${I.batch} * ${n} + ${I.k}]);`);
@@ -462,11 +455,11 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         const W = p.bp.piece.W;
         if (p.bp.piece.transpose) {
           // (W v)ᵀ block: δv[colOff..] = W[colOff.., :] δ
-          L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[1]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${W.name}, ${dim(p.bp.piece.colOff)} * ${dim(W.shape[1]!)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
+          L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[1]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)} * ${dim(W.shape[1]!)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
           if (rec) bwdStep.push({ kind: 'gemm', form: 'NT', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[1]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: mulX(dimX(p.bp.piece.colOff), dimX(W.shape[1]!)), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
           continue;
         }
-        L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[0]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${W.name}, ${dim(p.bp.piece.colOff)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
+        L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[0]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
         if (rec) bwdStep.push({ kind: 'gemm', form: 'NN', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[0]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: dimX(p.bp.piece.colOff), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
       }
       const stores: Store[] = [];
@@ -501,7 +494,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     }
     L.push(`${ind}// weight gradients of all steps: Σ_t δ_t v_tᵀ as one product per packed group`);
     for (const g of fp.groups) {
-      const vArr = g.kind === 'input' ? (g.v as Leaf).name : g.kind === 'state' ? stateSeq.get((g.v as Leaf).name)! : g.newState !== undefined ? stateSeq.get(g.newState)! : tapeName.get(g.v.id)!;
+      const vArr = g.kind === 'input' ? id((g.v as Leaf).name) : g.kind === 'state' ? stateSeq.get((g.v as Leaf).name)! : g.newState !== undefined ? stateSeq.get(g.newState)! : tapeName.get(g.v.id)!;
       // s_t of every step starts one step into the state sequence (which begins with s_0).
       const vOff = g.newState !== undefined ? `${I.batch} * ${dim(g.width)}` : '0';
       const dW = N.fresh(`d${groupName(g)}Weights`);
@@ -510,7 +503,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       buf(dW, mulX(dimX(g.cols), dimX(g.width)));
       if (rec) bwdPost.push({ kind: 'gemm', form: 'TN', M: dimX(g.cols), N: dimX(g.width), K: SB, a: { buf: dyBuf.get(g.index)!, off: [], ld: dimX(g.cols) }, b: { buf: vArr, off: g.newState !== undefined ? mulX(symX('@batch'), dimX(g.width)) : [], ld: dimX(g.width) }, c: { buf: dW, off: [], ld: dimX(g.width) }, accumulate: false });
       if (rec) for (const p of g.pieces) bwdPost.push({ kind: 'unpack', packed: dW, rowOff: p.outOff, width: g.width, W: gradName.get(p.W.name)!, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
-      for (const p of g.pieces) L.push(`${ind}unpackRows${p.transpose ? 'T' : ''}(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
+      for (const p of g.pieces) L.push(`${ind}unpackRows${p.transpose ? 'T' : ''}_(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
     }
     const sd: string[] = [];
     for (const [id, nm] of bscratch) sd.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(bnodes.find((e) => e.id === id)!)});`);
@@ -524,79 +517,89 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   // A size that only the readout uses (rnn-tanh's classes) shapes no kernel tensor: optional here.
   const used = new Set([...spec.params, ...spec.inputs, ...spec.state].flatMap((t) => t.shape.flatMap((d) => d.terms.map(([n]) => n))));
   const kernelSizes = spec.sizes.filter((s) => used.has(s.name) || s.name !== spec.readout?.classes);
-  const sizesType = spec.sizes.map((s) => `  readonly ${s.name}${kernelSizes.includes(s) ? '' : '?'}: number;`).join('\n');
-  const sizeLocals = `const { ${kernelSizes.map((s) => s.name).join(', ')} } = checkSizes(${I.sizes});`;
+  const sizesType = spec.sizes.map((s) => `  readonly ${tsKey(s.name)}${kernelSizes.includes(s) ? '' : '?'}: number;`).join('\n');
+  /** `{ a, for: _for }`: a destructuring pattern binding each spec name to its identifier. */
+  const pattern = (names: readonly string[]): string => `{ ${names.map((n) => (id(n) === n ? n : `${tsKey(n)}: ${id(n)}`)).join(', ')} }`;
+  /** `{ a: a_, for: x }`: an object literal with the user's names as keys. */
+  const object = (entries: readonly (readonly [string, string])[]): string => `{ ${entries.map(([k, v]) => (k === v ? k : `${tsKey(k)}: ${v}`)).join(', ')} }`;
+  const sizeLocals = `const ${pattern(kernelSizes.map((s) => s.name))} = checkSizes_(${I.sizes});`;
   const paramList = cell.params.map((p) => p.name);
-  const shapeOf = (e: Expr) => `[${e.shape.map(dim).join(', ')}]`;
-  const fwd32 = forwardCode('Float32Array', '');
-  const bwd32 = backwardCode('Float32Array', '');
-  const fwd64 = forwardCode('Float64Array', '_f64');
-  const bwd64 = backwardCode('Float64Array', '_f64');
+  const shapeOf = (e: Expr) => `[${e.shape.map((d) => dim(d)).join(', ')}]`;
+  const fwd32 = forwardCode('Float32Array', '_');
+  const bwd32 = backwardCode('Float32Array', '_');
+  const fwd64 = forwardCode('Float64Array', '_f64_');
+  const bwd64 = backwardCode('Float64Array', '_f64_');
   const tapeFloats: Dim[] = [...cell.prev.map((s) => s.shape[0]!), ...tapeNodes.map((e) => e.shape[0]!)];
   const tapeFields = tapeNodes.map((e) => `${tapeName.get(e.id)}: A;`).join(' ');
+  const tapeArrays = [...cell.prev.map((s) => stateSeq.get(s.name)!), ...tapeNodes.map((e) => tapeName.get(e.id)!), ...fp.groups.map((g) => packed.get(g.index)!)];
   const fnFor = (A: string, sfx: string, fwd: string[], bwd: string[]): string => `
 /** Runs ${spec.name} over a whole sequence and keeps what the backward needs. */
 export function forward${sfx}(${I.sizes}: Sizes, ${I.params}: Params<${A}>, ${I.inputs}: Inputs<${A}>, ${I.opts}: ForwardOptions<${A}>): ForwardResult<${A}> {
   ${sizeLocals}
-  const { ${I.steps}, ${I.batch} } = ${I.opts};
-  const ${I.lengths} = checkLengths(${I.opts}.lengths, ${I.batch}, ${I.steps});
-${cell.params.map((p) => `  const ${p.name} = check(${I.params}.${p.name}, ${p.shape.map(dim).join(' * ')}, '${p.name}');`).join('\n')}
-${cell.inputs.map((x) => `  const ${x.name} = check(${I.inputs}.${x.name}, ${I.steps} * ${I.batch} * ${width(x)}, '${x.name}');`).join('\n')}
+  const ${I.steps} = ${I.opts}.steps;
+  const ${I.batch} = ${I.opts}.batch;
+  const ${I.lengths} = checkLengths_(${I.opts}.lengths, ${I.batch}, ${I.steps});
+${cell.params.map((p) => `  const ${id(p.name)} = check_(own_(${I.params}, ${tsString(p.name)}), ${p.shape.map((d) => dim(d)).join(' * ')}, ${tsString(p.name)});`).join('\n')}
+${cell.inputs.map((x) => `  const ${id(x.name)} = check_(own_(${I.inputs}, ${tsString(x.name)}), ${I.steps} * ${I.batch} * ${width(x)}, ${tsString(x.name)});`).join('\n')}
 ${fwd.join('\n')}
   return {
-    states: { ${cell.prev.map((s) => `${s.name}: ${stateSeq.get(s.name)}.subarray(${I.batch} * ${width(s)})`).join(', ')} },
-    tape: { sizes: ${I.sizes}, steps: ${I.steps}, batch: ${I.batch}, lengths: ${I.lengths}, params: { ${paramList.join(', ')} }, inputs: { ${cell.inputs.map((x) => x.name).join(', ')} }, ${[...cell.prev.map((s) => stateSeq.get(s.name)!), ...tapeNodes.map((e) => tapeName.get(e.id)!), ...fp.groups.map((g) => packed.get(g.index)!)].join(', ')} },
+    states: ${object(cell.prev.map((s) => [s.name, `${stateSeq.get(s.name)}.subarray(${I.batch} * ${width(s)})`]))},
+    tape: { sizes: ${I.sizes}, steps: ${I.steps}, batch: ${I.batch}, lengths: ${I.lengths}, params: ${object(paramList.map((p) => [p, id(p)]))}, inputs: ${object(cell.inputs.map((x) => [x.name, id(x.name)]))}, ${tapeArrays.join(', ')} },
   };
 }
 
 /** BPTT over the sequence a forward${sfx} call ran: gradients of every parameter, input and initial state. */
 export function backward${sfx}(${I.tape}: Tape<${A}>, ${I.dStates}: Partial<States<${A}>>): BackwardResult<${A}> {
-  const { ${I.sizes}, ${I.steps}, ${I.batch}, ${I.lengths} } = ${I.tape};
+  const ${I.sizes} = ${I.tape}.sizes;
+  const ${I.steps} = ${I.tape}.steps;
+  const ${I.batch} = ${I.tape}.batch;
+  const ${I.lengths} = ${I.tape}.lengths;
   ${sizeLocals}
-  const { ${paramList.join(', ')} } = ${I.tape}.params;
-  const { ${cell.inputs.map((x) => x.name).join(', ')} } = ${I.tape}.inputs;
-  const { ${[...cell.prev.map((s) => stateSeq.get(s.name)!), ...tapeNodes.map((e) => tapeName.get(e.id)!), ...fp.groups.map((g) => packed.get(g.index)!)].join(', ')} } = ${I.tape};
-${cell.prev.map((s) => `  if (${I.dStates}.${s.name} !== undefined) check(${I.dStates}.${s.name}, ${I.steps} * ${I.batch} * ${width(s)}, 'dStates.${s.name}');`).join('\n')}
+  const ${pattern(paramList)} = ${I.tape}.params;
+  const ${pattern(cell.inputs.map((x) => x.name))} = ${I.tape}.inputs;
+  const { ${tapeArrays.join(', ')} } = ${I.tape};
+${cell.prev.map((s) => `  if (own_(${I.dStates}, ${tsString(s.name)}) !== undefined) check_(own_(${I.dStates}, ${tsString(s.name)}), ${I.steps} * ${I.batch} * ${width(s)}, ${tsString(`dStates.${s.name}`)});`).join('\n')}
 ${bwd.join('\n')}
   return {
-    params: { ${cell.params.map((p) => `${p.name}: ${gradName.get(p.name)}`).join(', ')} },
-    inputs: { ${cell.inputs.map((x) => `${x.name}: ${dxName.get(x.name)}`).join(', ')} },
-    init: { ${cell.prev.map((s) => `${s.name}: ${carry.get(s.name)}`).join(', ')} },
+    params: ${object(cell.params.map((p) => [p.name, gradName.get(p.name)!]))},
+    inputs: ${object(cell.inputs.map((x) => [x.name, dxName.get(x.name)!]))},
+    init: ${object(cell.prev.map((s) => [s.name, carry.get(s.name)!]))},
   };
 }
 `;
   const f32 = fnFor('Float32Array', '', fwd32, bwd32);
   const f64 = fnFor('Float64Array', '64', fwd64, bwd64);
   const helperText = [...helpers].sort().map((h) => TS_HELPERS[h] ?? customHelper(cell.fns, h)).join('\n\n');
-  const comment = (s: string) => s.replace(/\*\//g, '*\\/');
-  const text = `// ${comment(spec.title)}: forward and BPTT kernels over a batch, float32 and float64.
-// Generated by \`${command}\` from ${spec.file}; do not edit.
+  const perStep = tapeFloats.map((d) => dim(d, true)).join(' + ');
+  const text = `// ${tsLineComment(spec.title)}: forward and BPTT kernels over a batch, float32 and float64.
+// Generated by \`${tsLineComment(command)}\` from ${tsLineComment(spec.file)}; do not edit.
 //
 // Forward step:
-${lat.forward.map((e) => `//   ${e.lhs} = ${e.rhs}`).join('\n')}
+${lat.forward.map((e) => `//   ${tsLineComment(`${e.lhs} = ${e.rhs}`)}`).join('\n')}
 //
 // Layouts: sequences are [steps][batch][n] row-major; matrices [rows][cols] row-major; vector
-// parameters are shared by the batch. The forward keeps ${tapeFloats.map((d) => dim(d)).join(' + ')} floats per step and
+// parameters are shared by the batch. The forward keeps ${perStep} floats per step and
 // batch row for the backward (the states and ${tapeNodes.length ? tapeNodes.map((e) => nameOf(e)).join(', ') : 'nothing else'}).
+// Names from the spec are used as they are; names the generator adds end in '_'.
 
 export const cell = {
-  name: '${spec.name}',
-  title: ${JSON.stringify(spec.title)},
-  sizes: [${spec.sizes.map((s) => `'${s.name}'`).join(', ')}],
-  inputs: { ${cell.inputs.map((x) => `${x.name}: '${showShape(x.shape).slice(1, -1)}'`).join(', ')} },
-  states: { ${cell.prev.map((s) => `${s.name}: '${showShape(s.shape).slice(1, -1)}'`).join(', ')} },
-  output: '${spec.output}',
-  params: { ${cell.params.map((p) => `${p.name}: '${showShape(p.shape)}'`).join(', ')} },
-  roles: { ${Object.entries(paramRoles(c.cell)).map(([p, r]) => `${p}: ${JSON.stringify(r)}`).join(', ')} },
-  tapeFloatsPerStep: '${tapeFloats.map((d) => dim(d)).join(' + ')}',
+  name: ${tsString(spec.name)},
+  title: ${tsString(spec.title)},
+  sizes: [${spec.sizes.map((s) => tsString(s.name)).join(', ')}],
+  inputs: { ${cell.inputs.map((x) => `${tsKey(x.name)}: ${tsString(showShape(x.shape).slice(1, -1))}`).join(', ')} },
+  states: { ${cell.prev.map((s) => `${tsKey(s.name)}: ${tsString(showShape(s.shape).slice(1, -1))}`).join(', ')} },
+  output: ${tsString(spec.output)},
+  params: { ${cell.params.map((p) => `${tsKey(p.name)}: ${tsString(showShape(p.shape))}`).join(', ')} },
+  roles: { ${Object.entries(paramRoles(c.cell)).map(([p, r]) => `${tsKey(p)}: ${JSON.stringify(r)}`).join(', ')} },
+  tapeFloatsPerStep: ${tsString(perStep)},
 } as const;
 
 export interface Sizes {
 ${sizesType}
 }
-export type Params<A> = { ${paramList.map((p) => `${p}: A;`).join(' ')} };
-export type Inputs<A> = { ${cell.inputs.map((x) => `${x.name}: A;`).join(' ')} };
-export type States<A> = { ${cell.prev.map((s) => `${s.name}: A;`).join(' ')} };
+export type Params<A> = { ${paramList.map((p) => `${tsKey(p)}: A;`).join(' ')} };
+export type Inputs<A> = { ${cell.inputs.map((x) => `${tsKey(x.name)}: A;`).join(' ')} };
+export type States<A> = { ${cell.prev.map((s) => `${tsKey(s.name)}: A;`).join(' ')} };
 export interface ForwardOptions<A> {
   /** Time steps T and batch rows B of the sequence. */
   readonly steps: number;
@@ -627,46 +630,51 @@ export interface BackwardResult<A> {
 /** Shapes of the parameters at the given sizes. */
 export function paramShapes(${I.sizes}: Sizes): { readonly [K in keyof Params<unknown>]: readonly number[] } {
   ${sizeLocals}
-  return { ${cell.params.map((p) => `${p.name}: ${shapeOf(p)}`).join(', ')} };
+  return ${object(cell.params.map((p) => [p.name, shapeOf(p)]))};
 }
 ${f32}${f64}
 /** Both precisions behind one interface, for the sequence runtime. */
 export const f32 = { cell, paramShapes, forward, backward };
 export const f64 = { cell, paramShapes, forward: forward64, backward: backward64 };
 
-function check<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
-  if (a === undefined) throw new Error(\`${spec.name}: \${what} is missing\`);
-  if (a.length !== length) throw new Error(\`${spec.name}: \${what} has \${a.length} elements, expected \${length}\`);
+/** o[key] if o has it as its own property: a spec may name a state 'constructor' or 'toString'. */
+function own_<T>(o: Partial<Record<string, T>> | undefined, key: string): T | undefined {
+  return o !== undefined && Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function check_<A extends Float32Array | Float64Array>(a: A | undefined, length: number, what: string): A {
+  if (a === undefined) throw new Error(\`${tsTemplate(spec.name)}: \${what} is missing\`);
+  if (a.length !== length) throw new Error(\`${tsTemplate(spec.name)}: \${what} has \${a.length} elements, expected \${length}\`);
   return a;
 }
 
-function checkSizes(sizes: Sizes): Sizes {
-  for (const name of [${kernelSizes.map((s) => `'${s.name}'`).join(', ')}] as const) {
-    const n: unknown = sizes[name];
-    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${spec.name}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${kernelSizes.map((s) => s.name).join(', ')}\`);
+function checkSizes_(sizes: Sizes): Sizes {
+  for (const name of [${kernelSizes.map((s) => tsString(s.name)).join(', ')}] as const) {
+    const n: unknown = Object.prototype.hasOwnProperty.call(sizes, name) ? sizes[name] : undefined;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n > 0)) throw new Error(\`${tsTemplate(spec.name)}: sizes.\${name} is \${n === undefined ? 'missing' : String(n)}; it needs a positive integer for each of ${tsTemplate(kernelSizes.map((s) => s.name).join(', '))}\`);
   }
   return sizes;
 }
 
-function checkLengths(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
+function checkLengths_(lengths: Int32Array | undefined, batch: number, steps: number): Int32Array | undefined {
   if (lengths === undefined) return undefined;
-  if (lengths.length !== batch) throw new Error(\`${spec.name}: lengths has \${lengths.length} entries, expected \${batch}\`);
-  for (const n of lengths) if (!(n >= 0 && n <= steps)) throw new Error(\`${spec.name}: a sequence length \${n} is outside 0..\${steps}\`);
+  if (lengths.length !== batch) throw new Error(\`${tsTemplate(spec.name)}: lengths has \${lengths.length} entries, expected \${batch}\`);
+  for (const n of lengths) if (!(n >= 0 && n <= steps)) throw new Error(\`${tsTemplate(spec.name)}: a sequence length \${n} is outside 0..\${steps}\`);
   return lengths;
 }
 
 /** Copies W[:, colOff : colOff+width] into rows rowOff.. of a packed [rows][width] matrix. */
-function packRows(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function packRows_(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dst[(rowOff + i) * width + j] = W[i * cols + colOff + j];
 }
 
 /** Adds rows rowOff.. of a packed gradient back into dW[:, colOff : colOff+width]. */
-function unpackRows(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
+function unpackRows_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, colOff: number): void {
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) dW[i * cols + colOff + j] += src[(rowOff + i) * width + j];
 }
 ${fp.groups.some((g) => g.pieces.some((p) => p.transpose)) ? TRANSPOSED_PACKING : ''}${helperText ? `\n${helperText}\n` : ''}
-${renderLinalg('Float32Array', '').replace(/^export function/gm, 'function')}
-${renderLinalg('Float64Array', '_f64').replace(/^export function/gm, 'function')}`;
+${renderLinalg('Float32Array', '_').replace(/^export function/gm, 'function')}
+${renderLinalg('Float64Array', '_f64_').replace(/^export function/gm, 'function')}`;
   const program: Program = {
     fwdBuffers, fwdPre, fwdStep, bwdBuffers, bwdStep, bwdPost, stateSeq, tapeBufs: tapeNodes.map((e) => tapeName.get(e.id)!), packed: fp.groups.map((g) => packed.get(g.index)!),
     grads: gradName, dx: dxName, dIn, carry, carryNext,
@@ -677,12 +685,12 @@ ${renderLinalg('Float64Array', '_f64').replace(/^export function/gm, 'function')
 /** Packing for products of a transposed parameter, Wᵀ v: the packed rows are W's columns. */
 const TRANSPOSED_PACKING = `
 /** Copies W[rowOff' : rowOff'+width, :]ᵀ (columns of W) into rows rowOff.. of a packed [cols][width] matrix. */
-function packRowsT(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, wRowOff: number): void {
+function packRowsT_(dst: Float32Array | Float64Array, rowOff: number, width: number, W: Float32Array | Float64Array, rows: number, cols: number, wRowOff: number): void {
   for (let j = 0; j < cols; j++) for (let i = 0; i < width; i++) dst[(rowOff + j) * width + i] = W[(wRowOff + i) * cols + j];
 }
 
 /** Adds rows rowOff.. of a packed gradient of Wᵀ back into dW[wRowOff : wRowOff+width, :]. */
-function unpackRowsT(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, wRowOff: number): void {
+function unpackRowsT_(src: Float32Array | Float64Array, rowOff: number, width: number, dW: Float32Array | Float64Array, rows: number, cols: number, wRowOff: number): void {
   for (let j = 0; j < cols; j++) for (let i = 0; i < width; i++) dW[(wRowOff + i) * cols + j] += src[(rowOff + j) * width + i];
 }
 `;

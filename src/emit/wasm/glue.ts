@@ -37,7 +37,7 @@ export function wasmGlue(c: CompiledCell, p: Program, w: WasmModule): string {
   const bwdWork = w.backward.slots.filter((s) => !head.includes(s) && !tapeSlots.includes(s));
   const lens = (slots: readonly string[], m: Map<string, IntX>) => `[${slots.map((s) => intTs(m.get(s) ?? fwdLen.get(s)!)).join(', ')}]`;
   const idx = (slots: readonly string[], name: string) => slots.indexOf(name);
-  const headTs = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : s === '@lengths' ? 'lengthsPtr' : `z.${s.slice(1)} ?? 0`);
+  const headTs = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : s === '@lengths' ? 'lengthsPtr' : `(z.${s.slice(1)} ?? 0)`);
   const frameTs = (slots: readonly string[], work: readonly string[]) =>
     `[${slots.map((s) => (head.includes(s) ? headTs(s) : tapeSlots.includes(s) ? `tp[${tapeSlots.indexOf(s)}]!` : `work.ptrs[${work.indexOf(s)}]!`)).join(', ')}]`;
   const name = c.spec.name;
@@ -59,13 +59,13 @@ function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
 export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: Inputs<Float32Array>, opts: ForwardOptions<Float32Array>): ForwardResult<Float32Array> | WasmForwardResult<States<Float32Array>> {
   const rt = wasmKernels.get();
   if (rt === null) return forward(sizes, params, inputs, opts);
-  const z = checkSizes(sizes);
+  const z = checkSizes_(sizes);
   const { steps, batch } = opts;
   if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(\`${name}: steps and batch must be integers ≥ 0 (got \${steps}, \${batch})\`);
-  const lengths = checkLengths(opts.lengths, batch, steps);
-${cell.params.map((x) => `  check(params.${x.name}, ${x.shape.map(dimTs).join(' * ')}, ${st(x.name)});`).join('\n')}
-${cell.inputs.map((x) => `  check(inputs.${x.name}, steps * batch * ${dimTs(x.shape[0]!)}, ${st(x.name)});`).join('\n')}
-${cell.prev.map((s) => `  if (opts.init?.${s.name} !== undefined) check(opts.init.${s.name}, batch * ${dimTs(s.shape[0]!)}, ${st(`init.${s.name}`)});`).join('\n')}
+  const lengths = checkLengths_(opts.lengths, batch, steps);
+${cell.params.map((x) => `  check_(params.${x.name}, ${x.shape.map(dimTs).join(' * ')}, ${st(x.name)});`).join('\n')}
+${cell.inputs.map((x) => `  check_(inputs.${x.name}, steps * batch * ${dimTs(x.shape[0]!)}, ${st(x.name)});`).join('\n')}
+${cell.prev.map((s) => `  if (opts.init?.${s.name} !== undefined) check_(opts.init.${s.name}, batch * ${dimTs(s.shape[0]!)}, ${st(`init.${s.name}`)});`).join('\n')}
   const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
   const tp = rt.restore(block);
   const work = rt.work(${w.forward.slots.length}, ${lens(fwdWork, fwdLen)}, 0);
@@ -88,7 +88,7 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
   const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
-${cell.prev.map((s) => `  if (dStates.${s.name} !== undefined) check(dStates.${s.name}, steps * batch * ${dimTs(s.shape[0]!)}, ${st(`dStates.${s.name}`)});`).join('\n')}
+${cell.prev.map((s) => `  if (dStates.${s.name} !== undefined) check_(dStates.${s.name}, steps * batch * ${dimTs(s.shape[0]!)}, ${st(`dStates.${s.name}`)});`).join('\n')}
   const tp = rt.restore(tape.wasm);
   const work = rt.work(${w.backward.slots.length}, ${lens(bwdWork, bwdLen)}, ${cell.prev.length});
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;

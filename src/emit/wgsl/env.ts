@@ -61,7 +61,7 @@ export class KernelEnv implements PrintEnv {
   concat(e: Concat): string {
     const hit = this.helpers.get(e.id);
     if (hit) return hit.name;
-    const name = this.names.add(`cat${this.helpers.size + 1}_`, 'a concatenation helper');
+    const name = this.names.fresh(`cat${this.helpers.size + 1}`, 'a concatenation helper');
     const entry = { name, source: '' };
     this.helpers.set(e.id, entry);
     const saved = new Set(this.lets);

@@ -59,6 +59,9 @@ const POW_HELPERS: Readonly<Record<string, WgslHelper>> = {
   },
 };
 
+/** Names of every fixed helper function, claimed before any value is named. */
+export const HELPER_NAMES: readonly string[] = [...Object.values(WGSL_BUILTINS), ...Object.values(SCALAR_EXTRAS), ...Object.values(POW_HELPERS)].map((h) => h.name);
+
 /** Largest magnitude of an f32 literal. */
 const F32_MAX = 3.4028234663852886e38;
 

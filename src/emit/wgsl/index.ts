@@ -4,6 +4,7 @@ import type { CompiledCell } from '../../derive/compile.js';
 import type { CellKernels } from '../../runtime/webgpu/types.js';
 import { buildKernels } from './kernels.js';
 import { renderModule } from './templates.js';
+import { tsBlockComment, tsKey, tsLineComment, tsString, tsTemplate } from '../../text/escape.js';
 
 export { buildKernels, WORKGROUP_SIZE } from './kernels.js';
 export { WgslPrinter } from './printer.js';
@@ -32,10 +33,8 @@ class Raw {
   constructor(readonly text: string) {}
 }
 
-const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-const quote = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
-const key = (k: string): string => (IDENT.test(k) ? k : quote(k));
+const quote = tsString;
+const key = tsKey;
 
 /** A TypeScript literal of plain data: one line where it fits in 110 columns, else one entry per line. */
 function tsLiteral(v: unknown, indent = ''): string {
@@ -56,8 +55,8 @@ function tsLiteral(v: unknown, indent = ''): string {
   return `{\n${es.map(([k, y]) => `${inner}${key(k)}: ${tsLiteral(y, inner)}`).join(',\n')},\n${indent}}`;
 }
 
-const templateLiteral = (s: string): string => s.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${');
-const union = (names: readonly string[]): string => (names.length ? names.map((n) => `'${n}'`).join(' | ') : 'never');
+const templateLiteral = tsTemplate;
+const union = (names: readonly string[]): string => (names.length ? names.map(tsString).join(' | ') : 'never');
 
 export function emitWgsl(c: CompiledCell, opts: WgslEmitOptions = {}): WgslOutput {
   const { shaders, kernels } = buildKernels(c);
@@ -67,10 +66,10 @@ export function emitWgsl(c: CompiledCell, opts: WgslEmitOptions = {}): WgslOutpu
     backward: { ...kernels.backward, shader: new Raw('backwardWgsl') },
   });
   const module = renderModule({
-    title: c.spec.title,
-    name: c.spec.name,
-    file: c.spec.file,
-    command: opts.command ?? 'cellgen',
+    title: tsLineComment(c.spec.title),
+    name: tsBlockComment(c.spec.name),
+    file: tsLineComment(c.spec.file),
+    command: tsLineComment(opts.command ?? 'cellgen'),
     runtimeImport: opts.runtimeImport ?? DEFAULT_RUNTIME_IMPORT,
     sizes: c.spec.sizes.map((s) => ({ name: s.name, symbol: s.symbol })),
     paramNames: union(c.cell.params.map((p) => p.name)),

@@ -7,6 +7,9 @@ import { type Expr, isConst } from '../../ir/expr.js';
 import type { Dim } from '../../ir/shape.js';
 import type { BindingData, CellKernels, ReductionData, ShaderData } from '../../runtime/webgpu/types.js';
 import { BATCH_OVERRIDE, BATCH_TILE_OVERRIDE, sizeOverride } from '../../runtime/webgpu/types.js';
+import { specIdent } from '../names.js';
+import { wgslComment } from '../../text/escape.js';
+import { customHelperName, HELPER_NAMES } from './functions.js';
 import { MAX_BATCH_TILE, phaseEntries, reductionEntry } from './entries.js';
 import { GEMM_SHARED, GEMM_SIDE, GEMM_TILE, gradGemm } from './gemm.js';
 import { type Homes, KernelEnv } from './env.js';
@@ -18,27 +21,21 @@ import { renderShader, type ShaderView } from './templates.js';
 
 export const WORKGROUP_SIZE = 64;
 
-/** WGSL keywords and reserved words a value name must avoid (spec names avoid most already). */
-const WGSL_RESERVED = [
-  'alias', 'break', 'case', 'const', 'const_assert', 'continue', 'continuing', 'default', 'diagnostic', 'discard', 'else',
-  'enable', 'false', 'fn', 'for', 'if', 'let', 'loop', 'override', 'requires', 'return', 'struct', 'switch', 'true', 'var',
-  'while', 'bool', 'f16', 'f32', 'i32', 'u32', 'array', 'atomic', 'ptr', 'sampler', 'vec2', 'vec3', 'vec4', 'mat2x2',
-  'mat3x3', 'mat4x4', 'NULL', 'Self', 'abstract', 'as', 'async', 'attribute', 'auto', 'await', 'become', 'cast', 'catch',
-  'class', 'do', 'enum', 'export', 'extends', 'extern', 'filter', 'final', 'finally', 'from', 'get', 'goto', 'handle',
-  'impl', 'import', 'in', 'layout', 'macro', 'match', 'meta', 'mod', 'module', 'move', 'mut', 'new', 'nil', 'null', 'of',
-  'package', 'private', 'public', 'ref', 'self', 'set', 'shared', 'signed', 'sizeof', 'static', 'super', 'target',
-  'this', 'throw', 'trait', 'try', 'type', 'typedef', 'union', 'unsafe', 'use', 'using', 'where', 'with', 'yield',
-];
-
 interface Built {
   view: ShaderView;
   data: Omit<ShaderData, 'shader'>;
 }
 
-/** Names of leaves as loaded into `let`s: parameters, inputs, s_prev and the incoming adjoints delta_s. */
+/** Names of leaves as loaded into `let`s: parameters, inputs, s_prev (spec names) and the incoming adjoints delta_s_. */
 function leafLabels(c: CompiledCell): string[] {
-  return [...c.cell.params, ...c.cell.inputs].map((l) => l.name).concat(c.cell.prev.flatMap((s) => [`${s.name}_prev`, `delta_${s.name}`]));
+  return [...c.cell.params, ...c.cell.inputs].map((l) => specIdent('wgsl', l.name)).concat(c.cell.prev.flatMap((s) => [specIdent('wgsl', `${s.name}_prev`), deltaName(s.name)]));
 }
+
+const deltaName = (state: string): string => `delta_${state}_`;
+
+/** The `let` name of a leaf: its spec name (s_prev for a state), or delta_s_ for an incoming adjoint. */
+const leafLet = (e: Expr): string =>
+  e.kind !== 'leaf' ? 'v' : e.role === 'seed' ? deltaName(e.name) : specIdent('wgsl', e.role === 'state' ? `${e.name}_prev` : e.name);
 
 type Slot = { name: string; dim: Dim };
 
@@ -62,14 +59,29 @@ function baseLayouts(c: CompiledCell, names: ModuleNames) {
   return { params, xs, states };
 }
 
+/** Fixed local names of the entry points and GEMM kernels (all end in '_', so no spec name can take them). */
+const KERNEL_LOCALS = [
+  't_', 'b_', 'i_', 'j_', 'k_', 'g_', 'r_', 'n_', 'm_', 'q_', 'c_', 's_', 'v_', 'w_', 'e0_', 'b0_', 'bq_', 'k0_', 'kk_', 'm0_', 'n0_',
+  'tx_', 'ty_', 'acc_', 'k_size_', 'm_size_', 'n_size_', 'gid_', 'nwg_', 'lid_', 'wid_', ...Array.from({ length: 16 }, (_, i) => `a${i}_`),
+];
+
 function moduleNames(c: CompiledCell): ModuleNames {
   const names = new ModuleNames();
   for (const n of ['Ctl_', 'ctl_', 'params_', 'xs_', 'st_', 'fw_', 'ds_', 'bw_', 'grads_', 'dxs_']) names.add(n, 'a kernel buffer');
   for (const n of ['gemm_a_', 'gemm_b_']) names.add(n, 'a GEMM tile');
+  for (const n of KERNEL_LOCALS) if (!names.has(n)) names.add(n, 'a kernel local');
+  for (const n of HELPER_NAMES) names.add(n, 'a helper function');
+  for (const a of c.spec.activations) for (const f of [a.name, `${a.name}_grad`]) names.add(customHelperName(f), `the helper of ${f}`);
   names.add(BATCH_OVERRIDE, 'the batch size');
   names.add(BATCH_TILE_OVERRIDE, 'the batch tile of the loop kernels');
   for (const s of c.spec.sizes) names.add(sizeOverride(s.name), `size ${s.name}`);
   return names;
+}
+
+/** Claims the value names a schedule chose, so module-scope names allocated later avoid them. */
+function claimValues(names: ModuleNames, sched: Schedule, labels: readonly string[]): void {
+  for (const l of labels) if (!names.has(l)) names.add(l, 'a leaf value');
+  for (const v of sched.values.values()) if (!names.has(v.name)) names.add(v.name, 'a value');
 }
 
 function sizeDecls(c: CompiledCell): string[] {
@@ -92,11 +104,12 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
     available: (e) => e.kind === 'leaf',
     recurrent: (e) => e.kind === 'leaf' && e.role === 'state',
     nameOf: (e) => eqNames.get(e.id),
-    leafName: (e) => (e.kind === 'leaf' ? (e.role === 'state' ? `${e.name}_prev` : e.name) : 'v'),
-    reserved: [...WGSL_RESERVED, ...leafLabels(c)],
+    leafName: leafLet,
+    reserved: [...moduleNames(c).all(), ...leafLabels(c)],
   };
   const sched = schedule(input);
   const names = moduleNames(c);
+  claimValues(names, sched, leafLabels(c));
   const { params, xs, states } = baseLayouts(c, names);
   // A stored new state lives in st_ (block t + 1) only.
   const slots = sched.stored.filter((v) => !roots.has(v.node.id)).map((v) => ({ name: v.name, dim: v.node.shape[0]! }));
@@ -132,8 +145,8 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
     { buffer: 'fwork', type: 'storage' },
   ];
   const view: ShaderView = {
-    title: c.spec.title,
-    file: c.spec.file,
+    title: wgslComment(c.spec.title),
+    file: wgslComment(c.spec.file),
     what: 'forward',
     buffers: bufferViews(bindings),
     overrides: [...sizeDecls(c), ...params.decls, ...xs.decls, ...states.decls, ...fwork.decls],
@@ -176,8 +189,9 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
   for (const b of bw.bindings) if (!bindName.has(b.expr.id)) bindName.set(b.expr.id, b.name);
   const operands = (g: GradTerm): Expr[] => (g.kind === 'outer' ? [g.dy, g.v] : [g.g]);
   const leafName = (e: Expr): string => {
-    if (e.kind === 'leaf') return e.role === 'seed' ? `delta_${e.name}` : e.role === 'state' ? `${e.name}_prev` : e.name;
-    return stateRoot.get(e.id) ?? fwStored.get(e.id)?.name ?? 'v';
+    if (e.kind === 'leaf') return leafLet(e);
+    const s = stateRoot.get(e.id);
+    return s !== undefined ? specIdent('wgsl', s) : fwStored.get(e.id)?.name ?? 'v';
   };
   const sinks: SinkSpec[] = [];
   for (const s of cell.prev) {
@@ -197,10 +211,11 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
     recurrent: (e) => e.kind === 'leaf' && e.role === 'seed',
     nameOf: (e) => bindName.get(e.id) ?? eqNames.get(e.id),
     leafName,
-    reserved: [...WGSL_RESERVED, ...leafLabels(c), ...cell.prev.map((p) => p.name), ...fw.stored.map((v) => v.name)],
+    reserved: [...moduleNames(c).all(), ...leafLabels(c), ...cell.prev.map((p) => specIdent('wgsl', p.name)), ...fw.stored.map((v) => v.name)],
   };
   const sched = schedule(input);
   const names = moduleNames(c);
+  claimValues(names, sched, [...leafLabels(c), ...cell.prev.map((p) => specIdent('wgsl', p.name)), ...fw.stored.map((v) => v.name)]);
   const { params, xs, states } = baseLayouts(c, names);
   const fwork = new StepLayout('fw_', 'FW', fwSlots, 'forward values stored per step', names);
   const bwork = new StepLayout('bw_', 'BW', sched.stored.map((v) => ({ name: v.name, dim: v.node.shape[0]! })), 'backward values kept between phases and for the gradient reductions', names);
@@ -251,8 +266,8 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
     { buffer: 'dxs', type: 'storage' },
   ];
   const view: ShaderView = {
-    title: c.spec.title,
-    file: c.spec.file,
+    title: wgslComment(c.spec.title),
+    file: wgslComment(c.spec.file),
     what: 'backward',
     buffers: bufferViews(bindings),
     overrides: [...sizeDecls(c), ...params.decls, ...xs.decls, ...states.decls, ...fwork.decls, ...bwork.decls],

@@ -9,15 +9,36 @@ export const size = (name: string): string => sizeOverride(name);
 export const dim = (d: Dim): string => dimWgsl(d, size);
 const B = BATCH_OVERRIDE;
 
-/** Module-scope WGSL names, checked for clashes (spec names reach module scope only inside these). */
+/**
+ * The identifiers of one shader: fixed names, value names (`let`s) and module-scope names derived from them, kept
+ * apart. Generated names end in '_' and never meet a spec name (src/emit/names.ts); `fresh` keeps them apart from
+ * each other, so a parameter named `size` times an input named `hidden` cannot take the override of size `hidden`.
+ */
 export class ModuleNames {
   private readonly names = new Map<string, string>();
 
+  /** Claims a fixed name; two claims of one name are a bug. */
   add(name: string, what: string): string {
     const prior = this.names.get(name);
-    if (prior !== undefined) throw new Error(`WGSL name clash: '${name}' would name both ${prior} and ${what}`);
+    if (prior !== undefined) throw new InvariantError(`WGSL name clash: '${name}' would name both ${prior} and ${what}`);
     this.names.set(name, what);
     return name;
+  }
+
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  all(): string[] {
+    return [...this.names.keys()];
+  }
+
+  /** A generated name from `base` not taken yet: `base_`, `base2_`, ... */
+  fresh(base: string, what: string): string {
+    const b = base.replace(/[^A-Za-z0-9_]/g, '_').replace(/_+/g, '_').replace(/^_|_$/g, '') || 'v';
+    let n = `${b}_`;
+    for (let k = 2; this.names.has(n); k++) n = `${b}${k}_`;
+    return this.add(n, what);
   }
 }
 
@@ -37,11 +58,11 @@ export class StepLayout {
     comment: string,
     names: ModuleNames,
   ) {
-    this.stride = names.add(`${prefix.toLowerCase()}_stride_`, `the step stride of ${buffer}`);
+    this.stride = names.fresh(`${prefix.toLowerCase()}_stride`, `the step stride of ${buffer}`);
     this.decls.push(`// ${buffer}: ${comment}; per step: ${slots.length ? slots.map((s) => `${s.name} [batch][${dim(s.dim)}]`).join(', ') : 'nothing'}`);
     let prev = '0u';
     for (const s of slots) {
-      const name = names.add(`${prefix}_${s.name}_`, `the offset of ${s.name} in ${buffer}`);
+      const name = names.fresh(`${prefix}_${s.name}`, `the offset of ${s.name} in ${buffer}`);
       this.decls.push(`override ${name}: u32 = ${prev};`);
       this.offsets.set(s.name, { name, dim: s.dim });
       prev = `${name} + ${B} * ${dim(s.dim)}`;
@@ -77,11 +98,11 @@ export class ParamLayout {
     params: readonly { name: string; shape: Shape }[],
     names: ModuleNames,
   ) {
-    this.total = names.add('p_total_', 'the parameter count');
+    this.total = names.fresh('p_total', 'the parameter count');
     this.decls.push(`// ${buffer}: parameters, row-major, one after another: ${params.map((p) => p.name).join(', ')}`);
     let prev = '0u';
     for (const p of params) {
-      const name = names.add(`P_${p.name}_`, `the offset of ${p.name}`);
+      const name = names.fresh(`P_${p.name}`, `the offset of ${p.name}`);
       this.decls.push(`override ${name}: u32 = ${prev};`);
       this.offsets.set(p.name, { name, shape: p.shape });
       prev = `${name} + ${p.shape.map(dim).join(' * ')}`;

@@ -3,6 +3,7 @@
 import { InvariantError } from '../../spec/diagnostic.js';
 import { children, type Expr } from '../../ir/expr.js';
 import { type Dim, dimKey } from '../../ir/shape.js';
+import { specIdent } from '../names.js';
 
 /**
  * When a value is computed. `pre`: before the time loop, for all steps at once (it does not depend on the
@@ -155,19 +156,26 @@ export function schedule(input: ScheduleInput): Schedule {
   // Names, in dependency order so a product can be named after its (already named) vector.
   const taken = new Set(input.reserved);
   const names = new Map<number, string>();
-  const fresh = (base: string): string => {
-    let n = base;
-    for (let k = 2; taken.has(n); k++) n = `${base}${k}`;
+  // A spec name (an equation's or the derivation's) prints through specIdent; any other name is generated: it ends
+  // in '_' (src/emit/names.ts) and avoids `taken`, which holds the shader's fixed and helper names.
+  const fresh = (base: string, fromSpec: boolean): string => {
+    let n = fromSpec ? specIdent('wgsl', base) : '';
+    if (n === '' || taken.has(n)) {
+      const b = base.replace(/[^A-Za-z0-9_]/g, '_').replace(/_+/g, '_').replace(/^_|_$/g, '') || 'v';
+      n = `${b}_`;
+      for (let k = 2; taken.has(n); k++) n = `${b}${k}_`;
+    }
     taken.add(n);
     return n;
   };
   let tmp = 0;
   const label = (e: Expr): string => names.get(e.id) ?? (available(e) ? input.leafName(e) : e.kind === 'concat' ? 'cat' : 'v');
   for (const e of boundNodes) {
-    let name = input.nameOf(e) ?? (e.kind === 'matvec' ? `${label(e.m)}${e.transpose ? 'T' : ''}_${label(e.v)}` : undefined);
+    const own = input.nameOf(e);
+    let name = own ?? (e.kind === 'matvec' ? `${label(e.m)}${e.transpose ? 'T' : ''}_${label(e.v)}` : undefined);
     if (name === undefined && e.kind === 'concat') name = 'cat';
-    if (name === undefined) while (taken.has((name = `tmp${++tmp}`)));
-    names.set(e.id, fresh(name));
+    if (name === undefined) while (taken.has((name = `tmp${++tmp}_`)));
+    names.set(e.id, fresh(name, own !== undefined));
   }
 
   // References of a definition, walking through inline nodes.

@@ -85,6 +85,39 @@ equations:
   h: h_prev .* sqrt(1 + r .* r) - log(1 + abs(q)) + y
 `;
 
+/** Every identifier the TS and WGSL printers generate or call, as spec names: sizes, inputs, states, parameters, intermediates. */
+export const COLLIDING_CELL = `name: collide
+title: Names that the generated code uses
+sizes:
+  batch: { symbol: B, example: 3 }
+  steps: { symbol: S, example: 4 }
+inputs:
+  sizes: batch
+  lengths: steps
+  toString: steps
+state:
+  check: steps
+  constructor: batch
+parameters:
+  gemmNT: [steps, batch]
+  gemmNN: [steps, steps]
+  unpackRows: steps
+  checkLengths: [batch, steps]
+  gemmTN: [batch, batch]
+  Math: batch
+  select: steps
+  f32: steps
+  own: batch
+  packRows: [batch, steps]
+equations:
+  dot: tanh(gemmNT * sizes + gemmNN * check_prev + unpackRows)
+  max: sigmoid(gemmTN * constructor_prev + checkLengths * dot + Math)
+  tape: dot .* select + f32 .* lengths - toString
+  check: tanh(tape)
+  params: max .* constructor_prev + (1 - max) .* sizes
+  constructor: params + own .* (packRows * tape)
+`;
+
 export function shippedCells(): { file: string; cell: CompiledCell }[] {
   const files = readdirSync('cells').filter((f) => f.endsWith('.cell.yaml')).sort();
   if (files.length === 0) throw new Error('no cells in cells/');
@@ -96,7 +129,7 @@ export function shippedCells(): { file: string; cell: CompiledCell }[] {
 
 export function allCells(): { file: string; cell: CompiledCell }[] {
   const inline = (text: string, name: string) => ({ file: `${name} (inline)`, cell: compileCell(text, `test/${name}.cell.yaml`) });
-  return [...shippedCells(), inline(CUSTOM_CELL, 'swish-rnn'), inline(TWO_INPUT_CELL, 'two-inputs'), inline(CHAIN_CELL, 'chain'), ...Object.entries(USER_CELLS).map(([name, text]) => inline(text, name))];
+  return [...shippedCells(), inline(CUSTOM_CELL, 'swish-rnn'), inline(TWO_INPUT_CELL, 'two-inputs'), inline(CHAIN_CELL, 'chain'), inline(COLLIDING_CELL, 'collide'), ...Object.entries(USER_CELLS).map(([name, text]) => inline(text, name))];
 }
 
 /** Sizes that are not multiples of the workgroup size: input 5, hidden 7, anything else 3 (2 for aux). */
