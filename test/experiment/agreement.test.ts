@@ -38,8 +38,13 @@ describe('training on agreement', () => {
     const rnn = trainAgreement(rnnMod.f32, 60, cfg, seed);
     expect(gated.accuracy).toBeGreaterThan(0.95);
     expect(rnn.accuracy).toBeLessThan(0.75);
-    // And the gradient reaches the subject in the gated cell, not in the RNN.
-    const far = (m: typeof gated.model) => gradNormByDistance(m, 60, [60], 7)[0]!.norm;
-    expect(far(gated.model)).toBeGreaterThan(100 * far(rnn.model));
+    // And the gradient reaches the subject in the gated cell, not in the RNN: the fraction of
+    // ‖∂L/∂s‖ one step back that is left 60 steps back (seeds 1–8: gated 0.33–1.06, RNN ≤ 6e-3).
+    const kept = (m: typeof gated.model) => {
+      const [near, far] = gradNormByDistance(m, 60, [1, 60], 7);
+      return far!.norm / near!.norm;
+    };
+    expect(kept(gated.model)).toBeGreaterThan(0.1);
+    expect(kept(rnn.model)).toBeLessThan(0.02);
   }, 60_000);
 });
