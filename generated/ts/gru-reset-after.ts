@@ -1043,7 +1043,7 @@ function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: num
 
 // ---- WebAssembly SIMD128 kernels -----------------------------------------------------------------
 // The same schedule as forward/backward above, printed by src/emit/wasm; the module imports nothing.
-const wasmBytes = "AGFzbQEAAAABOAZgAXsBe2ABfwBgC39/f39/f39/f39/AGAEf39/fwBgCX9/f39/f39/fwBgCn9/f39/f39/f38AAwoJAgMEBQAAAAEBBQYBAQGAgAQHJgQGbWVtb3J5AgAEZ2VtbQAAB2ZvcndhcmQABwhiYWNrd2FyZAAICvRKCZ4XAgp/FXsgBUECdCEPIAdBAnQhEEEAIQsCQANAIAtBBGogAEoNAUEAIQwCQANAIAxBCGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAIIAtBAGogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAMgC0EBaiAEbEECdGohEiAIIAtBAWogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEXIAggC0EBaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRggAyALQQJqIARsQQJ0aiETIAggC0ECaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRkgCCALQQJqIAlsIAxqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGiADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGyAIIAtBA2ogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEcIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAO/QACECEmIBH9CQIAISkgFSApICX95gH95AEhFSAWICkgJv3mAf3kASEWIBEgD2ohESAS/QkCACEpIBcgKSAl/eYB/eQBIRcgGCApICb95gH95AEhGCASIA9qIRIgE/0JAgAhKSAZICkgJf3mAf3kASEZIBogKSAm/eYB/eQBIRogEyAPaiETIBT9CQIAISkgGyApICX95gH95AEhGyAcICkgJv3mAf3kASEcIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAGogCWwgDGpBAnRqQRBqIBb9CwIAIAggC0EBaiAJbCAMakECdGpBAGogF/0LAgAgCCALQQFqIAlsIAxqQQJ0akEQaiAY/QsCACAIIAtBAmogCWwgDGpBAnRqQQBqIBn9CwIAIAggC0ECaiAJbCAMakECdGpBEGogGv0LAgAgCCALQQNqIAlsIAxqQQJ0akEAaiAb/QsCACAIIAtBA2ogCWwgDGpBAnRqQRBqIBz9CwIAIAxBCGohDAwACwALAkADQCAMQQRqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgAyALQQFqIARsQQJ0aiESIAggC0EBaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgAyALQQJqIARsQQJ0aiETIAggC0ECaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgAyALQQNqIARsQQJ0aiEUIAggC0EDaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRggBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgEv0JAgAhKSAWICkgJf3mAf3kASEWIBIgD2ohEiAT/QkCACEpIBcgKSAl/eYB/eQBIRcgEyAPaiETIBT9CQIAISkgGCApICX95gH95AEhGCAUIA9qIRQgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf0LAgAgCCALQQFqIAlsIAxqQQJ0akEAaiAW/QsCACAIIAtBAmogCWwgDGpBAnRqQQBqIBf9CwIAIAggC0EDaiAJbCAMakECdGpBAGogGP0LAgAgDEEEaiEMDAALAAsCQANAIAxBAWogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSADIAtBAWogBGxBAnRqIRIgCCALQQFqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFiADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79XAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAS/QkCACEpIBYgKSAl/eYB/eQBIRYgEiAPaiESIBP9CQIAISkgFyApICX95gH95AEhFyATIA9qIRMgFP0JAgAhKSAYICkgJf3mAf3kASEYIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/VoCAAAgCCALQQFqIAlsIAxqQQJ0akEAaiAW/VoCAAAgCCALQQJqIAlsIAxqQQJ0akEAaiAX/VoCAAAgCCALQQNqIAlsIAxqQQJ0akEAaiAY/VoCAAAgDEEBaiEMDAALAAsgC0EEaiELDAALAAsCQANAIAtBAWogAEoNAUEAIQwCQANAIAxBEGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAIIAtBAGogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAggC0EAaiAJbCAMakECdGpBIGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgCCALQQBqIAlsIAxqQQJ0akEwav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79AAIAISUgDv0AAhAhJiAO/QACICEnIA79AAIwISggEf0JAgAhKSAVICkgJf3mAf3kASEVIBYgKSAm/eYB/eQBIRYgFyApICf95gH95AEhFyAYICkgKP3mAf3kASEYIBEgD2ohESAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAGogCWwgDGpBAnRqQRBqIBb9CwIAIAggC0EAaiAJbCAMakECdGpBIGogF/0LAgAgCCALQQBqIAlsIAxqQQJ0akEwaiAY/QsCACAMQRBqIQwMAAsACwJAA0AgDEEEaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAR/QkCACEpIBUgKSAl/eYB/eQBIRUgESAPaiERIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAxBBGohDAwACwALAkADQCAMQQFqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9XAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/VwCACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf1aAgAAIAxBAWohDAwACwALIAtBAWohCwwACwALC14BAn9BACEEAkADQCAEIAFIRQ0BQQAhBQJAA0AgBSACSEUNASADIAUgAWwgBGpBAnRqIAAgBCACbCAFakECdGoqAgA4AgAgBUEBaiEFDAALAAsgBEEBaiEEDAALAAsLugIBBH8gCARAQQAhCgJAA0AgCiAFSEUNAUEAIQkCQANAIAkgAkhFDQEgBwRAIAMgBiAJaiAFbCAKakECdGogAyAGIAlqIAVsIApqQQJ0aioCACAAIAEgCmogAmwgCWpBAnRqKgIAkjgCAAUgACABIApqIAJsIAlqQQJ0aiADIAYgCWogBWwgCmpBAnRqKgIAOAIACyAJQQFqIQkMAAsACyAKQQFqIQoMAAsACwVBACEJAkADQCAJIARIRQ0BIAAgASAJaiACbEECdGohCyADIAkgBWwgBmpBAnRqIQwgBwRAQQAhCgJAA0AgCiACSEUNASAMIApBAnRqIAwgCkECdGoqAgAgCyAKQQJ0aioCAJI4AgAgCkEBaiEKDAALAAsFIAsgDCACQQJ0/AoAAAsgCUEBaiEJDAALAAsLC6QIAgh/BXtBACEKAkADQCAKIABIRQ0BQQAhCwJAA0AgC0EEaiABSg0BIAMgCiAEbEECdGohDSAFIAtBAGogBmxBAnRqIQ79DAAAAAAAAAAAAAAAAAAAAAAhEyAFIAtBAWogBmxBAnRqIQ/9DAAAAAAAAAAAAAAAAAAAAAAhFCAFIAtBAmogBmxBAnRqIRD9DAAAAAAAAAAAAAAAAAAAAAAhFSAFIAtBA2ogBmxBAnRqIRH9DAAAAAAAAAAAAAAAAAAAAAAhFkEAIQwCQANAIAxBBGogAkxFDQEgDSAMQQJ0av0AAgAhEiATIBIgDiAMQQJ0av0AAgD95gH95AEhEyAUIBIgDyAMQQJ0av0AAgD95gH95AEhFCAVIBIgECAMQQJ0av0AAgD95gH95AEhFSAWIBIgESAMQQJ0av0AAgD95gH95AEhFiAMQQRqIQwMAAsACwJAA0AgDCACTg0BIA0gDEECdGr9XAIAIRIgEyASIA4gDEECdGr9XAIA/eYB/eQBIRMgFCASIA8gDEECdGr9XAIA/eYB/eQBIRQgFSASIBAgDEECdGr9XAIA/eYB/eQBIRUgFiASIBEgDEECdGr9XAIA/eYB/eQBIRYgDEEBaiEMDAALAAsgByAKIAhsIAtBAGpqQQJ0aiAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAcgCiAIbCALQQBqakECdGoqAgBDAAAAACAJG5I4AgAgByAKIAhsIAtBAWpqQQJ0aiAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAcgCiAIbCALQQFqakECdGoqAgBDAAAAACAJG5I4AgAgByAKIAhsIAtBAmpqQQJ0aiAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAcgCiAIbCALQQJqakECdGoqAgBDAAAAACAJG5I4AgAgByAKIAhsIAtBA2pqQQJ0aiAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAcgCiAIbCALQQNqakECdGoqAgBDAAAAACAJG5I4AgAgC0EEaiELDAALAAsCQANAIAtBAWogAUoNASADIAogBGxBAnRqIQ0gBSALQQBqIAZsQQJ0aiEO/QwAAAAAAAAAAAAAAAAAAAAAIRNBACEMAkADQCAMQQRqIAJMRQ0BIA0gDEECdGr9AAIAIRIgEyASIA4gDEECdGr9AAIA/eYB/eQBIRMgDEEEaiEMDAALAAsCQANAIAwgAk4NASANIAxBAnRq/VwCACESIBMgEiAOIAxBAnRq/VwCAP3mAf3kASETIAxBAWohDAwACwALIAcgCiAIbCALQQBqakECdGogE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAHIAogCGwgC0EAampBAnRqKgIAQwAAAAAgCRuSOAIAIAtBAWohCwwACwALIApBAWohCgwACwALC/0CAQN7IAD9DAAAsEIAALBCAACwQgAAsEL96gH9DJqZrsKama7CmpmuwpqZrsL96wEhASABIAAgACAA/UH9UiEBIAH9DDuquD87qrg/O6q4PzuquD/95gH9aiECIAEgAv0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAC/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIQP9DGdpUDlnaVA5Z2lQOWdpUDkgA/3mAf0MzkO3Os5DtzrOQ7c6zkO3Ov3kASAD/eYB/QwIiQg8CIkIPAiJCDwIiQg8/eQBIAP95gH9DMGpKj3BqSo9wakqPcGpKj395AEgA/3mAf0MqqoqPqqqKj6qqio+qqoqPv3kASAD/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIAP95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgA/3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAC/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gELMwD9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gAP3hARAE/eQB/ecBC5UCAQJ7IAD94AEhASAAIAD95gEhAv0M6vC6u+rwurvq8Lq76vC6uyAC/eYB/QxOE6k8ThOpPE4TqTxOE6k8/eQBIAL95gH9DC0eXL0tHly9LR5cvS0eXL395AEgAv3mAf0Mk4MIPpODCD6Tgwg+k4MIPv3kASAC/eYB/QyZqqq+maqqvpmqqr6Zqqq+/eQBIAL95gEgAP3mASAA/eQB/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIAEgAf3kARAE/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBIAD9DAAAAIAAAACAAAAAgAAAAID9Tv1QIAH9DAAAID8AACA/AAAgPwAAID/9Q/1SC+8MAjN/EHsgACgCACEBIAAoAgQhAiAAKAIIIQMgACgCDCEEIAAoAhAhBSAAKAIUIQYgACgCGCEHIAAoAhwhCCAAKAIgIQkgACgCJCEKIAAoAighCyAAKAIsIQwgACgCMCENIAAoAjQhDiAAKAI4IQ8gACgCPCEQIAAoAkAhESAAKAJEIRIgACgCSCETIAAoAkwhFCAAKAJQIRUgACgCVCEWIAAoAlghFyAAKAJcIRggACgCYCEZIAAoAmQhGiAAKAJoIRsgFkEAIAEgBiACIAFBAEEAQQAQAiAWIAIgASAIIAIgAUEAQQBBABACIBZBAiACbCABIAcgAiABQQBBAEEAEAIgGEEAIAIgCSACIAJBAEEAQQAQAiAYIAIgAiAKIAIgAkEAQQBBABACIBhBAiACbCACIAsgAiACQQBBAEEAEAIgFkEDIAJsIAFsIAFtIAEgGhABIBhBAyACbCACbCACbSACIBsQASADIARsQQMgAmwgASAQQQBBAnRqIAFBASAaQQMgAmwgF0EAQQJ0akEDIAJsQQAQAEEAIRwCQANAIBwgA0hFDQEgBEEDIAJsIAIgESAcIARsIAJsQQJ0aiACQQEgG0EDIAJsIBlBAEECdGpBAyACbEEAEAAgAiEjQQAhIQJAA0AgISAESEUNASAXIBwgBGwgIWpBAyACbGxBAGpBAnRqISQgGSAhQQMgAmxsQQBqQQJ0aiElIAxBAEECdGohJiAXIBwgBGwgIWpBAyACbGwgAmpBAnRqIScgDkEAQQJ0aiEoIBcgHCAEbCAhakEDIAJsbEECIAJsakECdGohKSAZICFBAyACbGwgAmpBAnRqISogDUEAQQJ0aiErIBkgIUEDIAJsbEECIAJsakECdGohLCAPQQBBAnRqIS0gESAcIARsICFqIAJsQQBqQQJ0aiEuIBIgHCAEbCAhaiACbEEAakECdGohLyATIBwgBGwgIWogAmxBAGpBAnRqITAgFCAcIARsICFqIAJsQQBqQQJ0aiExIBUgHCAEbCAhaiACbEEAakECdGohMiARIBxBAWogBGwgIWogAmxBAGpBAnRqITNBACEiAkADQCAiQQRqICNMRQ0BICQgIkECdGr9AAIAICUgIkECdGr9AAIA/eQBITQgNCAmICJBAnRq/QACAP3kASE1IDUQBSE2/QwAAIA/AACAPwAAgD8AAIA/IDb95QEhNyAnICJBAnRq/QACACAoICJBAnRq/QACAP3kASE4ICkgIkECdGr9AAIAICogIkECdGr9AAIA/eQBITkgOSArICJBAnRq/QACAP3kASE6IDoQBSE7ICwgIkECdGr9AAIAITwgPCAtICJBAnRq/QACAP3kASE9IDsgPf3mASE+IDggPv3kASE/ID8QBiFAIDcgQP3mASFBIDYgLiAiQQJ0av0AAgD95gEhQiBBIEL95AEhQyAvICJBAnRqIDb9CwIAIDAgIkECdGogO/0LAgAgMSAiQQJ0aiA8/QsCACAyICJBAnRqIED9CwIAIDMgIkECdGogQ/0LAgAgIkEEaiEiDAALAAsCQANAICIgI04NASAkICJBAnRq/VwCACAlICJBAnRq/VwCAP3kASE0IDQgJiAiQQJ0av1cAgD95AEhNSA1EAUhNv0MAACAPwAAgD8AAIA/AACAPyA2/eUBITcgJyAiQQJ0av1cAgAgKCAiQQJ0av1cAgD95AEhOCApICJBAnRq/VwCACAqICJBAnRq/VwCAP3kASE5IDkgKyAiQQJ0av1cAgD95AEhOiA6EAUhOyAsICJBAnRq/VwCACE8IDwgLSAiQQJ0av1cAgD95AEhPSA7ID395gEhPiA4ID795AEhPyA/EAYhQCA3IED95gEhQSA2IC4gIkECdGr9XAIA/eYBIUIgQSBC/eQBIUMgLyAiQQJ0aiA2/VoCAAAgMCAiQQJ0aiA7/VoCAAAgMSAiQQJ0aiA8/VoCAAAgMiAiQQJ0aiBA/VoCAAAgMyAiQQJ0aiBD/VoCAAAgIkEBaiEiDAALAAsgIUEBaiEhDAALAAsgBQRAQQAhHQJAA0AgHSAESEUNASAFRQR/QQAFIBwgBSAdQQJ0aigCAE4LBEAgESAcQQFqIARsIB1qIAJBAnRsaiARIBwgBGwgHWogAkECdGxqIAJBAnT8CgAACyAdQQFqIR0MAAsACwsgHEEBaiEcDAALAAsL1RUCS38ReyAAKAIAIQEgACgCBCECIAAoAgghAyAAKAIMIQQgACgCECEFIAAoAhQhBiAAKAIYIQcgACgCHCEIIAAoAiAhCSAAKAIkIQogACgCKCELIAAoAiwhDCAAKAIwIQ0gACgCNCEOIAAoAjghDyAAKAI8IRAgACgCQCERIAAoAkQhEiAAKAJIIRMgACgCTCEUIAAoAlAhFSAAKAJUIRYgACgCWCEXIAAoAlwhGCAAKAJgIRkgACgCZCEaIAAoAmghGyAAKAJsIRwgACgCcCEdIAAoAnQhHiAAKAJ4IR8gACgCfCEgIAAoAoABISEgACgChAEhIiAAKAKIASEjIAAoAowBISQgACgCkAEhJSAAKAKUASEmIAAoApgBIScgACgCnAEhKCAAKAKgASEpIAAoAqQBISogACgCqAEhKwJAIANBAWshLANAICxBAEgNASAEIAJsIS9BACEuAkADQCAuQQRqIC9MRQ0BICYgLkECdGogJyAuQQJ0av0AAgAgKyAsIARsIAJsQQJ0aiAuQQJ0av0AAgD95AH9CwIAIC5BBGohLgwACwALAkADQCAuIC9ODQEgJiAuQQJ0aiAnIC5BAnRq/VwCACArICwgBGwgAmxBAnRqIC5BAnRq/VwCAP3kAf1aAgAAIC5BAWohLgwACwALIAUEQEEAIS0CQANAIC0gBEhFDQEgBUUEf0EABSAsIAUgLUECdGooAgBOCwRAICYgLSACbEECdGpBACACQQJ0/AsACyAtQQFqIS0MAAsACwsgAiEzQQAhMQJAA0AgMSAESEUNASARICwgBGwgMWogAmxBAGpBAnRqITQgFSAsIARsIDFqIAJsQQBqQQJ0aiE1ICYgMSACbEEAakECdGohNiASICwgBGwgMWogAmxBAGpBAnRqITcgFCAsIARsIDFqIAJsQQBqQQJ0aiE4IA9BAEECdGohOSATICwgBGwgMWogAmxBAGpBAnRqITogIyAsIARsIDFqQQMgAmxsQQBqQQJ0aiE7ICMgLCAEbCAxakEDIAJsbCACakECdGohPCAjICwgBGwgMWpBAyACbGxBAiACbGpBAnRqIT0gJCAsIARsIDFqQQMgAmxsQQBqQQJ0aiE+ICQgLCAEbCAxakEDIAJsbCACakECdGohPyAkICwgBGwgMWpBAyACbGxBAiACbGpBAnRqIUAgHkEAQQJ0aiFBIB9BAEECdGohQiAgQQBBAnRqIUMgIUEAQQJ0aiFEQQAhMgJAA0AgMkEEaiAzTEUNASA0IDJBAnRq/QACACA1IDJBAnRq/QACAP3lASFMIDYgMkECdGr9AAIAIEz95gEhTf0MAACAPwAAgD8AAIA/AACAPyA3IDJBAnRq/QACAP3lASFOIDcgMkECdGr9AAIAIE795gEhTyBNIE/95gEhUCA2IDJBAnRq/QACACBO/eYBIVEgNSAyQQJ0av0AAgAgNSAyQQJ0av0AAgD95gEhUv0MAACAPwAAgD8AAIA/AACAPyBS/eUBIVMgUSBT/eYBIVQgOCAyQQJ0av0AAgAgOSAyQQJ0av0AAgD95AEhVSBUIFX95gEhVv0MAACAPwAAgD8AAIA/AACAPyA6IDJBAnRq/QACAP3lASFXIDogMkECdGr9AAIAIFf95gEhWCBWIFj95gEhWSBUIDogMkECdGr9AAIA/eYBIVogOyAyQQJ0aiBQ/QsCACA8IDJBAnRqIFT9CwIAID0gMkECdGogWf0LAgAgPiAyQQJ0aiBQ/QsCACA/IDJBAnRqIFn9CwIAIEAgMkECdGogWv0LAgAgQSAyQQJ0aiBBIDJBAnRq/QACACBQ/eQB/QsCACBCIDJBAnRqIEIgMkECdGr9AAIAIFn95AH9CwIAIEMgMkECdGogQyAyQQJ0av0AAgAgVP3kAf0LAgAgRCAyQQJ0aiBEIDJBAnRq/QACACBa/eQB/QsCACAyQQRqITIMAAsACwJAA0AgMiAzTg0BIDQgMkECdGr9XAIAIDUgMkECdGr9XAIA/eUBIUwgNiAyQQJ0av1cAgAgTP3mASFN/QwAAIA/AACAPwAAgD8AAIA/IDcgMkECdGr9XAIA/eUBIU4gNyAyQQJ0av1cAgAgTv3mASFPIE0gT/3mASFQIDYgMkECdGr9XAIAIE795gEhUSA1IDJBAnRq/VwCACA1IDJBAnRq/VwCAP3mASFS/QwAAIA/AACAPwAAgD8AAIA/IFL95QEhUyBRIFP95gEhVCA4IDJBAnRq/VwCACA5IDJBAnRq/VwCAP3kASFVIFQgVf3mASFW/QwAAIA/AACAPwAAgD8AAIA/IDogMkECdGr9XAIA/eUBIVcgOiAyQQJ0av1cAgAgV/3mASFYIFYgWP3mASFZIFQgOiAyQQJ0av1cAgD95gEhWiA7IDJBAnRqIFD9WgIAACA8IDJBAnRqIFT9WgIAACA9IDJBAnRqIFn9WgIAACA+IDJBAnRqIFD9WgIAACA/IDJBAnRqIFn9WgIAACBAIDJBAnRqIFr9WgIAACBBIDJBAnRqIEEgMkECdGr9XAIAIFD95AH9WgIAACBCIDJBAnRqIEIgMkECdGr9XAIAIFn95AH9WgIAACBDIDJBAnRqIEMgMkECdGr9XAIAIFT95AH9WgIAACBEIDJBAnRqIEQgMkECdGr9XAIAIFr95AH9WgIAACAyQQFqITIMAAsACyAxQQFqITEMAAsACyAEIAJBAyACbCAkQQMgLGwgBGwgAmxBAnRqQQMgAmxBASAXQQBBAnRqIAIgJUEAQQJ0aiACQQAQACACIUdBACFFAkADQCBFIARIRQ0BICYgRSACbEEAakECdGohSCASICwgBGwgRWogAmxBAGpBAnRqIUkgJSBFIAJsQQBqQQJ0aiFKICggRSACbEEAakECdGohS0EAIUYCQANAIEZBBGogR0xFDQEgSCBGQQJ0av0AAgAgSSBGQQJ0av0AAgD95gEhWyBbIEogRkECdGr9AAIA/eQBIVwgSyBGQQJ0aiBc/QsCACBGQQRqIUYMAAsACwJAA0AgRiBHTg0BIEggRkECdGr9XAIAIEkgRkECdGr9XAIA/eYBIVsgWyBKIEZBAnRq/VwCAP3kASFcIEsgRkECdGogXP1aAgAAIEZBAWohRgwACwALIEVBAWohRQwACwALIAUEQEEAIS0CQANAIC0gBEhFDQEgBUUEf0EABSAsIAUgLUECdGooAgBOCwRAICggLSACQQJ0bGogJyAtIAJBAnRsaiACQQJ0/AoAAAsgLUEBaiEtDAALAAsLICchMCAoIScgMCEoICxBAWshLAwACwALIAMgBGwgAUEDIAJsICNBAEECdGpBAyACbEEBIBZBAEECdGogASAiQQBBAnRqIAFBABAAQQMgAmwgASADIARsICNBAEECdGpBAUEDIAJsIBBBAEECdGogASApQQBBAnRqIAFBABAAIClBACABIBggAiABQQBBAUEAEAIgKSACIAEgGiACIAFBAEEBQQAQAiApQQIgAmwgASAZIAIgAUEAQQFBABACQQMgAmwgAiADIARsICRBAEECdGpBAUEDIAJsIBFBAEECdGogAiAqQQBBAnRqIAJBABAAICpBACACIBsgAiACQQBBAUEAEAIgKiACIAIgHCACIAJBAEEBQQAQAiAqQQIgAmwgAiAdIAIgAkEAQQFBABACIAAgJzYCrAEL";
+const wasmBytes = "AGFzbQEAAAABPwdgAXsBe2ABfwBgC39/f39/f39/f39/AGAEf39/fwBgCX9/f39/f39/fwBgCn9/f39/f39/f38AYAN/f38BfwMLCgIDBAUGAAAAAQEFBgEBAYCABActBQZtZW1vcnkCAARnZW1tAAAEc2FtZQAEB2ZvcndhcmQACAhiYWNrd2FyZAAJCsNLCp4XAgp/FXsgBUECdCEPIAdBAnQhEEEAIQsCQANAIAtBBGogAEoNAUEAIQwCQANAIAxBCGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAIIAtBAGogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAMgC0EBaiAEbEECdGohEiAIIAtBAWogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEXIAggC0EBaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRggAyALQQJqIARsQQJ0aiETIAggC0ECaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRkgCCALQQJqIAlsIAxqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGiADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGyAIIAtBA2ogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEcIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAO/QACECEmIBH9CQIAISkgFSApICX95gH95AEhFSAWICkgJv3mAf3kASEWIBEgD2ohESAS/QkCACEpIBcgKSAl/eYB/eQBIRcgGCApICb95gH95AEhGCASIA9qIRIgE/0JAgAhKSAZICkgJf3mAf3kASEZIBogKSAm/eYB/eQBIRogEyAPaiETIBT9CQIAISkgGyApICX95gH95AEhGyAcICkgJv3mAf3kASEcIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAGogCWwgDGpBAnRqQRBqIBb9CwIAIAggC0EBaiAJbCAMakECdGpBAGogF/0LAgAgCCALQQFqIAlsIAxqQQJ0akEQaiAY/QsCACAIIAtBAmogCWwgDGpBAnRqQQBqIBn9CwIAIAggC0ECaiAJbCAMakECdGpBEGogGv0LAgAgCCALQQNqIAlsIAxqQQJ0akEAaiAb/QsCACAIIAtBA2ogCWwgDGpBAnRqQRBqIBz9CwIAIAxBCGohDAwACwALAkADQCAMQQRqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgAyALQQFqIARsQQJ0aiESIAggC0EBaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgAyALQQJqIARsQQJ0aiETIAggC0ECaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgAyALQQNqIARsQQJ0aiEUIAggC0EDaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRggBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgEv0JAgAhKSAWICkgJf3mAf3kASEWIBIgD2ohEiAT/QkCACEpIBcgKSAl/eYB/eQBIRcgEyAPaiETIBT9CQIAISkgGCApICX95gH95AEhGCAUIA9qIRQgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf0LAgAgCCALQQFqIAlsIAxqQQJ0akEAaiAW/QsCACAIIAtBAmogCWwgDGpBAnRqQQBqIBf9CwIAIAggC0EDaiAJbCAMakECdGpBAGogGP0LAgAgDEEEaiEMDAALAAsCQANAIAxBAWogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSADIAtBAWogBGxBAnRqIRIgCCALQQFqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFiADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79XAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAS/QkCACEpIBYgKSAl/eYB/eQBIRYgEiAPaiESIBP9CQIAISkgFyApICX95gH95AEhFyATIA9qIRMgFP0JAgAhKSAYICkgJf3mAf3kASEYIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/VoCAAAgCCALQQFqIAlsIAxqQQJ0akEAaiAW/VoCAAAgCCALQQJqIAlsIAxqQQJ0akEAaiAX/VoCAAAgCCALQQNqIAlsIAxqQQJ0akEAaiAY/VoCAAAgDEEBaiEMDAALAAsgC0EEaiELDAALAAsCQANAIAtBAWogAEoNAUEAIQwCQANAIAxBEGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAIIAtBAGogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAggC0EAaiAJbCAMakECdGpBIGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgCCALQQBqIAlsIAxqQQJ0akEwav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79AAIAISUgDv0AAhAhJiAO/QACICEnIA79AAIwISggEf0JAgAhKSAVICkgJf3mAf3kASEVIBYgKSAm/eYB/eQBIRYgFyApICf95gH95AEhFyAYICkgKP3mAf3kASEYIBEgD2ohESAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAGogCWwgDGpBAnRqQRBqIBb9CwIAIAggC0EAaiAJbCAMakECdGpBIGogF/0LAgAgCCALQQBqIAlsIAxqQQJ0akEwaiAY/QsCACAMQRBqIQwMAAsACwJAA0AgDEEEaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAR/QkCACEpIBUgKSAl/eYB/eQBIRUgESAPaiERIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAxBBGohDAwACwALAkADQCAMQQFqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9XAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/VwCACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf1aAgAAIAxBAWohDAwACwALIAtBAWohCwwACwALC14BAn9BACEEAkADQCAEIAFIRQ0BQQAhBQJAA0AgBSACSEUNASADIAUgAWwgBGpBAnRqIAAgBCACbCAFakECdGoqAgA4AgAgBUEBaiEFDAALAAsgBEEBaiEEDAALAAsLugIBBH8gCARAQQAhCgJAA0AgCiAFSEUNAUEAIQkCQANAIAkgAkhFDQEgBwRAIAMgBiAJaiAFbCAKakECdGogAyAGIAlqIAVsIApqQQJ0aioCACAAIAEgCmogAmwgCWpBAnRqKgIAkjgCAAUgACABIApqIAJsIAlqQQJ0aiADIAYgCWogBWwgCmpBAnRqKgIAOAIACyAJQQFqIQkMAAsACyAKQQFqIQoMAAsACwVBACEJAkADQCAJIARIRQ0BIAAgASAJaiACbEECdGohCyADIAkgBWwgBmpBAnRqIQwgBwRAQQAhCgJAA0AgCiACSEUNASAMIApBAnRqIAwgCkECdGoqAgAgCyAKQQJ0aioCAJI4AgAgCkEBaiEKDAALAAsFIAsgDCACQQJ0/AoAAAsgCUEBaiEJDAALAAsLC6QIAgh/BXtBACEKAkADQCAKIABIRQ0BQQAhCwJAA0AgC0EEaiABSg0BIAMgCiAEbEECdGohDSAFIAtBAGogBmxBAnRqIQ79DAAAAAAAAAAAAAAAAAAAAAAhEyAFIAtBAWogBmxBAnRqIQ/9DAAAAAAAAAAAAAAAAAAAAAAhFCAFIAtBAmogBmxBAnRqIRD9DAAAAAAAAAAAAAAAAAAAAAAhFSAFIAtBA2ogBmxBAnRqIRH9DAAAAAAAAAAAAAAAAAAAAAAhFkEAIQwCQANAIAxBBGogAkxFDQEgDSAMQQJ0av0AAgAhEiATIBIgDiAMQQJ0av0AAgD95gH95AEhEyAUIBIgDyAMQQJ0av0AAgD95gH95AEhFCAVIBIgECAMQQJ0av0AAgD95gH95AEhFSAWIBIgESAMQQJ0av0AAgD95gH95AEhFiAMQQRqIQwMAAsACwJAA0AgDCACTg0BIA0gDEECdGr9XAIAIRIgEyASIA4gDEECdGr9XAIA/eYB/eQBIRMgFCASIA8gDEECdGr9XAIA/eYB/eQBIRQgFSASIBAgDEECdGr9XAIA/eYB/eQBIRUgFiASIBEgDEECdGr9XAIA/eYB/eQBIRYgDEEBaiEMDAALAAsgByAKIAhsIAtBAGpqQQJ0aiAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAcgCiAIbCALQQBqakECdGoqAgBDAAAAACAJG5I4AgAgByAKIAhsIAtBAWpqQQJ0aiAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAcgCiAIbCALQQFqakECdGoqAgBDAAAAACAJG5I4AgAgByAKIAhsIAtBAmpqQQJ0aiAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAcgCiAIbCALQQJqakECdGoqAgBDAAAAACAJG5I4AgAgByAKIAhsIAtBA2pqQQJ0aiAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAcgCiAIbCALQQNqakECdGoqAgBDAAAAACAJG5I4AgAgC0EEaiELDAALAAsCQANAIAtBAWogAUoNASADIAogBGxBAnRqIQ0gBSALQQBqIAZsQQJ0aiEO/QwAAAAAAAAAAAAAAAAAAAAAIRNBACEMAkADQCAMQQRqIAJMRQ0BIA0gDEECdGr9AAIAIRIgEyASIA4gDEECdGr9AAIA/eYB/eQBIRMgDEEEaiEMDAALAAsCQANAIAwgAk4NASANIAxBAnRq/VwCACESIBMgEiAOIAxBAnRq/VwCAP3mAf3kASETIAxBAWohDAwACwALIAcgCiAIbCALQQBqakECdGogE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAHIAogCGwgC0EAampBAnRqKgIAQwAAAAAgCRuSOAIAIAtBAWohCwwACwALIApBAWohCgwACwALC0EBAX9BACEDAkADQCADIAJJRQ0BIAAgA2r9AAQAIAEgA2r9AAQA/Tf9owFFBEBBAA8LIANBEGohAwwACwALQQEPC/0CAQN7IAD9DAAAsEIAALBCAACwQgAAsEL96gH9DJqZrsKama7CmpmuwpqZrsL96wEhASABIAAgACAA/UH9UiEBIAH9DDuquD87qrg/O6q4PzuquD/95gH9aiECIAEgAv0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAC/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIQP9DGdpUDlnaVA5Z2lQOWdpUDkgA/3mAf0MzkO3Os5DtzrOQ7c6zkO3Ov3kASAD/eYB/QwIiQg8CIkIPAiJCDwIiQg8/eQBIAP95gH9DMGpKj3BqSo9wakqPcGpKj395AEgA/3mAf0MqqoqPqqqKj6qqio+qqoqPv3kASAD/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIAP95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgA/3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAC/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gELMwD9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gAP3hARAF/eQB/ecBC5UCAQJ7IAD94AEhASAAIAD95gEhAv0M6vC6u+rwurvq8Lq76vC6uyAC/eYB/QxOE6k8ThOpPE4TqTxOE6k8/eQBIAL95gH9DC0eXL0tHly9LR5cvS0eXL395AEgAv3mAf0Mk4MIPpODCD6Tgwg+k4MIPv3kASAC/eYB/QyZqqq+maqqvpmqqr6Zqqq+/eQBIAL95gEgAP3mASAA/eQB/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIAEgAf3kARAF/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBIAD9DAAAAIAAAACAAAAAgAAAAID9Tv1QIAH9DAAAID8AACA/AAAgPwAAID/9Q/1SC/wMAjR/EHsgACgCACEBIAAoAgQhAiAAKAIIIQMgACgCDCEEIAAoAhAhBSAAKAIUIQYgACgCGCEHIAAoAhwhCCAAKAIgIQkgACgCJCEKIAAoAighCyAAKAIsIQwgACgCMCENIAAoAjQhDiAAKAI4IQ8gACgCPCEQIAAoAkAhESAAKAJEIRIgACgCSCETIAAoAkwhFCAAKAJQIRUgACgCVCEWIAAoAlghFyAAKAJcIRggACgCYCEZIAAoAmQhGiAAKAJoIRsgACgCbCEcIAZFBEAgF0EAIAEgByACIAFBAEEAQQAQAiAXIAIgASAJIAIgAUEAQQBBABACIBdBAiACbCABIAggAiABQQBBAEEAEAIgGUEAIAIgCiACIAJBAEEAQQAQAiAZIAIgAiALIAIgAkEAQQBBABACIBlBAiACbCACIAwgAiACQQBBAEEAEAIgF0EDIAJsIAFsIAFtIAEgGxABIBlBAyACbCACbCACbSACIBwQAQsgAyAEbEEDIAJsIAEgEUEAQQJ0aiABQQEgG0EDIAJsIBhBAEECdGpBAyACbEEAEABBACEdAkADQCAdIANIRQ0BIARBAyACbCACIBIgHSAEbCACbEECdGogAkEBIBxBAyACbCAaQQBBAnRqQQMgAmxBABAAIAIhJEEAISICQANAICIgBEhFDQEgGCAdIARsICJqQQMgAmxsQQBqQQJ0aiElIBogIkEDIAJsbEEAakECdGohJiANQQBBAnRqIScgGCAdIARsICJqQQMgAmxsIAJqQQJ0aiEoIA9BAEECdGohKSAYIB0gBGwgImpBAyACbGxBAiACbGpBAnRqISogGiAiQQMgAmxsIAJqQQJ0aiErIA5BAEECdGohLCAaICJBAyACbGxBAiACbGpBAnRqIS0gEEEAQQJ0aiEuIBIgHSAEbCAiaiACbEEAakECdGohLyATIB0gBGwgImogAmxBAGpBAnRqITAgFCAdIARsICJqIAJsQQBqQQJ0aiExIBUgHSAEbCAiaiACbEEAakECdGohMiAWIB0gBGwgImogAmxBAGpBAnRqITMgEiAdQQFqIARsICJqIAJsQQBqQQJ0aiE0QQAhIwJAA0AgI0EEaiAkTEUNASAlICNBAnRq/QACACAmICNBAnRq/QACAP3kASE1IDUgJyAjQQJ0av0AAgD95AEhNiA2EAYhN/0MAACAPwAAgD8AAIA/AACAPyA3/eUBITggKCAjQQJ0av0AAgAgKSAjQQJ0av0AAgD95AEhOSAqICNBAnRq/QACACArICNBAnRq/QACAP3kASE6IDogLCAjQQJ0av0AAgD95AEhOyA7EAYhPCAtICNBAnRq/QACACE9ID0gLiAjQQJ0av0AAgD95AEhPiA8ID795gEhPyA5ID/95AEhQCBAEAchQSA4IEH95gEhQiA3IC8gI0ECdGr9AAIA/eYBIUMgQiBD/eQBIUQgMCAjQQJ0aiA3/QsCACAxICNBAnRqIDz9CwIAIDIgI0ECdGogPf0LAgAgMyAjQQJ0aiBB/QsCACA0ICNBAnRqIET9CwIAICNBBGohIwwACwALAkADQCAjICRODQEgJSAjQQJ0av1cAgAgJiAjQQJ0av1cAgD95AEhNSA1ICcgI0ECdGr9XAIA/eQBITYgNhAGITf9DAAAgD8AAIA/AACAPwAAgD8gN/3lASE4ICggI0ECdGr9XAIAICkgI0ECdGr9XAIA/eQBITkgKiAjQQJ0av1cAgAgKyAjQQJ0av1cAgD95AEhOiA6ICwgI0ECdGr9XAIA/eQBITsgOxAGITwgLSAjQQJ0av1cAgAhPSA9IC4gI0ECdGr9XAIA/eQBIT4gPCA+/eYBIT8gOSA//eQBIUAgQBAHIUEgOCBB/eYBIUIgNyAvICNBAnRq/VwCAP3mASFDIEIgQ/3kASFEIDAgI0ECdGogN/1aAgAAIDEgI0ECdGogPP1aAgAAIDIgI0ECdGogPf1aAgAAIDMgI0ECdGogQf1aAgAAIDQgI0ECdGogRP1aAgAAICNBAWohIwwACwALICJBAWohIgwACwALIAUEQEEAIR4CQANAIB4gBEhFDQEgBUUEf0EABSAdIAUgHkECdGooAgBOCwRAIBIgHUEBaiAEbCAeaiACQQJ0bGogEiAdIARsIB5qIAJBAnRsaiACQQJ0/AoAAAsgHkEBaiEeDAALAAsLIB1BAWohHQwACwALC9UVAkt/EXsgACgCACEBIAAoAgQhAiAAKAIIIQMgACgCDCEEIAAoAhAhBSAAKAIUIQYgACgCGCEHIAAoAhwhCCAAKAIgIQkgACgCJCEKIAAoAighCyAAKAIsIQwgACgCMCENIAAoAjQhDiAAKAI4IQ8gACgCPCEQIAAoAkAhESAAKAJEIRIgACgCSCETIAAoAkwhFCAAKAJQIRUgACgCVCEWIAAoAlghFyAAKAJcIRggACgCYCEZIAAoAmQhGiAAKAJoIRsgACgCbCEcIAAoAnAhHSAAKAJ0IR4gACgCeCEfIAAoAnwhICAAKAKAASEhIAAoAoQBISIgACgCiAEhIyAAKAKMASEkIAAoApABISUgACgClAEhJiAAKAKYASEnIAAoApwBISggACgCoAEhKSAAKAKkASEqIAAoAqgBISsCQCADQQFrISwDQCAsQQBIDQEgBCACbCEvQQAhLgJAA0AgLkEEaiAvTEUNASAmIC5BAnRqICcgLkECdGr9AAIAICsgLCAEbCACbEECdGogLkECdGr9AAIA/eQB/QsCACAuQQRqIS4MAAsACwJAA0AgLiAvTg0BICYgLkECdGogJyAuQQJ0av1cAgAgKyAsIARsIAJsQQJ0aiAuQQJ0av1cAgD95AH9WgIAACAuQQFqIS4MAAsACyAFBEBBACEtAkADQCAtIARIRQ0BIAVFBH9BAAUgLCAFIC1BAnRqKAIATgsEQCAmIC0gAmxBAnRqQQAgAkECdPwLAAsgLUEBaiEtDAALAAsLIAIhM0EAITECQANAIDEgBEhFDQEgESAsIARsIDFqIAJsQQBqQQJ0aiE0IBUgLCAEbCAxaiACbEEAakECdGohNSAmIDEgAmxBAGpBAnRqITYgEiAsIARsIDFqIAJsQQBqQQJ0aiE3IBQgLCAEbCAxaiACbEEAakECdGohOCAPQQBBAnRqITkgEyAsIARsIDFqIAJsQQBqQQJ0aiE6ICMgLCAEbCAxakEDIAJsbEEAakECdGohOyAjICwgBGwgMWpBAyACbGwgAmpBAnRqITwgIyAsIARsIDFqQQMgAmxsQQIgAmxqQQJ0aiE9ICQgLCAEbCAxakEDIAJsbEEAakECdGohPiAkICwgBGwgMWpBAyACbGwgAmpBAnRqIT8gJCAsIARsIDFqQQMgAmxsQQIgAmxqQQJ0aiFAIB5BAEECdGohQSAfQQBBAnRqIUIgIEEAQQJ0aiFDICFBAEECdGohREEAITICQANAIDJBBGogM0xFDQEgNCAyQQJ0av0AAgAgNSAyQQJ0av0AAgD95QEhTCA2IDJBAnRq/QACACBM/eYBIU39DAAAgD8AAIA/AACAPwAAgD8gNyAyQQJ0av0AAgD95QEhTiA3IDJBAnRq/QACACBO/eYBIU8gTSBP/eYBIVAgNiAyQQJ0av0AAgAgTv3mASFRIDUgMkECdGr9AAIAIDUgMkECdGr9AAIA/eYBIVL9DAAAgD8AAIA/AACAPwAAgD8gUv3lASFTIFEgU/3mASFUIDggMkECdGr9AAIAIDkgMkECdGr9AAIA/eQBIVUgVCBV/eYBIVb9DAAAgD8AAIA/AACAPwAAgD8gOiAyQQJ0av0AAgD95QEhVyA6IDJBAnRq/QACACBX/eYBIVggViBY/eYBIVkgVCA6IDJBAnRq/QACAP3mASFaIDsgMkECdGogUP0LAgAgPCAyQQJ0aiBU/QsCACA9IDJBAnRqIFn9CwIAID4gMkECdGogUP0LAgAgPyAyQQJ0aiBZ/QsCACBAIDJBAnRqIFr9CwIAIEEgMkECdGogQSAyQQJ0av0AAgAgUP3kAf0LAgAgQiAyQQJ0aiBCIDJBAnRq/QACACBZ/eQB/QsCACBDIDJBAnRqIEMgMkECdGr9AAIAIFT95AH9CwIAIEQgMkECdGogRCAyQQJ0av0AAgAgWv3kAf0LAgAgMkEEaiEyDAALAAsCQANAIDIgM04NASA0IDJBAnRq/VwCACA1IDJBAnRq/VwCAP3lASFMIDYgMkECdGr9XAIAIEz95gEhTf0MAACAPwAAgD8AAIA/AACAPyA3IDJBAnRq/VwCAP3lASFOIDcgMkECdGr9XAIAIE795gEhTyBNIE/95gEhUCA2IDJBAnRq/VwCACBO/eYBIVEgNSAyQQJ0av1cAgAgNSAyQQJ0av1cAgD95gEhUv0MAACAPwAAgD8AAIA/AACAPyBS/eUBIVMgUSBT/eYBIVQgOCAyQQJ0av1cAgAgOSAyQQJ0av1cAgD95AEhVSBUIFX95gEhVv0MAACAPwAAgD8AAIA/AACAPyA6IDJBAnRq/VwCAP3lASFXIDogMkECdGr9XAIAIFf95gEhWCBWIFj95gEhWSBUIDogMkECdGr9XAIA/eYBIVogOyAyQQJ0aiBQ/VoCAAAgPCAyQQJ0aiBU/VoCAAAgPSAyQQJ0aiBZ/VoCAAAgPiAyQQJ0aiBQ/VoCAAAgPyAyQQJ0aiBZ/VoCAAAgQCAyQQJ0aiBa/VoCAAAgQSAyQQJ0aiBBIDJBAnRq/VwCACBQ/eQB/VoCAAAgQiAyQQJ0aiBCIDJBAnRq/VwCACBZ/eQB/VoCAAAgQyAyQQJ0aiBDIDJBAnRq/VwCACBU/eQB/VoCAAAgRCAyQQJ0aiBEIDJBAnRq/VwCACBa/eQB/VoCAAAgMkEBaiEyDAALAAsgMUEBaiExDAALAAsgBCACQQMgAmwgJEEDICxsIARsIAJsQQJ0akEDIAJsQQEgF0EAQQJ0aiACICVBAEECdGogAkEAEAAgAiFHQQAhRQJAA0AgRSAESEUNASAmIEUgAmxBAGpBAnRqIUggEiAsIARsIEVqIAJsQQBqQQJ0aiFJICUgRSACbEEAakECdGohSiAoIEUgAmxBAGpBAnRqIUtBACFGAkADQCBGQQRqIEdMRQ0BIEggRkECdGr9AAIAIEkgRkECdGr9AAIA/eYBIVsgWyBKIEZBAnRq/QACAP3kASFcIEsgRkECdGogXP0LAgAgRkEEaiFGDAALAAsCQANAIEYgR04NASBIIEZBAnRq/VwCACBJIEZBAnRq/VwCAP3mASFbIFsgSiBGQQJ0av1cAgD95AEhXCBLIEZBAnRqIFz9WgIAACBGQQFqIUYMAAsACyBFQQFqIUUMAAsACyAFBEBBACEtAkADQCAtIARIRQ0BIAVFBH9BAAUgLCAFIC1BAnRqKAIATgsEQCAoIC0gAkECdGxqICcgLSACQQJ0bGogAkECdPwKAAALIC1BAWohLQwACwALCyAnITAgKCEnIDAhKCAsQQFrISwMAAsACyADIARsIAFBAyACbCAjQQBBAnRqQQMgAmxBASAWQQBBAnRqIAEgIkEAQQJ0aiABQQAQAEEDIAJsIAEgAyAEbCAjQQBBAnRqQQFBAyACbCAQQQBBAnRqIAEgKUEAQQJ0aiABQQAQACApQQAgASAYIAIgAUEAQQFBABACICkgAiABIBogAiABQQBBAUEAEAIgKUECIAJsIAEgGSACIAFBAEEBQQAQAkEDIAJsIAIgAyAEbCAkQQBBAnRqQQFBAyACbCARQQBBAnRqIAIgKkEAQQJ0aiACQQAQACAqQQAgAiAbIAIgAkEAQQFBABACICogAiACIBwgAiACQQBBAUEAEAIgKkECIAJsIAIgHSACIAJBAEEBQQAQAiAAICc2AqwBCw==";
 
 /** The few WebAssembly JS-API members used here (typed locally: the module needs no DOM or Node types). */
 interface WasmApi {
@@ -1054,18 +1054,25 @@ interface WasmApi {
   instantiate(module: object, imports: object): Promise<{ exports: WasmExports }>;
 }
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
-interface WasmExports { readonly memory: WasmMemory; forward(frame: number): void; backward(frame: number): void }
+interface WasmExports { readonly memory: WasmMemory; forward(frame: number): void; backward(frame: number): void; same(a: number, b: number, bytes: number): number }
 
-/** A tape block in wasm memory; evicted (copied out) when many tapes are alive at once. */
-export interface WasmTapeBlock { ptr: number; bytes: number; saved?: Uint8Array; readonly offsets: readonly number[]; readonly lengthsOffset: number }
+/**
+ * The parameters of forward calls, in wasm memory: the params as given, their packed copies and the
+ * transposes. One version is current; a call whose params hold the same bits reuses its packing.
+ * A version replaced while tapes still use it keeps a copy of its params (saved) and is packed again
+ * if one of those tapes is used by backward.
+ */
+export interface WasmWeights { ptr: number; bytes: number; ptrs: number[]; readonly key: string; readonly lens: readonly number[]; readonly nParams: number; saved?: Float32Array[]; tapes: number }
+/** A tape in wasm memory. When memory is needed it is evicted: what the forward needs to run again is copied out (saved). */
+export interface WasmTapeBlock { ptr: number; bytes: number; ptrs: number[]; readonly lens: readonly number[]; readonly keep: readonly number[]; readonly lengthsOffset: number; readonly weights: WasmWeights; consumed: boolean; hasLengths: boolean; saved?: Float32Array[]; savedLengths?: Int32Array }
 export interface WasmTape { readonly wasm: WasmTapeBlock; readonly sizes: unknown; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined }
 export interface WasmForwardResult<S> { readonly states: S; readonly tape: WasmTape }
 interface WasmWork { ptr: number; bytes: number; frame: number; slots: number; readonly ptrs: number[] }
 
 /** i8x16.popcnt of a constant: validates only where SIMD128 is supported. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
-/** Live tape bytes kept in wasm memory before the oldest tapes are copied out to JS memory. */
-const TAPE_BUDGET = 256 * 2 ** 20;
+/** Bytes of tapes not yet used by backward kept in wasm memory before the oldest are evicted. */
+const TAPE_BUDGET = 64 * 2 ** 20;
 
 function fromBase64(s: string): Uint8Array {
   const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -1163,9 +1170,29 @@ class WasmKernels {
     if (prev && prev[0] + prev[1] === at) { prev[1] += this.free[i]![1]; this.free.splice(i, 1); }
   }
 
+  /** A tape object was garbage-collected: its memory is free. */
   private drop(b: WasmTapeBlock): void {
-    if (b.ptr !== 0) { this.dealloc(b.ptr, b.bytes); this.live.delete(b); this.liveBytes -= b.bytes; }
+    if (b.ptr !== 0) { this.dealloc(b.ptr, b.bytes); this.live.delete(b); if (!b.consumed) this.liveBytes -= b.bytes; }
     b.ptr = 0;
+    b.saved = undefined;
+    if (--b.weights.tapes === 0 && b.weights !== this.cur) b.weights.saved = undefined;
+  }
+
+  /** Copies out what the forward needs to run again (inputs, initial states, lengths) and frees the block. */
+  private evict(b: WasmTapeBlock): void {
+    const mem = this.k!.memory.buffer;
+    b.saved = b.keep.map((n, i) => new Float32Array(mem, b.ptrs[i]!, n).slice());
+    if (b.hasLengths) b.savedLengths = new Int32Array(mem, b.ptr + b.lengthsOffset, (b.bytes - b.lengthsOffset) >> 2).slice();
+    this.dealloc(b.ptr, b.bytes);
+    this.live.delete(b);
+    if (!b.consumed) this.liveBytes -= b.bytes;
+    b.ptr = 0;
+  }
+
+  private block(lens: readonly number[], extraBytes: number): { ptr: number; bytes: number; ptrs: number[] } {
+    const { offsets, bytes } = this.offsets(lens, extraBytes);
+    const ptr = this.alloc(bytes);
+    return { ptr, bytes, ptrs: offsets.map((o) => ptr + o) };
   }
 
   private offsets(lens: readonly number[], extraBytes: number): { offsets: number[]; bytes: number } {
@@ -1175,38 +1202,115 @@ class WasmKernels {
     return { offsets, bytes: at + align16(extraBytes) };
   }
 
-  /** A zeroed tape block: one buffer per length (floats), then the batch's sequence lengths. */
-  tape(lens: readonly number[], batch: number): WasmTapeBlock {
+  private cur: WasmWeights | undefined;
+  private stage: { ptr: number; bytes: number; ptrs: number[]; key: string } | undefined;
+
+  /**
+   * The weights for a forward call (lens: floats of each params slot, then packed slots): the
+   * current version when the params hold the same bits (fresh = false: already packed), else a new
+   * current version holding a copy of them (fresh = true: the forward packs them).
+   */
+  weights(lens: readonly number[], params: readonly Float32Array[]): { w: WasmWeights; fresh: boolean } {
+    const key = lens.join(',');
+    const cur = this.cur;
+    if (cur !== undefined && cur.key === key) {
+      let st = this.stage;
+      if (st === undefined || st.key !== key) {
+        if (st !== undefined) this.dealloc(st.ptr, st.bytes);
+        st = this.stage = { ...this.block(lens, 0), key };
+        this.zero(st.ptr, st.bytes);
+      }
+      params.forEach((a, i) => this.put(st.ptrs[i]!, a));
+      const paramBytes = (cur.ptrs[params.length] ?? cur.ptr + cur.bytes) - cur.ptr;
+      if (this.k!.same(st.ptr, cur.ptr, paramBytes) === 1) return { w: cur, fresh: false };
+      // new params: the staged copy becomes the current version, the old one is retired
+      this.stage = undefined;
+      this.retire(cur);
+      const w: WasmWeights = { ptr: st.ptr, bytes: st.bytes, ptrs: st.ptrs, key, lens, nParams: params.length, tapes: 0 };
+      this.cur = w;
+      return { w, fresh: true };
+    }
+    if (cur !== undefined) this.retire(cur);
+    const b = this.block(lens, 0);
+    this.zero(b.ptr, b.bytes);
+    const w: WasmWeights = { ...b, key, lens, nParams: params.length, tapes: 0 };
+    params.forEach((a, i) => this.put(w.ptrs[i]!, a));
+    this.cur = w;
+    return { w, fresh: true };
+  }
+
+  /** A version stops being current: tapes still using it keep a copy of its params; its memory is freed. */
+  private retire(w: WasmWeights): void {
+    if (w.tapes > 0) w.saved = w.lens.slice(0, w.nParams).map((n, i) => this.get32(w.ptrs[i]!, n));
+    this.dealloc(w.ptr, w.bytes);
+    w.ptr = 0;
+    if (this.cur === w) this.cur = undefined;
+  }
+
+  /** Makes a retired version resident again (pack: runs the forward's packing); undone by doneWeights. */
+  useWeights(w: WasmWeights, pack: () => void): void {
+    if (w.ptr !== 0) return;
+    if (!w.saved) throw new Error('invariant: the weights of a wasm tape were released');
+    const b = this.block(w.lens, 0);
+    this.zero(b.ptr, b.bytes);
+    Object.assign(w, b);
+    w.saved.forEach((a, i) => this.put(w.ptrs[i]!, a));
+    pack();
+  }
+
+  doneWeights(w: WasmWeights): void {
+    if (w !== this.cur && w.ptr !== 0) { this.dealloc(w.ptr, w.bytes); w.ptr = 0; }
+  }
+
+  /**
+   * A tape block for a forward call (lens: floats per slot; keep: floats of each slot the forward
+   * needs to run again). Tapes already used by backward are evicted first, then the oldest others
+   * while the tapes not yet used by backward exceed the budget.
+   */
+  tape(lens: readonly number[], keep: readonly number[], batch: number, weights: WasmWeights): WasmTapeBlock {
+    for (const old of this.live) if (old.consumed) this.evict(old);
     const { offsets, bytes } = this.offsets(lens, 4 * batch);
     for (const old of this.live) {
       if (this.liveBytes + bytes <= this.budget) break;
-      old.saved = new Uint8Array(this.k!.memory.buffer, old.ptr, old.bytes).slice();
-      this.drop(old);
+      this.evict(old);
     }
     const ptr = this.alloc(bytes);
-    new Uint8Array(this.k!.memory.buffer, ptr, bytes).fill(0);
-    const b: WasmTapeBlock = { ptr, bytes, offsets, lengthsOffset: bytes - align16(4 * batch) };
+    const b: WasmTapeBlock = { ptr, bytes, ptrs: offsets.map((o) => ptr + o), lens, keep, lengthsOffset: bytes - align16(4 * batch), weights, consumed: false, hasLengths: false };
+    weights.tapes++;
     this.live.add(b);
     this.liveBytes += bytes;
     return b;
   }
 
-  /** Absolute addresses of a tape's buffers, copying an evicted tape back into wasm memory first. */
-  restore(b: WasmTapeBlock): number[] {
-    if (b.ptr === 0) {
-      if (!b.saved) throw new Error('invariant: a wasm tape was released');
-      b.ptr = this.alloc(b.bytes);
-      new Uint8Array(this.k!.memory.buffer, b.ptr, b.bytes).set(b.saved);
-      b.saved = undefined;
-      this.live.add(b);
-      this.liveBytes += b.bytes;
-    }
-    return b.offsets.map((o) => b.ptr + o);
+  /** Brings an evicted tape back (rerun: the forward again, over the restored inputs and initial states). */
+  restore(b: WasmTapeBlock, rerun: () => void): void {
+    if (b.ptr !== 0) return;
+    if (!b.saved) throw new Error('invariant: a wasm tape was released');
+    b.ptr = this.alloc(b.bytes);
+    const offsets = this.offsets(b.lens, 0).offsets;
+    b.ptrs = offsets.map((o) => b.ptr + o);
+    b.saved.forEach((a, i) => this.put(b.ptrs[i]!, a));
+    if (b.savedLengths) this.putI32(b.ptr + b.lengthsOffset, b.savedLengths);
+    b.saved = b.savedLengths = undefined;
+    this.live.add(b);
+    if (!b.consumed) this.liveBytes += b.bytes;
+    rerun();
+  }
+
+  /** backward used the tape: its memory is the first to be reused (it is saved first, so a second backward still works). */
+  consume(b: WasmTapeBlock): void {
+    if (b.consumed || b.ptr === 0) { b.consumed = true; return; }
+    b.consumed = true;
+    this.liveBytes -= b.bytes;
   }
 
   /** Registers the tape object so its block is freed when it is garbage-collected. */
   own(tape: object, b: WasmTapeBlock): void {
     this.registry.register(tape, b);
+  }
+
+  zero(ptr: number, bytes: number): void {
+    new Uint8Array(this.k!.memory.buffer, ptr, bytes).fill(0);
   }
 
   /** A zeroed per-call block: the frame (slots + results, i32), then the work buffers. */
@@ -1252,9 +1356,32 @@ class WasmKernels {
 
 const wasmKernels = new WasmKernels(wasmBytes);
 
-/** Floats of each tape buffer (params, inputs, states over time, saved values, packed weights). */
+/** Floats of each weights slot (params, packed weights, their transposes). */
+function wasmWeightLens(z: Sizes): number[] {
+  const steps = 0, batch = 0;
+  void steps; void batch;
+  return [z.hidden * z.input, z.hidden * z.input, z.hidden * z.input, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden, z.hidden, z.hidden, z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden];
+}
+
+/** Floats of each tape slot (inputs, states over time, saved values). */
 function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
-  return [z.hidden * z.input, z.hidden * z.input, z.hidden * z.input, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden, z.hidden, z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden + batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden];
+  return [steps * batch * z.input, steps * batch * z.hidden + batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden, steps * batch * z.hidden];
+}
+
+/** Floats of each tape slot that an evicted tape keeps (inputs, initial states). */
+function wasmTapeKeep(z: Sizes, steps: number, batch: number): number[] {
+  return [steps * batch * z.input, batch * z.hidden, 0, 0, 0, 0];
+}
+
+/** Runs the forward kernel over a tape block (none, with steps = batch = 0: only packs the weights). */
+function wasmRunForward(rt: WasmKernels, z: Sizes, steps: number, batch: number, block: WasmTapeBlock | undefined, weights: WasmWeights, packed: number): void {
+  const wp = weights.ptrs;
+  const tp = block?.ptrs ?? wasmTapeLens(z, 0, 0).map(() => 0);
+  const lengthsPtr = block?.hasLengths === true ? block.ptr + block.lengthsOffset : 0;
+  const work = rt.work(28, [3 * steps * batch * z.hidden, 3 * batch * z.hidden], 0);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, packed, wp[0]!, wp[1]!, wp[2]!, wp[3]!, wp[4]!, wp[5]!, wp[6]!, wp[7]!, wp[8]!, wp[9]!, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, wp[10]!, work.ptrs[0]!, wp[11]!, work.ptrs[1]!, wp[12]!, wp[13]!]);
+  rt.call('forward', work);
+  rt.release(work);
 }
 
 /** Runs gru-reset-after over a whole sequence in WebAssembly; the tape stays in wasm memory for backwardWasm. */
@@ -1277,27 +1404,17 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   check_(params.b_uh, z.hidden, "b_uh");
   check_(inputs.x, steps * batch * z.input, "x");
   if (opts.init?.h !== undefined) check_(opts.init.h, batch * z.hidden, "init.h");
-  const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
-  const tp = rt.restore(block);
-  const work = rt.work(27, [3 * steps * batch * z.hidden, 3 * batch * z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden], 0);
-  const lengthsPtr = lengths === undefined ? 0 : rt.putI32(block.ptr + block.lengthsOffset, lengths);
-  rt.put(tp[0], params.W_z);
-  rt.put(tp[1], params.W_r);
-  rt.put(tp[2], params.W_h);
-  rt.put(tp[3], params.U_z);
-  rt.put(tp[4], params.U_r);
-  rt.put(tp[5], params.U_h);
-  rt.put(tp[6], params.b_z);
-  rt.put(tp[7], params.b_r);
-  rt.put(tp[8], params.b_h);
-  rt.put(tp[9], params.b_uh);
-  rt.put(tp[10], inputs.x);
-  if (opts.init?.h !== undefined) rt.put(tp[11], opts.init.h);
-  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, work.ptrs[0]!, tp[17]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!]);
-  rt.call('forward', work);
-  rt.release(work);
+  const { w: weights, fresh } = rt.weights(wasmWeightLens(z), [params.W_z, params.W_r, params.W_h, params.U_z, params.U_r, params.U_h, params.b_z, params.b_r, params.b_h, params.b_uh]);
+  const block = rt.tape(wasmTapeLens(z, steps, batch), wasmTapeKeep(z, steps, batch), batch, weights);
+  const tp = block.ptrs;
+  block.hasLengths = lengths !== undefined;
+  if (lengths !== undefined) rt.putI32(block.ptr + block.lengthsOffset, lengths);
+  rt.put(tp[0]!, inputs.x);
+  if (opts.init?.h !== undefined) rt.put(tp[1]!, opts.init.h);
+  else rt.zero(tp[1]!, 4 * batch * z.hidden);
+  wasmRunForward(rt, z, steps, batch, block, weights, fresh ? 0 : 1);
   const result = {
-    states: { h: rt.get32(tp[11] + 4 * batch * z.hidden, steps * batch * z.hidden) },
+    states: { h: rt.get32(tp[1]! + 4 * batch * z.hidden, steps * batch * z.hidden) },
     tape: { wasm: block, sizes: z, steps, batch, lengths },
   };
   rt.own(result.tape, block);
@@ -1308,20 +1425,25 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
 export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
-  const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
+  const { sizes: z, steps, batch } = tape as WasmTape & { sizes: Sizes };
   if (dStates.h !== undefined) check_(dStates.h, steps * batch * z.hidden, "dStates.h");
-  const tp = rt.restore(tape.wasm);
+  const block = tape.wasm, weights = block.weights;
+  rt.useWeights(weights, () => wasmRunForward(rt, z, 0, 0, undefined, weights, 0));
+  rt.restore(block, () => wasmRunForward(rt, z, steps, batch, block, weights, 1));
+  const tp = block.ptrs, wp = weights.ptrs;
   const work = rt.work(43, [z.hidden * z.input, z.hidden * z.input, z.hidden * z.input, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden * z.hidden, z.hidden, z.hidden, z.hidden, z.hidden, steps * batch * z.input, 3 * steps * batch * z.hidden, 3 * steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, 3 * z.hidden * z.input, 3 * z.hidden * z.hidden, steps * batch * z.hidden], 1);
-  const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
-  if (dStates.h !== undefined) rt.put(work.ptrs[19], dStates.h);
-  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, tp[6]!, tp[7]!, tp[8]!, tp[9]!, tp[10]!, tp[11]!, tp[12]!, tp[13]!, tp[14]!, tp[15]!, tp[16]!, tp[17]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!]);
+  const lengthsPtr = block.hasLengths ? block.ptr + block.lengthsOffset : 0;
+  if (dStates.h !== undefined) rt.put(work.ptrs[19]!, dStates.h);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, wp[0]!, wp[1]!, wp[2]!, wp[3]!, wp[4]!, wp[5]!, wp[6]!, wp[7]!, wp[8]!, wp[9]!, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, wp[10]!, wp[11]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!, work.ptrs[10]!, work.ptrs[11]!, work.ptrs[12]!, work.ptrs[13]!, work.ptrs[14]!, work.ptrs[15]!, work.ptrs[16]!, work.ptrs[17]!, work.ptrs[18]!, work.ptrs[19]!]);
   rt.call('backward', work);
   const out = {
-    params: { W_z: rt.get32(work.ptrs[0], z.hidden * z.input), W_r: rt.get32(work.ptrs[1], z.hidden * z.input), W_h: rt.get32(work.ptrs[2], z.hidden * z.input), U_z: rt.get32(work.ptrs[3], z.hidden * z.hidden), U_r: rt.get32(work.ptrs[4], z.hidden * z.hidden), U_h: rt.get32(work.ptrs[5], z.hidden * z.hidden), b_z: rt.get32(work.ptrs[6], z.hidden), b_r: rt.get32(work.ptrs[7], z.hidden), b_h: rt.get32(work.ptrs[8], z.hidden), b_uh: rt.get32(work.ptrs[9], z.hidden) },
-    inputs: { x: rt.get32(work.ptrs[10], steps * batch * z.input) },
+    params: { W_z: rt.get32(work.ptrs[0]!, z.hidden * z.input), W_r: rt.get32(work.ptrs[1]!, z.hidden * z.input), W_h: rt.get32(work.ptrs[2]!, z.hidden * z.input), U_z: rt.get32(work.ptrs[3]!, z.hidden * z.hidden), U_r: rt.get32(work.ptrs[4]!, z.hidden * z.hidden), U_h: rt.get32(work.ptrs[5]!, z.hidden * z.hidden), b_z: rt.get32(work.ptrs[6]!, z.hidden), b_r: rt.get32(work.ptrs[7]!, z.hidden), b_h: rt.get32(work.ptrs[8]!, z.hidden), b_uh: rt.get32(work.ptrs[9]!, z.hidden) },
+    inputs: { x: rt.get32(work.ptrs[10]!, steps * batch * z.input) },
     init: { h: rt.get32(rt.result(work, 0), batch * z.hidden) },
   };
   rt.release(work);
+  rt.doneWeights(weights);
+  rt.consume(block);
   return out;
 }
 
@@ -1338,6 +1460,6 @@ export const wasm = {
   ready: (): Promise<boolean> => wasmKernels.ready(),
   /** 'simd' once the module runs, 'f32' where WebAssembly SIMD is missing, 'pending' before the first call. */
   backend: (): 'simd' | 'f32' | 'pending' => wasmKernels.backend(),
-  /** Live tape bytes kept in wasm memory (default 256 MiB); beyond it the oldest tapes are copied out to JS memory. */
+  /** Bytes of tapes not yet used by backward kept in wasm memory (default 64 MiB); beyond it the oldest are evicted (see the README). */
   tapeBudget: (bytes: number): void => wasmKernels.setBudget(bytes),
 };

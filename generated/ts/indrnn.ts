@@ -893,7 +893,7 @@ function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: num
 
 // ---- WebAssembly SIMD128 kernels -----------------------------------------------------------------
 // The same schedule as forward/backward above, printed by src/emit/wasm; the module imports nothing.
-const wasmBytes = "AGFzbQEAAAABOAZgAXsBe2ABfwBgC39/f39/f39/f39/AGAEf39/fwBgCX9/f39/f39/fwBgCn9/f39/f39/f38AAwkIAgMEBQABAAEFBgEBAYCABAcmBAZtZW1vcnkCAARnZW1tAAAHZm9yd2FyZAAFCGJhY2t3YXJkAAcK4DEInhcCCn8VeyAFQQJ0IQ8gB0ECdCEQQQAhCwJAA0AgC0EEaiAASg0BQQAhDAJAA0AgDEEIaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAggC0EAaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgAyALQQFqIARsQQJ0aiESIAggC0EBaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgCCALQQFqIAlsIAxqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGSAIIAtBAmogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEaIAMgC0EDaiAEbEECdGohFCAIIAtBA2ogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEbIAggC0EDaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRwgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIA79AAIQISYgEf0JAgAhKSAVICkgJf3mAf3kASEVIBYgKSAm/eYB/eQBIRYgESAPaiERIBL9CQIAISkgFyApICX95gH95AEhFyAYICkgJv3mAf3kASEYIBIgD2ohEiAT/QkCACEpIBkgKSAl/eYB/eQBIRkgGiApICb95gH95AEhGiATIA9qIRMgFP0JAgAhKSAbICkgJf3mAf3kASEbIBwgKSAm/eYB/eQBIRwgFCAPaiEUIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAggC0EAaiAJbCAMakECdGpBEGogFv0LAgAgCCALQQFqIAlsIAxqQQJ0akEAaiAX/QsCACAIIAtBAWogCWwgDGpBAnRqQRBqIBj9CwIAIAggC0ECaiAJbCAMakECdGpBAGogGf0LAgAgCCALQQJqIAlsIAxqQQJ0akEQaiAa/QsCACAIIAtBA2ogCWwgDGpBAnRqQQBqIBv9CwIAIAggC0EDaiAJbCAMakECdGpBEGogHP0LAgAgDEEIaiEMDAALAAsCQANAIAxBBGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSADIAtBAWogBGxBAnRqIRIgCCALQQFqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFiADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79AAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAS/QkCACEpIBYgKSAl/eYB/eQBIRYgEiAPaiESIBP9CQIAISkgFyApICX95gH95AEhFyATIA9qIRMgFP0JAgAhKSAYICkgJf3mAf3kASEYIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAWogCWwgDGpBAnRqQQBqIBb9CwIAIAggC0ECaiAJbCAMakECdGpBAGogF/0LAgAgCCALQQNqIAlsIAxqQQJ0akEAaiAY/QsCACAMQQRqIQwMAAsACwJAA0AgDEEBaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAMgC0EBaiAEbEECdGohEiAIIAtBAWogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAMgC0ECaiAEbEECdGohEyAIIAtBAmogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEXIAMgC0EDaiAEbEECdGohFCAIIAtBA2ogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEYIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv1cAgAhJSAR/QkCACEpIBUgKSAl/eYB/eQBIRUgESAPaiERIBL9CQIAISkgFiApICX95gH95AEhFiASIA9qIRIgE/0JAgAhKSAXICkgJf3mAf3kASEXIBMgD2ohEyAU/QkCACEpIBggKSAl/eYB/eQBIRggFCAPaiEUIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9WgIAACAIIAtBAWogCWwgDGpBAnRqQQBqIBb9WgIAACAIIAtBAmogCWwgDGpBAnRqQQBqIBf9WgIAACAIIAtBA2ogCWwgDGpBAnRqQQBqIBj9WgIAACAMQQFqIQwMAAsACyALQQRqIQsMAAsACwJAA0AgC0EBaiAASg0BQQAhDAJAA0AgDEEQaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAggC0EAaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgCCALQQBqIAlsIAxqQQJ0akEgav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyAIIAtBAGogCWwgDGpBAnRqQTBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEYIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAO/QACECEmIA79AAIgIScgDv0AAjAhKCAR/QkCACEpIBUgKSAl/eYB/eQBIRUgFiApICb95gH95AEhFiAXICkgJ/3mAf3kASEXIBggKSAo/eYB/eQBIRggESAPaiERIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAggC0EAaiAJbCAMakECdGpBEGogFv0LAgAgCCALQQBqIAlsIAxqQQJ0akEgaiAX/QsCACAIIAtBAGogCWwgDGpBAnRqQTBqIBj9CwIAIAxBEGohDAwACwALAkADQCAMQQRqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf0LAgAgDEEEaiEMDAALAAsCQANAIAxBAWogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79XAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/VoCAAAgDEEBaiEMDAALAAsgC0EBaiELDAALAAsLXgECf0EAIQQCQANAIAQgAUhFDQFBACEFAkADQCAFIAJIRQ0BIAMgBSABbCAEakECdGogACAEIAJsIAVqQQJ0aioCADgCACAFQQFqIQUMAAsACyAEQQFqIQQMAAsACwu6AgEEfyAIBEBBACEKAkADQCAKIAVIRQ0BQQAhCQJAA0AgCSACSEUNASAHBEAgAyAGIAlqIAVsIApqQQJ0aiADIAYgCWogBWwgCmpBAnRqKgIAIAAgASAKaiACbCAJakECdGoqAgCSOAIABSAAIAEgCmogAmwgCWpBAnRqIAMgBiAJaiAFbCAKakECdGoqAgA4AgALIAlBAWohCQwACwALIApBAWohCgwACwALBUEAIQkCQANAIAkgBEhFDQEgACABIAlqIAJsQQJ0aiELIAMgCSAFbCAGakECdGohDCAHBEBBACEKAkADQCAKIAJIRQ0BIAwgCkECdGogDCAKQQJ0aioCACALIApBAnRqKgIAkjgCACAKQQFqIQoMAAsACwUgCyAMIAJBAnT8CgAACyAJQQFqIQkMAAsACwsLpAgCCH8Fe0EAIQoCQANAIAogAEhFDQFBACELAkADQCALQQRqIAFKDQEgAyAKIARsQQJ0aiENIAUgC0EAaiAGbEECdGohDv0MAAAAAAAAAAAAAAAAAAAAACETIAUgC0EBaiAGbEECdGohD/0MAAAAAAAAAAAAAAAAAAAAACEUIAUgC0ECaiAGbEECdGohEP0MAAAAAAAAAAAAAAAAAAAAACEVIAUgC0EDaiAGbEECdGohEf0MAAAAAAAAAAAAAAAAAAAAACEWQQAhDAJAA0AgDEEEaiACTEUNASANIAxBAnRq/QACACESIBMgEiAOIAxBAnRq/QACAP3mAf3kASETIBQgEiAPIAxBAnRq/QACAP3mAf3kASEUIBUgEiAQIAxBAnRq/QACAP3mAf3kASEVIBYgEiARIAxBAnRq/QACAP3mAf3kASEWIAxBBGohDAwACwALAkADQCAMIAJODQEgDSAMQQJ0av1cAgAhEiATIBIgDiAMQQJ0av1cAgD95gH95AEhEyAUIBIgDyAMQQJ0av1cAgD95gH95AEhFCAVIBIgECAMQQJ0av1cAgD95gH95AEhFSAWIBIgESAMQQJ0av1cAgD95gH95AEhFiAMQQFqIQwMAAsACyAHIAogCGwgC0EAampBAnRqIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgByAKIAhsIAtBAGpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0EBampBAnRqIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgByAKIAhsIAtBAWpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0ECampBAnRqIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgByAKIAhsIAtBAmpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0EDampBAnRqIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgByAKIAhsIAtBA2pqQQJ0aioCAEMAAAAAIAkbkjgCACALQQRqIQsMAAsACwJAA0AgC0EBaiABSg0BIAMgCiAEbEECdGohDSAFIAtBAGogBmxBAnRqIQ79DAAAAAAAAAAAAAAAAAAAAAAhE0EAIQwCQANAIAxBBGogAkxFDQEgDSAMQQJ0av0AAgAhEiATIBIgDiAMQQJ0av0AAgD95gH95AEhEyAMQQRqIQwMAAsACwJAA0AgDCACTg0BIA0gDEECdGr9XAIAIRIgEyASIA4gDEECdGr9XAIA/eYB/eQBIRMgDEEBaiEMDAALAAsgByAKIAhsIAtBAGpqQQJ0aiAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAcgCiAIbCALQQBqakECdGoqAgBDAAAAACAJG5I4AgAgC0EBaiELDAALAAsgCkEBaiEKDAALAAsLHAAgACAA/QwAAAAAAAAAAAAAAAAAAAAA/UT9TguPBQIafwR7IAAoAgAhASAAKAIEIQIgACgCCCEDIAAoAgwhBCAAKAIQIQUgACgCFCEGIAAoAhghByAAKAIcIQggACgCICEJIAAoAiQhCiAAKAIoIQsgACgCLCEMIAAoAjAhDSALQQAgASAGIAIgAUEAQQBBABACIAsgAiABbCABbSABIA0QASADIARsIAIgASAJQQBBAnRqIAFBASANIAIgDEEAQQJ0aiACQQAQAEEAIQ4CQANAIA4gA0hFDQEgAiEVQQAhEwJAA0AgEyAESEUNASAHQQBBAnRqIRYgCiAOIARsIBNqIAJsQQBqQQJ0aiEXIAwgDiAEbCATaiACbEEAakECdGohGCAIQQBBAnRqIRkgCiAOQQFqIARsIBNqIAJsQQBqQQJ0aiEaQQAhFAJAA0AgFEEEaiAVTEUNASAWIBRBAnRq/QACACAXIBRBAnRq/QACAP3mASEbIBggFEECdGr9AAIAIBv95AEhHCAcIBkgFEECdGr9AAIA/eQBIR0gHRAEIR4gGiAUQQJ0aiAe/QsCACAUQQRqIRQMAAsACwJAA0AgFCAVTg0BIBYgFEECdGr9XAIAIBcgFEECdGr9XAIA/eYBIRsgGCAUQQJ0av1cAgAgG/3kASEcIBwgGSAUQQJ0av1cAgD95AEhHSAdEAQhHiAaIBRBAnRqIB79WgIAACAUQQFqIRQMAAsACyATQQFqIRMMAAsACyAFBEBBACEPAkADQCAPIARIRQ0BIAVFBH9BAAUgDiAFIA9BAnRqKAIATgsEQCAKIA5BAWogBGwgD2ogAkECdGxqIAogDiAEbCAPaiACQQJ0bGogAkECdPwKAAALIA9BAWohDwwACwALCyAOQQFqIQ4MAAsACwssAP0MAACAPwAAgD8AAIA/AACAPyAA/QwAAAAAAAAAAAAAAAAAAAAA/UT9TguhCQIlfwR7IAAoAgAhASAAKAIEIQIgACgCCCEDIAAoAgwhBCAAKAIQIQUgACgCFCEGIAAoAhghByAAKAIcIQggACgCICEJIAAoAiQhCiAAKAIoIQsgACgCLCEMIAAoAjAhDSAAKAI0IQ4gACgCOCEPIAAoAjwhECAAKAJAIREgACgCRCESIAAoAkghEyAAKAJMIRQgACgCUCEVAkAgA0EBayEWA0AgFkEASA0BIAQgAmwhGUEAIRgCQANAIBhBBGogGUxFDQEgESAYQQJ0aiASIBhBAnRq/QACACAVIBYgBGwgAmxBAnRqIBhBAnRq/QACAP3kAf0LAgAgGEEEaiEYDAALAAsCQANAIBggGU4NASARIBhBAnRqIBIgGEECdGr9XAIAIBUgFiAEbCACbEECdGogGEECdGr9XAIA/eQB/VoCAAAgGEEBaiEYDAALAAsgBQRAQQAhFwJAA0AgFyAESEUNASAFRQR/QQAFIBYgBSAXQQJ0aigCAE4LBEAgESAXIAJsQQJ0akEAIAJBAnT8CwALIBdBAWohFwwACwALCyACIR1BACEbAkADQCAbIARIRQ0BIAogFkEBaiAEbCAbaiACbEEAakECdGohHiARIBsgAmxBAGpBAnRqIR8gB0EAQQJ0aiEgIAogFiAEbCAbaiACbEEAakECdGohISAQIBYgBGwgG2ogAmxBAGpBAnRqISIgDUEAQQJ0aiEjIA5BAEECdGohJCATIBsgAmxBAGpBAnRqISVBACEcAkADQCAcQQRqIB1MRQ0BIB4gHEECdGr9AAIAEAYhJiAfIBxBAnRq/QACACAm/eYBIScgJyAgIBxBAnRq/QACAP3mASEoICcgISAcQQJ0av0AAgD95gEhKSAiIBxBAnRqICf9CwIAICMgHEECdGogIyAcQQJ0av0AAgAgKf3kAf0LAgAgJCAcQQJ0aiAkIBxBAnRq/QACACAn/eQB/QsCACAlIBxBAnRqICj9CwIAIBxBBGohHAwACwALAkADQCAcIB1ODQEgHiAcQQJ0av1cAgAQBiEmIB8gHEECdGr9XAIAICb95gEhJyAnICAgHEECdGr9XAIA/eYBISggJyAhIBxBAnRq/VwCAP3mASEpICIgHEECdGogJ/1aAgAAICMgHEECdGogIyAcQQJ0av1cAgAgKf3kAf1aAgAAICQgHEECdGogJCAcQQJ0av1cAgAgJ/3kAf1aAgAAICUgHEECdGogKP1aAgAAIBxBAWohHAwACwALIBtBAWohGwwACwALIAUEQEEAIRcCQANAIBcgBEhFDQEgBUUEf0EABSAWIAUgF0ECdGooAgBOCwRAIBMgFyACQQJ0bGogEiAXIAJBAnRsaiACQQJ0/AoAAAsgF0EBaiEXDAALAAsLIBIhGiATIRIgGiETIBZBAWshFgwACwALIAMgBGwgASACIBBBAEECdGogAkEBIAtBAEECdGogASAPQQBBAnRqIAFBABAAIAIgASADIARsIBBBAEECdGpBASACIAlBAEECdGogASAUQQBBAnRqIAFBABAAIBRBACABIAwgAiABQQBBAUEAEAIgACASNgJUCw==";
+const wasmBytes = "AGFzbQEAAAABPwdgAXsBe2ABfwBgC39/f39/f39/f39/AGAEf39/fwBgCX9/f39/f39/fwBgCn9/f39/f39/f38AYAN/f38BfwMKCQIDBAUGAAEAAQUGAQEBgIAEBy0FBm1lbW9yeQIABGdlbW0AAARzYW1lAAQHZm9yd2FyZAAGCGJhY2t3YXJkAAgKrzIJnhcCCn8VeyAFQQJ0IQ8gB0ECdCEQQQAhCwJAA0AgC0EEaiAASg0BQQAhDAJAA0AgDEEIaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAggC0EAaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgAyALQQFqIARsQQJ0aiESIAggC0EBaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgCCALQQFqIAlsIAxqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGSAIIAtBAmogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEaIAMgC0EDaiAEbEECdGohFCAIIAtBA2ogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEbIAggC0EDaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRwgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIA79AAIQISYgEf0JAgAhKSAVICkgJf3mAf3kASEVIBYgKSAm/eYB/eQBIRYgESAPaiERIBL9CQIAISkgFyApICX95gH95AEhFyAYICkgJv3mAf3kASEYIBIgD2ohEiAT/QkCACEpIBkgKSAl/eYB/eQBIRkgGiApICb95gH95AEhGiATIA9qIRMgFP0JAgAhKSAbICkgJf3mAf3kASEbIBwgKSAm/eYB/eQBIRwgFCAPaiEUIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAggC0EAaiAJbCAMakECdGpBEGogFv0LAgAgCCALQQFqIAlsIAxqQQJ0akEAaiAX/QsCACAIIAtBAWogCWwgDGpBAnRqQRBqIBj9CwIAIAggC0ECaiAJbCAMakECdGpBAGogGf0LAgAgCCALQQJqIAlsIAxqQQJ0akEQaiAa/QsCACAIIAtBA2ogCWwgDGpBAnRqQQBqIBv9CwIAIAggC0EDaiAJbCAMakECdGpBEGogHP0LAgAgDEEIaiEMDAALAAsCQANAIAxBBGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSADIAtBAWogBGxBAnRqIRIgCCALQQFqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFiADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79AAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAS/QkCACEpIBYgKSAl/eYB/eQBIRYgEiAPaiESIBP9CQIAISkgFyApICX95gH95AEhFyATIA9qIRMgFP0JAgAhKSAYICkgJf3mAf3kASEYIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAWogCWwgDGpBAnRqQQBqIBb9CwIAIAggC0ECaiAJbCAMakECdGpBAGogF/0LAgAgCCALQQNqIAlsIAxqQQJ0akEAaiAY/QsCACAMQQRqIQwMAAsACwJAA0AgDEEBaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAMgC0EBaiAEbEECdGohEiAIIAtBAWogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAMgC0ECaiAEbEECdGohEyAIIAtBAmogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEXIAMgC0EDaiAEbEECdGohFCAIIAtBA2ogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEYIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv1cAgAhJSAR/QkCACEpIBUgKSAl/eYB/eQBIRUgESAPaiERIBL9CQIAISkgFiApICX95gH95AEhFiASIA9qIRIgE/0JAgAhKSAXICkgJf3mAf3kASEXIBMgD2ohEyAU/QkCACEpIBggKSAl/eYB/eQBIRggFCAPaiEUIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9WgIAACAIIAtBAWogCWwgDGpBAnRqQQBqIBb9WgIAACAIIAtBAmogCWwgDGpBAnRqQQBqIBf9WgIAACAIIAtBA2ogCWwgDGpBAnRqQQBqIBj9WgIAACAMQQFqIQwMAAsACyALQQRqIQsMAAsACwJAA0AgC0EBaiAASg0BQQAhDAJAA0AgDEEQaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAggC0EAaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgCCALQQBqIAlsIAxqQQJ0akEgav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyAIIAtBAGogCWwgDGpBAnRqQTBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEYIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAO/QACECEmIA79AAIgIScgDv0AAjAhKCAR/QkCACEpIBUgKSAl/eYB/eQBIRUgFiApICb95gH95AEhFiAXICkgJ/3mAf3kASEXIBggKSAo/eYB/eQBIRggESAPaiERIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAggC0EAaiAJbCAMakECdGpBEGogFv0LAgAgCCALQQBqIAlsIAxqQQJ0akEgaiAX/QsCACAIIAtBAGogCWwgDGpBAnRqQTBqIBj9CwIAIAxBEGohDAwACwALAkADQCAMQQRqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf0LAgAgDEEEaiEMDAALAAsCQANAIAxBAWogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79XAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/VoCAAAgDEEBaiEMDAALAAsgC0EBaiELDAALAAsLXgECf0EAIQQCQANAIAQgAUhFDQFBACEFAkADQCAFIAJIRQ0BIAMgBSABbCAEakECdGogACAEIAJsIAVqQQJ0aioCADgCACAFQQFqIQUMAAsACyAEQQFqIQQMAAsACwu6AgEEfyAIBEBBACEKAkADQCAKIAVIRQ0BQQAhCQJAA0AgCSACSEUNASAHBEAgAyAGIAlqIAVsIApqQQJ0aiADIAYgCWogBWwgCmpBAnRqKgIAIAAgASAKaiACbCAJakECdGoqAgCSOAIABSAAIAEgCmogAmwgCWpBAnRqIAMgBiAJaiAFbCAKakECdGoqAgA4AgALIAlBAWohCQwACwALIApBAWohCgwACwALBUEAIQkCQANAIAkgBEhFDQEgACABIAlqIAJsQQJ0aiELIAMgCSAFbCAGakECdGohDCAHBEBBACEKAkADQCAKIAJIRQ0BIAwgCkECdGogDCAKQQJ0aioCACALIApBAnRqKgIAkjgCACAKQQFqIQoMAAsACwUgCyAMIAJBAnT8CgAACyAJQQFqIQkMAAsACwsLpAgCCH8Fe0EAIQoCQANAIAogAEhFDQFBACELAkADQCALQQRqIAFKDQEgAyAKIARsQQJ0aiENIAUgC0EAaiAGbEECdGohDv0MAAAAAAAAAAAAAAAAAAAAACETIAUgC0EBaiAGbEECdGohD/0MAAAAAAAAAAAAAAAAAAAAACEUIAUgC0ECaiAGbEECdGohEP0MAAAAAAAAAAAAAAAAAAAAACEVIAUgC0EDaiAGbEECdGohEf0MAAAAAAAAAAAAAAAAAAAAACEWQQAhDAJAA0AgDEEEaiACTEUNASANIAxBAnRq/QACACESIBMgEiAOIAxBAnRq/QACAP3mAf3kASETIBQgEiAPIAxBAnRq/QACAP3mAf3kASEUIBUgEiAQIAxBAnRq/QACAP3mAf3kASEVIBYgEiARIAxBAnRq/QACAP3mAf3kASEWIAxBBGohDAwACwALAkADQCAMIAJODQEgDSAMQQJ0av1cAgAhEiATIBIgDiAMQQJ0av1cAgD95gH95AEhEyAUIBIgDyAMQQJ0av1cAgD95gH95AEhFCAVIBIgECAMQQJ0av1cAgD95gH95AEhFSAWIBIgESAMQQJ0av1cAgD95gH95AEhFiAMQQFqIQwMAAsACyAHIAogCGwgC0EAampBAnRqIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgByAKIAhsIAtBAGpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0EBampBAnRqIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgByAKIAhsIAtBAWpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0ECampBAnRqIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgByAKIAhsIAtBAmpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0EDampBAnRqIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgByAKIAhsIAtBA2pqQQJ0aioCAEMAAAAAIAkbkjgCACALQQRqIQsMAAsACwJAA0AgC0EBaiABSg0BIAMgCiAEbEECdGohDSAFIAtBAGogBmxBAnRqIQ79DAAAAAAAAAAAAAAAAAAAAAAhE0EAIQwCQANAIAxBBGogAkxFDQEgDSAMQQJ0av0AAgAhEiATIBIgDiAMQQJ0av0AAgD95gH95AEhEyAMQQRqIQwMAAsACwJAA0AgDCACTg0BIA0gDEECdGr9XAIAIRIgEyASIA4gDEECdGr9XAIA/eYB/eQBIRMgDEEBaiEMDAALAAsgByAKIAhsIAtBAGpqQQJ0aiAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAcgCiAIbCALQQBqakECdGoqAgBDAAAAACAJG5I4AgAgC0EBaiELDAALAAsgCkEBaiEKDAALAAsLQQEBf0EAIQMCQANAIAMgAklFDQEgACADav0ABAAgASADav0ABAD9N/2jAUUEQEEADwsgA0EQaiEDDAALAAtBAQ8LHAAgACAA/QwAAAAAAAAAAAAAAAAAAAAA/UT9TgucBQIbfwR7IAAoAgAhASAAKAIEIQIgACgCCCEDIAAoAgwhBCAAKAIQIQUgACgCFCEGIAAoAhghByAAKAIcIQggACgCICEJIAAoAiQhCiAAKAIoIQsgACgCLCEMIAAoAjAhDSAAKAI0IQ4gBkUEQCAMQQAgASAHIAIgAUEAQQBBABACIAwgAiABbCABbSABIA4QAQsgAyAEbCACIAEgCkEAQQJ0aiABQQEgDiACIA1BAEECdGogAkEAEABBACEPAkADQCAPIANIRQ0BIAIhFkEAIRQCQANAIBQgBEhFDQEgCEEAQQJ0aiEXIAsgDyAEbCAUaiACbEEAakECdGohGCANIA8gBGwgFGogAmxBAGpBAnRqIRkgCUEAQQJ0aiEaIAsgD0EBaiAEbCAUaiACbEEAakECdGohG0EAIRUCQANAIBVBBGogFkxFDQEgFyAVQQJ0av0AAgAgGCAVQQJ0av0AAgD95gEhHCAZIBVBAnRq/QACACAc/eQBIR0gHSAaIBVBAnRq/QACAP3kASEeIB4QBSEfIBsgFUECdGogH/0LAgAgFUEEaiEVDAALAAsCQANAIBUgFk4NASAXIBVBAnRq/VwCACAYIBVBAnRq/VwCAP3mASEcIBkgFUECdGr9XAIAIBz95AEhHSAdIBogFUECdGr9XAIA/eQBIR4gHhAFIR8gGyAVQQJ0aiAf/VoCAAAgFUEBaiEVDAALAAsgFEEBaiEUDAALAAsgBQRAQQAhEAJAA0AgECAESEUNASAFRQR/QQAFIA8gBSAQQQJ0aigCAE4LBEAgCyAPQQFqIARsIBBqIAJBAnRsaiALIA8gBGwgEGogAkECdGxqIAJBAnT8CgAACyAQQQFqIRAMAAsACwsgD0EBaiEPDAALAAsLLAD9DAAAgD8AAIA/AACAPwAAgD8gAP0MAAAAAAAAAAAAAAAAAAAAAP1E/U4LoQkCJX8EeyAAKAIAIQEgACgCBCECIAAoAgghAyAAKAIMIQQgACgCECEFIAAoAhQhBiAAKAIYIQcgACgCHCEIIAAoAiAhCSAAKAIkIQogACgCKCELIAAoAiwhDCAAKAIwIQ0gACgCNCEOIAAoAjghDyAAKAI8IRAgACgCQCERIAAoAkQhEiAAKAJIIRMgACgCTCEUIAAoAlAhFQJAIANBAWshFgNAIBZBAEgNASAEIAJsIRlBACEYAkADQCAYQQRqIBlMRQ0BIBEgGEECdGogEiAYQQJ0av0AAgAgFSAWIARsIAJsQQJ0aiAYQQJ0av0AAgD95AH9CwIAIBhBBGohGAwACwALAkADQCAYIBlODQEgESAYQQJ0aiASIBhBAnRq/VwCACAVIBYgBGwgAmxBAnRqIBhBAnRq/VwCAP3kAf1aAgAAIBhBAWohGAwACwALIAUEQEEAIRcCQANAIBcgBEhFDQEgBUUEf0EABSAWIAUgF0ECdGooAgBOCwRAIBEgFyACbEECdGpBACACQQJ0/AsACyAXQQFqIRcMAAsACwsgAiEdQQAhGwJAA0AgGyAESEUNASAKIBZBAWogBGwgG2ogAmxBAGpBAnRqIR4gESAbIAJsQQBqQQJ0aiEfIAdBAEECdGohICAKIBYgBGwgG2ogAmxBAGpBAnRqISEgECAWIARsIBtqIAJsQQBqQQJ0aiEiIA1BAEECdGohIyAOQQBBAnRqISQgEyAbIAJsQQBqQQJ0aiElQQAhHAJAA0AgHEEEaiAdTEUNASAeIBxBAnRq/QACABAHISYgHyAcQQJ0av0AAgAgJv3mASEnICcgICAcQQJ0av0AAgD95gEhKCAnICEgHEECdGr9AAIA/eYBISkgIiAcQQJ0aiAn/QsCACAjIBxBAnRqICMgHEECdGr9AAIAICn95AH9CwIAICQgHEECdGogJCAcQQJ0av0AAgAgJ/3kAf0LAgAgJSAcQQJ0aiAo/QsCACAcQQRqIRwMAAsACwJAA0AgHCAdTg0BIB4gHEECdGr9XAIAEAchJiAfIBxBAnRq/VwCACAm/eYBIScgJyAgIBxBAnRq/VwCAP3mASEoICcgISAcQQJ0av1cAgD95gEhKSAiIBxBAnRqICf9WgIAACAjIBxBAnRqICMgHEECdGr9XAIAICn95AH9WgIAACAkIBxBAnRqICQgHEECdGr9XAIAICf95AH9WgIAACAlIBxBAnRqICj9WgIAACAcQQFqIRwMAAsACyAbQQFqIRsMAAsACyAFBEBBACEXAkADQCAXIARIRQ0BIAVFBH9BAAUgFiAFIBdBAnRqKAIATgsEQCATIBcgAkECdGxqIBIgFyACQQJ0bGogAkECdPwKAAALIBdBAWohFwwACwALCyASIRogEyESIBohEyAWQQFrIRYMAAsACyADIARsIAEgAiAQQQBBAnRqIAJBASALQQBBAnRqIAEgD0EAQQJ0aiABQQAQACACIAEgAyAEbCAQQQBBAnRqQQEgAiAJQQBBAnRqIAEgFEEAQQJ0aiABQQAQACAUQQAgASAMIAIgAUEAQQFBABACIAAgEjYCVAs=";
 
 /** The few WebAssembly JS-API members used here (typed locally: the module needs no DOM or Node types). */
 interface WasmApi {
@@ -904,18 +904,25 @@ interface WasmApi {
   instantiate(module: object, imports: object): Promise<{ exports: WasmExports }>;
 }
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
-interface WasmExports { readonly memory: WasmMemory; forward(frame: number): void; backward(frame: number): void }
+interface WasmExports { readonly memory: WasmMemory; forward(frame: number): void; backward(frame: number): void; same(a: number, b: number, bytes: number): number }
 
-/** A tape block in wasm memory; evicted (copied out) when many tapes are alive at once. */
-export interface WasmTapeBlock { ptr: number; bytes: number; saved?: Uint8Array; readonly offsets: readonly number[]; readonly lengthsOffset: number }
+/**
+ * The parameters of forward calls, in wasm memory: the params as given, their packed copies and the
+ * transposes. One version is current; a call whose params hold the same bits reuses its packing.
+ * A version replaced while tapes still use it keeps a copy of its params (saved) and is packed again
+ * if one of those tapes is used by backward.
+ */
+export interface WasmWeights { ptr: number; bytes: number; ptrs: number[]; readonly key: string; readonly lens: readonly number[]; readonly nParams: number; saved?: Float32Array[]; tapes: number }
+/** A tape in wasm memory. When memory is needed it is evicted: what the forward needs to run again is copied out (saved). */
+export interface WasmTapeBlock { ptr: number; bytes: number; ptrs: number[]; readonly lens: readonly number[]; readonly keep: readonly number[]; readonly lengthsOffset: number; readonly weights: WasmWeights; consumed: boolean; hasLengths: boolean; saved?: Float32Array[]; savedLengths?: Int32Array }
 export interface WasmTape { readonly wasm: WasmTapeBlock; readonly sizes: unknown; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined }
 export interface WasmForwardResult<S> { readonly states: S; readonly tape: WasmTape }
 interface WasmWork { ptr: number; bytes: number; frame: number; slots: number; readonly ptrs: number[] }
 
 /** i8x16.popcnt of a constant: validates only where SIMD128 is supported. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
-/** Live tape bytes kept in wasm memory before the oldest tapes are copied out to JS memory. */
-const TAPE_BUDGET = 256 * 2 ** 20;
+/** Bytes of tapes not yet used by backward kept in wasm memory before the oldest are evicted. */
+const TAPE_BUDGET = 64 * 2 ** 20;
 
 function fromBase64(s: string): Uint8Array {
   const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -1013,9 +1020,29 @@ class WasmKernels {
     if (prev && prev[0] + prev[1] === at) { prev[1] += this.free[i]![1]; this.free.splice(i, 1); }
   }
 
+  /** A tape object was garbage-collected: its memory is free. */
   private drop(b: WasmTapeBlock): void {
-    if (b.ptr !== 0) { this.dealloc(b.ptr, b.bytes); this.live.delete(b); this.liveBytes -= b.bytes; }
+    if (b.ptr !== 0) { this.dealloc(b.ptr, b.bytes); this.live.delete(b); if (!b.consumed) this.liveBytes -= b.bytes; }
     b.ptr = 0;
+    b.saved = undefined;
+    if (--b.weights.tapes === 0 && b.weights !== this.cur) b.weights.saved = undefined;
+  }
+
+  /** Copies out what the forward needs to run again (inputs, initial states, lengths) and frees the block. */
+  private evict(b: WasmTapeBlock): void {
+    const mem = this.k!.memory.buffer;
+    b.saved = b.keep.map((n, i) => new Float32Array(mem, b.ptrs[i]!, n).slice());
+    if (b.hasLengths) b.savedLengths = new Int32Array(mem, b.ptr + b.lengthsOffset, (b.bytes - b.lengthsOffset) >> 2).slice();
+    this.dealloc(b.ptr, b.bytes);
+    this.live.delete(b);
+    if (!b.consumed) this.liveBytes -= b.bytes;
+    b.ptr = 0;
+  }
+
+  private block(lens: readonly number[], extraBytes: number): { ptr: number; bytes: number; ptrs: number[] } {
+    const { offsets, bytes } = this.offsets(lens, extraBytes);
+    const ptr = this.alloc(bytes);
+    return { ptr, bytes, ptrs: offsets.map((o) => ptr + o) };
   }
 
   private offsets(lens: readonly number[], extraBytes: number): { offsets: number[]; bytes: number } {
@@ -1025,38 +1052,115 @@ class WasmKernels {
     return { offsets, bytes: at + align16(extraBytes) };
   }
 
-  /** A zeroed tape block: one buffer per length (floats), then the batch's sequence lengths. */
-  tape(lens: readonly number[], batch: number): WasmTapeBlock {
+  private cur: WasmWeights | undefined;
+  private stage: { ptr: number; bytes: number; ptrs: number[]; key: string } | undefined;
+
+  /**
+   * The weights for a forward call (lens: floats of each params slot, then packed slots): the
+   * current version when the params hold the same bits (fresh = false: already packed), else a new
+   * current version holding a copy of them (fresh = true: the forward packs them).
+   */
+  weights(lens: readonly number[], params: readonly Float32Array[]): { w: WasmWeights; fresh: boolean } {
+    const key = lens.join(',');
+    const cur = this.cur;
+    if (cur !== undefined && cur.key === key) {
+      let st = this.stage;
+      if (st === undefined || st.key !== key) {
+        if (st !== undefined) this.dealloc(st.ptr, st.bytes);
+        st = this.stage = { ...this.block(lens, 0), key };
+        this.zero(st.ptr, st.bytes);
+      }
+      params.forEach((a, i) => this.put(st.ptrs[i]!, a));
+      const paramBytes = (cur.ptrs[params.length] ?? cur.ptr + cur.bytes) - cur.ptr;
+      if (this.k!.same(st.ptr, cur.ptr, paramBytes) === 1) return { w: cur, fresh: false };
+      // new params: the staged copy becomes the current version, the old one is retired
+      this.stage = undefined;
+      this.retire(cur);
+      const w: WasmWeights = { ptr: st.ptr, bytes: st.bytes, ptrs: st.ptrs, key, lens, nParams: params.length, tapes: 0 };
+      this.cur = w;
+      return { w, fresh: true };
+    }
+    if (cur !== undefined) this.retire(cur);
+    const b = this.block(lens, 0);
+    this.zero(b.ptr, b.bytes);
+    const w: WasmWeights = { ...b, key, lens, nParams: params.length, tapes: 0 };
+    params.forEach((a, i) => this.put(w.ptrs[i]!, a));
+    this.cur = w;
+    return { w, fresh: true };
+  }
+
+  /** A version stops being current: tapes still using it keep a copy of its params; its memory is freed. */
+  private retire(w: WasmWeights): void {
+    if (w.tapes > 0) w.saved = w.lens.slice(0, w.nParams).map((n, i) => this.get32(w.ptrs[i]!, n));
+    this.dealloc(w.ptr, w.bytes);
+    w.ptr = 0;
+    if (this.cur === w) this.cur = undefined;
+  }
+
+  /** Makes a retired version resident again (pack: runs the forward's packing); undone by doneWeights. */
+  useWeights(w: WasmWeights, pack: () => void): void {
+    if (w.ptr !== 0) return;
+    if (!w.saved) throw new Error('invariant: the weights of a wasm tape were released');
+    const b = this.block(w.lens, 0);
+    this.zero(b.ptr, b.bytes);
+    Object.assign(w, b);
+    w.saved.forEach((a, i) => this.put(w.ptrs[i]!, a));
+    pack();
+  }
+
+  doneWeights(w: WasmWeights): void {
+    if (w !== this.cur && w.ptr !== 0) { this.dealloc(w.ptr, w.bytes); w.ptr = 0; }
+  }
+
+  /**
+   * A tape block for a forward call (lens: floats per slot; keep: floats of each slot the forward
+   * needs to run again). Tapes already used by backward are evicted first, then the oldest others
+   * while the tapes not yet used by backward exceed the budget.
+   */
+  tape(lens: readonly number[], keep: readonly number[], batch: number, weights: WasmWeights): WasmTapeBlock {
+    for (const old of this.live) if (old.consumed) this.evict(old);
     const { offsets, bytes } = this.offsets(lens, 4 * batch);
     for (const old of this.live) {
       if (this.liveBytes + bytes <= this.budget) break;
-      old.saved = new Uint8Array(this.k!.memory.buffer, old.ptr, old.bytes).slice();
-      this.drop(old);
+      this.evict(old);
     }
     const ptr = this.alloc(bytes);
-    new Uint8Array(this.k!.memory.buffer, ptr, bytes).fill(0);
-    const b: WasmTapeBlock = { ptr, bytes, offsets, lengthsOffset: bytes - align16(4 * batch) };
+    const b: WasmTapeBlock = { ptr, bytes, ptrs: offsets.map((o) => ptr + o), lens, keep, lengthsOffset: bytes - align16(4 * batch), weights, consumed: false, hasLengths: false };
+    weights.tapes++;
     this.live.add(b);
     this.liveBytes += bytes;
     return b;
   }
 
-  /** Absolute addresses of a tape's buffers, copying an evicted tape back into wasm memory first. */
-  restore(b: WasmTapeBlock): number[] {
-    if (b.ptr === 0) {
-      if (!b.saved) throw new Error('invariant: a wasm tape was released');
-      b.ptr = this.alloc(b.bytes);
-      new Uint8Array(this.k!.memory.buffer, b.ptr, b.bytes).set(b.saved);
-      b.saved = undefined;
-      this.live.add(b);
-      this.liveBytes += b.bytes;
-    }
-    return b.offsets.map((o) => b.ptr + o);
+  /** Brings an evicted tape back (rerun: the forward again, over the restored inputs and initial states). */
+  restore(b: WasmTapeBlock, rerun: () => void): void {
+    if (b.ptr !== 0) return;
+    if (!b.saved) throw new Error('invariant: a wasm tape was released');
+    b.ptr = this.alloc(b.bytes);
+    const offsets = this.offsets(b.lens, 0).offsets;
+    b.ptrs = offsets.map((o) => b.ptr + o);
+    b.saved.forEach((a, i) => this.put(b.ptrs[i]!, a));
+    if (b.savedLengths) this.putI32(b.ptr + b.lengthsOffset, b.savedLengths);
+    b.saved = b.savedLengths = undefined;
+    this.live.add(b);
+    if (!b.consumed) this.liveBytes += b.bytes;
+    rerun();
+  }
+
+  /** backward used the tape: its memory is the first to be reused (it is saved first, so a second backward still works). */
+  consume(b: WasmTapeBlock): void {
+    if (b.consumed || b.ptr === 0) { b.consumed = true; return; }
+    b.consumed = true;
+    this.liveBytes -= b.bytes;
   }
 
   /** Registers the tape object so its block is freed when it is garbage-collected. */
   own(tape: object, b: WasmTapeBlock): void {
     this.registry.register(tape, b);
+  }
+
+  zero(ptr: number, bytes: number): void {
+    new Uint8Array(this.k!.memory.buffer, ptr, bytes).fill(0);
   }
 
   /** A zeroed per-call block: the frame (slots + results, i32), then the work buffers. */
@@ -1102,9 +1206,32 @@ class WasmKernels {
 
 const wasmKernels = new WasmKernels(wasmBytes);
 
-/** Floats of each tape buffer (params, inputs, states over time, saved values, packed weights). */
+/** Floats of each weights slot (params, packed weights, their transposes). */
+function wasmWeightLens(z: Sizes): number[] {
+  const steps = 0, batch = 0;
+  void steps; void batch;
+  return [z.hidden * z.input, z.hidden, z.hidden, z.hidden * z.input, z.hidden * z.input];
+}
+
+/** Floats of each tape slot (inputs, states over time, saved values). */
 function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
-  return [z.hidden * z.input, z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden + batch * z.hidden, z.hidden * z.input];
+  return [steps * batch * z.input, steps * batch * z.hidden + batch * z.hidden];
+}
+
+/** Floats of each tape slot that an evicted tape keeps (inputs, initial states). */
+function wasmTapeKeep(z: Sizes, steps: number, batch: number): number[] {
+  return [steps * batch * z.input, batch * z.hidden];
+}
+
+/** Runs the forward kernel over a tape block (none, with steps = batch = 0: only packs the weights). */
+function wasmRunForward(rt: WasmKernels, z: Sizes, steps: number, batch: number, block: WasmTapeBlock | undefined, weights: WasmWeights, packed: number): void {
+  const wp = weights.ptrs;
+  const tp = block?.ptrs ?? wasmTapeLens(z, 0, 0).map(() => 0);
+  const lengthsPtr = block?.hasLengths === true ? block.ptr + block.lengthsOffset : 0;
+  const work = rt.work(14, [steps * batch * z.hidden], 0);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, packed, wp[0]!, wp[1]!, wp[2]!, tp[0]!, tp[1]!, wp[3]!, work.ptrs[0]!, wp[4]!]);
+  rt.call('forward', work);
+  rt.release(work);
 }
 
 /** Runs indrnn over a whole sequence in WebAssembly; the tape stays in wasm memory for backwardWasm. */
@@ -1120,20 +1247,17 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   check_(params.b, z.hidden, "b");
   check_(inputs.x, steps * batch * z.input, "x");
   if (opts.init?.h !== undefined) check_(opts.init.h, batch * z.hidden, "init.h");
-  const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
-  const tp = rt.restore(block);
-  const work = rt.work(13, [steps * batch * z.hidden, z.hidden * z.input], 0);
-  const lengthsPtr = lengths === undefined ? 0 : rt.putI32(block.ptr + block.lengthsOffset, lengths);
-  rt.put(tp[0], params.W);
-  rt.put(tp[1], params.u);
-  rt.put(tp[2], params.b);
-  rt.put(tp[3], inputs.x);
-  if (opts.init?.h !== undefined) rt.put(tp[4], opts.init.h);
-  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, work.ptrs[1]!]);
-  rt.call('forward', work);
-  rt.release(work);
+  const { w: weights, fresh } = rt.weights(wasmWeightLens(z), [params.W, params.u, params.b]);
+  const block = rt.tape(wasmTapeLens(z, steps, batch), wasmTapeKeep(z, steps, batch), batch, weights);
+  const tp = block.ptrs;
+  block.hasLengths = lengths !== undefined;
+  if (lengths !== undefined) rt.putI32(block.ptr + block.lengthsOffset, lengths);
+  rt.put(tp[0]!, inputs.x);
+  if (opts.init?.h !== undefined) rt.put(tp[1]!, opts.init.h);
+  else rt.zero(tp[1]!, 4 * batch * z.hidden);
+  wasmRunForward(rt, z, steps, batch, block, weights, fresh ? 0 : 1);
   const result = {
-    states: { h: rt.get32(tp[4] + 4 * batch * z.hidden, steps * batch * z.hidden) },
+    states: { h: rt.get32(tp[1]! + 4 * batch * z.hidden, steps * batch * z.hidden) },
     tape: { wasm: block, sizes: z, steps, batch, lengths },
   };
   rt.own(result.tape, block);
@@ -1144,20 +1268,25 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
 export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
-  const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
+  const { sizes: z, steps, batch } = tape as WasmTape & { sizes: Sizes };
   if (dStates.h !== undefined) check_(dStates.h, steps * batch * z.hidden, "dStates.h");
-  const tp = rt.restore(tape.wasm);
+  const block = tape.wasm, weights = block.weights;
+  rt.useWeights(weights, () => wasmRunForward(rt, z, 0, 0, undefined, weights, 0));
+  rt.restore(block, () => wasmRunForward(rt, z, steps, batch, block, weights, 1));
+  const tp = block.ptrs, wp = weights.ptrs;
   const work = rt.work(21, [z.hidden * z.input, z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, z.hidden * z.input, steps * batch * z.hidden], 1);
-  const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
-  if (dStates.h !== undefined) rt.put(work.ptrs[9], dStates.h);
-  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!]);
+  const lengthsPtr = block.hasLengths ? block.ptr + block.lengthsOffset : 0;
+  if (dStates.h !== undefined) rt.put(work.ptrs[9]!, dStates.h);
+  rt.frame(work, [(z.input ?? 0), (z.hidden ?? 0), steps, batch, lengthsPtr, wp[0]!, wp[1]!, wp[2]!, tp[0]!, tp[1]!, wp[3]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!]);
   rt.call('backward', work);
   const out = {
-    params: { W: rt.get32(work.ptrs[0], z.hidden * z.input), u: rt.get32(work.ptrs[1], z.hidden), b: rt.get32(work.ptrs[2], z.hidden) },
-    inputs: { x: rt.get32(work.ptrs[3], steps * batch * z.input) },
+    params: { W: rt.get32(work.ptrs[0]!, z.hidden * z.input), u: rt.get32(work.ptrs[1]!, z.hidden), b: rt.get32(work.ptrs[2]!, z.hidden) },
+    inputs: { x: rt.get32(work.ptrs[3]!, steps * batch * z.input) },
     init: { h: rt.get32(rt.result(work, 0), batch * z.hidden) },
   };
   rt.release(work);
+  rt.doneWeights(weights);
+  rt.consume(block);
   return out;
 }
 
@@ -1174,6 +1303,6 @@ export const wasm = {
   ready: (): Promise<boolean> => wasmKernels.ready(),
   /** 'simd' once the module runs, 'f32' where WebAssembly SIMD is missing, 'pending' before the first call. */
   backend: (): 'simd' | 'f32' | 'pending' => wasmKernels.backend(),
-  /** Live tape bytes kept in wasm memory (default 256 MiB); beyond it the oldest tapes are copied out to JS memory. */
+  /** Bytes of tapes not yet used by backward kept in wasm memory (default 64 MiB); beyond it the oldest are evicted (see the README). */
   tapeBudget: (bytes: number): void => wasmKernels.setBudget(bytes),
 };

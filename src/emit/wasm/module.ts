@@ -8,6 +8,7 @@ import type { Dim } from '../../ir/shape.js';
 import { dimX, type IntX, type Op, type PMat, type Program } from '../ts/program.js';
 import { FnBuilder, i32, v128, Vec, type X } from './builder.js';
 import { addGemm, addGemmNT, addPack, addTranspose, GEMM, GEMM_NT, PACK, TRANSPOSE } from './gemm.js';
+import { addSame } from './memory.js';
 import { phaseCode } from './phase.js';
 
 /** What the glue needs to call a kernel: frame slots in order (`$size`, `@steps`, `@batch`, `@lengths`, then buffers). */
@@ -37,17 +38,20 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
   addTranspose(m);
   addPack(m);
   addGemmNT(m);
+  addSame(m);
   const defined = new Set<string>();
 
   const sizeSlots = c.spec.sizes.map((s) => `$${s.name}`);
   const head = [...sizeSlots, '@steps', '@batch', '@lengths'];
+  // forward only: 1 when the packed weights (and their transposes) are already in place (cached)
+  const fwdHead = [...head, '@packed'];
   const params = c.cell.params.map((x) => x.name);
   const inputs = c.cell.inputs.map((x) => x.name);
   const extraFwd = p.packed.map((name) => {
     const b = p.fwdBuffers.find((x) => x.name === name)!;
     return { name: transposedName(name), len: b.len };
   });
-  const fwdSlots = [...head, ...params, ...inputs, ...p.fwdBuffers.map((b) => b.name), ...extraFwd.map((b) => b.name)];
+  const fwdSlots = [...fwdHead, ...params, ...inputs, ...p.fwdBuffers.map((b) => b.name), ...extraFwd.map((b) => b.name)];
   const tapeSlots = [...params, ...inputs, ...p.stateSeq.values(), ...p.tapeBufs, ...p.packed];
   const bwdSlots = [...head, ...tapeSlots, ...p.bwdBuffers.map((b) => b.name), ...c.cell.prev.map((s) => dStateName(s.name))];
 
@@ -186,7 +190,8 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
     const tail: X[] = post.map(opCode);
     // The backward reports where the carries ended up (they swap every step).
     if (name === 'backward') c.cell.prev.forEach((s, k) => tail.push(m.i32.store(4 * (slots.length + k), 4, f.get('frame'), get(p.carry.get(s.name)!))));
-    f.add(name, m.block(null, [...prologue, ...packs, ...transposes, ...others, loop, ...tail]));
+    const packing = name === 'forward' ? [m.if(m.i32.eqz(get('@packed')), m.block(null, [...packs, ...transposes]))] : [];
+    f.add(name, m.block(null, [...prologue, ...packing, ...others, loop, ...tail]));
     m.addFunctionExport(name, name);
   };
   kernel('forward', fwdSlots, p.fwdPre, p.fwdStep, [], false);
