@@ -1,6 +1,6 @@
 // A quick wasm-vs-f32 check while working on the WebAssembly kernels (not the published bench):
 // emits the CPU module of each cell from the current printers and times f32 and wasm forward and
-// forward+backward, ratios from the same run.
+// forward+backward, ratios from the same run (median of per-round ratios, the two alternating).
 //   node --import tsx bench/wasm-quick.ts [gru,lstm] [32x1x64,32x16x256]
 
 import { readFileSync } from 'node:fs';
@@ -18,9 +18,8 @@ type Mod = { f32: Fns; wasm: Fns; paramShapes: (s: object) => Record<string, num
 
 const cells = (process.argv[2] ?? 'gru,lstm').split(',');
 const shapes = (process.argv[3] ?? '32x1x64,32x16x256').split(',').map((s) => s.split('x').map(Number) as [number, number, number]);
-const timing = { warmupMs: 100, budgetMs: 250, minSamples: 3 };
+const timing = { warmupMs: 50, budgetMs: 150, minSamples: 3 };
 const rng = new Rng(1);
-const t = (fn: () => unknown) => median([0, 1, 2].map(() => timeIt(fn, timing).medianMs));
 
 for (const cell of cells) {
   const c = compileCell(readFileSync(`cells/${cell}.cell.yaml`, 'utf8'), `cells/${cell}.cell.yaml`);
@@ -31,14 +30,20 @@ for (const cell of cells) {
     const x = Float32Array.from(rng.array(T * B * H));
     const dh = Float32Array.from(rng.array(T * B * H));
     const opts = { steps: T, batch: B };
-    const r: Record<string, number> = {};
-    for (const k of ['f32', 'wasm'] as const) {
+    // f32 and wasm alternate in short rounds, so a load change on the machine hits both
+    const fns = (['f32', 'wasm'] as const).map((k) => {
       const K = mod[k];
       const fwd = () => K.forward(sizes, params, { x }, opts);
-      r[`${k} fwd`] = t(fwd);
-      r[`${k} fb`] = t(() => K.backward(fwd().tape, { h: dh }));
+      return { fwd, fb: () => K.backward(fwd().tape, { h: dh }) };
+    });
+    const r: Record<string, number> = {};
+    for (const w of ['fwd', 'fb'] as const) {
+      const rounds = [0, 1, 2, 3, 4].map(() => fns.map((f) => timeIt(f[w], timing).medianMs));
+      r[`f32 ${w}`] = median(rounds.map((x) => x[0]!));
+      r[`wasm ${w}`] = median(rounds.map((x) => x[1]!));
+      r[`ratio ${w}`] = median(rounds.map((x) => x[0]! / x[1]!));
     }
-    console.log(`${cell} ${T}x${B}x${H}: f32 fwd ${r['f32 fwd']!.toFixed(3)} ms, wasm fwd ${r['wasm fwd']!.toFixed(3)} ms (${(r['f32 fwd']! / r['wasm fwd']!).toFixed(2)}x); f32 fwd+bwd ${r['f32 fb']!.toFixed(3)}, wasm fwd+bwd ${r['wasm fb']!.toFixed(3)} (${(r['f32 fb']! / r['wasm fb']!).toFixed(2)}x)`);
+    console.log(`${cell} ${T}x${B}x${H}: f32 fwd ${r['f32 fwd']!.toFixed(3)} ms, wasm fwd ${r['wasm fwd']!.toFixed(3)} ms (${r['ratio fwd']!.toFixed(2)}x); f32 fwd+bwd ${r['f32 fb']!.toFixed(3)}, wasm fwd+bwd ${r['wasm fb']!.toFixed(3)} (${r['ratio fb']!.toFixed(2)}x)`);
   }
 }
 process.exit(0);

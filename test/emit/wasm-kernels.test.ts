@@ -130,7 +130,7 @@ describe('arguments, results and memory', () => {
       const got = m.wasm.backward(first.tape, f32(p.weights));
       expect(scaledError(got.params.U_h!, want.params.U_h!)).toBeLessThan(1e-5);
     } finally {
-      m.wasm.tapeBudget(64 * 2 ** 20);
+      m.wasm.tapeBudget(32 * 2 ** 20);
     }
   });
 
@@ -173,7 +173,7 @@ describe('arguments, results and memory', () => {
         for (const k of Object.keys(g1[part])) expect(g2[part][k], `${part}.${k}`).toEqual(g1[part][k]);
       }
     } finally {
-      m.wasm.tapeBudget(64 * 2 ** 20);
+      m.wasm.tapeBudget(32 * 2 ** 20);
     }
   });
 

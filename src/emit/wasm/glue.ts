@@ -154,7 +154,7 @@ export const wasm = {
   ready: (): Promise<boolean> => wasmKernels.ready(),
   /** 'simd' once the module runs, 'f32' where WebAssembly SIMD is missing, 'pending' before the first call. */
   backend: (): 'simd' | 'f32' | 'pending' => wasmKernels.backend(),
-  /** Bytes of tapes not yet used by backward kept in wasm memory (default 64 MiB); beyond it the oldest are evicted (see the README). */
+  /** Bytes of tapes not yet used by backward kept in wasm memory (default 32 MiB); beyond it the oldest are evicted (see the README). */
   tapeBudget: (bytes: number): void => wasmKernels.setBudget(bytes),
 };
 `;

@@ -5,9 +5,9 @@ import binaryen from 'binaryen';
 import type { CompiledCell } from '../../derive/compile.js';
 import { assertNever } from '../../ir/expr.js';
 import type { Dim } from '../../ir/shape.js';
-import { dimX, type IntX, type Op, type PMat, type Program } from '../ts/program.js';
+import { addX, dimX, type IntX, mulX, numX, type Op, type PMat, type Program } from '../ts/program.js';
 import { FnBuilder, i32, v128, Vec, type X } from './builder.js';
-import { addGemm, addGemmNT, addPack, addTranspose, GEMM, GEMM_NT, PACK, TRANSPOSE } from './gemm.js';
+import { addGemm, addGemmNT, addGemmPanel, addPack, addPanels, GEMM, GEMM_NT, GEMM_PANEL, PACK, PANEL, PANEL_W } from './gemm.js';
 import { addSame } from './memory.js';
 import { phaseCode } from './phase.js';
 
@@ -19,7 +19,7 @@ export interface WasmModule {
   readonly bytes: Uint8Array;
   readonly forward: WasmKernel;
   readonly backward: WasmKernel;
-  /** Forward-only work buffers the printer adds (transposed packed weights), with their lengths. */
+  /** Forward-only buffers the printer adds (packed weights as panels of 8 columns), with their lengths. */
   readonly extraFwd: readonly { name: string; len: IntX }[];
 }
 
@@ -35,10 +35,11 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
   m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals);
   m.setMemory(1, 65536, 'memory');
   addGemm(m);
-  addTranspose(m);
   addPack(m);
   addGemmNT(m);
   addSame(m);
+  addPanels(m);
+  addGemmPanel(m);
   const defined = new Set<string>();
 
   const sizeSlots = c.spec.sizes.map((s) => `$${s.name}`);
@@ -49,7 +50,9 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
   const inputs = c.cell.inputs.map((x) => x.name);
   const extraFwd = p.packed.map((name) => {
     const b = p.fwdBuffers.find((x) => x.name === name)!;
-    return { name: transposedName(name), len: b.len };
+    const op = p.fwdPre.find((o) => o.kind === 'pack' && o.packed === name) as { width: Dim };
+    // [N][K] as panels of 8 columns: N rounded up to a multiple of 8
+    return { name: transposedName(name), len: addX(b.len, mulX(numX(PANEL_W - 1), dimX(op.width))) };
   });
   const fwdSlots = [...fwdHead, ...params, ...inputs, ...p.fwdBuffers.map((b) => b.name), ...extraFwd.map((b) => b.name)];
   const tapeSlots = [...params, ...inputs, ...p.stateSeq.values(), ...p.tapeBufs, ...p.packed];
@@ -100,7 +103,7 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
           }
           if (op.form === 'NT') {
             if (op.b.off.length) throw new Error('invariant: packed weights are read from their start');
-            return m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), f.c(1), get(transposedName(op.b.buf)), intX(op.N), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
+            return m.call(GEMM_PANEL, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), get(transposedName(op.b.buf)), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
           }
           const [sai, sak] = op.form === 'NN' ? [intX(op.a.ld), f.c(1)] : [f.c(1), intX(op.a.ld)];
           return m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), sai, sak, ptr(op.b), intX(op.b.ld), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
@@ -175,7 +178,7 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
         // packed is [cols][width]: cols = Σ rows of its pieces (the buffer length / width)
         const width = env.dim(op.width);
         const cols = m.i32.div_s(intX(b.len), env.dim(op.width));
-        return m.call(TRANSPOSE, [get(pk), cols, width, get(transposedName(pk))], binaryen.none);
+        return m.call(PANEL, [get(pk), cols, width, get(transposedName(pk))], binaryen.none);
       })
       : [];
     const packs = pre.filter((o) => o.kind === 'pack').map(opCode);

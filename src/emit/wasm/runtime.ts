@@ -19,9 +19,11 @@ interface WasmExports { readonly memory: WasmMemory; forward(frame: number): voi
  * A version replaced while tapes still use it keeps a copy of its params (saved) and is packed again
  * if one of those tapes is used by backward.
  */
-export interface WasmWeights { ptr: number; bytes: number; ptrs: number[]; readonly key: string; readonly lens: readonly number[]; readonly nParams: number; saved?: Float32Array[]; tapes: number }
+export interface WasmWeights { ptr: number; bytes: number; ptrs: number[]; readonly key: string; readonly lens: readonly number[]; readonly nParams: number; saved?: Float32Array[]; readonly count: { tapes: number } }
 /** A tape in wasm memory. When memory is needed it is evicted: what the forward needs to run again is copied out (saved). */
-export interface WasmTapeBlock { ptr: number; bytes: number; ptrs: number[]; readonly lens: readonly number[]; readonly keep: readonly number[]; readonly lengthsOffset: number; readonly weights: WasmWeights; consumed: boolean; hasLengths: boolean; saved?: Float32Array[]; savedLengths?: Int32Array }
+export interface WasmTapeBlock { readonly cell: WasmTapeCell; ptr: number; bytes: number; ptrs: number[]; readonly lens: readonly number[]; readonly keep: readonly number[]; readonly lengthsOffset: number; readonly weights: WasmWeights; consumed: boolean; hasLengths: boolean; saved?: Float32Array[]; savedLengths?: Int32Array }
+/** What the garbage-collection hook holds: the block while it is resident (not its saved copies). */
+interface WasmTapeCell { block: WasmTapeBlock | undefined; readonly count: { tapes: number } }
 export interface WasmTape { readonly wasm: WasmTapeBlock; readonly sizes: unknown; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined }
 export interface WasmForwardResult<S> { readonly states: S; readonly tape: WasmTape }
 interface WasmWork { ptr: number; bytes: number; frame: number; slots: number; readonly ptrs: number[] }
@@ -29,7 +31,7 @@ interface WasmWork { ptr: number; bytes: number; frame: number; slots: number; r
 /** i8x16.popcnt of a constant: validates only where SIMD128 is supported. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 /** Bytes of tapes not yet used by backward kept in wasm memory before the oldest are evicted. */
-const TAPE_BUDGET = 64 * 2 ** 20;
+const TAPE_BUDGET = 32 * 2 ** 20;
 
 function fromBase64(s: string): Uint8Array {
   const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -53,10 +55,12 @@ class WasmKernels {
   private k: WasmExports | null | undefined;
   private free: [number, number][] = [];
   private end = 16;
+  /** Resident tapes not yet used by backward (oldest first), and those backward used. */
   private readonly live = new Set<WasmTapeBlock>();
+  private readonly used = new Set<WasmTapeBlock>();
   private liveBytes = 0;
   private budget = TAPE_BUDGET;
-  private readonly registry = new FinalizationRegistry<WasmTapeBlock>((b) => this.drop(b));
+  private readonly registry = new FinalizationRegistry<WasmTapeCell>((c) => this.drop(c));
 
   constructor(private readonly base64: string) {}
 
@@ -111,7 +115,8 @@ class WasmKernels {
     const top = mem.buffer.byteLength;
     const last = this.free.at(-1);
     const tail = last && last[0] + last[1] === top ? last[1] : 0;
-    mem.grow(Math.ceil((need - tail) / 65536));
+    // grow by at least a quarter of the memory: growing may copy it, so few large steps
+    mem.grow(Math.max(Math.ceil((need - tail) / 65536), top >> 18, 16));
     this.dealloc(top, mem.buffer.byteLength - top);
     return this.alloc(bytes);
   }
@@ -128,11 +133,19 @@ class WasmKernels {
   }
 
   /** A tape object was garbage-collected: its memory is free. */
-  private drop(b: WasmTapeBlock): void {
-    if (b.ptr !== 0) { this.dealloc(b.ptr, b.bytes); this.live.delete(b); if (!b.consumed) this.liveBytes -= b.bytes; }
+  private drop(c: WasmTapeCell): void {
+    const b = c.block;
+    if (b !== undefined && b.ptr !== 0) this.unlink(b);
+    c.block = undefined;
+    c.count.tapes--;
+  }
+
+  private unlink(b: WasmTapeBlock): void {
+    this.dealloc(b.ptr, b.bytes);
+    if (this.live.delete(b)) this.liveBytes -= b.bytes;
+    this.used.delete(b);
     b.ptr = 0;
-    b.saved = undefined;
-    if (--b.weights.tapes === 0 && b.weights !== this.cur) b.weights.saved = undefined;
+    b.cell.block = undefined;
   }
 
   /** Copies out what the forward needs to run again (inputs, initial states, lengths) and frees the block. */
@@ -140,10 +153,7 @@ class WasmKernels {
     const mem = this.k!.memory.buffer;
     b.saved = b.keep.map((n, i) => new Float32Array(mem, b.ptrs[i]!, n).slice());
     if (b.hasLengths) b.savedLengths = new Int32Array(mem, b.ptr + b.lengthsOffset, (b.bytes - b.lengthsOffset) >> 2).slice();
-    this.dealloc(b.ptr, b.bytes);
-    this.live.delete(b);
-    if (!b.consumed) this.liveBytes -= b.bytes;
-    b.ptr = 0;
+    this.unlink(b);
   }
 
   private block(lens: readonly number[], extraBytes: number): { ptr: number; bytes: number; ptrs: number[] } {
@@ -183,14 +193,14 @@ class WasmKernels {
       // new params: the staged copy becomes the current version, the old one is retired
       this.stage = undefined;
       this.retire(cur);
-      const w: WasmWeights = { ptr: st.ptr, bytes: st.bytes, ptrs: st.ptrs, key, lens, nParams: params.length, tapes: 0 };
+      const w: WasmWeights = { ptr: st.ptr, bytes: st.bytes, ptrs: st.ptrs, key, lens, nParams: params.length, count: { tapes: 0 } };
       this.cur = w;
       return { w, fresh: true };
     }
     if (cur !== undefined) this.retire(cur);
     const b = this.block(lens, 0);
     this.zero(b.ptr, b.bytes);
-    const w: WasmWeights = { ...b, key, lens, nParams: params.length, tapes: 0 };
+    const w: WasmWeights = { ...b, key, lens, nParams: params.length, count: { tapes: 0 } };
     params.forEach((a, i) => this.put(w.ptrs[i]!, a));
     this.cur = w;
     return { w, fresh: true };
@@ -198,7 +208,7 @@ class WasmKernels {
 
   /** A version stops being current: tapes still using it keep a copy of its params; its memory is freed. */
   private retire(w: WasmWeights): void {
-    if (w.tapes > 0) w.saved = w.lens.slice(0, w.nParams).map((n, i) => this.get32(w.ptrs[i]!, n));
+    if (w.count.tapes > 0) w.saved = w.lens.slice(0, w.nParams).map((n, i) => this.get32(w.ptrs[i]!, n));
     this.dealloc(w.ptr, w.bytes);
     w.ptr = 0;
     if (this.cur === w) this.cur = undefined;
@@ -225,15 +235,17 @@ class WasmKernels {
    * while the tapes not yet used by backward exceed the budget.
    */
   tape(lens: readonly number[], keep: readonly number[], batch: number, weights: WasmWeights): WasmTapeBlock {
-    for (const old of this.live) if (old.consumed) this.evict(old);
+    for (const old of this.used) this.evict(old);
     const { offsets, bytes } = this.offsets(lens, 4 * batch);
     for (const old of this.live) {
       if (this.liveBytes + bytes <= this.budget) break;
       this.evict(old);
     }
     const ptr = this.alloc(bytes);
-    const b: WasmTapeBlock = { ptr, bytes, ptrs: offsets.map((o) => ptr + o), lens, keep, lengthsOffset: bytes - align16(4 * batch), weights, consumed: false, hasLengths: false };
-    weights.tapes++;
+    const cell: WasmTapeCell = { block: undefined, count: weights.count };
+    const b: WasmTapeBlock = { cell, ptr, bytes, ptrs: offsets.map((o) => ptr + o), lens, keep, lengthsOffset: bytes - align16(4 * batch), weights, consumed: false, hasLengths: false };
+    cell.block = b;
+    weights.count.tapes++;
     this.live.add(b);
     this.liveBytes += bytes;
     return b;
@@ -249,21 +261,21 @@ class WasmKernels {
     b.saved.forEach((a, i) => this.put(b.ptrs[i]!, a));
     if (b.savedLengths) this.putI32(b.ptr + b.lengthsOffset, b.savedLengths);
     b.saved = b.savedLengths = undefined;
-    this.live.add(b);
-    if (!b.consumed) this.liveBytes += b.bytes;
+    b.cell.block = b;
+    if (b.consumed) this.used.add(b);
+    else { this.live.add(b); this.liveBytes += b.bytes; }
     rerun();
   }
 
   /** backward used the tape: its memory is the first to be reused (it is saved first, so a second backward still works). */
   consume(b: WasmTapeBlock): void {
-    if (b.consumed || b.ptr === 0) { b.consumed = true; return; }
     b.consumed = true;
-    this.liveBytes -= b.bytes;
+    if (b.ptr !== 0 && this.live.delete(b)) { this.liveBytes -= b.bytes; this.used.add(b); }
   }
 
   /** Registers the tape object so its block is freed when it is garbage-collected. */
   own(tape: object, b: WasmTapeBlock): void {
-    this.registry.register(tape, b);
+    this.registry.register(tape, b.cell);
   }
 
   zero(ptr: number, bytes: number): void {
