@@ -7,6 +7,8 @@ import { LIMITS } from '../../src/build/cell.js';
 import { emitCell, verifyCell } from '../../src/build/work.js';
 import { quickGradCheck, randomProblem } from '../../src/check/gradcheck.js';
 import { importTs, type KernelModule } from '../../src/check/kernels.js';
+
+type KernelFns = KernelModule['f64'];
 import { type CompiledCell, compileCell } from '../../src/derive/compile.js';
 import type { GradTerm } from '../../src/derive/reverse.js';
 import { constant, type Expr, mul } from '../../src/ir/expr.js';
@@ -49,19 +51,14 @@ describe('build-time kernel check', () => {
     const mod = await importTs(ts);
     expect(() => verifyCell(c, mod, LIMITS)).not.toThrow();
     for (const prec of ['f64', 'f32', 'wasm'] as const) {
-      const k = mod[prec]!;
-      const spoilt: KernelModule = {
-        ...mod,
-        [prec]: {
-          forward: k.forward,
-          backward: (tape, d) => {
-            const r = k.backward(tape, d);
-            const first = Object.values(r.init)[0]!;
-            first[0] = first[0]! * 1.01 + 0.01;
-            return r;
-          },
-        },
+      const k: KernelFns = mod[prec]!;
+      const backward: KernelFns['backward'] = (tape, d) => {
+        const r = k.backward(tape, d);
+        const first = Object.values(r.init)[0]!;
+        first[0] = first[0]! * 1.01 + 0.01;
+        return r;
       };
+      const spoilt: KernelModule = { ...mod, [prec]: { forward: k.forward, backward } };
       expect(() => verifyCell(c, spoilt, LIMITS), prec).toThrow(/disagree with the reference/);
     }
   });
