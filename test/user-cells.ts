@@ -160,9 +160,51 @@ equations:
 output: h
 `;
 
+/**
+ * Names that are keywords or built-ins of JavaScript/TypeScript and WGSL, or members of Object.prototype, for every
+ * kind of name: sizes, inputs, states, parameters and intermediates. Printers map them into the spec-name namespace.
+ */
+export const KEYWORD_CELL = `name: keywords
+title: Names that are keywords and built-ins of the targets
+sizes:
+  for: { symbol: F, example: 3 }
+  struct: { symbol: S, example: 4 }
+  toString: { symbol: T, example: 2 }
+inputs:
+  var: for
+  arguments: toString
+state:
+  let: struct
+  constructor: struct
+parameters:
+  function: [struct, for]
+  return: [struct, struct]
+  loop: struct
+  fn: [struct, toString]
+  array: [struct, struct]
+  f32: struct
+  workgroup: [struct, struct]
+  override: struct
+  prototype: struct
+  Math: [struct, for]
+  Object: struct
+  eval: struct
+  new: [struct, struct]
+  u32: [struct, struct]
+  hasOwnProperty: struct
+equations:
+  await: tanh(function * var + return * let_prev + loop)
+  yield: sigmoid(fn * arguments + array * constructor_prev + f32)
+  class: await .* yield + override .* let_prev
+  let: class + 0.5 * tanh(workgroup * class)
+  this: sigmoid(u32 * let + Math * var + prototype)
+  constructor: this .* constructor_prev + Object .* eval + new * let + hasOwnProperty
+output: let
+`;
+
 /** Every user cell by name (the name in its text, so it compiles as test/<name>.cell.yaml). */
 export const USER_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL, KEYWORD_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );
 
 /** Cells with reductions (sum, mean): certified on the CPU targets; the WGSL kernels do not compute reductions yet. */

@@ -476,7 +476,7 @@ override bw_stride_: u32 = BW_W_iT_di_pre_ + batch_ * size_input_;
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
 var<workgroup> gemm_b_: array<vec4<f32>, 256>;
 
-// backward step t, phase 1 of 2: dc, d_o, do_pre, dc_cand, dc_cand_pre, di, di_pre, dc_prev
+// backward step t, phase 1 of 2: dc, _do, do_pre, dc_cand, dc_cand_pre, di, di_pre, dc_prev
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
   let g_ = gid_.x + gid_.y * nwg_.x * 64u;
@@ -500,10 +500,10 @@ fn backward_step0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
     let c_cand = fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_];
     // dc = delta_c_ + delta_h_ .* o .* (1 - tmp1_ .* tmp1_)
     let dc = delta_c_ + delta_h_ * o * (1.0 - tmp1_ * tmp1_);
-    // d_o = delta_h_ .* tmp1_
-    let d_o = delta_h_ * tmp1_;
-    // do_pre = d_o .* (o .* (1 - o))
-    let do_pre = d_o * (o * (1.0 - o));
+    // _do = delta_h_ .* tmp1_
+    let _do = delta_h_ * tmp1_;
+    // do_pre = _do .* (o .* (1 - o))
+    let do_pre = _do * (o * (1.0 - o));
     bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_] = do_pre;
     // dc_cand = dc .* i
     let dc_cand = dc * i;

@@ -224,7 +224,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       if (rec) fwdBuffers.push({ name: packed.get(g.index)!, len: mulX(dimX(g.cols), dimX(g.width)) });
       if (rec) fwdBuffers.push({ name: proj.get(g.index)!, len: mulX(g.kind === 'input' ? mulX(symX('@steps'), symX('@batch')) : symX('@batch'), dimX(g.cols)) });
       for (const p of g.pieces) {
-        if (rec) fwdPre.push({ kind: 'pack', packed: packed.get(g.index)!, rowOff: p.outOff, width: g.width, W: p.W.name, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
+        if (rec) fwdPre.push({ kind: 'pack', packed: packed.get(g.index)!, rowOff: p.outOff, width: g.width, W: id(p.W.name), rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
         L.push(`${ind}packRows${p.transpose ? 'T' : ''}_(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${id(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
       }
       const rows = g.kind === 'input' ? `${I.steps} * ${I.batch}` : I.batch;
@@ -232,7 +232,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       if (g.kind === 'input') {
         L.push(`${ind}// input projections of all time steps in one product`);
         L.push(`${ind}gemmNT${sfx}(${I.steps} * ${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${id((g.v as Leaf).name)}, 0, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
-        if (rec) fwdPre.push({ kind: 'gemm', form: 'NT', M: mulX(symX('@steps'), symX('@batch')), N: dimX(g.cols), K: dimX(g.width), a: { buf: (g.v as Leaf).name, off: [], ld: dimX(g.width) }, b: { buf: packed.get(g.index)!, off: [], ld: dimX(g.width) }, c: { buf: proj.get(g.index)!, off: [], ld: dimX(g.cols) }, accumulate: false });
+        if (rec) fwdPre.push({ kind: 'gemm', form: 'NT', M: mulX(symX('@steps'), symX('@batch')), N: dimX(g.cols), K: dimX(g.width), a: { buf: id((g.v as Leaf).name), off: [], ld: dimX(g.width) }, b: { buf: packed.get(g.index)!, off: [], ld: dimX(g.width) }, c: { buf: proj.get(g.index)!, off: [], ld: dimX(g.cols) }, accumulate: false });
       }
     }
     L.push(`${ind}for (let ${I.step} = 0; ${I.step} < ${I.steps}; ${I.step}++) {`);
@@ -475,11 +475,11 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         if (p.bp.piece.transpose) {
           // (W v)ᵀ block: δv[colOff..] = W[colOff.., :] δ
           L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[1]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)} * ${dim(W.shape[1]!)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
-          if (rec) bwdStep.push({ kind: 'gemm', form: 'NT', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[1]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: mulX(dimX(p.bp.piece.colOff), dimX(W.shape[1]!)), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
+          if (rec) bwdStep.push({ kind: 'gemm', form: 'NT', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[1]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: id(W.name), off: mulX(dimX(p.bp.piece.colOff), dimX(W.shape[1]!)), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
           continue;
         }
         L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[0]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
-        if (rec) bwdStep.push({ kind: 'gemm', form: 'NN', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[0]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: dimX(p.bp.piece.colOff), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
+        if (rec) bwdStep.push({ kind: 'gemm', form: 'NN', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[0]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: id(W.name), off: dimX(p.bp.piece.colOff), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
       }
       const stores: Store[] = [];
       const here = (e: Expr) => lvl(e) === level && !isConst(e);
