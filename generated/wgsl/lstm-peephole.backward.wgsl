@@ -1261,7 +1261,7 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   }
 }
 
-// backward step t, phase 1 of 2, tiled over (batch, element): d_o, do_pre, dc, di, di_pre, df, df_pre, dc_cand, dc_cand_pre, dc_prev
+// backward step t, phase 1 of 2, tiled over (batch, element): _do, do_pre, dc, di, di_pre, df, df_pre, dc_cand, dc_cand_pre, dc_prev
 @compute @workgroup_size(64)
 fn backward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let t_ = ctl_.t;
@@ -1285,10 +1285,10 @@ fn backward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
         let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
         let p_i = params_[P_p_i_ + i_];
         let p_f = params_[P_p_f_ + i_];
-        // d_o = delta_h_ .* tmp1_
-        let d_o = delta_h_ * tmp1_;
-        // do_pre = d_o .* (o .* (1 - o))
-        let do_pre = d_o * (o * (1.0 - o));
+        // _do = delta_h_ .* tmp1_
+        let _do = delta_h_ * tmp1_;
+        // do_pre = _do .* (o .* (1 - o))
+        let do_pre = _do * (o * (1.0 - o));
         bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + i_] = do_pre;
         // dc = delta_c_ + delta_h_ .* o .* (1 - tmp1_ .* tmp1_) + do_pre .* p_o
         let dc = delta_c_ + delta_h_ * o * (1.0 - tmp1_ * tmp1_) + do_pre * p_o;
