@@ -127,6 +127,14 @@ const BODIES: Record<string, Body> = {
 
 export const MATH_FUNCTIONS = Object.keys(BODIES);
 
+/** `fn` applied to `a`, inlined into the function that f builds (its locals are f's; no call). */
+export function inlineMath(f: FnBuilder, fn: string, a: X): X {
+  const body = BODIES[fn];
+  if (!body) throw new Error(`the WebAssembly printer has no vector function '${fn}'`);
+  const t = f.local(`in_${fn}`, v128);
+  return f.m.block(null, [f.set(t, a), body(f, new Vec(f.m), () => f.get(t), (g, b) => inlineMath(f, g, b))], v128);
+}
+
 /** Adds the vector function `fn` (and what it calls) to the module once; returns its wasm name. */
 export function mathFunction(m: binaryen.Module, defined: Set<string>, fn: string): string {
   const name = `m_${fn}`;

@@ -8,7 +8,7 @@ import type { FnTable } from '../../ir/functions.js';
 import { dimKey } from '../../ir/shape.js';
 import type { PLoc, PRead, PStore } from '../ts/program.js';
 import { FnBuilder, i32, v128, Vec, type X } from './builder.js';
-import { mathFunction } from './math.js';
+import { inlineMath } from './math.js';
 
 export interface PhaseEnv {
   readonly f: FnBuilder;
@@ -25,23 +25,18 @@ export interface PhaseEnv {
 
 type Any = MathNode & { name?: string; op?: string; fn?: { name?: string }; args?: MathNode[]; content?: MathNode; value?: unknown; condition?: MathNode; trueExpr?: MathNode; falseExpr?: MathNode };
 
-/** A user activation as a wasm function of one f32x4 (its mathjs body, compiled node by node). */
-function customFunction(env: PhaseEnv, name: string): string {
-  const { f: { m }, fns, defined } = env;
-  const wname = `act_${[...name].map((ch) => ch.charCodeAt(0).toString(16)).join('')}`;
-  if (defined.has(wname)) return wname;
-  defined.add(wname);
+/** A user activation applied to `arg`, inlined into the phase (its mathjs body, compiled node by node). */
+function inlineCustom(env: PhaseEnv, name: string, arg: X): X {
+  const { f, fns } = env;
+  const m = f.m;
   const c = fns.get(name).custom!;
-  const g = new FnBuilder(m, [['x', v128]]);
   const V = new Vec(m);
-  const call = (fn: string, a: X): X => {
-    if (fns.has(fn) && fns.get(fn).custom) return m.call(customFunction(env, fn), [a], v128);
-    return m.call(mathFunction(m, defined, fn), [a], v128);
-  };
+  const xl = f.local('act_x', v128);
+  const call = (fn: string, a: X): X => (fns.has(fn) && fns.get(fn).custom ? inlineCustom(env, fn, a) : inlineMath(f, fn, a));
   const ex = (n: Any): X => {
     switch (n.type) {
       case 'SymbolNode':
-        if (n.name === c.param) return g.get('x');
+        if (n.name === c.param) return f.get(xl);
         if (n.name === 'e') return V.splat(Math.E);
         if (n.name === 'pi') return V.splat(Math.PI);
         throw new Error(`unexpected symbol ${n.name} in ${name}`);
@@ -63,11 +58,11 @@ function customFunction(env: PhaseEnv, name: string): string {
         if (op === '^') {
           const p = args[1]!.type === 'ConstantNode' ? Number(args[1]!.value) : NaN;
           if (Number.isInteger(p) && Math.abs(p) <= 16) {
-            const t = g.local('pw', v128);
+            const t = f.local('pw', v128);
             let acc: X = V.splat(1);
-            const base = (): X => g.get(t);
+            const base = (): X => f.get(t);
             for (let k = 0; k < Math.abs(p); k++) acc = k === 0 ? base() : V.mul(acc, base());
-            const pos = m.block(null, [g.set(t, ex(args[0]!)), acc], v128);
+            const pos = m.block(null, [f.set(t, ex(args[0]!)), acc], v128);
             return p < 0 ? V.div(V.splat(1), pos) : pos;
           }
           // a^b = e^{b log a} (a > 0), as Math.pow for the real-valued cases the f64 kernels accept
@@ -92,8 +87,7 @@ function customFunction(env: PhaseEnv, name: string): string {
         throw new Error(`unexpected ${n.type} in ${name}`);
     }
   };
-  g.add(wname, ex(c.body as Any), v128);
-  return wname;
+  return m.block(null, [f.set(xl, arg), ex(c.body as Any)], v128);
 }
 
 /** rowsum(addr, n): Σ of n floats from addr, accumulated in float64 (the sum of sum() and mean()). */
@@ -156,9 +150,9 @@ export function phaseCode(env: PhaseEnv, nodes: readonly Expr[], stores: readonl
         switch (e.kind) {
           case 'map': {
             const a = ex(e.a);
+            // inlined: no call per 4 lanes
             const def = env.fns.has(e.fn) ? env.fns.get(e.fn) : undefined;
-            const fn = def?.custom ? customFunction(env, e.fn) : mathFunction(m, env.defined, e.fn);
-            return m.call(fn, [a], v128);
+            return def?.custom ? inlineCustom(env, e.fn, a) : inlineMath(f, e.fn, a);
           }
           case 'zip': {
             const a = ex(e.a), b = ex(e.b);
