@@ -105,9 +105,11 @@ equations:
 output: h
 `;
 
+import { SCALAR_CELL } from './user-cells-lang.js';
+
 /** Every user cell by name (the name in its text, so it compiles as test/<name>.cell.yaml). */
 export const USER_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL, SCALAR_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );
 
 /**

@@ -4,7 +4,7 @@ import { InvariantError } from '../spec/diagnostic.js';
 import { RESERVED } from '../spec/read.js';
 import { add, children, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, slice, sub, topoOrder, useCounts } from '../ir/expr.js';
 import type { CellIR } from '../ir/lower.js';
-import { addDims, ZERO_DIM } from '../ir/shape.js';
+import { addDims, shapeKey, ZERO_DIM } from '../ir/shape.js';
 
 /** A product of factors with a sign; an adjoint is a sum of terms until it is materialized. */
 interface Term {
@@ -85,6 +85,20 @@ function combine(terms: readonly Term[]): Expr {
   return sum(parts);
 }
 
+/**
+ * The terms of a scalar node's adjoint, grouped by the size of the vector each one has. The adjoint of a
+ * scalar s used as s ⊙ v is Σ_i (dy ⊙ v)_i; the sum is linear, so it is deferred to the parameter's
+ * gradient (summed over elements, rows and steps), and terms of different sizes never meet.
+ */
+function byShape(ts: readonly Term[]): Term[][] {
+  const groups = new Map<string, Term[]>();
+  for (const t of ts) {
+    const k = shapeKey(t.factors.find((f) => f.shape.length > 0)?.shape ?? []);
+    groups.set(k, [...(groups.get(k) ?? []), t]);
+  }
+  return [...groups.values()];
+}
+
 /** Splits dy ⊙ r into the factors [dy, r] so adjoints sharing dy can be factored. */
 function asTerm(e: Expr, dy: Expr): Term {
   if (e.kind === 'zip' && e.op === 'mul' && e.a === dy) return { sign: 1, factors: [dy, e.b] };
@@ -152,13 +166,18 @@ export function deriveBackward(cell: CellIR): BackwardStep {
         continue;
       }
     }
-    const dy = adjointOf(n);
-    RULES[n.kind](n as never, dy, { push, grads });
+    // A scalar node's adjoint is kept unreduced, one vector per size it broadcast to (see byShape).
+    for (const group of n.shape.length === 0 ? byShape(ts) : [ts]) {
+      const dy = group === ts ? adjointOf(n) : combine(group);
+      RULES[n.kind](n as never, dy, { push, grads });
+    }
   }
 
-  // Leaves: parameters (sum terms), inputs and previous states.
+  // Leaves: parameters (sum terms), inputs and previous states. A scalar parameter's terms are vectors
+  // (dα ⊙-terms such as dy ⊙ v): its gradient sums them over their elements too, one term per size.
   for (const p of cell.params) {
-    if (terms.has(p.id)) grads.push({ kind: 'sum', param: p.name, g: combine(terms.get(p.id)!) });
+    const ts = terms.get(p.id);
+    if (ts) for (const group of p.shape.length === 0 ? byShape(ts) : [ts]) grads.push({ kind: 'sum', param: p.name, g: combine(group) });
   }
   const inputAdjoint = new Map(cell.inputs.map((x) => [x.name, combine(terms.get(x.id) ?? [])]));
   const prevAdjoint = new Map(cell.prev.map((s) => [s.name, combine(terms.get(s.id) ?? [])]));
@@ -211,8 +230,9 @@ export function deriveBackward(cell: CellIR): BackwardStep {
   const recomputed: Expr[] = [];
   // States s_t are stored by the sequence forward anyway, so they are never saved twice.
   const stateIds = new Set(roots.map((r) => r.id));
+  // A scalar node is a function of parameters and constants only: every printer computes it where it is read.
   const available = (c: Expr): boolean =>
-    c.kind === 'leaf' || c.kind === 'const' || stateIds.has(c.id) || saved.includes(c) || recomputed.includes(c);
+    c.kind === 'leaf' || c.kind === 'const' || c.shape.length === 0 || stateIds.has(c.id) || saved.includes(c) || recomputed.includes(c);
   const cheap = (e: Expr): boolean =>
     (e.kind === 'zip' || e.kind === 'concat' || (e.kind === 'map' && e.fn === 'neg')) && !names.has(e.id);
   const need = (e: Expr): void => {

@@ -208,7 +208,7 @@ export function lowerCell(spec: CellSpec): CellIR {
                 throw new Diagnostic(`a matrix on the right of '*' ${where}`, at(args[1]!), a.shape.length === 0 ? 'scale the product instead, as in 2 * (W * x)' : 'write W * x with the matrix on the left');
               if (a.shape.length === 1 && b.shape.length === 1) {
                 const one = [a, b].find((v) => dimKey(v.shape[0]!) === '1' && dimKey(a.shape[0]!) !== dimKey(b.shape[0]!));
-                if (one) throw new Diagnostic(`a parameter of size 1 is a vector, not a scalar ${where}`, at(n), 'scalar parameters are not supported yet: use a vector with one value per unit (alpha: hidden) and .*');
+                if (one) throw new Diagnostic(`a parameter of size 1 is a vector, not a scalar ${where}`, at(n), `a scalar parameter has an empty shape (${one.kind === 'leaf' ? one.name : 'alpha'}: []) and scales a vector with *; or give it the vector's size and use .*`);
                 throw new Diagnostic(`'*' between two vectors ${where}`, at(n), "use '.*' for the elementwise product");
               }
               return mul(a, b);
@@ -263,7 +263,7 @@ export function lowerCell(spec: CellSpec): CellIR {
           if (USER_FUNCTIONS.includes(f) || (fns.has(f) && !fns.get(f).helper)) {
             if (args.length !== 1) throw new Diagnostic(`'${f}' takes one argument ${where}`, at(n));
             const a = vec(lower(args[0]!), args[0]!, `the argument of ${f}`);
-            if (a.shape.length === 0) throw new Diagnostic(`'${f}' of a constant ${where}`, at(n), 'apply activations to vectors');
+            if (a.kind === 'const') throw new Diagnostic(`'${f}' of a constant ${where}`, at(n), 'apply activations to vectors or to scalar parameters');
             return map(f, a);
           }
           if (f === 'transpose' || f === 'ctranspose') throw new Diagnostic(`a transposed matrix can only multiply a vector ${where}`, at(n), "write W' * v");
@@ -282,7 +282,9 @@ export function lowerCell(spec: CellSpec): CellIR {
 
     const expr = lower(se.node as Any);
     const isState = stateNames.has(eq.name);
-    if (expr.shape.length !== 1) throw new Diagnostic(`the equation for '${eq.name}' evaluates to a ${expr.shape.length === 0 ? 'constant' : 'matrix'}`, spanOf(se, se.node), 'an equation must produce a vector');
+    if (expr.shape.length !== 1)
+      throw new Diagnostic(`the equation for '${eq.name}' evaluates to a ${expr.shape.length === 0 ? (expr.kind === 'const' ? 'constant' : 'scalar') : 'matrix'}`, spanOf(se, se.node),
+        expr.shape.length === 0 && expr.kind !== 'const' ? 'an equation must produce a vector: write the scalar where it is used, as in alpha * v' : 'an equation must produce a vector');
     if (isState) {
       const decl = spec.state.find((s) => s.name === eq.name)!;
       if (dimKey(decl.shape[0]!) !== dimKey(expr.shape[0]!))

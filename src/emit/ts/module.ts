@@ -4,7 +4,7 @@ import type { CompiledCell } from '../../derive/compile.js';
 import { forwardNames } from '../../derive/reverse.js';
 import { paramRoles } from '../../derive/roles.js';
 import { add, type Expr, isConst, leaf, map, mul, neg, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
-import { type Dim, dimKey, showShape } from '../../ir/shape.js';
+import { type Dim, dimKey, showShape, ZERO_DIM } from '../../ir/shape.js';
 import { cellLatex } from '../latex.js';
 import { GeneratedNames, specIdent } from '../names.js';
 import { tsBlockComment, tsKey, tsLineComment, tsString, tsTemplate } from '../../text/escape.js';
@@ -13,7 +13,7 @@ import { customHelper, customHelperName, FIXED_HELPERS, TS_HELPERS, TsPrinter } 
 import { type Group, planBackward, planForward, sinkLevels } from './plan.js';
 import { addX, dimX, type IntX, mulX, numX, type Op, type PBuffer, type PLoc, type Program, type PRead, symX } from './program.js';
 
-type Layout = 'seq' | 'seqNext' | 'row' | 'param';
+type Layout = 'seq' | 'seqNext' | 'row' | 'param' | 'scalar';
 interface Loc {
   readonly arr: string;
   readonly layout: Layout;
@@ -101,6 +101,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const leafLoc = (l: Leaf): Loc => {
     switch (l.role) {
       case 'param':
+        if (l.shape.length === 0) return { arr: id(l.name), layout: 'scalar', width: '1', n: ZERO_DIM };
         return { arr: id(l.name), layout: 'param', width: width(l), n: l.shape[0]! };
       case 'input':
         return { arr: id(l.name), layout: 'seq', width: width(l), n: l.shape[0]! };
@@ -137,12 +138,12 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const temps = new Map<number, string>();
       const bases = new Map<string, string>();
       const base = (loc: Loc): string => {
-        if (loc.layout === 'param') return '';
+        if (loc.layout === 'param' || loc.layout === 'scalar') return '';
         const expr = loc.layout === 'seq' ? `(${I.step} * ${I.batch} + ${I.row}) * ${loc.width}` : loc.layout === 'seqNext' ? `((${I.step} + 1) * ${I.batch} + ${I.row}) * ${loc.width}` : `${I.row} * ${loc.width}`;
         if (!bases.has(expr)) bases.set(expr, N.fresh(`o${bases.size + 1}`));
         return bases.get(expr)!;
       };
-      const at = (loc: Loc): string => `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`;
+      const at = (loc: Loc): string => (loc.layout === 'scalar' ? `${loc.arr}[0]` : `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`);
       let printer!: TsPrinter;
       const read = (e: Expr): string | undefined => {
         if (temps.has(e.id)) return temps.get(e.id);
@@ -329,6 +330,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   };
   const prevRoots = new Map(cell.prev.map((s) => [s.name, rewrite(bw.prevAdjoint.get(s.name)!)]));
   const inputRootsRw = new Map(cell.inputs.map((x) => [x.name, rewrite(bw.inputAdjoint.get(x.name)!, true)]));
+  const scalarParams = new Set(cell.params.filter((p) => p.shape.length === 0).map((p) => p.name));
   const sumGrads = bw.grads.filter((g) => g.kind === 'sum').map((g) => ({ param: g.param, value: rewrite((g as { g: Expr }).g) }));
   const dyStores: { group: Group; outOff: Dim; value: Expr }[] = [];
   for (const g of fp.groups) for (const p of g.pieces) dyStores.push({ group: g, outOff: p.outOff, value: rewrite(bp.dyOf.get(p.node.id)!) });
@@ -351,7 +353,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     blevel.set(e.id, l);
     return l;
   };
-  const available = (e: Expr): boolean => e.kind === 'leaf' || e.kind === 'const' || (forwardIds.has(e.id) && !bw.recomputed.includes(e));
+  // Scalar nodes (functions of scalar parameters) are printed inline where they are read.
+  const available = (e: Expr): boolean => e.kind === 'leaf' || e.kind === 'const' || e.shape.length === 0 || (forwardIds.has(e.id) && !bw.recomputed.includes(e));
   const broots = [...prevRoots.values(), ...inputRootsRw.values(), ...sumGrads.map((s) => s.value), ...dyStores.map((d) => d.value)];
   // The backward computes everything between its roots and the values it can read.
   const bnodes: Expr[] = [];
@@ -466,7 +469,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const here = (e: Expr) => lvl(e) === level && !isConst(e);
       for (const e of nodes) { const loc = bwLoc(e); if (loc && bstoredAcross.has(e.id)) stores.push({ value: e, loc, op: '=' }); }
       for (const d of dyStores) if (here(d.value)) stores.push({ value: d.value, loc: { arr: dyBuf.get(d.group.index)!, layout: 'seq', width: dim(d.group.cols), off: dimKey(d.outOff) === '0' ? undefined : dim(d.outOff), n: d.group.cols, offD: d.outOff }, op: '=' });
-      for (const s of sumGrads) if (here(s.value)) stores.push({ value: s.value, loc: { arr: gradName.get(s.param)!, layout: 'param', width: '', n: s.value.shape[0]! }, op: '+=' });
+      // A scalar parameter's gradient sums its term over the elements too: every column adds into element 0.
+      for (const s of sumGrads) if (here(s.value)) stores.push({ value: s.value, loc: { arr: gradName.get(s.param)!, layout: scalarParams.has(s.param) ? 'scalar' : 'param', width: '', n: s.value.shape[0]! }, op: '+=' });
       for (const [s, e] of prevRoots) if (level === bmax && !isConst(e)) stores.push({ value: e, loc: { arr: carryNext.get(s)!, layout: 'row', width: width(e), n: e.shape[0]! }, op: '=' });
       for (const [x, e] of inputRootsRw) if (here(e) && !(e.kind === 'leaf' && e.name.startsWith('#none'))) stores.push({ value: e, loc: { arr: dxName.get(x)!, layout: 'seq', width: width(e), n: e.shape[0]! }, op: '=' });
       if (nodes.length || stores.length) L.push(...phaseLoops(nodes, stores, bwLoc, () => undefined, `${ind}  `));
@@ -539,7 +543,7 @@ export function forward${sfx}(${I.sizes}: Sizes, ${I.params}: Params<${A}>, ${I.
   const ${I.steps} = ${I.opts}.steps;
   const ${I.batch} = ${I.opts}.batch;
   const ${I.lengths} = checkLengths_(${I.opts}.lengths, ${I.batch}, ${I.steps});
-${cell.params.map((p) => `  const ${id(p.name)} = check_(own_(${I.params}, ${tsString(p.name)}), ${p.shape.map((d) => dim(d)).join(' * ')}, ${tsString(p.name)});`).join('\n')}
+${cell.params.map((p) => `  const ${id(p.name)} = check_(own_(${I.params}, ${tsString(p.name)}), ${p.shape.map((d) => dim(d)).join(' * ') || '1'}, ${tsString(p.name)});`).join('\n')}
 ${cell.inputs.map((x) => `  const ${id(x.name)} = check_(own_(${I.inputs}, ${tsString(x.name)}), ${I.steps} * ${I.batch} * ${width(x)}, ${tsString(x.name)});`).join('\n')}
 ${fwd.join('\n')}
   return {

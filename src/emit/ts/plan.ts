@@ -111,7 +111,8 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
   }
   // Products are read straight from their packed outputs; one is materialized only if the backward reads it.
   const tapeIds = new Set(bw.saved.map((e) => e.id));
-  const elementwise = order.filter((e) => e.kind === 'map' || e.kind === 'zip' || (e.kind === 'matvec' && tapeIds.has(e.id)));
+  // A scalar node (a function of scalar parameters) is not scheduled: printers compute it where it is read.
+  const elementwise = order.filter((e) => ((e.kind === 'map' || e.kind === 'zip') && e.shape.length > 0) || (e.kind === 'matvec' && tapeIds.has(e.id)));
   const maxLevel = Math.max(0, ...elementwise.map(lv));
   const cap = new Map<number, number>();
   for (const g of groups) if (g.kind !== 'input') cap.set(g.v.id, Math.min(cap.get(g.v.id) ?? Infinity, groupLevel.get(g.index)! - 1));
@@ -123,7 +124,7 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
   const stored = new Set<number>();
   const phaseOf = (e: Expr) => lv(e);
   for (const e of elementwise) {
-    for (const c of children(e)) if ((c.kind === 'map' || c.kind === 'zip') && phaseOf(c) < phaseOf(e)) stored.add(c.id);
+    for (const c of children(e)) if ((c.kind === 'map' || c.kind === 'zip') && c.shape.length > 0 && phaseOf(c) < phaseOf(e)) stored.add(c.id);
   }
   for (const g of groups) if (g.kind === 'step') stored.add(g.v.id);
   for (const r of roots) stored.add(r.id);

@@ -263,7 +263,7 @@ export class WgslCellRunner<P extends string = string, X extends string = string
           const shape = this.kernels.params.find((p) => p.name === r.param)!.shape.map((d) => evalDim(d, this.sizes));
           for (let k = 0; k < c.reductionChunks; k++) {
             if (r.kind === 'gemm') this.dispatch(pass, pipe, group, c.steps + 1 + k, Math.ceil(shape[1]! / this.kernels.gemmTile.cols), Math.ceil(shape[0]! / this.kernels.gemmTile.rows));
-            else this.dispatch(pass, pipe, group, c.steps + 1 + k, Math.ceil(shape[0]! / this.kernels.workgroupSize));
+            else this.dispatch(pass, pipe, group, c.steps + 1 + k, Math.ceil((shape[0] ?? 1) / this.kernels.workgroupSize)); // a scalar: one invocation
           }
         }
         pass.end();
