@@ -1,5 +1,7 @@
 // Cells a user might write that no shipped cell covers; every test target certifies them (TS, WGSL, reference).
 
+import { SCALAR_CELL } from './user-cells-lang.js';
+
 /** An LSTM whose output gate reads the new cell state through a matrix (V_o * c after c is updated). */
 export const NEW_STATE_CELL = `name: lstm-new-c
 title: Output gate reads the new cell through a matrix
@@ -105,11 +107,111 @@ equations:
 output: h
 `;
 
-import { SCALAR_CELL } from './user-cells-lang.js';
+/**
+ * RMS normalisation (Zhang & Sennrich 2019) of a tanh cell's preactivation, with a learned gain: a mean
+ * over the vector, a per-row scalar divided into it, and an epsilon constant. The scale also multiplies a
+ * recurrent product that reads a state updated earlier in the step.
+ */
+export const RMSNORM_CELL = `name: rmsnorm-rnn
+title: An RNN whose preactivation is RMS-normalised, with a learned gain
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+parameters:
+  W: [hidden, input]
+  U: [hidden, hidden]
+  g: hidden
+  b: hidden
+equations:
+  a: W * x + U * h_prev
+  ms: mean(a .* a)
+  h: tanh(g .* a / sqrt(ms + 1e-5) + b)
+output: h
+`;
+
+/**
+ * Layer normalisation written with sum and a scalar per row on both sides of the operators: a centred
+ * input (x - mean(x)) through a product, a sum-based variance of different size, and a state that is
+ * scaled by a per-row scalar of the previous state.
+ */
+export const LAYERNORM_SUM_CELL = `name: layernorm-sum
+title: Layer normalisation written with sum, on an input and a state of different sizes
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+parameters:
+  W: [hidden, input]
+  U: [hidden, hidden]
+  gamma: hidden
+  beta: hidden
+equations:
+  xc: x - sum(x) / 3
+  a: W * xc + U * h_prev
+  mu: sum(a .* gamma) / sum(gamma .* gamma)
+  d: a - mu
+  v: mean(d .^ 2)
+  h: tanh(gamma .* d ./ sqrt(v + 0.001) + beta) + 0.5 * (mean(h_prev) * h_prev)
+output: h
+`;
+
+/**
+ * Names that are keywords or built-ins of JavaScript/TypeScript and WGSL, or members of Object.prototype, for every
+ * kind of name: sizes, inputs, states, parameters and intermediates. Printers map them into the spec-name namespace.
+ */
+export const KEYWORD_CELL = `name: keywords
+title: Names that are keywords and built-ins of the targets
+sizes:
+  for: { symbol: F, example: 3 }
+  struct: { symbol: S, example: 4 }
+  toString: { symbol: T, example: 2 }
+inputs:
+  var: for
+  arguments: toString
+state:
+  let: struct
+  constructor: struct
+parameters:
+  function: [struct, for]
+  return: [struct, struct]
+  loop: struct
+  fn: [struct, toString]
+  array: [struct, struct]
+  f32: struct
+  workgroup: [struct, struct]
+  override: struct
+  prototype: struct
+  Math: [struct, for]
+  Object: struct
+  eval: struct
+  new: [struct, struct]
+  u32: [struct, struct]
+  hasOwnProperty: struct
+equations:
+  await: tanh(function * var + return * let_prev + loop)
+  yield: sigmoid(fn * arguments + array * constructor_prev + f32)
+  class: await .* yield + override .* let_prev
+  let: class + 0.5 * tanh(workgroup * class)
+  this: sigmoid(u32 * let + Math * var + prototype)
+  constructor: this .* constructor_prev + Object .* eval + new * let + hasOwnProperty
+output: let
+`;
 
 /** Every user cell by name (the name in its text, so it compiles as test/<name>.cell.yaml). */
 export const USER_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL, SCALAR_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL, KEYWORD_CELL, SCALAR_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+);
+
+/** Cells with reductions (sum, mean): certified on the CPU targets; the WGSL kernels do not compute reductions yet. */
+export const REDUCTION_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
+  [RMSNORM_CELL, LAYERNORM_SUM_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );
 
 /**

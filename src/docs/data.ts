@@ -20,11 +20,12 @@ function example(c: CompiledCell, mod: KernelModule, L: ReturnType<typeof cellLa
   const rng = new Rng(2024);
   const round = (v: ArrayLike<number>) => Array.from(v, (x) => Math.round(x * 1e4) / 1e4);
   const params = Object.fromEntries(c.cell.params.map((p) => [p.name, Float64Array.from(rng.array(numel(p.shape, sizes), 0.5), (v) => Math.round(v * 100) / 100)]));
-  const x = Float64Array.from(rng.array(numel(c.cell.inputs[0]!.shape, sizes), 1), (v) => Math.round(v * 100) / 100);
+  // Every input of the cell gets one step of values (a cell may read several inputs).
+  const xs = Object.fromEntries(c.cell.inputs.map((x) => [x.name, Float64Array.from(rng.array(numel(x.shape, sizes), 1), (v) => Math.round(v * 100) / 100)]));
   const init = Object.fromEntries(c.cell.prev.map((s) => [s.name, Float64Array.from(rng.array(numel(s.shape, sizes), 0.5), (v) => Math.round(v * 100) / 100)]));
-  const fw = mod.f64.forward(sizes, params, { [c.cell.inputs[0]!.name]: x }, { steps: 1, batch: 1, init });
+  const fw = mod.f64.forward(sizes, params, xs, { steps: 1, batch: 1, init });
   const tables = [
-    { name: c.cell.inputs[0]!.name, latexName: timed(L.symbol(c.cell.inputs[0]!.name), 't'), values: round(x) },
+    ...c.cell.inputs.map((x) => ({ name: x.name, latexName: timed(L.symbol(x.name), 't'), values: round(xs[x.name]!) })),
     ...c.cell.prev.map((s) => ({ name: `${s.name}_prev`, latexName: timed(L.symbol(s.name), 't-1'), values: round(init[s.name]!) })),
     ...c.cell.prev.map((s) => ({ name: s.name, latexName: timed(L.symbol(s.name), 't'), values: round(fw.states[s.name]!) })),
   ];

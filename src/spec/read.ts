@@ -19,22 +19,19 @@ const CELL_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const SYMBOL = /^[A-Za-z](?:_[A-Za-z0-9]+)?$/;
 export const MAX_SIZE_EXAMPLE = 4096;
 
+/** Words the equation syntax reads as constants. */
+const MATH_CONSTANTS: ReadonlySet<string> = new Set(['true', 'false', 'null', 'undefined', 'NaN', 'Infinity']);
+
 /**
- * Words no spec name may take: keywords of the targets (documented in the README), and words the equation syntax
- * (mathjs) reads as operators or constants. Other names that generated code or a target's built-ins use (`batch`,
- * `check`, `Math`, `exp`, `f32`) are allowed: printers map spec names into their own namespace (src/emit/names.ts).
+ * Words no spec name may take: the words the equation syntax (mathjs) reads as constants or operators, so a name
+ * spelled like them could never be referred to in an equation (`W * x + not` does not parse, `true` is a constant).
+ * Every other name is allowed, keywords and built-ins of the targets included (`for`, `function`, `fn`, `Math`,
+ * `f32`, `constructor`): printers map spec names into their own namespace (src/emit/names.ts).
  */
 export const RESERVED: ReadonlySet<string> = new Set([
-  // TypeScript / JavaScript keywords and strict-mode reserved words
-  'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export',
-  'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super',
-  'switch', 'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'let', 'static', 'yield', 'await',
-  'implements', 'interface', 'package', 'private', 'protected', 'public', 'arguments', 'eval', 'undefined', 'NaN', 'Infinity',
-  // WGSL keywords and reserved words that are plausible names
-  'fn', 'loop', 'struct', 'discard', 'fallthrough', 'override', 'alias', 'continuing', 'const_assert', 'diagnostic', 'enable', 'requires',
-  'active', 'attribute', 'layout', 'matrix', 'namespace', 'sample', 'shared', 'target', 'type', 'unsafe', 'handle', 'module', 'self', 'as', 'async', 'auto', 'cast', 'macro', 'meta', 'move', 'mut', 'of', 'pub', 'ref', 'std', 'use', 'where',
-  // operators of the equation syntax (mathjs): 'W * x + not' does not parse
-  'and', 'or', 'xor', 'not', 'mod', 'to', 'end',
+  ...MATH_CONSTANTS,
+  // operators of the equation syntax: 'a and b', 'not a', 'a mod b', unit conversion 'a to b' / 'a in b', 'v[end]'
+  'and', 'or', 'xor', 'not', 'mod', 'to', 'in', 'end',
 ]);
 
 interface Ctx {
@@ -121,7 +118,7 @@ function entries(c: Ctx, m: YAMLMap<Scalar, YNode>, what: string): { key: string
 
 function checkIdent(c: Ctx, key: string, keyNode: Scalar, what: string): void {
   if (!IDENT.test(key)) fail(c, keyNode, `'${key}' is not a valid ${what} name`, 'use letters and digits, separated by single underscores (e.g. W_z, h_cand)');
-  if (RESERVED.has(key)) fail(c, keyNode, `'${key}' is a reserved word and cannot name ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`, 'choose another name');
+  if (RESERVED.has(key)) fail(c, keyNode, `'${key}' is a word of the equation syntax and cannot name ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`, `equations read '${key}' as ${MATH_CONSTANTS.has(key) ? 'a constant' : 'an operator'}; choose another name (e.g. ${key}_1 or my_${key})`);
 }
 
 /** A dimension: a size name, an integer, or sums and integer multiples of those. */

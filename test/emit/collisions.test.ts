@@ -3,11 +3,13 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkKernels, importTs } from '../../src/check/kernels.js';
+import { checkKernels, importTs, type KernelModule } from '../../src/check/kernels.js';
 import { compileCell } from '../../src/derive/compile.js';
 import { emitTsModule } from '../../src/emit/ts/module.js';
+import { emitCpuModule } from '../../src/emit/wasm/index.js';
 import { emitWgsl } from '../../src/emit/wgsl/index.js';
 import { typeCheckTs } from './collisions-fixture.js';
+import { KEYWORD_CELL } from '../user-cells.js';
 import { COLLIDING_CELL } from './wgsl/fixture.js';
 
 describe('spec names that generated code also uses', () => {
@@ -63,5 +65,41 @@ describe('spec names that generated code also uses', () => {
       expect(shader).toContain('override batch_: u32;');
       expect(shader).not.toMatch(/\blet (?:select|dot|max|f32)\b/);
     }
+  });
+});
+
+describe('spec names that are keywords and built-ins of the targets', () => {
+  const c = compileCell(KEYWORD_CELL, 'test/keywords.cell.yaml');
+  const mod = emitCpuModule(c, 'cellgen build');
+  const sizes = { for: 3, struct: 4, toString: 2 };
+
+  it('emit a TypeScript module (with its WebAssembly glue) that type-checks', () => {
+    expect(typeCheckTs(mod.text)).toEqual([]);
+    expect(mod.text).toMatch(/\bconst _function = /);
+  });
+
+  it('run through the WebAssembly kernels with the user names as keys, read as own properties only', async () => {
+    const m = (await importTs(mod.text)) as unknown as { paramShapes: (s: object) => Record<string, number[]>; wasm: KernelModule['f32'] };
+    const shapes = m.paramShapes(sizes);
+    const params = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, new Float32Array(s.reduce((a, b) => a * b)).fill(0.1)]));
+    const T = 2, B = 2;
+    const inputs = { var: new Float32Array(T * B * 3).fill(0.5), arguments: new Float32Array(T * B * 2).fill(0.25) };
+    // init and dStates are empty: Object.prototype's constructor must not be taken for the state 'constructor'.
+    const fw = m.wasm.forward(sizes, params, inputs, { steps: T, batch: B, init: {} });
+    expect(Object.keys(fw.states).sort()).toEqual(['constructor', 'let']);
+    expect(fw.states.constructor).toBeInstanceOf(Float32Array);
+    const ref = (await importTs(mod.text)).f32.forward(sizes, params, inputs, { steps: T, batch: B, init: {} });
+    for (const s of ['let', 'constructor']) for (let i = 0; i < ref.states[s]!.length; i++) expect(fw.states[s]![i]).toBeCloseTo(ref.states[s]![i]!, 5);
+    const g = m.wasm.backward(fw.tape, { let: new Float32Array(T * B * 4).fill(1) });
+    expect(Object.keys(g.params).sort()).toEqual(Object.keys(shapes).sort());
+    expect(Object.keys(g.inputs).sort()).toEqual(['arguments', 'var']);
+    expect(Object.keys(g.init).sort()).toEqual(['constructor', 'let']);
+    expect([...g.params.function!].some((v) => v !== 0)).toBe(true);
+  });
+
+  it('print WGSL with the keywords mapped to _name', () => {
+    const w = emitWgsl(c);
+    const all = Object.values(w.shaders).join('\n');
+    expect(all).not.toMatch(/\b(?:let|var|fn|override) (?:for|struct|function|return|loop|fn|array|f32|u32|workgroup|override|let|var)\b(?!_)/);
   });
 });

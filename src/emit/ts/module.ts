@@ -3,14 +3,14 @@
 import type { CompiledCell } from '../../derive/compile.js';
 import { forwardNames } from '../../derive/reverse.js';
 import { paramRoles } from '../../derive/roles.js';
-import { add, type Expr, isConst, leaf, map, mul, neg, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
+import { add, broadcast, type Expr, isConst, leaf, map, mul, neg, reduce, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
 import { type Dim, dimKey, showShape, ZERO_DIM } from '../../ir/shape.js';
 import { cellLatex } from '../latex.js';
 import { GeneratedNames, specIdent } from '../names.js';
 import { tsBlockComment, tsKey, tsLineComment, tsString, tsTemplate } from '../../text/escape.js';
 import { renderLinalg } from './linalg.js';
 import { customHelper, customHelperName, FIXED_HELPERS, TS_HELPERS, TsPrinter } from './expr.js';
-import { type Group, planBackward, planForward, sinkLevels } from './plan.js';
+import { type Group, isRowBarrier, planBackward, planForward, sinkLevels } from './plan.js';
 import { addX, dimX, type IntX, mulX, numX, type Op, type PBuffer, type PLoc, type Program, type PRead, symX } from './program.js';
 
 type Layout = 'seq' | 'seqNext' | 'row' | 'param' | 'scalar';
@@ -123,7 +123,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const pLoc = (l: Loc): PLoc => ({ buf: l.arr, layout: l.layout, n: l.n, off: l.offD });
 
   /** Emits the loops of one phase: nodes computed (grouped by vector length) and values stored. */
-  const phaseLoops = (nodes: readonly Expr[], stores: readonly Store[], locOf: (e: Expr) => Loc | undefined, special: (e: Expr, base: (loc: Loc) => string) => string | undefined, indent: string): string[] => {
+  const phaseLoops = (nodes: readonly Expr[], stores: readonly Store[], locOf: (e: Expr) => Loc | undefined, special: (e: Expr, base: (loc: Loc) => string) => string | undefined, indent: string,
+    products: (e: Expr) => Loc[] | undefined = () => undefined): string[] => {
     const lines: string[] = [];
     const lengths = new Map<string, Dim>();
     for (const e of nodes) lengths.set(dimKey(e.shape[0]!), e.shape[0]!);
@@ -144,10 +145,21 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         return bases.get(expr)!;
       };
       const at = (loc: Loc): string => (loc.layout === 'scalar' ? `${loc.arr}[0]` : `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`);
+      // A reduction sums its operand's row (each packed product output, if it is a product); a broadcast reads element 0.
+      const rowRead = (e: Expr & { kind: 'reduce' | 'broadcast' }): string => {
+        const a = e.a;
+        const locs = products(a) ?? [locOf(a) ?? (a.kind === 'leaf' ? leafLoc(a) : undefined)];
+        if (locs.some((l) => l === undefined)) throw new Error(`the operand of a ${e.kind} in ${spec.name} has no location`);
+        const start = (l: Loc): string => [base(l), l.off].filter(Boolean).join(' + ') || '0';
+        const parts = (locs as Loc[]).map((l) => (e.kind === 'reduce' ? `rowSum_(${l.arr}, ${start(l)}, ${width(a)})` : `${l.arr}[${start(l)}]`));
+        if (e.kind === 'reduce') helpers.add('rowSum');
+        const v = parts.length > 1 ? `(${parts.join(' + ')})` : parts[0]!;
+        return e.mean ? `(${v} / ${dim(e.kind === 'reduce' ? a.shape[0]! : e.shape[0]!)})` : v;
+      };
       let printer!: TsPrinter;
       const read = (e: Expr): string | undefined => {
         if (temps.has(e.id)) return temps.get(e.id);
-        if (inLoop.has(e.id)) return e.kind === 'matvec' ? special(e, base) : undefined;
+        if (inLoop.has(e.id)) return e.kind === 'matvec' ? special(e, base) : isRowBarrier(e) ? rowRead(e) : undefined;
         if (e.kind === 'const') return undefined;
         const sp = special(e, base);
         if (sp !== undefined) return sp;
@@ -159,7 +171,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       printer = new TsPrinter(read, cell.fns, helpers);
       const body: string[] = [];
       for (const e of mine) {
-        const text = e.kind === 'matvec' ? special(e, base)! : printer.print(e);
+        const text = e.kind === 'matvec' ? special(e, base)! : isRowBarrier(e) ? rowRead(e) : printer.print(e);
         const named = fnames.has(e.id) || bindingName.has(e.id);
         if (named || (uses.get(e.id) ?? 0) > 1) {
           // Spec and derivation names are unique and never clash with buffers or loop variables.
@@ -188,7 +200,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   };
 
   // Operands as the kernels see them: sums flattened only for backward group reads (see rewrite).
-  const operandsOf = (e: Expr): readonly Expr[] => (e.kind === 'matvec' ? [] : children(e));
+  const operandsOf = (e: Expr): readonly Expr[] => (e.kind === 'matvec' || isRowBarrier(e) ? [] : children(e));
 
   // ---- forward: code -----------------------------------------------------------------------
   const forwardCode = (A: string, sfx: string): string[] => {
@@ -213,7 +225,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       if (rec) fwdBuffers.push({ name: packed.get(g.index)!, len: mulX(dimX(g.cols), dimX(g.width)) });
       if (rec) fwdBuffers.push({ name: proj.get(g.index)!, len: mulX(g.kind === 'input' ? mulX(symX('@steps'), symX('@batch')) : symX('@batch'), dimX(g.cols)) });
       for (const p of g.pieces) {
-        if (rec) fwdPre.push({ kind: 'pack', packed: packed.get(g.index)!, rowOff: p.outOff, width: g.width, W: p.W.name, rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
+        if (rec) fwdPre.push({ kind: 'pack', packed: packed.get(g.index)!, rowOff: p.outOff, width: g.width, W: id(p.W.name), rows: p.W.shape[0]!, cols: p.W.shape[1]!, colOff: p.colOff, transpose: !!p.transpose });
         L.push(`${ind}packRows${p.transpose ? 'T' : ''}_(${packed.get(g.index)}, ${dim(p.outOff)}, ${dim(g.width)}, ${id(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
       }
       const rows = g.kind === 'input' ? `${I.steps} * ${I.batch}` : I.batch;
@@ -221,7 +233,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       if (g.kind === 'input') {
         L.push(`${ind}// input projections of all time steps in one product`);
         L.push(`${ind}gemmNT${sfx}(${I.steps} * ${I.batch}, ${dim(g.cols)}, ${dim(g.width)}, ${id((g.v as Leaf).name)}, 0, ${dim(g.width)}, ${packed.get(g.index)}, 0, ${dim(g.width)}, ${proj.get(g.index)}, 0, ${dim(g.cols)}, false);`);
-        if (rec) fwdPre.push({ kind: 'gemm', form: 'NT', M: mulX(symX('@steps'), symX('@batch')), N: dimX(g.cols), K: dimX(g.width), a: { buf: (g.v as Leaf).name, off: [], ld: dimX(g.width) }, b: { buf: packed.get(g.index)!, off: [], ld: dimX(g.width) }, c: { buf: proj.get(g.index)!, off: [], ld: dimX(g.cols) }, accumulate: false });
+        if (rec) fwdPre.push({ kind: 'gemm', form: 'NT', M: mulX(symX('@steps'), symX('@batch')), N: dimX(g.cols), K: dimX(g.width), a: { buf: id((g.v as Leaf).name), off: [], ld: dimX(g.width) }, b: { buf: packed.get(g.index)!, off: [], ld: dimX(g.width) }, c: { buf: proj.get(g.index)!, off: [], ld: dimX(g.cols) }, accumulate: false });
       }
     }
     L.push(`${ind}for (let ${I.step} = 0; ${I.step} < ${I.steps}; ${I.step}++) {`);
@@ -262,7 +274,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       if (level === 0) for (const [s, e] of cell.next) if (e.kind === 'leaf' || e.kind === 'const') stores.push({ value: e, loc: { arr: stateSeq.get(s)!, layout: 'seqNext', width: width(cell.prev.find((p) => p.name === s)!), n: cell.prev.find((p) => p.name === s)!.shape[0]! }, op: '=' });
       if (nodes.length || stores.length) {
         L.push(`${ind}  // ${nodes.filter((e) => fnames.get(e.id)?.kind === 'equation').map((e) => fnames.get(e.id)!.name).join(', ') || 'elementwise'}: one fused pass`);
-        L.push(...phaseLoops(nodes, stores, fwdLoc, special, `${ind}  `));
+        L.push(...phaseLoops(nodes, stores, fwdLoc, special, `${ind}  `, productLocs));
         if (rec) fwdStep.push({ kind: 'phase', nodes, stores: stores.map((st) => ({ value: st.value, loc: pLoc(st.loc), op: st.op })), read: fwdRead });
       }
     });
@@ -282,6 +294,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   };
   const nodeById = new Map<number, Expr>();
   for (const e of topoOrder([...cell.next.values(), ...fp.tape])) nodeById.set(e.id, e);
+  // Row buffers of values stored across phases (the operands of reductions, ...) are named before either precision declares them.
+  for (const e of nodeById.values()) if (fp.stored.has(e.id)) fwdLoc(e);
 
   // ---- backward: rewrite products into packed reads -------------------------------------------
   const forwardIds = new Set(topoOrder([...cell.next.values()]).map((e) => e.id));
@@ -296,6 +310,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         return e.fn === 'neg' ? neg(kids[0]!) : map(e.fn, kids[0]!);
       case 'zip':
         return zip(e.op, kids[0]!, kids[1]!);
+      case 'reduce':
+        return reduce(kids[0]!, e.mean);
+      case 'broadcast':
+        return broadcast(kids[0]!, e.shape[0]!, e.mean);
       default:
         throw new Error(`the TypeScript kernels cannot compute a ${e.kind} in the backward step of ${spec.name}`);
     }
@@ -349,6 +367,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const p = [...pieceLeaf.values()].find((q) => q.leaf === e)!;
       l = 1 + lvl(rewrite(bp.dyOf.get(p.bp.piece.node.id)!));
     } else if (forwardIds.has(e.id) && !bw.recomputed.includes(e)) l = 0;
+    else if (isRowBarrier(e)) l = lvl(e.a) + 1;
     else l = Math.max(0, ...children(e).map(lvl));
     blevel.set(e.id, l);
     return l;
@@ -459,11 +478,11 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         if (p.bp.piece.transpose) {
           // (W v)ᵀ block: δv[colOff..] = W[colOff.., :] δ
           L.push(`${ind}  gemmNT${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[1]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)} * ${dim(W.shape[1]!)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
-          if (rec) bwdStep.push({ kind: 'gemm', form: 'NT', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[1]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: mulX(dimX(p.bp.piece.colOff), dimX(W.shape[1]!)), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
+          if (rec) bwdStep.push({ kind: 'gemm', form: 'NT', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[1]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: id(W.name), off: mulX(dimX(p.bp.piece.colOff), dimX(W.shape[1]!)), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
           continue;
         }
         L.push(`${ind}  gemmNN${sfx}(${I.batch}, ${width(p.leaf)}, ${dim(W.shape[0]!)}, ${dyBuf.get(g.index)}, ${I.step} * ${I.batch} * ${dim(g.cols)} + ${dim(p.bp.piece.outOff)}, ${dim(g.cols)}, ${id(W.name)}, ${dim(p.bp.piece.colOff)}, ${dim(W.shape[1]!)}, ${dpBuf.get(p.leaf.id)}, 0, ${width(p.leaf)}, false);`);
-        if (rec) bwdStep.push({ kind: 'gemm', form: 'NN', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[0]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: W.name, off: dimX(p.bp.piece.colOff), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
+        if (rec) bwdStep.push({ kind: 'gemm', form: 'NN', M: symX('@batch'), N: dimX(p.leaf.shape[0]!), K: dimX(W.shape[0]!), a: { buf: dyBuf.get(g.index)!, off: addX(mulX(symX('@step'), symX('@batch'), dimX(g.cols)), dimX(p.bp.piece.outOff)), ld: dimX(g.cols) }, b: { buf: id(W.name), off: dimX(p.bp.piece.colOff), ld: dimX(W.shape[1]!) }, c: { buf: dpBuf.get(p.leaf.id)!, off: [], ld: dimX(p.leaf.shape[0]!) }, accumulate: false });
       }
       const stores: Store[] = [];
       const here = (e: Expr) => lvl(e) === level && !isConst(e);

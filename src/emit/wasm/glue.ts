@@ -4,7 +4,8 @@
 import type { CompiledCell } from '../../derive/compile.js';
 import type { Dim } from '../../ir/shape.js';
 import type { IntX, Program } from '../ts/program.js';
-import { dStateName, transposedName, type WasmModule } from './module.js';
+import { tsKey, tsString } from '../../text/escape.js';
+import { dStateName, tensorSlot, transposedName, type WasmModule } from './module.js';
 import { WASM_RUNTIME } from './runtime.js';
 
 const dimTs = (d: Dim): string => {
@@ -28,8 +29,8 @@ export function wasmGlue(c: CompiledCell, p: Program, w: WasmModule): string {
   const bwdLen = new Map<string, IntX>(p.bwdBuffers.map((b) => [b.name, b.len] as const));
   const shape = (xs: readonly Dim[]): IntX => xs.map((d) => [...d.terms.map(([n, k]) => ({ k, syms: [`$${n}`] })), ...(d.constant ? [{ k: d.constant, syms: [] }] : [])])
     .reduce<IntX>((acc, x) => acc.flatMap((a) => x.map((b) => ({ k: a.k * b.k, syms: [...a.syms, ...b.syms] }))), [{ k: 1, syms: [] }]);
-  for (const x of cell.params) fwdLen.set(x.name, shape(x.shape));
-  for (const x of cell.inputs) fwdLen.set(x.name, [{ k: 1, syms: ['@steps', '@batch'] }, ...[]].flatMap((a) => shape(x.shape).map((b) => ({ k: b.k, syms: [...a.syms, ...b.syms] }))));
+  for (const x of cell.params) fwdLen.set(tensorSlot(x.name), shape(x.shape));
+  for (const x of cell.inputs) fwdLen.set(tensorSlot(x.name), [{ k: 1, syms: ['@steps', '@batch'] }, ...[]].flatMap((a) => shape(x.shape).map((b) => ({ k: b.k, syms: [...a.syms, ...b.syms] }))));
   for (const s of cell.prev) bwdLen.set(dStateName(s.name), [{ k: 1, syms: ['@steps', '@batch'] }].flatMap((a) => shape(s.shape).map((b) => ({ k: b.k, syms: [...a.syms, ...b.syms] }))));
   const head = w.forward.slots.filter((s) => s.startsWith('$') || s.startsWith('@'));
   const tapeSlots = w.backward.slots.filter((s) => !head.includes(s) && !bwdLen.has(s));
@@ -37,11 +38,13 @@ export function wasmGlue(c: CompiledCell, p: Program, w: WasmModule): string {
   const bwdWork = w.backward.slots.filter((s) => !head.includes(s) && !tapeSlots.includes(s));
   const lens = (slots: readonly string[], m: Map<string, IntX>) => `[${slots.map((s) => intTs(m.get(s) ?? fwdLen.get(s)!)).join(', ')}]`;
   const idx = (slots: readonly string[], name: string) => slots.indexOf(name);
-  const headTs = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : s === '@lengths' ? 'lengthsPtr' : `(z.${s.slice(1)} ?? 0)`);
+  const headTs = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : s === '@lengths' ? 'lengthsPtr' : `(Object.hasOwn(z, ${tsString(s.slice(1))}) ? z[${tsString(s.slice(1))}] ?? 0 : 0)`);
   const frameTs = (slots: readonly string[], work: readonly string[]) =>
     `[${slots.map((s) => (head.includes(s) ? headTs(s) : tapeSlots.includes(s) ? `tp[${tapeSlots.indexOf(s)}]!` : `work.ptrs[${work.indexOf(s)}]!`)).join(', ')}]`;
   const name = c.spec.name;
-  const st = (s: string) => JSON.stringify(s);
+  const st = tsString;
+  // Spec names are read from the caller's objects as own properties only (a state may be named `constructor`).
+  const own = (o: string, n: string) => `own_(${o}, ${st(n)})`;
   void transposedName;
   return `
 // ---- WebAssembly SIMD128 kernels -----------------------------------------------------------------
@@ -63,20 +66,20 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   const { steps, batch } = opts;
   if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(\`${name}: steps and batch must be integers ≥ 0 (got \${steps}, \${batch})\`);
   const lengths = checkLengths_(opts.lengths, batch, steps);
-${cell.params.map((x) => `  check_(params.${x.name}, ${(x.shape.map(dimTs).join(' * ') || '1')}, ${st(x.name)});`).join('\n')}
-${cell.inputs.map((x) => `  check_(inputs.${x.name}, steps * batch * ${dimTs(x.shape[0]!)}, ${st(x.name)});`).join('\n')}
-${cell.prev.map((s) => `  if (opts.init?.${s.name} !== undefined) check_(opts.init.${s.name}, batch * ${dimTs(s.shape[0]!)}, ${st(`init.${s.name}`)});`).join('\n')}
+${cell.params.map((x) => `  check_(${own('params', x.name)}, ${x.shape.map(dimTs).join(' * ') || '1'}, ${st(x.name)});`).join('\n')}
+${cell.inputs.map((x) => `  check_(${own('inputs', x.name)}, steps * batch * ${dimTs(x.shape[0]!)}, ${st(x.name)});`).join('\n')}
+${cell.prev.map((s) => `  if (${own('opts.init', s.name)} !== undefined) check_(${own('opts.init', s.name)}, batch * ${dimTs(s.shape[0]!)}, ${st(`init.${s.name}`)});`).join('\n')}
   const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
   const tp = rt.restore(block);
   const work = rt.work(${w.forward.slots.length}, ${lens(fwdWork, fwdLen)}, 0);
   const lengthsPtr = lengths === undefined ? 0 : rt.putI32(block.ptr + block.lengthsOffset, lengths);
-${[...cell.params.map((x) => `  rt.put(tp[${idx(tapeSlots, x.name)}], params.${x.name});`), ...cell.inputs.map((x) => `  rt.put(tp[${idx(tapeSlots, x.name)}], inputs.${x.name});`)].join('\n')}
-${cell.prev.map((s) => `  if (opts.init?.${s.name} !== undefined) rt.put(tp[${idx(tapeSlots, p.stateSeq.get(s.name)!)}], opts.init.${s.name});`).join('\n')}
+${[...cell.params.map((x) => `  rt.put(tp[${idx(tapeSlots, tensorSlot(x.name))}], ${own('params', x.name)}!);`), ...cell.inputs.map((x) => `  rt.put(tp[${idx(tapeSlots, tensorSlot(x.name))}], ${own('inputs', x.name)}!);`)].join('\n')}
+${cell.prev.map((s) => `  if (${own('opts.init', s.name)} !== undefined) rt.put(tp[${idx(tapeSlots, p.stateSeq.get(s.name)!)}], ${own('opts.init', s.name)}!);`).join('\n')}
   rt.frame(work, ${frameTs(w.forward.slots, fwdWork)});
   rt.call('forward', work);
   rt.release(work);
   const result = {
-    states: { ${cell.prev.map((s) => `${s.name}: rt.get32(tp[${idx(tapeSlots, p.stateSeq.get(s.name)!)}] + 4 * batch * ${dimTs(s.shape[0]!)}, steps * batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
+    states: { ${cell.prev.map((s) => `${tsKey(s.name)}: rt.get32(tp[${idx(tapeSlots, p.stateSeq.get(s.name)!)}] + 4 * batch * ${dimTs(s.shape[0]!)}, steps * batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
     tape: { wasm: block, sizes: z, steps, batch, lengths },
   };
   rt.own(result.tape, block);
@@ -88,17 +91,17 @@ export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Parti
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
   const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
-${cell.prev.map((s) => `  if (dStates.${s.name} !== undefined) check_(dStates.${s.name}, steps * batch * ${dimTs(s.shape[0]!)}, ${st(`dStates.${s.name}`)});`).join('\n')}
+${cell.prev.map((s) => `  if (${own('dStates', s.name)} !== undefined) check_(${own('dStates', s.name)}, steps * batch * ${dimTs(s.shape[0]!)}, ${st(`dStates.${s.name}`)});`).join('\n')}
   const tp = rt.restore(tape.wasm);
   const work = rt.work(${w.backward.slots.length}, ${lens(bwdWork, bwdLen)}, ${cell.prev.length});
   const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
-${cell.prev.map((s) => `  if (dStates.${s.name} !== undefined) rt.put(work.ptrs[${idx(bwdWork, dStateName(s.name))}], dStates.${s.name});`).join('\n')}
+${cell.prev.map((s) => `  if (${own('dStates', s.name)} !== undefined) rt.put(work.ptrs[${idx(bwdWork, dStateName(s.name))}], ${own('dStates', s.name)}!);`).join('\n')}
   rt.frame(work, ${frameTs(w.backward.slots, bwdWork)});
   rt.call('backward', work);
   const out = {
-    params: { ${cell.params.map((x) => `${x.name}: rt.get32(work.ptrs[${idx(bwdWork, p.grads.get(x.name)!)}], ${(x.shape.map(dimTs).join(' * ') || '1')})`).join(', ')} },
-    inputs: { ${cell.inputs.map((x) => `${x.name}: rt.get32(work.ptrs[${idx(bwdWork, p.dx.get(x.name)!)}], steps * batch * ${dimTs(x.shape[0]!)})`).join(', ')} },
-    init: { ${cell.prev.map((s, k) => `${s.name}: rt.get32(rt.result(work, ${k}), batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
+    params: { ${cell.params.map((x) => `${tsKey(x.name)}: rt.get32(work.ptrs[${idx(bwdWork, p.grads.get(x.name)!)}], ${x.shape.map(dimTs).join(' * ') || '1'})`).join(', ')} },
+    inputs: { ${cell.inputs.map((x) => `${tsKey(x.name)}: rt.get32(work.ptrs[${idx(bwdWork, p.dx.get(x.name)!)}], steps * batch * ${dimTs(x.shape[0]!)})`).join(', ')} },
+    init: { ${cell.prev.map((s, k) => `${tsKey(s.name)}: rt.get32(rt.result(work, ${k}), batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
   };
   rt.release(work);
   return out;

@@ -5,6 +5,7 @@ import binaryen from 'binaryen';
 import type { CompiledCell } from '../../derive/compile.js';
 import { assertNever } from '../../ir/expr.js';
 import type { Dim } from '../../ir/shape.js';
+import { specIdent } from '../names.js';
 import { dimX, type IntX, type Op, type PMat, type Program } from '../ts/program.js';
 import { FnBuilder, i32, v128, Vec, type X } from './builder.js';
 import { addGemm, addGemmNT, addPack, addTranspose, GEMM, GEMM_NT, PACK, TRANSPOSE } from './gemm.js';
@@ -25,6 +26,11 @@ export interface WasmModule {
 /** binaryen passes run on every module (cheap ones; see the report in notes for timings). */
 const OPT_PASSES: readonly string[] = [];
 
+/**
+ * The frame slot of a spec tensor (parameter, input): the name the schedule (src/emit/ts/program.ts) gives its
+ * buffer, i.e. its TS identifier (`W_z`, `_for`). Module and glue name these slots only through this function.
+ */
+export const tensorSlot = (specName: string): string => specIdent('ts', specName);
 export const transposedName = (packed: string): string => `${packed}:T`;
 export const dStateName = (s: string): string => `dStates:${s}`;
 
@@ -41,8 +47,8 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
 
   const sizeSlots = c.spec.sizes.map((s) => `$${s.name}`);
   const head = [...sizeSlots, '@steps', '@batch', '@lengths'];
-  const params = c.cell.params.map((x) => x.name);
-  const inputs = c.cell.inputs.map((x) => x.name);
+  const params = c.cell.params.map((x) => tensorSlot(x.name));
+  const inputs = c.cell.inputs.map((x) => tensorSlot(x.name));
   const extraFwd = p.packed.map((name) => {
     const b = p.fwdBuffers.find((x) => x.name === name)!;
     return { name: transposedName(name), len: b.len };
