@@ -2,7 +2,8 @@
 
 import { InvariantError } from '../spec/diagnostic.js';
 import { RESERVED } from '../spec/read.js';
-import { add, broadcast, children, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, reduce, slice, sub, topoOrder, useCounts } from '../ir/expr.js';
+import { add, broadcast, children, concat, type Const, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, reduce, slice, sub, topoOrder, useCounts, zeros } from '../ir/expr.js';
+import { subDims } from '../ir/dims.js';
 import type { CellIR } from '../ir/lower.js';
 import { addDims, shapeKey, ZERO_DIM } from '../ir/shape.js';
 
@@ -234,7 +235,7 @@ export function deriveBackward(cell: CellIR): BackwardStep {
   const available = (c: Expr): boolean =>
     c.kind === 'leaf' || c.kind === 'const' || c.shape.length === 0 || stateIds.has(c.id) || saved.includes(c) || recomputed.includes(c);
   const cheap = (e: Expr): boolean =>
-    (e.kind === 'zip' || e.kind === 'concat' || e.kind === 'broadcast' || (e.kind === 'map' && e.fn === 'neg')) && !names.has(e.id);
+    (e.kind === 'zip' || e.kind === 'concat' || e.kind === 'slice' || e.kind === 'broadcast' || (e.kind === 'map' && e.fn === 'neg')) && !names.has(e.id);
   const need = (e: Expr): void => {
     if (available(e)) return;
     if (cheap(e)) {
@@ -306,8 +307,10 @@ const RULES = {
       off = addDims(off, p.shape[0]!);
     }
   },
-  slice: () => {
-    throw new InvariantError('slice appears only in derived code and is not differentiated');
+  // y = a[start : start+len]  ->  da = [0; dy; 0]: dy scattered into the sliced range (slices of one vector add up)
+  slice: (n, dy, { push }) => {
+    const rest = subDims(n.a.shape[0]!, addDims(n.start, n.length));
+    push(n.a, { sign: 1, factors: [concat([zeros(n.start), dy.shape.length ? dy : constant((dy as Const).value, [n.length]), zeros(rest)])] });
   },
   // y = Σ_i a_i (mean: / n)  ->  da_i = dy (mean: dy / n): the scalar cotangent broadcasts back
   reduce: (n, dy, { push }) => {

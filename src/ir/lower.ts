@@ -5,7 +5,8 @@ import { Diagnostic, didYouMean } from '../spec/diagnostic.js';
 import { spanOf } from '../spec/source-expr.js';
 import type { CellSpec, EquationDecl, SourceExpr } from '../spec/types.js';
 import { SCALAR_MACROS } from './scalar-derive.js';
-import { add, broadcast, concat, constant, type Expr, isRowScalar, type Leaf, leaf, map, matvec, mul, neg, reduce, sub, topoOrder, depths, zip, type ZipOp } from './expr.js';
+import { add, broadcast, concat, constant, type Expr, isRowScalar, type Leaf, leaf, map, matvec, mul, neg, reduce, slice, sub, topoOrder, depths, zip, type ZipOp } from './expr.js';
+import { sliceBounds } from './slice-index.js';
 import { FnTable, USER_FUNCTIONS } from './functions.js';
 import { compileScalar, scalarBody, scalarDerivative, validateScalar } from './scalar.js';
 import { dimKey, showDim, showShape } from './shape.js';
@@ -132,6 +133,9 @@ export function lowerCell(spec: CellSpec): CellIR {
   const used = new Set<string>();
   const equations: Equation[] = [];
   const depthMemo = new Map<number, number>();
+  const sizeNames = new Set(spec.sizes.map((z) => z.name));
+  /** Slices taken of each equation's value: an equation read only through slices is live when one of them is. */
+  const slicedEqs = new Map<string, Expr[]>();
 
   for (const [idx, eq] of spec.equations.entries()) {
     const se = eq.expr;
@@ -302,8 +306,20 @@ export function lowerCell(spec: CellSpec): CellIR {
           throw new Diagnostic(`unknown function '${f}' ${where}`, at(n), didYouMean(f, known) ?? `known functions: ${known.join(', ')}; declare others under activations:`);
         }
         default:
-          if (n.type === 'AccessorNode' || n.type === 'IndexNode')
-            throw new Diagnostic(`slicing a vector is not supported yet ${where}`, at(n), 'write one product per block instead of slicing a fused one: i: sigmoid(W_i * x + U_i * h_prev + b_i), f: ... (concat(a, b) stacks vectors)');
+          if (n.type === 'AccessorNode') {
+            // v[lo:hi]: 1-based, both ends included (mathjs), bounds are size expressions
+            const obj = (n as unknown as { object: Any }).object;
+            const a = lower(obj);
+            const what = obj.type === 'SymbolNode' ? `'${obj.name}'` : 'the vector';
+            if (a.shape.length === 2) throw new Diagnostic(`slicing a matrix is not supported ${where}`, at(n), `slice its product instead, as in (${obj.type === 'SymbolNode' ? obj.name : 'W'} * x)[1:hidden], or declare one parameter per block`);
+            if (a.shape.length === 0) throw new Diagnostic(`${what} is a scalar and cannot be sliced ${where}`, at(n), 'slice vectors: v[lo:hi]');
+            const { start, length } = sliceBounds(n, a.shape[0]!, what, sizeNames, at, where);
+            const out = slice(a, start, length);
+            if (obj.type === 'SymbolNode' && eqNames.includes(obj.name!)) slicedEqs.set(obj.name!, [...(slicedEqs.get(obj.name!) ?? []), out]);
+            return out;
+          }
+          if (n.type === 'IndexNode')
+            throw new Diagnostic(`an index without a vector ${where}`, at(n), 'slice a vector: v[lo:hi]');
           throw new Diagnostic(`${n.type.replace(/Node$/, '').toLowerCase()} expressions are not supported ${where}`, at(n), 'equations use + - * .* ./ ^, numbers, names and function calls');
       }
     };
@@ -335,7 +351,7 @@ export function lowerCell(spec: CellSpec): CellIR {
   for (const p of spec.params) if (!used.has(p.name)) throw new Diagnostic(`parameter '${p.name}' is never used`, p.span, 'remove it or use it in an equation');
   for (const x of spec.inputs) if (!used.has(x.name)) throw new Diagnostic(`input '${x.name}' is never used`, x.span, 'remove it or use it in an equation');
   for (const eq of equations) {
-    if (!eq.isState && !live.has(eq.expr.id)) throw new Diagnostic(`'${eq.name}' is computed but never used by a state update`, eq.decl.span, 'remove it or use it');
+    if (!eq.isState && !live.has(eq.expr.id) && !(slicedEqs.get(eq.name) ?? []).some((x) => live.has(x.id))) throw new Diagnostic(`'${eq.name}' is computed but never used by a state update`, eq.decl.span, 'remove it or use it');
   }
   return { spec, fns, inputs, prev, params, equations, next };
 }

@@ -2,13 +2,15 @@
 // training, weights files) and finite values for large inputs in every CPU kernel.
 
 import { describe, expect, it } from 'vitest';
-import { importTs, type KernelModule } from '../../src/check/kernels.js';
+import { readFileSync } from 'node:fs';
+import { importTs, type KernelModule, scaledError } from '../../src/check/kernels.js';
+import { compileCell } from '../../src/derive/compile.js';
 import { randomProblem } from '../../src/check/gradcheck.js';
 import { emitCpuModule } from '../../src/emit/wasm/index.js';
 import { createModel, loadWeights, lossAndGradients, namedParams, saveWeights, sgd, gradList } from '../../src/runtime/index.js';
 import type { Kernels } from '../../src/runtime/types.js';
 import { inline } from '../helpers.js';
-import { LANGUAGE_CELLS, SCALAR_CELL } from '../user-cells-lang.js';
+import { FUSED_LSTM_CELL, LANGUAGE_CELLS, SCALAR_CELL } from '../user-cells-lang.js';
 
 const load = async (text: string): Promise<KernelModule> => {
   const name = /^name: (\S+)/m.exec(text)![1]!;
@@ -65,5 +67,41 @@ describe.each(Object.keys(LANGUAGE_CELLS))('%s with inputs up to |x| = 1e4', (na
       for (const a of all) expect(a.every(Number.isFinite), `${label}: a non-finite value`).toBe(true);
       expect(all.some((a) => a.some((v) => v !== 0)), `${label}: all zero`).toBe(true);
     }
+  });
+});
+
+describe('an LSTM written in fused form with slices', () => {
+  it('computes the shipped lstm, states and gradients, with the weights stacked in ONNX gate order (i, o, f, c)', async () => {
+    const fused = await load(FUSED_LSTM_CELL);
+    const shipped = await importTs(emitCpuModule(compileCell(readFileSync('cells/lstm.cell.yaml', 'utf8'), 'cells/lstm.cell.yaml'), 'test').text);
+    const sizes = { input: 3, hidden: 5 };
+    const H = sizes.hidden;
+    const c = inline(FUSED_LSTM_CELL, 'test/lstm-fused.cell.yaml');
+    const pr = randomProblem(c, { steps: 6, batch: 2, seed: 12, sizes });
+    // rows k*H .. (k+1)*H of the stacked W, U, b are gate k's
+    const gates = ['i', 'o', 'f', 'c'];
+    const block = (a: Float64Array, k: number, cols: number) => a.slice(k * H * cols, (k + 1) * H * cols);
+    const split: Record<string, Float64Array> = {};
+    gates.forEach((g, k) => {
+      split[`W_${g}`] = block(pr.params.W!, k, sizes.input);
+      split[`U_${g}`] = block(pr.params.U!, k, H);
+      split[`b_${g}`] = block(pr.params.b!, k, 1);
+    });
+    const opts = { steps: pr.steps, batch: pr.batch, init: pr.init };
+    const fa = fused.f64.forward(sizes, pr.params, pr.inputs, opts);
+    const fb = shipped.f64.forward(sizes, split, pr.inputs, opts);
+    for (const s of ['c', 'h']) expect(scaledError(fa.states[s]!, fb.states[s]!), s).toBeLessThan(1e-14);
+    const ga = fused.f64.backward(fa.tape, pr.weights);
+    const gb = shipped.f64.backward(fb.tape, pr.weights);
+    gates.forEach((g, k) => {
+      expect(scaledError(block(ga.params.W! as Float64Array, k, sizes.input), gb.params[`W_${g}`]!), `dW_${g}`).toBeLessThan(1e-13);
+      expect(scaledError(block(ga.params.U! as Float64Array, k, H), gb.params[`U_${g}`]!), `dU_${g}`).toBeLessThan(1e-13);
+      expect(scaledError(block(ga.params.b! as Float64Array, k, 1), gb.params[`b_${g}`]!), `db_${g}`).toBeLessThan(1e-13);
+    });
+    expect(scaledError(ga.inputs.x!, gb.inputs.x!)).toBeLessThan(1e-13);
+    for (const s of ['c', 'h']) expect(scaledError(ga.init[s]!, gb.init[s]!), `d${s}_0`).toBeLessThan(1e-13);
+    // and the check can fail: the shipped lstm's own gate order (i, f, o, c in its parameter list) is not ONNX's
+    const swapped = { ...split, W_o: split.W_f!, W_f: split.W_o! };
+    expect(scaledError(fa.states.h!, shipped.f64.forward(sizes, swapped, pr.inputs, opts).states.h!)).toBeGreaterThan(1e-3);
   });
 });

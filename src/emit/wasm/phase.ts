@@ -123,7 +123,8 @@ export function phaseCode(env: PhaseEnv, nodes: readonly Expr[], stores: readonl
   for (const s of stores) lengths.set(dimKey(s.value.shape[0] ?? s.loc.n), s.value.shape[0] ?? s.loc.n);
   const out: X[] = [];
   for (const [key, len] of lengths) {
-    const mine = nodes.filter((e) => dimKey(e.shape[0]!) === key);
+    // a slice is read at an offset in its operand (through `read`), never computed
+    const mine = nodes.filter((e) => dimKey(e.shape[0]!) === key && e.kind !== 'slice');
     const myStores = stores.filter((s) => dimKey(s.value.shape[0] ?? s.loc.n) === key);
     const row = f.local('row', i32), col = f.local('col', i32), n = f.local('n', i32);
     const bases = new Map<string, { local: string; init: X }>();
