@@ -170,7 +170,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       // A reduction sums its operand's row (each packed product output, if it is a product); a broadcast reads element 0.
       const rowRead = (e: Expr & { kind: 'reduce' | 'broadcast' }): string => {
         const a = e.a;
-        const locs = products(a) ?? [locOf(a) ?? (a.kind === 'leaf' ? leafLoc(a) : undefined)];
+        const locs = a.kind === 'slice' ? sliceLocs(a, (x) => products(x) ?? locsOf(x, locOf)) : products(a) ?? [locOf(a) ?? (a.kind === 'leaf' ? leafLoc(a) : undefined)];
         if (locs.some((l) => l === undefined)) throw new Error(`the operand of a ${e.kind} in ${spec.name} has no location`);
         const start = (l: Loc): string => [base(l), l.off].filter(Boolean).join(' + ') || '0';
         const parts = (locs as Loc[]).map((l) => (e.kind === 'reduce' ? `rowSum_(${l.arr}, ${start(l)}, ${width(a)})` : `${l.arr}[${start(l)}]`));
