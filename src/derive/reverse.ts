@@ -211,8 +211,8 @@ export function deriveBackward(cell: CellIR): BackwardStep {
   const recomputed: Expr[] = [];
   // States s_t are stored by the sequence forward anyway, so they are never saved twice.
   const stateIds = new Set(roots.map((r) => r.id));
-  const available = (c: Expr): boolean =>
-    c.kind === 'leaf' || c.kind === 'const' || stateIds.has(c.id) || saved.includes(c) || recomputed.includes(c);
+  const placed = new Set<number>(); // ids in saved or recomputed
+  const available = (c: Expr): boolean => c.kind === 'leaf' || c.kind === 'const' || stateIds.has(c.id) || placed.has(c.id);
   const cheap = (e: Expr): boolean =>
     (e.kind === 'zip' || e.kind === 'concat' || (e.kind === 'map' && e.fn === 'neg')) && !names.has(e.id);
   const need = (e: Expr): void => {
@@ -221,6 +221,7 @@ export function deriveBackward(cell: CellIR): BackwardStep {
       for (const c of children(e)) need(c);
       recomputed.push(e);
     } else saved.push(e);
+    placed.add(e.id);
   };
   for (const e of order) if (referenced.has(e.id)) need(e);
   // Recomputed nodes in forward order; saved in forward order.
