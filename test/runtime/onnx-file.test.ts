@@ -10,13 +10,13 @@ import * as lstmPeep from '../../generated/ts/lstm-peephole.js';
 import * as rnnRelu from '../../generated/ts/rnn-relu.js';
 import { buildRnnModel } from '../../src/check/onnx/model.js';
 import { createSession, runSession } from '../../src/check/onnx/ort.js';
-import { Rng } from '../../src/check/random.js';
+import { Random } from '../../src/runtime/random.js';
 import { direction, type Layer, runStack, stackFromOnnxModel, stackToOnnxModel } from '../../src/runtime/index.js';
 
 const KERNELS = { 'gru-reset-after': gruRa, gru: gruMod, lstm: lstmMod, 'lstm-peephole': lstmPeep, 'rnn-relu': rnnRelu };
 type Mod = (typeof KERNELS)[keyof typeof KERNELS];
 
-function randomDirection(mod: Mod, sizes: { input: number; hidden: number }, rng: Rng) {
+function randomDirection(mod: Mod, sizes: { input: number; hidden: number }, rng: Random) {
   const full: Record<string, number> = { ...sizes };
   for (const s of mod.f32.cell.sizes) full[s] ??= 1;
   const shapes = mod.f32.paramShapes(full as never) as Record<string, readonly number[]>;
@@ -32,7 +32,7 @@ async function ortRun(bytes: Uint8Array, x: Float32Array, dims: number[]): Promi
 describe('.onnx model files', () => {
   for (const batchFirst of [false, true]) {
     it(`a 3-layer stack (bidirectional gru-reset-after, lstm-peephole, rnn-relu) runs in onnxruntime as in cellgen${batchFirst ? ', batch first' : ''}`, async () => {
-      const rng = new Rng(3);
+      const rng = new Random(3);
       const [T, B, I] = [5, 2, 3];
       const layers: Layer<Float32Array>[] = [
         { forward: randomDirection(gruRa, { input: I, hidden: 4 }, rng), backward: randomDirection(gruRa, { input: I, hidden: 4 }, rng) },
@@ -55,7 +55,7 @@ describe('.onnx model files', () => {
   }
 
   it('loads a GRU model file written by another writer (weights as initializers) with the same outputs as onnxruntime', async () => {
-    const rng = new Rng(9);
+    const rng = new Random(9);
     const [T, B, I, H] = [4, 3, 2, 5];
     const W = { dims: [2, 3 * H, I], data: rng.array(2 * 3 * H * I, 0.5) };
     const R = { dims: [2, 3 * H, H], data: rng.array(2 * 3 * H * H, 0.5) };
@@ -74,7 +74,7 @@ describe('.onnx model files', () => {
   });
 
   it('names what it cannot load', () => {
-    const bytes = stackToOnnxModel([{ forward: randomDirection(lstmMod, { input: 2, hidden: 2 }, new Rng(1)) }]);
+    const bytes = stackToOnnxModel([{ forward: randomDirection(lstmMod, { input: 2, hidden: 2 }, new Random(1)) }]);
     expect(() => stackFromOnnxModel(bytes, { gru: gruMod })).toThrow(/lstm layer; pass its kernels/);
     expect(() => stackToOnnxModel([])).toThrow(/at least one layer/);
   });
