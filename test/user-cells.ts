@@ -106,6 +106,61 @@ output: h
 `;
 
 /**
+ * RMS normalisation (Zhang & Sennrich 2019) of a tanh cell's preactivation, with a learned gain: a mean
+ * over the vector, a per-row scalar divided into it, and an epsilon constant. The scale also multiplies a
+ * recurrent product that reads a state updated earlier in the step.
+ */
+export const RMSNORM_CELL = `name: rmsnorm-rnn
+title: An RNN whose preactivation is RMS-normalised, with a learned gain
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+parameters:
+  W: [hidden, input]
+  U: [hidden, hidden]
+  g: hidden
+  b: hidden
+equations:
+  a: W * x + U * h_prev
+  ms: mean(a .* a)
+  h: tanh(g .* a / sqrt(ms + 1e-5) + b)
+output: h
+`;
+
+/**
+ * Layer normalisation written with sum and a scalar per row on both sides of the operators: a centred
+ * input (x - mean(x)) through a product, a sum-based variance of different size, and a state that is
+ * scaled by a per-row scalar of the previous state.
+ */
+export const LAYERNORM_SUM_CELL = `name: layernorm-sum
+title: Layer normalisation written with sum, on an input and a state of different sizes
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+parameters:
+  W: [hidden, input]
+  U: [hidden, hidden]
+  gamma: hidden
+  beta: hidden
+equations:
+  xc: x - sum(x) / 3
+  a: W * xc + U * h_prev
+  mu: sum(a .* gamma) / sum(gamma .* gamma)
+  d: a - mu
+  v: mean(d .^ 2)
+  h: tanh(gamma .* d ./ sqrt(v + 0.001) + beta) + 0.5 * (mean(h_prev) * h_prev)
+output: h
+`;
+
+/**
  * Names that are keywords or built-ins of JavaScript/TypeScript and WGSL, or members of Object.prototype, for every
  * kind of name: sizes, inputs, states, parameters and intermediates. Printers map them into the spec-name namespace.
  */
@@ -150,6 +205,11 @@ output: let
 /** Every user cell by name (the name in its text, so it compiles as test/<name>.cell.yaml). */
 export const USER_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
   [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL, KEYWORD_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+);
+
+/** Cells with reductions (sum, mean): certified on the CPU targets; the WGSL kernels do not compute reductions yet. */
+export const REDUCTION_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
+  [RMSNORM_CELL, LAYERNORM_SUM_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );
 
 /**

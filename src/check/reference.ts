@@ -89,6 +89,28 @@ function evalNode(e: Expr, memo: Memo, B: number, sizes: Sizes, fns: FnTable): F
       for (let b = 0; b < B; b++) for (let i = 0; i < L; i++) out[b * L + i] = typeof v === 'number' ? v : v[b * n + s + i]!;
       return out;
     }
+    case 'reduce': {
+      // Σ_i a_i (or the mean) per batch row
+      const v = get(memo, e.a);
+      const n = evalDim(e.a.shape[0]!, sizes);
+      if (typeof v === 'number') return e.mean ? v : v * n;
+      const out = new Float64Array(B);
+      for (let b = 0; b < B; b++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += v[b * n + i]!;
+        out[b] = e.mean ? s / n : s;
+      }
+      return out;
+    }
+    case 'broadcast': {
+      // y_i = a (or a / n) per batch row
+      const v = get(memo, e.a);
+      const n = evalDim(e.shape[0]!, sizes);
+      if (typeof v === 'number') return e.mean ? v / n : v;
+      const out = new Float64Array(B * n);
+      for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) out[b * n + i] = e.mean ? v[b]! / n : v[b]!;
+      return out;
+    }
     default:
       return assertNever(e, 'expression');
   }
@@ -325,7 +347,9 @@ function tangentNode(e: Expr, val: Memo, tan: Memo, B: number, sizes: Sizes, fns
       return out;
     }
     case 'concat':
-    case 'slice': {
+    case 'slice':
+    case 'reduce':
+    case 'broadcast': {
       // Linear: the tangent is the same operation on the tangents.
       const m = new Map<number, Float64Array | number>();
       for (const c of e.kind === 'concat' ? e.parts : [e.a]) m.set(c.id, D(c));

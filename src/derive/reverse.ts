@@ -2,7 +2,7 @@
 
 import { InvariantError } from '../spec/diagnostic.js';
 import { RESERVED } from '../spec/read.js';
-import { add, children, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, slice, sub, topoOrder, useCounts } from '../ir/expr.js';
+import { add, broadcast, children, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, reduce, slice, sub, topoOrder, useCounts } from '../ir/expr.js';
 import type { CellIR } from '../ir/lower.js';
 import { addDims, ZERO_DIM } from '../ir/shape.js';
 
@@ -214,7 +214,7 @@ export function deriveBackward(cell: CellIR): BackwardStep {
   const placed = new Set<number>(); // ids in saved or recomputed
   const available = (c: Expr): boolean => c.kind === 'leaf' || c.kind === 'const' || stateIds.has(c.id) || placed.has(c.id);
   const cheap = (e: Expr): boolean =>
-    (e.kind === 'zip' || e.kind === 'concat' || (e.kind === 'map' && e.fn === 'neg')) && !names.has(e.id);
+    (e.kind === 'zip' || e.kind === 'concat' || e.kind === 'broadcast' || (e.kind === 'map' && e.fn === 'neg')) && !names.has(e.id);
   const need = (e: Expr): void => {
     if (available(e)) return;
     if (cheap(e)) {
@@ -289,6 +289,14 @@ const RULES = {
   },
   slice: () => {
     throw new InvariantError('slice appears only in derived code and is not differentiated');
+  },
+  // y = Σ_i a_i (mean: / n)  ->  da_i = dy (mean: dy / n): the scalar cotangent broadcasts back
+  reduce: (n, dy, { push }) => {
+    push(n.a, { sign: 1, factors: [broadcast(dy, n.a.shape[0]!, n.mean)] });
+  },
+  // y_i = a (mean: a / n)  ->  da = Σ_i dy_i (mean: / n): broadcasting sums the cotangent
+  broadcast: (n, dy, { push }) => {
+    push(n.a, { sign: 1, factors: [reduce(dy, n.mean)] });
   },
 } satisfies { [K in Expr['kind']]: Rule<K> };
 

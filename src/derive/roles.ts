@@ -28,7 +28,7 @@ function readsState(e: Expr, memo = new Map<Expr, boolean>()): boolean {
     case 'leaf': r = e.role === 'state'; break;
     case 'const': r = false; break;
     case 'matvec': r = readsState(e.v, memo); break;
-    case 'map': case 'slice': r = readsState(e.a, memo); break;
+    case 'map': case 'slice': case 'reduce': case 'broadcast': r = readsState(e.a, memo); break;
     case 'zip': r = readsState(e.a, memo) || readsState(e.b, memo); break;
     case 'concat': r = e.parts.some((p) => readsState(p, memo)); break;
     default: return assertNever(e, 'expression kind');
@@ -95,7 +95,7 @@ export function paramRoles(cell: CellIR): Record<string, RoleText> {
     switch (e.kind) {
       case 'leaf': case 'const': return;
       case 'matvec': return visit(e.v, gate, root, seen);
-      case 'map': case 'slice': return visit(e.a, gate, root, seen);
+      case 'map': case 'slice': case 'reduce': case 'broadcast': return visit(e.a, gate, root, seen);
       case 'zip': return visit(e.a, gate, root, seen), visit(e.b, gate, root, seen);
       case 'concat': return e.parts.forEach((p) => visit(p, gate, root, seen));
       default: return assertNever(e, 'expression kind');

@@ -3,7 +3,7 @@
 import { latexComment } from '../text/escape.js';
 import { symbolTex } from '../spec/tex.js';
 import type { CompiledCell } from '../derive/compile.js';
-import type { Concat, Const, Expr, Leaf, MapE, MatVec, Slice, Zip } from '../ir/expr.js';
+import type { Broadcast, Concat, Const, Expr, Leaf, MapE, MatVec, Reduce, Slice, Zip } from '../ir/expr.js';
 import type { FnTable } from '../ir/functions.js';
 import { addDims, constDim, showDim } from '../ir/shape.js';
 import { forwardNames } from '../derive/reverse.js';
@@ -125,7 +125,7 @@ class LatexPrinter extends Printer {
         return { text: `${this.child(e.a, Prec.Sum)} - ${this.child(e.b, Prec.Product)}`, prec: Prec.Sum };
       case 'mul': {
         if (e.a === e.b) return { text: `${this.child(e.a, Prec.Atom)}^{2}`, prec: Prec.Atom };
-        const scalar = e.a.kind === 'const' || e.b.kind === 'const';
+        const scalar = e.a.kind === 'const' || e.b.kind === 'const' || e.a.kind === 'broadcast' || e.b.kind === 'broadcast';
         return { text: `${this.child(e.a, Prec.Product)} ${scalar ? '' : '\\odot '}${this.child(e.b, Prec.Product)}`, prec: Prec.Product };
       }
       case 'div':
@@ -141,6 +141,17 @@ class LatexPrinter extends Printer {
     const from = showDim(addDims(e.start, constDim(1)), this.sizeSym).replace(/ /g, '');
     const to = showDim(addDims(e.start, e.length), this.sizeSym).replace(/ /g, '');
     return { text: `\\left(${this.print_(e.a)}\\right)_{${from}:${to}}`, prec: Prec.Atom };
+  }
+
+  // sum(v) = Σ_i v_i and mean(v) = (1/n) Σ_i v_i, per batch row
+  protected reduce(e: Reduce): Printed {
+    return { text: `\\operatorname{${e.mean ? 'mean' : 'sum'}}(${this.print_(e.a)})`, prec: Prec.Atom };
+  }
+
+  // A per-row scalar used where a vector is: it prints as the scalar (divided by n for the transpose of a mean).
+  protected broadcast(e: Broadcast): Printed {
+    if (!e.mean) return this.node(e.a);
+    return { text: `\\frac{${this.print_(e.a)}}{${showDim(e.shape[0]!, this.sizeSym)}}`, prec: Prec.Atom };
   }
 }
 

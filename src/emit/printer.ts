@@ -1,6 +1,6 @@
 // The printer base: walks the IR with one method per node kind; targets override the methods.
 
-import { assertNever, type Concat, type Const, type Expr, type Leaf, type MapE, type MatVec, type Slice, type Zip } from '../ir/expr.js';
+import { assertNever, type Broadcast, type Concat, type Const, type Expr, type Leaf, type MapE, type MatVec, type Reduce, type Slice, type Zip } from '../ir/expr.js';
 
 /** Binding strength, loosest first: a child of lower precedence than its context gets parentheses. */
 export const enum Prec {
@@ -47,6 +47,10 @@ export abstract class Printer {
         return this.concat(e);
       case 'slice':
         return this.slice(e);
+      case 'reduce':
+        return this.reduce(e);
+      case 'broadcast':
+        return this.broadcast(e);
       default:
         return assertNever(e, 'expression');
     }
@@ -73,4 +77,6 @@ export abstract class Printer {
   protected abstract zip(e: Zip): Printed;
   protected abstract concat(e: Concat): Printed;
   protected abstract slice(e: Slice): Printed;
+  protected abstract reduce(e: Reduce): Printed;
+  protected abstract broadcast(e: Broadcast): Printed;
 }

@@ -1,7 +1,7 @@
 // The tensor expression IR: a closed union of interned nodes (equal subexpressions are one object).
 
 import { InvariantError } from '../spec/diagnostic.js';
-import { addDims, type Dim, dimKey, type Shape, shapeEq, shapeKey, ZERO_DIM } from './shape.js';
+import { addDims, constDim, type Dim, dimKey, type Shape, shapeEq, shapeKey, ZERO_DIM } from './shape.js';
 
 /** Where a leaf's value comes from at each time step. */
 export type Role =
@@ -28,7 +28,18 @@ export interface Concat extends Base { readonly kind: 'concat'; readonly parts: 
 /** Elements [start, start + length) of a vector. */
 export interface Slice extends Base { readonly kind: 'slice'; readonly a: Expr; readonly start: Dim; readonly length: Dim }
 
-export type Expr = Leaf | Const | MatVec | MapE | Zip | Concat | Slice;
+/**
+ * A per-row scalar from a vector: Σ_i a_i, or (with mean) Σ_i a_i / n. Its shape is [1]: one value
+ * per batch row, combined with vectors only through a broadcast.
+ */
+export interface Reduce extends Base { readonly kind: 'reduce'; readonly a: Expr; readonly mean: boolean }
+/**
+ * A per-row scalar a (shape [1]) repeated over n elements: y_i = a, or (with mean) y_i = a / n, the
+ * transpose of a mean. It is the transpose of reduce: each one's VJP is the other.
+ */
+export interface Broadcast extends Base { readonly kind: 'broadcast'; readonly a: Expr; readonly mean: boolean }
+
+export type Expr = Leaf | Const | MatVec | MapE | Zip | Concat | Slice | Reduce | Broadcast;
 export type Kind = Expr['kind'];
 
 export function assertNever(x: never, what = 'value'): never {
@@ -62,6 +73,8 @@ export function children(e: Expr): readonly Expr[] {
     case 'concat':
       return e.parts;
     case 'slice':
+    case 'reduce':
+    case 'broadcast':
       return [e.a];
     default:
       return assertNever(e, 'expression kind');
@@ -94,7 +107,7 @@ export function matvec(m: Expr, v: Expr, transpose = false): Expr {
   });
 }
 
-function broadcast(a: Expr, b: Expr): Shape {
+function broadcastShape(a: Expr, b: Expr): Shape {
   if (a.shape.length === 0) return b.shape;
   if (b.shape.length === 0) return a.shape;
   if (!shapeEq(a.shape, b.shape)) throw new InvariantError(`elementwise shape mismatch ${shapeKey(a.shape)} ${shapeKey(b.shape)}`);
@@ -113,7 +126,7 @@ function fold(op: ZipOp, x: number, y: number): number {
 
 /** Elementwise a op b with the algebraic identities that keep derived code free of dead work. */
 export function zip(op: ZipOp, a: Expr, b: Expr): Expr {
-  const shape = broadcast(a, b);
+  const shape = broadcastShape(a, b);
   if (a.kind === 'const' && b.kind === 'const') return constant(fold(op, a.value, b.value));
   switch (op) {
     case 'add':
@@ -193,6 +206,29 @@ export function slice(a: Expr, start: Dim, length: Dim): Expr {
     }
   }
   return intern<Slice>(`slice|${a.id}|${dimKey(start)}|${dimKey(length)}`, { kind: 'slice', a, start, length, shape: [length] });
+}
+
+/** The shape of a per-row scalar: one value per batch row. */
+export const ROW_SCALAR: Shape = [constDim(1)];
+export const isRowScalar = (e: Expr): boolean => e.shape.length === 1 && dimKey(e.shape[0]!) === '1';
+
+/** Σ_i a_i (or the mean) per batch row; a is a vector. */
+export function reduce(a: Expr, mean: boolean): Expr {
+  if (isConst(a, 0)) return a;
+  if (a.shape.length !== 1) throw new InvariantError(`reduction of a ${a.shape.length === 0 ? 'constant' : 'matrix'}`);
+  if (isRowScalar(a)) return a;
+  if (a.kind === 'map' && a.fn === 'neg') return neg(reduce(a.a, mean));
+  return intern<Reduce>(`reduce|${a.id}|${mean}`, { kind: 'reduce', a, mean, shape: ROW_SCALAR });
+}
+
+/** A per-row scalar a (shape [1]) repeated to n elements, divided by n when mean is set. */
+export function broadcast(a: Expr, n: Dim, mean = false): Expr {
+  if (a.kind === 'const' && !mean) return a;
+  if (isConst(a, 0)) return a;
+  if (!isRowScalar(a)) throw new InvariantError(`broadcast of ${shapeKey(a.shape)}`);
+  if (dimKey(n) === '1') return a;
+  if (a.kind === 'map' && a.fn === 'neg') return neg(broadcast(a.a, n, mean));
+  return intern<Broadcast>(`broadcast|${a.id}|${dimKey(n)}|${mean}`, { kind: 'broadcast', a, mean, shape: [n] });
 }
 
 // ---- traversal ----------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 // Lowers a CellSpec's equations into the tensor IR, checking shapes and names against the spec.
 
-import { type MathNode, parse } from 'mathjs';
+import { type MathNode, parse } from '../spec/mathjs.js';
 import { Diagnostic, didYouMean } from '../spec/diagnostic.js';
 import { spanOf } from '../spec/source-expr.js';
 import type { CellSpec, EquationDecl, SourceExpr } from '../spec/types.js';
 import { SCALAR_MACROS } from './scalar-derive.js';
-import { add, concat, constant, div, type Expr, type Leaf, leaf, map, matvec, mul, neg, sub, topoOrder, depths } from './expr.js';
+import { add, broadcast, concat, constant, type Expr, isRowScalar, type Leaf, leaf, map, matvec, mul, neg, reduce, sub, topoOrder, depths, zip, type ZipOp } from './expr.js';
 import { BUILTINS, FnTable, USER_FUNCTIONS } from './functions.js';
 import { compileScalar, scalarBody, scalarDerivative, validateScalar } from './scalar.js';
 import { dimKey, showDim, showShape } from './shape.js';
@@ -48,11 +48,30 @@ function transposed(n: MathNode): MathNode | undefined {
   return undefined;
 }
 
-/** Reductions a user may reach for (layer normalisation); refused with a hint. */
-const UNSUPPORTED_REDUCTIONS = ['sum', 'mean', 'var', 'variance', 'std', 'norm', 'prod', 'dot'];
+/** Reductions a user may reach for that are not built in, each with how to write it with sum and mean. */
+const UNSUPPORTED_REDUCTIONS: Readonly<Record<string, string>> = {
+  var: 'write the variance with mean: mean((v - mean(v)) .^ 2)',
+  variance: 'write the variance with mean: mean((v - mean(v)) .^ 2)',
+  std: 'write the standard deviation with mean: sqrt(mean((v - mean(v)) .^ 2))',
+  norm: 'write the norm with sum: sqrt(sum(v .^ 2))',
+  dot: 'write a dot product with sum: sum(a .* b)',
+  prod: 'only sum and mean reduce a vector; a product of its elements is exp(sum(log(v))) for v > 0',
+};
+
+/** The reductions over a vector: one value per batch row. */
+const REDUCTIONS = ['sum', 'mean'];
 
 /** Piecewise functions of two or three vectors, as relu: max(a, b) = b + relu(a - b) takes b's derivative at a tie. */
 const PIECEWISE_ARITY: Readonly<Record<string, number>> = { min: 2, max: 2, clip: 3 };
+
+/** a op b, where a per-row scalar (shape [1]) next to a vector is broadcast to the vector's size. */
+function zipBroadcast(op: ZipOp, a: Expr, b: Expr): Expr {
+  if (a.shape.length === 1 && b.shape.length === 1 && dimKey(a.shape[0]!) !== dimKey(b.shape[0]!)) {
+    if (isRowScalar(a)) a = broadcast(a, b.shape[0]!);
+    else if (isRowScalar(b)) b = broadcast(b, a.shape[0]!);
+  }
+  return zip(op, a, b);
+}
 
 function maxOf(a: Expr, b: Expr): Expr {
   return add(b, map('relu', sub(a, b)));
@@ -157,9 +176,9 @@ export function lowerCell(spec: CellSpec): CellIR {
       const [ln, rn] = n.args!;
       const a = vec(lower(ln as Any), ln!, 'the left operand');
       const b = vec(lower(rn as Any), rn!, 'the right operand');
-      if (a.shape.length && b.shape.length && dimKey(a.shape[0]!) !== dimKey(b.shape[0]!))
+      if (a.shape.length && b.shape.length && dimKey(a.shape[0]!) !== dimKey(b.shape[0]!) && !isRowScalar(a) && !isRowScalar(b))
         throw new Diagnostic(`shape mismatch ${where}: '${opText}' of ${showShape(a.shape)} and ${showShape(b.shape)}`, at(n), 'both sides of an elementwise operation need the same size');
-      return op === 'add' ? add(a, b) : op === 'sub' ? sub(a, b) : op === 'mul' ? mul(a, b) : div(a, b);
+      return zipBroadcast(op, a, b);
     };
 
     const lower = (n: Any): Expr => {
@@ -211,6 +230,8 @@ export function lowerCell(spec: CellSpec): CellIR {
               if (b.shape.length === 2)
                 throw new Diagnostic(`a matrix on the right of '*' ${where}`, at(args[1]!), a.shape.length === 0 ? 'scale the product instead, as in 2 * (W * x)' : 'write W * x with the matrix on the left');
               if (a.shape.length === 1 && b.shape.length === 1) {
+                // A per-row scalar (a reduction, or an equation of one) scales a vector.
+                if ((isRowScalar(a) && a.kind !== 'leaf') || (isRowScalar(b) && b.kind !== 'leaf')) return zipBroadcast('mul', a, b);
                 const one = [a, b].find((v) => dimKey(v.shape[0]!) === '1' && dimKey(a.shape[0]!) !== dimKey(b.shape[0]!));
                 if (one) throw new Diagnostic(`a parameter of size 1 is a vector, not a scalar ${where}`, at(n), 'scalar parameters are not supported yet: use a vector with one value per unit (alpha: hidden) and .*');
                 throw new Diagnostic(`'*' between two vectors ${where}`, at(n), "use '.*' for the elementwise product");
@@ -218,9 +239,9 @@ export function lowerCell(spec: CellSpec): CellIR {
               return mul(a, b);
             }
             case '/': {
-              const b = lower(args[1]!);
-              if (b.shape.length !== 0) throw new Diagnostic(`'/' by a vector ${where}`, at(n), "use './' for elementwise division");
-              return div(vec(lower(args[0]!), args[0]!, 'the left operand'), b);
+              const b = vec(lower(args[1]!), args[1]!, 'the divisor');
+              if (b.shape.length !== 0 && !isRowScalar(b)) throw new Diagnostic(`'/' by a vector ${where}`, at(n), "use './' for elementwise division");
+              return zipBroadcast('div', vec(lower(args[0]!), args[0]!, 'the left operand'), b);
             }
             case '^':
             case '.^': {
@@ -270,11 +291,18 @@ export function lowerCell(spec: CellSpec): CellIR {
             if (a.shape.length === 0) throw new Diagnostic(`'${f}' of a constant ${where}`, at(n), 'apply activations to vectors');
             return map(f, a);
           }
+          if (REDUCTIONS.includes(f)) {
+            if (args.length !== 1) throw new Diagnostic(`'${f}' takes one vector ${where}`, at(n), `${f}(v) reduces one vector to one value per batch row`);
+            const a = lower(args[0]!);
+            if (a.shape.length === 2) throw new Diagnostic(`'${f}' of a matrix ${where}`, at(args[0]!), `${f} reduces a vector; reduce a product instead, as in ${f}(W * x)`);
+            if (a.shape.length === 0) throw new Diagnostic(`'${f}' of a number ${where}`, at(args[0]!), `${f} reduces a vector to one value per batch row`);
+            if (isRowScalar(a)) throw new Diagnostic(`'${f}' of a scalar ${where}`, at(args[0]!), `the argument is already one value per batch row; ${f} reduces a vector`);
+            return reduce(a, f === 'mean');
+          }
           if (f === 'transpose' || f === 'ctranspose') throw new Diagnostic(`a transposed matrix can only multiply a vector ${where}`, at(n), "write W' * v");
-          if (UNSUPPORTED_REDUCTIONS.includes(f))
-            throw new Diagnostic(`reductions over a vector ('${f}') are not supported yet ${where}`, at(n), 'every equation is elementwise or a matrix product; normalise the input outside the cell, or use a fixed scale: 0.5 * v');
+          if (f in UNSUPPORTED_REDUCTIONS) throw new Diagnostic(`'${f}' is not a built-in reduction ${where}`, at(n), UNSUPPORTED_REDUCTIONS[f]);
           if (f in NON_DIFFERENTIABLE) throw new Diagnostic(`'${f}' is not differentiable ${where}`, at(n), NON_DIFFERENTIABLE[f]);
-          const known = [...USER_FUNCTIONS, ...Object.keys(SCALAR_MACROS).filter((m) => m !== 'relu'), 'min', 'max', 'clip', ...spec.activations.map((a) => a.name), 'concat'];
+          const known = [...USER_FUNCTIONS, ...Object.keys(SCALAR_MACROS).filter((m) => m !== 'relu'), 'min', 'max', 'clip', ...REDUCTIONS, ...spec.activations.map((a) => a.name), 'concat'];
           throw new Diagnostic(`unknown function '${f}' ${where}`, at(n), didYouMean(f, known) ?? `known functions: ${known.join(', ')}; declare others under activations:`);
         }
         default:

@@ -1,6 +1,6 @@
 // The TypeScript printer for elementwise expressions inside a kernel loop.
 
-import type { Concat, Const, Expr, Leaf, MapE, MatVec, Slice, Zip } from '../../ir/expr.js';
+import type { Broadcast, Concat, Const, Expr, Leaf, MapE, MatVec, Reduce, Slice, Zip } from '../../ir/expr.js';
 import type { FnTable } from '../../ir/functions.js';
 import { scalarCalls, scalarToJs } from '../../ir/scalar.js';
 import { tsBlockComment } from '../../text/escape.js';
@@ -31,6 +31,14 @@ export const TS_HELPERS: Readonly<Record<string, string>> = {
     '  return e / (1 + e);',
     '}',
   ].join('\n'),
+  rowSum: [
+    '/** Σ a[off .. off + n): the sum over one row of a vector (sum and mean). */',
+    'function rowSum_(a: Float32Array | Float64Array, off: number, n: number): number {',
+    '  let s = 0;',
+    '  for (let i = 0; i < n; i++) s += a[off + i]!;',
+    '  return s;',
+    '}',
+  ].join('\n'),
   softplus: [
     '/** log(1 + e^x), without overflow for large x. */',
     'function softplus_(x: number): number {',
@@ -41,7 +49,7 @@ export const TS_HELPERS: Readonly<Record<string, string>> = {
 
 /** Generated helpers with fixed names (every generated identifier ends in '_', see src/emit/names.ts). */
 export const FIXED_HELPERS = ['check_', 'checkSizes_', 'checkLengths_', 'own_', 'packRows_', 'unpackRows_', 'packRowsT_', 'unpackRowsT_', 'sigmoid_', 'softplus_',
-  'gemmNT_', 'gemmNN_', 'gemmTN_', 'gemmNT_f64_', 'gemmNN_f64_', 'gemmTN_f64_'] as const;
+  'rowSum_', 'gemmNT_', 'gemmNN_', 'gemmTN_', 'gemmNT_f64_', 'gemmNN_f64_', 'gemmTN_f64_'] as const;
 
 /** The helper function of a user activation `fn` (or of its derivative `fn_grad`): a tagged generated name. */
 export const customHelperName = (fn: string): string => `act_${fn}_`;
@@ -122,5 +130,13 @@ export class TsPrinter extends Printer {
 
   protected slice(_e: Slice): Printed {
     throw new Error('a slice must be read from a product output');
+  }
+
+  protected reduce(_e: Reduce): Printed {
+    throw new Error('a reduction must be read from its stored operand');
+  }
+
+  protected broadcast(_e: Broadcast): Printed {
+    throw new Error('a broadcast must be read from its stored operand');
   }
 }

@@ -3,14 +3,14 @@
 import type { CompiledCell } from '../../derive/compile.js';
 import { forwardNames } from '../../derive/reverse.js';
 import { paramRoles } from '../../derive/roles.js';
-import { add, type Expr, isConst, leaf, map, mul, neg, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
+import { add, broadcast, type Expr, isConst, leaf, map, mul, neg, reduce, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
 import { type Dim, dimKey, showShape } from '../../ir/shape.js';
 import { cellLatex } from '../latex.js';
 import { GeneratedNames, specIdent } from '../names.js';
 import { tsBlockComment, tsKey, tsLineComment, tsString, tsTemplate } from '../../text/escape.js';
 import { renderLinalg } from './linalg.js';
 import { customHelper, customHelperName, FIXED_HELPERS, TS_HELPERS, TsPrinter } from './expr.js';
-import { type Group, planBackward, planForward, sinkLevels } from './plan.js';
+import { type Group, isRowBarrier, planBackward, planForward, sinkLevels } from './plan.js';
 import { addX, dimX, type IntX, mulX, numX, type Op, type PBuffer, type PLoc, type Program, type PRead, symX } from './program.js';
 
 type Layout = 'seq' | 'seqNext' | 'row' | 'param';
@@ -124,7 +124,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const equationOf = new Map<Expr, (typeof cell.equations)[number]>();
   for (const q of cell.equations) if (!equationOf.has(q.expr)) equationOf.set(q.expr, q);
   /** Emits the loops of one phase: nodes computed (grouped by vector length) and values stored. */
-  const phaseLoops = (nodes: readonly Expr[], stores: readonly Store[], locOf: (e: Expr) => Loc | undefined, special: (e: Expr, base: (loc: Loc) => string) => string | undefined, indent: string): string[] => {
+  const phaseLoops = (nodes: readonly Expr[], stores: readonly Store[], locOf: (e: Expr) => Loc | undefined, special: (e: Expr, base: (loc: Loc) => string) => string | undefined, indent: string,
+    products: (e: Expr) => Loc[] | undefined = () => undefined): string[] => {
     const lines: string[] = [];
     const lengths = new Map<string, Dim>();
     for (const e of nodes) lengths.set(dimKey(e.shape[0]!), e.shape[0]!);
@@ -145,10 +146,21 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         return bases.get(expr)!;
       };
       const at = (loc: Loc): string => `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`;
+      // A reduction sums its operand's row (each packed product output, if it is a product); a broadcast reads element 0.
+      const rowRead = (e: Expr & { kind: 'reduce' | 'broadcast' }): string => {
+        const a = e.a;
+        const locs = products(a) ?? [locOf(a) ?? (a.kind === 'leaf' ? leafLoc(a) : undefined)];
+        if (locs.some((l) => l === undefined)) throw new Error(`the operand of a ${e.kind} in ${spec.name} has no location`);
+        const start = (l: Loc): string => [base(l), l.off].filter(Boolean).join(' + ') || '0';
+        const parts = (locs as Loc[]).map((l) => (e.kind === 'reduce' ? `rowSum_(${l.arr}, ${start(l)}, ${width(a)})` : `${l.arr}[${start(l)}]`));
+        if (e.kind === 'reduce') helpers.add('rowSum');
+        const v = parts.length > 1 ? `(${parts.join(' + ')})` : parts[0]!;
+        return e.mean ? `(${v} / ${dim(e.kind === 'reduce' ? a.shape[0]! : e.shape[0]!)})` : v;
+      };
       let printer!: TsPrinter;
       const read = (e: Expr): string | undefined => {
         if (temps.has(e.id)) return temps.get(e.id);
-        if (inLoop.has(e.id)) return e.kind === 'matvec' ? special(e, base) : undefined;
+        if (inLoop.has(e.id)) return e.kind === 'matvec' ? special(e, base) : isRowBarrier(e) ? rowRead(e) : undefined;
         if (e.kind === 'const') return undefined;
         const sp = special(e, base);
         if (sp !== undefined) return sp;
@@ -164,9 +176,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         // A node used once and unnamed is printed inline where it is used (printing it here too is quadratic in a chain).
         if (!named && (uses.get(e.id) ?? 0) <= 1) {
           if (e.kind === 'matvec') special(e, base);
+          else if (isRowBarrier(e)) rowRead(e);
           continue;
         }
-        const text = e.kind === 'matvec' ? special(e, base)! : printer.print(e);
+        const text = e.kind === 'matvec' ? special(e, base)! : isRowBarrier(e) ? rowRead(e) : printer.print(e);
         // Spec and derivation names are unique and never clash with buffers or loop variables.
         const t = named ? id(nameOf(e)) : N.fresh(nameOf(e));
         const eq = fnames.get(e.id)?.kind === 'equation' ? equationOf.get(e) : undefined;
@@ -192,7 +205,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   };
 
   // Operands as the kernels see them: sums flattened only for backward group reads (see rewrite).
-  const operandsOf = (e: Expr): readonly Expr[] => (e.kind === 'matvec' ? [] : children(e));
+  const operandsOf = (e: Expr): readonly Expr[] => (e.kind === 'matvec' || isRowBarrier(e) ? [] : children(e));
 
   // ---- forward: code -----------------------------------------------------------------------
   const forwardCode = (A: string, sfx: string): string[] => {
@@ -266,7 +279,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       if (level === 0) for (const [s, e] of cell.next) if (e.kind === 'leaf' || e.kind === 'const') stores.push({ value: e, loc: { arr: stateSeq.get(s)!, layout: 'seqNext', width: width(cell.prev.find((p) => p.name === s)!), n: cell.prev.find((p) => p.name === s)!.shape[0]! }, op: '=' });
       if (nodes.length || stores.length) {
         L.push(`${ind}  // ${nodes.filter((e) => fnames.get(e.id)?.kind === 'equation').map((e) => fnames.get(e.id)!.name).join(', ') || 'elementwise'}: one fused pass`);
-        L.push(...phaseLoops(nodes, stores, fwdLoc, special, `${ind}  `));
+        L.push(...phaseLoops(nodes, stores, fwdLoc, special, `${ind}  `, productLocs));
         if (rec) fwdStep.push({ kind: 'phase', nodes, stores: stores.map((st) => ({ value: st.value, loc: pLoc(st.loc), op: st.op })), read: fwdRead });
       }
     });
@@ -286,6 +299,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   };
   const nodeById = new Map<number, Expr>();
   for (const e of topoOrder([...cell.next.values(), ...fp.tape])) nodeById.set(e.id, e);
+  // Row buffers of values stored across phases (the operands of reductions, ...) are named before either precision declares them.
+  for (const e of nodeById.values()) if (fp.stored.has(e.id)) fwdLoc(e);
 
   // ---- backward: rewrite products into packed reads -------------------------------------------
   const forwardIds = new Set(topoOrder([...cell.next.values()]).map((e) => e.id));
@@ -301,6 +316,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         return e.fn === 'neg' ? neg(kids[0]!) : map(e.fn, kids[0]!);
       case 'zip':
         return zip(e.op, kids[0]!, kids[1]!);
+      case 'reduce':
+        return reduce(kids[0]!, e.mean);
+      case 'broadcast':
+        return broadcast(kids[0]!, e.shape[0]!, e.mean);
       default:
         throw new Error(`the TypeScript kernels cannot compute a ${e.kind} in the backward step of ${spec.name}`);
     }
@@ -353,6 +372,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const p = [...pieceLeaf.values()].find((q) => q.leaf === e)!;
       l = 1 + lvl(rewrite(bp.dyOf.get(p.bp.piece.node.id)!));
     } else if (forwardIds.has(e.id) && !recomputedIds.has(e.id)) l = 0;
+    else if (isRowBarrier(e)) l = lvl(e.a) + 1;
     else l = Math.max(0, ...children(e).map(lvl));
     blevel.set(e.id, l);
     return l;

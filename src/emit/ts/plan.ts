@@ -1,7 +1,7 @@
 // Schedules one cell step for the kernels: packed matrix-product groups and fused elementwise phases.
 
 import { InvariantError } from '../../spec/diagnostic.js';
-import { children, type Expr, type Leaf, type MatVec, topoOrder } from '../../ir/expr.js';
+import { type Broadcast, children, type Expr, type Leaf, type MatVec, type Reduce, topoOrder } from '../../ir/expr.js';
 import type { CellIR } from '../../ir/lower.js';
 import { addDims, type Dim, dimKey, ZERO_DIM } from '../../ir/shape.js';
 import type { BackwardStep, GradTerm } from '../../derive/reverse.js';
@@ -108,11 +108,13 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
         l = Math.max(l, gl);
       }
       level.set(e.id, l);
-    } else level.set(e.id, Math.max(0, ...children(e).map(lv)));
+    } else if (isRowBarrier(e)) level.set(e.id, lv(e.a) + 1);
+    else level.set(e.id, Math.max(0, ...children(e).map(lv)));
   }
   // Products are read straight from their packed outputs; one is materialized only if the backward reads it.
   const tapeIds = new Set(bw.saved.map((e) => e.id));
-  const elementwise = order.filter((e) => e.kind === 'map' || e.kind === 'zip' || (e.kind === 'matvec' && tapeIds.has(e.id)));
+  const elementwise = order.filter((e) => e.kind === 'map' || e.kind === 'zip' || isRowBarrier(e) || (e.kind === 'matvec' && tapeIds.has(e.id)));
+  const inPhases = new Set(elementwise.map((e) => e.id));
   const maxLevel = Math.max(0, ...elementwise.map(lv));
   const cap = new Map<number, number>();
   for (const g of groups) if (g.kind !== 'input') cap.set(g.v.id, Math.min(cap.get(g.v.id) ?? Infinity, groupLevel.get(g.index)! - 1));
@@ -124,7 +126,7 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
   const stored = new Set<number>();
   const phaseOf = (e: Expr) => lv(e);
   for (const e of elementwise) {
-    for (const c of children(e)) if ((c.kind === 'map' || c.kind === 'zip') && phaseOf(c) < phaseOf(e)) stored.add(c.id);
+    for (const c of children(e)) if (inPhases.has(c.id) && c.kind !== 'matvec' && phaseOf(c) < phaseOf(e)) stored.add(c.id);
   }
   for (const g of groups) if (g.kind === 'step') stored.add(g.v.id);
   for (const r of roots) stored.add(r.id);
@@ -137,6 +139,12 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
  * the phase before a product that reads it), so values are computed where they are used instead
  * of being stored across phases. `nodes` is in topological order.
  */
+/**
+ * A reduction or broadcast reads its operand at other elements than its own (all of them, or the
+ * first): the operand must be complete, so it is computed at least one phase earlier.
+ */
+export const isRowBarrier = (e: Expr): e is Reduce | Broadcast => e.kind === 'reduce' || e.kind === 'broadcast';
+
 export function sinkLevels(nodes: readonly Expr[], earliest: (e: Expr) => number, cap: (e: Expr) => number, maxLevel: number): Map<number, number> {
   const inSet = new Set(nodes.map((e) => e.id));
   const consumers = new Map<number, Expr[]>();
@@ -145,7 +153,7 @@ export function sinkLevels(nodes: readonly Expr[], earliest: (e: Expr) => number
   for (let i = nodes.length - 1; i >= 0; i--) {
     const e = nodes[i]!;
     let limit = Math.min(maxLevel, cap(e));
-    for (const u of consumers.get(e.id) ?? []) limit = Math.min(limit, out.get(u.id)!);
+    for (const u of consumers.get(e.id) ?? []) limit = Math.min(limit, out.get(u.id)! - (isRowBarrier(u) ? 1 : 0));
     out.set(e.id, Math.max(earliest(e), limit));
   }
   return out;

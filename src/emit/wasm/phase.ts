@@ -1,6 +1,7 @@
 // One fused elementwise pass in f32x4: per batch row, 4 columns at a time, then single-column tails
 // through lane loads and stores (the same expression code, so tails round exactly like the body).
 
+import binaryen from 'binaryen';
 import type { MathNode } from 'mathjs';
 import { children, type Expr, assertNever } from '../../ir/expr.js';
 import type { FnTable } from '../../ir/functions.js';
@@ -95,6 +96,23 @@ function customFunction(env: PhaseEnv, name: string): string {
   return wname;
 }
 
+/** rowsum(addr, n): Σ of n floats from addr, accumulated in float64 (the sum of sum() and mean()). */
+function rowSumFunction(env: PhaseEnv): string {
+  const { f: { m }, defined } = env;
+  const name = 'rowsum';
+  if (defined.has(name)) return name;
+  defined.add(name);
+  const g = new FnBuilder(m, [['addr', i32], ['n', i32]]);
+  const k = g.local('k', i32), acc = g.local('acc', binaryen.f64);
+  const load = m.f64.promote(m.f32.load(0, 4, g.iadd(g.get('addr'), m.i32.shl(g.get(k), g.c(2)))));
+  g.add(name, m.block(null, [
+    g.set(acc, m.f64.const(0)),
+    g.forLoop(k, g.c(0), m.i32.lt_s(g.get(k), g.get('n')), g.iadd(g.get(k), g.c(1)), [g.set(acc, m.f64.add(g.get(acc), load))], 'rows'),
+    m.f32.demote(g.get(acc)),
+  ], binaryen.f32), binaryen.f32);
+  return name;
+}
+
 /** The code of one fused pass: `nodes` (already in order) and `stores`, over every batch row. */
 export function phaseCode(env: PhaseEnv, nodes: readonly Expr[], stores: readonly PStore[], read: (e: Expr) => PRead | undefined): X {
   const { f } = env;
@@ -159,6 +177,17 @@ export function phaseCode(env: PhaseEnv, nodes: readonly Expr[], stores: readonl
           case 'concat':
           case 'slice':
             throw new Error(`the WebAssembly kernels support ${e.kind} only around matrix products`);
+          case 'reduce':
+          case 'broadcast': {
+            // Σ of the operand's row (a float64 sum, as the TS kernels), or its element 0, splat to every lane.
+            const r = read(e.a);
+            if (!r) throw new Error(`the operand of a ${e.kind} has no location`);
+            const n = e.a.shape[0]!;
+            const parts = (r.kind === 'loc' ? [r.loc] : r.locs).map((l) =>
+              e.kind === 'reduce' ? m.f32x4.splat(m.call(rowSumFunction(env), [f.get(base(l)), env.dim(n)], binaryen.f32)) : m.v128.load32_splat(0, 4, f.get(base(l))));
+            const v = parts.reduce((a, b) => V.add(a, b));
+            return e.mean ? V.div(v, m.f32x4.splat(m.f32.convert_s.i32(env.dim(e.kind === 'reduce' ? n : e.shape[0]!)))) : v;
+          }
           default:
             return assertNever(e, 'expression');
         }

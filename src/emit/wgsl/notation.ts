@@ -28,6 +28,10 @@ export function notation(e: Expr, name: (e: Expr) => string | undefined, top = t
       return `concat(${e.parts.map(p).join(', ')})`;
     case 'slice':
       return `${p(e.a)}[${showDim(e.start)} : ${showDim(e.start)} + ${showDim(e.length)}]`;
+    case 'reduce':
+      return `${e.mean ? 'mean' : 'sum'}(${p(e.a)})`;
+    case 'broadcast':
+      return e.mean ? `${operand(e.a, 'div', false)} / ${showDim(e.shape[0]!)}` : p(e.a);
     default:
       return assertNever(e, 'expression kind');
   }

@@ -86,6 +86,9 @@ export class WgslPrinter {
         return this.concat(e, at);
       case 'slice':
         return this.slice(e, at);
+      case 'reduce':
+      case 'broadcast':
+        throw new InvariantError(`the WGSL kernels cannot compute ${e.kind} yet`);
       default:
         return assertNever(e, 'expression kind');
     }
