@@ -73,7 +73,8 @@ export async function compileCli(sig) {
   const { build } = await import('esbuild');
   const outdir = dirname(cliEntry(sig));
   const r = await build({
-    entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')],
+    // main: the command; worker: the build's worker threads (src/build/pool.ts finds it beside its chunk).
+    entryPoints: { main: join(ROOT, 'src', 'cli', 'main.ts'), worker: join(ROOT, 'src', 'build', 'worker.ts') },
     outdir,
     bundle: true,
     splitting: true,

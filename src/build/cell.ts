@@ -34,6 +34,8 @@ export interface Documented {
   readonly vanishing?: VanishingSeries;
 }
 
+export type PartKind = 'emit' | 'verify' | 'doc';
+
 /** A cell's spec, compiled and its kernel module loaded only when some part is not cached. */
 export class CellJob {
   readonly name: string;
@@ -41,6 +43,7 @@ export class CellJob {
   private compiled?: CompiledCell;
   private module?: KernelModule;
   private emittedPart?: Emitted;
+  private readonly done = new Map<PartKind, unknown>();
   /** True when every part asked for came from the cache. */
   cached = true;
 
@@ -57,13 +60,33 @@ export class CellJob {
     return (this.compiled ??= (await work()).compileCell(this.text, this.file));
   }
 
-  private async part<T>(kind: string, make: () => Promise<T>): Promise<T> {
+  private async part<T>(kind: PartKind, make: () => Promise<T>): Promise<T> {
+    if (this.done.has(kind)) return this.done.get(kind) as T;
     const hit = this.cache?.get<T>(kind, this.key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      this.done.set(kind, hit);
+      return hit;
+    }
     this.cached = false;
     const v = await make();
-    this.cache?.set(kind, this.key, v);
+    this.fill(kind, v);
     return v;
+  }
+
+  /** The parts of `kinds` that are neither computed nor in the cache. */
+  missing(kinds: readonly PartKind[]): PartKind[] {
+    return kinds.filter((k) => !this.done.has(k) && this.cache?.get(k, this.key) === undefined);
+  }
+
+  /** A part computed elsewhere (a worker thread, see pool.ts): kept and cached. */
+  fill(kind: PartKind, value: unknown): void {
+    this.done.set(kind, value);
+    this.cache?.set(kind, this.key, value);
+  }
+
+  /** Marks the cell as built now (not from the cache), for the report. */
+  built(): void {
+    this.cached = false;
   }
 
   async emitted(): Promise<Emitted> {

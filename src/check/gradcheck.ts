@@ -174,3 +174,75 @@ export function dotProductTest(c: CompiledCell, p: Problem, seed: number): { jv_
   for (const k of Object.keys(dir.init)) v_jtw += dot(dir.init[k]!, bw.dInit[k]!);
   return { jv_w, v_jtw, relDiff: Math.abs(jv_w - v_jtw) / Math.max(Math.abs(jv_w), Math.abs(v_jtw), 1e-300) };
 }
+
+/**
+ * The build's gradient check, cheap enough to run on every build (the full entry-by-entry `gradCheck`
+ * runs in the test suite):
+ * - per tensor (every parameter, initial state and input), the dot-product test restricted to that
+ *   tensor: <J v_T, w> from forward mode (independent of the derivation) against <v_T, Jᵀ w> from the
+ *   derived BPTT. Exact up to rounding, so any wrong entry of any gradient shows;
+ * - one fourth-order central difference of the whole loss (readout included) along a random direction
+ *   of all tensors at once, against <v, ∇L>: checks the forward mode itself.
+ * Returns the worst relative error of both.
+ */
+export function quickGradCheck(c: CompiledCell, p: Problem, seed: number): { worst: number; tensor: string } {
+  const rng = new Rng(seed);
+  const seq = seqOf(p);
+  const fw = forwardSequence(c.cell, p.sizes, p.params, seq);
+  const bw = backwardSequence(c.cell, c.bw, p.sizes, p.params, seq, fw, p.weights);
+  const zeros = (r: Record<string, Float64Array>): Record<string, Float64Array> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, new Float64Array(v.length)]));
+  const groups = [
+    { kind: 'params' as const, of: p.params, grad: bw.grads, suffix: '' },
+    { kind: 'init' as const, of: p.init, grad: bw.dInit, suffix: '_0' },
+    { kind: 'inputs' as const, of: p.inputs, grad: bw.dInputs, suffix: '' },
+  ];
+  const pairs: { tensor: string; a: number; b: number }[] = [];
+  for (const g of groups) {
+    for (const [name, x] of Object.entries(g.of)) {
+      const dir = { params: zeros(p.params), inputs: zeros(p.inputs), init: zeros(p.init) };
+      const v = rng.array(x.length);
+      dir[g.kind][name] = v;
+      const jv = tangentSequence(c.cell, p.sizes, p.params, seq, dir);
+      let a = 0;
+      for (const s of c.cell.prev) a += dot(jv[s.name]!, p.weights[s.name]!);
+      pairs.push({ tensor: `${name}${g.suffix}`, a, b: dot(v, g.grad[name]!) });
+    }
+  }
+  // Tensors whose share of the loss is tiny are compared on the scale of the largest.
+  const scale = Math.max(...pairs.map((q) => Math.abs(q.a)), 1e-300);
+  let worst = 0;
+  let tensor = '';
+  for (const q of pairs) {
+    const e = Math.abs(q.a - q.b) / Math.max(Math.abs(q.a), Math.abs(q.b), 1e-9 * scale);
+    if (e > worst || !(e === e)) [worst, tensor] = [e, q.tensor];
+  }
+  // The finite difference along one direction of everything (the readout's weights included).
+  const an = gradients(c, p);
+  const all: [Float64Array, Float64Array, Float64Array][] = [];
+  const add = (xs: Record<string, Float64Array>, gs: Record<string, Float64Array>) => {
+    for (const [k, x] of Object.entries(xs)) all.push([x, gs[k]!, rng.array(x.length)]);
+  };
+  add(p.params, an.params);
+  add(p.init, an.init);
+  add(p.inputs, an.inputs);
+  if (p.readout && an.readout) add({ W: p.readout.W, b: p.readout.b }, an.readout);
+  const base = all.map(([x]) => x.slice());
+  const at = (d: number): number => {
+    all.forEach(([x, , v], j) => {
+      const x0 = base[j]!;
+      for (let i = 0; i < x.length; i++) x[i] = x0[i]! + d * v[i]!;
+    });
+    return loss(c, p);
+  };
+  const exact = all.reduce((s, [, g, v]) => s + dot(g, v), 0);
+  let h = 1e-3;
+  let fdErr = Infinity;
+  // A kink (relu, clip) inside the stencil spoils the difference: narrow it, as gradCheck does.
+  for (let k = 0; k < 4 && !(fdErr <= 1e-6); k++, h /= 100) {
+    const fd = (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h);
+    fdErr = Math.min(fdErr, Math.abs(fd - exact) / Math.max(Math.abs(fd), Math.abs(exact), 1e-6));
+  }
+  all.forEach(([x], j) => x.set(base[j]!));
+  if (fdErr > worst || !(fdErr === fdErr)) [worst, tensor] = [fdErr, 'finite difference along a random direction'];
+  return { worst, tensor };
+}

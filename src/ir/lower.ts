@@ -1,6 +1,6 @@
 // Lowers a CellSpec's equations into the tensor IR, checking shapes and names against the spec.
 
-import { type MathNode, parse } from 'mathjs';
+import { type MathNode, parse } from '../spec/mathjs.js';
 import { Diagnostic, didYouMean } from '../spec/diagnostic.js';
 import { spanOf } from '../spec/source-expr.js';
 import type { CellSpec, EquationDecl, SourceExpr } from '../spec/types.js';

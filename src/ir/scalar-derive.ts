@@ -2,7 +2,7 @@
 // (sigmoid, softplus, tanh) before differentiation, one derivative rule per scalar function, and a
 // light simplifier that never multiplies out into overflowing quotients (mathjs's derivative does).
 
-import { ConditionalNode, ConstantNode, FunctionNode, type MathNode, OperatorNode, parse, SymbolNode } from 'mathjs';
+import { ConditionalNode, ConstantNode, FunctionNode, type MathNode, OperatorNode, parse, SymbolNode } from '../spec/mathjs.js';
 
 type Any = MathNode & { name?: string; op?: string; fn?: { name?: string } | string; args?: MathNode[]; content?: MathNode; value?: unknown; condition?: MathNode; trueExpr?: MathNode; falseExpr?: MathNode };
 

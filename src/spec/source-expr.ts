@@ -1,6 +1,6 @@
 // Parses one mathjs expression from a spec and recovers the source range of every node.
 
-import { parse, type MathNode } from 'mathjs';
+import { parse, type MathNode } from './mathjs.js';
 import { Diagnostic, type Span } from './diagnostic.js';
 import type { SourceExpr } from './types.js';
 

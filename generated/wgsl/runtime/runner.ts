@@ -5,7 +5,7 @@
 import { allocateChunks, type BufferName, type Chunk, chunkSteps, controlWords, createBuffer, USAGE_STORAGE, USAGE_UNIFORM } from './chunks.js';
 import { CellLayout, type Sizes } from './layout.js';
 import { compile, type Kernel, scoped } from './pipelines.js';
-import { BATCH_OVERRIDE, BATCH_TILE_OVERRIDE, type CellKernels, type DispatchData, evalDim, gemmTrips, sizeOverride } from './types.js';
+import { BATCH_OVERRIDE, BATCH_TILE_OVERRIDE, type CellKernels, type DispatchData, evalDim, gemmTrips, loopTileTrips, sizeOverride } from './types.js';
 import { Transfers, type Tensor } from './transfers.js';
 
 export type { Tensor } from './transfers.js';
@@ -68,10 +68,14 @@ function isHardware(device: GPUDevice): boolean {
   return text.trim() !== '' && !/llvmpipe|lavapipe|swiftshader|softpipe|software/i.test(text);
 }
 
-/** Largest batch tile (a power of two up to `most`) that still leaves about 16k invocations per loop dispatch. */
-function pickBatchTile(batch: number, width: number, most: number): number {
+/**
+ * Largest batch tile (a power of two up to `most`) that still leaves about 256 workgroups per loop dispatch (two
+ * per multiprocessor of a large GPU) and does not leave most of a workgroup's rows past the batch.
+ */
+function pickBatchTile(batch: number, width: number, most: number, tile: CellKernels['loopTile']): number {
+  const groups = (bt: number) => Math.ceil(width / tile.cols) * Math.ceil(batch / (tile.rowGroups * bt));
   let bt = 1;
-  while (bt * 2 <= most && bt * 2 <= batch && Math.ceil(batch / (bt * 2)) * width >= 16384) bt *= 2;
+  while (bt * 2 <= most && tile.rowGroups * bt * 2 <= batch && groups(bt * 2) >= 256) bt *= 2;
   return bt;
 }
 
@@ -110,8 +114,8 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     this.batchTile = batchTile;
     if (this.reductionRows > this.maxTrips || gemmTrips(this.reductionRows, kernels.gemmTile) > this.maxTrips) throw new Error(`reductionRows ${this.reductionRows} exceeds maxLoopTrips ${this.maxTrips}`);
     for (const d of [...fw.data.dispatches, ...bw.data.dispatches]) {
-      const inner = d.trips.reduce((s, x) => s + evalDim(x, sizes), 0);
-      const trips = d.kind === 'gemm' ? gemmTrips(inner, kernels.gemmTile) : d.scope === 'loop' ? inner * (batchTile + 1) + batchTile : inner;
+      const inners = d.trips.map((x) => evalDim(x, sizes));
+      const trips = d.kind === 'gemm' ? gemmTrips(inners[0] ?? 0, kernels.gemmTile) : d.kind === 'tile' ? loopTileTrips(inners, batchTile, kernels.loopTile) : 0;
       if (trips > this.maxTrips)
         throw new Error(`${kernels.cell}: ${d.entry} loops ${trips} times per invocation, more than ${this.maxTrips} (llvmpipe stops loops past 65,535); use smaller sizes`);
     }
@@ -124,7 +128,7 @@ export class WgslCellRunner<P extends string = string, X extends string = string
   static async create<P extends string = string, X extends string = string, S extends string = string>(device: GPUDevice, kernels: CellKernels, opts: RunnerOptions): Promise<WgslCellRunner<P, X, S>> {
     const layout = new CellLayout(kernels, opts.sizes, opts.batch);
     const widest = Math.max(1, ...kernels.forward.dispatches.concat(kernels.backward.dispatches).flatMap((d) => d.widths.map((w) => evalDim(w, opts.sizes))));
-    const bt = opts.batchTile ?? pickBatchTile(opts.batch, widest, kernels.maxBatchTile);
+    const bt = opts.batchTile ?? pickBatchTile(opts.batch, widest, kernels.maxBatchTile, kernels.loopTile);
     if (!Number.isInteger(bt) || bt < 1 || bt > kernels.maxBatchTile) throw new Error(`batchTile must be an integer in 1 .. ${kernels.maxBatchTile}, got ${bt}`);
     const constants: Record<string, number> = { [BATCH_OVERRIDE]: opts.batch, [BATCH_TILE_OVERRIDE]: bt };
     for (const s of kernels.sizes) constants[sizeOverride(s)] = opts.sizes[s]!;
@@ -192,11 +196,12 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     const B = this.layout.batch;
     const T = chunk.steps;
     const tile = this.kernels.gemmTile;
+    const lt = this.kernels.loopTile;
     const width = (d: DispatchData) => Math.max(...d.widths.map((w) => evalDim(w, this.sizes)));
     const run = (d: DispatchData, t: number) => {
       const pipe = k.pipelines.get(d.entry)!;
       if (d.kind === 'gemm') this.dispatch(pass, pipe, group, T, Math.ceil(width(d) / tile.cols), Math.ceil((T * B) / tile.rows));
-      else if (d.scope === 'loop') this.dispatch(pass, pipe, group, t, Math.ceil((Math.ceil(B / this.batchTile) * width(d)) / this.kernels.workgroupSize));
+      else if (d.kind === 'tile') this.dispatch(pass, pipe, group, t, Math.ceil(width(d) / lt.cols), Math.ceil(B / (lt.rowGroups * this.batchTile)));
       else this.dispatch(pass, pipe, group, T, Math.ceil((T * B * width(d)) / this.kernels.workgroupSize));
     };
     for (const d of k.data.dispatches) if (d.scope === 'pre') run(d, T);

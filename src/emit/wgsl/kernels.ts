@@ -11,6 +11,7 @@ import { specIdent } from '../names.js';
 import { wgslComment } from '../../text/escape.js';
 import { customHelperName, HELPER_NAMES } from './functions.js';
 import { MAX_BATCH_TILE, phaseEntries, reductionEntry } from './entries.js';
+import { LOOP_SHARED, LOOP_TILE, LOOP_TILE_NAMES } from './looptile.js';
 import { GEMM_SHARED, GEMM_SIDE, GEMM_TILE, gradGemm } from './gemm.js';
 import { type Homes, KernelEnv } from './env.js';
 import { WgslFunctions } from './functions.js';
@@ -69,6 +70,7 @@ function moduleNames(c: CompiledCell): ModuleNames {
   const names = new ModuleNames();
   for (const n of ['Ctl_', 'ctl_', 'params_', 'xs_', 'st_', 'fw_', 'ds_', 'bw_', 'grads_', 'dxs_']) names.add(n, 'a kernel buffer');
   for (const n of ['gemm_a_', 'gemm_b_']) names.add(n, 'a GEMM tile');
+  for (const n of LOOP_TILE_NAMES) names.add(n, 'a loop-kernel tile or local');
   for (const n of KERNEL_LOCALS) if (!names.has(n)) names.add(n, 'a kernel local');
   for (const n of HELPER_NAMES) names.add(n, 'a helper function');
   for (const a of c.spec.activations) for (const f of [a.name, `${a.name}_grad`]) names.add(customHelperName(f), `the helper of ${f}`);
@@ -136,7 +138,7 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
     const what = notation(s.expr, homes.label, false);
     return `// new state ${s.name}${what === s.name ? '' : ` = ${what}`}\n${states.at(s.name, 't_ + 1u', 'b_', 'i_')} = ${value};`;
   };
-  const { entries, gemms, dispatches } = phaseEntries('forward', sched.phases, env, homes, sinkWrite, comment);
+  const { entries, gemms, tiles, dispatches } = phaseEntries('forward', sched.phases, env, homes, sinkWrite, comment);
   const bindings: BindingData[] = [
     { buffer: 'ctl', type: 'uniform' },
     { buffer: 'params', type: 'read-only-storage' },
@@ -156,6 +158,9 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
     gemms,
     gemmShared: GEMM_SHARED,
     gemmSide: GEMM_SIDE,
+    tiles,
+    tileShared: LOOP_SHARED,
+    tileThreads: LOOP_TILE.threads,
   };
   return { built: { view, data: { bindings, dispatches, reductions: [] } }, sched, slots };
 }
@@ -243,7 +248,7 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
     if (s.kind === 'dstate') return `// d${s.name}_prev = ${at}, added into the adjoint of s_t\n${states.at(s.name, 't_', 'b_', 'i_', { buffer: 'ds_' })} += ${value};`;
     return `// d${s.name} = ${at}\n${xs.at(s.name, 't_', 'b_', 'i_', { buffer: 'dxs_' })} = ${value};`;
   };
-  const { entries, gemms, dispatches } = phaseEntries('backward', sched.phases, env, homes, sinkWrite, comment);
+  const { entries, gemms, tiles, dispatches } = phaseEntries('backward', sched.phases, env, homes, sinkWrite, comment);
 
   const reductions: ReductionData[] = [];
   bw.grads.forEach((g, k) => {
@@ -277,6 +282,9 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
     gemms,
     gemmShared: GEMM_SHARED,
     gemmSide: GEMM_SIDE,
+    tiles,
+    tileShared: LOOP_SHARED,
+    tileThreads: LOOP_TILE.threads,
   };
   const bworkSlots = sched.stored.map((v) => ({ name: v.name, dim: v.node.shape[0]! }));
   return { view, data: { bindings, dispatches, reductions }, bwork: bworkSlots };
@@ -304,10 +312,11 @@ export function buildKernels(c: CompiledCell): { shaders: { forward: string; bac
     workgroupSize: WORKGROUP_SIZE,
     gemmTile: GEMM_TILE,
     maxBatchTile: MAX_BATCH_TILE,
+    loopTile: LOOP_TILE,
     requiredLimits: {
       maxStorageBuffersPerShaderStage: Math.max(storageCount(fw.built.data.bindings), storageCount(bwd.data.bindings)),
-      maxComputeInvocationsPerWorkgroup: Math.max(WORKGROUP_SIZE, GEMM_TILE.threads),
-      maxComputeWorkgroupSizeX: Math.max(WORKGROUP_SIZE, GEMM_SIDE),
+      maxComputeInvocationsPerWorkgroup: Math.max(WORKGROUP_SIZE, GEMM_TILE.threads, LOOP_TILE.threads),
+      maxComputeWorkgroupSizeX: Math.max(WORKGROUP_SIZE, GEMM_SIDE, LOOP_TILE.threads),
       maxComputeWorkgroupSizeY: GEMM_SIDE,
     },
   };

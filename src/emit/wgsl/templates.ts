@@ -17,6 +17,9 @@ export interface ShaderView {
   gemms: { name: string; comment: string; helpers: string; body: string }[];
   gemmShared: string[];
   gemmSide: number;
+  tiles: { name: string; comment: string; body: string }[];
+  tileShared: string[];
+  tileThreads: number;
 }
 
 export interface ModuleView {

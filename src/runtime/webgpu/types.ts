@@ -25,14 +25,15 @@ export type DispatchScope = 'pre' | 'loop' | 'post';
  * One compute dispatch. `elementwise`: one invocation per element of the widest group, per batch row (and
  * per step outside the loop); in the loop one invocation covers `BATCH_TILE_OVERRIDE` batch rows.
  * `gemm`: a tiled product C[rows][n] = A[rows][k] B[k][n] over all (t, b) rows, one workgroup per tile.
+ * `tile`: a loop phase, one workgroup per `loopTile.cols` elements x `loopTile.rowGroups` · btile batch rows.
  */
 export interface DispatchData {
   readonly entry: string;
   readonly scope: DispatchScope;
-  readonly kind: 'elementwise' | 'gemm';
+  readonly kind: 'elementwise' | 'gemm' | 'tile';
   /** Element counts of the groups it computes; the invocation count uses the largest (a GEMM: n). */
   readonly widths: readonly DimData[];
-  /** Loop iterations per invocation (the inner sizes of its matrix-vector products; a GEMM: k). */
+  /** Inner sizes of its matrix-vector products (a GEMM: k; a loop tile: one per product). */
   readonly trips: readonly DimData[];
 }
 
@@ -50,6 +51,17 @@ export interface ReductionData {
 export interface GemmTile {
   readonly rows: number;
   readonly cols: number;
+  readonly depth: number;
+  readonly threads: number;
+}
+
+/**
+ * The tile of a loop kernel: `cols` elements x `rowGroups` · btile batch rows per workgroup of `threads`
+ * invocations, K staged `depth` at a time.
+ */
+export interface LoopTile {
+  readonly cols: number;
+  readonly rowGroups: number;
   readonly depth: number;
   readonly threads: number;
 }
@@ -94,12 +106,17 @@ export interface CellKernels {
   readonly gemmTile: GemmTile;
   /** Largest batch tile of the loop kernels (rows per invocation; the runner picks 1 .. this). */
   readonly maxBatchTile: number;
+  readonly loopTile: LoopTile;
   /** Limits beyond WebGPU's defaults that the kernels need (pass to requestDevice). */
   readonly requiredLimits: Readonly<Record<string, number>>;
 }
 
 /** Loop iterations of one GEMM invocation over an inner size k, at most (llvmpipe caps them per invocation). */
 export const gemmTrips = (k: number, tile: GemmTile): number => Math.ceil(k / tile.depth) * (tile.depth + 13) + (4 * tile.rows * tile.cols) / tile.threads + 8;
+
+/** Loop iterations of one loop-tile invocation (llvmpipe caps them): per product its K stages, then the epilogue. */
+export const loopTileTrips = (inners: readonly number[], btile: number, tile: LoopTile): number =>
+  inners.reduce((s, k) => s + Math.ceil(k / tile.depth) * (8 + 4 * 5 + tile.depth * (1 + btile)), 0) + btile * 5 + 8;
 
 /** The value of a size expression. */
 export function evalDim(d: DimData, sizes: Readonly<Record<string, number>>): number {

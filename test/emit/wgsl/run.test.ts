@@ -105,6 +105,11 @@ describe.skipIf(!device)('WGSL on Dawn: forward and backward against the float64
     expect(failures(r)).toEqual([]);
   });
 
+  it('lstm: loop tiles of 8 rows per invocation over two row tiles and two element tiles (batch 37, hidden 70) match', async () => {
+    const r = await check(byName.get('lstm')!, { steps: 2, batch: 37, seed: 12, sizes: { input: 6, hidden: 70 }, runner: { batchTile: 8 } });
+    expect(failures(r)).toEqual([]);
+  });
+
   it('gru: a long sequence (T 64, batch 2) matches, whole and in chunks of 7 steps', async () => {
     expect(failures(await check(byName.get('gru')!, { steps: 64, batch: 2, seed: 5 }))).toEqual([]);
     const r = await check(byName.get('gru')!, { steps: 64, batch: 2, seed: 5, runner: { chunkSteps: 7 } });
