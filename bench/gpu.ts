@@ -3,7 +3,8 @@
 //   npm run bench:gpu                      default backend (a real GPU where there is one; llvmpipe otherwise)
 //   npm run bench:gpu -- --backend vulkan  Dawn's Vulkan backend (CELLGEN_WEBGPU_BACKEND=vulkan does the same)
 //   npm run bench:gpu -- --quick           CI-sized shapes (automatic on software adapters: llvmpipe, lavapipe, SwiftShader)
-//   npm run bench:gpu -- --cells gru,lstm --shapes 32x16x256,128x64x512
+//   npm run bench:gpu -- --cells gru,lstm --shapes 32x16x256,128x64x512 --reps 5 --gemm 4096
+//   bash bench/gpu-device.sh prepare|run   the same on a lent GPU through the device tool (see that script)
 //
 // Compute-only times keep every tensor on the device (write once, then runForward / runBackward and wait for the
 // queue); times with transfers use the array forms (upload, run, read everything back). GFLOP/s counts the matrix
@@ -68,6 +69,12 @@ async function time(f: () => Promise<unknown>, reps: number, budgetMs: number): 
   return median(xs);
 }
 
+/** The problem's tensors as float32, as a caller would keep them: the timed calls then copy nothing on the host. */
+function f32Problem<Q extends { params: Record<string, ArrayLike<number>>; inputs: Record<string, ArrayLike<number>>; init: Record<string, ArrayLike<number>>; weights: Record<string, ArrayLike<number>> }>(q: Q): Q {
+  const conv = (r: Record<string, ArrayLike<number>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float32Array.from(v)]));
+  return { ...q, params: conv(q.params), inputs: conv(q.inputs), init: conv(q.init), weights: conv(q.weights) };
+}
+
 const cellFiles = readdirSync('cells').filter((f) => f.endsWith('.cell.yaml')).sort();
 const wanted = arg('cells')?.split(',');
 const cells: CompiledCell[] = cellFiles
@@ -87,12 +94,12 @@ const device = nd.device;
 const software = /llvmpipe|lavapipe|swiftshader|software/i.test(nd.adapter);
 const quick = argv.includes('--quick') || (software && !argv.includes('--full'));
 const shapes = arg('shapes') ? parseShapes(arg('shapes')!) : quick ? QUICK : FULL;
-const reps = quick ? 3 : 10;
+const reps = Number(arg('reps') ?? (quick ? 3 : 10));
 const budget = quick ? 2000 : 5000;
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 console.log(`# cellgen WGSL on ${nd.adapter}${quick ? ' (quick)' : ''}\n`);
-console.log('| cell | T | B | I=H | chunks | fwd ms | fwd GFLOP/s | bwd ms | bwd GFLOP/s | fwd+bwd ms with transfers |');
+console.log('| cell | T | B | I=H | slices x chunks | fwd ms | fwd GFLOP/s | bwd ms | bwd GFLOP/s | fwd+bwd ms with transfers |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const c of cells) {
   const kernels = emitWgsl(c).kernels;
@@ -103,7 +110,7 @@ for (const c of cells) {
     let row: string;
     try {
       const r = await WgslCellRunner.create(device, kernels, { sizes, batch: B });
-      const p = randomProblem(c, { steps: T, batch: B, seed: 1, sizes });
+      const p = f32Problem(randomProblem(c, { steps: T, batch: B, seed: 1, sizes }));
       r.writeParams(p.params);
       r.writeInputs(p.inputs, T);
       r.writeInit(p.init);
@@ -119,7 +126,7 @@ for (const c of cells) {
         await r.forward({ params: p.params, inputs: p.inputs, init: p.init, steps: T });
         await r.backward(p.weights);
       }, reps, budget);
-      row = `| ${c.spec.name} | ${T} | ${B} | ${H} | ${r.deviceBuffers().chunks.length} | ${fmt(fw)} | ${fmt(flopsFw / fw / 1e6, 1)} | ${fmt(bw)} | ${fmt((2 * flopsFw) / bw / 1e6, 1)} | ${fmt(both)} |`;
+      row = `| ${c.spec.name} | ${T} | ${B} | ${H} | ${r.batchSlices().length} x ${r.chunkSteps(T) >= T ? 1 : Math.ceil(T / r.chunkSteps(T))} | ${fmt(fw)} | ${fmt(flopsFw / fw / 1e6, 1)} | ${fmt(bw)} | ${fmt((2 * flopsFw) / bw / 1e6, 1)} | ${fmt(both)} |`;
       r.destroy();
     } catch (e) {
       row = `| ${c.spec.name} | ${T} | ${B} | ${H} | failed: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]} | | | | | |`;
@@ -133,7 +140,7 @@ const N = Number(arg('gemm') ?? (quick ? 256 : 4096));
 {
   const kernels = emitWgsl(gemmCell).kernels;
   const r = await WgslCellRunner.create(device, kernels, { sizes: { input: N, hidden: N }, batch: N });
-  const p = randomProblem(gemmCell, { steps: 1, batch: N, seed: 2, sizes: { input: N, hidden: N } });
+  const p = f32Problem(randomProblem(gemmCell, { steps: 1, batch: N, seed: 2, sizes: { input: N, hidden: N } }));
   r.writeParams(p.params);
   r.writeInputs(p.inputs, 1);
   const ms = await time(async () => {

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const plainJs = roof.roofline.f32.best;
   const wg = loadWasmGemm();
   const gt = { warmupMs: 100, budgetMs: quick ? 200 : 600, minSamples: 5, minSampleMs: 5 };
-  const wasmShapes: GemmShape[] = [{ op: 'NN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 512, N: 768, K: 256 }, { op: 'TN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 16, N: 768, K: 256 }];
+  const wasmShapes: GemmShape[] = [{ op: 'NN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 512, N: 768, K: 256 }, { op: 'TN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 16, N: 768, K: 256 }, { op: 'P', M: 256, N: 256, K: 256 }, { op: 'P', M: 512, N: 768, K: 256 }, { op: 'P', M: 16, N: 768, K: 256 }];
   const wasmPeak = Math.max(...wasmShapes.map((sh) => wasmGemmGflops(wg, sh, gt)));
   const ortMatMul = await ortMatMulGflops(256, 256, 256, gt);
   const refs = [

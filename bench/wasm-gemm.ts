@@ -4,13 +4,16 @@ import binaryen from 'binaryen';
 import type { CompiledCell } from '../src/derive/compile.js';
 import { emitTsModule } from '../src/emit/ts/module.js';
 import type { IntX, Op } from '../src/emit/ts/program.js';
-import { addGemm } from '../src/emit/wasm/gemm.js';
+import { addGemm, addGemmPanel, addPanels } from '../src/emit/wasm/gemm.js';
 import { timeIt, type TimingOptions } from './stats.js';
 
 type Gemm = (M: number, N: number, K: number, a: number, sai: number, sak: number, b: number, ldb: number, c: number, ldc: number, acc: number) => void;
+type GemmPanel = (M: number, N: number, K: number, a: number, lda: number, b: number, c: number, ldc: number, acc: number) => void;
 
 export interface WasmGemm {
   gemm: Gemm;
+  /** The product with packed weights (B in panels of 8 columns), as the kernels run W x. */
+  gemmPanel: GemmPanel;
   /** Floats at byte offset `ptr` (a view into the module's memory). */
   view(ptr: number, n: number): Float32Array;
   /** Bytes from 0 usable for operands (the memory grows to fit). */
@@ -22,6 +25,8 @@ export function loadWasmGemm(): WasmGemm {
   m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt);
   m.setMemory(1, 65536, 'memory');
   addGemm(m);
+  addPanels(m);
+  addGemmPanel(m);
   if (!m.validate()) throw new Error('gemm module does not validate');
   const bytes = m.emitBinary();
   m.dispose();
@@ -31,22 +36,28 @@ export function loadWasmGemm(): WasmGemm {
   const mem = inst.exports.memory as Mem;
   return {
     gemm: inst.exports.gemm as Gemm,
+    gemmPanel: inst.exports.gemmPanel as GemmPanel,
     view: (ptr, n) => new Float32Array(mem.buffer, ptr, n),
     reserve: (b) => { const need = Math.ceil((b - mem.buffer.byteLength) / 65536); if (need > 0) mem.grow(need); },
   };
 }
 
-export interface GemmShape { op: 'NN' | 'TN'; M: number; N: number; K: number }
+/** NN, TN: the general GEMM (A read through strides); P: A times packed weights (panels). */
+export interface GemmShape { op: 'NN' | 'TN' | 'P'; M: number; N: number; K: number }
+
+function run(w: WasmGemm, s: GemmShape, a: number, b: number, c: number): void {
+  if (s.op === 'P') w.gemmPanel(s.M, s.N, s.K, a, s.K, b, c, s.N, 0);
+  else w.gemm(s.M, s.N, s.K, a, s.op === 'NN' ? s.K : 1, s.op === 'NN' ? 1 : s.M, b, s.N, c, s.N, 0);
+}
 
 /** GFLOP/s of one product shape, operands at the start of memory. */
 export function wasmGemmGflops(w: WasmGemm, s: GemmShape, timing: TimingOptions): number {
-  const a = 0, b = 4 * s.M * s.K, c = b + 4 * s.K * s.N;
+  const a = 0, b = 4 * s.M * s.K, c = b + 4 * s.K * (s.N + 8);
   w.reserve(c + 4 * s.M * s.N);
-  const A = w.view(a, s.M * s.K), B = w.view(b, s.K * s.N);
+  const A = w.view(a, s.M * s.K), B = w.view(b, s.K * (s.N + 8));
   for (let i = 0; i < A.length; i++) A[i] = Math.random() - 0.5;
   for (let i = 0; i < B.length; i++) B[i] = Math.random() - 0.5;
-  const [sai, sak] = s.op === 'NN' ? [s.K, 1] : [1, s.M];
-  const ms = timeIt(() => w.gemm(s.M, s.N, s.K, a, sai, sak, b, s.N, c, s.N, 0), timing).medianMs;
+  const ms = timeIt(() => run(w, s, a, b, c), timing).medianMs;
   return (2 * s.M * s.N * s.K) / ms / 1e6;
 }
 
@@ -58,7 +69,8 @@ export function kernelProducts(c: CompiledCell, sizes: Record<string, number>, s
   const val = (x: IntX): number => x.reduce((s, m) => s + m.k * m.syms.reduce((q, y) => q * (y === '@steps' ? steps : y === '@batch' ? batch : y === '@step' ? 0 : sizes[y.slice(1)]!), 1), 0);
   const out: KernelProduct[] = [];
   const add = (ops: readonly Op[], times: number) => {
-    for (const o of ops) if (o.kind === 'gemm') out.push({ op: o.form === 'TN' ? 'TN' : 'NN', M: val(o.M), N: val(o.N), K: val(o.K), times });
+    // as src/emit/wasm/module.ts runs them: W x with packed weights through panels, the rest through the general GEMM
+    for (const o of ops) if (o.kind === 'gemm') out.push({ op: o.form === 'TN' ? 'TN' : o.form === 'NT' && p.packed.includes(o.b.buf) ? 'P' : 'NN', M: val(o.M), N: val(o.N), K: val(o.K), times });
   };
   add(p.fwdPre, 1);
   add(p.fwdStep, steps);
@@ -69,16 +81,13 @@ export function kernelProducts(c: CompiledCell, sizes: Record<string, number>, s
 
 /** GFLOP/s of the kernels' products replayed alone through the same GEMM (each shape as often as a call runs it). */
 export function replayGflops(w: WasmGemm, products: readonly KernelProduct[], timing: TimingOptions): number {
-  const maxA = Math.max(...products.map((s) => s.M * s.K)), maxB = Math.max(...products.map((s) => s.K * s.N)), maxC = Math.max(...products.map((s) => s.M * s.N));
+  const maxA = Math.max(...products.map((s) => s.M * s.K)), maxB = Math.max(...products.map((s) => s.K * (s.N + 8))), maxC = Math.max(...products.map((s) => s.M * s.N));
   const a = 0, b = 4 * maxA, c = b + 4 * maxB;
   w.reserve(c + 4 * maxC);
   w.view(0, maxA + maxB).forEach((_, i, arr) => (arr[i] = Math.sin(i)));
   const flops = products.reduce((s, p) => s + 2 * p.M * p.N * p.K * p.times, 0);
   const ms = timeIt(() => {
-    for (const s of products) {
-      const [sai, sak] = s.op === 'NN' ? [s.K, 1] : [1, s.M];
-      for (let r = 0; r < s.times; r++) w.gemm(s.M, s.N, s.K, a, sai, sak, b, s.N, c, s.N, 0);
-    }
+    for (const s of products) for (let r = 0; r < s.times; r++) run(w, s, a, b, c);
   }, timing).medianMs;
   return flops / ms / 1e6;
 }

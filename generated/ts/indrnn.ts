@@ -893,7 +893,7 @@ function gemmTN_f64_(M: number, N: number, K: number, A: Float64Array, aOff: num
 
 // ---- WebAssembly SIMD128 kernels -----------------------------------------------------------------
 // The same schedule as forward/backward above, printed by src/emit/wasm; the module imports nothing.
-const wasmBytes = 'AGFzbQEAAAABOAZgAXsBe2ABfwBgC39/f39/f39/f39/AGAEf39/fwBgCX9/f39/f39/fwBgCn9/f39/f39/f38AAwkIAgMEBQABAAEFBgEBAYCABAcmBAZtZW1vcnkCAARnZW1tAAAHZm9yd2FyZAAFCGJhY2t3YXJkAAcK4DEInhcCCn8VeyAFQQJ0IQ8gB0ECdCEQQQAhCwJAA0AgC0EEaiAASg0BQQAhDAJAA0AgDEEIaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAggC0EAaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgAyALQQFqIARsQQJ0aiESIAggC0EBaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgCCALQQFqIAlsIAxqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGSAIIAtBAmogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEaIAMgC0EDaiAEbEECdGohFCAIIAtBA2ogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEbIAggC0EDaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRwgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIA79AAIQISYgEf0JAgAhKSAVICkgJf3mAf3kASEVIBYgKSAm/eYB/eQBIRYgESAPaiERIBL9CQIAISkgFyApICX95gH95AEhFyAYICkgJv3mAf3kASEYIBIgD2ohEiAT/QkCACEpIBkgKSAl/eYB/eQBIRkgGiApICb95gH95AEhGiATIA9qIRMgFP0JAgAhKSAbICkgJf3mAf3kASEbIBwgKSAm/eYB/eQBIRwgFCAPaiEUIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAggC0EAaiAJbCAMakECdGpBEGogFv0LAgAgCCALQQFqIAlsIAxqQQJ0akEAaiAX/QsCACAIIAtBAWogCWwgDGpBAnRqQRBqIBj9CwIAIAggC0ECaiAJbCAMakECdGpBAGogGf0LAgAgCCALQQJqIAlsIAxqQQJ0akEQaiAa/QsCACAIIAtBA2ogCWwgDGpBAnRqQQBqIBv9CwIAIAggC0EDaiAJbCAMakECdGpBEGogHP0LAgAgDEEIaiEMDAALAAsCQANAIAxBBGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSADIAtBAWogBGxBAnRqIRIgCCALQQFqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFiADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79AAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAS/QkCACEpIBYgKSAl/eYB/eQBIRYgEiAPaiESIBP9CQIAISkgFyApICX95gH95AEhFyATIA9qIRMgFP0JAgAhKSAYICkgJf3mAf3kASEYIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAWogCWwgDGpBAnRqQQBqIBb9CwIAIAggC0ECaiAJbCAMakECdGpBAGogF/0LAgAgCCALQQNqIAlsIAxqQQJ0akEAaiAY/QsCACAMQQRqIQwMAAsACwJAA0AgDEEBaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAMgC0EBaiAEbEECdGohEiAIIAtBAWogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAMgC0ECaiAEbEECdGohEyAIIAtBAmogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEXIAMgC0EDaiAEbEECdGohFCAIIAtBA2ogCWwgDGpBAnRqQQBq/VwCAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEYIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv1cAgAhJSAR/QkCACEpIBUgKSAl/eYB/eQBIRUgESAPaiERIBL9CQIAISkgFiApICX95gH95AEhFiASIA9qIRIgE/0JAgAhKSAXICkgJf3mAf3kASEXIBMgD2ohEyAU/QkCACEpIBggKSAl/eYB/eQBIRggFCAPaiEUIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9WgIAACAIIAtBAWogCWwgDGpBAnRqQQBqIBb9WgIAACAIIAtBAmogCWwgDGpBAnRqQQBqIBf9WgIAACAIIAtBA2ogCWwgDGpBAnRqQQBqIBj9WgIAACAMQQFqIQwMAAsACyALQQRqIQsMAAsACwJAA0AgC0EBaiAASg0BQQAhDAJAA0AgDEEQaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAggC0EAaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgCCALQQBqIAlsIAxqQQJ0akEgav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyAIIAtBAGogCWwgDGpBAnRqQTBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEYIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAO/QACECEmIA79AAIgIScgDv0AAjAhKCAR/QkCACEpIBUgKSAl/eYB/eQBIRUgFiApICb95gH95AEhFiAXICkgJ/3mAf3kASEXIBggKSAo/eYB/eQBIRggESAPaiERIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAggC0EAaiAJbCAMakECdGpBEGogFv0LAgAgCCALQQBqIAlsIAxqQQJ0akEgaiAX/QsCACAIIAtBAGogCWwgDGpBAnRqQTBqIBj9CwIAIAxBEGohDAwACwALAkADQCAMQQRqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf0LAgAgDEEEaiEMDAALAAsCQANAIAxBAWogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79XAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/VoCAAAgDEEBaiEMDAALAAsgC0EBaiELDAALAAsLXgECf0EAIQQCQANAIAQgAUhFDQFBACEFAkADQCAFIAJIRQ0BIAMgBSABbCAEakECdGogACAEIAJsIAVqQQJ0aioCADgCACAFQQFqIQUMAAsACyAEQQFqIQQMAAsACwu6AgEEfyAIBEBBACEKAkADQCAKIAVIRQ0BQQAhCQJAA0AgCSACSEUNASAHBEAgAyAGIAlqIAVsIApqQQJ0aiADIAYgCWogBWwgCmpBAnRqKgIAIAAgASAKaiACbCAJakECdGoqAgCSOAIABSAAIAEgCmogAmwgCWpBAnRqIAMgBiAJaiAFbCAKakECdGoqAgA4AgALIAlBAWohCQwACwALIApBAWohCgwACwALBUEAIQkCQANAIAkgBEhFDQEgACABIAlqIAJsQQJ0aiELIAMgCSAFbCAGakECdGohDCAHBEBBACEKAkADQCAKIAJIRQ0BIAwgCkECdGogDCAKQQJ0aioCACALIApBAnRqKgIAkjgCACAKQQFqIQoMAAsACwUgCyAMIAJBAnT8CgAACyAJQQFqIQkMAAsACwsLpAgCCH8Fe0EAIQoCQANAIAogAEhFDQFBACELAkADQCALQQRqIAFKDQEgAyAKIARsQQJ0aiENIAUgC0EAaiAGbEECdGohDv0MAAAAAAAAAAAAAAAAAAAAACETIAUgC0EBaiAGbEECdGohD/0MAAAAAAAAAAAAAAAAAAAAACEUIAUgC0ECaiAGbEECdGohEP0MAAAAAAAAAAAAAAAAAAAAACEVIAUgC0EDaiAGbEECdGohEf0MAAAAAAAAAAAAAAAAAAAAACEWQQAhDAJAA0AgDEEEaiACTEUNASANIAxBAnRq/QACACESIBMgEiAOIAxBAnRq/QACAP3mAf3kASETIBQgEiAPIAxBAnRq/QACAP3mAf3kASEUIBUgEiAQIAxBAnRq/QACAP3mAf3kASEVIBYgEiARIAxBAnRq/QACAP3mAf3kASEWIAxBBGohDAwACwALAkADQCAMIAJODQEgDSAMQQJ0av1cAgAhEiATIBIgDiAMQQJ0av1cAgD95gH95AEhEyAUIBIgDyAMQQJ0av1cAgD95gH95AEhFCAVIBIgECAMQQJ0av1cAgD95gH95AEhFSAWIBIgESAMQQJ0av1cAgD95gH95AEhFiAMQQFqIQwMAAsACyAHIAogCGwgC0EAampBAnRqIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgByAKIAhsIAtBAGpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0EBampBAnRqIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgByAKIAhsIAtBAWpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0ECampBAnRqIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgByAKIAhsIAtBAmpqQQJ0aioCAEMAAAAAIAkbkjgCACAHIAogCGwgC0EDampBAnRqIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgByAKIAhsIAtBA2pqQQJ0aioCAEMAAAAAIAkbkjgCACALQQRqIQsMAAsACwJAA0AgC0EBaiABSg0BIAMgCiAEbEECdGohDSAFIAtBAGogBmxBAnRqIQ79DAAAAAAAAAAAAAAAAAAAAAAhE0EAIQwCQANAIAxBBGogAkxFDQEgDSAMQQJ0av0AAgAhEiATIBIgDiAMQQJ0av0AAgD95gH95AEhEyAMQQRqIQwMAAsACwJAA0AgDCACTg0BIA0gDEECdGr9XAIAIRIgEyASIA4gDEECdGr9XAIA/eYB/eQBIRMgDEEBaiEMDAALAAsgByAKIAhsIAtBAGpqQQJ0aiAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAcgCiAIbCALQQBqakECdGoqAgBDAAAAACAJG5I4AgAgC0EBaiELDAALAAsgCkEBaiEKDAALAAsLHAAgACAA/QwAAAAAAAAAAAAAAAAAAAAA/UT9TguPBQIafwR7IAAoAgAhASAAKAIEIQIgACgCCCEDIAAoAgwhBCAAKAIQIQUgACgCFCEGIAAoAhghByAAKAIcIQggACgCICEJIAAoAiQhCiAAKAIoIQsgACgCLCEMIAAoAjAhDSALQQAgASAGIAIgAUEAQQBBABACIAsgAiABbCABbSABIA0QASADIARsIAIgASAJQQBBAnRqIAFBASANIAIgDEEAQQJ0aiACQQAQAEEAIQ4CQANAIA4gA0hFDQEgAiEVQQAhEwJAA0AgEyAESEUNASAHQQBBAnRqIRYgCiAOIARsIBNqIAJsQQBqQQJ0aiEXIAwgDiAEbCATaiACbEEAakECdGohGCAIQQBBAnRqIRkgCiAOQQFqIARsIBNqIAJsQQBqQQJ0aiEaQQAhFAJAA0AgFEEEaiAVTEUNASAWIBRBAnRq/QACACAXIBRBAnRq/QACAP3mASEbIBggFEECdGr9AAIAIBv95AEhHCAcIBkgFEECdGr9AAIA/eQBIR0gHRAEIR4gGiAUQQJ0aiAe/QsCACAUQQRqIRQMAAsACwJAA0AgFCAVTg0BIBYgFEECdGr9XAIAIBcgFEECdGr9XAIA/eYBIRsgGCAUQQJ0av1cAgAgG/3kASEcIBwgGSAUQQJ0av1cAgD95AEhHSAdEAQhHiAaIBRBAnRqIB79WgIAACAUQQFqIRQMAAsACyATQQFqIRMMAAsACyAFBEBBACEPAkADQCAPIARIRQ0BIAVFBH9BAAUgDiAFIA9BAnRqKAIATgsEQCAKIA5BAWogBGwgD2ogAkECdGxqIAogDiAEbCAPaiACQQJ0bGogAkECdPwKAAALIA9BAWohDwwACwALCyAOQQFqIQ4MAAsACwssAP0MAACAPwAAgD8AAIA/AACAPyAA/QwAAAAAAAAAAAAAAAAAAAAA/UT9TguhCQIlfwR7IAAoAgAhASAAKAIEIQIgACgCCCEDIAAoAgwhBCAAKAIQIQUgACgCFCEGIAAoAhghByAAKAIcIQggACgCICEJIAAoAiQhCiAAKAIoIQsgACgCLCEMIAAoAjAhDSAAKAI0IQ4gACgCOCEPIAAoAjwhECAAKAJAIREgACgCRCESIAAoAkghEyAAKAJMIRQgACgCUCEVAkAgA0EBayEWA0AgFkEASA0BIAQgAmwhGUEAIRgCQANAIBhBBGogGUxFDQEgESAYQQJ0aiASIBhBAnRq/QACACAVIBYgBGwgAmxBAnRqIBhBAnRq/QACAP3kAf0LAgAgGEEEaiEYDAALAAsCQANAIBggGU4NASARIBhBAnRqIBIgGEECdGr9XAIAIBUgFiAEbCACbEECdGogGEECdGr9XAIA/eQB/VoCAAAgGEEBaiEYDAALAAsgBQRAQQAhFwJAA0AgFyAESEUNASAFRQR/QQAFIBYgBSAXQQJ0aigCAE4LBEAgESAXIAJsQQJ0akEAIAJBAnT8CwALIBdBAWohFwwACwALCyACIR1BACEbAkADQCAbIARIRQ0BIAogFkEBaiAEbCAbaiACbEEAakECdGohHiARIBsgAmxBAGpBAnRqIR8gB0EAQQJ0aiEgIAogFiAEbCAbaiACbEEAakECdGohISAQIBYgBGwgG2ogAmxBAGpBAnRqISIgDUEAQQJ0aiEjIA5BAEECdGohJCATIBsgAmxBAGpBAnRqISVBACEcAkADQCAcQQRqIB1MRQ0BIB4gHEECdGr9AAIAEAYhJiAfIBxBAnRq/QACACAm/eYBIScgJyAgIBxBAnRq/QACAP3mASEoICcgISAcQQJ0av0AAgD95gEhKSAiIBxBAnRqICf9CwIAICMgHEECdGogIyAcQQJ0av0AAgAgKf3kAf0LAgAgJCAcQQJ0aiAkIBxBAnRq/QACACAn/eQB/QsCACAlIBxBAnRqICj9CwIAIBxBBGohHAwACwALAkADQCAcIB1ODQEgHiAcQQJ0av1cAgAQBiEmIB8gHEECdGr9XAIAICb95gEhJyAnICAgHEECdGr9XAIA/eYBISggJyAhIBxBAnRq/VwCAP3mASEpICIgHEECdGogJ/1aAgAAICMgHEECdGogIyAcQQJ0av1cAgAgKf3kAf1aAgAAICQgHEECdGogJCAcQQJ0av1cAgAgJ/3kAf1aAgAAICUgHEECdGogKP1aAgAAIBxBAWohHAwACwALIBtBAWohGwwACwALIAUEQEEAIRcCQANAIBcgBEhFDQEgBUUEf0EABSAWIAUgF0ECdGooAgBOCwRAIBMgFyACQQJ0bGogEiAXIAJBAnRsaiACQQJ0/AoAAAsgF0EBaiEXDAALAAsLIBIhGiATIRIgGiETIBZBAWshFgwACwALIAMgBGwgASACIBBBAEECdGogAkEBIAtBAEECdGogASAPQQBBAnRqIAFBABAAIAIgASADIARsIBBBAEECdGpBASACIAlBAEECdGogASAUQQBBAnRqIAFBABAAIBRBACABIAwgAiABQQBBAUEAEAIgACASNgJUCw==';
+const wasmBytes = 'AGFzbQEAAAABPwdgCX9/f39/f39/fwBgAXsBe2ABfwBgC39/f39/f39/f39/AGAKf39/f39/f39/fwBgA39/fwF/YAR/f39/AAMLCgMABAUGAAECAQIFBgEBAYCABAc5BgZtZW1vcnkCAARnZW1tAAAEc2FtZQADCWdlbW1QYW5lbAAFB2ZvcndhcmQABwhiYWNrd2FyZAAJCstcCp4XAgp/FXsgBUECdCEPIAdBAnQhEEEAIQsCQANAIAtBBGogAEoNAUEAIQwCQANAIAxBCGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAIIAtBAGogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAMgC0EBaiAEbEECdGohEiAIIAtBAWogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEXIAggC0EBaiAJbCAMakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRggAyALQQJqIARsQQJ0aiETIAggC0ECaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRkgCCALQQJqIAlsIAxqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGiADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGyAIIAtBA2ogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEcIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAO/QACECEmIBH9CQIAISkgFSApICX95gH95AEhFSAWICkgJv3mAf3kASEWIBEgD2ohESAS/QkCACEpIBcgKSAl/eYB/eQBIRcgGCApICb95gH95AEhGCASIA9qIRIgE/0JAgAhKSAZICkgJf3mAf3kASEZIBogKSAm/eYB/eQBIRogEyAPaiETIBT9CQIAISkgGyApICX95gH95AEhGyAcICkgJv3mAf3kASEcIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAGogCWwgDGpBAnRqQRBqIBb9CwIAIAggC0EBaiAJbCAMakECdGpBAGogF/0LAgAgCCALQQFqIAlsIAxqQQJ0akEQaiAY/QsCACAIIAtBAmogCWwgDGpBAnRqQQBqIBn9CwIAIAggC0ECaiAJbCAMakECdGpBEGogGv0LAgAgCCALQQNqIAlsIAxqQQJ0akEAaiAb/QsCACAIIAtBA2ogCWwgDGpBAnRqQRBqIBz9CwIAIAxBCGohDAwACwALAkADQCAMQQRqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgAyALQQFqIARsQQJ0aiESIAggC0EBaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRYgAyALQQJqIARsQQJ0aiETIAggC0ECaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgAyALQQNqIARsQQJ0aiEUIAggC0EDaiAJbCAMakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRggBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/QACACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgEv0JAgAhKSAWICkgJf3mAf3kASEWIBIgD2ohEiAT/QkCACEpIBcgKSAl/eYB/eQBIRcgEyAPaiETIBT9CQIAISkgGCApICX95gH95AEhGCAUIA9qIRQgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf0LAgAgCCALQQFqIAlsIAxqQQJ0akEAaiAW/QsCACAIIAtBAmogCWwgDGpBAnRqQQBqIBf9CwIAIAggC0EDaiAJbCAMakECdGpBAGogGP0LAgAgDEEEaiEMDAALAAsCQANAIAxBAWogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSADIAtBAWogBGxBAnRqIRIgCCALQQFqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFiADIAtBAmogBGxBAnRqIRMgCCALQQJqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFyADIAtBA2ogBGxBAnRqIRQgCCALQQNqIAlsIAxqQQJ0akEAav1cAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79XAIAISUgEf0JAgAhKSAVICkgJf3mAf3kASEVIBEgD2ohESAS/QkCACEpIBYgKSAl/eYB/eQBIRYgEiAPaiESIBP9CQIAISkgFyApICX95gH95AEhFyATIA9qIRMgFP0JAgAhKSAYICkgJf3mAf3kASEYIBQgD2ohFCAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/VoCAAAgCCALQQFqIAlsIAxqQQJ0akEAaiAW/VoCAAAgCCALQQJqIAlsIAxqQQJ0akEAaiAX/VoCAAAgCCALQQNqIAlsIAxqQQJ0akEAaiAY/VoCAAAgDEEBaiEMDAALAAsgC0EEaiELDAALAAsCQANAIAtBAWogAEoNAUEAIQwCQANAIAxBEGogAUoNASADIAtBAGogBGxBAnRqIREgCCALQQBqIAlsIAxqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshFSAIIAtBAGogCWwgDGpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEWIAggC0EAaiAJbCAMakECdGpBIGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRcgCCALQQBqIAlsIAxqQQJ0akEwav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgChshGCAGIAxBAnRqIQ5BACENAkADQCANIAJIRQ0BIA79AAIAISUgDv0AAhAhJiAO/QACICEnIA79AAIwISggEf0JAgAhKSAVICkgJf3mAf3kASEVIBYgKSAm/eYB/eQBIRYgFyApICf95gH95AEhFyAYICkgKP3mAf3kASEYIBEgD2ohESAOIBBqIQ4gDUEBaiENDAALAAsgCCALQQBqIAlsIAxqQQJ0akEAaiAV/QsCACAIIAtBAGogCWwgDGpBAnRqQRBqIBb9CwIAIAggC0EAaiAJbCAMakECdGpBIGogF/0LAgAgCCALQQBqIAlsIAxqQQJ0akEwaiAY/QsCACAMQRBqIQwMAAsACwJAA0AgDEEEaiABSg0BIAMgC0EAaiAEbEECdGohESAIIAtBAGogCWwgDGpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAKGyEVIAYgDEECdGohDkEAIQ0CQANAIA0gAkhFDQEgDv0AAgAhJSAR/QkCACEpIBUgKSAl/eYB/eQBIRUgESAPaiERIA4gEGohDiANQQFqIQ0MAAsACyAIIAtBAGogCWwgDGpBAnRqQQBqIBX9CwIAIAxBBGohDAwACwALAkADQCAMQQFqIAFKDQEgAyALQQBqIARsQQJ0aiERIAggC0EAaiAJbCAMakECdGpBAGr9XAIA/QwAAAAAAAAAAAAAAAAAAAAAIAobIRUgBiAMQQJ0aiEOQQAhDQJAA0AgDSACSEUNASAO/VwCACElIBH9CQIAISkgFSApICX95gH95AEhFSARIA9qIREgDiAQaiEOIA1BAWohDQwACwALIAggC0EAaiAJbCAMakECdGpBAGogFf1aAgAAIAxBAWohDAwACwALIAtBAWohCwwACwALC7oCAQR/IAgEQEEAIQoCQANAIAogBUhFDQFBACEJAkADQCAJIAJIRQ0BIAcEQCADIAYgCWogBWwgCmpBAnRqIAMgBiAJaiAFbCAKakECdGoqAgAgACABIApqIAJsIAlqQQJ0aioCAJI4AgAFIAAgASAKaiACbCAJakECdGogAyAGIAlqIAVsIApqQQJ0aioCADgCAAsgCUEBaiEJDAALAAsgCkEBaiEKDAALAAsFQQAhCQJAA0AgCSAESEUNASAAIAEgCWogAmxBAnRqIQsgAyAJIAVsIAZqQQJ0aiEMIAcEQEEAIQoCQANAIAogAkhFDQEgDCAKQQJ0aiAMIApBAnRqKgIAIAsgCkECdGoqAgCSOAIAIApBAWohCgwACwALBSALIAwgAkECdPwKAAALIAlBAWohCQwACwALCwukCAIIfwV7QQAhCgJAA0AgCiAASEUNAUEAIQsCQANAIAtBBGogAUoNASADIAogBGxBAnRqIQ0gBSALQQBqIAZsQQJ0aiEO/QwAAAAAAAAAAAAAAAAAAAAAIRMgBSALQQFqIAZsQQJ0aiEP/QwAAAAAAAAAAAAAAAAAAAAAIRQgBSALQQJqIAZsQQJ0aiEQ/QwAAAAAAAAAAAAAAAAAAAAAIRUgBSALQQNqIAZsQQJ0aiER/QwAAAAAAAAAAAAAAAAAAAAAIRZBACEMAkADQCAMQQRqIAJMRQ0BIA0gDEECdGr9AAIAIRIgEyASIA4gDEECdGr9AAIA/eYB/eQBIRMgFCASIA8gDEECdGr9AAIA/eYB/eQBIRQgFSASIBAgDEECdGr9AAIA/eYB/eQBIRUgFiASIBEgDEECdGr9AAIA/eYB/eQBIRYgDEEEaiEMDAALAAsCQANAIAwgAk4NASANIAxBAnRq/VwCACESIBMgEiAOIAxBAnRq/VwCAP3mAf3kASETIBQgEiAPIAxBAnRq/VwCAP3mAf3kASEUIBUgEiAQIAxBAnRq/VwCAP3mAf3kASEVIBYgEiARIAxBAnRq/VwCAP3mAf3kASEWIAxBAWohDAwACwALIAcgCiAIbCALQQBqakECdGogE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAHIAogCGwgC0EAampBAnRqKgIAQwAAAAAgCRuSOAIAIAcgCiAIbCALQQFqakECdGogFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAHIAogCGwgC0EBampBAnRqKgIAQwAAAAAgCRuSOAIAIAcgCiAIbCALQQJqakECdGogFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAHIAogCGwgC0ECampBAnRqKgIAQwAAAAAgCRuSOAIAIAcgCiAIbCALQQNqakECdGogFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAHIAogCGwgC0EDampBAnRqKgIAQwAAAAAgCRuSOAIAIAtBBGohCwwACwALAkADQCALQQFqIAFKDQEgAyAKIARsQQJ0aiENIAUgC0EAaiAGbEECdGohDv0MAAAAAAAAAAAAAAAAAAAAACETQQAhDAJAA0AgDEEEaiACTEUNASANIAxBAnRq/QACACESIBMgEiAOIAxBAnRq/QACAP3mAf3kASETIAxBBGohDAwACwALAkADQCAMIAJODQEgDSAMQQJ0av1cAgAhEiATIBIgDiAMQQJ0av1cAgD95gH95AEhEyAMQQFqIQwMAAsACyAHIAogCGwgC0EAampBAnRqIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgByAKIAhsIAtBAGpqQQJ0aioCAEMAAAAAIAkbkjgCACALQQFqIQsMAAsACyAKQQFqIQoMAAsACwtBAQF/QQAhAwJAA0AgAyACSUUNASAAIANq/QAEACABIANq/QAEAP03/aMBRQRAQQAPCyADQRBqIQMMAAsAC0EBDwt6AQR/QQAhBAJAA0AgBCABSEUNASAAIAQgAmxBAnRqIQYgAyAEQQN2IAJBA3RsIARBB3FqQQJ0aiEHQQAhBQJAA0AgBSACSEUNASAHIAYqAgA4AgAgBkEEaiEGIAdBIGohByAFQQFqIQUMAAsACyAEQQFqIQQMAAsACwuCKgILfwt7IARBAnQhDiACQQV0IQ9BACEKIAUhDAJAA0AgCiABSEUNAUEAIQkCQANAIAlBBGogAExFDQEgAyAJQQBqIA5saiEQIAMgCUEBaiAObGohESADIAlBAmogDmxqIRIgAyAJQQNqIA5saiET/QwAAAAAAAAAAAAAAAAAAAAAIRT9DAAAAAAAAAAAAAAAAAAAAAAhFf0MAAAAAAAAAAAAAAAAAAAAACEW/QwAAAAAAAAAAAAAAAAAAAAAIRf9DAAAAAAAAAAAAAAAAAAAAAAhGP0MAAAAAAAAAAAAAAAAAAAAACEZ/QwAAAAAAAAAAAAAAAAAAAAAIRr9DAAAAAAAAAAAAAAAAAAAAAAhGyAMIQ1BACELAkADQCALIAJIRQ0BIA39AAIAIRwgDf0AAhAhHSAQ/QkCACEeIBQgHiAc/eYB/eQBIRQgFSAeIB395gH95AEhFSAQQQRqIRAgEf0JAgAhHiAWIB4gHP3mAf3kASEWIBcgHiAd/eYB/eQBIRcgEUEEaiERIBL9CQIAIR4gGCAeIBz95gH95AEhGCAZIB4gHf3mAf3kASEZIBJBBGohEiAT/QkCACEeIBogHiAc/eYB/eQBIRogGyAeIB395gH95AEhGyATQQRqIRMgDUEgaiENIAtBAWohCwwACwALIApBCGogAUwEQCAGIAlBAGogB2wgCmpBAnRqQQBqIBQgBiAJQQBqIAdsIApqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgCBv95AH9CwIAIAYgCUEAaiAHbCAKakECdGpBEGogFSAGIAlBAGogB2wgCmpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAIG/3kAf0LAgAgBiAJQQFqIAdsIApqQQJ0akEAaiAWIAYgCUEBaiAHbCAKakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAgb/eQB/QsCACAGIAlBAWogB2wgCmpBAnRqQRBqIBcgBiAJQQFqIAdsIApqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgCBv95AH9CwIAIAYgCUECaiAHbCAKakECdGpBAGogGCAGIAlBAmogB2wgCmpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAIG/3kAf0LAgAgBiAJQQJqIAdsIApqQQJ0akEQaiAZIAYgCUECaiAHbCAKakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAgb/eQB/QsCACAGIAlBA2ogB2wgCmpBAnRqQQBqIBogBiAJQQNqIAdsIApqQQJ0akEAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgCBv95AH9CwIAIAYgCUEDaiAHbCAKakECdGpBEGogGyAGIAlBA2ogB2wgCmpBAnRqQRBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAIG/3kAf0LAgAFIApBAGogAUgEQCAGIAlBAGogB2wgCmpBAnRqQQBqIBT9HwAgBiAJQQBqIAdsIApqQQJ0akEAaioCAEMAAAAAIAgbkjgCAAsgCkEBaiABSARAIAYgCUEAaiAHbCAKakECdGpBBGogFP0fASAGIAlBAGogB2wgCmpBAnRqQQRqKgIAQwAAAAAgCBuSOAIACyAKQQJqIAFIBEAgBiAJQQBqIAdsIApqQQJ0akEIaiAU/R8CIAYgCUEAaiAHbCAKakECdGpBCGoqAgBDAAAAACAIG5I4AgALIApBA2ogAUgEQCAGIAlBAGogB2wgCmpBAnRqQQxqIBT9HwMgBiAJQQBqIAdsIApqQQJ0akEMaioCAEMAAAAAIAgbkjgCAAsgCkEEaiABSARAIAYgCUEAaiAHbCAKakECdGpBEGogFf0fACAGIAlBAGogB2wgCmpBAnRqQRBqKgIAQwAAAAAgCBuSOAIACyAKQQVqIAFIBEAgBiAJQQBqIAdsIApqQQJ0akEUaiAV/R8BIAYgCUEAaiAHbCAKakECdGpBFGoqAgBDAAAAACAIG5I4AgALIApBBmogAUgEQCAGIAlBAGogB2wgCmpBAnRqQRhqIBX9HwIgBiAJQQBqIAdsIApqQQJ0akEYaioCAEMAAAAAIAgbkjgCAAsgCkEHaiABSARAIAYgCUEAaiAHbCAKakECdGpBHGogFf0fAyAGIAlBAGogB2wgCmpBAnRqQRxqKgIAQwAAAAAgCBuSOAIACyAKQQBqIAFIBEAgBiAJQQFqIAdsIApqQQJ0akEAaiAW/R8AIAYgCUEBaiAHbCAKakECdGpBAGoqAgBDAAAAACAIG5I4AgALIApBAWogAUgEQCAGIAlBAWogB2wgCmpBAnRqQQRqIBb9HwEgBiAJQQFqIAdsIApqQQJ0akEEaioCAEMAAAAAIAgbkjgCAAsgCkECaiABSARAIAYgCUEBaiAHbCAKakECdGpBCGogFv0fAiAGIAlBAWogB2wgCmpBAnRqQQhqKgIAQwAAAAAgCBuSOAIACyAKQQNqIAFIBEAgBiAJQQFqIAdsIApqQQJ0akEMaiAW/R8DIAYgCUEBaiAHbCAKakECdGpBDGoqAgBDAAAAACAIG5I4AgALIApBBGogAUgEQCAGIAlBAWogB2wgCmpBAnRqQRBqIBf9HwAgBiAJQQFqIAdsIApqQQJ0akEQaioCAEMAAAAAIAgbkjgCAAsgCkEFaiABSARAIAYgCUEBaiAHbCAKakECdGpBFGogF/0fASAGIAlBAWogB2wgCmpBAnRqQRRqKgIAQwAAAAAgCBuSOAIACyAKQQZqIAFIBEAgBiAJQQFqIAdsIApqQQJ0akEYaiAX/R8CIAYgCUEBaiAHbCAKakECdGpBGGoqAgBDAAAAACAIG5I4AgALIApBB2ogAUgEQCAGIAlBAWogB2wgCmpBAnRqQRxqIBf9HwMgBiAJQQFqIAdsIApqQQJ0akEcaioCAEMAAAAAIAgbkjgCAAsgCkEAaiABSARAIAYgCUECaiAHbCAKakECdGpBAGogGP0fACAGIAlBAmogB2wgCmpBAnRqQQBqKgIAQwAAAAAgCBuSOAIACyAKQQFqIAFIBEAgBiAJQQJqIAdsIApqQQJ0akEEaiAY/R8BIAYgCUECaiAHbCAKakECdGpBBGoqAgBDAAAAACAIG5I4AgALIApBAmogAUgEQCAGIAlBAmogB2wgCmpBAnRqQQhqIBj9HwIgBiAJQQJqIAdsIApqQQJ0akEIaioCAEMAAAAAIAgbkjgCAAsgCkEDaiABSARAIAYgCUECaiAHbCAKakECdGpBDGogGP0fAyAGIAlBAmogB2wgCmpBAnRqQQxqKgIAQwAAAAAgCBuSOAIACyAKQQRqIAFIBEAgBiAJQQJqIAdsIApqQQJ0akEQaiAZ/R8AIAYgCUECaiAHbCAKakECdGpBEGoqAgBDAAAAACAIG5I4AgALIApBBWogAUgEQCAGIAlBAmogB2wgCmpBAnRqQRRqIBn9HwEgBiAJQQJqIAdsIApqQQJ0akEUaioCAEMAAAAAIAgbkjgCAAsgCkEGaiABSARAIAYgCUECaiAHbCAKakECdGpBGGogGf0fAiAGIAlBAmogB2wgCmpBAnRqQRhqKgIAQwAAAAAgCBuSOAIACyAKQQdqIAFIBEAgBiAJQQJqIAdsIApqQQJ0akEcaiAZ/R8DIAYgCUECaiAHbCAKakECdGpBHGoqAgBDAAAAACAIG5I4AgALIApBAGogAUgEQCAGIAlBA2ogB2wgCmpBAnRqQQBqIBr9HwAgBiAJQQNqIAdsIApqQQJ0akEAaioCAEMAAAAAIAgbkjgCAAsgCkEBaiABSARAIAYgCUEDaiAHbCAKakECdGpBBGogGv0fASAGIAlBA2ogB2wgCmpBAnRqQQRqKgIAQwAAAAAgCBuSOAIACyAKQQJqIAFIBEAgBiAJQQNqIAdsIApqQQJ0akEIaiAa/R8CIAYgCUEDaiAHbCAKakECdGpBCGoqAgBDAAAAACAIG5I4AgALIApBA2ogAUgEQCAGIAlBA2ogB2wgCmpBAnRqQQxqIBr9HwMgBiAJQQNqIAdsIApqQQJ0akEMaioCAEMAAAAAIAgbkjgCAAsgCkEEaiABSARAIAYgCUEDaiAHbCAKakECdGpBEGogG/0fACAGIAlBA2ogB2wgCmpBAnRqQRBqKgIAQwAAAAAgCBuSOAIACyAKQQVqIAFIBEAgBiAJQQNqIAdsIApqQQJ0akEUaiAb/R8BIAYgCUEDaiAHbCAKakECdGpBFGoqAgBDAAAAACAIG5I4AgALIApBBmogAUgEQCAGIAlBA2ogB2wgCmpBAnRqQRhqIBv9HwIgBiAJQQNqIAdsIApqQQJ0akEYaioCAEMAAAAAIAgbkjgCAAsgCkEHaiABSARAIAYgCUEDaiAHbCAKakECdGpBHGogG/0fAyAGIAlBA2ogB2wgCmpBAnRqQRxqKgIAQwAAAAAgCBuSOAIACwsgCUEEaiEJDAALAAsgCkEIaiEKIAwgD2ohDAwACwALIABBfHEhCQJAA0AgCSAASEUNAUEAIQogBSEMAkADQCAKQSBqIAFMRQ0BIAMgCSAObGohEP0MAAAAAAAAAAAAAAAAAAAAACEU/QwAAAAAAAAAAAAAAAAAAAAAIRX9DAAAAAAAAAAAAAAAAAAAAAAhFv0MAAAAAAAAAAAAAAAAAAAAACEX/QwAAAAAAAAAAAAAAAAAAAAAIRj9DAAAAAAAAAAAAAAAAAAAAAAhGf0MAAAAAAAAAAAAAAAAAAAAACEa/QwAAAAAAAAAAAAAAAAAAAAAIRsgDCENQQAhCwJAA0AgCyACSEUNASAQ/QkCACEeIBQgHiAN/QACAP3mAf3kASEUIBUgHiAN/QACEP3mAf3kASEVIBYgHiANIA9q/QACAP3mAf3kASEWIBcgHiANIA9q/QACEP3mAf3kASEXIBggHiANIA9BAmxq/QACAP3mAf3kASEYIBkgHiANIA9BAmxq/QACEP3mAf3kASEZIBogHiANIA9BA2xq/QACAP3mAf3kASEaIBsgHiANIA9BA2xq/QACEP3mAf3kASEbIBBBBGohECANQSBqIQ0gC0EBaiELDAALAAsgBiAJQQBqIAdsIApqQQJ0akEAaiAUIAYgCUEAaiAHbCAKakECdGpBAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAgb/eQB/QsCACAGIAlBAGogB2wgCmpBAnRqQRBqIBUgBiAJQQBqIAdsIApqQQJ0akEQav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgCBv95AH9CwIAIAYgCUEAaiAHbCAKakECdGpBIGogFiAGIAlBAGogB2wgCmpBAnRqQSBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAIG/3kAf0LAgAgBiAJQQBqIAdsIApqQQJ0akEwaiAXIAYgCUEAaiAHbCAKakECdGpBMGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAgb/eQB/QsCACAGIAlBAGogB2wgCmpBAnRqQcAAaiAYIAYgCUEAaiAHbCAKakECdGpBwABq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAIG/3kAf0LAgAgBiAJQQBqIAdsIApqQQJ0akHQAGogGSAGIAlBAGogB2wgCmpBAnRqQdAAav0AAgD9DAAAAAAAAAAAAAAAAAAAAAAgCBv95AH9CwIAIAYgCUEAaiAHbCAKakECdGpB4ABqIBogBiAJQQBqIAdsIApqQQJ0akHgAGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAgb/eQB/QsCACAGIAlBAGogB2wgCmpBAnRqQfAAaiAbIAYgCUEAaiAHbCAKakECdGpB8ABq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAIG/3kAf0LAgAgCkEgaiEKIAwgD0EEbGohDAwACwALAkADQCAKIAFIRQ0BIAMgCSAObGohEP0MAAAAAAAAAAAAAAAAAAAAACEU/QwAAAAAAAAAAAAAAAAAAAAAIRUgDCENQQAhCwJAA0AgCyACSEUNASAQ/QkCACEeIBQgHiAN/QACAP3mAf3kASEUIBUgHiAN/QACEP3mAf3kASEVIBBBBGohECANQSBqIQ0gC0EBaiELDAALAAsgCkEIaiABTARAIAYgCUEAaiAHbCAKakECdGpBAGogFCAGIAlBAGogB2wgCmpBAnRqQQBq/QACAP0MAAAAAAAAAAAAAAAAAAAAACAIG/3kAf0LAgAgBiAJQQBqIAdsIApqQQJ0akEQaiAVIAYgCUEAaiAHbCAKakECdGpBEGr9AAIA/QwAAAAAAAAAAAAAAAAAAAAAIAgb/eQB/QsCAAUgCkEAaiABSARAIAYgCUEAaiAHbCAKakECdGpBAGogFP0fACAGIAlBAGogB2wgCmpBAnRqQQBqKgIAQwAAAAAgCBuSOAIACyAKQQFqIAFIBEAgBiAJQQBqIAdsIApqQQJ0akEEaiAU/R8BIAYgCUEAaiAHbCAKakECdGpBBGoqAgBDAAAAACAIG5I4AgALIApBAmogAUgEQCAGIAlBAGogB2wgCmpBAnRqQQhqIBT9HwIgBiAJQQBqIAdsIApqQQJ0akEIaioCAEMAAAAAIAgbkjgCAAsgCkEDaiABSARAIAYgCUEAaiAHbCAKakECdGpBDGogFP0fAyAGIAlBAGogB2wgCmpBAnRqQQxqKgIAQwAAAAAgCBuSOAIACyAKQQRqIAFIBEAgBiAJQQBqIAdsIApqQQJ0akEQaiAV/R8AIAYgCUEAaiAHbCAKakECdGpBEGoqAgBDAAAAACAIG5I4AgALIApBBWogAUgEQCAGIAlBAGogB2wgCmpBAnRqQRRqIBX9HwEgBiAJQQBqIAdsIApqQQJ0akEUaioCAEMAAAAAIAgbkjgCAAsgCkEGaiABSARAIAYgCUEAaiAHbCAKakECdGpBGGogFf0fAiAGIAlBAGogB2wgCmpBAnRqQRhqKgIAQwAAAAAgCBuSOAIACyAKQQdqIAFIBEAgBiAJQQBqIAdsIApqQQJ0akEcaiAV/R8DIAYgCUEAaiAHbCAKakECdGpBHGoqAgBDAAAAACAIG5I4AgALCyAKQQhqIQogDCAPaiEMDAALAAsgCUEBaiEJDAALAAsLHAAgACAA/QwAAAAAAAAAAAAAAAAAAAAA/UT9TguYBQIbfwR7IAAoAgAhASAAKAIEIQIgACgCCCEDIAAoAgwhBCAAKAIQIQUgACgCFCEGIAAoAhghByAAKAIcIQggACgCICEJIAAoAiQhCiAAKAIoIQsgACgCLCEMIAAoAjAhDSAAKAI0IQ4gBkUEQCAMQQAgASAHIAIgAUEAQQBBABABIAwgAiABbCABbSABIA4QBAsgAyAEbCACIAEgCkEAQQJ0aiABIA4gDUEAQQJ0aiACQQAQBUEAIQ8CQANAIA8gA0hFDQEgAiEWQQAhFAJAA0AgFCAESEUNASAIQQBBAnRqIRcgCyAPIARsIBRqIAJsQQBqQQJ0aiEYIA0gDyAEbCAUaiACbEEAakECdGohGSAJQQBBAnRqIRogCyAPQQFqIARsIBRqIAJsQQBqQQJ0aiEbQQAhFQJAA0AgFUEEaiAWTEUNASAXIBVBAnRq/QACACAYIBVBAnRq/QACAP3mASEcIBkgFUECdGr9AAIAIBz95AEhHSAdIBogFUECdGr9AAIA/eQBIR4gHhAGIR8gGyAVQQJ0aiAf/QsCACAVQQRqIRUMAAsACwJAA0AgFSAWTg0BIBcgFUECdGr9XAIAIBggFUECdGr9XAIA/eYBIRwgGSAVQQJ0av1cAgAgHP3kASEdIB0gGiAVQQJ0av1cAgD95AEhHiAeEAYhHyAbIBVBAnRqIB/9WgIAACAVQQFqIRUMAAsACyAUQQFqIRQMAAsACyAFBEBBACEQAkADQCAQIARIRQ0BIAVFBH9BAAUgDyAFIBBBAnRqKAIATgsEQCALIA9BAWogBGwgEGogAkECdGxqIAsgDyAEbCAQaiACQQJ0bGogAkECdPwKAAALIBBBAWohEAwACwALCyAPQQFqIQ8MAAsACwssAP0MAACAPwAAgD8AAIA/AACAPyAA/QwAAAAAAAAAAAAAAAAAAAAA/UT9TguhCQIlfwR7IAAoAgAhASAAKAIEIQIgACgCCCEDIAAoAgwhBCAAKAIQIQUgACgCFCEGIAAoAhghByAAKAIcIQggACgCICEJIAAoAiQhCiAAKAIoIQsgACgCLCEMIAAoAjAhDSAAKAI0IQ4gACgCOCEPIAAoAjwhECAAKAJAIREgACgCRCESIAAoAkghEyAAKAJMIRQgACgCUCEVAkAgA0EBayEWA0AgFkEASA0BIAQgAmwhGUEAIRgCQANAIBhBBGogGUxFDQEgESAYQQJ0aiASIBhBAnRq/QACACAVIBYgBGwgAmxBAnRqIBhBAnRq/QACAP3kAf0LAgAgGEEEaiEYDAALAAsCQANAIBggGU4NASARIBhBAnRqIBIgGEECdGr9XAIAIBUgFiAEbCACbEECdGogGEECdGr9XAIA/eQB/VoCAAAgGEEBaiEYDAALAAsgBQRAQQAhFwJAA0AgFyAESEUNASAFRQR/QQAFIBYgBSAXQQJ0aigCAE4LBEAgESAXIAJsQQJ0akEAIAJBAnT8CwALIBdBAWohFwwACwALCyACIR1BACEbAkADQCAbIARIRQ0BIAogFkEBaiAEbCAbaiACbEEAakECdGohHiARIBsgAmxBAGpBAnRqIR8gB0EAQQJ0aiEgIAogFiAEbCAbaiACbEEAakECdGohISAQIBYgBGwgG2ogAmxBAGpBAnRqISIgDUEAQQJ0aiEjIA5BAEECdGohJCATIBsgAmxBAGpBAnRqISVBACEcAkADQCAcQQRqIB1MRQ0BIB4gHEECdGr9AAIAEAghJiAfIBxBAnRq/QACACAm/eYBIScgJyAgIBxBAnRq/QACAP3mASEoICcgISAcQQJ0av0AAgD95gEhKSAiIBxBAnRqICf9CwIAICMgHEECdGogIyAcQQJ0av0AAgAgKf3kAf0LAgAgJCAcQQJ0aiAkIBxBAnRq/QACACAn/eQB/QsCACAlIBxBAnRqICj9CwIAIBxBBGohHAwACwALAkADQCAcIB1ODQEgHiAcQQJ0av1cAgAQCCEmIB8gHEECdGr9XAIAICb95gEhJyAnICAgHEECdGr9XAIA/eYBISggJyAhIBxBAnRq/VwCAP3mASEpICIgHEECdGogJ/1aAgAAICMgHEECdGogIyAcQQJ0av1cAgAgKf3kAf1aAgAAICQgHEECdGogJCAcQQJ0av1cAgAgJ/3kAf1aAgAAICUgHEECdGogKP1aAgAAIBxBAWohHAwACwALIBtBAWohGwwACwALIAUEQEEAIRcCQANAIBcgBEhFDQEgBUUEf0EABSAWIAUgF0ECdGooAgBOCwRAIBMgFyACQQJ0bGogEiAXIAJBAnRsaiACQQJ0/AoAAAsgF0EBaiEXDAALAAsLIBIhGiATIRIgGiETIBZBAWshFgwACwALIAMgBGwgASACIBBBAEECdGogAkEBIAtBAEECdGogASAPQQBBAnRqIAFBABAAIAIgASADIARsIBBBAEECdGpBASACIAlBAEECdGogASAUQQBBAnRqIAFBABAAIBRBACABIAwgAiABQQBBAUEAEAEgACASNgJUCw==';
 
 /** The few WebAssembly JS-API members used here (typed locally: the module needs no DOM or Node types). */
 interface WasmApi {
@@ -904,18 +904,27 @@ interface WasmApi {
   instantiate(module: object, imports: object): Promise<{ exports: WasmExports }>;
 }
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
-interface WasmExports { readonly memory: WasmMemory; forward(frame: number): void; backward(frame: number): void }
+interface WasmExports { readonly memory: WasmMemory; forward(frame: number): void; backward(frame: number): void; same(a: number, b: number, bytes: number): number }
 
-/** A tape block in wasm memory; evicted (copied out) when many tapes are alive at once. */
-export interface WasmTapeBlock { ptr: number; bytes: number; saved?: Uint8Array; readonly offsets: readonly number[]; readonly lengthsOffset: number }
+/**
+ * The parameters of forward calls, in wasm memory: the params as given, their packed copies and the
+ * transposes. One version is current; a call whose params hold the same bits reuses its packing.
+ * A version replaced while tapes still use it keeps a copy of its params (saved) and is packed again
+ * if one of those tapes is used by backward.
+ */
+export interface WasmWeights { ptr: number; bytes: number; ptrs: number[]; readonly key: string; readonly lens: readonly number[]; readonly nParams: number; saved?: Float32Array[]; readonly count: { tapes: number } }
+/** A tape in wasm memory. When memory is needed it is evicted: what the forward needs to run again is copied out (saved). */
+export interface WasmTapeBlock { readonly cell: WasmTapeCell; ptr: number; bytes: number; ptrs: number[]; readonly lens: readonly number[]; readonly keep: readonly number[]; readonly lengthsOffset: number; readonly weights: WasmWeights; consumed: boolean; hasLengths: boolean; saved?: Float32Array[]; savedLengths?: Int32Array }
+/** What the garbage-collection hook holds: the block while it is resident (not its saved copies). */
+interface WasmTapeCell { block: WasmTapeBlock | undefined; readonly count: { tapes: number } }
 export interface WasmTape { readonly wasm: WasmTapeBlock; readonly sizes: unknown; readonly steps: number; readonly batch: number; readonly lengths: Int32Array | undefined }
 export interface WasmForwardResult<S> { readonly states: S; readonly tape: WasmTape }
 interface WasmWork { ptr: number; bytes: number; frame: number; slots: number; readonly ptrs: number[] }
 
 /** i8x16.popcnt of a constant: validates only where SIMD128 is supported. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
-/** Live tape bytes kept in wasm memory before the oldest tapes are copied out to JS memory. */
-const TAPE_BUDGET = 256 * 2 ** 20;
+/** Bytes of tapes not yet used by backward kept in wasm memory before the oldest are evicted. */
+const TAPE_BUDGET = 32 * 2 ** 20;
 
 function fromBase64(s: string): Uint8Array {
   const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -939,10 +948,12 @@ class WasmKernels {
   private k: WasmExports | null | undefined;
   private free: [number, number][] = [];
   private end = 16;
+  /** Resident tapes not yet used by backward (oldest first), and those backward used. */
   private readonly live = new Set<WasmTapeBlock>();
+  private readonly used = new Set<WasmTapeBlock>();
   private liveBytes = 0;
   private budget = TAPE_BUDGET;
-  private readonly registry = new FinalizationRegistry<WasmTapeBlock>((b) => this.drop(b));
+  private readonly registry = new FinalizationRegistry<WasmTapeCell>((c) => this.drop(c));
 
   constructor(private readonly base64: string) {}
 
@@ -997,7 +1008,8 @@ class WasmKernels {
     const top = mem.buffer.byteLength;
     const last = this.free.at(-1);
     const tail = last && last[0] + last[1] === top ? last[1] : 0;
-    mem.grow(Math.ceil((need - tail) / 65536));
+    // grow by at least a quarter of the memory: growing may copy it, so few large steps
+    mem.grow(Math.max(Math.ceil((need - tail) / 65536), top >> 18, 16));
     this.dealloc(top, mem.buffer.byteLength - top);
     return this.alloc(bytes);
   }
@@ -1013,9 +1025,34 @@ class WasmKernels {
     if (prev && prev[0] + prev[1] === at) { prev[1] += this.free[i]![1]; this.free.splice(i, 1); }
   }
 
-  private drop(b: WasmTapeBlock): void {
-    if (b.ptr !== 0) { this.dealloc(b.ptr, b.bytes); this.live.delete(b); this.liveBytes -= b.bytes; }
+  /** A tape object was garbage-collected: its memory is free. */
+  private drop(c: WasmTapeCell): void {
+    const b = c.block;
+    if (b !== undefined && b.ptr !== 0) this.unlink(b);
+    c.block = undefined;
+    c.count.tapes--;
+  }
+
+  private unlink(b: WasmTapeBlock): void {
+    this.dealloc(b.ptr, b.bytes);
+    if (this.live.delete(b)) this.liveBytes -= b.bytes;
+    this.used.delete(b);
     b.ptr = 0;
+    b.cell.block = undefined;
+  }
+
+  /** Copies out what the forward needs to run again (inputs, initial states, lengths) and frees the block. */
+  private evict(b: WasmTapeBlock): void {
+    const mem = this.k!.memory.buffer;
+    b.saved = b.keep.map((n, i) => new Float32Array(mem, b.ptrs[i]!, n).slice());
+    if (b.hasLengths) b.savedLengths = new Int32Array(mem, b.ptr + b.lengthsOffset, (b.bytes - b.lengthsOffset) >> 2).slice();
+    this.unlink(b);
+  }
+
+  private block(lens: readonly number[], extraBytes: number): { ptr: number; bytes: number; ptrs: number[] } {
+    const { offsets, bytes } = this.offsets(lens, extraBytes);
+    const ptr = this.alloc(bytes);
+    return { ptr, bytes, ptrs: offsets.map((o) => ptr + o) };
   }
 
   private offsets(lens: readonly number[], extraBytes: number): { offsets: number[]; bytes: number } {
@@ -1025,38 +1062,117 @@ class WasmKernels {
     return { offsets, bytes: at + align16(extraBytes) };
   }
 
-  /** A zeroed tape block: one buffer per length (floats), then the batch's sequence lengths. */
-  tape(lens: readonly number[], batch: number): WasmTapeBlock {
+  private cur: WasmWeights | undefined;
+  private stage: { ptr: number; bytes: number; ptrs: number[]; key: string } | undefined;
+
+  /**
+   * The weights for a forward call (lens: floats of each params slot, then packed slots): the
+   * current version when the params hold the same bits (fresh = false: already packed), else a new
+   * current version holding a copy of them (fresh = true: the forward packs them).
+   */
+  weights(lens: readonly number[], params: readonly Float32Array[]): { w: WasmWeights; fresh: boolean } {
+    const key = lens.join(',');
+    const cur = this.cur;
+    if (cur !== undefined && cur.key === key) {
+      let st = this.stage;
+      if (st === undefined || st.key !== key) {
+        if (st !== undefined) this.dealloc(st.ptr, st.bytes);
+        st = this.stage = { ...this.block(lens, 0), key };
+        this.zero(st.ptr, st.bytes);
+      }
+      params.forEach((a, i) => this.put(st.ptrs[i]!, a));
+      const paramBytes = (cur.ptrs[params.length] ?? cur.ptr + cur.bytes) - cur.ptr;
+      if (this.k!.same(st.ptr, cur.ptr, paramBytes) === 1) return { w: cur, fresh: false };
+      // new params: the staged copy becomes the current version, the old one is retired
+      this.stage = undefined;
+      this.retire(cur);
+      const w: WasmWeights = { ptr: st.ptr, bytes: st.bytes, ptrs: st.ptrs, key, lens, nParams: params.length, count: { tapes: 0 } };
+      this.cur = w;
+      return { w, fresh: true };
+    }
+    if (cur !== undefined) this.retire(cur);
+    const b = this.block(lens, 0);
+    this.zero(b.ptr, b.bytes);
+    const w: WasmWeights = { ...b, key, lens, nParams: params.length, count: { tapes: 0 } };
+    params.forEach((a, i) => this.put(w.ptrs[i]!, a));
+    this.cur = w;
+    return { w, fresh: true };
+  }
+
+  /** A version stops being current: tapes still using it keep a copy of its params; its memory is freed. */
+  private retire(w: WasmWeights): void {
+    if (w.count.tapes > 0) w.saved = w.lens.slice(0, w.nParams).map((n, i) => this.get32(w.ptrs[i]!, n));
+    this.dealloc(w.ptr, w.bytes);
+    w.ptr = 0;
+    if (this.cur === w) this.cur = undefined;
+  }
+
+  /** Makes a retired version resident again (pack: runs the forward's packing); undone by doneWeights. */
+  useWeights(w: WasmWeights, pack: () => void): void {
+    if (w.ptr !== 0) return;
+    if (!w.saved) throw new Error('invariant: the weights of a wasm tape were released');
+    const b = this.block(w.lens, 0);
+    this.zero(b.ptr, b.bytes);
+    Object.assign(w, b);
+    w.saved.forEach((a, i) => this.put(w.ptrs[i]!, a));
+    pack();
+  }
+
+  doneWeights(w: WasmWeights): void {
+    if (w !== this.cur && w.ptr !== 0) { this.dealloc(w.ptr, w.bytes); w.ptr = 0; }
+  }
+
+  /**
+   * A tape block for a forward call (lens: floats per slot; keep: floats of each slot the forward
+   * needs to run again). Tapes already used by backward are evicted first, then the oldest others
+   * while the tapes not yet used by backward exceed the budget.
+   */
+  tape(lens: readonly number[], keep: readonly number[], batch: number, weights: WasmWeights): WasmTapeBlock {
+    for (const old of this.used) this.evict(old);
     const { offsets, bytes } = this.offsets(lens, 4 * batch);
     for (const old of this.live) {
       if (this.liveBytes + bytes <= this.budget) break;
-      old.saved = new Uint8Array(this.k!.memory.buffer, old.ptr, old.bytes).slice();
-      this.drop(old);
+      this.evict(old);
     }
     const ptr = this.alloc(bytes);
-    new Uint8Array(this.k!.memory.buffer, ptr, bytes).fill(0);
-    const b: WasmTapeBlock = { ptr, bytes, offsets, lengthsOffset: bytes - align16(4 * batch) };
+    const cell: WasmTapeCell = { block: undefined, count: weights.count };
+    const b: WasmTapeBlock = { cell, ptr, bytes, ptrs: offsets.map((o) => ptr + o), lens, keep, lengthsOffset: bytes - align16(4 * batch), weights, consumed: false, hasLengths: false };
+    cell.block = b;
+    weights.count.tapes++;
     this.live.add(b);
     this.liveBytes += bytes;
     return b;
   }
 
-  /** Absolute addresses of a tape's buffers, copying an evicted tape back into wasm memory first. */
-  restore(b: WasmTapeBlock): number[] {
-    if (b.ptr === 0) {
-      if (!b.saved) throw new Error('invariant: a wasm tape was released');
-      b.ptr = this.alloc(b.bytes);
-      new Uint8Array(this.k!.memory.buffer, b.ptr, b.bytes).set(b.saved);
-      b.saved = undefined;
-      this.live.add(b);
-      this.liveBytes += b.bytes;
-    }
-    return b.offsets.map((o) => b.ptr + o);
+  /** Brings an evicted tape back (rerun: the forward again, over the restored inputs and initial states). */
+  restore(b: WasmTapeBlock, rerun: () => void): void {
+    if (b.ptr !== 0) return;
+    if (!b.saved) throw new Error('invariant: a wasm tape was released');
+    b.ptr = this.alloc(b.bytes);
+    const offsets = this.offsets(b.lens, 0).offsets;
+    b.ptrs = offsets.map((o) => b.ptr + o);
+    b.saved.forEach((a, i) => this.put(b.ptrs[i]!, a));
+    if (b.savedLengths) this.putI32(b.ptr + b.lengthsOffset, b.savedLengths);
+    b.saved = b.savedLengths = undefined;
+    b.cell.block = b;
+    if (b.consumed) this.used.add(b);
+    else { this.live.add(b); this.liveBytes += b.bytes; }
+    rerun();
+  }
+
+  /** backward used the tape: its memory is the first to be reused (it is saved first, so a second backward still works). */
+  consume(b: WasmTapeBlock): void {
+    b.consumed = true;
+    if (b.ptr !== 0 && this.live.delete(b)) { this.liveBytes -= b.bytes; this.used.add(b); }
   }
 
   /** Registers the tape object so its block is freed when it is garbage-collected. */
   own(tape: object, b: WasmTapeBlock): void {
-    this.registry.register(tape, b);
+    this.registry.register(tape, b.cell);
+  }
+
+  zero(ptr: number, bytes: number): void {
+    new Uint8Array(this.k!.memory.buffer, ptr, bytes).fill(0);
   }
 
   /** A zeroed per-call block: the frame (slots + results, i32), then the work buffers. */
@@ -1102,9 +1218,32 @@ class WasmKernels {
 
 const wasmKernels = new WasmKernels(wasmBytes);
 
-/** Floats of each tape buffer (params, inputs, states over time, saved values, packed weights). */
+/** Floats of each weights slot (params, packed weights, their transposes). */
+function wasmWeightLens(z: Sizes): number[] {
+  const steps = 0, batch = 0;
+  void steps; void batch;
+  return [z.hidden * z.input, z.hidden, z.hidden, z.hidden * z.input, z.hidden * z.input + 7 * z.input];
+}
+
+/** Floats of each tape slot (inputs, states over time, saved values). */
 function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
-  return [z.hidden * z.input, z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden + batch * z.hidden, z.hidden * z.input];
+  return [steps * batch * z.input, steps * batch * z.hidden + batch * z.hidden];
+}
+
+/** Floats of each tape slot that an evicted tape keeps (inputs, initial states). */
+function wasmTapeKeep(z: Sizes, steps: number, batch: number): number[] {
+  return [steps * batch * z.input, batch * z.hidden];
+}
+
+/** Runs the forward kernel over a tape block (none, with steps = batch = 0: only packs the weights). */
+function wasmRunForward(rt: WasmKernels, z: Sizes, steps: number, batch: number, block: WasmTapeBlock | undefined, weights: WasmWeights, packed: number): void {
+  const wp = weights.ptrs;
+  const tp = block?.ptrs ?? wasmTapeLens(z, 0, 0).map(() => 0);
+  const lengthsPtr = block?.hasLengths === true ? block.ptr + block.lengthsOffset : 0;
+  const work = rt.work(14, [steps * batch * z.hidden], 0);
+  rt.frame(work, [(Object.hasOwn(z, 'input') ? z['input'] ?? 0 : 0), (Object.hasOwn(z, 'hidden') ? z['hidden'] ?? 0 : 0), steps, batch, lengthsPtr, packed, wp[0]!, wp[1]!, wp[2]!, tp[0]!, tp[1]!, wp[3]!, work.ptrs[0]!, wp[4]!]);
+  rt.call('forward', work);
+  rt.release(work);
 }
 
 /** Runs indrnn over a whole sequence in WebAssembly; the tape stays in wasm memory for backwardWasm. */
@@ -1120,20 +1259,17 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   check_(own_(params, 'b'), z.hidden, 'b');
   check_(own_(inputs, 'x'), steps * batch * z.input, 'x');
   if (own_(opts.init, 'h') !== undefined) check_(own_(opts.init, 'h'), batch * z.hidden, 'init.h');
-  const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
-  const tp = rt.restore(block);
-  const work = rt.work(13, [steps * batch * z.hidden, z.hidden * z.input], 0);
-  const lengthsPtr = lengths === undefined ? 0 : rt.putI32(block.ptr + block.lengthsOffset, lengths);
-  rt.put(tp[0], own_(params, 'W')!);
-  rt.put(tp[1], own_(params, 'u')!);
-  rt.put(tp[2], own_(params, 'b')!);
-  rt.put(tp[3], own_(inputs, 'x')!);
-  if (own_(opts.init, 'h') !== undefined) rt.put(tp[4], own_(opts.init, 'h')!);
-  rt.frame(work, [(Object.hasOwn(z, 'input') ? z['input'] ?? 0 : 0), (Object.hasOwn(z, 'hidden') ? z['hidden'] ?? 0 : 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, work.ptrs[1]!]);
-  rt.call('forward', work);
-  rt.release(work);
+  const { w: weights, fresh } = rt.weights(wasmWeightLens(z), [own_(params, 'W')!, own_(params, 'u')!, own_(params, 'b')!]);
+  const block = rt.tape(wasmTapeLens(z, steps, batch), wasmTapeKeep(z, steps, batch), batch, weights);
+  const tp = block.ptrs;
+  block.hasLengths = lengths !== undefined;
+  if (lengths !== undefined) rt.putI32(block.ptr + block.lengthsOffset, lengths);
+  rt.put(tp[0]!, own_(inputs, 'x')!);
+  if (own_(opts.init, 'h') !== undefined) rt.put(tp[1]!, own_(opts.init, 'h')!);
+  else rt.zero(tp[1]!, 4 * batch * z.hidden);
+  wasmRunForward(rt, z, steps, batch, block, weights, fresh ? 0 : 1);
   const result = {
-    states: { h: rt.get32(tp[4] + 4 * batch * z.hidden, steps * batch * z.hidden) },
+    states: { h: rt.get32(tp[1]! + 4 * batch * z.hidden, steps * batch * z.hidden) },
     tape: { wasm: block, sizes: z, steps, batch, lengths },
   };
   rt.own(result.tape, block);
@@ -1144,20 +1280,25 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
 export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
-  const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
+  const { sizes: z, steps, batch } = tape as WasmTape & { sizes: Sizes };
   if (own_(dStates, 'h') !== undefined) check_(own_(dStates, 'h'), steps * batch * z.hidden, 'dStates.h');
-  const tp = rt.restore(tape.wasm);
+  const block = tape.wasm, weights = block.weights;
+  rt.useWeights(weights, () => wasmRunForward(rt, z, 0, 0, undefined, weights, 0));
+  rt.restore(block, () => wasmRunForward(rt, z, steps, batch, block, weights, 1));
+  const tp = block.ptrs, wp = weights.ptrs;
   const work = rt.work(21, [z.hidden * z.input, z.hidden, z.hidden, steps * batch * z.input, steps * batch * z.hidden, batch * z.hidden, batch * z.hidden, batch * z.hidden, z.hidden * z.input, steps * batch * z.hidden], 1);
-  const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
-  if (own_(dStates, 'h') !== undefined) rt.put(work.ptrs[9], own_(dStates, 'h')!);
-  rt.frame(work, [(Object.hasOwn(z, 'input') ? z['input'] ?? 0 : 0), (Object.hasOwn(z, 'hidden') ? z['hidden'] ?? 0 : 0), steps, batch, lengthsPtr, tp[0]!, tp[1]!, tp[2]!, tp[3]!, tp[4]!, tp[5]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!]);
+  const lengthsPtr = block.hasLengths ? block.ptr + block.lengthsOffset : 0;
+  if (own_(dStates, 'h') !== undefined) rt.put(work.ptrs[9]!, own_(dStates, 'h')!);
+  rt.frame(work, [(Object.hasOwn(z, 'input') ? z['input'] ?? 0 : 0), (Object.hasOwn(z, 'hidden') ? z['hidden'] ?? 0 : 0), steps, batch, lengthsPtr, wp[0]!, wp[1]!, wp[2]!, tp[0]!, tp[1]!, wp[3]!, work.ptrs[0]!, work.ptrs[1]!, work.ptrs[2]!, work.ptrs[3]!, work.ptrs[4]!, work.ptrs[5]!, work.ptrs[6]!, work.ptrs[7]!, work.ptrs[8]!, work.ptrs[9]!]);
   rt.call('backward', work);
   const out = {
-    params: { W: rt.get32(work.ptrs[0], z.hidden * z.input), u: rt.get32(work.ptrs[1], z.hidden), b: rt.get32(work.ptrs[2], z.hidden) },
-    inputs: { x: rt.get32(work.ptrs[3], steps * batch * z.input) },
+    params: { W: rt.get32(work.ptrs[0]!, z.hidden * z.input), u: rt.get32(work.ptrs[1]!, z.hidden), b: rt.get32(work.ptrs[2]!, z.hidden) },
+    inputs: { x: rt.get32(work.ptrs[3]!, steps * batch * z.input) },
     init: { h: rt.get32(rt.result(work, 0), batch * z.hidden) },
   };
   rt.release(work);
+  rt.doneWeights(weights);
+  rt.consume(block);
   return out;
 }
 
@@ -1174,6 +1315,6 @@ export const wasm = {
   ready: (): Promise<boolean> => wasmKernels.ready(),
   /** 'simd' once the module runs, 'f32' where WebAssembly SIMD is missing, 'pending' before the first call. */
   backend: (): 'simd' | 'f32' | 'pending' => wasmKernels.backend(),
-  /** Live tape bytes kept in wasm memory (default 256 MiB); beyond it the oldest tapes are copied out to JS memory. */
+  /** Bytes of tapes not yet used by backward kept in wasm memory (default 32 MiB); beyond it the oldest are evicted (see the README). */
   tapeBudget: (bytes: number): void => wasmKernels.setBudget(bytes),
 };

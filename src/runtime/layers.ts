@@ -8,10 +8,20 @@ export interface Direction<A extends Arr> {
   readonly params: Record<string, A>;
 }
 
-/** A recurrent layer; with `backward` it is bidirectional and its output is [h_forward, h_backward]. */
+/**
+ * A recurrent layer; with `backward` it is bidirectional and its output is [h_forward, h_backward].
+ * With `reverse` (and no `backward`) its one direction, `forward`, reads each sequence from its end, as
+ * ONNX's direction="reverse": it runs on the rows reversed in time and its output is reversed back, so
+ * out[t] is the state after reading x[L-1] .. x[t]. Its LayerRun states stay in the order it ran.
+ */
 export interface Layer<A extends Arr> {
   readonly forward: Direction<A>;
   readonly backward?: Direction<A>;
+  readonly reverse?: boolean;
+}
+
+function checkReverse(layer: Layer<Arr>): void {
+  if (layer.reverse && layer.backward) throw new Error('a layer is bidirectional (backward) or reverse, not both');
 }
 
 export function direction<A extends Arr>(kernels: Kernels<A>, sizes: Record<string, number>, params: Record<string, A>): Direction<A> {
@@ -83,6 +93,11 @@ export function runLayer<A extends Arr>(layer: Layer<A>, x: A, shape: SequenceSh
     const r = runLayer(layer, swapLeading(x, batch, steps, inputSize(layer)), { ...shape, batchFirst: false }, init);
     return { ...r, out: swapLeading(r.out, steps, batch, outputSize(layer)) };
   }
+  checkReverse(layer);
+  if (layer.reverse) {
+    const r = runLayer({ forward: layer.forward }, reverseRows(x, steps, batch, inputSize(layer), lengths), shape, init);
+    return { ...r, out: reverseRows(r.out, steps, batch, outputSize(layer), lengths) };
+  }
   const f = layer.forward;
   const I = inputSize(layer);
   const fw = f.kernels.forward(f.sizes, f.params, { [inputName(f)]: x }, { steps, batch, init: init?.forward, lengths });
@@ -123,6 +138,11 @@ export function backLayer<A extends Arr>(layer: Layer<A>, run: LayerRun<A>, dOut
   if (shape.batchFirst) {
     const g = backLayer(layer, run, swapLeading(dOut, batch, steps, outputSize(layer)), { ...shape, batchFirst: false });
     return { ...g, dx: swapLeading(g.dx, steps, batch, inputSize(layer)) };
+  }
+  checkReverse(layer);
+  if (layer.reverse) {
+    const g = backLayer({ forward: layer.forward }, run, reverseRows(dOut, steps, batch, outputSize(layer), lengths), shape);
+    return { ...g, dx: reverseRows(g.dx, steps, batch, inputSize(layer), lengths) };
   }
   const f = layer.forward;
   const hf = stateSize(f, f.kernels.cell.output);

@@ -37,7 +37,7 @@ export function stackToOnnxModel(layers: readonly Layer<Arr>[], opts: { batchFir
   init.push({ name: 'flat_dirs', dims: [3], data_type: DataType.INT64, int64_data: [0, 0, -1] });
   layers.forEach((layer, l) => {
     const cell = cellOf(layer);
-    const dir = layer.backward ? 'bidirectional' : 'forward';
+    const dir = layer.backward ? 'bidirectional' : layer.reverse ? 'reverse' : 'forward';
     const { op, attrs } = onnxOpForCell(cell, dir);
     const w = layerToOnnx(layer, cell);
     const names = { W: `W_l${l}`, R: `R_l${l}`, B: `B_l${l}`, P: `P_l${l}` };
@@ -83,8 +83,10 @@ export function stackToOnnxModel(layers: readonly Layer<Arr>[], opts: { batchFir
 /** Which cell an ONNX RNN/GRU/LSTM node computes, from its op type and attributes. */
 function nodeCell(node: NodeMsg, hasP: boolean): CellName {
   const acts = nodeAttr(node, 'activations') as string[] | undefined;
-  const unsupported = ['clip'].filter((a) => nodeAttr(node, a) !== undefined);
-  if (unsupported.length) throw new Error(`ONNX node '${node.name ?? node.op_type}': attribute ${unsupported.join(', ')} has no cellgen cell`);
+  const clip = nodeAttr(node, 'clip');
+  // ONNX clips every gate's pre-activation to [-clip, clip]; no shipped cell clips, and the threshold
+  // would have to be a parameter of the kernels.
+  if (clip !== undefined) throw new Error(`ONNX node '${node.name ?? node.op_type}': attribute 'clip' (cell clip ${String(clip)}) is not supported: cellgen's ${node.op_type} cells do not clip gate pre-activations; export the model without clip`);
   switch (node.op_type) {
     case 'RNN':
       if (acts && acts.some((a) => a !== acts[0])) throw new Error(`ONNX node '${node.name ?? ''}': mixed activations ${acts.join(', ')}`);
@@ -129,7 +131,6 @@ export function stackFromOnnxModel(bytes: Uint8Array, kernels: Readonly<Record<s
     const P = get(pn, 'P', false);
     const cell = nodeCell(node, !!P && P.data.some((v) => v !== 0));
     const direction = (nodeAttr(node, 'direction') as 'forward' | 'reverse' | 'bidirectional' | undefined) ?? 'forward';
-    if (direction === 'reverse') throw new Error(`ONNX node '${node.name ?? ''}': direction 'reverse' has no runtime layer; see layerFromOnnx`);
     const k = kernels[cell];
     if (!k) throw new Error(`the model has a ${cell} layer; pass its kernels (e.g. { '${cell}': await import('cellgen/cells/${cell}') })`);
     const hidden = nodeAttr(node, 'hidden_size') as number;

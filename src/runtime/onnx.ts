@@ -26,10 +26,8 @@ export interface OnnxLayerShape {
  * A runtime layer holding the weights of one ONNX RNN/GRU/LSTM node (converted by `onnxToCell`).
  *
  * 'bidirectional' gives a layer with both directions, whose output per step is [h_forward, h_backward]
- * as ONNX's Y[t, 0:2] is. 'reverse' gives a one-direction layer whose `forward` holds the reverse
- * weights: the runtime has no reverse-only layer, so run it on reversed rows and reverse its output,
- *   reverseRows(runLayer(layer, reverseRows(x, T, B, I, lengths), shape).out, T, B, H, lengths)
- * (and, for BPTT, reverse dOut and dx the same way around backLayer).
+ * as ONNX's Y[t, 0:2] is. 'reverse' gives a one-direction layer with `reverse: true` (its `forward` holds
+ * the weights): runLayer and backLayer read each row from its end, as ONNX does.
  */
 export function layerFromOnnx(kernels: KernelsByPrecision, cell: CellName, weights: OnnxWeightInputs, shape: OnnxLayerShape & { readonly precision?: 'f32' | 'wasm' }): Layer<Float32Array>;
 export function layerFromOnnx(kernels: KernelsByPrecision, cell: CellName, weights: OnnxWeightInputs, shape: OnnxLayerShape & { readonly precision: 'f64' }): Layer<Float64Array>;
@@ -38,12 +36,12 @@ export function layerFromOnnx(kernels: KernelsByPrecision, cell: CellName, weigh
   const dirs = onnxToCell(cell, weights, shape);
   if (shape.precision === 'f64') {
     const [f, b] = dirs.map((p) => make(kernels.f64, shape, p, (v) => v));
-    return b ? { forward: f!, backward: b } : { forward: f! };
+    return b ? { forward: f!, backward: b } : shape.direction === 'reverse' ? { forward: f!, reverse: true } : { forward: f! };
   }
   if (shape.precision === 'wasm' && !kernels.wasm) throw new Error(`the kernels of cell '${cell}' have no wasm export: rebuild them with this cellgen`);
   const k32 = shape.precision === 'wasm' ? kernels.wasm! : kernels.f32;
   const [f, b] = dirs.map((p) => make(k32, shape, p, (v) => Float32Array.from(v)));
-  return b ? { forward: f!, backward: b } : { forward: f! };
+  return b ? { forward: f!, backward: b } : shape.direction === 'reverse' ? { forward: f!, reverse: true } : { forward: f! };
 }
 
 /** ONNX W/R/B (and P for lstm-peephole) of a layer, forward direction first; the bias goes in Wb except b_uh (Rbh). */

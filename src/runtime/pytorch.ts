@@ -129,6 +129,7 @@ export function layersToTorch<A extends Arr>(layers: readonly Layer<A>[], mode: 
   const G = gates.length;
   const out: Record<string, TorchTensor<A>> = {};
   layers.forEach((layer, l) => {
+    if (layer.reverse) throw new Error(`layer ${l} reads its sequence in reverse (ONNX direction 'reverse'): PyTorch's RNN modules have no such layer`);
     for (const [d, dir] of (layer.backward ? [layer.forward, layer.backward] : [layer.forward]).entries()) {
       checkKernels(dir.kernels as unknown as Kernels<Arr>, mode);
       const { input: I, hidden: H } = dir.sizes;

@@ -119,7 +119,7 @@ export interface LossAndGradients<A extends Arr> {
 export function truncatedLossAndGradients<A extends Arr>(model: Model<A>, given: Batch<A>, k1: number, k2: number): LossAndGradients<A> {
   const batch = timeMajor(given);
   if (!(Number.isInteger(k1) && Number.isInteger(k2) && k1 >= 1 && k2 >= k1)) throw new Error(`truncated BPTT needs integers 1 <= k1 <= k2, got k1=${k1}, k2=${k2}`);
-  if (model.layers.some((l) => l.backward)) throw new Error('truncated BPTT needs unidirectional layers: a backward direction reads the future');
+  if (model.layers.some((l) => l.backward || l.reverse)) throw new Error('truncated BPTT needs forward layers: a backward or reverse direction reads the future');
   const { steps, batch: B } = batch;
   const full = runStack(model.layers, batch.x, batch, batch.init);
   const I = batch.x.length / (steps * B);

@@ -132,7 +132,50 @@ describe('arguments, results and memory', () => {
       const got = m.wasm.backward(first.tape, f32(p.weights));
       expect(scaledError(got.params.U_h!, want.params.U_h!)).toBeLessThan(1e-5);
     } finally {
-      m.wasm.tapeBudget(256 * 2 ** 20);
+      m.wasm.tapeBudget(32 * 2 ** 20);
+    }
+  });
+
+  it('sees parameters updated in place between calls, and old tapes keep the parameters they ran with', async () => {
+    const m = await load('lstm');
+    const c = shipped('lstm');
+    const p = randomProblem(c, { steps: 5, batch: 3, seed: 21, sizes: { input: 6, hidden: 7 } });
+    const params = f32(p.params), inputs = f32(p.inputs), o = { steps: 5, batch: 3 };
+    const before = m.wasm.forward(p.sizes, params, inputs, o);
+    const wantBefore = m.f32.backward(m.f32.forward(p.sizes, f32(p.params), inputs, o).tape, f32(p.weights));
+    // an optimizer step in place: same arrays, new values (one element of one matrix is enough)
+    for (const [k, v] of Object.entries(params)) { v[3] = v[3]! + 0.25; if (k === 'U_o') v.fill(0.1); }
+    const after = m.wasm.forward(p.sizes, params, inputs, o);
+    const f = m.f32.forward(p.sizes, params, inputs, o);
+    expect(scaledError(after.states.h!, f.states.h!)).toBeLessThan(1e-5);
+    expect(scaledError(after.states.h!, before.states.h!)).toBeGreaterThan(1e-3);
+    const gAfter = m.wasm.backward(after.tape, f32(p.weights));
+    expect(scaledError(gAfter.params.U_i!, m.f32.backward(f.tape, f32(p.weights)).params.U_i!)).toBeLessThan(1e-4);
+    // the first tape still differentiates the first parameters
+    const gBefore = m.wasm.backward(before.tape, f32(p.weights));
+    expect(scaledError(gBefore.params.U_i!, wantBefore.params.U_i!)).toBeLessThan(1e-4);
+    expect(scaledError(gBefore.init.c!, wantBefore.init.c!)).toBeLessThan(1e-4);
+  });
+
+  it('runs an evicted padded tape again to the same gradients', async () => {
+    const m = await load('gru');
+    const c = shipped('gru');
+    const p = randomProblem(c, { steps: 6, batch: 3, seed: 4, sizes: { input: 5, hidden: 6 } });
+    const o = { steps: 6, batch: 3, init: f32(p.init), lengths: new Int32Array([6, 2, 4]) };
+    const fw = m.wasm.forward(p.sizes, f32(p.params), f32(p.inputs), o);
+    const g1 = m.wasm.backward(fw.tape, f32(p.weights));
+    m.wasm.tapeBudget(1);
+    try {
+      // backward used the tape, so the next forwards reuse its memory; other inputs, other lengths
+      const x2 = f32(p.inputs);
+      x2.x!.fill(-0.3);
+      for (let i = 0; i < 2; i++) m.wasm.forward(p.sizes, f32(p.params), x2, { steps: 6, batch: 3, lengths: new Int32Array([1, 6, 3]) });
+      const g2 = m.wasm.backward(fw.tape, f32(p.weights));
+      for (const part of ['params', 'inputs', 'init'] as const) {
+        for (const k of Object.keys(g1[part])) expect(g2[part][k], `${part}.${k}`).toEqual(g1[part][k]);
+      }
+    } finally {
+      m.wasm.tapeBudget(32 * 2 ** 20);
     }
   });
 

@@ -8,7 +8,7 @@ import * as rnnRelu from '../../generated/ts/rnn-relu.js';
 import * as rnnTanh from '../../generated/ts/rnn-tanh.js';
 import type { RnnAttrs, RnnInputs, RnnOp } from '../../src/check/onnx/reference.js';
 import type { Arr } from '../../src/runtime/types.js';
-import { type Layer, maskPadding, reverseRows, runLayer } from '../../src/runtime/layers.js';
+import { type Layer, maskPadding, runLayer } from '../../src/runtime/layers.js';
 import { type CellName, type KernelsByPrecision, layerFromOnnx } from '../../src/runtime/onnx.js';
 
 export const KERNELS: Record<CellName, KernelsByPrecision> = {
@@ -85,11 +85,11 @@ function evaluate<A extends Arr>(layer: Layer<A>, from: (v: ArrayLike<number>) =
   };
   const init = { forward: initFor(0), backward: D === 2 ? initFor(1) : undefined };
 
-  // A 'reverse' node is a one-direction layer run on reversed rows (see layerFromOnnx).
-  if (reverse) x = reverseRows(x, T, B, I, lengths);
+  // A 'reverse' node is a layer with reverse: true (see layerFromOnnx): runLayer reads the rows from their end.
+  if (!!layer.reverse !== reverse) throw new Error(`layerFromOnnx gave reverse=${String(layer.reverse)} for direction ${attrs.direction}`);
   const run = runLayer(layer, x, seq, init);
   // A one-direction layer's out is its state sequence itself: mask a copy, or the final states below lose their carry.
-  const out = maskPadding(reverse ? reverseRows(run.out, T, B, H, lengths) : (run.out.slice() as A), seq, D * H);
+  const out = maskPadding(run.out.slice() as A, seq, D * H);
 
   const Y = new Float64Array(T * D * B * H);
   for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) for (let b = 0; b < B; b++) {

@@ -131,9 +131,12 @@ describe('truncated BPTT', () => {
     expect(Math.max(...full.map((v, i) => Math.abs(v - got.grads.layers[0]!.forward.U![i]!)))).toBeGreaterThan(1e-6);
   });
 
-  it('refuses bidirectional layers and bad window sizes', () => {
+  it('refuses bidirectional and reverse layers and bad window sizes', () => {
     const m = model();
-    expect(() => truncatedLossAndGradients(m, batchOf(4, 1, 3, 3), 2, 2)).toThrow(/unidirectional/);
+    expect(() => truncatedLossAndGradients(m, batchOf(4, 1, 3, 3), 2, 2)).toThrow(/needs forward layers/);
+    const r = mk();
+    const reversed = { ...r, layers: r.layers.map((l) => ({ forward: l.forward, reverse: true })) };
+    expect(() => truncatedLossAndGradients(reversed, batchOf(4, 1, 3, 3), 2, 2)).toThrow(/needs forward layers/);
     expect(() => truncatedLossAndGradients(mk(), batchOf(4, 1, 3, 3), 3, 2)).toThrow(/k1 <= k2/);
   });
 });

@@ -35,10 +35,45 @@ export function chunkSteps(L: CellLayout, steps: number, maxBytes: number, cell:
     if (n === 0) continue;
     const extra = name === 'states' || name === 'dstates' ? 1 : 0;
     const most = Math.floor(maxBytes / (4 * n)) - extra;
-    if (most < 1) throw new Error(`${cell}: one step of '${name}' needs ${4 * n * (1 + extra)} bytes, more than the device allows in one binding (${maxBytes}); use a smaller batch`);
+    if (most < 1) throw new Error(`${cell}: one step of '${name}' needs ${4 * n * (1 + extra)} bytes, more than the device allows in one binding (${maxBytes}); split the batch`);
     fit = Math.min(fit, most);
   }
   return Math.max(1, Math.min(fit, limit ?? fit));
+}
+
+/** Rows [b0, b0 + rows) of the batch: a slice run with buffers and kernels of its own. */
+export interface BatchSlice {
+  readonly b0: number;
+  readonly rows: number;
+}
+
+/**
+ * The batch split into slices whose single step (two blocks of states) fits every binding: as few as possible,
+ * of equal size where the batch divides, otherwise one smaller slice last. `perRow` is what one batch row adds to
+ * one step of each per-step buffer (a CellLayout at batch 1); `most` caps the rows per slice.
+ */
+export function batchSlices(perRow: CellLayout, batch: number, maxBytes: number, cell: string, most?: number): BatchSlice[] {
+  let fit = batch;
+  for (const [name, n] of Object.entries(stepFloats(perRow))) {
+    if (n === 0) continue;
+    const blocks = name === 'states' || name === 'dstates' ? 2 : 1;
+    const rows = Math.floor(maxBytes / (4 * n * blocks));
+    if (rows < 1) throw new Error(`${cell}: one batch row of '${name}' needs ${4 * n * blocks} bytes, more than the device allows in one binding (${maxBytes})`);
+    fit = Math.min(fit, rows);
+  }
+  fit = Math.max(1, Math.min(fit, most ?? fit));
+  const count = Math.ceil(batch / fit);
+  // Equal slices when some count up to twice the least one divides the batch: one set of pipelines serves all.
+  let parts = count;
+  for (let c = count; c <= 2 * count && c <= batch; c++)
+    if (batch % c === 0) {
+      parts = c;
+      break;
+    }
+  const size = Math.ceil(batch / parts);
+  const out: BatchSlice[] = [];
+  for (let b0 = 0; b0 < batch; b0 += size) out.push({ b0, rows: Math.min(size, batch - b0) });
+  return out;
 }
 
 /** Bytes of a storage buffer of n floats: a multiple of 16, at least 16. */

@@ -2,11 +2,12 @@
 /// <reference types="@webgpu/types" />
 // Generic WebGPU runner: runs any cell's emitted kernels over whole sequences, with data kept on the device.
 
-import { allocateChunks, type BufferName, type Chunk, chunkSteps, controlWords, createBuffer, USAGE_STORAGE, USAGE_UNIFORM } from './chunks.js';
+import { type BatchSlice, batchSlices, chunkSteps, createBuffer, USAGE_STORAGE } from './chunks.js';
 import { CellLayout, type Sizes } from './layout.js';
 import { compile, type Kernel, scoped } from './pipelines.js';
-import { BATCH_OVERRIDE, BATCH_TILE_OVERRIDE, type CellKernels, type DispatchData, evalDim, gemmTrips, loopTileTrips, sizeOverride } from './types.js';
-import { Transfers, type Tensor } from './transfers.js';
+import { mergeRows, Slice, type SliceContext } from './slices.js';
+import { BATCH_OVERRIDE, BATCH_TILE_OVERRIDE, type CellKernels, evalDim, gemmTrips, loopTileTrips, sizeOverride, type SlotData } from './types.js';
+import type { Tensor } from './transfers.js';
 
 export type { Tensor } from './transfers.js';
 
@@ -26,6 +27,13 @@ export interface RunnerOptions {
   readonly chunkSteps?: number;
   /** Batch rows per invocation of the loop kernels, 1 .. kernels.maxBatchTile (default: from batch and sizes). */
   readonly batchTile?: number;
+  /** Most batch rows per slice (default: as many as the device's binding limits allow for one step). */
+  readonly batchSlice?: number;
+  /**
+   * Largest buffer binding in bytes (default: the device's maxStorageBufferBindingSize and maxBufferSize); a
+   * smaller value splits the sequence and the batch sooner, as a device with smaller limits would.
+   */
+  readonly maxBindingBytes?: number;
 }
 
 export interface ForwardArgs<P extends string, X extends string, S extends string> {
@@ -52,14 +60,6 @@ export interface BackwardResult<P extends string, X extends string, S extends st
   readonly dInit: Record<S, Float32Array>;
 }
 
-interface Sequence {
-  readonly steps: number;
-  readonly chunks: readonly Chunk[];
-  readonly ctl: readonly GPUBuffer[];
-  readonly groups: readonly { forward: GPUBindGroup; backward: GPUBindGroup }[];
-  readonly bwork: GPUBuffer;
-}
-
 /** True when the device says it is not a software rasterizer (whose loops stop past 65,535 iterations). */
 function isHardware(device: GPUDevice): boolean {
   const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
@@ -84,165 +84,139 @@ function pickBatchTile(batch: number, width: number, most: number, tile: CellKer
  * `backward`) upload, run and read back everything; the device forms (`write*`, `runForward`, `runBackward`,
  * `read*`, `deviceBuffers`) keep states, the tape and gradients on the device and read back only what is asked.
  */
+/**
+ * Runs one cell's forward and backward over whole sequences on a GPUDevice. The array forms (`forward`,
+ * `backward`) upload, run and read back everything; the device forms (`write*`, `runForward`, `runBackward`,
+ * `read*`, `deviceBuffers`) keep states, the tape and gradients on the device and read back only what is asked.
+ * Buffers over the device's binding limits are split: the sequence into chunks of steps, and the batch into
+ * slices of rows, each run with kernels compiled for its row count.
+ */
 export class WgslCellRunner<P extends string = string, X extends string = string, S extends string = string> {
-  private seq?: Sequence;
   private forwardSteps = 0;
-  private readonly align: number;
-  private readonly reductionRows: number;
-  private readonly perDim: number;
-  private readonly maxTrips: number;
+  private bwork?: GPUBuffer;
   readonly batchTile: number;
   /** Parameters θ and their gradients, packed as `layout.params` describes. */
   readonly params: GPUBuffer;
   readonly grads: GPUBuffer;
-  private readonly io: Transfers<S>;
+  /** The batch slices, largest first. */
+  private readonly slices: Slice<S>[];
 
   private constructor(
     readonly device: GPUDevice,
     readonly kernels: CellKernels,
-    readonly layout: CellLayout,
-    private readonly fw: Kernel,
-    private readonly bw: Kernel,
+    parts: readonly BatchSlice[],
+    compiled: ReadonlyMap<number, { layout: CellLayout; fw: Kernel; bw: Kernel }>,
     private readonly sizes: Sizes,
     private readonly opts: RunnerOptions,
     batchTile: number,
   ) {
-    this.align = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
-    this.reductionRows = opts.reductionRows ?? 8192;
-    this.perDim = Math.min(opts.maxWorkgroupsPerDimension ?? Infinity, device.limits.maxComputeWorkgroupsPerDimension);
-    this.maxTrips = opts.maxLoopTrips ?? (isHardware(device) ? Infinity : 32768);
+    const reductionRows = opts.reductionRows ?? 8192;
+    const maxTrips = opts.maxLoopTrips ?? (isHardware(device) ? Infinity : 32768);
     this.batchTile = batchTile;
-    if (this.reductionRows > this.maxTrips || gemmTrips(this.reductionRows, kernels.gemmTile) > this.maxTrips) throw new Error(`reductionRows ${this.reductionRows} exceeds maxLoopTrips ${this.maxTrips}`);
-    for (const d of [...fw.data.dispatches, ...bw.data.dispatches]) {
+    if (reductionRows > maxTrips || gemmTrips(reductionRows, kernels.gemmTile) > maxTrips) throw new Error(`reductionRows ${reductionRows} exceeds maxLoopTrips ${maxTrips}`);
+    for (const d of [...kernels.forward.dispatches, ...kernels.backward.dispatches]) {
       const inners = d.trips.map((x) => evalDim(x, sizes));
       const trips = d.kind === 'gemm' ? gemmTrips(inners[0] ?? 0, kernels.gemmTile) : d.kind === 'tile' ? loopTileTrips(inners, batchTile, kernels.loopTile) : 0;
-      if (trips > this.maxTrips)
-        throw new Error(`${kernels.cell}: ${d.entry} loops ${trips} times per invocation, more than ${this.maxTrips} (llvmpipe stops loops past 65,535); use smaller sizes`);
+      if (trips > maxTrips) throw new Error(`${kernels.cell}: ${d.entry} loops ${trips} times per invocation, more than ${maxTrips} (llvmpipe stops loops past 65,535); use smaller sizes`);
     }
-    this.params = createBuffer(device, kernels.cell, 'params', layout.params.total, USAGE_STORAGE);
-    this.grads = createBuffer(device, kernels.cell, 'grads', layout.params.total, USAGE_STORAGE);
-    this.io = new Transfers<S>(device, kernels, layout);
+    const first = compiled.get(parts[0]!.rows)!;
+    this.params = createBuffer(device, kernels.cell, 'params', first.layout.params.total, USAGE_STORAGE);
+    this.grads = createBuffer(device, kernels.cell, 'grads', first.layout.params.total, USAGE_STORAGE);
+    const cx: SliceContext = {
+      device,
+      kernels,
+      sizes,
+      align: Math.max(256, device.limits.minUniformBufferOffsetAlignment),
+      reductionRows,
+      perDim: Math.min(opts.maxWorkgroupsPerDimension ?? Infinity, device.limits.maxComputeWorkgroupsPerDimension),
+      batchTile,
+      params: this.params,
+      grads: this.grads,
+    };
+    this.slices = parts.map((p) => {
+      const k = compiled.get(p.rows)!;
+      return new Slice<S>(cx, p, k.layout, k.fw, k.bw, opts.batch);
+    });
   }
 
-  /** Compiles both shaders for these sizes and batch (sizes, batch and batch tile are WGSL override constants). */
+  /**
+   * Compiles both shaders for these sizes and each slice's row count (sizes, rows and batch tile are WGSL override
+   * constants): one set of pipelines when the batch fits one binding or splits evenly, two otherwise.
+   */
   static async create<P extends string = string, X extends string = string, S extends string = string>(device: GPUDevice, kernels: CellKernels, opts: RunnerOptions): Promise<WgslCellRunner<P, X, S>> {
-    const layout = new CellLayout(kernels, opts.sizes, opts.batch);
+    new CellLayout(kernels, opts.sizes, opts.batch); // validates sizes and batch
+    const parts = batchSlices(new CellLayout(kernels, opts.sizes, 1), opts.batch, maxBinding(device, opts), kernels.cell, opts.batchSlice);
+    const rows = parts[0]!.rows;
     const widest = Math.max(1, ...kernels.forward.dispatches.concat(kernels.backward.dispatches).flatMap((d) => d.widths.map((w) => evalDim(w, opts.sizes))));
-    const bt = opts.batchTile ?? pickBatchTile(opts.batch, widest, kernels.maxBatchTile, kernels.loopTile);
+    const bt = opts.batchTile ?? pickBatchTile(rows, widest, kernels.maxBatchTile, kernels.loopTile);
     if (!Number.isInteger(bt) || bt < 1 || bt > kernels.maxBatchTile) throw new Error(`batchTile must be an integer in 1 .. ${kernels.maxBatchTile}, got ${bt}`);
-    const constants: Record<string, number> = { [BATCH_OVERRIDE]: opts.batch, [BATCH_TILE_OVERRIDE]: bt };
-    for (const s of kernels.sizes) constants[sizeOverride(s)] = opts.sizes[s]!;
-    const fw = await compile(device, kernels, 'forward', constants);
-    const bw = await compile(device, kernels, 'backward', constants);
-    return new WgslCellRunner<P, X, S>(device, kernels, layout, fw, bw, opts.sizes, opts, bt);
+    const compiled = new Map<number, { layout: CellLayout; fw: Kernel; bw: Kernel }>();
+    for (const p of parts) {
+      if (compiled.has(p.rows)) continue;
+      const constants: Record<string, number> = { [BATCH_OVERRIDE]: p.rows, [BATCH_TILE_OVERRIDE]: bt };
+      for (const s of kernels.sizes) constants[sizeOverride(s)] = opts.sizes[s]!;
+      const fw = await compile(device, kernels, 'forward', constants);
+      const bw = await compile(device, kernels, 'backward', constants);
+      compiled.set(p.rows, { layout: new CellLayout(kernels, opts.sizes, p.rows), fw, bw });
+    }
+    return new WgslCellRunner<P, X, S>(device, kernels, parts, compiled, opts.sizes, opts, bt);
   }
 
-  /** Steps per chunk for a T-step sequence on this device. */
+  /** The layouts of the first (largest) batch slice: `layout.batch` is its row count, the whole batch when unsplit. */
+  get layout(): CellLayout {
+    return this.slices[0]!.layout;
+  }
+
+  /** The batch slices: rows [b0, b0 + rows) each. */
+  batchSlices(): BatchSlice[] {
+    return this.slices.map((s) => s.part);
+  }
+
+  /** Steps per chunk for a T-step sequence on this device (the same for every batch slice). */
   chunkSteps(steps: number): number {
-    const max = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
-    return chunkSteps(this.layout, steps, max, this.kernels.cell, this.opts.chunkSteps);
+    return chunkSteps(this.layout, steps, maxBinding(this.device, this.opts), this.kernels.cell, this.opts.chunkSteps);
   }
 
   /** Buffers for exactly T steps (kept while T does not change). */
-  private prepare(steps: number): Sequence {
+  private prepare(steps: number): void {
     if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
-    if (this.seq?.steps === steps) return this.seq;
+    if (this.slices[0]!.steps === steps) return;
     this.destroySequence();
-    const L = this.layout;
     const per = this.chunkSteps(steps);
-    const bwork = createBuffer(this.device, this.kernels.cell, 'bwork', per * L.bwork.stride, USAGE_STORAGE);
-    const chunks = allocateChunks(this.device, this.kernels.cell, L, steps, per, this.reductionRows, bwork);
-    const ctl = chunks.map((c) => {
-      const words = controlWords(c, L.batch, this.reductionRows, this.align);
-      const b = this.device.createBuffer({ label: `${this.kernels.cell} ctl`, size: words.byteLength, usage: USAGE_UNIFORM });
-      this.device.queue.writeBuffer(b, 0, words);
-      return b;
-    });
-    const group = (k: Kernel, c: number) =>
-      this.device.createBindGroup({
-        layout: k.layout,
-        entries: k.data.bindings.map((b, i) => ({ binding: i, resource: b.type === 'uniform' ? { buffer: ctl[c]!, size: 16 } : { buffer: this.buffer(chunks[c]!, b.buffer) } })),
-      });
-    const groups = chunks.map((_, c) => ({ forward: group(this.fw, c), backward: group(this.bw, c) }));
-    this.seq = { steps, chunks, ctl, groups, bwork };
-    return this.seq;
+    this.bwork = createBuffer(this.device, this.kernels.cell, 'bwork', per * this.layout.bwork.stride, USAGE_STORAGE);
+    for (const s of this.slices) s.prepare(steps, per, this.bwork);
   }
 
-  private buffer(c: Chunk, name: BufferName): GPUBuffer {
-    if (name === 'params') return this.params;
-    if (name === 'grads') return this.grads;
-    const b = c.buffers.get(name);
-    if (!b) throw new Error(`invariant: no buffer '${name}'`);
-    return b;
-  }
-
-  private dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, group: GPUBindGroup, ctlEntry: number, groupsX: number, groupsY = 1): void {
-    if (groupsX === 0 || groupsY === 0) return;
-    let x = groupsX;
-    let y = groupsY;
-    if (y === 1) {
-      x = Math.min(groupsX, this.perDim);
-      y = Math.ceil(groupsX / x);
-    }
-    if (x > this.device.limits.maxComputeWorkgroupsPerDimension || y > this.device.limits.maxComputeWorkgroupsPerDimension)
-      throw new Error(`${this.kernels.cell}: a grid of ${groupsX} x ${groupsY} workgroups exceeds the device's dispatch limits; use fewer steps per chunk (chunkSteps)`);
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group, [ctlEntry * this.align]);
-    pass.dispatchWorkgroups(x, y);
-  }
-
-  /** Encodes one chunk's dispatches of one shader: before the loop, the loop (forward or backward in t), after it. */
-  private encodePhases(pass: GPUComputePassEncoder, k: Kernel, group: GPUBindGroup, chunk: Chunk, reverse: boolean): void {
-    const B = this.layout.batch;
-    const T = chunk.steps;
-    const tile = this.kernels.gemmTile;
-    const lt = this.kernels.loopTile;
-    const width = (d: DispatchData) => Math.max(...d.widths.map((w) => evalDim(w, this.sizes)));
-    const run = (d: DispatchData, t: number) => {
-      const pipe = k.pipelines.get(d.entry)!;
-      if (d.kind === 'gemm') this.dispatch(pass, pipe, group, T, Math.ceil(width(d) / tile.cols), Math.ceil((T * B) / tile.rows));
-      else if (d.kind === 'tile') this.dispatch(pass, pipe, group, t, Math.ceil(width(d) / lt.cols), Math.ceil(B / (lt.rowGroups * this.batchTile)));
-      else this.dispatch(pass, pipe, group, T, Math.ceil((T * B * width(d)) / this.kernels.workgroupSize));
-    };
-    for (const d of k.data.dispatches) if (d.scope === 'pre') run(d, T);
-    const loop = k.data.dispatches.filter((d) => d.scope === 'loop');
-    for (let i = 0; i < T; i++) for (const d of loop) run(d, reverse ? T - 1 - i : i);
-    for (const d of k.data.dispatches) if (d.scope === 'post') run(d, T);
+  private started(what: string): void {
+    if (this.slices[0]!.steps === undefined) throw new Error(`${what} needs writeInputs first`);
   }
 
   /** Uploads the parameters: arrays by name, or a GPUBuffer already packed as `layout.params`. */
   writeParams(params: Readonly<Record<P, ArrayLike<number>>> | GPUBuffer): void {
-    this.io.writeParams(this.params, params as Record<string, ArrayLike<number>> | GPUBuffer);
+    this.slices[0]!.io.writeParams(this.params, params as Record<string, ArrayLike<number>> | GPUBuffer);
   }
 
   /** Uploads the inputs of a T-step sequence, each [T][batch][n]: an array or a GPUBuffer of that layout. */
   writeInputs(inputs: Readonly<Record<X, Tensor>>, steps: number): void {
-    const seq = this.prepare(steps);
-    this.io.writeSteps(seq.chunks, 'xs', this.kernels.inputs, inputs as Record<string, Tensor>, 0, true);
+    this.prepare(steps);
+    for (const s of this.slices) s.io.writeSteps(s.chunks, 'xs', this.kernels.inputs, inputs as Record<string, Tensor>, 0, true);
   }
 
   /** Uploads the initial states, each [batch][n] (array or GPUBuffer); zeros where absent. */
   writeInit(init?: Readonly<Partial<Record<S, Tensor>>>): void {
-    if (!this.seq) throw new Error('writeInputs first: the initial states live in the first chunk of the sequence');
-    this.io.writeInit(this.seq.chunks[0]!, (init ?? {}) as Record<string, Tensor>);
+    this.started('writeInit');
+    for (const s of this.slices) s.io.writeInit(s.chunks[0]!, (init ?? {}) as Record<string, Tensor>);
   }
 
   /** Runs s_t = f(x_t, s_{t-1}) for the uploaded sequence in one submission; nothing is read back. */
   async runForward(): Promise<void> {
-    const seq = this.seq;
-    if (!seq) throw new Error('writeInputs first');
+    this.started('runForward');
     await scoped(this.device, `${this.kernels.cell} forward`, () => {
       const enc = this.device.createCommandEncoder();
-      seq.chunks.forEach((c, i) => {
-        // The chunk starts from the last state of the one before.
-        if (i > 0) enc.copyBufferToBuffer(seq.chunks[i - 1]!.buffers.get('states')!, seq.chunks[i - 1]!.steps * this.layout.states.stride * 4, c.buffers.get('states')!, 0, this.layout.states.stride * 4);
-        const pass = enc.beginComputePass();
-        this.encodePhases(pass, this.fw, seq.groups[i]!.forward, c, false);
-        pass.end();
-      });
+      for (const s of this.slices) s.encodeForward(enc);
       this.device.queue.submit([enc.finish()]);
     });
-    this.forwardSteps = seq.steps;
+    this.forwardSteps = this.slices[0]!.steps!;
   }
 
   /**
@@ -250,70 +224,63 @@ export class WgslCellRunner<P extends string = string, X extends string = string
    * zeros where absent). Gradients land in `grads`, input adjoints and dL/ds_0 in the chunks; nothing is read back.
    */
   async runBackward(dStates: Readonly<Partial<Record<S, Tensor>>>): Promise<void> {
-    const seq = this.seq;
-    if (!this.forwardSteps || !seq) throw new Error('backward needs a forward first');
-    const L = this.layout;
-    const block = L.states.stride * 4;
+    if (!this.forwardSteps) throw new Error('backward needs a forward first');
     await scoped(this.device, `${this.kernels.cell} backward`, () => {
       const enc = this.device.createCommandEncoder();
-      this.io.writeSeeds(enc, seq.chunks, dStates as Record<string, Tensor>);
+      for (const s of this.slices) s.io.writeSeeds(enc, s.chunks, dStates as Record<string, Tensor>);
       enc.clearBuffer(this.grads);
-      for (let i = seq.chunks.length - 1; i >= 0; i--) {
-        const c = seq.chunks[i]!;
-        // dL/ds at the chunk's last block is what the chunk after it left in its block 0.
-        if (i < seq.chunks.length - 1) enc.copyBufferToBuffer(seq.chunks[i + 1]!.buffers.get('dstates')!, 0, c.buffers.get('dstates')!, c.steps * block, block);
-        const pass = enc.beginComputePass();
-        const group = seq.groups[i]!.backward;
-        this.encodePhases(pass, this.bw, group, c, true);
-        for (const r of this.bw.data.reductions) {
-          const pipe = this.bw.pipelines.get(r.entry)!;
-          const shape = this.kernels.params.find((p) => p.name === r.param)!.shape.map((d) => evalDim(d, this.sizes));
-          for (let k = 0; k < c.reductionChunks; k++) {
-            if (r.kind === 'gemm') this.dispatch(pass, pipe, group, c.steps + 1 + k, Math.ceil(shape[1]! / this.kernels.gemmTile.cols), Math.ceil(shape[0]! / this.kernels.gemmTile.rows));
-            else this.dispatch(pass, pipe, group, c.steps + 1 + k, Math.ceil(shape[0]! / this.kernels.workgroupSize));
-          }
-        }
-        pass.end();
-      }
+      for (const s of this.slices) s.encodeBackward(enc);
       this.device.queue.submit([enc.finish()]);
     });
   }
 
+  /** One tensor per slot, merged over the batch slices from each slice's rows. */
+  private async merged(slots: readonly SlotData[], names: readonly string[] | undefined, read: (s: Slice<S>) => Promise<Record<string, Float32Array>>): Promise<Record<string, Float32Array>> {
+    const parts = await Promise.all(this.slices.map(read));
+    const out: Record<string, Float32Array> = {};
+    for (const slot of slots) {
+      if (names && !names.includes(slot.name)) continue;
+      out[slot.name] = mergeRows(this.slices.map((s, i) => ({ ...s.part, data: parts[i]![slot.name]! })), this.opts.batch, evalDim(slot.dim, this.sizes));
+    }
+    return out;
+  }
+
   /** s_1 .. s_T per state ([T][batch][n]), or only s_T ([batch][n]) with `last`. */
   async readStates(opts: { names?: readonly S[]; last?: boolean } = {}): Promise<Record<S, Float32Array>> {
-    if (!this.forwardSteps || !this.seq) throw new Error('readStates needs a forward first');
-    return this.io.readSteps(this.seq.chunks, 'states', this.kernels.states, opts.names, 1, opts.last) as Promise<Record<S, Float32Array>>;
+    if (!this.forwardSteps) throw new Error('readStates needs a forward first');
+    const states = this.kernels.states;
+    return this.merged(states, opts.names, (s) => s.io.readSteps(s.chunks, 'states', states, opts.names, 1, opts.last)) as Promise<Record<S, Float32Array>>;
   }
 
   /** dL/dθ by parameter name, laid out like the parameters. */
   async readGrads(names?: readonly P[]): Promise<Record<P, Float32Array>> {
-    return this.io.readParams(this.grads, names) as Promise<Record<P, Float32Array>>;
+    return this.slices[0]!.io.readParams(this.grads, names) as Promise<Record<P, Float32Array>>;
   }
 
   /** dL/dx_t per input, [T][batch][n]. */
   async readDInputs(names?: readonly X[]): Promise<Record<X, Float32Array>> {
-    if (!this.seq) throw new Error('readDInputs needs a backward first');
-    return this.io.readSteps(this.seq.chunks, 'dxs', this.kernels.inputs, names, 0) as Promise<Record<X, Float32Array>>;
+    this.started('readDInputs');
+    const inputs = this.kernels.inputs;
+    return this.merged(inputs, names, (s) => s.io.readSteps(s.chunks, 'dxs', inputs, names, 0)) as Promise<Record<X, Float32Array>>;
   }
 
   /** dL/ds_0 per state, [batch][n]. */
   async readDInit(names?: readonly S[]): Promise<Record<S, Float32Array>> {
-    if (!this.seq) throw new Error('readDInit needs a backward first');
-    return this.io.readInit(this.seq.chunks[0]!, names) as Promise<Record<S, Float32Array>>;
+    this.started('readDInit');
+    return this.merged(this.kernels.states, names, (s) => s.io.readInit(s.chunks[0]!, names)) as Promise<Record<S, Float32Array>>;
   }
 
   /**
-   * The device buffers of the current sequence, for kernels of one's own: per chunk (steps [t0, t0 + steps)),
-   * states and dstates with blocks t0 .. t0 + steps, xs and dxs with blocks t0 .. t0 + steps - 1, each block laid
-   * out as `layout.states` / `layout.xs` describe.
+   * The device buffers of the current sequence, for kernels of one's own: per batch slice (rows [b0, b0 + rows))
+   * and chunk (steps [t0, t0 + steps)), states and dstates with blocks t0 .. t0 + steps, xs and dxs with blocks
+   * t0 .. t0 + steps - 1, each block laid out as the slice's `layout.states` / `layout.xs` (batch = rows) describe.
    */
-  deviceBuffers(): { params: GPUBuffer; grads: GPUBuffer; chunks: { t0: number; steps: number; xs: GPUBuffer; states: GPUBuffer; dstates: GPUBuffer; dxs: GPUBuffer }[] } {
-    if (!this.seq) throw new Error('writeInputs first');
-    const g = (c: Chunk, n: BufferName) => c.buffers.get(n)!;
+  deviceBuffers(): { params: GPUBuffer; grads: GPUBuffer; chunks: { b0: number; rows: number; t0: number; steps: number; xs: GPUBuffer; states: GPUBuffer; dstates: GPUBuffer; dxs: GPUBuffer }[] } {
+    this.started('deviceBuffers');
     return {
       params: this.params,
       grads: this.grads,
-      chunks: this.seq.chunks.map((c) => ({ t0: c.t0, steps: c.steps, xs: g(c, 'xs'), states: g(c, 'states'), dstates: g(c, 'dstates'), dxs: g(c, 'dxs') })),
+      chunks: this.slices.flatMap((s) => s.chunks.map((c) => ({ ...s.part, t0: c.t0, steps: c.steps, ...s.buffersOf(c) }))),
     };
   }
 
@@ -334,11 +301,9 @@ export class WgslCellRunner<P extends string = string, X extends string = string
   }
 
   private destroySequence(): void {
-    if (!this.seq) return;
-    for (const c of this.seq.chunks) for (const [n, b] of c.buffers) if (n !== 'bwork') b.destroy();
-    this.seq.bwork.destroy();
-    for (const b of this.seq.ctl) b.destroy();
-    this.seq = undefined;
+    for (const s of this.slices) s.destroy();
+    this.bwork?.destroy();
+    this.bwork = undefined;
   }
 
   /** Frees the device buffers (pipelines are released with the runner). */
@@ -346,4 +311,10 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     this.destroySequence();
     this.forwardSteps = 0;
   }
+}
+
+/** The largest binding: the device's limits, or the smaller one asked for. */
+function maxBinding(device: GPUDevice, opts: RunnerOptions): number {
+  const dev = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  return Math.min(dev, opts.maxBindingBytes ?? dev);
 }

@@ -15,12 +15,29 @@ const MAP_READ = 0x0001;
 const isBuffer = (t: unknown): t is GPUBuffer => typeof (t as GPUBuffer | undefined)?.mapAsync === 'function';
 const floats = (a: ArrayLike<number>): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
 
+/**
+ * Moves the rows [b0, b0 + L.batch) of a `total`-row batch: caller tensors are [T][total][n] (or [total][n]),
+ * the slice's device blocks [L.batch][n].
+ */
 export class Transfers<S extends string> {
+  private readonly b0: number;
+  private readonly total: number;
+
   constructor(
     private readonly device: GPUDevice,
     private readonly kernels: CellKernels,
     private readonly L: CellLayout,
-  ) {}
+    part?: { b0: number; total: number },
+  ) {
+    this.b0 = part?.b0 ?? 0;
+    this.total = part?.total ?? L.batch;
+  }
+
+  /** The slice's rows of step t of a [T][total][n] tensor, as a float range. */
+  private rowsOf(t: number, n: number): [number, number] {
+    const from = (t * this.total + this.b0) * n;
+    return [from, from + this.L.batch * n];
+  }
 
   private checkBuffer(b: GPUBuffer, name: string, floatsNeeded: number): void {
     if (b.size < floatsNeeded * 4) throw new Error(`GPUBuffer for '${name}' has ${b.size} bytes; expected at least ${floatsNeeded * 4}`);
@@ -61,14 +78,12 @@ export class Transfers<S extends string> {
           continue;
         }
         const { offset, n } = block.offsets.get(s.name)!;
-        const per = this.L.batch * n;
         if (isBuffer(v)) {
-          this.checkBuffer(v, s.name, T * per);
-          this.copyBlocks(enc, v, c.t0 * per, c.buffers.get(buffer)!, first, offset, per, block.stride, c.steps);
+          this.checkBuffer(v, s.name, T * this.total * n);
+          this.copyBlocks(enc, v, c.t0, c.buffers.get(buffer)!, first, offset, n, block.stride, c.steps);
         } else {
-          const f = floats(v);
-          if (f.length !== T * per) throw new Error(`'${s.name}' has ${f.length} values; expected ${T} steps x ${this.L.batch} rows x ${n} = ${T * per}`);
-          block.pack(host, s.name, f.subarray(c.t0 * per, (c.t0 + c.steps) * per), c.steps);
+          const f = this.checkArray(v, s.name, T, n);
+          for (let t = 0; t < c.steps; t++) host.set(f.subarray(...this.rowsOf(c.t0 + t, n)), t * block.stride + offset);
         }
       }
       this.device.queue.writeBuffer(c.buffers.get(buffer)!, first * block.stride * 4, host);
@@ -76,10 +91,17 @@ export class Transfers<S extends string> {
     this.device.queue.submit([enc.finish()]);
   }
 
-  /** Copies `steps` consecutive [batch][n] blocks of src (from float `from`) into a slot of dst's blocks from `first`. */
-  private copyBlocks(enc: GPUCommandEncoder, src: GPUBuffer, from: number, dst: GPUBuffer, first: number, offset: number, per: number, stride: number, steps: number): void {
-    if (stride === per) enc.copyBufferToBuffer(src, from * 4, dst, (first * stride + offset) * 4, steps * per * 4);
-    else for (let t = 0; t < steps; t++) enc.copyBufferToBuffer(src, (from + t * per) * 4, dst, ((first + t) * stride + offset) * 4, per * 4);
+  private checkArray(v: ArrayLike<number>, name: string, steps: number, n: number): Float32Array {
+    const f = floats(v);
+    if (f.length !== steps * this.total * n) throw new Error(`'${name}' has ${f.length} values; expected ${steps} steps x ${this.total} rows x ${n} = ${steps * this.total * n}`);
+    return f;
+  }
+
+  /** Copies the slice's rows of `steps` consecutive steps of src (from step `from`) into a slot of dst's blocks from `first`. */
+  private copyBlocks(enc: GPUCommandEncoder, src: GPUBuffer, from: number, dst: GPUBuffer, first: number, offset: number, n: number, stride: number, steps: number): void {
+    const per = this.L.batch * n;
+    if (stride === per && this.total === this.L.batch) enc.copyBufferToBuffer(src, from * per * 4, dst, (first * stride + offset) * 4, steps * per * 4);
+    else for (let t = 0; t < steps; t++) enc.copyBufferToBuffer(src, this.rowsOf(from + t, n)[0] * 4, dst, ((first + t) * stride + offset) * 4, per * 4);
   }
 
   writeInit(chunk: Chunk, init: Readonly<Partial<Record<string, Tensor>>>): void {
@@ -91,9 +113,9 @@ export class Transfers<S extends string> {
       if (!v) continue;
       const { offset, n } = S.offsets.get(s.name)!;
       if (isBuffer(v)) {
-        this.checkBuffer(v, s.name, this.L.batch * n);
-        enc.copyBufferToBuffer(v, 0, chunk.buffers.get('states')!, offset * 4, this.L.batch * n * 4);
-      } else S.pack(host, s.name, v, 1);
+        this.checkBuffer(v, s.name, this.total * n);
+        enc.copyBufferToBuffer(v, this.rowsOf(0, n)[0] * 4, chunk.buffers.get('states')!, offset * 4, this.L.batch * n * 4);
+      } else host.set(this.checkArray(v, s.name, 1, n).subarray(...this.rowsOf(0, n)), offset);
     }
     this.device.queue.writeBuffer(chunk.buffers.get('states')!, 0, host);
     this.device.queue.submit([enc.finish()]);
@@ -116,14 +138,12 @@ export class Transfers<S extends string> {
         const v = seeds[s.name];
         if (!v || hi < lo) continue;
         const { offset, n } = S.offsets.get(s.name)!;
-        const per = this.L.batch * n;
         if (isBuffer(v)) {
-          this.checkBuffer(v, `d${s.name}`, T * per);
-          this.copyBlocks(enc, v, (lo - 1) * per, dst, lo - c.t0, offset, per, S.stride, hi - lo + 1);
+          this.checkBuffer(v, `d${s.name}`, T * this.total * n);
+          this.copyBlocks(enc, v, lo - 1, dst, lo - c.t0, offset, n, S.stride, hi - lo + 1);
         } else {
-          const f = floats(v);
-          if (f.length !== T * per) throw new Error(`'${s.name}' has ${f.length} values; expected ${T} steps x ${this.L.batch} rows x ${n} = ${T * per}`);
-          S.pack(host, s.name, f.subarray((lo - 1) * per, hi * per), hi - lo + 1, lo - c.t0);
+          const f = this.checkArray(v, s.name, T, n);
+          for (let t = lo; t <= hi; t++) host.set(f.subarray(...this.rowsOf(t - 1, n)), (t - c.t0) * S.stride + offset);
         }
       }
       this.device.queue.writeBuffer(dst, 0, host);

@@ -6,7 +6,6 @@ import binaryen from 'binaryen';
 import { FnBuilder, i32, v128, type X } from './builder.js';
 
 export const GEMM = 'gemm';
-export const TRANSPOSE = 'transpose';
 export const PACK = 'packRows';
 export const GEMM_NT = 'gemmNT';
 
@@ -86,19 +85,6 @@ export function addGemm(m: binaryen.Module): void {
   m.addFunctionExport(GEMM, GEMM);
 }
 
-/** transpose(src, rows, cols, dst): dst[j][i] = src[i][j] (pointers in bytes). */
-export function addTranspose(m: binaryen.Module): void {
-  const f = new FnBuilder(m, [['src', i32], ['rows', i32], ['cols', i32], ['dst', i32]]);
-  const i = f.local('i', i32), j = f.local('j', i32);
-  const g = (n: string) => f.get(n);
-  const at = (base: string, r: X, ld: string, c: X) => f.iadd(g(base), m.i32.shl(f.iadd(f.imul(r, g(ld)), c), f.c(2)));
-  f.add(TRANSPOSE, f.forLoop(i, f.c(0), m.i32.lt_s(g(i), g('rows')), f.iadd(g(i), f.c(1)), [
-    f.forLoop(j, f.c(0), m.i32.lt_s(g(j), g('cols')), f.iadd(g(j), f.c(1)), [
-      m.f32.store(0, 4, at('dst', g(j), 'rows', g(i)), m.f32.load(0, 4, at('src', g(i), 'cols', g(j)))),
-    ], 'tj'),
-  ], 'ti'));
-}
-
 /**
  * packRows(dst, rowOff, width, W, rows, cols, colOff, add, tr): dst[rowOff + i][0:width] (+)= W[i][colOff : colOff + width]
  * (a row copy, memory.copy); with add = 1 the reverse direction accumulates into W. With tr = 1 the
@@ -172,4 +158,123 @@ export function addGemmNT(m: binaryen.Module): void {
     m.br(`nj${w}_out`, m.i32.gt_s(f.iadd(g(j), f.c(w)), g('N'))), cols(w), f.set(j, f.iadd(g(j), f.c(w))), m.br(`nj${w}_top`),
   ]))]);
   f.add(GEMM_NT, f.forLoop(i, f.c(0), m.i32.lt_s(g(i), g('M')), f.iadd(g(i), f.c(1)), [f.set(j, f.c(0)), loopJ(4), loopJ(1)], 'ni'));
+}
+
+export const GEMM_PANEL = 'gemmPanel';
+export const PANEL = 'packPanels';
+/** Columns per packed panel. */
+export const PANEL_W = 8;
+
+/**
+ * packPanels(src, N, K, dst): the rows of src [N][K] as panels of 8 columns of a [K][N] matrix:
+ * dst[(n >> 3) K 8 + k 8 + (n & 7)] = src[n K + k]. The panels' padding columns are left as they are
+ * (zero in a zeroed buffer).
+ */
+export function addPanels(m: binaryen.Module): void {
+  const f = new FnBuilder(m, [['src', i32], ['N', i32], ['K', i32], ['dst', i32]]);
+  const n = f.local('n', i32), k = f.local('k', i32), s = f.local('s', i32), d = f.local('d', i32);
+  const g = (x: string) => f.get(x);
+  f.add(PANEL, f.forLoop(n, f.c(0), m.i32.lt_s(g(n), g('N')), f.iadd(g(n), f.c(1)), [
+    f.set(s, f.iadd(g('src'), m.i32.shl(f.imul(g(n), g('K')), f.c(2)))),
+    f.set(d, f.iadd(g('dst'), m.i32.shl(f.iadd(f.imul(m.i32.shr_u(g(n), f.c(3)), m.i32.shl(g('K'), f.c(3))), m.i32.and(g(n), f.c(7))), f.c(2)))),
+    f.forLoop(k, f.c(0), m.i32.lt_s(g(k), g('K')), f.iadd(g(k), f.c(1)), [
+      m.f32.store(0, 4, g(d), m.f32.load(0, 4, g(s))),
+      f.set(s, f.iadd(g(s), f.c(4))),
+      f.set(d, f.iadd(g(d), f.c(32))),
+    ], 'pk'),
+  ], 'pn'));
+}
+
+/**
+ * gemmPanel(M, N, K, a, lda, b, c, ldc, acc): C[i][j] (+)= Σ_k A[i][k] B[k][j], with A row-major
+ * (leading dimension lda) and B in panels of 8 columns (packPanels). Rows in blocks of 4, panel by
+ * panel (a panel stays in L1 cache while every row block passes): 4 × 8 blocks, 8 accumulators.
+ * Remaining rows (a matrix-vector product at batch 1) take 4 panels at once: 8 accumulators, so the
+ * additions of one k do not wait on those of the previous one. (Unrolling k made V8's code slower.)
+ */
+export function addGemmPanel(m: binaryen.Module): void {
+  const P = ['M', 'N', 'K', 'a', 'lda', 'b', 'c', 'ldc', 'acc'] as const;
+  const f = new FnBuilder(m, P.map((p) => [p, i32] as const));
+  const g = (n: string) => f.get(n);
+  const i = f.local('i', i32), j = f.local('j', i32), k = f.local('k', i32), pb0 = f.local('pb0', i32), pb = f.local('pb', i32), lda4 = f.local('lda4', i32), kp = f.local('kp', i32);
+  const pa = [0, 1, 2, 3].map((r) => f.local(`pa${r}`, i32));
+  const accs = Array.from({ length: 8 }, (_, q) => f.local(`acc${q}`, v128));
+  const b0 = f.local('b0', v128), b1 = f.local('b1', v128), s = f.local('s', v128);
+  const zero = () => m.v128.const(new Uint8Array(16));
+  const fadd = (a: X, b: X) => m.f32x4.add(a, b), fmul = (a: X, b: X) => m.f32x4.mul(a, b);
+  let label = 0;
+  const loop = (cond: () => X, body: X[]): X => {
+    const l = `gp${label++}`;
+    return m.block(`${l}_out`, [m.loop(`${l}_top`, m.block(null, [m.br(`${l}_out`, m.i32.eqz(cond())), ...body, m.br(`${l}_top`)]))]);
+  };
+  const cRow = (r: number, col: number) => f.iadd(g('c'), m.i32.shl(f.iadd(f.imul(f.iadd(g(i), f.c(r)), g('ldc')), g(j)), f.c(2)), f.c(4 * col));
+  /** C (+)= one f32x4 at row i + r, columns j + col .. j + col + 3 (all inside C). */
+  const put4 = (r: number, col: number, v: X): X => m.v128.store(0, 4, cRow(r, col), fadd(v, m.select(g('acc'), m.v128.load(0, 4, cRow(r, col)), zero())));
+  /** Stores two f32x4 per row at columns j..j+7, fewer at the right edge of C. */
+  const store8 = (rows: number, acc: (r: number, v: number) => X): X => {
+    const full: X[] = [], edge: X[] = [];
+    for (let r = 0; r < rows; r++) {
+      for (let v = 0; v < 2; v++) full.push(put4(r, 4 * v, acc(r, v)));
+      for (let q = 0; q < PANEL_W; q++) {
+        const at = () => cRow(r, q);
+        edge.push(m.if(m.i32.lt_s(f.iadd(g(j), f.c(q)), g('N')),
+          m.f32.store(0, 4, at(), m.f32.add(m.f32x4.extract_lane(acc(r, q >> 2), q & 3), m.select(g('acc'), m.f32.load(0, 4, at()), m.f32.const(0))))));
+      }
+    }
+    return m.if(m.i32.le_s(f.iadd(g(j), f.c(PANEL_W)), g('N')), m.block(null, full), m.block(null, edge));
+  };
+  const block4 = m.block(null, [
+    ...pa.map((p, r) => f.set(p, f.iadd(g('a'), f.imul(f.iadd(g(i), f.c(r)), g(lda4))))),
+    ...accs.map((a) => f.set(a, zero())),
+    f.set(pb, g(pb0)), f.set(k, f.c(0)),
+    loop(() => m.i32.lt_s(g(k), g('K')), [
+      f.set(b0, m.v128.load(0, 4, g(pb))), f.set(b1, m.v128.load(16, 4, g(pb))),
+      ...[0, 1, 2, 3].flatMap((r) => [
+        f.set(s, m.v128.load32_splat(0, 4, g(pa[r]!))),
+        f.set(accs[2 * r]!, fadd(f.get(accs[2 * r]!), fmul(f.get(s), f.get(b0)))),
+        f.set(accs[2 * r + 1]!, fadd(f.get(accs[2 * r + 1]!), fmul(f.get(s), f.get(b1)))),
+        f.set(pa[r]!, f.iadd(g(pa[r]!), f.c(4))),
+      ]),
+      f.set(pb, f.iadd(g(pb), f.c(32))), f.set(k, f.iadd(g(k), f.c(1))),
+    ]),
+    store8(4, (r, v) => f.get(accs[2 * r + v]!)),
+    f.set(i, f.iadd(g(i), f.c(4))),
+  ]);
+  /** One row over np panels (np = 4: columns j..j+31, all inside C; np = 1: one panel, edge-aware). */
+  const row = (np: number): X => m.block(null, [
+    f.set(pa[0]!, f.iadd(g('a'), f.imul(g(i), g(lda4)))),
+    ...accs.slice(0, 2 * np).map((a) => f.set(a, zero())),
+    f.set(pb, g(pb0)), f.set(k, f.c(0)),
+    loop(() => m.i32.lt_s(g(k), g('K')), [
+      f.set(s, m.v128.load32_splat(0, 4, g(pa[0]!))),
+      ...Array.from({ length: np }, (_, q) => {
+        const at = () => (q === 0 ? g(pb) : f.iadd(g(pb), q === 1 ? g(kp) : f.imul(g(kp), f.c(q))));
+        return [0, 1].map((v) => f.set(accs[2 * q + v]!, fadd(f.get(accs[2 * q + v]!), fmul(f.get(s), m.v128.load(16 * v, 4, at())))));
+      }).flat(),
+      f.set(pa[0]!, f.iadd(g(pa[0]!), f.c(4))),
+      f.set(pb, f.iadd(g(pb), f.c(32))), f.set(k, f.iadd(g(k), f.c(1))),
+    ]),
+    ...(np === 1 ? [store8(1, (_r, v) => f.get(accs[v]!))] : accs.map((a, q) => put4(0, 4 * q, f.get(a)))),
+    f.set(j, f.iadd(g(j), f.c(PANEL_W * np))),
+    f.set(pb0, f.iadd(g(pb0), np === 1 ? g(kp) : f.imul(g(kp), f.c(np)))),
+  ]);
+  f.add(GEMM_PANEL, m.block(null, [
+    f.set(lda4, m.i32.shl(g('lda'), f.c(2))),
+    f.set(kp, m.i32.shl(g('K'), f.c(5))),
+    f.set(j, f.c(0)), f.set(pb0, g('b')),
+    loop(() => m.i32.lt_s(g(j), g('N')), [
+      f.set(i, f.c(0)),
+      loop(() => m.i32.le_s(f.iadd(g(i), f.c(4)), g('M')), [block4]),
+      f.set(j, f.iadd(g(j), f.c(PANEL_W))),
+      f.set(pb0, f.iadd(g(pb0), g(kp))),
+    ]),
+    f.set(i, m.i32.and(g('M'), f.c(~3))),
+    loop(() => m.i32.lt_s(g(i), g('M')), [
+      f.set(j, f.c(0)), f.set(pb0, g('b')),
+      loop(() => m.i32.le_s(f.iadd(g(j), f.c(4 * PANEL_W)), g('N')), [row(4)]),
+      loop(() => m.i32.lt_s(g(j), g('N')), [row(1)]),
+      f.set(i, f.iadd(g(i), f.c(1))),
+    ]),
+  ]));
+  m.addFunctionExport(GEMM_PANEL, GEMM_PANEL);
 }

@@ -5,7 +5,7 @@ import type { CompiledCell } from '../../derive/compile.js';
 import type { Dim } from '../../ir/shape.js';
 import type { IntX, Program } from '../ts/program.js';
 import { tsKey, tsString } from '../../text/escape.js';
-import { dStateName, tensorSlot, transposedName, type WasmModule } from './module.js';
+import { dStateName, tensorSlot, type WasmModule } from './module.js';
 import { WASM_RUNTIME } from './runtime.js';
 
 const dimTs = (d: Dim): string => {
@@ -33,19 +33,29 @@ export function wasmGlue(c: CompiledCell, p: Program, w: WasmModule): string {
   for (const x of cell.inputs) fwdLen.set(tensorSlot(x.name), [{ k: 1, syms: ['@steps', '@batch'] }, ...[]].flatMap((a) => shape(x.shape).map((b) => ({ k: b.k, syms: [...a.syms, ...b.syms] }))));
   for (const s of cell.prev) bwdLen.set(dStateName(s.name), [{ k: 1, syms: ['@steps', '@batch'] }].flatMap((a) => shape(s.shape).map((b) => ({ k: b.k, syms: [...a.syms, ...b.syms] }))));
   const head = w.forward.slots.filter((s) => s.startsWith('$') || s.startsWith('@'));
-  const tapeSlots = w.backward.slots.filter((s) => !head.includes(s) && !bwdLen.has(s));
-  const fwdWork = w.forward.slots.filter((s) => !head.includes(s) && !tapeSlots.includes(s));
-  const bwdWork = w.backward.slots.filter((s) => !head.includes(s) && !tapeSlots.includes(s));
+  // where each frame slot lives: the weights version (params, packed weights and their transposes),
+  // the tape block (inputs, states over time, saved values) or the per-call work block
+  const weightSlots = [...cell.params.map((x) => tensorSlot(x.name)), ...p.packed, ...w.extraFwd.map((b) => b.name)];
+  const tapeSlots = [...cell.inputs.map((x) => tensorSlot(x.name)), ...p.stateSeq.values(), ...p.tapeBufs];
+  const isWork = (s: string) => !head.includes(s) && !weightSlots.includes(s) && !tapeSlots.includes(s);
+  const fwdWork = w.forward.slots.filter(isWork);
+  const bwdWork = w.backward.slots.filter(isWork);
   const lens = (slots: readonly string[], m: Map<string, IntX>) => `[${slots.map((s) => intTs(m.get(s) ?? fwdLen.get(s)!)).join(', ')}]`;
   const idx = (slots: readonly string[], name: string) => slots.indexOf(name);
-  const headTs = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : s === '@lengths' ? 'lengthsPtr' : `(Object.hasOwn(z, ${tsString(s.slice(1))}) ? z[${tsString(s.slice(1))}] ?? 0 : 0)`);
+  const headTs = (s: string) => (s === '@steps' ? 'steps' : s === '@batch' ? 'batch' : s === '@lengths' ? 'lengthsPtr' : s === '@packed' ? 'packed' : `(Object.hasOwn(z, ${tsString(s.slice(1))}) ? z[${tsString(s.slice(1))}] ?? 0 : 0)`);
   const frameTs = (slots: readonly string[], work: readonly string[]) =>
-    `[${slots.map((s) => (head.includes(s) ? headTs(s) : tapeSlots.includes(s) ? `tp[${tapeSlots.indexOf(s)}]!` : `work.ptrs[${work.indexOf(s)}]!`)).join(', ')}]`;
+    `[${slots.map((s) => (head.includes(s) ? headTs(s) : weightSlots.includes(s) ? `wp[${weightSlots.indexOf(s)}]!` : tapeSlots.includes(s) ? `tp[${tapeSlots.indexOf(s)}]!` : `work.ptrs[${work.indexOf(s)}]!`)).join(', ')}]`;
+  // what an evicted tape keeps to run the forward again: the inputs and the initial states (row 0)
+  const keepTs = tapeSlots.map((s) => {
+    if (cell.inputs.some((x) => tensorSlot(x.name) === s)) return intTs(fwdLen.get(s)!);
+    const st = cell.prev.find((x) => p.stateSeq.get(x.name) === s);
+    return st ? `batch * ${dimTs(st.shape[0]!)}` : '0';
+  });
   const name = c.spec.name;
   const st = tsString;
   // Spec names are read from the caller's objects as own properties only (a state may be named `constructor`).
   const own = (o: string, n: string) => `own_(${o}, ${st(n)})`;
-  void transposedName;
+  const seqOf = (s: string) => idx(tapeSlots, p.stateSeq.get(s)!);
   return `
 // ---- WebAssembly SIMD128 kernels -----------------------------------------------------------------
 // The same schedule as forward/backward above, printed by src/emit/wasm; the module imports nothing.
@@ -53,9 +63,32 @@ const wasmBytes = ${st(base64(w.bytes))};
 ${WASM_RUNTIME}
 const wasmKernels = new WasmKernels(wasmBytes);
 
-/** Floats of each tape buffer (params, inputs, states over time, saved values, packed weights). */
+/** Floats of each weights slot (params, packed weights, their transposes). */
+function wasmWeightLens(z: Sizes): number[] {
+  const steps = 0, batch = 0;
+  void steps; void batch;
+  return ${lens(weightSlots, fwdLen)};
+}
+
+/** Floats of each tape slot (inputs, states over time, saved values). */
 function wasmTapeLens(z: Sizes, steps: number, batch: number): number[] {
   return ${lens(tapeSlots, fwdLen)};
+}
+
+/** Floats of each tape slot that an evicted tape keeps (inputs, initial states). */
+function wasmTapeKeep(z: Sizes, steps: number, batch: number): number[] {
+  return [${keepTs.join(', ')}];
+}
+
+/** Runs the forward kernel over a tape block (none, with steps = batch = 0: only packs the weights). */
+function wasmRunForward(rt: WasmKernels, z: Sizes, steps: number, batch: number, block: WasmTapeBlock | undefined, weights: WasmWeights, packed: number): void {
+  const wp = weights.ptrs;
+  const tp = block?.ptrs ?? wasmTapeLens(z, 0, 0).map(() => 0);
+  const lengthsPtr = block?.hasLengths === true ? block.ptr + block.lengthsOffset : 0;
+  const work = rt.work(${w.forward.slots.length}, ${lens(fwdWork, fwdLen)}, 0);
+  rt.frame(work, ${frameTs(w.forward.slots, fwdWork)});
+  rt.call('forward', work);
+  rt.release(work);
 }
 
 /** Runs ${name} over a whole sequence in WebAssembly; the tape stays in wasm memory for backwardWasm. */
@@ -69,17 +102,16 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
 ${cell.params.map((x) => `  check_(${own('params', x.name)}, ${x.shape.map(dimTs).join(' * ')}, ${st(x.name)});`).join('\n')}
 ${cell.inputs.map((x) => `  check_(${own('inputs', x.name)}, steps * batch * ${dimTs(x.shape[0]!)}, ${st(x.name)});`).join('\n')}
 ${cell.prev.map((s) => `  if (${own('opts.init', s.name)} !== undefined) check_(${own('opts.init', s.name)}, batch * ${dimTs(s.shape[0]!)}, ${st(`init.${s.name}`)});`).join('\n')}
-  const block = rt.tape(wasmTapeLens(z, steps, batch), batch);
-  const tp = rt.restore(block);
-  const work = rt.work(${w.forward.slots.length}, ${lens(fwdWork, fwdLen)}, 0);
-  const lengthsPtr = lengths === undefined ? 0 : rt.putI32(block.ptr + block.lengthsOffset, lengths);
-${[...cell.params.map((x) => `  rt.put(tp[${idx(tapeSlots, tensorSlot(x.name))}], ${own('params', x.name)}!);`), ...cell.inputs.map((x) => `  rt.put(tp[${idx(tapeSlots, tensorSlot(x.name))}], ${own('inputs', x.name)}!);`)].join('\n')}
-${cell.prev.map((s) => `  if (${own('opts.init', s.name)} !== undefined) rt.put(tp[${idx(tapeSlots, p.stateSeq.get(s.name)!)}], ${own('opts.init', s.name)}!);`).join('\n')}
-  rt.frame(work, ${frameTs(w.forward.slots, fwdWork)});
-  rt.call('forward', work);
-  rt.release(work);
+  const { w: weights, fresh } = rt.weights(wasmWeightLens(z), [${cell.params.map((x) => `${own('params', x.name)}!`).join(', ')}]);
+  const block = rt.tape(wasmTapeLens(z, steps, batch), wasmTapeKeep(z, steps, batch), batch, weights);
+  const tp = block.ptrs;
+  block.hasLengths = lengths !== undefined;
+  if (lengths !== undefined) rt.putI32(block.ptr + block.lengthsOffset, lengths);
+${cell.inputs.map((x) => `  rt.put(tp[${idx(tapeSlots, tensorSlot(x.name))}]!, ${own('inputs', x.name)}!);`).join('\n')}
+${cell.prev.map((s) => `  if (${own('opts.init', s.name)} !== undefined) rt.put(tp[${seqOf(s.name)}]!, ${own('opts.init', s.name)}!);\n  else rt.zero(tp[${seqOf(s.name)}]!, 4 * batch * ${dimTs(s.shape[0]!)});`).join('\n')}
+  wasmRunForward(rt, z, steps, batch, block, weights, fresh ? 0 : 1);
   const result = {
-    states: { ${cell.prev.map((s) => `${tsKey(s.name)}: rt.get32(tp[${idx(tapeSlots, p.stateSeq.get(s.name)!)}] + 4 * batch * ${dimTs(s.shape[0]!)}, steps * batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
+    states: { ${cell.prev.map((s) => `${tsKey(s.name)}: rt.get32(tp[${seqOf(s.name)}]! + 4 * batch * ${dimTs(s.shape[0]!)}, steps * batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
     tape: { wasm: block, sizes: z, steps, batch, lengths },
   };
   rt.own(result.tape, block);
@@ -90,20 +122,25 @@ ${cell.prev.map((s) => `  if (${own('opts.init', s.name)} !== undefined) rt.put(
 export function backwardWasm(tape: Tape<Float32Array> | WasmTape, dStates: Partial<States<Float32Array>>): BackwardResult<Float32Array> {
   if (!('wasm' in tape)) return backward(tape, dStates);
   const rt = wasmKernels.get()!;
-  const { sizes: z, steps, batch, lengths } = tape as WasmTape & { sizes: Sizes };
+  const { sizes: z, steps, batch } = tape as WasmTape & { sizes: Sizes };
 ${cell.prev.map((s) => `  if (${own('dStates', s.name)} !== undefined) check_(${own('dStates', s.name)}, steps * batch * ${dimTs(s.shape[0]!)}, ${st(`dStates.${s.name}`)});`).join('\n')}
-  const tp = rt.restore(tape.wasm);
+  const block = tape.wasm, weights = block.weights;
+  rt.useWeights(weights, () => wasmRunForward(rt, z, 0, 0, undefined, weights, 0));
+  rt.restore(block, () => wasmRunForward(rt, z, steps, batch, block, weights, 1));
+  const tp = block.ptrs, wp = weights.ptrs;
   const work = rt.work(${w.backward.slots.length}, ${lens(bwdWork, bwdLen)}, ${cell.prev.length});
-  const lengthsPtr = lengths === undefined ? 0 : tape.wasm.ptr + tape.wasm.lengthsOffset;
-${cell.prev.map((s) => `  if (${own('dStates', s.name)} !== undefined) rt.put(work.ptrs[${idx(bwdWork, dStateName(s.name))}], ${own('dStates', s.name)}!);`).join('\n')}
+  const lengthsPtr = block.hasLengths ? block.ptr + block.lengthsOffset : 0;
+${cell.prev.map((s) => `  if (${own('dStates', s.name)} !== undefined) rt.put(work.ptrs[${idx(bwdWork, dStateName(s.name))}]!, ${own('dStates', s.name)}!);`).join('\n')}
   rt.frame(work, ${frameTs(w.backward.slots, bwdWork)});
   rt.call('backward', work);
   const out = {
-    params: { ${cell.params.map((x) => `${tsKey(x.name)}: rt.get32(work.ptrs[${idx(bwdWork, p.grads.get(x.name)!)}], ${x.shape.map(dimTs).join(' * ')})`).join(', ')} },
-    inputs: { ${cell.inputs.map((x) => `${tsKey(x.name)}: rt.get32(work.ptrs[${idx(bwdWork, p.dx.get(x.name)!)}], steps * batch * ${dimTs(x.shape[0]!)})`).join(', ')} },
+    params: { ${cell.params.map((x) => `${tsKey(x.name)}: rt.get32(work.ptrs[${idx(bwdWork, p.grads.get(x.name)!)}]!, ${x.shape.map(dimTs).join(' * ')})`).join(', ')} },
+    inputs: { ${cell.inputs.map((x) => `${tsKey(x.name)}: rt.get32(work.ptrs[${idx(bwdWork, p.dx.get(x.name)!)}]!, steps * batch * ${dimTs(x.shape[0]!)})`).join(', ')} },
     init: { ${cell.prev.map((s, k) => `${tsKey(s.name)}: rt.get32(rt.result(work, ${k}), batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
   };
   rt.release(work);
+  rt.doneWeights(weights);
+  rt.consume(block);
   return out;
 }
 
@@ -120,7 +157,7 @@ export const wasm = {
   ready: (): Promise<boolean> => wasmKernels.ready(),
   /** 'simd' once the module runs, 'f32' where WebAssembly SIMD is missing, 'pending' before the first call. */
   backend: (): 'simd' | 'f32' | 'pending' => wasmKernels.backend(),
-  /** Live tape bytes kept in wasm memory (default 256 MiB); beyond it the oldest tapes are copied out to JS memory. */
+  /** Bytes of tapes not yet used by backward kept in wasm memory (default 32 MiB); beyond it the oldest are evicted (see the README). */
   tapeBudget: (bytes: number): void => wasmKernels.setBudget(bytes),
 };
 `;

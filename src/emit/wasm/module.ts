@@ -6,9 +6,10 @@ import type { CompiledCell } from '../../derive/compile.js';
 import { assertNever } from '../../ir/expr.js';
 import type { Dim } from '../../ir/shape.js';
 import { specIdent } from '../names.js';
-import { dimX, type IntX, type Op, type PMat, type Program } from '../ts/program.js';
+import { addX, dimX, type IntX, mulX, numX, type Op, type PMat, type Program } from '../ts/program.js';
 import { FnBuilder, i32, v128, Vec, type X } from './builder.js';
-import { addGemm, addGemmNT, addPack, addTranspose, GEMM, GEMM_NT, PACK, TRANSPOSE } from './gemm.js';
+import { addGemm, addGemmNT, addGemmPanel, addPack, addPanels, GEMM, GEMM_NT, GEMM_PANEL, PACK, PANEL, PANEL_W } from './gemm.js';
+import { addSame } from './memory.js';
 import { phaseCode } from './phase.js';
 
 /** What the glue needs to call a kernel: frame slots in order (`$size`, `@steps`, `@batch`, `@lengths`, then buffers). */
@@ -19,7 +20,7 @@ export interface WasmModule {
   readonly bytes: Uint8Array;
   readonly forward: WasmKernel;
   readonly backward: WasmKernel;
-  /** Forward-only work buffers the printer adds (transposed packed weights), with their lengths. */
+  /** Forward-only buffers the printer adds (packed weights as panels of 8 columns), with their lengths. */
   readonly extraFwd: readonly { name: string; len: IntX }[];
 }
 
@@ -40,20 +41,26 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
   m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals);
   m.setMemory(1, 65536, 'memory');
   addGemm(m);
-  addTranspose(m);
   addPack(m);
   addGemmNT(m);
+  addSame(m);
+  addPanels(m);
+  addGemmPanel(m);
   const defined = new Set<string>();
 
   const sizeSlots = c.spec.sizes.map((s) => `$${s.name}`);
   const head = [...sizeSlots, '@steps', '@batch', '@lengths'];
+  // forward only: 1 when the packed weights (and their panels) are already in place (cached)
+  const fwdHead = [...head, '@packed'];
   const params = c.cell.params.map((x) => tensorSlot(x.name));
   const inputs = c.cell.inputs.map((x) => tensorSlot(x.name));
   const extraFwd = p.packed.map((name) => {
     const b = p.fwdBuffers.find((x) => x.name === name)!;
-    return { name: transposedName(name), len: b.len };
+    const op = p.fwdPre.find((o) => o.kind === 'pack' && o.packed === name) as { width: Dim };
+    // [N][K] as panels of 8 columns: N rounded up to a multiple of 8
+    return { name: transposedName(name), len: addX(b.len, mulX(numX(PANEL_W - 1), dimX(op.width))) };
   });
-  const fwdSlots = [...head, ...params, ...inputs, ...p.fwdBuffers.map((b) => b.name), ...extraFwd.map((b) => b.name)];
+  const fwdSlots = [...fwdHead, ...params, ...inputs, ...p.fwdBuffers.map((b) => b.name), ...extraFwd.map((b) => b.name)];
   const tapeSlots = [...params, ...inputs, ...p.stateSeq.values(), ...p.tapeBufs, ...p.packed];
   const bwdSlots = [...head, ...tapeSlots, ...p.bwdBuffers.map((b) => b.name), ...c.cell.prev.map((s) => dStateName(s.name))];
 
@@ -102,7 +109,7 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
           }
           if (op.form === 'NT') {
             if (op.b.off.length) throw new Error('invariant: packed weights are read from their start');
-            return m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), f.c(1), get(transposedName(op.b.buf)), intX(op.N), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
+            return m.call(GEMM_PANEL, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), get(transposedName(op.b.buf)), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
           }
           const [sai, sak] = op.form === 'NN' ? [intX(op.a.ld), f.c(1)] : [f.c(1), intX(op.a.ld)];
           return m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), sai, sak, ptr(op.b), intX(op.b.ld), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
@@ -177,7 +184,7 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
         // packed is [cols][width]: cols = Σ rows of its pieces (the buffer length / width)
         const width = env.dim(op.width);
         const cols = m.i32.div_s(intX(b.len), env.dim(op.width));
-        return m.call(TRANSPOSE, [get(pk), cols, width, get(transposedName(pk))], binaryen.none);
+        return m.call(PANEL, [get(pk), cols, width, get(transposedName(pk))], binaryen.none);
       })
       : [];
     const packs = pre.filter((o) => o.kind === 'pack').map(opCode);
@@ -192,7 +199,8 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
     const tail: X[] = post.map(opCode);
     // The backward reports where the carries ended up (they swap every step).
     if (name === 'backward') c.cell.prev.forEach((s, k) => tail.push(m.i32.store(4 * (slots.length + k), 4, f.get('frame'), get(p.carry.get(s.name)!))));
-    f.add(name, m.block(null, [...prologue, ...packs, ...transposes, ...others, loop, ...tail]));
+    const packing = name === 'forward' ? [m.if(m.i32.eqz(get('@packed')), m.block(null, [...packs, ...transposes]))] : [];
+    f.add(name, m.block(null, [...prologue, ...packing, ...others, loop, ...tail]));
     m.addFunctionExport(name, name);
   };
   kernel('forward', fwdSlots, p.fwdPre, p.fwdStep, [], false);

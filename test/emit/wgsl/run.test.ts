@@ -9,7 +9,7 @@ import { emitWgsl } from '../../../src/emit/wgsl/index.js';
 import { isConst } from '../../../src/ir/expr.js';
 import { randomProblem } from '../../../src/check/gradcheck.js';
 import { backwardSequence, forwardSequence } from '../../../src/check/reference.js';
-import type { RunnerOptions, WgslCellRunner } from '../../../src/runtime/webgpu/index.js';
+import { CellLayout, type RunnerOptions, type WgslCellRunner } from '../../../src/runtime/webgpu/index.js';
 import { allCells, compare, dawnDevice, failWithoutDeviceUnderCi, oddSizes } from './fixture.js';
 
 const nd = await dawnDevice();
@@ -31,7 +31,7 @@ async function load(c: CompiledCell): Promise<GeneratedModule> {
 }
 
 /** Runs a random problem on the GPU and in float64; returns every mismatch, by tensor. */
-async function check(c: CompiledCell, opts: { steps: number; batch: number; seed: number; runner?: Partial<RunnerOptions>; perturb?: string; warm?: boolean; sizes?: Record<string, number> }) {
+async function check(c: CompiledCell, opts: { steps: number; batch: number; seed: number; runner?: Partial<RunnerOptions>; perturb?: string; warm?: boolean; sizes?: Record<string, number>; onRunner?: (r: WgslCellRunner) => void }) {
   const sizes = opts.sizes ?? oddSizes(c);
   const p = randomProblem(c, { ...opts, sizes });
   const seq = { batch: opts.batch, steps: opts.steps, inputs: p.inputs, init: p.init };
@@ -50,6 +50,7 @@ async function check(c: CompiledCell, opts: { steps: number; batch: number; seed
   }
   const gpuFw = await runner.forward({ params, inputs: p.inputs, init: p.init, steps: opts.steps });
   const gpuBw = await runner.backward(p.weights);
+  opts.onRunner?.(runner);
   runner.destroy();
 
   const results: Record<string, ReturnType<typeof compare>> = {};
@@ -93,6 +94,25 @@ describe.skipIf(!device)('WGSL on Dawn: forward and backward against the float64
   it('lstm-peephole: a sequence split into chunks of 2 steps, with 2 batch rows per loop invocation, matches', async () => {
     const r = await check(byName.get('lstm-peephole')!, { steps: 5, batch: 3, seed: 4, runner: { chunkSteps: 2, batchTile: 2 } });
     expect(failures(r)).toEqual([]);
+  });
+
+  it('lstm-peephole: a binding limit that splits both the batch and the sequence gives the reference results', async () => {
+    const c = byName.get('lstm-peephole')!;
+    const sizes = oddSizes(c);
+    // The per-row bytes of one step of the largest per-step buffer: a limit of 6 rows x 1 step of it.
+    const perRow = new CellLayout(emitWgsl(c).kernels, sizes, 1);
+    const widest = Math.max(perRow.xs.stride, 2 * perRow.states.stride, perRow.fwork.stride, perRow.bwork.stride);
+    let plan: { slices: number[]; chunks: number[] } | undefined;
+    const onRunner = (r: WgslCellRunner) => {
+      const bufs = r.deviceBuffers();
+      plan = { slices: r.batchSlices().map((s) => s.rows), chunks: bufs.chunks.filter((x) => x.b0 === 0).map((x) => x.steps) };
+      for (const x of bufs.chunks) for (const b of [x.xs, x.states, x.dstates, x.dxs]) expect(b.size).toBeLessThanOrEqual(4 * widest * 3 * 2);
+    };
+    const r = await check(c, { steps: 5, batch: 7, seed: 13, runner: { maxBindingBytes: 4 * widest * 3 * 2 }, onRunner });
+    expect(failures(r)).toEqual([]);
+    // 7 rows as 4 + 3 (two sets of pipelines); 4 rows of the widest buffer fit 6 / 4 steps: chunks of one step.
+    expect(plan!.slices).toEqual([4, 3]);
+    expect(plan!.chunks).toEqual([1, 1, 1, 1, 1]);
   });
 
   it('two-inputs: chunks of 1 step and a batch tile larger than the batch match', async () => {

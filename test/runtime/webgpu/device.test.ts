@@ -33,19 +33,20 @@ describe.skipIf(!device)('WgslCellRunner on the device', () => {
   const B = 3;
   const p = randomProblem(lstm, { steps: T, batch: B, seed: 21, sizes });
 
-  it('lstm: GPUBuffer parameters, inputs, initial states and seeds in chunks of 2 steps give what the array forms give', async () => {
+  it('lstm: GPUBuffer parameters, inputs, initial states and seeds in chunks of 2 steps and slices of the batch give what the array forms give', async () => {
     const ref = await WgslCellRunner.create(device!, kernels, { sizes, batch: B });
     const fw = await ref.forward({ params: p.params, inputs: p.inputs, init: p.init, steps: T });
     const bw = await ref.backward(p.weights);
 
-    const r = await WgslCellRunner.create(device!, kernels, { sizes, batch: B, chunkSteps: 2 });
+    const r = await WgslCellRunner.create(device!, kernels, { sizes, batch: B, chunkSteps: 2, batchSlice: 2 });
+    expect(r.batchSlices()).toEqual([0, 1, 2].map((b0) => ({ b0, rows: 1 })));
     const packed = new Float32Array(r.layout.params.total);
     for (const q of kernels.params) r.layout.params.pack(packed, q.name, p.params[q.name]!);
     r.writeParams(upload(packed));
     r.writeInputs({ x: upload(p.inputs.x!) }, T);
     r.writeInit({ h: upload(p.init.h!), c: p.init.c! });
     await r.runForward();
-    expect(r.deviceBuffers().chunks.map((c) => [c.t0, c.steps])).toEqual([[0, 2], [2, 2], [4, 1]]);
+    expect(r.deviceBuffers().chunks.map((c) => [c.b0, c.t0, c.steps])).toEqual([0, 1, 2].flatMap((b) => [[b, 0, 2], [b, 2, 2], [b, 4, 1]]));
     // Only s_T of h comes back.
     const last = await r.readStates({ names: ['h'], last: true });
     expect(Object.keys(last)).toEqual(['h']);
