@@ -116,6 +116,9 @@ function evalNode(e: Expr, memo: Memo, B: number, sizes: Sizes, fns: FnTable): F
   }
 }
 
+/** Is `name` a scalar parameter of the cell? */
+const p0 = (cell: CellIR, name: string): boolean => cell.params.some((p) => p.name === name && p.shape.length === 0);
+
 /** Broadcasts a scalar result to a full [batch × n] array. */
 function full(v: Float64Array | number, len: number): Float64Array {
   return typeof v === 'number' ? new Float64Array(len).fill(v) : v;
@@ -142,7 +145,7 @@ function leafValue(cell: CellIR, sizes: Sizes, seq: SeqInput, params: Params, t:
   for (const p of cell.params) {
     const v = params[p.name];
     if (!v || v.length !== numel(p.shape, sizes)) throw new Error(`parameter '${p.name}' is missing or has the wrong length`);
-    memo.set(p.id, p.shape.length === 1 ? repeatRows(v, seq.batch) : v);
+    memo.set(p.id, p.shape.length === 0 ? v[0]! : p.shape.length === 1 ? repeatRows(v, seq.batch) : v);
   }
   for (const x of cell.inputs) {
     const n = numel(x.shape, sizes);
@@ -241,7 +244,11 @@ export function backwardSequence(cell: CellIR, bw: BackwardStep, sizes: Sizes, p
       } else {
         const v = get(memo, g.g);
         const n = G.length;
-        for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) G[i] += typeof v === 'number' ? v : v[b * n + i]!;
+        if (p0(cell, g.param)) {
+          // a scalar parameter: the sum over the term's elements too
+          const len = B * (g.g.shape.length ? evalDim(g.g.shape[0]!, sizes) : 1);
+          for (let i = 0; i < len; i++) G[0] += typeof v === 'number' ? v : v[i]!;
+        } else for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) G[i] += typeof v === 'number' ? v : v[b * n + i]!;
       }
     }
   }
@@ -277,7 +284,7 @@ export function tangentSequence(cell: CellIR, sizes: Sizes, params: Params, seq:
   for (let t = 0; t < seq.steps; t++) {
     const memo = fw.memos[t]!;
     const tan = new Map<number, Float64Array | number>();
-    for (const p of cell.params) tan.set(p.id, p.shape.length === 1 ? repeatRows(dir.params[p.name]!, B) : dir.params[p.name]!);
+    for (const p of cell.params) tan.set(p.id, p.shape.length === 0 ? dir.params[p.name]![0]! : p.shape.length === 1 ? repeatRows(dir.params[p.name]!, B) : dir.params[p.name]!);
     for (const x of cell.inputs) {
       const n = B * numel(x.shape, sizes);
       tan.set(x.id, dir.inputs[x.name]!.subarray(t * n, (t + 1) * n));
@@ -323,6 +330,7 @@ function tangentNode(e: Expr, val: Memo, tan: Memo, B: number, sizes: Sizes, fns
       const def = fns.get(e.fn);
       const dfn = def.custom ? (() => { const g = fns.get(`${e.fn}_grad`).eval; return (xx: number) => g(xx); })() : TANGENT[e.fn];
       if (!dfn) throw new InvariantError(`no tangent for ${e.fn}`);
+      if (typeof x === 'number' && typeof dx === 'number') return dfn(x, y as number) * dx;
       const n = typeof x === 'number' ? (typeof dx === 'number' ? 1 : dx.length) : x.length;
       const out = new Float64Array(n);
       for (let i = 0; i < n; i++) out[i] = dfn(at(x, i), at(y, i)) * at(dx, i);
@@ -330,6 +338,10 @@ function tangentNode(e: Expr, val: Memo, tan: Memo, B: number, sizes: Sizes, fns
     }
     case 'zip': {
       const a = V(e.a), b = V(e.b), da = D(e.a), db = D(e.b);
+      if ([a, b, da, db].every((v) => typeof v === 'number')) {
+        const [x, y, dx, dy] = [a, b, da, db] as number[];
+        return e.op === 'add' ? dx! + dy! : e.op === 'sub' ? dx! - dy! : e.op === 'mul' ? dx! * y! + x! * dy! : (dx! * y! - x! * dy!) / (y! * y!);
+      }
       const n = Math.max(...[a, b, da, db].map((v) => (typeof v === 'number' ? 1 : v.length)));
       const out = new Float64Array(n);
       for (let i = 0; i < n; i++) {

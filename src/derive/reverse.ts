@@ -2,9 +2,10 @@
 
 import { InvariantError } from '../spec/diagnostic.js';
 import { RESERVED } from '../spec/read.js';
-import { add, broadcast, children, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, reduce, slice, sub, topoOrder, useCounts } from '../ir/expr.js';
+import { add, broadcast, children, concat, type Const, constant, div, type Expr, isConst, type Leaf, leaf, matvec, mul, neg, reduce, slice, sub, topoOrder, useCounts, zeros } from '../ir/expr.js';
+import { subDims } from '../ir/dims.js';
 import type { CellIR } from '../ir/lower.js';
-import { addDims, ZERO_DIM } from '../ir/shape.js';
+import { addDims, shapeKey, ZERO_DIM } from '../ir/shape.js';
 
 /** A product of factors with a sign; an adjoint is a sum of terms until it is materialized. */
 interface Term {
@@ -85,6 +86,20 @@ function combine(terms: readonly Term[]): Expr {
   return sum(parts);
 }
 
+/**
+ * The terms of a scalar node's adjoint, grouped by the size of the vector each one has. The adjoint of a
+ * scalar s used as s ⊙ v is Σ_i (dy ⊙ v)_i; the sum is linear, so it is deferred to the parameter's
+ * gradient (summed over elements, rows and steps), and terms of different sizes never meet.
+ */
+function byShape(ts: readonly Term[]): Term[][] {
+  const groups = new Map<string, Term[]>();
+  for (const t of ts) {
+    const k = shapeKey(t.factors.find((f) => f.shape.length > 0)?.shape ?? []);
+    groups.set(k, [...(groups.get(k) ?? []), t]);
+  }
+  return [...groups.values()];
+}
+
 /** Splits dy ⊙ r into the factors [dy, r] so adjoints sharing dy can be factored. */
 function asTerm(e: Expr, dy: Expr): Term {
   if (e.kind === 'zip' && e.op === 'mul' && e.a === dy) return { sign: 1, factors: [dy, e.b] };
@@ -152,13 +167,18 @@ export function deriveBackward(cell: CellIR): BackwardStep {
         continue;
       }
     }
-    const dy = adjointOf(n);
-    RULES[n.kind](n as never, dy, { push, grads });
+    // A scalar node's adjoint is kept unreduced, one vector per size it broadcast to (see byShape).
+    for (const group of n.shape.length === 0 ? byShape(ts) : [ts]) {
+      const dy = group === ts ? adjointOf(n) : combine(group);
+      RULES[n.kind](n as never, dy, { push, grads });
+    }
   }
 
-  // Leaves: parameters (sum terms), inputs and previous states.
+  // Leaves: parameters (sum terms), inputs and previous states. A scalar parameter's terms are vectors
+  // (dα ⊙-terms such as dy ⊙ v): its gradient sums them over their elements too, one term per size.
   for (const p of cell.params) {
-    if (terms.has(p.id)) grads.push({ kind: 'sum', param: p.name, g: combine(terms.get(p.id)!) });
+    const ts = terms.get(p.id);
+    if (ts) for (const group of p.shape.length === 0 ? byShape(ts) : [ts]) grads.push({ kind: 'sum', param: p.name, g: combine(group) });
   }
   const inputAdjoint = new Map(cell.inputs.map((x) => [x.name, combine(terms.get(x.id) ?? [])]));
   const prevAdjoint = new Map(cell.prev.map((s) => [s.name, combine(terms.get(s.id) ?? [])]));
@@ -211,10 +231,11 @@ export function deriveBackward(cell: CellIR): BackwardStep {
   const recomputed: Expr[] = [];
   // States s_t are stored by the sequence forward anyway, so they are never saved twice.
   const stateIds = new Set(roots.map((r) => r.id));
+  // A scalar node is a function of parameters and constants only: every printer computes it where it is read.
   const available = (c: Expr): boolean =>
-    c.kind === 'leaf' || c.kind === 'const' || stateIds.has(c.id) || saved.includes(c) || recomputed.includes(c);
+    c.kind === 'leaf' || c.kind === 'const' || c.shape.length === 0 || stateIds.has(c.id) || saved.includes(c) || recomputed.includes(c);
   const cheap = (e: Expr): boolean =>
-    (e.kind === 'zip' || e.kind === 'concat' || e.kind === 'broadcast' || (e.kind === 'map' && e.fn === 'neg')) && !names.has(e.id);
+    (e.kind === 'zip' || e.kind === 'concat' || e.kind === 'slice' || e.kind === 'broadcast' || (e.kind === 'map' && e.fn === 'neg')) && !names.has(e.id);
   const need = (e: Expr): void => {
     if (available(e)) return;
     if (cheap(e)) {
@@ -286,8 +307,10 @@ const RULES = {
       off = addDims(off, p.shape[0]!);
     }
   },
-  slice: () => {
-    throw new InvariantError('slice appears only in derived code and is not differentiated');
+  // y = a[start : start+len]  ->  da = [0; dy; 0]: dy scattered into the sliced range (slices of one vector add up)
+  slice: (n, dy, { push }) => {
+    const rest = subDims(n.a.shape[0]!, addDims(n.start, n.length));
+    push(n.a, { sign: 1, factors: [concat([zeros(n.start), dy.shape.length ? dy : constant((dy as Const).value, [n.length]), zeros(rest)])] });
   },
   // y = Σ_i a_i (mean: / n)  ->  da_i = dy (mean: dy / n): the scalar cotangent broadcasts back
   reduce: (n, dy, { push }) => {

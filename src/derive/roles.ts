@@ -89,8 +89,9 @@ export function paramRoles(cell: CellIR): Record<string, RoleText> {
     }
     if (e.kind === 'zip') {
       for (const [p, other] of [[e.a, e.b], [e.b, e.a]] as const) {
-        if (p.kind !== 'leaf' || p.role !== 'param' || p.shape.length !== 1 || roles[p.name]) continue;
+        if (p.kind !== 'leaf' || p.role !== 'param' || p.shape.length > 1 || roles[p.name]) continue;
         if (e.op === 'add' || e.op === 'sub') roles[p.name] = 'bias';
+        else if (p.shape.length === 0) roles[p.name] = 'scale'; // a scalar gain or divisor starts at 1
         // A gain of a normalised value (layer norm: other reads a reduction) is a scale, also inside a gate.
         else if (e.op === 'mul') roles[p.name] = normalised(other) ? 'scale' : inGate && readsState(other, stateMemo) ? 'peephole' : other.kind === 'leaf' && other.role === 'state' ? 'diagonal' : 'scale';
       }

@@ -125,7 +125,8 @@ class LatexPrinter extends Printer {
         return { text: `${this.child(e.a, Prec.Sum)} - ${this.child(e.b, Prec.Product)}`, prec: Prec.Sum };
       case 'mul': {
         if (e.a === e.b) return { text: `${this.child(e.a, Prec.Atom)}^{2}`, prec: Prec.Atom };
-        const scalar = e.a.kind === 'const' || e.b.kind === 'const' || e.a.kind === 'broadcast' || e.b.kind === 'broadcast';
+        // a scalar (a constant, a scalar parameter or a broadcast per-row scalar) scales by juxtaposition: \alpha h
+        const scalar = e.a.shape.length === 0 || e.b.shape.length === 0 || e.a.kind === 'broadcast' || e.b.kind === 'broadcast';
         return { text: `${this.child(e.a, Prec.Product)} ${scalar ? '' : '\\odot '}${this.child(e.b, Prec.Product)}`, prec: Prec.Product };
       }
       case 'div':
@@ -226,10 +227,10 @@ export function cellLatex(c: CompiledCell): CellLatex {
   const gradients: LatexEquation[] = [];
   for (const p of cell.params) {
     const terms = bw.grads.filter((g) => g.param === p.name).map((g) =>
-      g.kind === 'outer' ? `${operand(bp.ref(g.dy))} \\, ${operand(bp.ref(g.v))}^{\\top}` : bp.ref(g.g),
+      g.kind === 'outer' ? `${operand(bp.ref(g.dy))} \\, ${operand(bp.ref(g.v))}^{\\top}` : p.shape.length === 0 ? `\\mathbf{1}^{\\top} ${bp.ref(g.g).startsWith('-') ? `\\left(${bp.ref(g.g)}\\right)` : operand(bp.ref(g.g))}` : bp.ref(g.g),
     );
     const body = terms.length > 1 ? `\\left(${terms.join(' + ')}\\right)` : terms[0] ?? '0';
-    gradients.push({ lhs: `\\frac{\\partial L}{\\partial ${sym(p.name)}}`, rhs: `\\sum_{t=1}^{T} ${body}`, note: p.shape.length === 1 ? 'summed over the batch as well' : undefined });
+    gradients.push({ lhs: `\\frac{\\partial L}{\\partial ${sym(p.name)}}`, rhs: `\\sum_{t=1}^{T} ${body}`, note: p.shape.length === 1 ? 'summed over the batch as well' : p.shape.length === 0 ? 'a scalar: summed over the elements (1 is a vector of ones) and the batch as well' : undefined });
   }
   if (spec.readout) {
     gradients.push(

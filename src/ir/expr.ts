@@ -1,6 +1,7 @@
 // The tensor expression IR: a closed union of interned nodes (equal subexpressions are one object).
 
 import { InvariantError } from '../spec/diagnostic.js';
+import { provablyLE, subDims } from './dims.js';
 import { addDims, constDim, type Dim, dimKey, type Shape, shapeEq, shapeKey, ZERO_DIM } from './shape.js';
 
 /** Where a leaf's value comes from at each time step. */
@@ -87,11 +88,14 @@ export function leaf(role: Role, name: string, shape: Shape): Leaf {
   return intern<Leaf>(`leaf|${role}|${name}|${shapeKey(shape)}`, { kind: 'leaf', role, name, shape });
 }
 
-export function constant(value: number): Const {
+/** A number; with a shape, the same number in every element (zeros(n) pads a slice's adjoint). */
+export function constant(value: number, shape: Shape = []): Const {
   // -0 and 0 intern to one node.
   const v = value === 0 ? 0 : value;
-  return intern<Const>(`const|${v}`, { kind: 'const', value: v, shape: [] });
+  return intern<Const>(shape.length ? `const|${v}|${shapeKey(shape)}` : `const|${v}`, { kind: 'const', value: v, shape });
 }
+
+export const zeros = (n: Dim): Const => constant(0, [n]);
 
 export const isConst = (e: Expr, v?: number): e is Const =>
   e.kind === 'const' && (v === undefined || e.value === v);
@@ -158,7 +162,31 @@ export function zip(op: ZipOp, a: Expr, b: Expr): Expr {
     default:
       return assertNever(op, 'zip op');
   }
+  // Elementwise work on a stacked vector is done part by part: [a; b] ⊙ v = [a ⊙ v[0:|a|]; b ⊙ v[|a|:]].
+  if (a.kind === 'concat' || b.kind === 'concat') {
+    const c = a.kind === 'concat' ? a : (b as Concat);
+    return distribute(c, (part, off, len) => {
+      const other = (x: Expr): Expr => (x === c ? part : x.shape.length ? slice(x, off, len) : x);
+      return zip(op, other(a), other(b));
+    });
+  }
   return intern<Zip>(`zip|${op}|${a.id}|${b.id}`, { kind: 'zip', op, a, b, shape });
+}
+
+/** concat(f(part_k, offset_k, length_k)): a part that folds to a number becomes that number at the part's length. */
+function distribute(c: Concat, f: (part: Expr, off: Dim, len: Dim) => Expr): Expr {
+  let off = ZERO_DIM;
+  const parts = c.parts.map((p) => {
+    const len = p.shape[0]!;
+    let r = f(p, off, len);
+    off = addDims(off, len);
+    if (r.shape.length === 0) {
+      if (r.kind !== 'const') throw new InvariantError('a part of a stacked vector became a scalar');
+      r = constant(r.value, [len]);
+    }
+    return r;
+  });
+  return concat(parts);
 }
 
 export const add = (a: Expr, b: Expr): Expr => zip('add', a, b);
@@ -167,7 +195,8 @@ export const mul = (a: Expr, b: Expr): Expr => zip('mul', a, b);
 export const div = (a: Expr, b: Expr): Expr => zip('div', a, b);
 
 export function neg(a: Expr): Expr {
-  if (a.kind === 'const') return constant(-a.value);
+  if (a.kind === 'const') return constant(-a.value, a.shape);
+  if (a.kind === 'concat') return concat(a.parts.map(neg));
   if (a.kind === 'map' && a.fn === 'neg') return a.a;
   if (a.kind === 'zip' && a.op === 'sub') return zip('sub', a.b, a.a);
   return intern<MapE>(`map|neg|${a.id}`, { kind: 'map', fn: 'neg', a, shape: a.shape });
@@ -179,31 +208,52 @@ export function map(fn: string, a: Expr): Expr {
   return intern<MapE>(`map|${fn}|${a.id}`, { kind: 'map', fn, a, shape: a.shape });
 }
 
-export function concat(parts: readonly Expr[]): Expr {
+export function concat(given: readonly Expr[]): Expr {
+  // Nested stacks flatten, and neighbouring constant parts of one value merge: [0; [a; 0]; 0] = [0; a; 0].
+  const parts: Expr[] = [];
+  for (const p of given.flatMap((q) => (q.kind === 'concat' ? q.parts : [q]))) {
+    if (p.shape.length !== 1) throw new InvariantError('concat of a non-vector');
+    if (dimKey(p.shape[0]!) === '0') continue;
+    const last = parts[parts.length - 1];
+    if (last && last.kind === 'const' && p.kind === 'const' && last.value === p.value) parts[parts.length - 1] = constant(p.value, [addDims(last.shape[0]!, p.shape[0]!)]);
+    else parts.push(p);
+  }
   if (parts.length === 1) return parts[0]!;
   let total = ZERO_DIM;
-  for (const p of parts) {
-    if (p.shape.length !== 1) throw new InvariantError('concat of a non-vector');
-    total = addDims(total, p.shape[0]!);
-  }
+  for (const p of parts) total = addDims(total, p.shape[0]!);
   return intern<Concat>(`concat|${parts.map((p) => p.id).join(',')}`, { kind: 'concat', parts, shape: [total] });
 }
 
 export function slice(a: Expr, start: Dim, length: Dim): Expr {
   if (a.shape.length !== 1) throw new InvariantError('slice of a non-vector');
   if (dimKey(start) === dimKey(ZERO_DIM) && dimKey(length) === dimKey(a.shape[0]!)) return a;
-  if (isConst(a, 0)) return a;
-  // Slices distribute over sums, so (W_cᵀ δ + W_uᵀ δ)[0:H] becomes two column-block products.
-  if (a.kind === 'zip' && (a.op === 'add' || a.op === 'sub') && a.a.shape.length === 1 && a.b.shape.length === 1)
-    return zip(a.op, slice(a.a, start, length), slice(a.b, start, length));
+  if (a.kind === 'const') return constant(a.value, [length]);
+  // Slices distribute over sums, so (W_cᵀ δ + W_uᵀ δ)[0:H] becomes two column-block products; a scalar operand stays.
+  if (a.kind === 'zip' && (a.op === 'add' || a.op === 'sub' || a.a.shape.length === 0 || a.b.shape.length === 0)) {
+    const part = (x: Expr): Expr => (x.shape.length ? slice(x, start, length) : x);
+    return zip(a.op, part(a.a), part(a.b));
+  }
   if (a.kind === 'map' && a.fn === 'neg') return neg(slice(a.a, start, length));
-  // A slice of a concat that lines up with one part is that part.
+  // A slice of a slice is one slice.
+  if (a.kind === 'slice') return slice(a.a, addDims(a.start, start), length);
+  // A slice of a concat takes the parts it overlaps (parts at symbolic offsets are compared for every size).
   if (a.kind === 'concat') {
+    const end = addDims(start, length);
+    const out: Expr[] = [];
     let off = ZERO_DIM;
+    let known = true;
     for (const p of a.parts) {
-      if (dimKey(off) === dimKey(start) && dimKey(p.shape[0]!) === dimKey(length)) return p;
-      off = addDims(off, p.shape[0]!);
+      const pEnd = addDims(off, p.shape[0]!);
+      if (provablyLE(pEnd, start) || provablyLE(end, off)) {
+        // no overlap
+      } else if (provablyLE(start, off) && provablyLE(pEnd, end)) out.push(p);
+      else if (provablyLE(off, start) && provablyLE(end, pEnd)) out.push(slice(p, subDims(start, off), length));
+      else if (provablyLE(off, start) && provablyLE(start, pEnd) && provablyLE(pEnd, end)) out.push(slice(p, subDims(start, off), subDims(pEnd, start)));
+      else if (provablyLE(start, off) && provablyLE(off, end) && provablyLE(end, pEnd)) out.push(slice(p, ZERO_DIM, subDims(end, off)));
+      else known = false;
+      off = pEnd;
     }
+    if (known) return concat(out);
   }
   return intern<Slice>(`slice|${a.id}|${dimKey(start)}|${dimKey(length)}`, { kind: 'slice', a, start, length, shape: [length] });
 }

@@ -5,7 +5,8 @@ import { Diagnostic, didYouMean } from '../spec/diagnostic.js';
 import { spanOf } from '../spec/source-expr.js';
 import type { CellSpec, EquationDecl, SourceExpr } from '../spec/types.js';
 import { SCALAR_MACROS } from './scalar-derive.js';
-import { add, broadcast, concat, constant, type Expr, isRowScalar, type Leaf, leaf, map, matvec, mul, neg, reduce, sub, topoOrder, depths, zip, type ZipOp } from './expr.js';
+import { add, broadcast, concat, constant, type Expr, isRowScalar, type Leaf, leaf, map, matvec, mul, neg, reduce, slice, sub, topoOrder, depths, zip, type ZipOp } from './expr.js';
+import { sliceBounds } from './slice-index.js';
 import { FnTable, USER_FUNCTIONS } from './functions.js';
 import { compileScalar, scalarBody, scalarDerivative, validateScalar } from './scalar.js';
 import { dimKey, showDim, showShape } from './shape.js';
@@ -132,6 +133,9 @@ export function lowerCell(spec: CellSpec): CellIR {
   const used = new Set<string>();
   const equations: Equation[] = [];
   const depthMemo = new Map<number, number>();
+  const sizeNames = new Set(spec.sizes.map((z) => z.name));
+  /** Slices taken of each equation's value: an equation read only through slices is live when one of them is. */
+  const slicedEqs = new Map<string, Expr[]>();
 
   for (const [idx, eq] of spec.equations.entries()) {
     const se = eq.expr;
@@ -229,7 +233,7 @@ export function lowerCell(spec: CellSpec): CellIR {
                 // A per-row scalar (a reduction, or an equation of one) scales a vector.
                 if ((isRowScalar(a) && a.kind !== 'leaf') || (isRowScalar(b) && b.kind !== 'leaf')) return zipBroadcast('mul', a, b);
                 const one = [a, b].find((v) => dimKey(v.shape[0]!) === '1' && dimKey(a.shape[0]!) !== dimKey(b.shape[0]!));
-                if (one) throw new Diagnostic(`a parameter of size 1 is a vector, not a scalar ${where}`, at(n), 'scalar parameters are not supported yet: use a vector with one value per unit (alpha: hidden) and .*');
+                if (one) throw new Diagnostic(`a parameter of size 1 is a vector, not a scalar ${where}`, at(n), `a scalar parameter has an empty shape (${one.kind === 'leaf' ? one.name : 'alpha'}: []) and scales a vector with *; or give it the vector's size and use .*`);
                 throw new Diagnostic(`'*' between two vectors ${where}`, at(n), "use '.*' for the elementwise product");
               }
               return mul(a, b);
@@ -284,7 +288,7 @@ export function lowerCell(spec: CellSpec): CellIR {
           if (USER_FUNCTIONS.includes(f) || (fns.has(f) && !fns.get(f).helper)) {
             if (args.length !== 1) throw new Diagnostic(`'${f}' takes one argument ${where}`, at(n));
             const a = vec(lower(args[0]!), args[0]!, `the argument of ${f}`);
-            if (a.shape.length === 0) throw new Diagnostic(`'${f}' of a constant ${where}`, at(n), 'apply activations to vectors');
+            if (a.kind === 'const') throw new Diagnostic(`'${f}' of a constant ${where}`, at(n), 'apply activations to vectors or to scalar parameters');
             return map(f, a);
           }
           if (REDUCTIONS.includes(f)) {
@@ -302,15 +306,29 @@ export function lowerCell(spec: CellSpec): CellIR {
           throw new Diagnostic(`unknown function '${f}' ${where}`, at(n), didYouMean(f, known) ?? `known functions: ${known.join(', ')}; declare others under activations:`);
         }
         default:
-          if (n.type === 'AccessorNode' || n.type === 'IndexNode')
-            throw new Diagnostic(`slicing a vector is not supported yet ${where}`, at(n), 'write one product per block instead of slicing a fused one: i: sigmoid(W_i * x + U_i * h_prev + b_i), f: ... (concat(a, b) stacks vectors)');
+          if (n.type === 'AccessorNode') {
+            // v[lo:hi]: 1-based, both ends included (mathjs), bounds are size expressions
+            const obj = (n as unknown as { object: Any }).object;
+            const a = lower(obj);
+            const what = obj.type === 'SymbolNode' ? `'${obj.name}'` : 'the vector';
+            if (a.shape.length === 2) throw new Diagnostic(`slicing a matrix is not supported ${where}`, at(n), `slice its product instead, as in (${obj.type === 'SymbolNode' ? obj.name : 'W'} * x)[1:hidden], or declare one parameter per block`);
+            if (a.shape.length === 0) throw new Diagnostic(`${what} is a scalar and cannot be sliced ${where}`, at(n), 'slice vectors: v[lo:hi]');
+            const { start, length } = sliceBounds(n, a.shape[0]!, what, sizeNames, at, where);
+            const out = slice(a, start, length);
+            if (obj.type === 'SymbolNode' && eqNames.includes(obj.name!)) slicedEqs.set(obj.name!, [...(slicedEqs.get(obj.name!) ?? []), out]);
+            return out;
+          }
+          if (n.type === 'IndexNode')
+            throw new Diagnostic(`an index without a vector ${where}`, at(n), 'slice a vector: v[lo:hi]');
           throw new Diagnostic(`${n.type.replace(/Node$/, '').toLowerCase()} expressions are not supported ${where}`, at(n), 'equations use + - * .* ./ ^, numbers, names and function calls');
       }
     };
 
     const expr = lower(se.node as Any);
     const isState = stateNames.has(eq.name);
-    if (expr.shape.length !== 1) throw new Diagnostic(`the equation for '${eq.name}' evaluates to a ${expr.shape.length === 0 ? 'constant' : 'matrix'}`, spanOf(se, se.node), 'an equation must produce a vector');
+    if (expr.shape.length !== 1)
+      throw new Diagnostic(`the equation for '${eq.name}' evaluates to a ${expr.shape.length === 0 ? (expr.kind === 'const' ? 'constant' : 'scalar') : 'matrix'}`, spanOf(se, se.node),
+        expr.shape.length === 0 && expr.kind !== 'const' ? 'an equation must produce a vector: write the scalar where it is used, as in alpha * v' : 'an equation must produce a vector');
     if (isState) {
       const decl = spec.state.find((s) => s.name === eq.name)!;
       if (dimKey(decl.shape[0]!) !== dimKey(expr.shape[0]!))
@@ -333,7 +351,7 @@ export function lowerCell(spec: CellSpec): CellIR {
   for (const p of spec.params) if (!used.has(p.name)) throw new Diagnostic(`parameter '${p.name}' is never used`, p.span, 'remove it or use it in an equation');
   for (const x of spec.inputs) if (!used.has(x.name)) throw new Diagnostic(`input '${x.name}' is never used`, x.span, 'remove it or use it in an equation');
   for (const eq of equations) {
-    if (!eq.isState && !live.has(eq.expr.id)) throw new Diagnostic(`'${eq.name}' is computed but never used by a state update`, eq.decl.span, 'remove it or use it');
+    if (!eq.isState && !live.has(eq.expr.id) && !(slicedEqs.get(eq.name) ?? []).some((x) => live.has(x.id))) throw new Diagnostic(`'${eq.name}' is computed but never used by a state update`, eq.decl.span, 'remove it or use it');
   }
   return { spec, fns, inputs, prev, params, equations, next };
 }

@@ -156,10 +156,12 @@ function readDim(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>):
   return walk(e.node);
 }
 
-function readShape(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>, what: string): Shape {
+function readShape(c: Ctx, n: YNode | null, sizes: ReadonlyMap<string, SizeDecl>, what: string, scalarOk = false): Shape {
   if (isSeq(n)) {
     const items = n.items as (YNode | null)[];
-    if (items.length === 0) fail(c, n, `scalar parameters (${what} []) are not supported yet`, 'use a vector with one value per unit (alpha: hidden) and multiply elementwise: alpha .* v');
+    // [] is a scalar (rank 0): one number, learned like any parameter, that broadcasts over a vector.
+    if (items.length === 0 && scalarOk) return [];
+    if (items.length === 0) fail(c, n, `${what} is a scalar ([]), but only a parameter may be one`, 'inputs and states are vectors: write <name>: <size>');
     if (items.length > 2) fail(c, n, `${what} must be a vector [n] or a matrix [rows, cols]`, 'tensors of rank 3 or more are not supported');
     return items.map((i) => readDim(c, i, sizes));
   }
@@ -213,7 +215,7 @@ function readTensors(c: Ctx, n: YNode | null, what: string, sizes: ReadonlyMap<s
       if (!shapeNode) fail(c, value, `'${key}' needs a shape`);
     }
     if (shapeNode === null) fail(c, keyNode, `'${key}' needs a shape`, `e.g. ${key}: hidden or ${key}: [hidden, input]`);
-    const shape = readShape(c, shapeNode, sizes, `the shape of '${key}'`);
+    const shape = readShape(c, shapeNode, sizes, `the shape of '${key}'`, what === 'parameters');
     if (what !== 'parameters' && shape.length !== 1) fail(c, shapeNode, `${what === 'inputs' ? 'an input' : 'a state'} must be a vector`, `write ${key}: <size>`);
     taken.set(key, what === 'parameters' ? 'a parameter' : what === 'inputs' ? 'an input' : 'a state');
     out.push({ name: key, span: spanOfNode(c, keyNode), shape, shapeSpan: spanOfNode(c, shapeNode) });

@@ -3,8 +3,9 @@
 import type { CompiledCell } from '../../derive/compile.js';
 import { forwardNames } from '../../derive/reverse.js';
 import { paramRoles } from '../../derive/roles.js';
-import { add, broadcast, type Expr, isConst, leaf, map, mul, neg, reduce, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
-import { type Dim, dimKey, showShape } from '../../ir/shape.js';
+import { add, broadcast, concat, type Expr, isConst, leaf, map, mul, neg, reduce, slice, type Slice, sub, topoOrder, zip, children, type Leaf } from '../../ir/expr.js';
+import { addDims, type Dim, dimKey, showShape, ZERO_DIM } from '../../ir/shape.js';
+import { nonZeroParts, orderByLength, stackParts } from './slices.js';
 import { cellLatex } from '../latex.js';
 import { GeneratedNames, specIdent } from '../names.js';
 import { tsBlockComment, tsKey, tsLineComment, tsString, tsTemplate } from '../../text/escape.js';
@@ -13,7 +14,7 @@ import { customHelper, customHelperName, FIXED_HELPERS, TS_HELPERS, TsPrinter } 
 import { type Group, isRowBarrier, planBackward, planForward, sinkLevels } from './plan.js';
 import { addX, dimX, type IntX, mulX, numX, type Op, type PBuffer, type PLoc, type Program, type PRead, symX } from './program.js';
 
-type Layout = 'seq' | 'seqNext' | 'row' | 'param';
+type Layout = 'seq' | 'seqNext' | 'row' | 'param' | 'scalar';
 interface Loc {
   readonly arr: string;
   readonly layout: Layout;
@@ -101,6 +102,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const leafLoc = (l: Leaf): Loc => {
     switch (l.role) {
       case 'param':
+        if (l.shape.length === 0) return { arr: id(l.name), layout: 'scalar', width: '1', n: ZERO_DIM };
         return { arr: id(l.name), layout: 'param', width: width(l), n: l.shape[0]! };
       case 'input':
         return { arr: id(l.name), layout: 'seq', width: width(l), n: l.shape[0]! };
@@ -122,6 +124,26 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const pLoc = (l: Loc): PLoc => ({ buf: l.arr, layout: l.layout, n: l.n, off: l.offD });
 
   /** Emits the loops of one phase: nodes computed (grouped by vector length) and values stored. */
+  /** The location of a[start..] for a slice: its operand's locations, shifted. */
+  const shiftLoc = (l: Loc, by: Dim): Loc => {
+    const offD = addDims(l.offD ?? ZERO_DIM, by);
+    return { ...l, offD, off: dimKey(offD) === '0' ? undefined : dim(offD) };
+  };
+  const sliceLocs = (e: Slice, locsOf: (e: Expr) => Loc[] | undefined): Loc[] => {
+    const inner = e.a.kind === 'slice' ? sliceLocs(e.a, locsOf) : locsOf(e.a);
+    if (!inner) throw new Error(`the TypeScript kernels have no location for a sliced vector in ${spec.name}`);
+    return inner.map((l) => shiftLoc(l, e.start));
+  };
+  /** A node's location(s) as a list, from a location function; leaves from their own. */
+  const locsOf = (e: Expr, locOf: (e: Expr) => Loc | undefined): Loc[] | undefined => {
+    const l = locOf(e) ?? (e.kind === 'leaf' ? leafLoc(e) : undefined);
+    return l ? [l] : undefined;
+  };
+  const sliceRead = (e: Slice, locsOf: (e: Expr) => Loc[] | undefined): PRead => {
+    const ls = sliceLocs(e, locsOf).map(pLoc);
+    return ls.length === 1 ? { kind: 'loc', loc: ls[0]! } : { kind: 'sum', locs: ls };
+  };
+
   const phaseLoops = (nodes: readonly Expr[], stores: readonly Store[], locOf: (e: Expr) => Loc | undefined, special: (e: Expr, base: (loc: Loc) => string) => string | undefined, indent: string,
     products: (e: Expr) => Loc[] | undefined = () => undefined): string[] => {
     const lines: string[] = [];
@@ -129,7 +151,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     for (const e of nodes) lengths.set(dimKey(e.shape[0]!), e.shape[0]!);
     for (const s of stores) lengths.set(dimKey(storeLength(s)), storeLength(s));
     for (const [key, len] of lengths) {
-      const mine = nodes.filter((e) => dimKey(e.shape[0]!) === key);
+      // A slice is read at an offset in its operand, never computed.
+      const mine = nodes.filter((e) => dimKey(e.shape[0]!) === key && e.kind !== 'slice');
       const myStores = stores.filter((s) => dimKey(storeLength(s)) === key);
       const inLoop = new Set(mine.map((e) => e.id));
       const uses = new Map<number, number>();
@@ -138,12 +161,12 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const temps = new Map<number, string>();
       const bases = new Map<string, string>();
       const base = (loc: Loc): string => {
-        if (loc.layout === 'param') return '';
+        if (loc.layout === 'param' || loc.layout === 'scalar') return '';
         const expr = loc.layout === 'seq' ? `(${I.step} * ${I.batch} + ${I.row}) * ${loc.width}` : loc.layout === 'seqNext' ? `((${I.step} + 1) * ${I.batch} + ${I.row}) * ${loc.width}` : `${I.row} * ${loc.width}`;
         if (!bases.has(expr)) bases.set(expr, N.fresh(`o${bases.size + 1}`));
         return bases.get(expr)!;
       };
-      const at = (loc: Loc): string => `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`;
+      const at = (loc: Loc): string => (loc.layout === 'scalar' ? `${loc.arr}[0]` : `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`);
       // A reduction sums its operand's row (each packed product output, if it is a product); a broadcast reads element 0.
       const rowRead = (e: Expr & { kind: 'reduce' | 'broadcast' }): string => {
         const a = e.a;
@@ -160,6 +183,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         if (temps.has(e.id)) return temps.get(e.id);
         if (inLoop.has(e.id)) return e.kind === 'matvec' ? special(e, base) : isRowBarrier(e) ? rowRead(e) : undefined;
         if (e.kind === 'const') return undefined;
+        if (e.kind === 'slice') {
+          const reads = sliceLocs(e, (a) => products(a) ?? locsOf(a, locOf)).map(at);
+          return reads.length > 1 ? `(${reads.join(' + ')})` : reads[0]!;
+        }
         const sp = special(e, base);
         if (sp !== undefined) return sp;
         const loc = locOf(e);
@@ -247,7 +274,9 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const reads = locs.map((loc) => `${loc.arr}[${[base(loc), loc.off, I.col].filter(Boolean).join(' + ')}]`);
       return reads.length > 1 ? `(${reads.join(' + ')})` : reads[0]!;
     };
+    const fwdLocs = (e: Expr): Loc[] | undefined => productLocs(e) ?? locsOf(e, fwdLoc);
     const fwdRead = (e: Expr): PRead | undefined => {
+      if (e.kind === 'slice') return sliceRead(e, fwdLocs);
       const locs = productLocs(e);
       if (locs) return { kind: 'sum', locs: locs.map(pLoc) };
       if (e.kind === 'const' || e.kind === 'matvec') return undefined;
@@ -313,6 +342,10 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
         return reduce(kids[0]!, e.mean);
       case 'broadcast':
         return broadcast(kids[0]!, e.shape[0]!, e.mean);
+      case 'concat':
+        return concat(kids);
+      case 'slice':
+        return slice(kids[0]!, e.start, e.length);
       default:
         throw new Error(`the TypeScript kernels cannot compute a ${e.kind} in the backward step of ${spec.name}`);
     }
@@ -347,9 +380,12 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   };
   const prevRoots = new Map(cell.prev.map((s) => [s.name, rewrite(bw.prevAdjoint.get(s.name)!)]));
   const inputRootsRw = new Map(cell.inputs.map((x) => [x.name, rewrite(bw.inputAdjoint.get(x.name)!, true)]));
-  const sumGrads = bw.grads.filter((g) => g.kind === 'sum').map((g) => ({ param: g.param, value: rewrite((g as { g: Expr }).g) }));
+  const scalarParams = new Set(cell.params.filter((p) => p.shape.length === 0).map((p) => p.name));
+  // A stacked value (the adjoint of a sliced vector) is stored part by part; zero parts are skipped where the
+  // buffer starts at zero or is accumulated into.
+  const sumGrads = bw.grads.filter((g) => g.kind === 'sum').flatMap((g) => nonZeroParts(rewrite((g as { g: Expr }).g)).map((q) => ({ param: g.param, value: q.value, off: q.off })));
   const dyStores: { group: Group; outOff: Dim; value: Expr }[] = [];
-  for (const g of fp.groups) for (const p of g.pieces) dyStores.push({ group: g, outOff: p.outOff, value: rewrite(bp.dyOf.get(p.node.id)!) });
+  for (const g of fp.groups) for (const p of g.pieces) for (const q of nonZeroParts(rewrite(bp.dyOf.get(p.node.id)!), p.outOff)) dyStores.push({ group: g, outOff: q.off, value: q.value });
 
   // Levels: a packed read is ready one level after the δ's it multiplies.
   const blevel = new Map<number, number>();
@@ -360,7 +396,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     let l = 0;
     if (e.kind === 'leaf' && e.name.startsWith('#dv')) {
       const g = fp.groups[Number(e.name.slice(3))]!;
-      l = 1 + Math.max(...dyStores.filter((d) => d.group === g).map((d) => lvl(d.value)));
+      l = 1 + Math.max(0, ...dyStores.filter((d) => d.group === g).map((d) => lvl(d.value)));
     } else if (e.kind === 'leaf' && e.name.startsWith('#dp')) {
       const p = [...pieceLeaf.values()].find((q) => q.leaf === e)!;
       l = 1 + lvl(rewrite(bp.dyOf.get(p.bp.piece.node.id)!));
@@ -370,7 +406,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     blevel.set(e.id, l);
     return l;
   };
-  const available = (e: Expr): boolean => e.kind === 'leaf' || e.kind === 'const' || (forwardIds.has(e.id) && !bw.recomputed.includes(e));
+  // Scalar nodes (functions of scalar parameters) are printed inline where they are read.
+  const available = (e: Expr): boolean => e.kind === 'leaf' || e.kind === 'const' || e.shape.length === 0 || (forwardIds.has(e.id) && !bw.recomputed.includes(e));
   const broots = [...prevRoots.values(), ...inputRootsRw.values(), ...sumGrads.map((s) => s.value), ...dyStores.map((d) => d.value)];
   // The backward computes everything between its roots and the values it can read.
   const bnodes: Expr[] = [];
@@ -379,7 +416,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     if (bseen.has(e.id) || available(e)) return;
     bseen.add(e.id);
     for (const ch of children(e)) visitB(ch);
-    bnodes.push(e);
+    if (e.kind !== 'concat') bnodes.push(e); // a stacked value is only stored, part by part
   };
   for (const r of broots) visitB(r);
   const bmax = Math.max(0, ...broots.map(lvl));
@@ -392,8 +429,9 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   for (const [id, l] of sunk) blevel.set(id, l);
   const bphases: Expr[][] = Array.from({ length: bmax + 1 }, () => []);
   for (const e of bnodes) bphases[lvl(e)]!.push(e);
+  for (const [k, ph] of bphases.entries()) bphases[k] = orderByLength(ph);
   const bstoredAcross = new Set<number>();
-  for (const e of bnodes) for (const ch of children(e)) if (!available(ch) && lvl(ch) < lvl(e)) bstoredAcross.add(ch.id);
+  for (const e of bnodes) for (const ch of children(e)) if (!available(ch) && (lvl(ch) < lvl(e) || (e.kind === 'slice' && ch.kind !== 'slice'))) bstoredAcross.add(ch.id);
   const bscratch = new Map<number, string>();
   const dIn = new Map(cell.prev.map((s) => [s.name, N.fresh(`d${s.name}In`)]));
   const carry = new Map(cell.prev.map((s) => [s.name, N.fresh(`d${s.name}Carry`)]));
@@ -417,6 +455,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     return undefined;
   };
 
+  const bwLocs = (e: Expr): Loc[] | undefined => locsOf(e, bwLoc);
+
   const backwardCode = (A: string, sfx: string): string[] => {
     const L: string[] = [];
     const ind = '  ';
@@ -425,6 +465,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     const buf = (name: string, len: IntX) => rec && bwdBuffers.push({ name, len });
     const bwRead = (e: Expr): PRead | undefined => {
       if (e.kind === 'const') return undefined;
+      if (e.kind === 'slice') return sliceRead(e, bwLocs);
       const loc = bwLoc(e) ?? (e.kind === 'leaf' ? leafLoc(e) : undefined);
       return loc && { kind: 'loc', loc: pLoc(loc) };
     };
@@ -485,9 +526,18 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       const here = (e: Expr) => lvl(e) === level && !isConst(e);
       for (const e of nodes) { const loc = bwLoc(e); if (loc && bstoredAcross.has(e.id)) stores.push({ value: e, loc, op: '=' }); }
       for (const d of dyStores) if (here(d.value)) stores.push({ value: d.value, loc: { arr: dyBuf.get(d.group.index)!, layout: 'seq', width: dim(d.group.cols), off: dimKey(d.outOff) === '0' ? undefined : dim(d.outOff), n: d.group.cols, offD: d.outOff }, op: '=' });
-      for (const s of sumGrads) if (here(s.value)) stores.push({ value: s.value, loc: { arr: gradName.get(s.param)!, layout: 'param', width: '', n: s.value.shape[0]! }, op: '+=' });
-      for (const [s, e] of prevRoots) if (level === bmax && !isConst(e)) stores.push({ value: e, loc: { arr: carryNext.get(s)!, layout: 'row', width: width(e), n: e.shape[0]! }, op: '=' });
-      for (const [x, e] of inputRootsRw) if (here(e) && !(e.kind === 'leaf' && e.name.startsWith('#none'))) stores.push({ value: e, loc: { arr: dxName.get(x)!, layout: 'seq', width: width(e), n: e.shape[0]! }, op: '=' });
+      // A scalar parameter's gradient sums its term over the elements too: every column adds into element 0.
+      const at = (o: Dim) => (dimKey(o) === '0' ? {} : { off: dim(o), offD: o });
+      for (const s of sumGrads) if (here(s.value)) stores.push({ value: s.value, loc: { arr: gradName.get(s.param)!, layout: scalarParams.has(s.param) ? 'scalar' : 'param', width: '', n: s.value.shape[0]!, ...at(s.off) }, op: '+=' });
+      for (const [s, e] of prevRoots) {
+        const n = cell.prev.find((p) => p.name === s)!.shape[0]!;
+        // zero parts of a stacked carry are written too: the buffer is reused every step
+        if (level === bmax && !isConst(e)) for (const q of stackParts(e)) stores.push({ value: q.value, loc: { arr: carryNext.get(s)!, layout: 'row', width: dim(n), n, ...at(q.off) }, op: '=' });
+      }
+      for (const [x, e] of inputRootsRw) {
+        const n = cell.inputs.find((i) => i.name === x)!.shape[0]!;
+        if (!(e.kind === 'leaf' && e.name.startsWith('#none'))) for (const q of nonZeroParts(e)) if (here(q.value)) stores.push({ value: q.value, loc: { arr: dxName.get(x)!, layout: 'seq', width: dim(n), n, ...at(q.off) }, op: '=' });
+      }
       if (nodes.length || stores.length) L.push(...phaseLoops(nodes, stores, bwLoc, () => undefined, `${ind}  `));
       if (rec && (nodes.length || stores.length)) bwdStep.push({ kind: 'phase', nodes, stores: stores.map((st) => ({ value: st.value, loc: pLoc(st.loc), op: st.op })), read: bwRead });
     });
@@ -558,7 +608,7 @@ export function forward${sfx}(${I.sizes}: Sizes, ${I.params}: Params<${A}>, ${I.
   const ${I.steps} = ${I.opts}.steps;
   const ${I.batch} = ${I.opts}.batch;
   const ${I.lengths} = checkLengths_(${I.opts}.lengths, ${I.batch}, ${I.steps});
-${cell.params.map((p) => `  const ${id(p.name)} = check_(own_(${I.params}, ${tsString(p.name)}), ${p.shape.map((d) => dim(d)).join(' * ')}, ${tsString(p.name)});`).join('\n')}
+${cell.params.map((p) => `  const ${id(p.name)} = check_(own_(${I.params}, ${tsString(p.name)}), ${p.shape.map((d) => dim(d)).join(' * ') || '1'}, ${tsString(p.name)});`).join('\n')}
 ${cell.inputs.map((x) => `  const ${id(x.name)} = check_(own_(${I.inputs}, ${tsString(x.name)}), ${I.steps} * ${I.batch} * ${width(x)}, ${tsString(x.name)});`).join('\n')}
 ${fwd.join('\n')}
   return {

@@ -5,6 +5,7 @@ import { type Broadcast, children, type Expr, type Leaf, type MatVec, type Reduc
 import type { CellIR } from '../../ir/lower.js';
 import { addDims, type Dim, dimKey, ZERO_DIM } from '../../ir/shape.js';
 import type { BackwardStep, GradTerm } from '../../derive/reverse.js';
+import { orderByLength } from './slices.js';
 
 /** One column block of a weight matrix times a vector: W[:, colOff : colOff+colLen] v. */
 export interface Piece {
@@ -112,7 +113,9 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
   }
   // Products are read straight from their packed outputs; one is materialized only if the backward reads it.
   const tapeIds = new Set(bw.saved.map((e) => e.id));
-  const elementwise = order.filter((e) => e.kind === 'map' || e.kind === 'zip' || isRowBarrier(e) || (e.kind === 'matvec' && tapeIds.has(e.id)));
+  // A scalar node (a function of scalar parameters) is not scheduled: printers compute it where it is read.
+  // Slices take part in the phases (their operand must be ready first) but are read at an offset, never computed.
+  const elementwise = order.filter((e) => ((e.kind === 'map' || e.kind === 'zip' || e.kind === 'slice') && e.shape.length > 0) || isRowBarrier(e) || (e.kind === 'matvec' && tapeIds.has(e.id)));
   const inPhases = new Set(elementwise.map((e) => e.id));
   const maxLevel = Math.max(0, ...elementwise.map(lv));
   const cap = new Map<number, number>();
@@ -121,11 +124,12 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
   for (const [id, l] of sunk) level.set(id, l);
   const phases: Expr[][] = Array.from({ length: maxLevel + 1 }, () => []);
   for (const e of elementwise) phases[lv(e)]!.push(e);
+  for (const [k, ph] of phases.entries()) phases[k] = orderByLength(ph);
   const tape = [...bw.saved];
   const stored = new Set<number>();
   const phaseOf = (e: Expr) => lv(e);
   for (const e of elementwise) {
-    for (const c of children(e)) if (inPhases.has(c.id) && c.kind !== 'matvec' && phaseOf(c) < phaseOf(e)) stored.add(c.id);
+    for (const c of children(e)) if (inPhases.has(c.id) && c.kind !== 'matvec' && c.kind !== 'slice' && (phaseOf(c) < phaseOf(e) || e.kind === 'slice')) stored.add(c.id);
   }
   for (const g of groups) if (g.kind === 'step') stored.add(g.v.id);
   for (const r of roots) stored.add(r.id);

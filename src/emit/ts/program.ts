@@ -15,7 +15,8 @@ export const mulX = (...xs: IntX[]): IntX =>
   xs.reduce<IntX>((acc, x) => acc.flatMap((a) => x.map((b) => ({ k: a.k * b.k, syms: [...a.syms, ...b.syms] }))), [{ k: 1, syms: [] }]);
 
 /** Where a value lives: a buffer, indexed per the layout at (step, row), plus off + col. */
-export type Layout = 'seq' | 'seqNext' | 'row' | 'param';
+/** 'scalar' is one number shared by every row and column (a scalar parameter); a store into it with += sums over both. */
+export type Layout = 'seq' | 'seqNext' | 'row' | 'param' | 'scalar';
 export interface PLoc {
   readonly buf: string;
   readonly layout: Layout;

@@ -99,7 +99,7 @@ export function forwardWasm(sizes: Sizes, params: Params<Float32Array>, inputs: 
   const { steps, batch } = opts;
   if (!(Number.isInteger(steps) && steps >= 0 && Number.isInteger(batch) && batch >= 0)) throw new Error(\`${name}: steps and batch must be integers ≥ 0 (got \${steps}, \${batch})\`);
   const lengths = checkLengths_(opts.lengths, batch, steps);
-${cell.params.map((x) => `  check_(${own('params', x.name)}, ${x.shape.map(dimTs).join(' * ')}, ${st(x.name)});`).join('\n')}
+${cell.params.map((x) => `  check_(${own('params', x.name)}, ${x.shape.map(dimTs).join(' * ') || '1'}, ${st(x.name)});`).join('\n')}
 ${cell.inputs.map((x) => `  check_(${own('inputs', x.name)}, steps * batch * ${dimTs(x.shape[0]!)}, ${st(x.name)});`).join('\n')}
 ${cell.prev.map((s) => `  if (${own('opts.init', s.name)} !== undefined) check_(${own('opts.init', s.name)}, batch * ${dimTs(s.shape[0]!)}, ${st(`init.${s.name}`)});`).join('\n')}
   const { w: weights, fresh } = rt.weights(wasmWeightLens(z), [${cell.params.map((x) => `${own('params', x.name)}!`).join(', ')}]);
@@ -134,7 +134,7 @@ ${cell.prev.map((s) => `  if (${own('dStates', s.name)} !== undefined) rt.put(wo
   rt.frame(work, ${frameTs(w.backward.slots, bwdWork)});
   rt.call('backward', work);
   const out = {
-    params: { ${cell.params.map((x) => `${tsKey(x.name)}: rt.get32(work.ptrs[${idx(bwdWork, p.grads.get(x.name)!)}]!, ${x.shape.map(dimTs).join(' * ')})`).join(', ')} },
+    params: { ${cell.params.map((x) => `${tsKey(x.name)}: rt.get32(work.ptrs[${idx(bwdWork, p.grads.get(x.name)!)}]!, ${x.shape.map(dimTs).join(' * ') || '1'})`).join(', ')} },
     inputs: { ${cell.inputs.map((x) => `${tsKey(x.name)}: rt.get32(work.ptrs[${idx(bwdWork, p.dx.get(x.name)!)}]!, steps * batch * ${dimTs(x.shape[0]!)})`).join(', ')} },
     init: { ${cell.prev.map((s, k) => `${tsKey(s.name)}: rt.get32(rt.result(work, ${k}), batch * ${dimTs(s.shape[0]!)})`).join(', ')} },
   };

@@ -123,7 +123,8 @@ export function phaseCode(env: PhaseEnv, nodes: readonly Expr[], stores: readonl
   for (const s of stores) lengths.set(dimKey(s.value.shape[0] ?? s.loc.n), s.value.shape[0] ?? s.loc.n);
   const out: X[] = [];
   for (const [key, len] of lengths) {
-    const mine = nodes.filter((e) => dimKey(e.shape[0]!) === key);
+    // a slice is read at an offset in its operand (through `read`), never computed
+    const mine = nodes.filter((e) => dimKey(e.shape[0]!) === key && e.kind !== 'slice');
     const myStores = stores.filter((s) => dimKey(s.value.shape[0] ?? s.loc.n) === key);
     const row = f.local('row', i32), col = f.local('col', i32), n = f.local('n', i32);
     const bases = new Map<string, { local: string; init: X }>();
@@ -195,6 +196,15 @@ export function phaseCode(env: PhaseEnv, nodes: readonly Expr[], stores: readonl
       const code: X[] = mine.map((e) => f.set(temps.get(e.id)!, ex(e, true)));
       for (const s of myStores) {
         let v = inLoop.has(s.value.id) ? f.get(temps.get(s.value.id)!) : ex(s.value);
+        if (s.loc.layout === 'scalar') {
+          // a scalar parameter's gradient: Σ of the lanes (only lane 0 is a column in a tail) into its one number
+          const t = f.local('red', v128);
+          code.push(f.set(t, v));
+          let sum: X = m.f32x4.extract_lane(f.get(t), 0);
+          if (!lane) for (let k = 1; k < 4; k++) sum = m.f32.add(sum, m.f32x4.extract_lane(f.get(t), k));
+          code.push(m.f32.store(0, 4, f.get(base(s.loc)), m.f32.add(m.f32.load(0, 4, f.get(base(s.loc))), sum)));
+          continue;
+        }
         if (s.op === '+=') v = V.add(lane ? m.v128.load32_zero(0, 4, addr(s.loc)) : m.v128.load(0, 4, addr(s.loc)), v);
         code.push(lane ? m.v128.store32_lane(0, 4, 0, addr(s.loc), v) : m.v128.store(0, 4, addr(s.loc), v));
       }

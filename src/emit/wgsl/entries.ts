@@ -116,17 +116,24 @@ export function reductionEntry(name: string, g: GradTerm & { kind: 'sum' }, p: L
     return env.printer.expr(e, { t: 't_', b: 'b_', j }, true);
   };
   const lab = (e: Expr): string => notation(e, homes.label, false);
-  const rows = (term: string): string[] => [
+  const rows = (acc: readonly string[]): string[] => [
     '// rows [lo, hi) of the (t, b) range',
     'for (var r_ = ctl_.lo; r_ < ctl_.hi; r_++) {',
     `  let t_ = r_ / ${BATCH_OVERRIDE};`,
     `  let b_ = r_ % ${BATCH_OVERRIDE};`,
-    `  acc_ += ${term};`,
+    ...acc.map((l) => `  ${l}`),
     '}',
     `grads_[${params.offset(g.param)} + g_] += acc_;`,
   ];
+  if (p.shape.length === 0) {
+    // a scalar parameter: one invocation sums the term over its elements too
+    const n = dim(g.g.shape[0]!);
+    const body = ['if (g_ >= 1u) {', '  return;', '}', 'var acc_ = 0.0;', ...rows([`for (var i_ = 0u; i_ < ${n}; i_++) {`, `  acc_ += ${read(g.g, 'i_')};`, '}'])];
+    const comment = `d${g.param} += sum over t, b and elements of ${lab(g.g)}`;
+    return { name, comment, body: body.map((l) => `  ${l}`).join('\n') };
+  }
   if (p.shape.length !== 1) throw new InvariantError(`summed gradient of the matrix ${g.param}`);
-  const body = [`if (g_ >= ${dim(p.shape[0]!)}) {`, '  return;', '}', 'let i_ = g_;', 'var acc_ = 0.0;', ...rows(read(g.g, 'i_'))];
+  const body = [`if (g_ >= ${dim(p.shape[0]!)}) {`, '  return;', '}', 'let i_ = g_;', 'var acc_ = 0.0;', ...rows([`acc_ += ${read(g.g, 'i_')};`])];
   const comment = `d${g.param} += sum over t, b of ${lab(g.g)}`;
   return { name, comment, body: body.map((l) => `  ${l}`).join('\n') };
 }

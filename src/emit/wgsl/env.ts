@@ -2,6 +2,7 @@
 
 import { InvariantError } from '../../spec/diagnostic.js';
 import { children, type Concat, type Expr } from '../../ir/expr.js';
+import { addDims, type Dim } from '../../ir/shape.js';
 import { sizeOverride } from '../../runtime/webgpu/types.js';
 import type { WgslFunctions } from './functions.js';
 import { dim, type ModuleNames, type ParamLayout } from './layout.js';
@@ -69,12 +70,14 @@ export class KernelEnv implements PrintEnv {
     this.lets.clear();
     this.loaded.clear();
     const lines = [`// ${notation(e, (x) => this.homes.label(x) ?? this.sched.values.get(x.id)?.name)}`, `fn ${name}(t_: u32, b_: u32, j_: u32) -> f32 {`];
-    let off: string | undefined;
+    // Offsets are dimensions printed whole: j_ - (size_a_ + size_b_), never j_ - size_a_ + size_b_.
+    let off: Dim | undefined;
     e.parts.forEach((p, i) => {
-      const j = off === undefined ? 'j_' : `j_ - ${off}`;
+      const o = off === undefined ? '' : dim(off);
+      const j = off === undefined ? 'j_' : `j_ - ${/[+-]/.test(o) ? `(${o})` : o}`;
       const value = this.printer.expr(p, { t: 't_', b: 'b_', j }, true);
-      const end = off === undefined ? dim(p.shape[0]!) : `${off} + ${dim(p.shape[0]!)}`;
-      if (i < e.parts.length - 1) lines.push(`  if (j_ < ${end}) {`, `    return ${value};`, '  }');
+      const end = off === undefined ? p.shape[0]! : addDims(off, p.shape[0]!);
+      if (i < e.parts.length - 1) lines.push(`  if (j_ < ${dim(end)}) {`, `    return ${value};`, '  }');
       else lines.push(`  return ${value};`);
       off = end;
     });

@@ -119,7 +119,7 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
   const homes: Homes = {
     available: (e, at) => {
       if (e.kind !== 'leaf') return undefined;
-      if (e.role === 'param') return params.vector(e.name, at.j);
+      if (e.role === 'param') return params.vector(e.name, e.shape.length === 0 ? '0u' : at.j);
       if (e.role === 'input') return xs.at(e.name, at.t, at.b, at.j);
       if (e.role === 'state') return states.at(e.name, at.t, at.b, at.j);
       throw new InvariantError(`no ${e.role} leaves in the forward`);
@@ -227,7 +227,7 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
   const homes: Homes = {
     available: (e, at) => {
       if (e.kind === 'leaf') {
-        if (e.role === 'param') return params.vector(e.name, at.j);
+        if (e.role === 'param') return params.vector(e.name, e.shape.length === 0 ? '0u' : at.j);
         if (e.role === 'input') return xs.at(e.name, at.t, at.b, at.j);
         if (e.role === 'state') return states.at(e.name, at.t, at.b, at.j);
         return states.at(e.name, `${at.t} + 1u`, at.b, at.j, { buffer: 'ds_' }); // δs_t: block t + 1

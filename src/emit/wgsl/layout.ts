@@ -105,7 +105,7 @@ export class ParamLayout {
       const name = names.fresh(`P_${p.name}`, `the offset of ${p.name}`);
       this.decls.push(`override ${name}: u32 = ${prev};`);
       this.offsets.set(p.name, { name, shape: p.shape });
-      prev = `${name} + ${p.shape.map(dim).join(' * ')}`;
+      prev = `${name} + ${p.shape.map(dim).join(' * ') || '1u'}`; // a scalar parameter takes one element
     }
     this.decls.push(`override ${this.total}: u32 = ${prev};`);
   }

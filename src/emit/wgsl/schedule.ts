@@ -147,7 +147,8 @@ export function schedule(input: ScheduleInput): Schedule {
   // used: cheaper than a dispatch before the loop and a buffer slot per step. A shared concatenation is a
   // gather, read through its helper by every user rather than copied.
   const isBound = (e: Expr): boolean => {
-    if (available(e) || e.kind === 'const' || e.kind === 'leaf') return false;
+    // A scalar node (a function of scalar parameters) is computed inline wherever it is read.
+    if (available(e) || e.kind === 'const' || e.kind === 'leaf' || e.shape.length === 0) return false;
     if (e.kind === 'matvec' || e.kind === 'reduce' || input.nameOf(e) !== undefined || forced.has(e.id) || shifted.has(e.id)) return true;
     if ((uses.get(e.id) ?? 0) < 2 || e.kind === 'concat') return false;
     return rec(e) || treeSize(e) > SMALL;

@@ -1,0 +1,96 @@
+// User cells for the language's scalar parameters and vector slices (see USER_CELLS in user-cells.ts).
+
+/**
+ * Scalar parameters (shape []) used every way a user may write them: alpha * v, v * alpha, v / s, s + v,
+ * inside activations, in scalar expressions (alpha * alpha, softplus(beta)), and with vectors of two sizes
+ * (alpha scales a hidden-sized and a mem-sized vector, so its gradient sums terms of both sizes).
+ */
+export const SCALAR_CELL = `name: scalar-gains
+title: Learned scalar gains, offsets and temperatures
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+  mem: { symbol: M, example: 2 }
+inputs:
+  x: input
+state:
+  h: hidden
+  m: mem
+parameters:
+  W: [hidden, input]
+  U: [hidden, hidden]
+  V: [mem, input]
+  b: hidden
+  alpha: []
+  beta: []
+  gamma: []
+equations:
+  a: tanh(alpha * (W * x) + U * h_prev / (2 + beta) + b)
+  h: a * alpha + (1 - sigmoid(gamma + a)) .* h_prev
+  m: tanh(V * x * softplus(beta) + m_prev ./ (1 + alpha * alpha) - gamma)
+output: h
+`;
+
+/**
+ * An LSTM in the fused form PyTorch and ONNX store: one product per input, W: [4 * hidden, input], then the gates
+ * sliced out of the stacked preactivation in ONNX order (i, o, f, c). With W = [W_i; W_o; W_f; W_c] (and U, b
+ * likewise) it computes exactly the shipped lstm.
+ */
+export const FUSED_LSTM_CELL = `name: lstm-fused
+title: LSTM with fused gate weights, split by slices
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  c: hidden
+  h: hidden
+parameters:
+  W: [4 * hidden, input]
+  U: [4 * hidden, hidden]
+  b: 4 * hidden
+equations:
+  g: W * x + U * h_prev + b
+  i: sigmoid(g[1:hidden])
+  o: sigmoid(g[hidden+1:2*hidden])
+  f: sigmoid(g[2*hidden+1:3*hidden])
+  c_cand: tanh(g[3*hidden+1:end])
+  c: f .* c_prev + i .* c_cand
+  h: o .* tanh(c)
+output: h
+`;
+
+/**
+ * Slices of everything a slice can read: a computed (nonlinear) vector, a new state, a previous state, a product
+ * read by another product; slices that tile a vector, overlap, and leave parts of it unread (zero adjoint).
+ */
+export const SLICE_MIX_CELL = `name: slice-mix
+title: Slices of computed vectors, states and products
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+  m: 2 * hidden
+parameters:
+  W: [2 * hidden, input]
+  U: [2 * hidden, hidden]
+  V: [hidden, hidden]
+  P: [hidden, 2 * hidden]
+  b: 2 * hidden
+  alpha: []
+equations:
+  a: tanh(W * x + U * h_prev + b)
+  m: a .* sigmoid(m_prev) + 0.5 * m_prev
+  q: P * m
+  h: a[1:hidden] .* sigmoid(alpha * a[hidden+1:end]) + tanh(V * (m[2:hidden+1] .* m_prev[hidden+1:end]) + q[1:hidden])
+output: h
+`;
+
+/** The cells of this file by name. */
+export const LANGUAGE_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
+  [SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+);
