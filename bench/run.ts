@@ -2,10 +2,10 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Tensor } from 'onnxruntime-node';
-import { Rng } from '../src/check/random.js';
+import { Random } from '../src/runtime/random.js';
 import { buildRnnModel } from '../src/check/onnx/model.js';
 import { createSession, toOrtFeeds } from '../src/check/onnx/ort.js';
-import { type CellName, cellToOnnx, onnxOpForCell } from '../src/check/onnx/weights.js';
+import { type CellName, cellToOnnx, onnxOpForCell } from '../src/runtime/onnx/weights.js';
 import { compileCell } from '../src/derive/compile.js';
 import { polyEval } from '../src/ir/poly.js';
 import type { Column, Row } from './report.js';
@@ -40,7 +40,7 @@ async function rounds(fn: () => unknown): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const rng = new Rng(1);
+  const rng = new Random(1);
   console.log(`cellgen benchmarks — node ${process.version}, ${quick ? 'quick run' : 'full run'}; times are medians`);
   // ---- GEMM reference rows: plain JS, WebAssembly SIMD (the kernels' own GEMM), ONNX Runtime's MatMul
   const roof = await measureRoofline({

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { importTs } from '../src/check/kernels.js';
-import { Rng } from '../src/check/random.js';
+import { Random } from '../src/runtime/random.js';
 import { compileCell } from '../src/derive/compile.js';
 import { emitCpuModule } from '../src/emit/wasm/index.js';
 import { median, timeIt } from './stats.js';
@@ -19,7 +19,7 @@ type Mod = { f32: Fns; wasm: Fns; paramShapes: (s: object) => Record<string, num
 const cells = (process.argv[2] ?? 'gru,lstm').split(',');
 const shapes = (process.argv[3] ?? '32x1x64,32x16x256').split(',').map((s) => s.split('x').map(Number) as [number, number, number]);
 const timing = { warmupMs: 50, budgetMs: 150, minSamples: 3 };
-const rng = new Rng(1);
+const rng = new Random(1);
 
 for (const cell of cells) {
   const c = compileCell(readFileSync(`cells/${cell}.cell.yaml`, 'utf8'), `cells/${cell}.cell.yaml`);

@@ -4,7 +4,7 @@
 import { type CompiledCell } from '../src/derive/compile.js';
 import { checkKernels, importTs, type KernelModule } from '../src/check/kernels.js';
 import { gradCheck, type Problem, randomProblem } from '../src/check/gradcheck.js';
-import { Rng } from '../src/check/random.js';
+import { Random } from '../src/runtime/random.js';
 import { tangentSequence } from '../src/check/reference.js';
 import { emitCpuModule } from '../src/emit/wasm/index.js';
 
@@ -76,7 +76,7 @@ export async function certify(c: CompiledCell, opts: { seed?: number; sizes?: Re
   const referenceFd = Math.max(...gradCheck(c, p).map((e) => e.maxRelErr));
   const k = checkKernels(c, m, { steps: 5, batch: 3, seed: seed + 1, sizes });
   // Dot-product test: J v from the reference's forward mode, Jᵀ w from the generated f64 backward.
-  const rng = new Rng(seed + 2);
+  const rng = new Random(seed + 2);
   const dir = {
     params: Object.fromEntries(Object.entries(p.params).map(([n, v]) => [n, rng.array(v.length)])),
     inputs: Object.fromEntries(Object.entries(p.inputs).map(([n, v]) => [n, rng.array(v.length)])),

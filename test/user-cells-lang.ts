@@ -90,7 +90,32 @@ equations:
 output: h
 `;
 
+/**
+ * Slices of an input, of a parameter and of a computed vector read by a product, and a one-element slice,
+ * which is a per-row scalar and broadcasts (x[1:1] .* v). Certified on the CPU targets (test/cells/language.test.ts):
+ * the WGSL kernels do not compute broadcasts yet.
+ */
+export const SLICE_EDGE_CELL = `name: slice-edge
+title: Slices of an input, a parameter and a product's vector, and a one-element slice
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+parameters:
+  W: [2 * hidden, input]
+  U: [hidden, hidden]
+  V: [hidden, hidden]
+  b: 2 * hidden
+equations:
+  g: tanh(W * x + b)
+  h: tanh(U * g[hidden+1:end] + V * h_prev + x[1:1] .* g[1:hidden] + b[2:hidden+1])
+output: h
+`;
+
 /** The cells of this file by name. */
 export const LANGUAGE_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL, SLICE_EDGE_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );

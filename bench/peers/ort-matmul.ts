@@ -1,6 +1,6 @@
 // ONNX Runtime's native MatMul (one thread, B as an initializer): a reference figure for the GEMM rows.
 import { createSession } from '../../src/check/onnx/ort.js';
-import { DataType, encodeModel, floatTensorMsg } from '../../src/check/onnx/proto.js';
+import { DataType, encodeModel, floatTensorMsg } from '../../src/runtime/onnx/proto.js';
 import { IR_VERSION, OPSET } from '../../src/check/onnx/model.js';
 import ort from 'onnxruntime-node';
 import { timeItAsync, type TimingOptions } from '../stats.js';

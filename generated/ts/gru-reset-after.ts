@@ -180,18 +180,18 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o12_ = (step_ * batch_ + row_) * hidden;
-      const o22_ = row_ * hidden;
+      const o12_ = row_ * hidden;
+      const o22_ = (step_ * batch_ + row_) * hidden;
       const o32_ = (step_ * batch_ + row_) * 3 * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dz = dhIn_[o22_ + col_] * (hSeq_[o12_ + col_] - h_candTape_[o12_ + col_]);
-        const t2_ = 1 - zTape_[o12_ + col_];
-        const dz_pre = dz * zTape_[o12_ + col_] * t2_;
-        const dh_cand = dhIn_[o22_ + col_] * t2_;
-        const dh_cand_pre = dh_cand * (1 - h_candTape_[o12_ + col_] * h_candTape_[o12_ + col_]);
-        const dr = dh_cand_pre * (tTape_[o12_ + col_] + b_uh[col_]);
-        const dr_pre = dr * rTape_[o12_ + col_] * (1 - rTape_[o12_ + col_]);
-        const d_tmp1 = dh_cand_pre * rTape_[o12_ + col_];
+        const dz = dhIn_[o12_ + col_] * (hSeq_[o22_ + col_] - h_candTape_[o22_ + col_]);
+        const t2_ = 1 - zTape_[o22_ + col_];
+        const dz_pre = dz * zTape_[o22_ + col_] * t2_;
+        const dh_cand = dhIn_[o12_ + col_] * t2_;
+        const dh_cand_pre = dh_cand * (1 - h_candTape_[o22_ + col_] * h_candTape_[o22_ + col_]);
+        const dr = dh_cand_pre * (tTape_[o22_ + col_] + b_uh[col_]);
+        const dr_pre = dr * rTape_[o22_ + col_] * (1 - rTape_[o22_ + col_]);
+        const d_tmp1 = dh_cand_pre * rTape_[o22_ + col_];
         dyX_[o32_ + col_] = dz_pre;
         dyX_[o32_ + hidden + col_] = dh_cand_pre;
         dyX_[o32_ + 2 * hidden + col_] = dr_pre;
@@ -359,18 +359,18 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o15_ = (step_ * batch_ + row_) * hidden;
-      const o25_ = row_ * hidden;
+      const o15_ = row_ * hidden;
+      const o25_ = (step_ * batch_ + row_) * hidden;
       const o34_ = (step_ * batch_ + row_) * 3 * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dz = dhIn_[o25_ + col_] * (hSeq_[o15_ + col_] - h_candTape_[o15_ + col_]);
-        const t5_ = 1 - zTape_[o15_ + col_];
-        const dz_pre = dz * zTape_[o15_ + col_] * t5_;
-        const dh_cand = dhIn_[o25_ + col_] * t5_;
-        const dh_cand_pre = dh_cand * (1 - h_candTape_[o15_ + col_] * h_candTape_[o15_ + col_]);
-        const dr = dh_cand_pre * (tTape_[o15_ + col_] + b_uh[col_]);
-        const dr_pre = dr * rTape_[o15_ + col_] * (1 - rTape_[o15_ + col_]);
-        const d_tmp1 = dh_cand_pre * rTape_[o15_ + col_];
+        const dz = dhIn_[o15_ + col_] * (hSeq_[o25_ + col_] - h_candTape_[o25_ + col_]);
+        const t5_ = 1 - zTape_[o25_ + col_];
+        const dz_pre = dz * zTape_[o25_ + col_] * t5_;
+        const dh_cand = dhIn_[o15_ + col_] * t5_;
+        const dh_cand_pre = dh_cand * (1 - h_candTape_[o25_ + col_] * h_candTape_[o25_ + col_]);
+        const dr = dh_cand_pre * (tTape_[o25_ + col_] + b_uh[col_]);
+        const dr_pre = dr * rTape_[o25_ + col_] * (1 - rTape_[o25_ + col_]);
+        const d_tmp1 = dh_cand_pre * rTape_[o25_ + col_];
         dyX_[o34_ + col_] = dz_pre;
         dyX_[o34_ + hidden + col_] = dh_cand_pre;
         dyX_[o34_ + 2 * hidden + col_] = dr_pre;

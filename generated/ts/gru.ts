@@ -211,14 +211,14 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
     // Σ Wᵀ δ over [U_h] in one product
     gemmNN_(batch_, hidden, hidden, dyR_h_prev_, step_ * batch_ * hidden, hidden, r_h_prevWeights_, 0, hidden, dr_h_prevSum_, 0, hidden, false);
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o14_ = (step_ * batch_ + row_) * hidden;
-      const o24_ = row_ * hidden;
+      const o14_ = row_ * hidden;
+      const o24_ = (step_ * batch_ + row_) * hidden;
       const o34_ = (step_ * batch_ + row_) * 3 * hidden;
       const o42_ = (step_ * batch_ + row_) * 2 * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dz = dhIn_[o24_ + col_] * (hSeq_[o14_ + col_] - h_candTape_[o14_ + col_]);
-        const dz_pre = dz * zTape_[o14_ + col_] * tBuf_[o24_ + col_];
-        const t2_ = dr_h_prevSum_[o24_ + col_] * hSeq_[o14_ + col_] * rTape_[o14_ + col_] * (1 - rTape_[o14_ + col_]);
+        const dz = dhIn_[o14_ + col_] * (hSeq_[o24_ + col_] - h_candTape_[o24_ + col_]);
+        const dz_pre = dz * zTape_[o24_ + col_] * tBuf_[o14_ + col_];
+        const t2_ = dr_h_prevSum_[o14_ + col_] * hSeq_[o24_ + col_] * rTape_[o24_ + col_] * (1 - rTape_[o24_ + col_]);
         dyX_[o34_ + col_] = dz_pre;
         dyX_[o34_ + 2 * hidden + col_] = t2_;
         dyH_[o42_ + col_] = dz_pre;
@@ -415,14 +415,14 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
     // Σ Wᵀ δ over [U_h] in one product
     gemmNN_f64_(batch_, hidden, hidden, dyR_h_prev_, step_ * batch_ * hidden, hidden, r_h_prevWeights_, 0, hidden, dr_h_prevSum_, 0, hidden, false);
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o19_ = (step_ * batch_ + row_) * hidden;
-      const o29_ = row_ * hidden;
+      const o19_ = row_ * hidden;
+      const o29_ = (step_ * batch_ + row_) * hidden;
       const o38_ = (step_ * batch_ + row_) * 3 * hidden;
       const o44_ = (step_ * batch_ + row_) * 2 * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dz = dhIn_[o29_ + col_] * (hSeq_[o19_ + col_] - h_candTape_[o19_ + col_]);
-        const dz_pre = dz * zTape_[o19_ + col_] * tBuf_[o29_ + col_];
-        const t5_ = dr_h_prevSum_[o29_ + col_] * hSeq_[o19_ + col_] * rTape_[o19_ + col_] * (1 - rTape_[o19_ + col_]);
+        const dz = dhIn_[o19_ + col_] * (hSeq_[o29_ + col_] - h_candTape_[o29_ + col_]);
+        const dz_pre = dz * zTape_[o29_ + col_] * tBuf_[o19_ + col_];
+        const t5_ = dr_h_prevSum_[o19_ + col_] * hSeq_[o29_ + col_] * rTape_[o29_ + col_] * (1 - rTape_[o29_ + col_]);
         dyX_[o38_ + col_] = dz_pre;
         dyX_[o38_ + 2 * hidden + col_] = t5_;
         dyH_[o44_ + col_] = dz_pre;

@@ -135,17 +135,17 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o12_ = ((step_ + 1) * batch_ + row_) * hidden;
-      const o22_ = row_ * hidden;
+      const o12_ = row_ * hidden;
+      const o22_ = ((step_ + 1) * batch_ + row_) * hidden;
       const o3_ = (step_ * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dh_pre = dhIn_[o22_ + col_] * (hSeq_[o12_ + col_] > 0 ? 1 : 0);
+        const dh_pre = dhIn_[o12_ + col_] * (hSeq_[o22_ + col_] > 0 ? 1 : 0);
         const dh_pre_u_ = dh_pre * u[col_];
         const dh_pre_h_prev_ = dh_pre * hSeq_[o3_ + col_];
         dyX_[o3_ + col_] = dh_pre;
         du_[col_] += dh_pre_h_prev_;
         db_[col_] += dh_pre;
-        dhNext_[o22_ + col_] = dh_pre_u_;
+        dhNext_[o12_ + col_] = dh_pre_u_;
       }
     }
     if (lengths_ !== undefined) {
@@ -244,17 +244,17 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o14_ = ((step_ + 1) * batch_ + row_) * hidden;
-      const o24_ = row_ * hidden;
+      const o14_ = row_ * hidden;
+      const o24_ = ((step_ + 1) * batch_ + row_) * hidden;
       const o32_ = (step_ * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dh_pre = dhIn_[o24_ + col_] * (hSeq_[o14_ + col_] > 0 ? 1 : 0);
+        const dh_pre = dhIn_[o14_ + col_] * (hSeq_[o24_ + col_] > 0 ? 1 : 0);
         const dh_pre_u2_ = dh_pre * u[col_];
         const dh_pre_h_prev2_ = dh_pre * hSeq_[o32_ + col_];
         dyX_[o32_ + col_] = dh_pre;
         du_[col_] += dh_pre_h_prev2_;
         db_[col_] += dh_pre;
-        dhNext_[o24_ + col_] = dh_pre_u2_;
+        dhNext_[o14_ + col_] = dh_pre_u2_;
       }
     }
     if (lengths_ !== undefined) {

@@ -117,15 +117,15 @@ export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: I
     gemmNT_(batch_, hidden, hidden, f_h_prevTape_, step_ * batch_ * hidden, hidden, f_h_prevWeights_, 0, hidden, f_h_prevProj_, 0, hidden, false);
     // h_cand, h: one fused pass
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o12_ = (step_ * batch_ + row_) * hidden;
-      const o22_ = (step_ * batch_ + row_) * 2 * hidden;
-      const o32_ = row_ * hidden;
+      const o12_ = (step_ * batch_ + row_) * 2 * hidden;
+      const o22_ = row_ * hidden;
+      const o32_ = (step_ * batch_ + row_) * hidden;
       const o4_ = ((step_ + 1) * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const h_cand_pre = xProj_[o22_ + hidden + col_] + f_h_prevProj_[o32_ + col_] + b_h[col_];
+        const h_cand_pre = xProj_[o12_ + hidden + col_] + f_h_prevProj_[o22_ + col_] + b_h[col_];
         const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
-        const h = (1 - fTape_[o12_ + col_]) * hSeq_[o12_ + col_] + fTape_[o12_ + col_] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
-        h_candTape_[o12_ + col_] = h_cand;
+        const h = (1 - fTape_[o32_ + col_]) * hSeq_[o32_ + col_] + fTape_[o32_ + col_] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
+        h_candTape_[o32_ + col_] = h_cand;
         hSeq_[o4_ + col_] = h;
       }
     }
@@ -300,15 +300,15 @@ export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_:
     gemmNT_f64_(batch_, hidden, hidden, f_h_prevTape_, step_ * batch_ * hidden, hidden, f_h_prevWeights_, 0, hidden, f_h_prevProj_, 0, hidden, false);
     // h_cand, h: one fused pass
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o17_ = (step_ * batch_ + row_) * hidden;
-      const o27_ = (step_ * batch_ + row_) * 2 * hidden;
-      const o36_ = row_ * hidden;
+      const o17_ = (step_ * batch_ + row_) * 2 * hidden;
+      const o27_ = row_ * hidden;
+      const o36_ = (step_ * batch_ + row_) * hidden;
       const o42_ = ((step_ + 1) * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const h_cand_pre = xProj_[o27_ + hidden + col_] + f_h_prevProj_[o36_ + col_] + b_h[col_];
+        const h_cand_pre = xProj_[o17_ + hidden + col_] + f_h_prevProj_[o27_ + col_] + b_h[col_];
         const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
-        const h = (1 - fTape_[o17_ + col_]) * hSeq_[o17_ + col_] + fTape_[o17_ + col_] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
-        h_candTape_[o17_ + col_] = h_cand;
+        const h = (1 - fTape_[o36_ + col_]) * hSeq_[o36_ + col_] + fTape_[o36_ + col_] * h_cand; // h = (1 - f) .* h_prev + f .* h_cand
+        h_candTape_[o36_ + col_] = h_cand;
         hSeq_[o42_ + col_] = h;
       }
     }

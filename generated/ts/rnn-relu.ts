@@ -144,11 +144,11 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o12_ = ((step_ + 1) * batch_ + row_) * hidden;
-      const o22_ = row_ * hidden;
+      const o12_ = row_ * hidden;
+      const o22_ = ((step_ + 1) * batch_ + row_) * hidden;
       const o32_ = (step_ * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dh_pre = dhIn_[o22_ + col_] * (hSeq_[o12_ + col_] > 0 ? 1 : 0);
+        const dh_pre = dhIn_[o12_ + col_] * (hSeq_[o22_ + col_] > 0 ? 1 : 0);
         dyX_[o32_ + col_] = dh_pre;
         dyH_[o32_ + col_] = dh_pre;
         db_[col_] += dh_pre;
@@ -270,11 +270,11 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o15_ = ((step_ + 1) * batch_ + row_) * hidden;
-      const o24_ = row_ * hidden;
+      const o15_ = row_ * hidden;
+      const o24_ = ((step_ + 1) * batch_ + row_) * hidden;
       const o34_ = (step_ * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dh_pre = dhIn_[o24_ + col_] * (hSeq_[o15_ + col_] > 0 ? 1 : 0);
+        const dh_pre = dhIn_[o15_ + col_] * (hSeq_[o24_ + col_] > 0 ? 1 : 0);
         dyX_[o34_ + col_] = dh_pre;
         dyH_[o34_ + col_] = dh_pre;
         db_[col_] += dh_pre;

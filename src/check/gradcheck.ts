@@ -2,7 +2,7 @@
 
 import type { CompiledCell } from '../derive/compile.js';
 import { numel } from '../ir/shape.js';
-import { Rng } from './random.js';
+import { Random } from '../runtime/random.js';
 import { softmaxCrossEntropy } from './readout.js';
 import { backwardSequence, forwardSequence, type Params, type SeqInput, type Sizes, tangentSequence } from './reference.js';
 
@@ -20,7 +20,7 @@ export interface Problem {
 }
 
 export function randomProblem(c: CompiledCell, opts: { steps: number; batch: number; seed: number; sizes?: Sizes; scale?: number }): Problem {
-  const rng = new Rng(opts.seed);
+  const rng = new Random(opts.seed);
   const sizes = opts.sizes ?? Object.fromEntries(c.spec.sizes.map((s) => [s.name, rng.int(2, 6)]));
   const { steps, batch } = opts;
   const scale = opts.scale ?? 0.6;
@@ -156,7 +156,7 @@ export function gradCheck(c: CompiledCell, p: Problem, opts: { h?: number; floor
  * forward mode (independent of the derivation) and Jᵀ w from the derived BPTT.
  */
 export function dotProductTest(c: CompiledCell, p: Problem, seed: number): { jv_w: number; v_jtw: number; relDiff: number } {
-  const rng = new Rng(seed);
+  const rng = new Random(seed);
   const dir = {
     params: Object.fromEntries(Object.entries(p.params).map(([k, v]) => [k, rng.array(v.length)])),
     inputs: Object.fromEntries(Object.entries(p.inputs).map(([k, v]) => [k, rng.array(v.length)])),
@@ -186,7 +186,7 @@ export function dotProductTest(c: CompiledCell, p: Problem, seed: number): { jv_
  * Returns the worst relative error of both.
  */
 export function quickGradCheck(c: CompiledCell, p: Problem, seed: number): { worst: number; tensor: string } {
-  const rng = new Rng(seed);
+  const rng = new Random(seed);
   const seq = seqOf(p);
   const fw = forwardSequence(c.cell, p.sizes, p.params, seq);
   const bw = backwardSequence(c.cell, c.bw, p.sizes, p.params, seq, fw, p.weights);

@@ -168,8 +168,16 @@ export function initialStates(cell: CellIR, sizes: Sizes, seq: SeqInput): Record
   return out;
 }
 
+/** The forward step's nodes in evaluation order, once per cell (finite differences run the forward many times). */
+const forwardOrders = new WeakMap<CellIR, Expr[]>();
+const forwardOrder = (cell: CellIR): Expr[] => {
+  let o = forwardOrders.get(cell);
+  if (!o) forwardOrders.set(cell, (o = topoOrder([...cell.next.values()])));
+  return o;
+};
+
 export function forwardSequence(cell: CellIR, sizes: Sizes, params: Params, seq: SeqInput): SeqForward {
-  const order = topoOrder([...cell.next.values()]);
+  const order = forwardOrder(cell);
   const B = seq.batch;
   let prev = initialStates(cell, sizes, seq);
   const states: Record<string, Float64Array> = {};

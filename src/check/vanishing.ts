@@ -3,7 +3,7 @@
 import type { CompiledCell } from '../derive/compile.js';
 import { numel } from '../ir/shape.js';
 import type { KernelModule } from './kernels.js';
-import { Rng } from './random.js';
+import { Random } from '../runtime/random.js';
 
 export interface VanishingPoint {
   lag: number;
@@ -16,7 +16,7 @@ export interface VanishingPoint {
  * states, so the LSTM's cell path counts) is reported. Weights are uniform in ±1/√H, as at init.
  */
 export function measureVanishing(c: CompiledCell, mod: KernelModule, opts: { hidden: number; input: number; lags: readonly number[]; seed: number }): VanishingPoint[] {
-  const rng = new Rng(opts.seed);
+  const rng = new Random(opts.seed);
   const sizes: Record<string, number> = {};
   for (const s of c.spec.sizes) sizes[s.name] = s.name === 'input' ? opts.input : opts.hidden;
   const H = numel(c.cell.prev.find((s) => s.name === c.spec.output)!.shape, sizes);

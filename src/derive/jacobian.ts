@@ -1,6 +1,6 @@
 // The recurrent Jacobian ∂s_t/∂s'_{t-1} in closed form, read off the derived backward step.
 
-import { type Expr, type Leaf, topoOrder } from '../ir/expr.js';
+import { children, type Expr, type Leaf, topoOrder } from '../ir/expr.js';
 import type { CellIR } from '../ir/lower.js';
 import type { Dim } from '../ir/shape.js';
 import type { BackwardStep } from './reverse.js';
@@ -26,13 +26,10 @@ export interface LinTerm {
  * zero, which is right because the backward step is linear in its seeds.
  */
 export function linearize(e: Expr, seed: Expr): LinTerm[] {
-  const has = new Map<number, boolean>();
-  const contains = (x: Expr): boolean => {
-    if (has.has(x.id)) return has.get(x.id)!;
-    const r = x === seed || topoOrder([x]).some((n) => n === seed);
-    has.set(x.id, r);
-    return r;
-  };
+  // Which nodes reach the seed: one pass in dependency order (children first), linear in the size of e.
+  const reaches = new Set<number>();
+  for (const n of topoOrder([e])) if (n === seed || children(n).some((ch) => reaches.has(ch.id))) reaches.add(n.id);
+  const contains = (x: Expr): boolean => reaches.has(x.id);
   const prefix = (op: LinOp, ts: LinTerm[]): LinTerm[] => ts.map((t) => ({ sign: t.sign, ops: [op, ...t.ops] }));
   const neg = (ts: LinTerm[]): LinTerm[] => ts.map((t) => ({ sign: (-t.sign) as 1 | -1, ops: t.ops }));
   const go = (x: Expr): LinTerm[] => {

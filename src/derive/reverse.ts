@@ -231,9 +231,9 @@ export function deriveBackward(cell: CellIR): BackwardStep {
   const recomputed: Expr[] = [];
   // States s_t are stored by the sequence forward anyway, so they are never saved twice.
   const stateIds = new Set(roots.map((r) => r.id));
+  const placed = new Set<number>(); // ids in saved or recomputed
   // A scalar node is a function of parameters and constants only: every printer computes it where it is read.
-  const available = (c: Expr): boolean =>
-    c.kind === 'leaf' || c.kind === 'const' || c.shape.length === 0 || stateIds.has(c.id) || saved.includes(c) || recomputed.includes(c);
+  const available = (c: Expr): boolean => c.kind === 'leaf' || c.kind === 'const' || c.shape.length === 0 || stateIds.has(c.id) || placed.has(c.id);
   const cheap = (e: Expr): boolean =>
     (e.kind === 'zip' || e.kind === 'concat' || e.kind === 'slice' || e.kind === 'broadcast' || (e.kind === 'map' && e.fn === 'neg')) && !names.has(e.id);
   const need = (e: Expr): void => {
@@ -242,6 +242,7 @@ export function deriveBackward(cell: CellIR): BackwardStep {
       for (const c of children(e)) need(c);
       recomputed.push(e);
     } else saved.push(e);
+    placed.add(e.id);
   };
   for (const e of order) if (referenced.has(e.id)) need(e);
   // Recomputed nodes in forward order; saved in forward order.

@@ -1,7 +1,7 @@
 // Gathers the documentation site's content from compiled cells and their generated kernels.
 
 import type { KernelModule } from '../check/kernels.js';
-import { Rng } from '../check/random.js';
+import { Random } from '../runtime/random.js';
 import { measureVanishing } from '../check/vanishing.js';
 import { type CompiledCell, exampleSizes } from '../derive/compile.js';
 import { recurrentJacobian } from '../derive/jacobian.js';
@@ -17,7 +17,7 @@ export { assembleSiteInput, packageRoot, readmeSection, VANISHING_CELLS, VANISHI
 /** One step at the example sizes with seeded weights, computed by the generated float64 kernel. */
 function example(c: CompiledCell, mod: KernelModule, L: ReturnType<typeof cellLatex>): CellDoc['example'] {
   const sizes = exampleSizes(c.spec);
-  const rng = new Rng(2024);
+  const rng = new Random(2024);
   const round = (v: ArrayLike<number>) => Array.from(v, (x) => Math.round(x * 1e4) / 1e4);
   const params = Object.fromEntries(c.cell.params.map((p) => [p.name, Float64Array.from(rng.array(numel(p.shape, sizes), 0.5), (v) => Math.round(v * 100) / 100)]));
   // Every input of the cell gets one step of values (a cell may read several inputs).

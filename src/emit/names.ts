@@ -81,6 +81,8 @@ export function specIdent(target: Target, name: string): string {
 /** Allocates generated identifiers: each ends in `_`, and each base gets a distinct one (`o_`, `o2_`, ...). */
 export class GeneratedNames {
   private readonly taken = new Set<string>();
+  /** Per stem, the next counter to try, so n names from one stem cost O(n), not O(n²). */
+  private readonly next = new Map<string, number>();
 
   constructor(fixed: Iterable<string> = []) {
     for (const f of fixed) this.taken.add(GeneratedNames.check(f));
@@ -96,7 +98,9 @@ export class GeneratedNames {
     const b = base.replace(/[^A-Za-z0-9_]/g, '_').replace(/_+/g, '_').replace(/^_|_$/g, '') || 't';
     const stem = /^[A-Za-z]/.test(b) ? b : `v${b}`;
     let n = `${stem}_`;
-    for (let k = 2; this.taken.has(n); k++) n = `${stem}${k}_`;
+    let k = this.next.get(stem) ?? 2;
+    if (this.taken.has(n)) for (; this.taken.has((n = `${stem}${k}_`)); k++);
+    this.next.set(stem, k);
     this.taken.add(n);
     return n;
   }

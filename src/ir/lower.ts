@@ -7,7 +7,7 @@ import type { CellSpec, EquationDecl, SourceExpr } from '../spec/types.js';
 import { SCALAR_MACROS } from './scalar-derive.js';
 import { add, broadcast, concat, constant, type Expr, isRowScalar, type Leaf, leaf, map, matvec, mul, neg, reduce, slice, sub, topoOrder, depths, zip, type ZipOp } from './expr.js';
 import { sliceBounds } from './slice-index.js';
-import { FnTable, USER_FUNCTIONS } from './functions.js';
+import { BUILTINS, FnTable, USER_FUNCTIONS } from './functions.js';
 import { compileScalar, scalarBody, scalarDerivative, validateScalar } from './scalar.js';
 import { dimKey, showDim, showShape } from './shape.js';
 
@@ -112,7 +112,11 @@ function defineActivation(fns: FnTable, name: string, param: string, expr: Sourc
 }
 
 function customActivations(spec: CellSpec, fns: FnTable): void {
-  for (const a of spec.activations) defineActivation(fns, a.name, a.param, a.expr, `activation '${a.name}'`);
+  for (const a of spec.activations) {
+    // Redefining a built-in would silently change its derivative wherever it is used (abs' uses sign).
+    if (a.name in BUILTINS || a.name in SCALAR_MACROS || ['concat', 'min', 'max', 'clip'].includes(a.name)) throw new Diagnostic(`'${a.name}' is a built-in function and cannot be redefined`, a.span, 'give the activation another name');
+    defineActivation(fns, a.name, a.param, a.expr, `activation '${a.name}'`);
+  }
 }
 
 /** The deepest expression graph a step may have (see the check in lowerCell). */

@@ -3,10 +3,10 @@
 // Transpose and a Reshape). A model saved here runs in any ONNX runtime; a model whose RNN, GRU or
 // LSTM nodes have their weights as initializers (as exporters write them) loads back into layers.
 
-import { onnxOpForCell } from '../check/onnx/weights.js';
-import type { CellName } from '../check/onnx/weights.js';
-import { AttrType, DataType, decodeModel, encodeModel, floatTensorMsg, nodeAttr, tensorFromMsg } from '../check/onnx/proto.js';
-import type { AttributeMsg, NodeMsg, TensorMsg } from '../check/onnx/proto.js';
+import { onnxOpForCell } from './onnx/weights.js';
+import type { CellName } from './onnx/weights.js';
+import { AttrType, DataType, decodeModel, encodeModel, floatTensorMsg, nodeAttr, tensorFromMsg } from './onnx/proto.js';
+import type { AttributeMsg, NodeMsg, TensorMsg } from './onnx/proto.js';
 import { inputSize, type Layer } from './layers.js';
 import { type KernelsByPrecision, layerFromOnnx, layerToOnnx } from './onnx.js';
 import type { Arr } from './types.js';

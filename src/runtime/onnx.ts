@@ -1,11 +1,11 @@
 // ONNX RNN/GRU/LSTM weights (W, R, B, P) to runtime layers of generated kernels, and back.
 
-import { cellToOnnx, onnxToCell } from '../check/onnx/weights.js';
-import type { CellName, CellParams, OnnxWeightInputs, OnnxWeights } from '../check/onnx/weights.js';
+import { cellToOnnx, onnxToCell } from './onnx/weights.js';
+import type { CellName, CellParams, OnnxWeightInputs, OnnxWeights } from './onnx/weights.js';
 import { type Direction, direction, type Layer } from './layers.js';
 import type { Arr, Kernels } from './types.js';
 
-export type { CellName, OnnxWeightInputs, OnnxWeights } from '../check/onnx/weights.js';
+export type { CellName, OnnxWeightInputs, OnnxWeights } from './onnx/weights.js';
 
 /** A generated cell module's two exports (`import * as gru from '.../generated/ts/gru.js'` fits). */
 export interface KernelsByPrecision {

@@ -1,4 +1,5 @@
-// A small seeded generator (mulberry32) for initialisers, data and shuffling: same seed, same run.
+// The one seeded generator (mulberry32) of the project: initialisers, data, shuffling, and the checks' random
+// problems (src/check). Same seed, same run.
 
 export class Random {
   private s: number;
@@ -16,6 +17,16 @@ export class Random {
   }
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
+  }
+  /** An integer in [lo, hi]. */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+  /** n values uniform in [-scale, scale). */
+  array(n: number, scale = 1): Float64Array {
+    const a = new Float64Array(n);
+    for (let i = 0; i < n; i++) a[i] = this.uniform(-scale, scale);
+    return a;
   }
   /** An integer in [0, n). */
   below(n: number): number {

@@ -2,9 +2,7 @@
 
 import { basename } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node as YNode, parseDocument, Scalar, type YAMLError, type YAMLMap } from 'yaml';
-import { BUILTINS } from '../ir/functions.js';
-import { SCALAR_MACROS } from '../ir/scalar-derive.js';
-import { addDims, constDim, type Dim, dimOf, scaleDim, type Shape } from '../ir/shape.js';
+import { addDims, constDim, type Dim, dimOf, scaleDim, type Shape } from './shape.js';
 import { Diagnostic, didYouMean, registerSource, type Span } from './diagnostic.js';
 import { parseSourceExpr, spanOf } from './source-expr.js';
 import { texProblem } from './tex.js';
@@ -388,8 +386,7 @@ export function readSpec(text: string, file: string): CellSpec {
     for (const { key, keyNode, value } of entries(c, asMap(c, get('activations'), 'activations'), 'activations')) {
       checkIdent(c, key, keyNode, 'activation');
       if (taken.has(key)) fail(c, keyNode, `'${key}' is already declared as ${taken.get(key)}`);
-      // Redefining a built-in would silently change its derivative wherever it is used (abs' uses sign).
-      if (key in BUILTINS || key in SCALAR_MACROS || ['concat', 'min', 'max', 'clip'].includes(key)) fail(c, keyNode, `'${key}' is a built-in function and cannot be redefined`, 'give the activation another name');
+      // A name of a built-in function is refused at lowering (src/ir/lower.ts), where the functions are known.
       const base = key.replace(/_grad$/, '');
       if (base !== key && activations.some((a) => a.name === base)) fail(c, keyNode, `'${key}' is the name of the derivative of '${base}'`, 'give the activation another name');
       const { text: body, node } = asScalarText(c, value, `activation '${key}'`);

@@ -39,6 +39,10 @@ export interface TexProblem {
 export function texProblem(tex: string): TexProblem | undefined {
   const caret = tex.indexOf('^^');
   if (caret >= 0) return { message: "'^^' (TeX's character-code notation) is not allowed", at: caret, length: 2 };
+  // TeX ends a line at a carriage return (it drops the rest of that line) and reads other control characters by their
+  // own catcodes: KaTeX treats them as spaces, so they would validate here and mean something else in the .tex file.
+  const control = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/u.exec(tex);
+  if (control) return { message: `a line break or control character (U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) is not allowed in TeX`, at: control.index, length: 1 };
   // Alone first: KaTeX's position then points into the user's text.
   try {
     katex.renderToString(tex, OPTIONS);

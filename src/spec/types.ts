@@ -1,7 +1,7 @@
 // The validated form of a cell spec: every declaration keeps the source span it came from.
 
 import type { MathNode } from 'mathjs';
-import type { Shape } from '../ir/shape.js';
+import type { Shape } from './shape.js';
 import type { Span } from './diagnostic.js';
 
 export interface Decl {

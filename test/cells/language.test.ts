@@ -10,7 +10,8 @@ import { emitCpuModule } from '../../src/emit/wasm/index.js';
 import { createModel, loadWeights, lossAndGradients, namedParams, saveWeights, sgd, gradList } from '../../src/runtime/index.js';
 import type { Kernels } from '../../src/runtime/types.js';
 import { inline } from '../helpers.js';
-import { FUSED_LSTM_CELL, LANGUAGE_CELLS, SCALAR_CELL } from '../user-cells-lang.js';
+import { FUSED_LSTM_CELL, LANGUAGE_CELLS, SCALAR_CELL, SLICE_EDGE_CELL } from '../user-cells-lang.js';
+import { certify } from '../certify.js';
 
 const load = async (text: string): Promise<KernelModule> => {
   const name = /^name: (\S+)/m.exec(text)![1]!;
@@ -103,5 +104,17 @@ describe('an LSTM written in fused form with slices', () => {
     // and the check can fail: the shipped lstm's own gate order (i, f, o, c in its parameter list) is not ONNX's
     const swapped = { ...split, W_o: split.W_f!, W_f: split.W_o! };
     expect(scaledError(fa.states.h!, shipped.f64.forward(sizes, swapped, pr.inputs, opts).states.h!)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('slice-edge (CPU targets: a one-element slice broadcasts, which WGSL does not compute yet)', () => {
+  it('agrees with finite differences, the dot-product test and the reference in f64, f32 and wasm', async () => {
+    const r = await certify(inline(SLICE_EDGE_CELL, 'test/slice-edge.cell.yaml'));
+    expect(r.referenceFd).toBeLessThan(1e-6);
+    expect(r.f64).toBeLessThan(1e-10);
+    expect(r.f32).toBeLessThan(1e-4);
+    expect(r.wasm).toBeLessThan(1e-4);
+    expect(r.kernelFd).toBeLessThan(1e-6);
+    expect(r.kernelDot).toBeLessThan(1e-10);
   });
 });

@@ -2,9 +2,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { forwardSequence } from '../../src/check/reference.js';
-import { Rng } from '../../src/check/random.js';
+import { Random } from '../../src/runtime/random.js';
 import { rnnReference } from '../../src/check/onnx/reference.js';
-import { type CellName, cellToOnnx, onnxOpForCell } from '../../src/check/onnx/weights.js';
+import { type CellName, cellToOnnx, onnxOpForCell } from '../../src/runtime/onnx/weights.js';
 import { shipped } from '../helpers.js';
 
 const CELLS: CellName[] = ['rnn-tanh', 'gru', 'gru-reset-after', 'lstm', 'lstm-peephole', 'lstm-cifg', 'rnn-relu'];
@@ -12,7 +12,7 @@ const CELLS: CellName[] = ['rnn-tanh', 'gru', 'gru-reset-after', 'lstm', 'lstm-p
 describe.each(CELLS)('%s', (name) => {
   it('matches the ONNX operator equations over 7 steps with random weights and initial states', () => {
     const c = shipped(name);
-    const rng = new Rng(1234 + name.length);
+    const rng = new Random(1234 + name.length);
     const I = 4, H = 5, T = 7, B = 3;
     const sizes = { input: I, hidden: H, classes: 3 };
     const params = Object.fromEntries(c.cell.params.map((p) => [p.name, rng.array(p.shape.length === 2 ? H * (p.shape[1]!.terms[0]![0] === 'input' ? I : H) : H, 0.7)]));

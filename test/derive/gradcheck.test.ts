@@ -2,13 +2,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { dotProductTest, gradCheck, randomProblem } from '../../src/check/gradcheck.js';
-import { Rng } from '../../src/check/random.js';
+import { Random } from '../../src/runtime/random.js';
 import { constant, mul } from '../../src/ir/expr.js';
 import { CELL_NAMES, inline, shipped } from '../helpers.js';
 
 describe.each(CELL_NAMES)('%s', (name) => {
   const c = shipped(name);
-  const rng = new Rng(name.length * 7919 + 17);
+  const rng = new Random(name.length * 7919 + 17);
   const sizes = Object.fromEntries(c.spec.sizes.map((s) => [s.name, rng.int(2, 6)]));
   const p = randomProblem(c, { steps: rng.int(6, 8), batch: rng.int(2, 3), seed: rng.int(1, 1e6), sizes });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runOrtRnn } from '../../src/check/onnx/ort.js';
 import { GATES } from '../../src/check/onnx/reference.js';
 import type { RnnAttrs, RnnInputs } from '../../src/check/onnx/reference.js';
-import { cellParamNames, onnxOpForCell } from '../../src/check/onnx/weights.js';
+import { cellParamNames, onnxOpForCell } from '../../src/runtime/onnx/weights.js';
 import { direction, type Layer, runLayer } from '../../src/runtime/layers.js';
 import { type CellName, layerFromOnnx, layerToOnnx } from '../../src/runtime/onnx.js';
 import { expectClose, rng, uniform } from '../check/onnx/helpers.js';

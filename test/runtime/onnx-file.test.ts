@@ -11,13 +11,13 @@ import * as rnnRelu from '../../generated/ts/rnn-relu.js';
 import * as rnnTanh from '../../generated/ts/rnn-tanh.js';
 import { buildRnnModel } from '../../src/check/onnx/model.js';
 import { createSession, runSession } from '../../src/check/onnx/ort.js';
-import { Rng } from '../../src/check/random.js';
+import { Random } from '../../src/runtime/random.js';
 import { backLayer, direction, type Layer, runLayer, runStack, stackFromOnnxModel, stackToOnnxModel } from '../../src/runtime/index.js';
 
 const KERNELS = { 'gru-reset-after': gruRa, gru: gruMod, lstm: lstmMod, 'lstm-peephole': lstmPeep, 'rnn-relu': rnnRelu, 'rnn-tanh': rnnTanh };
 type Mod = (typeof KERNELS)[keyof typeof KERNELS];
 
-function randomDirection(mod: Mod, sizes: { input: number; hidden: number }, rng: Rng) {
+function randomDirection(mod: Mod, sizes: { input: number; hidden: number }, rng: Random) {
   const full: Record<string, number> = { ...sizes };
   for (const s of mod.f32.cell.sizes) full[s] ??= 1;
   const shapes = mod.f32.paramShapes(full as never) as Record<string, readonly number[]>;
@@ -33,7 +33,7 @@ async function ortRun(bytes: Uint8Array, x: Float32Array, dims: number[]): Promi
 describe('.onnx model files', () => {
   for (const batchFirst of [false, true]) {
     it(`a 3-layer stack (bidirectional gru-reset-after, lstm-peephole, rnn-relu) runs in onnxruntime as in cellgen${batchFirst ? ', batch first' : ''}`, async () => {
-      const rng = new Rng(3);
+      const rng = new Random(3);
       const [T, B, I] = [5, 2, 3];
       const layers: Layer<Float32Array>[] = [
         { forward: randomDirection(gruRa, { input: I, hidden: 4 }, rng), backward: randomDirection(gruRa, { input: I, hidden: 4 }, rng) },
@@ -56,7 +56,7 @@ describe('.onnx model files', () => {
   }
 
   it('loads a GRU model file written by another writer (weights as initializers) with the same outputs as onnxruntime', async () => {
-    const rng = new Rng(9);
+    const rng = new Random(9);
     const [T, B, I, H] = [4, 3, 2, 5];
     const W = { dims: [2, 3 * H, I], data: rng.array(2 * 3 * H * I, 0.5) };
     const R = { dims: [2, 3 * H, H], data: rng.array(2 * 3 * H * H, 0.5) };
@@ -76,7 +76,7 @@ describe('.onnx model files', () => {
 
   for (const batchFirst of [false, true]) {
     it(`reverse layers (lstm, rnn-relu) between bidirectional and forward ones run in onnxruntime as in cellgen and load back${batchFirst ? ', batch first' : ''}`, async () => {
-      const rng = new Rng(11);
+      const rng = new Random(11);
       const [T, B, I] = [6, 3, 2];
       const layers: Layer<Float32Array>[] = [
         { forward: randomDirection(lstmMod, { input: I, hidden: 5 }, rng), reverse: true },
@@ -99,7 +99,7 @@ describe('.onnx model files', () => {
   }
 
   it('loads reverse LSTM and RNN nodes written by another writer with the outputs of onnxruntime', async () => {
-    const rng = new Rng(5);
+    const rng = new Random(5);
     const [T, B, I, H] = [5, 2, 3, 4];
     for (const op of ['LSTM', 'RNN'] as const) {
       const G = op === 'LSTM' ? 4 : 1;
@@ -119,7 +119,7 @@ describe('.onnx model files', () => {
   });
 
   it('BPTT through a reverse layer with padded rows matches finite differences', () => {
-    const rng = new Rng(8);
+    const rng = new Random(8);
     const [T, B, I, H] = [5, 3, 2, 3];
     const full: Record<string, number> = { input: I, hidden: H };
     const shapes = gruMod.f64.paramShapes(full as never) as Record<string, readonly number[]>;
@@ -145,14 +145,14 @@ describe('.onnx model files', () => {
   });
 
   it('refuses the clip attribute by name', () => {
-    const rng = new Rng(2);
+    const rng = new Random(2);
     const [I, H] = [2, 3];
     const m = buildRnnModel('GRU', { X: { dims: [2, 1, I], data: new Float32Array(2 * I) }, W: { dims: [1, 3 * H, I], data: rng.array(3 * H * I) }, R: { dims: [1, 3 * H, H], data: rng.array(3 * H * H) } }, { hiddenSize: H, clip: 0.5 }, { initializers: ['W', 'R'] });
     expect(() => stackFromOnnxModel(m.bytes, KERNELS)).toThrow(/attribute 'clip' \(cell clip 0\.5\) is not supported/);
   });
 
   it('names what it cannot load', () => {
-    const bytes = stackToOnnxModel([{ forward: randomDirection(lstmMod, { input: 2, hidden: 2 }, new Rng(1)) }]);
+    const bytes = stackToOnnxModel([{ forward: randomDirection(lstmMod, { input: 2, hidden: 2 }, new Random(1)) }]);
     expect(() => stackFromOnnxModel(bytes, { gru: gruMod })).toThrow(/lstm layer; pass its kernels/);
     expect(() => stackToOnnxModel([])).toThrow(/at least one layer/);
   });

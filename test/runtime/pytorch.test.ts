@@ -8,7 +8,7 @@ import * as gruMod from '../../generated/ts/gru.js';
 import * as lstmMod from '../../generated/ts/lstm.js';
 import * as rnnRelu from '../../generated/ts/rnn-relu.js';
 import * as rnnTanh from '../../generated/ts/rnn-tanh.js';
-import { Rng } from '../../src/check/random.js';
+import { Random } from '../../src/runtime/random.js';
 import { type KernelsByPrecision, type LayerInit, layersFromTorch, layersToTorch, lossAndGradients, runStack, type TorchMode, truncatedLossAndGradients } from '../../src/runtime/index.js';
 
 const sig = (v: number) => 1 / (1 + Math.exp(-v));
@@ -92,7 +92,7 @@ describe('PyTorch state_dicts', () => {
     it(`nn.${c.mode}${c.relu ? '(relu)' : ''}: 2 layers, bidirectional, batch_first, initial states, as PyTorch computes`, () => {
       const o = { I: 3, H: 5, L: 2, D: 2, T: 4, B: 2 };
       const G = c.mode === 'RNN' ? 1 : c.mode === 'GRU' ? 3 : 4;
-      const rng = new Rng(11);
+      const rng = new Random(11);
       const sd: Record<string, Float64Array> = {};
       for (let l = 0; l < o.L; l++)
         for (const r of ['', '_reverse']) {
@@ -130,7 +130,7 @@ describe('PyTorch state_dicts', () => {
 
   it('lossAndGradients: batchFirst gives the time-major loss and gradients, dx batch-first; initial states count', () => {
     const o = { I: 3, H: 4, T: 5, B: 2 };
-    const rng = new Rng(5);
+    const rng = new Random(5);
     const sd: Record<string, Float64Array> = { weight_ih_l0: Float64Array.from(rng.array(16 * 3, 0.5)), weight_hh_l0: Float64Array.from(rng.array(16 * 4, 0.5)), bias_ih_l0: Float64Array.from(rng.array(16, 0.3)), bias_hh_l0: Float64Array.from(rng.array(16, 0.3)) };
     const layers = layersFromTorch(lstmMod, sd, { mode: 'LSTM', inputSize: o.I, hiddenSize: o.H, precision: 'f64' });
     const model = { layers, readout: { W: Float64Array.from(rng.array(3 * o.H, 0.5)), b: new Float64Array(3) } };

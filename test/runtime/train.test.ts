@@ -4,13 +4,13 @@ import { describe, expect, it } from 'vitest';
 import * as gruMod from '../../generated/ts/gru.js';
 import * as lstmMod from '../../generated/ts/lstm.js';
 import * as rnnMod from '../../generated/ts/rnn-tanh.js';
-import { Rng } from '../../src/check/random.js';
+import { Random } from '../../src/runtime/random.js';
 import { softmaxCrossEntropy as refXent } from '../../src/check/readout.js';
 import { backwardSequence, forwardSequence } from '../../src/check/reference.js';
 import { type Batch, clipByGlobalNorm, clipByValue, direction, gradArrays, type Layer, lossAndGradients, type Model, truncatedLossAndGradients } from '../../src/runtime/index.js';
 import { shipped } from '../helpers.js';
 
-const rng = new Rng(77);
+const rng = new Random(77);
 const params = (shapes: Readonly<Record<string, readonly number[]>>) => Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, rng.array(s.reduce((a, b) => a * b, 1), 0.5)]));
 
 function model(): Model<Float64Array> {

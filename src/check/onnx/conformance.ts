@@ -1,10 +1,13 @@
 // Load an ONNX backend node test case (model.onnx + test_data_set_0) into reference-evaluator inputs.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { nodeAttr, readModel, readTensor } from './proto.js';
-import type { DecodedTensor, NodeMsg } from './proto.js';
+import { decodeModel, decodeTensor, nodeAttr } from '../../runtime/onnx/proto.js';
+import type { DecodedTensor, ModelMsg, NodeMsg } from '../../runtime/onnx/proto.js';
 import type { ActivationName, Direction, RnnAttrs, RnnInputs, RnnOp } from './reference.js';
 import { INPUT_SLOTS } from './model.js';
+
+const readModel = (path: string): ModelMsg => decodeModel(readFileSync(path));
+const readTensor = (path: string): DecodedTensor => decodeTensor(readFileSync(path));
 
 const OUTPUT_SLOTS = ['Y', 'Y_h', 'Y_c'] as const;
 

@@ -1,6 +1,6 @@
 // Build an in-memory ONNX model holding a single RNN/GRU/LSTM node, for onnxruntime to evaluate.
-import { AttrType, DataType, encodeModel, floatTensorMsg, int32TensorMsg } from './proto.js';
-import type { AttributeMsg, ModelMsg, TensorMsg, ValueInfoMsg } from './proto.js';
+import { AttrType, DataType, encodeModel, floatTensorMsg, int32TensorMsg } from '../../runtime/onnx/proto.js';
+import type { AttributeMsg, ModelMsg, TensorMsg, ValueInfoMsg } from '../../runtime/onnx/proto.js';
 import type { RnnAttrs, RnnInputs, RnnOp, Tensor } from './reference.js';
 
 /** Opset 14 is the first with `layout`; IR version 7 is the one that opset shipped with. */

@@ -123,6 +123,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   const bwdPost: Op[] = [];
   const pLoc = (l: Loc): PLoc => ({ buf: l.arr, layout: l.layout, n: l.n, off: l.offD });
 
+  const equationOf = new Map<Expr, (typeof cell.equations)[number]>();
+  for (const q of cell.equations) if (!equationOf.has(q.expr)) equationOf.set(q.expr, q);
   /** Emits the loops of one phase: nodes computed (grouped by vector length) and values stored. */
   /** The location of a[start..] for a slice: its operand's locations, shifted. */
   const shiftLoc = (l: Loc, by: Dim): Loc => {
@@ -170,7 +172,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       // A reduction sums its operand's row (each packed product output, if it is a product); a broadcast reads element 0.
       const rowRead = (e: Expr & { kind: 'reduce' | 'broadcast' }): string => {
         const a = e.a;
-        const locs = products(a) ?? [locOf(a) ?? (a.kind === 'leaf' ? leafLoc(a) : undefined)];
+        const locs = a.kind === 'slice' ? sliceLocs(a, (x) => products(x) ?? locsOf(x, locOf)) : products(a) ?? [locOf(a) ?? (a.kind === 'leaf' ? leafLoc(a) : undefined)];
         if (locs.some((l) => l === undefined)) throw new Error(`the operand of a ${e.kind} in ${spec.name} has no location`);
         const start = (l: Loc): string => [base(l), l.off].filter(Boolean).join(' + ') || '0';
         const parts = (locs as Loc[]).map((l) => (e.kind === 'reduce' ? `rowSum_(${l.arr}, ${start(l)}, ${width(a)})` : `${l.arr}[${start(l)}]`));
@@ -197,15 +199,19 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       printer = new TsPrinter(read, cell.fns, helpers);
       const body: string[] = [];
       for (const e of mine) {
-        const text = e.kind === 'matvec' ? special(e, base)! : isRowBarrier(e) ? rowRead(e) : printer.print(e);
         const named = fnames.has(e.id) || bindingName.has(e.id);
-        if (named || (uses.get(e.id) ?? 0) > 1) {
-          // Spec and derivation names are unique and never clash with buffers or loop variables.
-          const t = named ? id(nameOf(e)) : N.fresh(nameOf(e));
-          const eq = fnames.get(e.id)?.kind === 'equation' ? cell.equations.find((q) => q.expr === e) : undefined;
-          body.push(`const ${t} = ${text};${eq ? ` // ${tsLineComment(`${eq.name} = ${eq.decl.expr.text.replace(/\s+/g, ' ').trim()}`)}` : ''}`);
-          temps.set(e.id, t);
+        // A node used once and unnamed is printed inline where it is used (printing it here too is quadratic in a chain).
+        if (!named && (uses.get(e.id) ?? 0) <= 1) {
+          if (e.kind === 'matvec') special(e, base);
+          else if (isRowBarrier(e)) rowRead(e);
+          continue;
         }
+        const text = e.kind === 'matvec' ? special(e, base)! : isRowBarrier(e) ? rowRead(e) : printer.print(e);
+        // Spec and derivation names are unique and never clash with buffers or loop variables.
+        const t = named ? id(nameOf(e)) : N.fresh(nameOf(e));
+        const eq = fnames.get(e.id)?.kind === 'equation' ? equationOf.get(e) : undefined;
+        body.push(`const ${t} = ${text};${eq ? ` // ${tsLineComment(`${eq.name} = ${eq.decl.expr.text.replace(/\s+/g, ' ').trim()}`)}` : ''}`);
+        temps.set(e.id, t);
       }
       for (const s of myStores) {
         const v = temps.get(s.value.id) ?? (inLoop.has(s.value.id) ? printer.print(s.value) : read(s.value) ?? printer.print(s.value));
@@ -327,6 +333,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
 
   // ---- backward: rewrite products into packed reads -------------------------------------------
   const forwardIds = new Set(topoOrder([...cell.next.values()]).map((e) => e.id));
+  const recomputedIds = new Set(bw.recomputed.map((e) => e.id));
   const inputRoots = new Set([...bw.inputAdjoint.values()].map((e) => e.id));
   const groupLeaf = new Map<number, Leaf>();
   const pieceLeaf = new Map<number, { leaf: Leaf; bp: ReturnType<typeof bp.pieces.get> & object }>();
@@ -400,14 +407,14 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
     } else if (e.kind === 'leaf' && e.name.startsWith('#dp')) {
       const p = [...pieceLeaf.values()].find((q) => q.leaf === e)!;
       l = 1 + lvl(rewrite(bp.dyOf.get(p.bp.piece.node.id)!));
-    } else if (forwardIds.has(e.id) && !bw.recomputed.includes(e)) l = 0;
+    } else if (forwardIds.has(e.id) && !recomputedIds.has(e.id)) l = 0;
     else if (isRowBarrier(e)) l = lvl(e.a) + 1;
     else l = Math.max(0, ...children(e).map(lvl));
     blevel.set(e.id, l);
     return l;
   };
   // Scalar nodes (functions of scalar parameters) are printed inline where they are read.
-  const available = (e: Expr): boolean => e.kind === 'leaf' || e.kind === 'const' || e.shape.length === 0 || (forwardIds.has(e.id) && !bw.recomputed.includes(e));
+  const available = (e: Expr): boolean => e.kind === 'leaf' || e.kind === 'const' || e.shape.length === 0 || (forwardIds.has(e.id) && !recomputedIds.has(e.id));
   const broots = [...prevRoots.values(), ...inputRootsRw.values(), ...sumGrads.map((s) => s.value), ...dyStores.map((d) => d.value)];
   // The backward computes everything between its roots and the values it can read.
   const bnodes: Expr[] = [];
@@ -429,6 +436,7 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
   for (const [id, l] of sunk) blevel.set(id, l);
   const bphases: Expr[][] = Array.from({ length: bmax + 1 }, () => []);
   for (const e of bnodes) bphases[lvl(e)]!.push(e);
+  const bnodeById = new Map(bnodes.map((e) => [e.id, e]));
   for (const [k, ph] of bphases.entries()) bphases[k] = orderByLength(ph);
   const bstoredAcross = new Set<number>();
   for (const e of bnodes) for (const ch of children(e)) if (!available(ch) && (lvl(ch) < lvl(e) || (e.kind === 'slice' && ch.kind !== 'slice'))) bstoredAcross.add(ch.id);
@@ -575,8 +583,8 @@ export function emitTsModule(c: CompiledCell, command: string): TsModule {
       for (const p of g.pieces) L.push(`${ind}unpackRows${p.transpose ? 'T' : ''}_(${dW}, ${dim(p.outOff)}, ${dim(g.width)}, ${gradName.get(p.W.name)}, ${dim(p.W.shape[0]!)}, ${dim(p.W.shape[1]!)}, ${dim(p.colOff)});`);
     }
     const sd: string[] = [];
-    for (const [id, nm] of bscratch) sd.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(bnodes.find((e) => e.id === id)!)});`);
-    for (const [id, nm] of bscratch) buf(nm, mulX(symX('@batch'), dimX(bnodes.find((e) => e.id === id)!.shape[0]!)));
+    for (const [id, nm] of bscratch) sd.push(`${ind}const ${nm} = new ${A}(${I.batch} * ${width(bnodeById.get(id)!)});`);
+    for (const [id, nm] of bscratch) buf(nm, mulX(symX('@batch'), dimX(bnodeById.get(id)!.shape[0]!)));
     L.splice(scratchDecl, 0, ...sd);
     return L;
   };

@@ -85,12 +85,13 @@ export function planForward(cell: CellIR, bw: BackwardStep): ForwardPlan {
       g.cols = addDims(g.cols, e.shape[0]!);
     }
   }
+  const concatUsers = new Map<number, Expr[]>();
+  for (const m of order) for (const ch of children(m)) if (ch.kind === 'concat') concatUsers.set(ch.id, [...(concatUsers.get(ch.id) ?? []), m]);
   for (const e of order) {
-    if (e.kind === 'concat' && !order.some((m) => m.kind === 'matvec' && m.v === e)) throw new InvariantError('concat outside a matrix product');
-    if (e.kind === 'concat') {
-      const users = order.filter((m) => children(m).includes(e));
-      if (users.some((u) => u.kind !== 'matvec')) throw new Error(`the TypeScript kernels support concat only as the vector of a matrix product (cell ${cell.spec.name})`);
-    }
+    if (e.kind !== 'concat') continue;
+    const users = concatUsers.get(e.id) ?? [];
+    if (!users.some((m) => m.kind === 'matvec' && m.v === e)) throw new InvariantError('concat outside a matrix product');
+    if (users.some((u) => u.kind !== 'matvec')) throw new Error(`the TypeScript kernels support concat only as the vector of a matrix product (cell ${cell.spec.name})`);
   }
   // Levels: leaves and the hoisted input projections are available at level 0.
   const level = new Map<number, number>();

@@ -1,16 +1,11 @@
 // Shared test helpers for the ONNX checks: a seeded generator and float32-vs-float64 comparison.
 import { expect } from 'vitest';
+import { Random } from '../../../src/runtime/random.js';
 
-/** mulberry32: a small seeded PRNG so failures reproduce. */
+/** The project's seeded generator (src/runtime/random.ts) as a function, so failures reproduce. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.next();
 }
 
 /** n uniform values in [-scale, scale], rounded to float32 so ORT and the f64 reference see the same numbers. */

@@ -1,7 +1,7 @@
 // ONNX protobuf subset: tensor storage variants, model encode/decode, and malformed data.
 import { describe, expect, it } from 'vitest';
 import { buildRnnModel } from '../../../src/check/onnx/model.js';
-import { DataType, decodeModel, decodeTensor, encodeTensor, floatTensorMsg, int32TensorMsg, nodeAttr } from '../../../src/check/onnx/proto.js';
+import { DataType, decodeModel, decodeTensor, encodeTensor, floatTensorMsg, int32TensorMsg, nodeAttr } from '../../../src/runtime/onnx/proto.js';
 
 const values = [1.5, -2.25, 3e-8, 65504, -0.1];
 

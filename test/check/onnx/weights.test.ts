@@ -1,8 +1,8 @@
 // ONNX weight layout <-> cellgen cell parameters: exact round trips, and the cell equations agree with ONNX.
 import { describe, expect, it } from 'vitest';
 import { rnnReference } from '../../../src/check/onnx/reference.js';
-import { cellParamNames, cellToOnnx, onnxOpForCell, onnxToCell } from '../../../src/check/onnx/weights.js';
-import type { CellName, CellParams } from '../../../src/check/onnx/weights.js';
+import { cellParamNames, cellToOnnx, onnxOpForCell, onnxToCell } from '../../../src/runtime/onnx/weights.js';
+import type { CellName, CellParams } from '../../../src/runtime/onnx/weights.js';
 import { expectClose, rng, uniform } from './helpers.js';
 
 const CELLS: CellName[] = ['rnn-tanh', 'rnn-relu', 'gru', 'gru-reset-after', 'lstm', 'lstm-peephole', 'lstm-cifg'];

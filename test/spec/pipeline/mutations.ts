@@ -7,11 +7,15 @@ import fc from 'fast-check';
 export const PAYLOADS = ['\n', '\r', '\u2028', '\u2029', '\u0085', '*/', '/*', '</script>', '<!--', '${', '`', "'", '"', '\\', '^^5c', '^^M',
   '\x1b[2J', '\x1b]0;pwned\x07', '\u202e', '\t', '\u0000', '\x7f', '\x9b', '\ud800', '%', '#', '&', '$', '{', '}', '[', ']', ':', '- ',
   '\\input{/etc/passwd}', '\\def\\x{y}', '\\catcode', '\\href{javascript:alert(1)}{x}', '\\tlide{h}', '\\tilde{h}', 'é', '😀'];
-/** Names generated code, the targets or Object.prototype use; some are refused by the reader (keywords), most must work. */
+/**
+ * Names generated code, the targets or Object.prototype use: keywords and built-ins of TS and WGSL must work (they are
+ * mapped into the spec-name namespace); the words of the equation syntax (`undefined`, `in`) and `__proto__` are refused.
+ */
 export const HOSTILE_NAMES = ['sizes', 'batch', 'steps', 'lengths', 'check', 'checkLengths', 'checkSizes', 'packRows', 'unpackRows', 'gemmNT',
   'gemmNN', 'gemmTN', 'own', 'tape', 'params', 'inputs', 'opts', 'dStates', 'row', 'col', 'step', 'Math', 'Object', 'Float32Array',
   'undefined', 'exp', 'select', 'dot', 'max', 'min', 'f32', 'vec3', 'array', 'ptr', 'constructor', 'toString', 'valueOf', 'hasOwnProperty',
-  'for', 'function', 'let', 'fn', 'var', 'size', 'P', 'X', 'S', 'size_hidden', 'delta_h', 'tmp1', 'cat1', 'act_f', 'sigmoid_', 'x_', '_x'];
+  'for', 'function', 'let', 'fn', 'var', 'class', 'return', 'new', 'this', 'typeof', 'delete', 'void', 'yield', 'await', 'eval',
+  'arguments', 'prototype', '__proto__', 'in', 'struct', 'loop', 'override', 'workgroup', 'u32', 'i32', 'bool', 'mat2x2', 'size', 'P', 'X', 'S', 'size_hidden', 'delta_h', 'tmp1', 'cat1', 'act_f', 'sigmoid_', 'x_', '_x'];
 /** TeX for `latex:` values, good and bad. */
 export const TEX = ['\\tilde{h}', 'h^{(1)}', "W'", 'W_{z}', '\\mathbf{W}', '\\hat{\\mathbf{h}}', 'x_1_2', 'x^2^3', '\\tlide{h}', '\\frac{a}{b}',
   '\\left(', '\\right)', '{', '}', '\\\\', '^^5c', '\\input{x}', '\\href{x}{y}', '\\textcolor{red}{h}', '\\color{red}', '\\operatorname{sel}',

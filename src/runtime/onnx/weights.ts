@@ -1,5 +1,5 @@
 // Convert between ONNX RNN/GRU/LSTM weight tensors (W, R, B, P) and cellgen cell parameter records.
-import type { F64Tensor, RnnAttrs, RnnOp, Tensor } from './reference.js';
+import type { F64Tensor, RnnAttrs, RnnOp, Tensor } from './operator.js';
 
 export type CellName = 'rnn-tanh' | 'rnn-relu' | 'gru' | 'gru-reset-after' | 'lstm' | 'lstm-peephole' | 'lstm-cifg';
 /** Row-major parameters of one direction: matrices [H, I] or [H, H], vectors [H]. */

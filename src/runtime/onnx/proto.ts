@@ -1,5 +1,4 @@
 // Decode and encode the subset of onnx.proto (official field numbers) needed for RNN/GRU/LSTM models and tensors.
-import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 
 // Field numbers copied from onnx/onnx.proto (proto2); fields we never touch are left out,
@@ -187,11 +186,6 @@ export function decodeModel(bytes: Uint8Array): ModelMsg {
   return ModelType.toObject(ModelType.decode(bytes), TO_OBJECT) as ModelMsg;
 }
 
-/** Read and decode a .onnx model file. */
-export function readModel(path: string): ModelMsg {
-  return decodeModel(readFileSync(path));
-}
-
 /** Encode a ModelProto (plain object in the shape of ModelMsg) to bytes. */
 export function encodeModel(model: ModelMsg): Uint8Array {
   const err = ModelType.verify(model);
@@ -209,11 +203,6 @@ export function encodeTensor(tensor: TensorMsg): Uint8Array {
 /** Decode a serialized TensorProto. */
 export function decodeTensor(bytes: Uint8Array): DecodedTensor {
   return tensorFromMsg(TensorType.toObject(TensorType.decode(bytes), TO_OBJECT) as TensorMsg);
-}
-
-/** Read and decode a TensorProto .pb file. */
-export function readTensor(path: string): DecodedTensor {
-  return decodeTensor(readFileSync(path));
 }
 
 /** Convert a TensorProto object to typed data; raw_data is little-endian per the ONNX spec. */
