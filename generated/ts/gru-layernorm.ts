@@ -241,19 +241,19 @@ export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: I
     }
     // z, n_x, r, n_q, h_cand, h: one fused pass
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o15_ = row_ * hidden;
-      const o25_ = (step_ * batch_ + row_) * 1;
+      const o15_ = (step_ * batch_ + row_) * 1;
+      const o25_ = row_ * hidden;
       const o34_ = (step_ * batch_ + row_) * hidden;
       const o42_ = ((step_ + 1) * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const t17_ = sd_xTape_[o25_];
-        const t18_ = sd_qTape_[o25_];
-        const z_pre = a_z[col_] * tBuf_[o15_ + col_] / t17_ + g_z[col_] * tBuf5_[o15_ + col_] / t18_ + b_z[col_];
+        const t17_ = sd_xTape_[o15_];
+        const t18_ = sd_qTape_[o15_];
+        const z_pre = a_z[col_] * tBuf_[o25_ + col_] / t17_ + g_z[col_] * tBuf5_[o25_ + col_] / t18_ + b_z[col_];
         const z = sigmoid_(z_pre); // z = sigmoid(a_z .* (x_z - mu_x) / sd_x + g_z .* (q_z - mu_q) / sd_q + b_z)
-        const n_x = a_h[col_] * tBuf9_[o15_ + col_] / tTape_[o25_] + b_h[col_]; // n_x = a_h .* (x_h - mu_xh) / sqrt(mean((x_h - mu_xh) .^ 2) + 1e-5) + b_h
-        const r_pre = a_r[col_] * tBuf3_[o15_ + col_] / t17_ + g_r[col_] * tBuf7_[o15_ + col_] / t18_ + b_r[col_];
+        const n_x = a_h[col_] * tBuf9_[o25_ + col_] / tTape_[o15_] + b_h[col_]; // n_x = a_h .* (x_h - mu_xh) / sqrt(mean((x_h - mu_xh) .^ 2) + 1e-5) + b_h
+        const r_pre = a_r[col_] * tBuf3_[o25_ + col_] / t17_ + g_r[col_] * tBuf7_[o25_ + col_] / t18_ + b_r[col_];
         const r = sigmoid_(r_pre); // r = sigmoid(a_r .* (x_r - mu_x) / sd_x + g_r .* (q_r - mu_q) / sd_q + b_r)
-        const n_q = g_h[col_] * tBuf11_[o15_ + col_] / tTape2_[o25_] + b_uh[col_]; // n_q = g_h .* (q_h - mu_qh) / sqrt(mean((q_h - mu_qh) .^ 2) + 1e-5) + b_uh
+        const n_q = g_h[col_] * tBuf11_[o25_ + col_] / tTape2_[o15_] + b_uh[col_]; // n_q = g_h .* (q_h - mu_qh) / sqrt(mean((q_h - mu_qh) .^ 2) + 1e-5) + b_uh
         const h_cand_pre = n_x + r * n_q;
         const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(n_x + r .* n_q)
         const h = (1 - z) * h_cand + z * hSeq_[o34_ + col_]; // h = (1 - z) .* h_cand + z .* h_prev
@@ -373,40 +373,40 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o16_ = (step_ * batch_ + row_) * hidden;
-      const o26_ = row_ * hidden;
+      const o16_ = row_ * hidden;
+      const o26_ = (step_ * batch_ + row_) * hidden;
       const o35_ = (step_ * batch_ + row_) * 1;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dz = dhIn_[o26_ + col_] * (hSeq_[o16_ + col_] - h_candTape_[o16_ + col_]);
-        const t19_ = 1 - zTape_[o16_ + col_];
-        const dz_pre = dz * zTape_[o16_ + col_] * t19_;
-        const dh_cand = dhIn_[o26_ + col_] * t19_;
-        const dh_cand_pre = dh_cand * (1 - h_candTape_[o16_ + col_] * h_candTape_[o16_ + col_]);
-        const dr = dh_cand_pre * n_qTape_[o16_ + col_];
-        const dr_pre = dr * rTape_[o16_ + col_] * (1 - rTape_[o16_ + col_]);
+        const dz = dhIn_[o16_ + col_] * (hSeq_[o26_ + col_] - h_candTape_[o26_ + col_]);
+        const t19_ = 1 - zTape_[o26_ + col_];
+        const dz_pre = dz * zTape_[o26_ + col_] * t19_;
+        const dh_cand = dhIn_[o16_ + col_] * t19_;
+        const dh_cand_pre = dh_cand * (1 - h_candTape_[o26_ + col_] * h_candTape_[o26_ + col_]);
+        const dr = dh_cand_pre * n_qTape_[o26_ + col_];
+        const dr_pre = dr * rTape_[o26_ + col_] * (1 - rTape_[o26_ + col_]);
         const t20_ = sd_qTape_[o35_];
         const t21_ = mu_qTape_[o35_];
-        const t22_ = q_zTape_[o16_ + col_] - t21_;
-        const t23_ = q_rTape_[o16_ + col_] - t21_;
-        const dn_q = dh_cand_pre * rTape_[o16_ + col_];
+        const t22_ = q_zTape_[o26_ + col_] - t21_;
+        const t23_ = q_rTape_[o26_ + col_] - t21_;
+        const dn_q = dh_cand_pre * rTape_[o26_ + col_];
         const t24_ = tTape2_[o35_];
         const t25_ = mu_qhTape_[o35_];
-        const t26_ = q_hTape_[o16_ + col_] - t25_;
+        const t26_ = q_hTape_[o26_ + col_] - t25_;
         const t27_ = -(dr_pre * g_r[col_] * t23_ / t20_ / t20_) - dz_pre * g_z[col_] * t22_ / t20_ / t20_;
         const t28_ = dn_q * g_h[col_] * t26_ / t24_ / t24_;
-        dz_preBuf_[o26_ + col_] = dz_pre;
-        dh_cand_preBuf_[o26_ + col_] = dh_cand_pre;
-        dr_preBuf_[o26_ + col_] = dr_pre;
-        tBuf13_[o26_ + col_] = t20_;
-        tBuf14_[o26_ + col_] = t21_;
-        tBuf15_[o26_ + col_] = t22_;
-        tBuf16_[o26_ + col_] = t23_;
-        dn_qBuf_[o26_ + col_] = dn_q;
-        tBuf17_[o26_ + col_] = t24_;
-        tBuf18_[o26_ + col_] = t25_;
-        tBuf19_[o26_ + col_] = t26_;
-        tBuf20_[o26_ + col_] = t27_;
-        tBuf21_[o26_ + col_] = t28_;
+        dz_preBuf_[o16_ + col_] = dz_pre;
+        dh_cand_preBuf_[o16_ + col_] = dh_cand_pre;
+        dr_preBuf_[o16_ + col_] = dr_pre;
+        tBuf13_[o16_ + col_] = t20_;
+        tBuf14_[o16_ + col_] = t21_;
+        tBuf15_[o16_ + col_] = t22_;
+        tBuf16_[o16_ + col_] = t23_;
+        dn_qBuf_[o16_ + col_] = dn_q;
+        tBuf17_[o16_ + col_] = t24_;
+        tBuf18_[o16_ + col_] = t25_;
+        tBuf19_[o16_ + col_] = t26_;
+        tBuf20_[o16_ + col_] = t27_;
+        tBuf21_[o16_ + col_] = t28_;
         db_z_[col_] += dz_pre;
         db_r_[col_] += dr_pre;
         db_h_[col_] += dh_cand_pre;
@@ -541,14 +541,14 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o114_ = row_ * hidden;
-      const o214_ = row_ * 1;
+      const o114_ = row_ * 1;
+      const o214_ = row_ * hidden;
       const o311_ = (step_ * batch_ + row_) * 3 * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const t50_ = (tBuf41_[o214_] / hidden);
-        const dq_z = d_tmp5Buf_[o114_ + col_] * (tBuf15_[o114_ + col_] + tBuf15_[o114_ + col_]) + d_tmp6_g_zBuf_[o114_ + col_] + t50_;
-        const dq_r = d_tmp2_g_rBuf_[o114_ + col_] + d_tmp5Buf_[o114_ + col_] * (tBuf16_[o114_ + col_] + tBuf16_[o114_ + col_]) + t50_;
-        const dq_h = d_tmp1_g_hBuf_[o114_ + col_] - tBuf34_[o114_ + col_] * (tBuf19_[o114_ + col_] + tBuf19_[o114_ + col_]) + (dmu_qhBuf_[o214_] / hidden);
+        const t50_ = (tBuf41_[o114_] / hidden);
+        const dq_z = d_tmp5Buf_[o214_ + col_] * (tBuf15_[o214_ + col_] + tBuf15_[o214_ + col_]) + d_tmp6_g_zBuf_[o214_ + col_] + t50_;
+        const dq_r = d_tmp2_g_rBuf_[o214_ + col_] + d_tmp5Buf_[o214_ + col_] * (tBuf16_[o214_ + col_] + tBuf16_[o214_ + col_]) + t50_;
+        const dq_h = d_tmp1_g_hBuf_[o214_ + col_] - tBuf34_[o214_ + col_] * (tBuf19_[o214_ + col_] + tBuf19_[o214_ + col_]) + (dmu_qhBuf_[o114_] / hidden);
         dyH_[o311_ + col_] = dq_z;
         dyH_[o311_ + hidden + col_] = dq_r;
         dyH_[o311_ + 2 * hidden + col_] = dq_h;
@@ -777,19 +777,19 @@ export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_:
     }
     // z, n_x, r, n_q, h_cand, h: one fused pass
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o120_ = row_ * hidden;
-      const o220_ = (step_ * batch_ + row_) * 1;
+      const o120_ = (step_ * batch_ + row_) * 1;
+      const o220_ = row_ * hidden;
       const o316_ = (step_ * batch_ + row_) * hidden;
       const o45_ = ((step_ + 1) * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const t75_ = sd_xTape_[o220_];
-        const t76_ = sd_qTape_[o220_];
-        const z_pre = a_z[col_] * tBuf_[o120_ + col_] / t75_ + g_z[col_] * tBuf5_[o120_ + col_] / t76_ + b_z[col_];
+        const t75_ = sd_xTape_[o120_];
+        const t76_ = sd_qTape_[o120_];
+        const z_pre = a_z[col_] * tBuf_[o220_ + col_] / t75_ + g_z[col_] * tBuf5_[o220_ + col_] / t76_ + b_z[col_];
         const z = sigmoid_(z_pre); // z = sigmoid(a_z .* (x_z - mu_x) / sd_x + g_z .* (q_z - mu_q) / sd_q + b_z)
-        const n_x = a_h[col_] * tBuf9_[o120_ + col_] / tTape_[o220_] + b_h[col_]; // n_x = a_h .* (x_h - mu_xh) / sqrt(mean((x_h - mu_xh) .^ 2) + 1e-5) + b_h
-        const r_pre = a_r[col_] * tBuf3_[o120_ + col_] / t75_ + g_r[col_] * tBuf7_[o120_ + col_] / t76_ + b_r[col_];
+        const n_x = a_h[col_] * tBuf9_[o220_ + col_] / tTape_[o120_] + b_h[col_]; // n_x = a_h .* (x_h - mu_xh) / sqrt(mean((x_h - mu_xh) .^ 2) + 1e-5) + b_h
+        const r_pre = a_r[col_] * tBuf3_[o220_ + col_] / t75_ + g_r[col_] * tBuf7_[o220_ + col_] / t76_ + b_r[col_];
         const r = sigmoid_(r_pre); // r = sigmoid(a_r .* (x_r - mu_x) / sd_x + g_r .* (q_r - mu_q) / sd_q + b_r)
-        const n_q = g_h[col_] * tBuf11_[o120_ + col_] / tTape2_[o220_] + b_uh[col_]; // n_q = g_h .* (q_h - mu_qh) / sqrt(mean((q_h - mu_qh) .^ 2) + 1e-5) + b_uh
+        const n_q = g_h[col_] * tBuf11_[o220_ + col_] / tTape2_[o120_] + b_uh[col_]; // n_q = g_h .* (q_h - mu_qh) / sqrt(mean((q_h - mu_qh) .^ 2) + 1e-5) + b_uh
         const h_cand_pre = n_x + r * n_q;
         const h_cand = Math.tanh(h_cand_pre); // h_cand = tanh(n_x + r .* n_q)
         const h = (1 - z) * h_cand + z * hSeq_[o316_ + col_]; // h = (1 - z) .* h_cand + z .* h_prev
@@ -909,40 +909,40 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o121_ = (step_ * batch_ + row_) * hidden;
-      const o221_ = row_ * hidden;
+      const o121_ = row_ * hidden;
+      const o221_ = (step_ * batch_ + row_) * hidden;
       const o317_ = (step_ * batch_ + row_) * 1;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dz = dhIn_[o221_ + col_] * (hSeq_[o121_ + col_] - h_candTape_[o121_ + col_]);
-        const t77_ = 1 - zTape_[o121_ + col_];
-        const dz_pre = dz * zTape_[o121_ + col_] * t77_;
-        const dh_cand = dhIn_[o221_ + col_] * t77_;
-        const dh_cand_pre = dh_cand * (1 - h_candTape_[o121_ + col_] * h_candTape_[o121_ + col_]);
-        const dr = dh_cand_pre * n_qTape_[o121_ + col_];
-        const dr_pre = dr * rTape_[o121_ + col_] * (1 - rTape_[o121_ + col_]);
+        const dz = dhIn_[o121_ + col_] * (hSeq_[o221_ + col_] - h_candTape_[o221_ + col_]);
+        const t77_ = 1 - zTape_[o221_ + col_];
+        const dz_pre = dz * zTape_[o221_ + col_] * t77_;
+        const dh_cand = dhIn_[o121_ + col_] * t77_;
+        const dh_cand_pre = dh_cand * (1 - h_candTape_[o221_ + col_] * h_candTape_[o221_ + col_]);
+        const dr = dh_cand_pre * n_qTape_[o221_ + col_];
+        const dr_pre = dr * rTape_[o221_ + col_] * (1 - rTape_[o221_ + col_]);
         const t78_ = sd_qTape_[o317_];
         const t79_ = mu_qTape_[o317_];
-        const t80_ = q_zTape_[o121_ + col_] - t79_;
-        const t81_ = q_rTape_[o121_ + col_] - t79_;
-        const dn_q = dh_cand_pre * rTape_[o121_ + col_];
+        const t80_ = q_zTape_[o221_ + col_] - t79_;
+        const t81_ = q_rTape_[o221_ + col_] - t79_;
+        const dn_q = dh_cand_pre * rTape_[o221_ + col_];
         const t82_ = tTape2_[o317_];
         const t83_ = mu_qhTape_[o317_];
-        const t84_ = q_hTape_[o121_ + col_] - t83_;
+        const t84_ = q_hTape_[o221_ + col_] - t83_;
         const t85_ = -(dr_pre * g_r[col_] * t81_ / t78_ / t78_) - dz_pre * g_z[col_] * t80_ / t78_ / t78_;
         const t86_ = dn_q * g_h[col_] * t84_ / t82_ / t82_;
-        dz_preBuf_[o221_ + col_] = dz_pre;
-        dh_cand_preBuf_[o221_ + col_] = dh_cand_pre;
-        dr_preBuf_[o221_ + col_] = dr_pre;
-        tBuf13_[o221_ + col_] = t78_;
-        tBuf14_[o221_ + col_] = t79_;
-        tBuf15_[o221_ + col_] = t80_;
-        tBuf16_[o221_ + col_] = t81_;
-        dn_qBuf_[o221_ + col_] = dn_q;
-        tBuf17_[o221_ + col_] = t82_;
-        tBuf18_[o221_ + col_] = t83_;
-        tBuf19_[o221_ + col_] = t84_;
-        tBuf20_[o221_ + col_] = t85_;
-        tBuf21_[o221_ + col_] = t86_;
+        dz_preBuf_[o121_ + col_] = dz_pre;
+        dh_cand_preBuf_[o121_ + col_] = dh_cand_pre;
+        dr_preBuf_[o121_ + col_] = dr_pre;
+        tBuf13_[o121_ + col_] = t78_;
+        tBuf14_[o121_ + col_] = t79_;
+        tBuf15_[o121_ + col_] = t80_;
+        tBuf16_[o121_ + col_] = t81_;
+        dn_qBuf_[o121_ + col_] = dn_q;
+        tBuf17_[o121_ + col_] = t82_;
+        tBuf18_[o121_ + col_] = t83_;
+        tBuf19_[o121_ + col_] = t84_;
+        tBuf20_[o121_ + col_] = t85_;
+        tBuf21_[o121_ + col_] = t86_;
         db_z_[col_] += dz_pre;
         db_r_[col_] += dr_pre;
         db_h_[col_] += dh_cand_pre;
@@ -1077,14 +1077,14 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o129_ = row_ * hidden;
-      const o229_ = row_ * 1;
+      const o129_ = row_ * 1;
+      const o229_ = row_ * hidden;
       const o323_ = (step_ * batch_ + row_) * 3 * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const t108_ = (tBuf41_[o229_] / hidden);
-        const dq_z = d_tmp5Buf_[o129_ + col_] * (tBuf15_[o129_ + col_] + tBuf15_[o129_ + col_]) + d_tmp6_g_zBuf_[o129_ + col_] + t108_;
-        const dq_r = d_tmp2_g_rBuf_[o129_ + col_] + d_tmp5Buf_[o129_ + col_] * (tBuf16_[o129_ + col_] + tBuf16_[o129_ + col_]) + t108_;
-        const dq_h = d_tmp1_g_hBuf_[o129_ + col_] - tBuf34_[o129_ + col_] * (tBuf19_[o129_ + col_] + tBuf19_[o129_ + col_]) + (dmu_qhBuf_[o229_] / hidden);
+        const t108_ = (tBuf41_[o129_] / hidden);
+        const dq_z = d_tmp5Buf_[o229_ + col_] * (tBuf15_[o229_ + col_] + tBuf15_[o229_ + col_]) + d_tmp6_g_zBuf_[o229_ + col_] + t108_;
+        const dq_r = d_tmp2_g_rBuf_[o229_ + col_] + d_tmp5Buf_[o229_ + col_] * (tBuf16_[o229_ + col_] + tBuf16_[o229_ + col_]) + t108_;
+        const dq_h = d_tmp1_g_hBuf_[o229_ + col_] - tBuf34_[o229_ + col_] * (tBuf19_[o229_ + col_] + tBuf19_[o229_ + col_]) + (dmu_qhBuf_[o129_] / hidden);
         dyH_[o323_ + col_] = dq_z;
         dyH_[o323_ + hidden + col_] = dq_r;
         dyH_[o323_ + 2 * hidden + col_] = dq_h;

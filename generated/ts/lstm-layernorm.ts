@@ -267,22 +267,22 @@ export function forward(sizes_: Sizes, params_: Params<Float32Array>, inputs_: I
     }
     // f, i, c_cand, c: one fused pass
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o15_ = row_ * hidden;
-      const o25_ = (step_ * batch_ + row_) * 1;
+      const o15_ = (step_ * batch_ + row_) * 1;
+      const o25_ = row_ * hidden;
       const o34_ = (step_ * batch_ + row_) * hidden;
       const o42_ = ((step_ + 1) * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const t19_ = sd_xTape_[o25_];
-        const t20_ = sd_rTape_[o25_];
-        const f_pre = a_f[col_] * tBuf_[o15_ + col_] / t19_ + g_f[col_] * tBuf10_[o15_ + col_] / t20_ + b_f[col_];
+        const t19_ = sd_xTape_[o15_];
+        const t20_ = sd_rTape_[o15_];
+        const f_pre = a_f[col_] * tBuf_[o25_ + col_] / t19_ + g_f[col_] * tBuf10_[o25_ + col_] / t20_ + b_f[col_];
         const f = sigmoid_(f_pre); // f = sigmoid(a_f .* (x_f - mu_x) / sd_x + g_f .* (r_f - mu_r) / sd_r + b_f)
-        const i_pre = a_i[col_] * tBuf2_[o15_ + col_] / t19_ + g_i[col_] * tBuf11_[o15_ + col_] / t20_ + b_i[col_];
+        const i_pre = a_i[col_] * tBuf2_[o25_ + col_] / t19_ + g_i[col_] * tBuf11_[o25_ + col_] / t20_ + b_i[col_];
         const i = sigmoid_(i_pre); // i = sigmoid(a_i .* (x_i - mu_x) / sd_x + g_i .* (r_i - mu_r) / sd_r + b_i)
-        const c_cand_pre = a_c[col_] * tBuf7_[o15_ + col_] / t19_ + g_c[col_] * tBuf16_[o15_ + col_] / t20_ + b_c[col_];
+        const c_cand_pre = a_c[col_] * tBuf7_[o25_ + col_] / t19_ + g_c[col_] * tBuf16_[o25_ + col_] / t20_ + b_c[col_];
         const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(a_c .* (x_c - mu_x) / sd_x + g_c .* (r_c - mu_r) / sd_r + b_c)
         const c = f * cSeq_[o34_ + col_] + i * c_cand; // c = f .* c_prev + i .* c_cand
-        tBuf9_[o15_ + col_] = t19_;
-        tBuf18_[o15_ + col_] = t20_;
+        tBuf9_[o25_ + col_] = t19_;
+        tBuf18_[o25_ + col_] = t20_;
         fTape_[o34_ + col_] = f;
         iTape_[o34_ + col_] = i;
         c_candTape_[o34_ + col_] = c_cand;
@@ -516,17 +516,17 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o114_ = row_ * hidden;
-      const o214_ = row_ * 1;
+      const o114_ = row_ * 1;
+      const o214_ = row_ * hidden;
       const o310_ = (step_ * batch_ + row_) * hidden;
       const o45_ = (step_ * batch_ + row_) * 1;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dc = dcIn_[o114_ + col_] - tBuf26_[o114_ + col_] * (tBuf22_[o114_ + col_] + tBuf22_[o114_ + col_]) + d_tmp2_a_hBuf_[o114_ + col_] + (dmu_cBuf_[o214_] / hidden);
+        const dc = dcIn_[o214_ + col_] - tBuf26_[o214_ + col_] * (tBuf22_[o214_ + col_] + tBuf22_[o214_ + col_]) + d_tmp2_a_hBuf_[o214_ + col_] + (dmu_cBuf_[o114_] / hidden);
         const di = dc * c_candTape_[o310_ + col_];
         const di_pre = di * iTape_[o310_ + col_] * (1 - iTape_[o310_ + col_]);
         const df = dc * cSeq_[o310_ + col_];
         const df_pre = df * fTape_[o310_ + col_] * (1 - fTape_[o310_ + col_]);
-        const _do = dhIn_[o114_ + col_] * tTape_[o310_ + col_];
+        const _do = dhIn_[o214_ + col_] * tTape_[o310_ + col_];
         const do_pre = _do * oTape_[o310_ + col_] * (1 - oTape_[o310_ + col_]);
         const dc_cand = dc * iTape_[o310_ + col_];
         const dc_cand_pre = dc_cand * (1 - c_candTape_[o310_ + col_] * c_candTape_[o310_ + col_]);
@@ -537,18 +537,18 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
         const t35_ = r_oTape_[o310_ + col_] - t32_;
         const t36_ = r_cTape_[o310_ + col_] - t32_;
         const t37_ = -(do_pre * g_o[col_] * t35_ / t31_ / t31_) - dc_cand_pre * g_c[col_] * t36_ / t31_ / t31_ - di_pre * g_i[col_] * t33_ / t31_ / t31_ - df_pre * g_f[col_] * t34_ / t31_ / t31_;
-        dcBuf_[o114_ + col_] = dc;
-        di_preBuf_[o114_ + col_] = di_pre;
-        df_preBuf_[o114_ + col_] = df_pre;
-        do_preBuf_[o114_ + col_] = do_pre;
-        dc_cand_preBuf_[o114_ + col_] = dc_cand_pre;
-        tBuf28_[o114_ + col_] = t31_;
-        tBuf29_[o114_ + col_] = t32_;
-        tBuf30_[o114_ + col_] = t33_;
-        tBuf31_[o114_ + col_] = t34_;
-        tBuf32_[o114_ + col_] = t35_;
-        tBuf33_[o114_ + col_] = t36_;
-        tBuf34_[o114_ + col_] = t37_;
+        dcBuf_[o214_ + col_] = dc;
+        di_preBuf_[o214_ + col_] = di_pre;
+        df_preBuf_[o214_ + col_] = df_pre;
+        do_preBuf_[o214_ + col_] = do_pre;
+        dc_cand_preBuf_[o214_ + col_] = dc_cand_pre;
+        tBuf28_[o214_ + col_] = t31_;
+        tBuf29_[o214_ + col_] = t32_;
+        tBuf30_[o214_ + col_] = t33_;
+        tBuf31_[o214_ + col_] = t34_;
+        tBuf32_[o214_ + col_] = t35_;
+        tBuf33_[o214_ + col_] = t36_;
+        tBuf34_[o214_ + col_] = t37_;
         db_i_[col_] += di_pre;
         db_f_[col_] += df_pre;
         db_o_[col_] += do_pre;
@@ -671,15 +671,15 @@ export function backward(tape_: Tape<Float32Array>, dStates_: Partial<States<Flo
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o122_ = row_ * hidden;
-      const o222_ = row_ * 1;
+      const o122_ = row_ * 1;
+      const o222_ = row_ * hidden;
       const o316_ = (step_ * batch_ + row_) * 4 * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const t51_ = (tBuf46_[o222_] / hidden);
-        const dr_f = d_tmp9Buf_[o122_ + col_] * (tBuf31_[o122_ + col_] + tBuf31_[o122_ + col_]) + d_tmp10_g_fBuf_[o122_ + col_] + t51_;
-        const dr_i = d_tmp7_g_iBuf_[o122_ + col_] + d_tmp9Buf_[o122_ + col_] * (tBuf30_[o122_ + col_] + tBuf30_[o122_ + col_]) + t51_;
-        const dr_o = d_tmp3_g_oBuf_[o122_ + col_] + d_tmp9Buf_[o122_ + col_] * (tBuf32_[o122_ + col_] + tBuf32_[o122_ + col_]) + t51_;
-        const dr_c = d_tmp5_g_cBuf_[o122_ + col_] + d_tmp9Buf_[o122_ + col_] * (tBuf33_[o122_ + col_] + tBuf33_[o122_ + col_]) + t51_;
+        const t51_ = (tBuf46_[o122_] / hidden);
+        const dr_f = d_tmp9Buf_[o222_ + col_] * (tBuf31_[o222_ + col_] + tBuf31_[o222_ + col_]) + d_tmp10_g_fBuf_[o222_ + col_] + t51_;
+        const dr_i = d_tmp7_g_iBuf_[o222_ + col_] + d_tmp9Buf_[o222_ + col_] * (tBuf30_[o222_ + col_] + tBuf30_[o222_ + col_]) + t51_;
+        const dr_o = d_tmp3_g_oBuf_[o222_ + col_] + d_tmp9Buf_[o222_ + col_] * (tBuf32_[o222_ + col_] + tBuf32_[o222_ + col_]) + t51_;
+        const dr_c = d_tmp5_g_cBuf_[o222_ + col_] + d_tmp9Buf_[o222_ + col_] * (tBuf33_[o222_ + col_] + tBuf33_[o222_ + col_]) + t51_;
         dyH_[o316_ + col_] = dr_f;
         dyH_[o316_ + hidden + col_] = dr_i;
         dyH_[o316_ + 2 * hidden + col_] = dr_o;
@@ -946,22 +946,22 @@ export function forward64(sizes_: Sizes, params_: Params<Float64Array>, inputs_:
     }
     // f, i, c_cand, c: one fused pass
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o128_ = row_ * hidden;
-      const o228_ = (step_ * batch_ + row_) * 1;
+      const o128_ = (step_ * batch_ + row_) * 1;
+      const o228_ = row_ * hidden;
       const o321_ = (step_ * batch_ + row_) * hidden;
       const o48_ = ((step_ + 1) * batch_ + row_) * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const t80_ = sd_xTape_[o228_];
-        const t81_ = sd_rTape_[o228_];
-        const f_pre = a_f[col_] * tBuf_[o128_ + col_] / t80_ + g_f[col_] * tBuf10_[o128_ + col_] / t81_ + b_f[col_];
+        const t80_ = sd_xTape_[o128_];
+        const t81_ = sd_rTape_[o128_];
+        const f_pre = a_f[col_] * tBuf_[o228_ + col_] / t80_ + g_f[col_] * tBuf10_[o228_ + col_] / t81_ + b_f[col_];
         const f = sigmoid_(f_pre); // f = sigmoid(a_f .* (x_f - mu_x) / sd_x + g_f .* (r_f - mu_r) / sd_r + b_f)
-        const i_pre = a_i[col_] * tBuf2_[o128_ + col_] / t80_ + g_i[col_] * tBuf11_[o128_ + col_] / t81_ + b_i[col_];
+        const i_pre = a_i[col_] * tBuf2_[o228_ + col_] / t80_ + g_i[col_] * tBuf11_[o228_ + col_] / t81_ + b_i[col_];
         const i = sigmoid_(i_pre); // i = sigmoid(a_i .* (x_i - mu_x) / sd_x + g_i .* (r_i - mu_r) / sd_r + b_i)
-        const c_cand_pre = a_c[col_] * tBuf7_[o128_ + col_] / t80_ + g_c[col_] * tBuf16_[o128_ + col_] / t81_ + b_c[col_];
+        const c_cand_pre = a_c[col_] * tBuf7_[o228_ + col_] / t80_ + g_c[col_] * tBuf16_[o228_ + col_] / t81_ + b_c[col_];
         const c_cand = Math.tanh(c_cand_pre); // c_cand = tanh(a_c .* (x_c - mu_x) / sd_x + g_c .* (r_c - mu_r) / sd_r + b_c)
         const c = f * cSeq_[o321_ + col_] + i * c_cand; // c = f .* c_prev + i .* c_cand
-        tBuf9_[o128_ + col_] = t80_;
-        tBuf18_[o128_ + col_] = t81_;
+        tBuf9_[o228_ + col_] = t80_;
+        tBuf18_[o228_ + col_] = t81_;
         fTape_[o321_ + col_] = f;
         iTape_[o321_ + col_] = i;
         c_candTape_[o321_ + col_] = c_cand;
@@ -1195,17 +1195,17 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o137_ = row_ * hidden;
-      const o237_ = row_ * 1;
+      const o137_ = row_ * 1;
+      const o237_ = row_ * hidden;
       const o327_ = (step_ * batch_ + row_) * hidden;
       const o411_ = (step_ * batch_ + row_) * 1;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const dc = dcIn_[o137_ + col_] - tBuf26_[o137_ + col_] * (tBuf22_[o137_ + col_] + tBuf22_[o137_ + col_]) + d_tmp2_a_hBuf_[o137_ + col_] + (dmu_cBuf_[o237_] / hidden);
+        const dc = dcIn_[o237_ + col_] - tBuf26_[o237_ + col_] * (tBuf22_[o237_ + col_] + tBuf22_[o237_ + col_]) + d_tmp2_a_hBuf_[o237_ + col_] + (dmu_cBuf_[o137_] / hidden);
         const di = dc * c_candTape_[o327_ + col_];
         const di_pre = di * iTape_[o327_ + col_] * (1 - iTape_[o327_ + col_]);
         const df = dc * cSeq_[o327_ + col_];
         const df_pre = df * fTape_[o327_ + col_] * (1 - fTape_[o327_ + col_]);
-        const _do = dhIn_[o137_ + col_] * tTape_[o327_ + col_];
+        const _do = dhIn_[o237_ + col_] * tTape_[o327_ + col_];
         const do_pre = _do * oTape_[o327_ + col_] * (1 - oTape_[o327_ + col_]);
         const dc_cand = dc * iTape_[o327_ + col_];
         const dc_cand_pre = dc_cand * (1 - c_candTape_[o327_ + col_] * c_candTape_[o327_ + col_]);
@@ -1216,18 +1216,18 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
         const t96_ = r_oTape_[o327_ + col_] - t93_;
         const t97_ = r_cTape_[o327_ + col_] - t93_;
         const t98_ = -(do_pre * g_o[col_] * t96_ / t92_ / t92_) - dc_cand_pre * g_c[col_] * t97_ / t92_ / t92_ - di_pre * g_i[col_] * t94_ / t92_ / t92_ - df_pre * g_f[col_] * t95_ / t92_ / t92_;
-        dcBuf_[o137_ + col_] = dc;
-        di_preBuf_[o137_ + col_] = di_pre;
-        df_preBuf_[o137_ + col_] = df_pre;
-        do_preBuf_[o137_ + col_] = do_pre;
-        dc_cand_preBuf_[o137_ + col_] = dc_cand_pre;
-        tBuf28_[o137_ + col_] = t92_;
-        tBuf29_[o137_ + col_] = t93_;
-        tBuf30_[o137_ + col_] = t94_;
-        tBuf31_[o137_ + col_] = t95_;
-        tBuf32_[o137_ + col_] = t96_;
-        tBuf33_[o137_ + col_] = t97_;
-        tBuf34_[o137_ + col_] = t98_;
+        dcBuf_[o237_ + col_] = dc;
+        di_preBuf_[o237_ + col_] = di_pre;
+        df_preBuf_[o237_ + col_] = df_pre;
+        do_preBuf_[o237_ + col_] = do_pre;
+        dc_cand_preBuf_[o237_ + col_] = dc_cand_pre;
+        tBuf28_[o237_ + col_] = t92_;
+        tBuf29_[o237_ + col_] = t93_;
+        tBuf30_[o237_ + col_] = t94_;
+        tBuf31_[o237_ + col_] = t95_;
+        tBuf32_[o237_ + col_] = t96_;
+        tBuf33_[o237_ + col_] = t97_;
+        tBuf34_[o237_ + col_] = t98_;
         db_i_[col_] += di_pre;
         db_f_[col_] += df_pre;
         db_o_[col_] += do_pre;
@@ -1350,15 +1350,15 @@ export function backward64(tape_: Tape<Float64Array>, dStates_: Partial<States<F
       }
     }
     for (let row_ = 0; row_ < batch_; row_++) {
-      const o145_ = row_ * hidden;
-      const o245_ = row_ * 1;
+      const o145_ = row_ * 1;
+      const o245_ = row_ * hidden;
       const o333_ = (step_ * batch_ + row_) * 4 * hidden;
       for (let col_ = 0; col_ < hidden; col_++) {
-        const t112_ = (tBuf46_[o245_] / hidden);
-        const dr_f = d_tmp9Buf_[o145_ + col_] * (tBuf31_[o145_ + col_] + tBuf31_[o145_ + col_]) + d_tmp10_g_fBuf_[o145_ + col_] + t112_;
-        const dr_i = d_tmp7_g_iBuf_[o145_ + col_] + d_tmp9Buf_[o145_ + col_] * (tBuf30_[o145_ + col_] + tBuf30_[o145_ + col_]) + t112_;
-        const dr_o = d_tmp3_g_oBuf_[o145_ + col_] + d_tmp9Buf_[o145_ + col_] * (tBuf32_[o145_ + col_] + tBuf32_[o145_ + col_]) + t112_;
-        const dr_c = d_tmp5_g_cBuf_[o145_ + col_] + d_tmp9Buf_[o145_ + col_] * (tBuf33_[o145_ + col_] + tBuf33_[o145_ + col_]) + t112_;
+        const t112_ = (tBuf46_[o145_] / hidden);
+        const dr_f = d_tmp9Buf_[o245_ + col_] * (tBuf31_[o245_ + col_] + tBuf31_[o245_ + col_]) + d_tmp10_g_fBuf_[o245_ + col_] + t112_;
+        const dr_i = d_tmp7_g_iBuf_[o245_ + col_] + d_tmp9Buf_[o245_ + col_] * (tBuf30_[o245_ + col_] + tBuf30_[o245_ + col_]) + t112_;
+        const dr_o = d_tmp3_g_oBuf_[o245_ + col_] + d_tmp9Buf_[o245_ + col_] * (tBuf32_[o245_ + col_] + tBuf32_[o245_ + col_]) + t112_;
+        const dr_c = d_tmp5_g_cBuf_[o245_ + col_] + d_tmp9Buf_[o245_ + col_] * (tBuf33_[o245_ + col_] + tBuf33_[o245_ + col_]) + t112_;
         dyH_[o333_ + col_] = dr_f;
         dyH_[o333_ + hidden + col_] = dr_i;
         dyH_[o333_ + 2 * hidden + col_] = dr_o;
