@@ -206,12 +206,7 @@ output: let
 
 /** Every user cell by name (the name in its text, so it compiles as test/<name>.cell.yaml). */
 export const USER_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL, KEYWORD_CELL, SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
-);
-
-/** Cells with reductions (sum, mean): certified on the CPU targets; the WGSL kernels do not compute reductions yet. */
-export const REDUCTION_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [RMSNORM_CELL, LAYERNORM_SUM_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL, KEYWORD_CELL, SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL, RMSNORM_CELL, LAYERNORM_SUM_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );
 
 /**

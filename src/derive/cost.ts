@@ -35,6 +35,14 @@ function count(nodes: readonly Expr[]): OpCount {
       case 'zip':
         elementwise = polyAdd(elementwise, numelPoly(e));
         break;
+      case 'reduce':
+        // n - 1 additions (and a division for a mean), counted as n
+        elementwise = polyAdd(elementwise, numelPoly(e.a));
+        break;
+      case 'broadcast':
+        // a copy, or n divisions for the transpose of a mean
+        if (e.mean) elementwise = polyAdd(elementwise, numelPoly(e));
+        break;
       default:
         // leaves, constants, concat and slice move data but do no arithmetic
         break;

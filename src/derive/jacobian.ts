@@ -10,7 +10,10 @@ export type LinOp =
   | { readonly kind: 'diag'; readonly v: Expr }
   | { readonly kind: 'recip'; readonly v: Expr } // diag(1 / v)
   | { readonly kind: 'mat'; readonly W: Leaf; readonly transpose: boolean; readonly colOff?: Dim; readonly colLen?: Dim }
-  | { readonly kind: 'scale'; readonly c: number };
+  | { readonly kind: 'scale'; readonly c: number }
+  // 1ᵀ (sum of n elements) and 1 (a scalar repeated n times), each divided by n for a mean
+  | { readonly kind: 'reduce'; readonly n: Dim; readonly mean: boolean }
+  | { readonly kind: 'broadcast'; readonly n: Dim; readonly mean: boolean };
 
 /** sign · op_0 op_1 ... op_n: a product of linear maps. */
 export interface LinTerm {
@@ -46,6 +49,10 @@ export function linearize(e: Expr, seed: Expr): LinTerm[] {
         throw new Error(`${x.fn} of an adjoint is not linear`);
       case 'matvec':
         return prefix({ kind: 'mat', W: x.m as Leaf, transpose: x.transpose }, go(x.v));
+      case 'reduce':
+        return prefix({ kind: 'reduce', n: x.a.shape[0]!, mean: x.mean }, go(x.a));
+      case 'broadcast':
+        return prefix({ kind: 'broadcast', n: x.shape[0]!, mean: x.mean }, go(x.a));
       case 'slice':
         if (x.a.kind === 'matvec' && x.a.transpose) return prefix({ kind: 'mat', W: x.a.m as Leaf, transpose: true, colOff: x.start, colLen: x.length }, go(x.a.v));
         throw new Error('a slice of an adjoint that is not a product');
@@ -58,7 +65,9 @@ export function linearize(e: Expr, seed: Expr): LinTerm[] {
 
 /** The transpose of a product: (A B)ᵀ = Bᵀ Aᵀ; diagonal maps and scales are symmetric. */
 export function transposeTerm(t: LinTerm): LinTerm {
-  return { sign: t.sign, ops: [...t.ops].reverse().map((op) => (op.kind === 'mat' ? { ...op, transpose: !op.transpose } : op)) };
+  const flip = (op: LinOp): LinOp =>
+    op.kind === 'mat' ? { ...op, transpose: !op.transpose } : op.kind === 'reduce' ? { ...op, kind: 'broadcast' as const } : op.kind === 'broadcast' ? { ...op, kind: 'reduce' as const } : op;
+  return { sign: t.sign, ops: [...t.ops].reverse().map(flip) };
 }
 
 export interface JacobianBlock {

@@ -1,6 +1,6 @@
 // Parameter roles read off a cell's structure, so initialisers can treat any cell as the notes treat RNN/GRU/LSTM.
 
-import { assertNever, type Expr, type Leaf } from '../ir/expr.js';
+import { assertNever, type Expr, type Leaf, topoOrder } from '../ir/expr.js';
 import type { CellIR } from '../ir/lower.js';
 import { showDim } from '../ir/shape.js';
 
@@ -36,6 +36,9 @@ function readsState(e: Expr, memo = new Map<Expr, boolean>()): boolean {
   memo.set(e, r);
   return r;
 }
+
+/** Reads a reduction (sum, mean) of a vector: a normalised value, as in layer normalisation. */
+const normalised = (e: Expr): boolean => topoOrder([e]).some((n) => n.kind === 'reduce');
 
 /** The vector parameters added (through + and -) at the top of an expression. */
 function addedParams(e: Expr, out: Leaf[] = []): Leaf[] {
@@ -89,7 +92,8 @@ export function paramRoles(cell: CellIR): Record<string, RoleText> {
         if (p.kind !== 'leaf' || p.role !== 'param' || p.shape.length > 1 || roles[p.name]) continue;
         if (e.op === 'add' || e.op === 'sub') roles[p.name] = 'bias';
         else if (p.shape.length === 0) roles[p.name] = 'scale'; // a scalar gain or divisor starts at 1
-        else if (e.op === 'mul') roles[p.name] = inGate && readsState(other, stateMemo) ? 'peephole' : other.kind === 'leaf' && other.role === 'state' ? 'diagonal' : 'scale';
+        // A gain of a normalised value (layer norm: other reads a reduction) is a scale, also inside a gate.
+        else if (e.op === 'mul') roles[p.name] = normalised(other) ? 'scale' : inGate && readsState(other, stateMemo) ? 'peephole' : other.kind === 'leaf' && other.role === 'state' ? 'diagonal' : 'scale';
       }
     }
     const gate = inGate || isSigmoid(e);

@@ -265,6 +265,9 @@ export function latexDocument(c: CompiledCell, L: CellLatex): string {
 }
 
 
+/** The longest closed-form Jacobian block printed (LaTeX characters). */
+const MAX_JACOBIAN_CHARS = 4000;
+
 /** ∂s_t/∂s'_{t-1} blocks in closed form: sums of products of diag(·) and weight matrices. */
 export function jacobianLatex(c: CompiledCell, blocks: readonly JacobianBlock[]): LatexEquation[] {
   const { spec, cell } = c;
@@ -286,7 +289,11 @@ export function jacobianLatex(c: CompiledCell, blocks: readonly JacobianBlock[])
       if (op.kind === 'scale') scale *= op.c;
       else if (op.kind === 'diag') diag.push(fp.ref(op.v));
       else if (op.kind === 'recip') diag.push(`\\frac{1}{${fp.ref(op.v)}}`);
-      else {
+      else if (op.kind === 'reduce' || op.kind === 'broadcast') {
+        // 1ᵀ sums a vector, 1 repeats a scalar; a mean's divides by n
+        flush();
+        parts.push(`${op.mean ? `\\tfrac{1}{${showDim(op.n, sizeSym)}}` : ''}\\mathbf{1}${op.kind === 'reduce' ? '^{\\top}' : ''}`);
+      } else {
         flush();
         const block = op.colOff && op.colLen
           ? `_{:,${showDim(addDims(op.colOff, constDim(1)), sizeSym).replace(/ /g, '')}:${showDim(addDims(op.colOff, op.colLen), sizeSym).replace(/ /g, '')}}`
@@ -301,7 +308,10 @@ export function jacobianLatex(c: CompiledCell, blocks: readonly JacobianBlock[])
     return `${s < 0 ? '-' : '+'} ${Math.abs(s) === 1 ? '' : `${Math.abs(s)} `}${body}`;
   };
   return blocks.map((b) => {
+    const lhs = `\\frac{\\partial ${timed(sym(b.out), 't')}}{\\partial ${timed(sym(b.of), 't-1')}}`;
     const text = b.terms.map(term).join(' ').replace(/^\+ /, '');
-    return { lhs: `\\frac{\\partial ${timed(sym(b.out), 't')}}{\\partial ${timed(sym(b.of), 't-1')}}`, rhs: text };
+    // Normalised cells (layer norm) expand into hundreds of terms: too long to read or typeset, so only counted.
+    if (text.length > MAX_JACOBIAN_CHARS) return { lhs, rhs: `\\text{a sum of ${b.terms.length} products (the transpose of the backward step's map)}`, note: 'too long to print in closed form' };
+    return { lhs, rhs: text };
   });
 }

@@ -5,13 +5,11 @@ import { checkKernels, importTs } from '../../src/check/kernels.js';
 import { emitCpuModule } from '../../src/emit/wasm/index.js';
 import { certify } from '../certify.js';
 import { inline } from '../helpers.js';
-import { REDUCTION_CELLS, USER_CELLS } from '../user-cells.js';
+import { USER_CELLS } from '../user-cells.js';
 
-const CELLS = { ...USER_CELLS, ...REDUCTION_CELLS };
-
-describe.each(Object.keys(CELLS))('%s', (name) => {
+describe.each(Object.keys(USER_CELLS))('%s', (name) => {
   it('agrees with finite differences, the dot-product test and the reference in f64 and f32', async () => {
-    const c = inline(CELLS[name]!, `test/${name}.cell.yaml`);
+    const c = inline(USER_CELLS[name]!, `test/${name}.cell.yaml`);
     const r = await certify(c);
     expect(r.referenceFd, 'reference finite differences').toBeLessThan(1e-6);
     expect(r.f64, 'f64 kernels vs reference').toBeLessThan(1e-10);
@@ -23,7 +21,7 @@ describe.each(Object.keys(CELLS))('%s', (name) => {
   });
 
   it('the WASM kernels agree with the reference', async () => {
-    const c = inline(CELLS[name]!, `test/${name}.cell.yaml`);
+    const c = inline(USER_CELLS[name]!, `test/${name}.cell.yaml`);
     const m = await importTs(emitCpuModule(c, 'test').text);
     const r = checkKernels(c, m, { steps: 5, batch: 3, seed: 4, sizes: Object.fromEntries(c.spec.sizes.map((s, j) => [s.name, 3 + 2 * j])) });
     expect(r.wasm, r.worst).toBeLessThan(1e-4);

@@ -23,7 +23,9 @@ describe.each(CELL_NAMES)('%s', (name) => {
     // sizes that are not multiples of 4 exercise the single-column tails of every pass
     for (const dims of [[7, 9, 5], [8, 12, 4], [1, 1, 1]]) {
       const r = checkKernels(c, m, { steps: 6, batch: 3, seed: 11, sizes: sizesOf(c, dims) });
-      expect(r.wasm, `${dims}: ${r.worst}`).toBeLessThan(1e-4);
+      // Where float32 itself is ill-conditioned (a layer norm over one unit per gate at size 1 divides a
+      // rounding-level difference by sqrt(eps)), the wasm kernels are held to the TS float32 kernels' accuracy.
+      expect(r.wasm, `${dims}: ${r.worst} (TS float32: ${r.f32})`).toBeLessThan(Math.max(1e-4, 4 * r.f32));
     }
     expect(m.wasm.backend()).toBe('simd');
   });

@@ -94,6 +94,7 @@ function elementGroup(g: PhaseGroup, ph: Phase, env: KernelEnv, homes: Homes, si
     const tile = acc?.get(v.node.id);
     if (tile !== undefined) lines.push(`let ${v.name} = ${tile};`);
     else if (v.node.kind === 'matvec') lines.push(...env.printer.matvecStatements(v.node, v.name, AT));
+    else if (v.node.kind === 'reduce') lines.push(...env.printer.reduceStatements(v.node, v.name, AT));
     else lines.push(`let ${v.name} = ${env.printer.node(v.node, AT)};`);
     env.lets.add(v.node.id);
     if (v.stored && homes.writes(v)) lines.push(`${homes.stored(v, AT)} = ${v.name};`);

@@ -109,7 +109,7 @@ export class KernelEnv implements PrintEnv {
         out.push({ node: c, name: label });
         return;
       }
-      if (c.kind === 'concat' || c.kind === 'slice' || c.kind === 'matvec') return; // read at other elements
+      if (c.kind === 'concat' || c.kind === 'slice' || c.kind === 'matvec' || c.kind === 'reduce' || c.kind === 'broadcast') return; // read at other elements
       for (const k of children(c)) walk(k);
     };
     for (const v of g.values) if (v.node.kind === 'map' || v.node.kind === 'zip') for (const k of children(v.node)) walk(k);

@@ -1,7 +1,7 @@
 // WGSL expression printer over the IR: one method per node kind, values read through the kernel's environment.
 
 import { InvariantError } from '../../spec/diagnostic.js';
-import { assertNever, type Concat, type Const, type Expr, type Leaf, type MapE, type MatVec, type Slice, type Zip, type ZipOp } from '../../ir/expr.js';
+import { assertNever, type Broadcast, type Concat, type Const, type Expr, type Leaf, type MapE, type MatVec, type Reduce, type Slice, type Zip, type ZipOp } from '../../ir/expr.js';
 import type { Dim } from '../../ir/shape.js';
 import { type WgslFunctions, wgslNumber } from './functions.js';
 
@@ -87,8 +87,9 @@ export class WgslPrinter {
       case 'slice':
         return this.slice(e, at);
       case 'reduce':
+        throw new InvariantError('a reduction must be bound to a loop, not inlined');
       case 'broadcast':
-        throw new InvariantError(`the WGSL kernels cannot compute ${e.kind} yet`);
+        return this.broadcast(e, at);
       default:
         return assertNever(e, 'expression kind');
     }
@@ -109,6 +110,21 @@ export class WgslPrinter {
     const m = e.transpose ? this.env.matrix(e.m, k, at.j) : this.env.matrix(e.m, at.j, k);
     const v = this.operand(e.v, { ...at, j: k }, true, 'mul', true);
     return [`var ${name} = 0.0;`, `for (var ${k} = 0u; ${k} < ${inner}; ${k}++) {`, `  ${name} += ${m} * ${v};`, '}'];
+  }
+
+  /** Σ_k a_k (divided by n for a mean) as statements accumulating into `name`; a is read at k, never from a `let`. */
+  reduceStatements(e: Reduce, name: string, at: At): string[] {
+    const n = this.dim(e.a.shape[0]!);
+    const k = 'k_';
+    const lines = [`var ${name} = 0.0;`, `for (var ${k} = 0u; ${k} < ${n}; ${k}++) {`, `  ${name} += ${this.expr(e.a, { ...at, j: k }, true)};`, '}'];
+    if (e.mean) lines.push(`${name} = ${name} / f32(${n});`);
+    return lines;
+  }
+
+  // A per-row scalar at every element: its operand's element 0 (divided by n for the transpose of a mean).
+  private broadcast(e: Broadcast, at: At): string {
+    const a = this.operand(e.a, { ...at, j: '0u' }, true, 'div', false);
+    return e.mean ? `(${a} / f32(${this.dim(e.shape[0]!)}))` : a;
   }
 
   private leaf(e: Leaf): string {

@@ -89,8 +89,11 @@ export interface Schedule {
 /** A product computed for all steps at once, before or after the loop: a GEMM dispatch of its own. */
 export const isGemm = (v: { node: Expr; scope: Scope }): boolean => v.scope !== 'loop' && v.node.kind === 'matvec';
 
-/** Index shifts: the operands of concat and slice are read at other elements than their result. */
-const shifts = (e: Expr): boolean => e.kind === 'concat' || e.kind === 'slice' || e.kind === 'matvec';
+/**
+ * Index shifts: the operands of concat, slice and products are read at other elements than their result; a
+ * reduction reads all of its operand's elements, a broadcast its operand's (one) element.
+ */
+const shifts = (e: Expr): boolean => e.kind === 'concat' || e.kind === 'slice' || e.kind === 'matvec' || e.kind === 'reduce' || e.kind === 'broadcast';
 
 export function schedule(input: ScheduleInput): Schedule {
   const { available } = input;
@@ -116,7 +119,7 @@ export function schedule(input: ScheduleInput): Schedule {
     for (const c of children(e)) uses.set(c.id, (uses.get(c.id) ?? 0) + 1);
     if (e.kind === 'matvec' && e.v.kind !== 'concat') shifted.add(e.v.id);
     if (e.kind === 'concat') for (const p of e.parts) shifted.add(p.id);
-    if (e.kind === 'slice') shifted.add(e.a.id);
+    if (e.kind === 'slice' || e.kind === 'reduce' || e.kind === 'broadcast') shifted.add(e.a.id);
   }
   const forced = new Set(input.forced.map((e) => e.id));
 
@@ -146,7 +149,7 @@ export function schedule(input: ScheduleInput): Schedule {
   const isBound = (e: Expr): boolean => {
     // A scalar node (a function of scalar parameters) is computed inline wherever it is read.
     if (available(e) || e.kind === 'const' || e.kind === 'leaf' || e.shape.length === 0) return false;
-    if (e.kind === 'matvec' || input.nameOf(e) !== undefined || forced.has(e.id) || shifted.has(e.id)) return true;
+    if (e.kind === 'matvec' || e.kind === 'reduce' || input.nameOf(e) !== undefined || forced.has(e.id) || shifted.has(e.id)) return true;
     if ((uses.get(e.id) ?? 0) < 2 || e.kind === 'concat') return false;
     return rec(e) || treeSize(e) > SMALL;
   };
