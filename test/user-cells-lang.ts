@@ -92,8 +92,7 @@ output: h
 
 /**
  * Slices of an input, of a parameter and of a computed vector read by a product, and a one-element slice,
- * which is a per-row scalar and broadcasts (x[1:1] .* v). Certified on the CPU targets (test/cells/language.test.ts):
- * the WGSL kernels do not compute broadcasts yet.
+ * which is a per-row scalar and broadcasts (x[1:1] .* v). Certified on every target (USER_CELLS).
  */
 export const SLICE_EDGE_CELL = `name: slice-edge
 title: Slices of an input, a parameter and a product's vector, and a one-element slice
@@ -115,7 +114,35 @@ equations:
 output: h
 `;
 
+/**
+ * A scalar parameter times per-row reductions (alpha * mean(a)), a normalisation with a learned gain, and a
+ * scalar inside a reduction (mean((1 + beta * beta) * d .* d), positive for any beta): scalar parameters and reductions combined.
+ */
+export const SCALAR_REDUCE_CELL = `name: scalar-reduce
+title: A learned scalar times a reduction, beside a normalisation
+sizes:
+  input: { symbol: I, example: 3 }
+  hidden: { symbol: H, example: 4 }
+inputs:
+  x: input
+state:
+  h: hidden
+parameters:
+  W: [hidden, input]
+  U: [hidden, hidden]
+  alpha: []
+  beta: []
+  g: hidden
+  b: hidden
+equations:
+  a: W * x + U * h_prev
+  d: a - mean(a)
+  s: sqrt(mean((1 + beta * beta) * d .* d) + 1e-5)
+  h: tanh(alpha * mean(a) + g .* d / s + b)
+output: h
+`;
+
 /** The cells of this file by name. */
 export const LANGUAGE_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL, SLICE_EDGE_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL, SLICE_EDGE_CELL, SCALAR_REDUCE_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );
