@@ -164,6 +164,8 @@ export const GEMM_PANEL = 'gemmPanel';
 export const PANEL = 'packPanels';
 /** Columns per packed panel. */
 export const PANEL_W = 8;
+/** Bytes of A rows that one band of gemmPanel's rows may hold (with one 8 KiB panel, inside a 32 KiB L1 cache). */
+const BAND_BYTES = 16384;
 
 /**
  * packPanels(src, N, K, dst): the rows of src [N][K] as panels of 8 columns of a [K][N] matrix:
@@ -185,10 +187,45 @@ export function addPanels(m: binaryen.Module): void {
   ], 'pn'));
 }
 
+export const PANEL_KN = 'packPanelsKN';
+
+/**
+ * packPanelsKN(src, K, N, dst): a row-major [K][N] matrix as panels of 8 columns:
+ * dst[(n >> 3) K 8 + k 8 + (n & 7)] = src[k N + n] (products A W with W packed, as in the backward).
+ * Padding columns are left as they are (zero in a zeroed buffer).
+ */
+export function addPanelsKN(m: binaryen.Module): void {
+  const f = new FnBuilder(m, [['src', i32], ['K', i32], ['N', i32], ['dst', i32]]);
+  const n = f.local('n', i32), k = f.local('k', i32), s = f.local('s', i32), d = f.local('d', i32), kp = f.local('kp', i32);
+  const g = (x: string) => f.get(x);
+  // whole panels: two f32x4 per k; then the last panel's columns one by one
+  const whole = f.forLoop(n, f.c(0), m.i32.le_s(f.iadd(g(n), f.c(PANEL_W)), g('N')), f.iadd(g(n), f.c(PANEL_W)), [
+    f.set(s, f.iadd(g('src'), m.i32.shl(g(n), f.c(2)))),
+    f.set(d, f.iadd(g('dst'), f.imul(m.i32.shr_u(g(n), f.c(3)), g(kp)))),
+    f.forLoop(k, f.c(0), m.i32.lt_s(g(k), g('K')), f.iadd(g(k), f.c(1)), [
+      m.v128.store(0, 4, g(d), m.v128.load(0, 4, g(s))),
+      m.v128.store(16, 4, g(d), m.v128.load(16, 4, g(s))),
+      f.set(s, f.iadd(g(s), m.i32.shl(g('N'), f.c(2)))),
+      f.set(d, f.iadd(g(d), f.c(32))),
+    ], 'kk'),
+  ], 'kn');
+  const edge = f.forLoop(n, g(n), m.i32.lt_s(g(n), g('N')), f.iadd(g(n), f.c(1)), [
+    f.set(s, f.iadd(g('src'), m.i32.shl(g(n), f.c(2)))),
+    f.set(d, f.iadd(g('dst'), f.iadd(f.imul(m.i32.shr_u(g(n), f.c(3)), g(kp)), m.i32.shl(m.i32.and(g(n), f.c(7)), f.c(2))))),
+    f.forLoop(k, f.c(0), m.i32.lt_s(g(k), g('K')), f.iadd(g(k), f.c(1)), [
+      m.f32.store(0, 4, g(d), m.f32.load(0, 4, g(s))),
+      f.set(s, f.iadd(g(s), m.i32.shl(g('N'), f.c(2)))),
+      f.set(d, f.iadd(g(d), f.c(32))),
+    ], 'ke'),
+  ], 'ne');
+  f.add(PANEL_KN, m.block(null, [f.set(kp, m.i32.shl(g('K'), f.c(5))), whole, edge]));
+}
+
 /**
  * gemmPanel(M, N, K, a, lda, b, c, ldc, acc): C[i][j] (+)= Σ_k A[i][k] B[k][j], with A row-major
- * (leading dimension lda) and B in panels of 8 columns (packPanels). Rows in blocks of 4, panel by
- * panel (a panel stays in L1 cache while every row block passes): 4 × 8 blocks, 8 accumulators.
+ * (leading dimension lda) and B in panels of 8 columns (packPanels). Rows in bands whose A rows fit
+ * in L1 cache with a panel; in a band, panel by panel (the panel stays in L1 while every 4-row block
+ * of the band passes): 4 × 8 blocks, 8 accumulators.
  * Remaining rows (a matrix-vector product at batch 1) take 4 panels at once: 8 accumulators, so the
  * additions of one k do not wait on those of the previous one. (Unrolling k made V8's code slower.)
  */
@@ -200,6 +237,7 @@ export function addGemmPanel(m: binaryen.Module): void {
   const pa = [0, 1, 2, 3].map((r) => f.local(`pa${r}`, i32));
   const accs = Array.from({ length: 8 }, (_, q) => f.local(`acc${q}`, v128));
   const b0 = f.local('b0', v128), b1 = f.local('b1', v128), s = f.local('s', v128);
+  const m4 = f.local('m4', i32), mc = f.local('mc', i32), i0 = f.local('i0', i32), iEnd = f.local('iEnd', i32);
   const zero = () => m.v128.const(new Uint8Array(16));
   const fadd = (a: X, b: X) => m.f32x4.add(a, b), fmul = (a: X, b: X) => m.f32x4.mul(a, b);
   let label = 0;
@@ -261,12 +299,22 @@ export function addGemmPanel(m: binaryen.Module): void {
   f.add(GEMM_PANEL, m.block(null, [
     f.set(lda4, m.i32.shl(g('lda'), f.c(2))),
     f.set(kp, m.i32.shl(g('K'), f.c(5))),
-    f.set(j, f.c(0)), f.set(pb0, g('b')),
-    loop(() => m.i32.lt_s(g(j), g('N')), [
-      f.set(i, f.c(0)),
-      loop(() => m.i32.le_s(f.iadd(g(i), f.c(4)), g('M')), [block4]),
-      f.set(j, f.iadd(g(j), f.c(PANEL_W))),
-      f.set(pb0, f.iadd(g(pb0), g(kp))),
+    // rows in bands of mc rows (a multiple of 4, A rows of BAND_BYTES); in a band, panel by panel
+    f.set(m4, m.i32.and(g('M'), f.c(~3))),
+    f.set(mc, m.i32.and(m.i32.div_u(f.c(BAND_BYTES / 4), m.select(g('K'), g('K'), f.c(1))), f.c(~3))),
+    f.set(mc, m.select(m.i32.lt_s(g(mc), f.c(4)), f.c(4), g(mc))),
+    f.set(i0, f.c(0)),
+    loop(() => m.i32.lt_s(g(i0), g(m4)), [
+      f.set(iEnd, f.iadd(g(i0), g(mc))),
+      f.set(iEnd, m.select(m.i32.gt_s(g(iEnd), g(m4)), g(m4), g(iEnd))),
+      f.set(j, f.c(0)), f.set(pb0, g('b')),
+      loop(() => m.i32.lt_s(g(j), g('N')), [
+        f.set(i, g(i0)),
+        loop(() => m.i32.lt_s(g(i), g(iEnd)), [block4]),
+        f.set(j, f.iadd(g(j), f.c(PANEL_W))),
+        f.set(pb0, f.iadd(g(pb0), g(kp))),
+      ]),
+      f.set(i0, g(iEnd)),
     ]),
     f.set(i, m.i32.and(g('M'), f.c(~3))),
     loop(() => m.i32.lt_s(g(i), g('M')), [
