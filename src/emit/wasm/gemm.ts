@@ -340,7 +340,7 @@ export function addGemmPanel(m: binaryen.Module): void {
     ]),
     f.set(i, m.i32.and(g('M'), f.c(~3))),
     // the remaining rows: dot products with B's rows when given (bt: B as [N][K] rows, leading dimension ldbt)
-    m.if(m.i32.and(g('bt'), m.i32.lt_s(g(i), g('M'))), m.block(null, [
+    m.if(m.i32.and(m.i32.ne(g('bt'), f.c(0)), m.i32.lt_s(g(i), g('M'))), m.block(null, [
       m.call(GEMM_NT, [m.i32.sub(g('M'), g(i)), g('N'), g('K'), f.iadd(g('a'), f.imul(g(i), g(lda4))), g('lda'), g('bt'), g('ldbt'), f.iadd(g('c'), m.i32.shl(f.imul(g(i), g('ldc')), f.c(2))), g('ldc'), g('acc')], binaryen.none),
       f.set(i, g('M')),
     ])),
