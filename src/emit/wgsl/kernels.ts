@@ -63,7 +63,7 @@ function baseLayouts(c: CompiledCell, names: ModuleNames) {
 /** Fixed local names of the entry points and GEMM kernels (all end in '_', so no spec name can take them). */
 const KERNEL_LOCALS = [
   't_', 'b_', 'i_', 'j_', 'k_', 'g_', 'r_', 'n_', 'm_', 'q_', 'c_', 's_', 'v_', 'w_', 'e0_', 'b0_', 'bq_', 'k0_', 'kk_', 'm0_', 'n0_',
-  'tx_', 'ty_', 'acc_', 'k_size_', 'm_size_', 'n_size_', 'gid_', 'nwg_', 'lid_', 'wid_', ...Array.from({ length: 16 }, (_, i) => `a${i}_`),
+  'tx_', 'ty_', 'acc_', 's0_', 'ra_', 'rb_', 'k_size_', 'm_size_', 'n_size_', 'gid_', 'nwg_', 'lid_', 'wid_', ...Array.from({ length: 16 }, (_, i) => `a${i}_`),
 ];
 
 function moduleNames(c: CompiledCell): ModuleNames {
