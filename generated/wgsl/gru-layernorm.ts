@@ -961,7 +961,7 @@ override FW_tmp27_: u32 = FW_tmp25_ + batch_ * size_hidden_;
 override FW_n_q_: u32 = FW_tmp27_ + batch_ * 1u;
 override FW_h_cand_: u32 = FW_n_q_ + batch_ * size_hidden_;
 override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][size_hidden_], dn_q [batch][size_hidden_], d_tmp1 [batch][size_hidden_], tmp1_ [batch][size_hidden_], tmp2_ [batch][size_hidden_], tmp6_ [batch][1u], tmp9_ [batch][size_hidden_], tmp11_ [batch][size_hidden_], dmu_qh [batch][1u], dq_h [batch][size_hidden_], dr_pre [batch][size_hidden_], d_tmp2 [batch][size_hidden_], tmp12_ [batch][size_hidden_], dz_pre [batch][size_hidden_], tmp13_ [batch][size_hidden_], tmp16_ [batch][1u], d_tmp5 [batch][size_hidden_], d_tmp6 [batch][size_hidden_], tmp19_ [batch][size_hidden_], tmp20_ [batch][size_hidden_], tmp22_ [batch][1u], dq_r [batch][size_hidden_], dq_z [batch][size_hidden_], tmp28_ [batch][size_hidden_], tmp29_ [batch][size_hidden_], tmp31_ [batch][1u], tmp32_ [batch][size_hidden_], tmp33_ [batch][size_hidden_], dmu_xh [batch][1u], dx_h [batch][size_hidden_], W_hT_dx_h_ [batch][size_input_], tmp34_ [batch][size_hidden_], tmp35_ [batch][size_hidden_], tmp36_ [batch][1u], d_tmp7 [batch][size_hidden_], tmp37_ [batch][size_hidden_], tmp38_ [batch][size_hidden_], tmp39_ [batch][1u], dx_r [batch][size_hidden_], W_rT_dx_r_ [batch][size_input_], dx_z [batch][size_hidden_], W_zT_dx_z_ [batch][size_input_], tmp41_ [batch][size_hidden_], tmp42_ [batch][size_hidden_], tmp43_ [batch][size_hidden_], tmp44_ [batch][size_hidden_], tmp45_ [batch][size_hidden_], tmp46_ [batch][size_hidden_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][size_hidden_], dn_q [batch][size_hidden_], d_tmp1 [batch][size_hidden_], tmp1_ [batch][size_hidden_], tmp2_ [batch][size_hidden_], tmp6_ [batch][1u], tmp9_ [batch][size_hidden_], tmp11_ [batch][size_hidden_], dmu_qh [batch][1u], dq_h [batch][size_hidden_], dr_pre [batch][size_hidden_], d_tmp2 [batch][size_hidden_], tmp12_ [batch][size_hidden_], dz_pre [batch][size_hidden_], tmp13_ [batch][size_hidden_], tmp16_ [batch][1u], d_tmp5 [batch][size_hidden_], d_tmp6 [batch][size_hidden_], tmp19_ [batch][size_hidden_], tmp20_ [batch][size_hidden_], tmp22_ [batch][1u], dq_r [batch][size_hidden_], dq_z [batch][size_hidden_], tmp28_ [batch][size_hidden_], tmp29_ [batch][size_hidden_], tmp31_ [batch][1u], tmp32_ [batch][size_hidden_], tmp33_ [batch][size_hidden_], dmu_xh [batch][1u], dx_h [batch][size_hidden_], tmp34_ [batch][size_hidden_], tmp35_ [batch][size_hidden_], tmp36_ [batch][1u], d_tmp7 [batch][size_hidden_], tmp37_ [batch][size_hidden_], tmp38_ [batch][size_hidden_], tmp39_ [batch][1u], dx_r [batch][size_hidden_], dx_z [batch][size_hidden_], tmp41_ [batch][size_hidden_], tmp42_ [batch][size_hidden_], tmp43_ [batch][size_hidden_], tmp44_ [batch][size_hidden_], tmp45_ [batch][size_hidden_], tmp46_ [batch][size_hidden_]
 override BW_dh_cand_pre_: u32 = 0u;
 override BW_dn_q_: u32 = BW_dh_cand_pre_ + batch_ * size_hidden_;
 override BW_d_tmp1_: u32 = BW_dn_q_ + batch_ * size_hidden_;
@@ -992,8 +992,7 @@ override BW_tmp32_: u32 = BW_tmp31_ + batch_ * 1u;
 override BW_tmp33_: u32 = BW_tmp32_ + batch_ * size_hidden_;
 override BW_dmu_xh_: u32 = BW_tmp33_ + batch_ * size_hidden_;
 override BW_dx_h_: u32 = BW_dmu_xh_ + batch_ * 1u;
-override BW_W_hT_dx_h_: u32 = BW_dx_h_ + batch_ * size_hidden_;
-override BW_tmp34_: u32 = BW_W_hT_dx_h_ + batch_ * size_input_;
+override BW_tmp34_: u32 = BW_dx_h_ + batch_ * size_hidden_;
 override BW_tmp35_: u32 = BW_tmp34_ + batch_ * size_hidden_;
 override BW_tmp36_: u32 = BW_tmp35_ + batch_ * size_hidden_;
 override BW_d_tmp7_: u32 = BW_tmp36_ + batch_ * 1u;
@@ -1001,10 +1000,8 @@ override BW_tmp37_: u32 = BW_d_tmp7_ + batch_ * size_hidden_;
 override BW_tmp38_: u32 = BW_tmp37_ + batch_ * size_hidden_;
 override BW_tmp39_: u32 = BW_tmp38_ + batch_ * size_hidden_;
 override BW_dx_r_: u32 = BW_tmp39_ + batch_ * 1u;
-override BW_W_rT_dx_r_: u32 = BW_dx_r_ + batch_ * size_hidden_;
-override BW_dx_z_: u32 = BW_W_rT_dx_r_ + batch_ * size_input_;
-override BW_W_zT_dx_z_: u32 = BW_dx_z_ + batch_ * size_hidden_;
-override BW_tmp41_: u32 = BW_W_zT_dx_z_ + batch_ * size_input_;
+override BW_dx_z_: u32 = BW_dx_r_ + batch_ * size_hidden_;
+override BW_tmp41_: u32 = BW_dx_z_ + batch_ * size_hidden_;
 override BW_tmp42_: u32 = BW_tmp41_ + batch_ * size_hidden_;
 override BW_tmp43_: u32 = BW_tmp42_ + batch_ * size_hidden_;
 override BW_tmp44_: u32 = BW_tmp43_ + batch_ * size_hidden_;
@@ -1217,25 +1214,6 @@ fn backward_post4(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   bw_[t_ * bw_stride_ + BW_dx_z_ + b_ * size_hidden_ + i_] = dx_z;
 }
 
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post6(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let W_hT_dx_h_ = bw_[t_ * bw_stride_ + BW_W_hT_dx_h_ + b_ * size_input_ + i_];
-  let W_rT_dx_r_ = bw_[t_ * bw_stride_ + BW_W_rT_dx_r_ + b_ * size_input_ + i_];
-  let W_zT_dx_z_ = bw_[t_ * bw_stride_ + BW_W_zT_dx_z_ + b_ * size_input_ + i_];
-  // dx = W_hT_dx_h_ + W_rT_dx_r_ + W_zT_dx_z_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_hT_dx_h_ + W_rT_dx_r_ + W_zT_dx_z_;
-}
-
 // da_z += sum over t, b of tmp41_
 @compute @workgroup_size(64)
 fn grad6_a_z(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
@@ -1429,10 +1407,10 @@ fn backward_gemm_W_hT_dx_h__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_hT_dx_h__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_hT_dx_h_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_hT_dx_h_ = W_h' * dx_h, for all steps and rows at once (tiled GEMM)
+// W_hT_dx_h_ = W_h' * dx_h, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_hT_dx_h_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -1536,10 +1514,10 @@ fn backward_gemm_W_rT_dx_r__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_rT_dx_r__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_rT_dx_r_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_rT_dx_r_ = W_r' * dx_r, for all steps and rows at once (tiled GEMM)
+// W_rT_dx_r_ = W_r' * dx_r, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_rT_dx_r_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -1643,10 +1621,10 @@ fn backward_gemm_W_zT_dx_z__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_zT_dx_z__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_zT_dx_z_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_zT_dx_z_ = W_z' * dx_z, for all steps and rows at once (tiled GEMM)
+// W_zT_dx_z_ = W_z' * dx_z, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_zT_dx_z_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -2816,7 +2794,6 @@ export const kernels: CellKernels = {
     { name: 'tmp33_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'dmu_xh', dim: { terms: [], constant: 1 } },
     { name: 'dx_h', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_hT_dx_h_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'tmp34_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp35_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp36_', dim: { terms: [], constant: 1 } },
@@ -2825,9 +2802,7 @@ export const kernels: CellKernels = {
     { name: 'tmp38_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp39_', dim: { terms: [], constant: 1 } },
     { name: 'dx_r', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_rT_dx_r_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'dx_z', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_zT_dx_z_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'tmp41_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp42_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp43_', dim: { terms: [['hidden', 1]], constant: 0 } },
@@ -3039,13 +3014,6 @@ export const kernels: CellKernels = {
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_post6',
-        scope: 'post',
-        kind: 'elementwise',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [],
       },
     ],
     reductions: [

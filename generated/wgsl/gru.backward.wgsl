@@ -60,16 +60,13 @@ override FW_r_: u32 = FW_W_r_x_ + batch_ * size_hidden_;
 override FW_tmp1_: u32 = FW_r_ + batch_ * size_hidden_;
 override FW_h_cand_: u32 = FW_tmp1_ + batch_ * size_hidden_;
 override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][size_hidden_], d_tmp1 [batch][size_hidden_], dr_pre [batch][size_hidden_], dz_pre [batch][size_hidden_], U_zT_dz_pre_ [batch][size_hidden_], W_rT_dr_pre_ [batch][size_input_], W_hT_dh_cand_pre_ [batch][size_input_], W_zT_dz_pre_ [batch][size_input_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand_pre [batch][size_hidden_], d_tmp1 [batch][size_hidden_], dr_pre [batch][size_hidden_], dz_pre [batch][size_hidden_], U_zT_dz_pre_ [batch][size_hidden_]
 override BW_dh_cand_pre_: u32 = 0u;
 override BW_d_tmp1_: u32 = BW_dh_cand_pre_ + batch_ * size_hidden_;
 override BW_dr_pre_: u32 = BW_d_tmp1_ + batch_ * size_hidden_;
 override BW_dz_pre_: u32 = BW_dr_pre_ + batch_ * size_hidden_;
 override BW_U_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * size_hidden_;
-override BW_W_rT_dr_pre_: u32 = BW_U_zT_dz_pre_ + batch_ * size_hidden_;
-override BW_W_hT_dh_cand_pre_: u32 = BW_W_rT_dr_pre_ + batch_ * size_input_;
-override BW_W_zT_dz_pre_: u32 = BW_W_hT_dh_cand_pre_ + batch_ * size_input_;
-override bw_stride_: u32 = BW_W_zT_dz_pre_ + batch_ * size_input_;
+override bw_stride_: u32 = BW_U_zT_dz_pre_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -78,25 +75,6 @@ var<workgroup> gemm_b_: array<vec4<f32>, 512>;
 // Loop-kernel tiles in workgroup memory: a matrix tile as [k][i / 4], the vector operand as [k][batch row]
 var<workgroup> tile_m_: array<vec4<f32>, 256>;
 var<workgroup> tile_v_: array<f32, 512>;
-
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let W_rT_dr_pre_ = bw_[t_ * bw_stride_ + BW_W_rT_dr_pre_ + b_ * size_input_ + i_];
-  let W_hT_dh_cand_pre_ = bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_pre_ + b_ * size_input_ + i_];
-  let W_zT_dz_pre_ = bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + i_];
-  // dx = W_rT_dr_pre_ + W_hT_dh_cand_pre_ + W_zT_dz_pre_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_rT_dr_pre_ + W_hT_dh_cand_pre_ + W_zT_dz_pre_;
-}
 
 // db_z += sum over t, b of dz_pre
 @compute @workgroup_size(64)
@@ -165,10 +143,10 @@ fn backward_gemm_W_rT_dr_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_rT_dr_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_rT_dr_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_rT_dr_pre_ = W_r' * dr_pre, for all steps and rows at once (tiled GEMM)
+// W_rT_dr_pre_ = W_r' * dr_pre, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_rT_dr_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -272,10 +250,10 @@ fn backward_gemm_W_hT_dh_cand_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_hT_dh_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_hT_dh_cand_pre_ = W_h' * dh_cand_pre, for all steps and rows at once (tiled GEMM)
+// W_hT_dh_cand_pre_ = W_h' * dh_cand_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_hT_dh_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -379,10 +357,10 @@ fn backward_gemm_W_zT_dz_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_zT_dz_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_zT_dz_pre_ = W_z' * dz_pre, for all steps and rows at once (tiled GEMM)
+// W_zT_dz_pre_ = W_z' * dz_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_zT_dz_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;

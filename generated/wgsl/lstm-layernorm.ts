@@ -1263,7 +1263,7 @@ override FW_tmp38_: u32 = FW_tmp37_ + batch_ * size_hidden_;
 override FW_sd_c_: u32 = FW_tmp38_ + batch_ * size_hidden_;
 override FW_tmp40_: u32 = FW_sd_c_ + batch_ * 1u;
 override fw_stride_: u32 = FW_tmp40_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: d_tmp1 [batch][size_hidden_], tmp1_ [batch][size_hidden_], tmp3_ [batch][1u], tmp4_ [batch][size_hidden_], d_tmp2 [batch][size_hidden_], tmp5_ [batch][size_hidden_], tmp9_ [batch][size_hidden_], dmu_c [batch][1u], dc_cand_pre [batch][size_hidden_], d_tmp5 [batch][size_hidden_], tmp11_ [batch][size_hidden_], do_pre [batch][size_hidden_], di_pre [batch][size_hidden_], df_pre [batch][size_hidden_], tmp14_ [batch][size_hidden_], tmp17_ [batch][1u], d_tmp9 [batch][size_hidden_], d_tmp3 [batch][size_hidden_], tmp19_ [batch][size_hidden_], d_tmp7 [batch][size_hidden_], tmp20_ [batch][size_hidden_], d_tmp10 [batch][size_hidden_], tmp21_ [batch][size_hidden_], tmp22_ [batch][size_hidden_], tmp23_ [batch][1u], dr_c [batch][size_hidden_], dr_o [batch][size_hidden_], dr_i [batch][size_hidden_], dr_f [batch][size_hidden_], tmp29_ [batch][size_hidden_], tmp32_ [batch][size_hidden_], tmp35_ [batch][1u], d_tmp11 [batch][size_hidden_], tmp36_ [batch][size_hidden_], tmp39_ [batch][size_hidden_], tmp41_ [batch][size_hidden_], tmp42_ [batch][size_hidden_], tmp43_ [batch][1u], dx_c [batch][size_hidden_], W_cT_dx_c_ [batch][size_input_], dx_o [batch][size_hidden_], W_oT_dx_o_ [batch][size_input_], dx_i [batch][size_hidden_], W_iT_dx_i_ [batch][size_input_], dx_f [batch][size_hidden_], W_fT_dx_f_ [batch][size_input_], tmp45_ [batch][size_hidden_], tmp46_ [batch][size_hidden_], tmp47_ [batch][size_hidden_], tmp48_ [batch][size_hidden_], tmp49_ [batch][size_hidden_], tmp50_ [batch][size_hidden_], tmp51_ [batch][size_hidden_], tmp52_ [batch][size_hidden_], tmp53_ [batch][size_hidden_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: d_tmp1 [batch][size_hidden_], tmp1_ [batch][size_hidden_], tmp3_ [batch][1u], tmp4_ [batch][size_hidden_], d_tmp2 [batch][size_hidden_], tmp5_ [batch][size_hidden_], tmp9_ [batch][size_hidden_], dmu_c [batch][1u], dc_cand_pre [batch][size_hidden_], d_tmp5 [batch][size_hidden_], tmp11_ [batch][size_hidden_], do_pre [batch][size_hidden_], di_pre [batch][size_hidden_], df_pre [batch][size_hidden_], tmp14_ [batch][size_hidden_], tmp17_ [batch][1u], d_tmp9 [batch][size_hidden_], d_tmp3 [batch][size_hidden_], tmp19_ [batch][size_hidden_], d_tmp7 [batch][size_hidden_], tmp20_ [batch][size_hidden_], d_tmp10 [batch][size_hidden_], tmp21_ [batch][size_hidden_], tmp22_ [batch][size_hidden_], tmp23_ [batch][1u], dr_c [batch][size_hidden_], dr_o [batch][size_hidden_], dr_i [batch][size_hidden_], dr_f [batch][size_hidden_], tmp29_ [batch][size_hidden_], tmp32_ [batch][size_hidden_], tmp35_ [batch][1u], d_tmp11 [batch][size_hidden_], tmp36_ [batch][size_hidden_], tmp39_ [batch][size_hidden_], tmp41_ [batch][size_hidden_], tmp42_ [batch][size_hidden_], tmp43_ [batch][1u], dx_c [batch][size_hidden_], dx_o [batch][size_hidden_], dx_i [batch][size_hidden_], dx_f [batch][size_hidden_], tmp45_ [batch][size_hidden_], tmp46_ [batch][size_hidden_], tmp47_ [batch][size_hidden_], tmp48_ [batch][size_hidden_], tmp49_ [batch][size_hidden_], tmp50_ [batch][size_hidden_], tmp51_ [batch][size_hidden_], tmp52_ [batch][size_hidden_], tmp53_ [batch][size_hidden_]
 override BW_d_tmp1_: u32 = 0u;
 override BW_tmp1_: u32 = BW_d_tmp1_ + batch_ * size_hidden_;
 override BW_tmp3_: u32 = BW_tmp1_ + batch_ * size_hidden_;
@@ -1303,14 +1303,10 @@ override BW_tmp41_: u32 = BW_tmp39_ + batch_ * size_hidden_;
 override BW_tmp42_: u32 = BW_tmp41_ + batch_ * size_hidden_;
 override BW_tmp43_: u32 = BW_tmp42_ + batch_ * size_hidden_;
 override BW_dx_c_: u32 = BW_tmp43_ + batch_ * 1u;
-override BW_W_cT_dx_c_: u32 = BW_dx_c_ + batch_ * size_hidden_;
-override BW_dx_o_: u32 = BW_W_cT_dx_c_ + batch_ * size_input_;
-override BW_W_oT_dx_o_: u32 = BW_dx_o_ + batch_ * size_hidden_;
-override BW_dx_i_: u32 = BW_W_oT_dx_o_ + batch_ * size_input_;
-override BW_W_iT_dx_i_: u32 = BW_dx_i_ + batch_ * size_hidden_;
-override BW_dx_f_: u32 = BW_W_iT_dx_i_ + batch_ * size_input_;
-override BW_W_fT_dx_f_: u32 = BW_dx_f_ + batch_ * size_hidden_;
-override BW_tmp45_: u32 = BW_W_fT_dx_f_ + batch_ * size_input_;
+override BW_dx_o_: u32 = BW_dx_c_ + batch_ * size_hidden_;
+override BW_dx_i_: u32 = BW_dx_o_ + batch_ * size_hidden_;
+override BW_dx_f_: u32 = BW_dx_i_ + batch_ * size_hidden_;
+override BW_tmp45_: u32 = BW_dx_f_ + batch_ * size_hidden_;
 override BW_tmp46_: u32 = BW_tmp45_ + batch_ * size_hidden_;
 override BW_tmp47_: u32 = BW_tmp46_ + batch_ * size_hidden_;
 override BW_tmp48_: u32 = BW_tmp47_ + batch_ * size_hidden_;
@@ -1527,26 +1523,6 @@ fn backward_post4(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   // dx_f = d_tmp11 .* (tmp6_ + tmp6_) + tmp41_ + tmp44_
   let dx_f = d_tmp11 * (tmp6_ + tmp6_) + tmp41_ + tmp44_;
   bw_[t_ * bw_stride_ + BW_dx_f_ + b_ * size_hidden_ + i_] = dx_f;
-}
-
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post6(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let W_cT_dx_c_ = bw_[t_ * bw_stride_ + BW_W_cT_dx_c_ + b_ * size_input_ + i_];
-  let W_oT_dx_o_ = bw_[t_ * bw_stride_ + BW_W_oT_dx_o_ + b_ * size_input_ + i_];
-  let W_iT_dx_i_ = bw_[t_ * bw_stride_ + BW_W_iT_dx_i_ + b_ * size_input_ + i_];
-  let W_fT_dx_f_ = bw_[t_ * bw_stride_ + BW_W_fT_dx_f_ + b_ * size_input_ + i_];
-  // dx = W_cT_dx_c_ + W_oT_dx_o_ + W_iT_dx_i_ + W_fT_dx_f_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_cT_dx_c_ + W_oT_dx_o_ + W_iT_dx_i_ + W_fT_dx_f_;
 }
 
 // da_i += sum over t, b of tmp45_
@@ -1814,10 +1790,10 @@ fn backward_gemm_W_cT_dx_c__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_cT_dx_c__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_cT_dx_c_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_cT_dx_c_ = W_c' * dx_c, for all steps and rows at once (tiled GEMM)
+// W_cT_dx_c_ = W_c' * dx_c, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_cT_dx_c_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -1921,10 +1897,10 @@ fn backward_gemm_W_oT_dx_o__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_oT_dx_o__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_oT_dx_o_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_oT_dx_o_ = W_o' * dx_o, for all steps and rows at once (tiled GEMM)
+// W_oT_dx_o_ = W_o' * dx_o, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_oT_dx_o_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -2028,10 +2004,10 @@ fn backward_gemm_W_iT_dx_i__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_iT_dx_i__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_iT_dx_i_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_iT_dx_i_ = W_i' * dx_i, for all steps and rows at once (tiled GEMM)
+// W_iT_dx_i_ = W_i' * dx_i, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_iT_dx_i_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -2135,10 +2111,10 @@ fn backward_gemm_W_fT_dx_f__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_fT_dx_f__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_fT_dx_f_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_fT_dx_f_ = W_f' * dx_f, for all steps and rows at once (tiled GEMM)
+// W_fT_dx_f_ = W_f' * dx_f, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_fT_dx_f_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -3693,13 +3669,9 @@ export const kernels: CellKernels = {
     { name: 'tmp42_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp43_', dim: { terms: [], constant: 1 } },
     { name: 'dx_c', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_cT_dx_c_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'dx_o', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_oT_dx_o_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'dx_i', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_iT_dx_i_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'dx_f', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_fT_dx_f_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'tmp45_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp46_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp47_', dim: { terms: [['hidden', 1]], constant: 0 } },
@@ -3974,13 +3946,6 @@ export const kernels: CellKernels = {
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_post6',
-        scope: 'post',
-        kind: 'elementwise',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [],
       },
     ],
     reductions: [

@@ -69,16 +69,12 @@ override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
 override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
 override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
 override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][size_hidden_], di_pre [batch][size_hidden_], df_pre [batch][size_hidden_], dc_cand_pre [batch][size_hidden_], W_oT_do_pre_ [batch][size_input_], W_cT_dc_cand_pre_ [batch][size_input_], W_iT_di_pre_ [batch][size_input_], W_fT_df_pre_ [batch][size_input_], tmp2_ [batch][size_hidden_], tmp3_ [batch][size_hidden_], tmp4_ [batch][size_hidden_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][size_hidden_], di_pre [batch][size_hidden_], df_pre [batch][size_hidden_], dc_cand_pre [batch][size_hidden_], tmp2_ [batch][size_hidden_], tmp3_ [batch][size_hidden_], tmp4_ [batch][size_hidden_]
 override BW_do_pre_: u32 = 0u;
 override BW_di_pre_: u32 = BW_do_pre_ + batch_ * size_hidden_;
 override BW_df_pre_: u32 = BW_di_pre_ + batch_ * size_hidden_;
 override BW_dc_cand_pre_: u32 = BW_df_pre_ + batch_ * size_hidden_;
-override BW_W_oT_do_pre_: u32 = BW_dc_cand_pre_ + batch_ * size_hidden_;
-override BW_W_cT_dc_cand_pre_: u32 = BW_W_oT_do_pre_ + batch_ * size_input_;
-override BW_W_iT_di_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * size_input_;
-override BW_W_fT_df_pre_: u32 = BW_W_iT_di_pre_ + batch_ * size_input_;
-override BW_tmp2_: u32 = BW_W_fT_df_pre_ + batch_ * size_input_;
+override BW_tmp2_: u32 = BW_dc_cand_pre_ + batch_ * size_hidden_;
 override BW_tmp3_: u32 = BW_tmp2_ + batch_ * size_hidden_;
 override BW_tmp4_: u32 = BW_tmp3_ + batch_ * size_hidden_;
 override bw_stride_: u32 = BW_tmp4_ + batch_ * size_hidden_;
@@ -117,26 +113,6 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   // tmp4_ = do_pre .* c
   let tmp4_ = do_pre * c;
   bw_[t_ * bw_stride_ + BW_tmp4_ + b_ * size_hidden_ + i_] = tmp4_;
-}
-
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let W_oT_do_pre_ = bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + i_];
-  let W_cT_dc_cand_pre_ = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + i_];
-  let W_iT_di_pre_ = bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + i_];
-  let W_fT_df_pre_ = bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * size_input_ + i_];
-  // dx = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_ + W_fT_df_pre_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_ + W_fT_df_pre_;
 }
 
 // db_i += sum over t, b of di_pre
@@ -278,10 +254,10 @@ fn backward_gemm_W_oT_do_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_oT_do_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_oT_do_pre_ = W_o' * do_pre, for all steps and rows at once (tiled GEMM)
+// W_oT_do_pre_ = W_o' * do_pre, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_oT_do_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -385,10 +361,10 @@ fn backward_gemm_W_cT_dc_cand_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_cT_dc_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_cT_dc_cand_pre_ = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM)
+// W_cT_dc_cand_pre_ = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_cT_dc_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -492,10 +468,10 @@ fn backward_gemm_W_iT_di_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_iT_di_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_iT_di_pre_ = W_i' * di_pre, for all steps and rows at once (tiled GEMM)
+// W_iT_di_pre_ = W_i' * di_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_iT_di_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -599,10 +575,10 @@ fn backward_gemm_W_fT_df_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_fT_df_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_fT_df_pre_ = W_f' * df_pre, for all steps and rows at once (tiled GEMM)
+// W_fT_df_pre_ = W_f' * df_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_fT_df_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;

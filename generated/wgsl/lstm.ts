@@ -764,16 +764,12 @@ override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
 override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
 override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
 override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][size_hidden_], dc_cand_pre [batch][size_hidden_], di_pre [batch][size_hidden_], df_pre [batch][size_hidden_], W_oT_do_pre_ [batch][size_input_], W_cT_dc_cand_pre_ [batch][size_input_], W_iT_di_pre_ [batch][size_input_], W_fT_df_pre_ [batch][size_input_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][size_hidden_], dc_cand_pre [batch][size_hidden_], di_pre [batch][size_hidden_], df_pre [batch][size_hidden_]
 override BW_do_pre_: u32 = 0u;
 override BW_dc_cand_pre_: u32 = BW_do_pre_ + batch_ * size_hidden_;
 override BW_di_pre_: u32 = BW_dc_cand_pre_ + batch_ * size_hidden_;
 override BW_df_pre_: u32 = BW_di_pre_ + batch_ * size_hidden_;
-override BW_W_oT_do_pre_: u32 = BW_df_pre_ + batch_ * size_hidden_;
-override BW_W_cT_dc_cand_pre_: u32 = BW_W_oT_do_pre_ + batch_ * size_input_;
-override BW_W_iT_di_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * size_input_;
-override BW_W_fT_df_pre_: u32 = BW_W_iT_di_pre_ + batch_ * size_input_;
-override bw_stride_: u32 = BW_W_fT_df_pre_ + batch_ * size_input_;
+override bw_stride_: u32 = BW_df_pre_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -782,26 +778,6 @@ var<workgroup> gemm_b_: array<vec4<f32>, 512>;
 // Loop-kernel tiles in workgroup memory: a matrix tile as [k][i / 4], the vector operand as [k][batch row]
 var<workgroup> tile_m_: array<vec4<f32>, 256>;
 var<workgroup> tile_v_: array<f32, 512>;
-
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let W_oT_do_pre_ = bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + i_];
-  let W_cT_dc_cand_pre_ = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + i_];
-  let W_iT_di_pre_ = bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + i_];
-  let W_fT_df_pre_ = bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * size_input_ + i_];
-  // dx = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_ + W_fT_df_pre_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_ + W_fT_df_pre_;
-}
 
 // db_i += sum over t, b of di_pre
 @compute @workgroup_size(64)
@@ -888,10 +864,10 @@ fn backward_gemm_W_oT_do_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_oT_do_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_oT_do_pre_ = W_o' * do_pre, for all steps and rows at once (tiled GEMM)
+// W_oT_do_pre_ = W_o' * do_pre, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_oT_do_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -995,10 +971,10 @@ fn backward_gemm_W_cT_dc_cand_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_cT_dc_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_cT_dc_cand_pre_ = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM)
+// W_cT_dc_cand_pre_ = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_cT_dc_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -1102,10 +1078,10 @@ fn backward_gemm_W_iT_di_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_iT_di_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_iT_di_pre_ = W_i' * di_pre, for all steps and rows at once (tiled GEMM)
+// W_iT_di_pre_ = W_i' * di_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_iT_di_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -1209,10 +1185,10 @@ fn backward_gemm_W_fT_df_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_fT_df_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_fT_df_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_fT_df_pre_ = W_f' * df_pre, for all steps and rows at once (tiled GEMM)
+// W_fT_df_pre_ = W_f' * df_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_fT_df_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -2414,10 +2390,6 @@ export const kernels: CellKernels = {
     { name: 'dc_cand_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'di_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'df_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_oT_do_pre_', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'W_cT_dc_cand_pre_', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'W_iT_di_pre_', dim: { terms: [['input', 1]], constant: 0 } },
-    { name: 'W_fT_df_pre_', dim: { terms: [['input', 1]], constant: 0 } },
   ],
   forward: {
     shader: forwardWgsl,
@@ -2532,13 +2504,6 @@ export const kernels: CellKernels = {
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_post1',
-        scope: 'post',
-        kind: 'elementwise',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [],
       },
     ],
     reductions: [

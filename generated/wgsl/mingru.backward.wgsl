@@ -52,12 +52,10 @@ override FW_z_: u32 = FW_W_z_x_ + batch_ * size_hidden_;
 override FW_W_h_x_: u32 = FW_z_ + batch_ * size_hidden_;
 override FW_h_cand_: u32 = FW_W_h_x_ + batch_ * size_hidden_;
 override fw_stride_: u32 = FW_h_cand_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand [batch][size_hidden_], W_hT_dh_cand_ [batch][size_input_], dz_pre [batch][size_hidden_], W_zT_dz_pre_ [batch][size_input_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_cand [batch][size_hidden_], dz_pre [batch][size_hidden_]
 override BW_dh_cand_: u32 = 0u;
-override BW_W_hT_dh_cand_: u32 = BW_dh_cand_ + batch_ * size_hidden_;
-override BW_dz_pre_: u32 = BW_W_hT_dh_cand_ + batch_ * size_input_;
-override BW_W_zT_dz_pre_: u32 = BW_dz_pre_ + batch_ * size_hidden_;
-override bw_stride_: u32 = BW_W_zT_dz_pre_ + batch_ * size_input_;
+override BW_dz_pre_: u32 = BW_dh_cand_ + batch_ * size_hidden_;
+override bw_stride_: u32 = BW_dz_pre_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -91,24 +89,6 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   // dz_pre = dz .* (z .* (1 - z))
   let dz_pre = dz * (z * (1.0 - z));
   bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + i_] = dz_pre;
-}
-
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post2(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let W_hT_dh_cand_ = bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * size_input_ + i_];
-  let W_zT_dz_pre_ = bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + i_];
-  // dx = W_hT_dh_cand_ + W_zT_dz_pre_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_hT_dh_cand_ + W_zT_dz_pre_;
 }
 
 // db_z += sum over t, b of dz_pre
@@ -160,10 +140,10 @@ fn backward_gemm_W_hT_dh_cand__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_hT_dh_cand__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_hT_dh_cand_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_hT_dh_cand_ = W_h' * dh_cand, for all steps and rows at once (tiled GEMM)
+// W_hT_dh_cand_ = W_h' * dh_cand, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_hT_dh_cand_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
@@ -267,10 +247,10 @@ fn backward_gemm_W_zT_dz_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_zT_dz_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_zT_dz_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_zT_dz_pre_ = W_z' * dz_pre, for all steps and rows at once (tiled GEMM)
+// W_zT_dz_pre_ = W_z' * dz_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_zT_dz_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;

@@ -48,10 +48,9 @@ override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
 // fw_: forward values stored per step; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
 override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][size_hidden_], WT_dh_pre_ [batch][size_input_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][size_hidden_]
 override BW_dh_pre_: u32 = 0u;
-override BW_WT_dh_pre_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
-override bw_stride_: u32 = BW_WT_dh_pre_ + batch_ * size_input_;
+override bw_stride_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
 
 // GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
@@ -63,23 +62,6 @@ var<workgroup> tile_v_: array<f32, 512>;
 
 fn step_(x: f32) -> f32 {
   return select(0.0, 1.0, x > 0.0);
-}
-
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let WT_dh_pre_ = bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * size_input_ + i_];
-  // dx = WT_dh_pre_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = WT_dh_pre_;
 }
 
 // db += sum over t, b of dh_pre
@@ -113,10 +95,10 @@ fn backward_gemm_WT_dh_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_WT_dh_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// WT_dh_pre_ = W' * dh_pre, for all steps and rows at once (tiled GEMM)
+// WT_dh_pre_ = W' * dh_pre, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_WT_dh_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;

@@ -168,13 +168,14 @@ export function matvecGemm(prefix: string, v: BoundValue, env: KernelEnv, homes:
   const inner = mv.transpose ? m.shape[0]! : m.shape[1]!;
   return entry({
     name: `${prefix}_gemm_${v.name}`,
-    comment: `${comment}, for all steps and rows at once (tiled GEMM)`,
+    comment: `${comment}, for all steps and rows at once (tiled GEMM)${v.into ? `, ${v.into.accumulate ? 'added' : 'written'} into d${v.into.sink}` : ''}`,
     m: `ctl_.steps * ${BATCH_OVERRIDE}`,
     n: dim(v.node.shape[0]!),
     k: dim(inner),
     loadA: [...rowLets('m_'), `return ${read(env, mv.v, 'k_')};`],
     loadB: [`return ${mv.transpose ? env.matrix(m, 'k_', 'n_') : env.matrix(m, 'n_', 'k_')};`],
-    store: [...rowLets('m_'), `${homes.stored(v, { t: 't_', b: 'b_', j: 'n_' })} = v_;`],
+    // A product of an input adjoint is written straight into it: the first writer assigns, the others add.
+    store: [...rowLets('m_'), `${homes.stored(v, { t: 't_', b: 'b_', j: 'n_' })} ${v.into?.accumulate ? '+=' : '='} v_;`],
     // v[r][k] is contiguous along k; M[n][k] along k, Mᵀ's M[k][n] along n.
     along: { a: 'k', b: mv.transpose ? 'e' : 'k' },
   });

@@ -237,7 +237,7 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
       const f = fwStored.get(e.id);
       return f ? fwork.at(f.name, at.t, at.b, at.j) : undefined;
     },
-    stored: (v, at) => bwork.at(v.name, at.t, at.b, at.j),
+    stored: (v, at) => (v.into ? xs.at(v.into.sink, at.t, at.b, at.j, { buffer: 'dxs_' }) : bwork.at(v.name, at.t, at.b, at.j)),
     writes: () => true,
     label: (e) => (input.available(e) ? leafName(e) : sched.values.get(e.id)?.name),
   };
@@ -246,7 +246,7 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
   const sinkWrite = (s: Sink, value: string): string => {
     const at = notation(s.expr, homes.label, false);
     if (s.kind === 'dstate') return `// d${s.name}_prev = ${at}, added into the adjoint of s_t\n${states.at(s.name, 't_', 'b_', 'i_', { buffer: 'ds_' })} += ${value};`;
-    return `// d${s.name} = ${at}\n${xs.at(s.name, 't_', 'b_', 'i_', { buffer: 'dxs_' })} = ${value};`;
+    return `// d${s.name} ${s.accumulate ? '+' : ''}= ${at}\n${xs.at(s.name, 't_', 'b_', 'i_', { buffer: 'dxs_' })} ${s.accumulate ? '+' : ''}= ${value};`;
   };
   const { entries, gemms, tiles, dispatches } = phaseEntries('backward', sched.phases, env, homes, sinkWrite, comment);
 
