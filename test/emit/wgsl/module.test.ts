@@ -80,6 +80,24 @@ describe('emitWgsl', () => {
     for (const { cell } of cells) expect(emitWgsl(cell).kernels.requiredLimits.maxStorageBuffersPerShaderStage).toBeLessThanOrEqual(8);
   });
 
+  it("keeps every entry point's workgroup memory within WebGPU's default 16 KiB", () => {
+    const bytes = { 'f32': 4, 'vec4<f32>': 16 } as Record<string, number>;
+    let entries = 0;
+    const names = new Set<string>();
+    for (const { cell } of cells)
+      for (const shader of Object.values(emitWgsl(cell).shaders)) {
+        const shared = [...shader.matchAll(/var<workgroup> (\w+): array<(f32|vec4<f32>), (\d+)>;/g)].map((m) => ({ name: m[1]!, size: bytes[m[2]!]! * Number(m[3]) }));
+        for (const s of shared) names.add(s.name);
+        for (const m of shader.matchAll(/@compute[^\n]*\nfn (\w+)\([^]*?\n}\n/g)) {
+          const used = shared.filter((s) => new RegExp(`\\b${s.name}\\[`).test(m[0]));
+          expect(used.reduce((n, s) => n + s.size, 0), m[1]).toBeLessThanOrEqual(16384);
+          entries++;
+        }
+      }
+    expect([...names].sort()).toEqual(['gemm_a_', 'gemm_b_', 'tile_m_', 'tile_v_']);
+    expect(entries).toBeGreaterThan(cells.length * 4);
+  });
+
   it('imports the runtime as generated/wgsl/<cell>.ts would, or as told', () => {
     const c = byName.get('rnn-tanh')!;
     expect(emitWgsl(c).module).toContain("from '../../src/runtime/webgpu/index.js'");
