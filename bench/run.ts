@@ -1,6 +1,7 @@
 // `npm run bench`: cellgen's wasm and TypeScript kernels against TF.js (cpu, wasm) and ONNX Runtime, with GEMM references.
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import type { Tensor } from 'onnxruntime-node';
 import { Random } from '../src/runtime/random.js';
 import { buildRnnModel } from '../src/check/onnx/model.js';
@@ -13,7 +14,7 @@ import { formatMarkdown, writeReport } from './report.js';
 import { measureRoofline } from './roofline.js';
 import { heapGrowthPerCall, interleave, type InterleaveOptions, median, ratio } from './stats.js';
 import { gemmCall, type GemmShape, kernelProducts, loadWasmGemm, replayCall, wasmGemmGflops } from './wasm-gemm.js';
-import { ortMatMulGflops } from './peers/ort-matmul.js';
+import { ortMatMul } from './peers/ort-matmul.js';
 import { measureTfjs, type SeqShape, TFJS_SHAPES } from './peers/tfjs.js';
 
 type Cell = 'rnn-tanh' | 'gru' | 'gru-reset-after' | 'lstm';
@@ -27,7 +28,7 @@ const shapes: readonly SeqShape[] = quick ? TFJS_SHAPES.slice(0, 2) : TFJS_SHAPE
  */
 const budget: InterleaveOptions = quick
   ? { warm: { maxMs: 1500 }, minSampleMs: 10, minRounds: 3, maxRounds: 9, budgetMs: 1200 }
-  : { warm: { maxMs: 4000 }, minSampleMs: 20, minRounds: 5, maxRounds: 15, budgetMs: 4000 };
+  : { warm: { maxMs: 3000 }, minSampleMs: 20, minRounds: 3, maxRounds: 15, budgetMs: 4000 };
 /** TF.js: samples within the budget (one sample per path where a call is longer). */
 const tfjsTiming = quick ? { warmupMs: 0, budgetMs: 250, minSamples: 3 } : { warmupMs: 0, budgetMs: 1000, minSamples: 1 };
 
@@ -54,6 +55,8 @@ async function ortForward(cell: Cell, sh: SeqShape, params: Record<string, Float
 
 async function main(): Promise<void> {
   const rng = new Random(1);
+  const t0 = performance.now();
+  const loadStart = loadavg()[0]!;
   console.log(`cellgen benchmarks — node ${process.version}, ${quick ? 'quick run' : 'full run'}; times are medians`);
   // ---- GEMM reference rows: plain JS, WebAssembly SIMD (the kernels' own GEMM), ONNX Runtime's MatMul
   const roof = await measureRoofline({
@@ -65,14 +68,19 @@ async function main(): Promise<void> {
   const wg = loadWasmGemm();
   const gt = { warmupMs: 100, budgetMs: quick ? 200 : 400, minSamples: 5, minSampleMs: 5 };
   const wasmShapes: GemmShape[] = [{ op: 'NN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 512, N: 768, K: 256 }, { op: 'TN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 16, N: 768, K: 256 }, { op: 'P', M: 256, N: 256, K: 256 }, { op: 'P', M: 512, N: 768, K: 256 }, { op: 'P', M: 16, N: 768, K: 256 }];
+  // the fastest shape, then it and ORT's MatMul in alternating rounds (a change of load hits both)
   const peaks = wasmShapes.map((sh) => wasmGemmGflops(wg, sh, gt));
-  const wasmPeak = Math.max(...peaks);
-  const peakShape = wasmShapes[peaks.indexOf(wasmPeak)]!;
-  const ortMatMul = await ortMatMulGflops(256, 256, 256, gt);
+  const peakShape = wasmShapes[peaks.indexOf(Math.max(...peaks))]!;
+  const peakRun = gemmCall(wg, peakShape);
+  const mm = await ortMatMul(256, 256, 256);
+  const refRounds = await interleave({ wasm: peakRun.fn, ort: mm.run }, { ...budget, warm: { maxMs: 1000 }, budgetMs: quick ? 500 : 1500 });
+  await mm.release();
+  const wasmPeak = peakRun.flops / median(refRounds.wasm) / 1e6;
+  const ortGflops = mm.flops / median(refRounds.ort) / 1e6;
   const refs = [
     { name: 'plain-JS GEMM peak (TS kernels\' GEMM)', gflops: plainJs },
     { name: 'WASM-SIMD GEMM peak (wasm kernels\' GEMM)', gflops: wasmPeak },
-    { name: 'ORT MatMul 256³ (native, 1 thread)', gflops: ortMatMul },
+    { name: 'ORT MatMul 256³ (native, 1 thread)', gflops: ortGflops },
   ];
   const top = Math.max(...refs.map((r) => r.gflops));
   const gemmRows: Row[] = refs.map((r) => ({ reference: r.gflops === top ? `${r.name} — roofline` : r.name, 'GFLOP/s': r.gflops }));
@@ -100,7 +108,6 @@ async function main(): Promise<void> {
       const flopsF = perStep * polyEval(c.cost.forward.total, sizes);
       // Matrix phases: the wasm kernels' own products (from their schedule) replayed through the same GEMM.
       // Timed in alternating rounds with the peak's shape, so that the ratio is not skewed by a change of load.
-      const peakRun = gemmCall(wg, peakShape);
       const replay = replayCall(wg, kernelProducts(c, sizes, sh.T, sh.batch), 4 * 2 ** 22);
       const pr = await interleave({ phases: replay.fn, peak: peakRun.fn }, { ...budget, warm: { maxMs: 1000 }, budgetMs: quick ? 500 : 1000 });
       const phase = replay.flops / median(pr.phases) / 1e6;
@@ -116,7 +123,7 @@ async function main(): Promise<void> {
       const peers: Record<string, { f?: number; fb?: number }> = {};
       for (const backend of quick ? (['wasm'] as const) : (['cpu', 'wasm'] as const)) {
         try {
-          const r = await measureTfjs(cell, sh, backend, { timing: tfjsTiming, forwardOnly: quick, warmMaxMs: quick ? 3000 : 6000 });
+          const r = await measureTfjs(cell, sh, backend, { timing: tfjsTiming, forwardOnly: quick, warmMaxMs: quick ? 3000 : 4000 });
           peers[`tfjs-${backend}`] = { f: r.forwardMs, fb: Number.isNaN(r.gradMs) ? undefined : r.gradMs };
         } catch (e) {
           console.error(`tfjs ${backend} ${cell}: ${(e as Error).message}`);
@@ -135,10 +142,10 @@ async function main(): Promise<void> {
         'ort fwd ms': median(fw.ort), 'ORT time / ours (fwd)': ratio(fw.ort, fw.wasm), rounds: `${fw.wasm.length}/${fb.wasm.length}`,
         'heap B/extra step': heapPerStep,
       });
-      console.error(`${cell} ${JSON.stringify(sh)} done`);
+      console.error(`${cell} ${JSON.stringify(sh)} done at ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     }
   }
-  const title = `Sequence forward and forward+backward (f32 data), medians on this machine; WASM-SIMD GEMM peak ${wasmPeak.toFixed(1)} GFLOP/s, plain-JS ${plainJs.toFixed(1)}, ORT MatMul ${ortMatMul.toFixed(1)}`;
+  const title = `Sequence forward and forward+backward (f32 data), medians on this machine (${cpus().length} cores, load average ${loadStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end, ${((performance.now() - t0) / 60000).toFixed(1)} min); WASM-SIMD GEMM peak ${wasmPeak.toFixed(1)} GFLOP/s, plain-JS ${plainJs.toFixed(1)}, ORT MatMul ${ortGflops.toFixed(1)}`;
   writeReport(rows, { title, json: quick ? undefined : 'bench/results.json' });
   if (!quick) publish(rows, title, gemmRows);
   const med = (k: string) => median(rows.map((r) => r[k] as number)).toFixed(2);
@@ -160,7 +167,7 @@ const SHOWN: Column[] = [
 /** Writes bench/results.md and the README's table from the rows. */
 function publish(rows: readonly Row[], title: string, refs: readonly Row[] = []): void {
   const refTable = refs.length ? `\n\n${formatMarkdown(refs)}` : '';
-  const md = `${formatMarkdown(rows, SHOWN)}${refTable}\n\n${title}. cellgen and ORT: each path first warmed up until its time per call is stable (at most ${budget.warm.maxMs! / 1000} s), then timed in alternating rounds (forward: f32, wasm, ORT; forward+backward: f32, wasm), at least ${budget.minRounds} rounds and then until ${budget.budgetMs / 1000} s are spent; times are medians over the rounds, ratios medians of the per-round ratios. TF.js: warmed up the same way (at least 100 calls at batch 1, at most ${quick ? 3 : 6} s; one call where a single call takes longer), then the median of the samples taken in ${tfjsTiming.budgetMs / 1000} s (a single sample where a call takes longer). Run with \`npm run bench\` (node ${process.version}; \`npm run bench -- --quick\` for two cells, two shapes and the TF.js wasm forward only); ratios are measured in the same run. "wasm": the WebAssembly SIMD kernels (\`wasm\` export), "f32": the TypeScript kernels. TF.js peers: tf.layers on the cpu and wasm backends (gru-reset-after as tf ops, since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only, weights as initializers. "matrix phases" replays the wasm kernels' own matrix products (from their schedule) through the same WebAssembly GEMM; the references table gives the peaks measured in the run, "roofline" marks the highest. "heap B per extra step": JS-heap growth per added time step (0: the time loop allocates nothing). All columns are in bench/results.json.\n`;
+  const md = `${formatMarkdown(rows, SHOWN)}${refTable}\n\n${title}. cellgen and ORT: each path first warmed up until its time per call is stable (at most ${budget.warm.maxMs! / 1000} s), then timed in alternating rounds (forward: f32, wasm, ORT; forward+backward: f32, wasm), at least ${budget.minRounds} rounds and then until ${budget.budgetMs / 1000} s are spent; times are medians over the rounds, ratios medians of the per-round ratios. TF.js: warmed up the same way (at least 100 calls at batch 1, at most ${quick ? 3 : 4} s; one call where a single call takes longer), then the median of the samples taken in ${tfjsTiming.budgetMs / 1000} s (a single sample where a call takes longer). Run with \`npm run bench\` (node ${process.version}; \`npm run bench -- --quick\` for two cells, two shapes and the TF.js wasm forward only); ratios are measured in the same run. "wasm": the WebAssembly SIMD kernels (\`wasm\` export), "f32": the TypeScript kernels. TF.js peers: tf.layers on the cpu and wasm backends (gru-reset-after as tf ops, since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only, weights as initializers. "matrix phases" replays the wasm kernels' own matrix products (from their schedule) through the same WebAssembly GEMM, in alternating rounds with the WebAssembly peak's shape (the ratio is per round); the references table gives the peaks measured in the run (the WebAssembly peak's shape and ORT's MatMul in alternating rounds), "roofline" marks the highest. "heap B per extra step": JS-heap growth per added time step (0: the time loop allocates nothing). All columns are in bench/results.json.\n`;
   writeFileSync('bench/results.md', md);
   const readme = readFileSync('README.md', 'utf8');
   const start = '<!-- bench:start -->', end = '<!-- bench:end -->';

@@ -3,9 +3,9 @@ import { createSession } from '../../src/check/onnx/ort.js';
 import { DataType, encodeModel, floatTensorMsg } from '../../src/runtime/onnx/proto.js';
 import { IR_VERSION, OPSET } from '../../src/check/onnx/model.js';
 import ort from 'onnxruntime-node';
-import { timeItAsync, type TimingOptions } from '../stats.js';
 
-export async function ortMatMulGflops(M: number, N: number, K: number, timing: TimingOptions): Promise<number> {
+/** A session computing C = A B (B an initializer), as a function to time, its flops per call and a release. */
+export async function ortMatMul(M: number, N: number, K: number): Promise<{ run: () => Promise<void>; flops: number; release: () => Promise<void> }> {
   const B = Float32Array.from({ length: K * N }, () => Math.random() - 0.5);
   const bytes = encodeModel({
     ir_version: IR_VERSION,
@@ -21,10 +21,5 @@ export async function ortMatMulGflops(M: number, N: number, K: number, timing: T
   });
   const session = await createSession(bytes);
   const A = new ort.Tensor('float32', Float32Array.from({ length: M * K }, () => Math.random() - 0.5), [M, K]);
-  try {
-    const t = await timeItAsync(async () => { await session.run({ A }); }, timing);
-    return (2 * M * N * K) / t.medianMs / 1e6;
-  } finally {
-    await session.release();
-  }
+  return { run: async () => { await session.run({ A }); }, flops: 2 * M * N * K, release: () => session.release() };
 }
