@@ -1,13 +1,12 @@
 // The build: every cell through derivation, every emitter and the numeric checks, into one file tree.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Diagnostic, registerSource } from '../spec/diagnostic.js';
 import { VANISHING_CELLS } from '../docs/input.js';
 import { BuildCache, cacheKey } from './cache.js';
 import { CellJob, COMMAND, type Documented, type PartKind } from './cell.js';
-import { type FileTree, listFiles } from './files.js';
+import type { FileTree } from './files.js';
 import { runTasks, type Task, workerCount } from './pool.js';
 import { runtimeFiles } from './runtime.js';
 
@@ -133,21 +132,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 }
 
 /** The documentation site's files; pages whose input is unchanged come from the cache. */
-async function site(parts: Documented[], cache: BuildCache | undefined): Promise<[string, Uint8Array][]> {
+async function site(parts: Documented[], cache: BuildCache | undefined): Promise<[string, string | Uint8Array][]> {
   const { assembleSiteInput } = await import('../docs/input.js');
-  const { writeSite } = await import('../docs/site.js');
+  const { renderSite } = await import('../docs/site.js');
   const input = assembleSiteInput(parts.map((p) => p.doc), parts.flatMap((p) => p.vanishing ?? []));
   const pageCache = cache && {
-    get: (key: string) => cache.get<string>('page', cacheKey(key)),
-    set: (key: string, html: string) => cache.set('page', cacheKey(key), html),
+    get: (key: string) => cache.getText('page', cacheKey(key)),
+    set: (key: string, html: string) => cache.setText('page', cacheKey(key), html),
   };
-  const dir = mkdtempSync(join(tmpdir(), 'cellgen-docs-'));
-  try {
-    await writeSite(input, dir, { pageCache });
-    return listFiles(dir).map((p): [string, Uint8Array] => [p, new Uint8Array(readFileSync(join(dir, p)))]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return renderSite(input, { pageCache });
 }
 
 export function camel(name: string): string {

@@ -75,7 +75,12 @@ export class CellJob {
 
   /** The parts of `kinds` that are neither computed nor in the cache. */
   missing(kinds: readonly PartKind[]): PartKind[] {
-    return kinds.filter((k) => !this.done.has(k) && this.cache?.get(k, this.key) === undefined);
+    return kinds.filter((k) => {
+      if (this.done.has(k)) return false;
+      const hit = this.cache?.get(k, this.key);
+      if (hit !== undefined) this.done.set(k, hit);
+      return hit === undefined;
+    });
   }
 
   /** A part computed elsewhere (a worker thread, see pool.ts): kept and cached. */
