@@ -9,6 +9,7 @@ import { CellJob, COMMAND, type Documented, type PartKind } from './cell.js';
 import type { FileTree } from './files.js';
 import { runTasks, type Task, workerCount } from './pool.js';
 import { runtimeFiles } from './runtime.js';
+import { trace } from '../text/trace.js';
 
 export { COMMAND, LIMITS } from './cell.js';
 
@@ -84,6 +85,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const heavy = parts.includes('doc') && (VANISHING_CELLS as readonly string[]).includes(job.name);
     if (parts.length) tasks.push({ job, parts, weight: (heavy ? 1e9 : 0) + job.text.length });
   }
+  trace(`cache read: ${tasks.length} cells to build`);
   const workers = workerCount(tasks.length);
   if (workers > 0) {
     done = selected.filter((j) => !tasks.some((t) => t.job === j)).length;
@@ -95,6 +97,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       if (selected.includes(job)) opts.progress?.(++done, total, job.name);
     });
     await preload;
+    trace('cells built');
   }
   for (const job of selected) {
     if (workers === 0) opts.progress?.(done, total, job.name);
@@ -120,6 +123,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const parts: Documented[] = [];
     for (const j of jobs) parts.push(await j.documented());
     for (const [p, content] of await site(parts, cache)) tree.set(`docs/${p}`, content);
+    trace('site rendered');
     opts.progress?.(++done, total, 'docs');
   }
   const owned = new Set(selected.map((j) => j.name));
@@ -135,12 +139,26 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 async function site(parts: Documented[], cache: BuildCache | undefined): Promise<[string, string | Uint8Array][]> {
   const { assembleSiteInput } = await import('../docs/input.js');
   const { renderSite } = await import('../docs/site.js');
+  const tex = await import('../docs/tex.js');
   const input = assembleSiteInput(parts.map((p) => p.doc), parts.flatMap((p) => p.vanishing ?? []));
   const pageCache = cache && {
     get: (key: string) => cache.getText('page', cacheKey(key)),
     set: (key: string, html: string) => cache.setText('page', cacheKey(key), html),
   };
-  return renderSite(input, { pageCache });
+  // Formulas: each cell's from its doc part, the pages' own (templates, prose) from the last build.
+  const memoKey = cacheKey('site formulas');
+  const before = tex.texRendered;
+  const old = cache?.get<[string, string][]>('tex', memoKey) ?? [];
+  tex.addTexMemo(old);
+  const cells = new Set<string>();
+  for (const p of parts) {
+    tex.addTexMemo(p.tex ?? []);
+    for (const [k] of p.tex ?? []) cells.add(k);
+  }
+  tex.takeTexMemo();
+  const files = await renderSite(input, { pageCache });
+  if (tex.texRendered !== before) cache?.set('tex', memoKey, [...new Map([...old, ...tex.takeTexMemo()])].filter(([k]) => !cells.has(k)));
+  return files;
 }
 
 export function camel(name: string): string {

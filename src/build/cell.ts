@@ -6,6 +6,7 @@ import type { CompiledCell } from '../derive/compile.js';
 import type { CellDoc, VanishingSeries } from '../docs/model.js';
 import type { KernelModule } from '../check/kernels.js';
 import { type BuildCache, cacheKey } from './cache.js';
+import { trace } from '../text/trace.js';
 
 export const COMMAND = 'cellgen build';
 
@@ -32,6 +33,8 @@ export interface Verified {
 export interface Documented {
   readonly doc: CellDoc;
   readonly vanishing?: VanishingSeries;
+  /** The doc's formulas rendered by KaTeX (docs/prerender.ts), for the site's renderer memo. */
+  readonly tex?: [string, string][];
 }
 
 export type PartKind = 'emit' | 'verify' | 'doc';
@@ -108,8 +111,14 @@ export class CellJob {
   }
 
   async documented(): Promise<Documented> {
-    return this.part('doc', async () => (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files));
+    return this.part('doc', async () => {
+      const d = (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files);
+      const { prerenderCell } = await import('../docs/prerender.js');
+      return { ...d, tex: await prerenderCell(d.doc) };
+    });
   }
 }
 
-const work = () => import('./work.js');
+let loaded: Promise<typeof import('./work.js')> | undefined;
+/** The compiler (mathjs, the emitters, binaryen, the checks), loaded on first use. */
+const work = () => (loaded ??= import('./work.js').then((w) => (trace('compiler loaded'), w)));

@@ -4,6 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { Diagnostic } from '../spec/diagnostic.js';
 import { CellJob, type PartKind } from './cell.js';
+import { trace } from '../text/trace.js';
 
 export interface WorkRequest {
   readonly id: number;
@@ -21,15 +22,21 @@ export interface WorkReply {
 
 const port = parentPort;
 if (port) {
-  // Load the compiler while the main thread reads the cache and sends the first cell.
-  const ready = import('./work.js');
+  // Start esbuild's service (a child process: its start-up then overlaps the compiler's loading here; the checks
+  // transpile each emitted module with it), and load the compiler while the main thread sends the first cell.
+  void import('esbuild').then((e) => e.transform('', { loader: 'ts' })).catch(() => {});
+  trace('worker started');
+  const ready = import('./work.js').then((w) => (trace('compiler loaded'), w));
   port.on('message', (m: WorkRequest) => {
     void (async (): Promise<WorkReply> => {
       try {
         await ready;
         const job = new CellJob(m.file, m.text, undefined);
         const parts: Partial<Record<PartKind, unknown>> = {};
-        for (const k of m.parts) parts[k] = k === 'emit' ? await job.emitted() : k === 'verify' ? await job.verified() : await job.documented();
+        for (const k of m.parts) {
+          parts[k] = k === 'emit' ? await job.emitted() : k === 'verify' ? await job.verified() : await job.documented();
+          trace(`${job.name}: ${k}`);
+        }
         return { id: m.id, parts };
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
