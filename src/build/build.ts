@@ -7,7 +7,7 @@ import { VANISHING_CELLS } from '../docs/input.js';
 import { BuildCache, cacheKey } from './cache.js';
 import { CellJob, COMMAND, type Documented, type PartKind } from './cell.js';
 import type { FileTree } from './files.js';
-import { runTasks, type Task, workerCount } from './pool.js';
+import { plan, runTasks, type Task } from './pool.js';
 import { runtimeFiles } from './runtime.js';
 import { trace } from '../text/trace.js';
 
@@ -86,16 +86,24 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     if (parts.length) tasks.push({ job, parts, weight: (heavy ? 1e9 : 0) + job.text.length });
   }
   trace(`cache read: ${tasks.length} cells to build`);
-  const workers = workerCount(tasks.length);
+  const { workers, local } = plan(tasks.length);
   if (workers > 0) {
     done = selected.filter((j) => !tasks.some((t) => t.job === j)).length;
-    opts.progress?.(done, total, `building ${tasks.length} cell${tasks.length === 1 ? '' : 's'} on ${workers} thread${workers === 1 ? '' : 's'}`);
+    const threads = workers + (local ? 1 : 0);
+    opts.progress?.(done, total, `building ${tasks.length} cell${tasks.length === 1 ? '' : 's'} on ${threads} thread${threads === 1 ? '' : 's'}`);
     // Meanwhile this thread loads the documentation renderer.
-    const preload = opts.docs ? import('../docs/site.js').then(() => import('../docs/tex.js')).then((t) => t.loadTex()).catch(() => {}) : undefined;
-    await runTasks(tasks, workers, (job) => {
-      ms.set(job, performance.now() - t0);
-      if (selected.includes(job)) opts.progress?.(++done, total, job.name);
-    });
+    const warm = opts.docs ? siteWarmer(jobs, cache) : async () => {};
+    const preload = opts.docs && !local ? import('../docs/site.js').then(() => import('../docs/tex.js')).then((t) => t.loadTex()).then(warm).catch(() => {}) : undefined;
+    await runTasks(
+      tasks,
+      workers,
+      (job) => {
+        ms.set(job, performance.now() - t0);
+        if (selected.includes(job)) opts.progress?.(++done, total, job.name);
+      },
+      local,
+      warm,
+    );
     await preload;
     trace('cells built');
   }
@@ -135,6 +143,41 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   return { tree, reports, owns };
 }
 
+/**
+ * Site work that can start before every cell is built (on a thread that would otherwise wait, or between cells): the
+ * figures, drawn into the figure store (docs/plot.ts), so the site, rendered last on one thread, finds them drawn.
+ * Each call does at most one step; errors are left to the site to report.
+ */
+function siteWarmer(jobs: readonly CellJob[], cache: BuildCache | undefined): () => Promise<void> {
+  let agreement = false;
+  let vanishing = false;
+  return async () => {
+    try {
+      if (!agreement) {
+        agreement = true;
+        const [{ agreementResults }, plot, tex, { agreementView }] = await Promise.all([import('../docs/input.js'), import('../docs/plot.js'), import('../docs/tex.js'), import('../docs/agreement.js')]);
+        const results = agreementResults();
+        if (!results) return;
+        plot.useSvgStore(svgStore(cache));
+        await tex.loadTex();
+        await agreementView(results, new tex.TexRenderer('agreement.html'));
+      } else if (!vanishing) {
+        const shown = jobs.filter((j) => (VANISHING_CELLS as readonly string[]).includes(j.name));
+        if (!shown.every((j) => j.has('doc'))) return;
+        vanishing = true;
+        const [{ vanishingOf }, plot] = await Promise.all([import('../docs/input.js'), import('../docs/plot.js')]);
+        const curves = vanishingOf((await Promise.all(shown.map((j) => j.documented()))).flatMap((d) => d.vanishing ?? []));
+        plot.useSvgStore(svgStore(cache));
+        if (curves.length) await plot.vanishingSvg(curves);
+      }
+    } catch {
+      // The site draws it again and reports the error.
+    }
+  };
+}
+
+const svgStore = (cache: BuildCache | undefined) => cache && { get: (key: string) => cache.getText('svg', cacheKey(key)), set: (key: string, svg: string) => cache.setText('svg', cacheKey(key), svg) };
+
 /** The documentation site's files; pages whose input is unchanged come from the cache. */
 async function site(parts: Documented[], cache: BuildCache | undefined): Promise<[string, string | Uint8Array][]> {
   const { assembleSiteInput } = await import('../docs/input.js');
@@ -156,7 +199,14 @@ async function site(parts: Documented[], cache: BuildCache | undefined): Promise
     for (const [k] of p.tex ?? []) cells.add(k);
   }
   tex.takeTexMemo();
-  const files = await renderSite(input, { pageCache });
+  const { useSvgStore } = await import('../docs/plot.js');
+  useSvgStore(svgStore(cache));
+  let files;
+  try {
+    files = await renderSite(input, { pageCache });
+  } finally {
+    useSvgStore(undefined);
+  }
   if (tex.texRendered !== before) cache?.set('tex', memoKey, [...new Map([...old, ...tex.takeTexMemo()])].filter(([k]) => !cells.has(k)));
   return files;
 }

@@ -97,6 +97,21 @@ export class CellJob {
     this.cached = false;
   }
 
+  /** Whether the part is at hand (computed, filled in or read from the cache). */
+  has(kind: PartKind): boolean {
+    return this.done.has(kind);
+  }
+
+  /** Computes (or reads from the cache) the given parts. */
+  async compute(parts: readonly PartKind[]): Promise<Partial<Record<PartKind, unknown>>> {
+    const out: Partial<Record<PartKind, unknown>> = {};
+    for (const k of parts) {
+      out[k] = k === 'emit' ? await this.emitted() : k === 'verify' ? await this.verified() : await this.documented();
+      trace(`${this.name}: ${k}`);
+    }
+    return out;
+  }
+
   async emitted(): Promise<Emitted> {
     return (this.emittedPart ??= await this.part('emit', async () => (await work()).emitCell(await this.cell(), COMMAND)));
   }

@@ -27,21 +27,19 @@ if (port) {
   void import('esbuild').then((e) => e.transform('', { loader: 'ts' })).catch(() => {});
   trace('worker started');
   const ready = import('./work.js').then((w) => (trace('compiler loaded'), w));
+  // One cell at a time, in the order sent (the pool sends the next before this one is done).
+  let queue: Promise<unknown> = Promise.resolve();
   port.on('message', (m: WorkRequest) => {
-    void (async (): Promise<WorkReply> => {
+    queue = queue.then(async () => {
+      let reply: WorkReply;
       try {
         await ready;
-        const job = new CellJob(m.file, m.text, undefined);
-        const parts: Partial<Record<PartKind, unknown>> = {};
-        for (const k of m.parts) {
-          parts[k] = k === 'emit' ? await job.emitted() : k === 'verify' ? await job.verified() : await job.documented();
-          trace(`${job.name}: ${k}`);
-        }
-        return { id: m.id, parts };
+        reply = { id: m.id, parts: await new CellJob(m.file, m.text, undefined).compute(m.parts) };
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
-        return { id: m.id, error: { diagnostic: e instanceof Diagnostic, message: err.message, span: (e as Diagnostic).span, hint: (e as Diagnostic).hint, stack: err.stack } };
+        reply = { id: m.id, error: { diagnostic: e instanceof Diagnostic, message: err.message, span: (e as Diagnostic).span, hint: (e as Diagnostic).hint, stack: err.stack } };
       }
-    })().then((r) => port.postMessage(r));
+      port.postMessage(reply);
+    });
   });
 }
