@@ -87,6 +87,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   }
   trace(`cache read: ${tasks.length} cells to build`);
   const { workers, local } = plan(tasks.length);
+  // esbuild (which the checks transpile each emitted module with) starts its service, a child process, while this
+  // thread loads the compiler.
+  if (tasks.length && workers === 0) void import('esbuild').then((e) => e.transform('', { loader: 'ts' })).catch(() => {});
   if (workers > 0) {
     done = selected.filter((j) => !tasks.some((t) => t.job === j)).length;
     const threads = workers + (local ? 1 : 0);

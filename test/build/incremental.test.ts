@@ -14,11 +14,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const CELLS = ['mgu', 'mingru', 'gru-minimal'];
 
-function cellgen(args: string[], cache: string) {
+function cellgen(args: string[], cache: string, env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [join(process.cwd(), 'bin/cellgen.js'), 'build', '--cells', join(root, 'cells'), ...args], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, CELLGEN_CACHE_DIR: join(root, cache), CELLGEN_TRACE: '1', CELLGEN_DEBUG: '' },
+    env: { ...process.env, CELLGEN_CACHE_DIR: join(root, cache), CELLGEN_TRACE: '1', CELLGEN_DEBUG: '', ...env },
   });
   if (r.status !== 0) throw new Error(`cellgen build failed (${r.status}):\n${r.stderr}`);
   const trace = r.stderr.split('\n').filter((l) => l.startsWith('[trace '));
@@ -62,10 +62,12 @@ describe('cellgen build with its cache', () => {
     // Unchanged files are carried over, not written again.
     expect(statSync(join(out, 'ts', 'mingru.ts')).ino).toBe(kept);
 
-    // Byte for byte what a build without any cache writes (pages that list every cell included).
+    // Byte for byte what a build without any cache writes (pages that list every cell included), here on worker
+    // threads (two, and this thread) whatever the machine's cores.
     const incremental = tree(out);
     rmSync(out, { recursive: true });
-    cellgen(['--no-cache'], 'unused');
+    const fresh = cellgen(['--no-cache'], 'unused', { CELLGEN_WORKERS: '2' });
+    expect(fresh.trace).toMatch(/\[trace +\d+ ms worker \d+\] worker started/);
     expect(tree(out)).toEqual(incremental);
   }, 300_000);
 });
