@@ -15,6 +15,7 @@ import { compileCell, type CompiledCell } from '../src/derive/compile.js';
 import { randomProblem } from '../src/check/gradcheck.js';
 import { emitWgsl } from '../src/emit/wgsl/index.js';
 import { createNodeDevice, numel, WgslCellRunner } from '../src/runtime/webgpu/index.js';
+import { cellText } from '../test/cell-text.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -36,20 +37,12 @@ const parseShapes = (s: string): Shape[] =>
 const FULL: Shape[] = parseShapes('32x1x64,32x16x256,128x64x512,256x256x1024');
 const QUICK: Shape[] = parseShapes('8x2x32,16x4x64');
 
-const GEMM_SPEC = `name: gemm
-title: One matrix product (the GEMM benchmark)
-sizes:
-  input: { symbol: I, example: 3 }
-  hidden: { symbol: H, example: 4 }
-inputs:
-  x: input
-state:
-  h: hidden
-parameters:
-  W: [hidden, input]
-equations:
-  h: W * x
-`;
+const GEMM_SPEC = cellText({
+  name: 'gemm',
+  title: 'One matrix product (the GEMM benchmark)',
+  parameters: { W: '[hidden, input]' },
+  equations: { h: 'W * x' },
+});
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,11 +1,13 @@
 // One stage per folder under src/, imports one way: the graph of folder-to-folder imports has no cycle (a folder may
 // import its own subfolders' files, and src/text, which imports nothing, from anywhere). Type-only imports count too.
+// And no source file under src/ is longer than MAX_LINES: a longer one is split along its seams.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = resolve('src');
+const MAX_LINES = 400;
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -81,5 +83,12 @@ describe('the folders under src/', () => {
 
   it('src/text imports no other stage', () => {
     expect([...(g.get('text')?.keys() ?? [])]).toEqual([]);
+  });
+
+  it(`hold no source file over ${MAX_LINES} lines`, () => {
+    const lines = (text: string) => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+    const long = files(SRC).map((f) => ({ file: relative(SRC, f), lines: lines(readFileSync(f, 'utf8')) })).filter((f) => f.lines > MAX_LINES);
+    expect(files(SRC).length).toBeGreaterThan(10);
+    expect(long).toEqual([]);
   });
 });

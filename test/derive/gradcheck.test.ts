@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { dotProductTest, gradCheck, randomProblem } from '../../src/check/gradcheck.js';
 import { Random } from '../../src/runtime/random.js';
 import { constant, mul } from '../../src/ir/expr.js';
+import { cellText } from '../cell-text.js';
 import { CELL_NAMES, inline, shipped } from '../helpers.js';
 
 describe.each(CELL_NAMES)('%s', (name) => {
@@ -40,19 +41,15 @@ describe('the gradient check itself', () => {
   });
 
   it('accepts the documented subgradient at a kink the input sits on, and still rejects a wrong one', () => {
-    const text = `name: kink
-title: relu at its kink
-sizes:
-  n: { symbol: N, example: 3 }
-inputs:
-  x: n
-state:
-  h: n
-parameters:
-  g: n
-equations:
-  h: relu(x .* g) + clip(x, -1, 1)
-`;
+    const text = cellText({
+      name: 'kink',
+      title: 'relu at its kink',
+      sizes: { n: '{ symbol: N, example: 3 }' },
+      inputs: { x: 'n' },
+      state: { h: 'n' },
+      parameters: { g: 'n' },
+      equations: { h: 'relu(x .* g) + clip(x, -1, 1)' },
+    });
     const c = inline(text, 'test/kink.cell.yaml');
     const p = randomProblem(c, { steps: 1, batch: 1, seed: 3, sizes: { n: 3 } });
     // x = 0 (relu's kink: relu'(0) = 0), x = 1 (clip's upper corner: clip' = 0 there), x = 0.3 (smooth)

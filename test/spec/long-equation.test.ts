@@ -16,6 +16,7 @@ import { cellLatex, jacobianLatex } from '../../src/emit/latex.js';
 import { emitCpuModule } from '../../src/emit/wasm/index.js';
 import { emitWgsl } from '../../src/emit/wgsl/index.js';
 import { Diagnostic, formatDiagnostic } from '../../src/spec/diagnostic.js';
+import { cellText } from '../cell-text.js';
 
 /** `terms` distinct terms (no two share a subexpression), summed in groups of `group` (the parse depth). */
 function longCell(terms: number, group: number): string {
@@ -26,24 +27,14 @@ function longCell(terms: number, group: number): string {
   }
   const groups: string[] = [];
   for (let i = 0; i < t.length; i += group) groups.push(`(${t.slice(i, i + group).join(' + ')})`);
-  return `name: long
-title: A long equation
-sizes:
-  input: { symbol: I, example: 3 }
-  hidden: { symbol: H, example: 4 }
-inputs:
-  x: input
-  x2: hidden
-state:
-  h: hidden
-parameters:
-  W: [hidden, input]
-  U: [hidden, hidden]
-  b: hidden
-equations:
-  h: tanh(W * x + U * h_prev + b + ${groups.join(' + ')})
-output: h
-`;
+  return cellText({
+    name: 'long',
+    title: 'A long equation',
+    inputs: { x: 'input', x2: 'hidden' },
+    parameters: { W: '[hidden, input]', U: '[hidden, hidden]', b: 'hidden' },
+    equations: { h: `tanh(W * x + U * h_prev + b + ${groups.join(' + ')})` },
+    output: 'h',
+  });
 }
 
 describe('a long equation', () => {

@@ -3,24 +3,16 @@
 import { describe, expect, it } from 'vitest';
 import { compileCell } from '../../src/derive/compile.js';
 import { Diagnostic, formatDiagnostic } from '../../src/spec/diagnostic.js';
+import { cellText } from '../cell-text.js';
 
-const spec = (key: string) => `name: esc
-title: Test cell
-sizes:
-  input: 3
-  hidden: 4
-inputs:
-  x: input
-state:
-  h: hidden
-parameters:
-  W: [hidden, input]
-  U: [hidden, hidden]
-  b: hidden
-equations:
-  "${key}": tanh(W * x + U * h_prev + b)
-  h: a
-`;
+const spec = (key: string) =>
+  cellText({
+    name: 'esc',
+    title: 'Test cell',
+    sizes: { input: '3', hidden: '4' },
+    parameters: { W: '[hidden, input]', U: '[hidden, hidden]', b: 'hidden' },
+    equations: { [`"${key}"`]: 'tanh(W * x + U * h_prev + b)', h: 'a' },
+  });
 
 function diagnose(text: string): string {
   try {

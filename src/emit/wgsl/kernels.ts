@@ -146,23 +146,28 @@ function buildForward(c: CompiledCell, eqNames: Map<number, string>): { built: B
     { buffer: 'states', type: 'storage' },
     { buffer: 'fwork', type: 'storage' },
   ];
-  const view: ShaderView = {
+  const view = shaderView(c, 'forward', bindings, [...sizeDecls(c), ...params.decls, ...xs.decls, ...states.decls, ...fwork.decls], env, { entries, gemms, tiles });
+  return { built: { view, data: { bindings, dispatches, reductions: [] } }, sched, slots };
+}
+
+/** The view of one shader: its bindings, overrides and entry points, over the fixed GEMM and loop-tile scaffolding. */
+function shaderView(c: CompiledCell, what: ShaderView['what'], bindings: readonly BindingData[], overrides: ShaderView['overrides'], env: KernelEnv, parts: Pick<ShaderView, 'entries' | 'gemms' | 'tiles'>): ShaderView {
+  return {
     title: wgslComment(c.spec.title),
     file: wgslComment(c.spec.file),
-    what: 'forward',
+    what,
     buffers: bufferViews(bindings),
-    overrides: [...sizeDecls(c), ...params.decls, ...xs.decls, ...states.decls, ...fwork.decls],
+    overrides,
     helpers: env.helperSources(),
-    entries,
+    entries: parts.entries,
     workgroupSize: WORKGROUP_SIZE,
-    gemms,
+    gemms: parts.gemms,
     gemmShared: GEMM_SHARED,
     gemmSide: GEMM_SIDE,
-    tiles,
+    tiles: parts.tiles,
     tileShared: LOOP_SHARED,
     tileThreads: LOOP_TILE.threads,
   };
-  return { built: { view, data: { bindings, dispatches, reductions: [] } }, sched, slots };
 }
 
 const BUFFER_DOCS: Record<BindingData['buffer'], [string, string]> = {
@@ -270,22 +275,7 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
     { buffer: 'grads', type: 'storage' },
     { buffer: 'dxs', type: 'storage' },
   ];
-  const view: ShaderView = {
-    title: wgslComment(c.spec.title),
-    file: wgslComment(c.spec.file),
-    what: 'backward',
-    buffers: bufferViews(bindings),
-    overrides: [...sizeDecls(c), ...params.decls, ...xs.decls, ...states.decls, ...fwork.decls, ...bwork.decls],
-    helpers: env.helperSources(),
-    entries,
-    workgroupSize: WORKGROUP_SIZE,
-    gemms,
-    gemmShared: GEMM_SHARED,
-    gemmSide: GEMM_SIDE,
-    tiles,
-    tileShared: LOOP_SHARED,
-    tileThreads: LOOP_TILE.threads,
-  };
+  const view = shaderView(c, 'backward', bindings, [...sizeDecls(c), ...params.decls, ...xs.decls, ...states.decls, ...fwork.decls, ...bwork.decls], env, { entries, gemms, tiles });
   const bworkSlots = sched.stored.map((v) => ({ name: v.name, dim: v.node.shape[0]! }));
   return { view, data: { bindings, dispatches, reductions }, bwork: bworkSlots };
 }

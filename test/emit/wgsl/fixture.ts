@@ -5,118 +5,95 @@ import { join } from 'node:path';
 import { it } from 'vitest';
 import { type CompiledCell, compileCell } from '../../../src/derive/compile.js';
 import { emitWgsl } from '../../../src/emit/wgsl/index.js';
+import { cellText } from '../../cell-text.js';
 import { USER_CELLS } from '../../user-cells.js';
 import { createNodeDevice, type NodeDevice } from '../../../src/runtime/webgpu/index.js';
 
 /** A cell with user activations: swish (sigmoid inside) and softsign (abs, and a squared denominator in its derivative). */
-export const CUSTOM_CELL = `name: swish-rnn
-title: Elman RNN with custom activations
-sizes:
-  input: { symbol: I, example: 3 }
-  hidden: { symbol: H, example: 4 }
-inputs:
-  x: input
-state:
-  h: hidden
-parameters:
-  W: [hidden, input]
-  U: [hidden, hidden]
-  b: hidden
-activations:
-  swish: x * sigmoid(x)
-  softsign: x / (1 + abs(x))
-equations:
-  a: swish(W * x + U * h_prev + b)
-  h: softsign(a) + 0.5 * h_prev
-`;
+export const CUSTOM_CELL = cellText({
+  name: 'swish-rnn',
+  title: 'Elman RNN with custom activations',
+  parameters: { W: '[hidden, input]', U: '[hidden, hidden]', b: 'hidden' },
+  activations: { swish: 'x * sigmoid(x)', softsign: 'x / (1 + abs(x))' },
+  equations: { a: 'swish(W * x + U * h_prev + b)', h: 'softsign(a) + 0.5 * h_prev' },
+});
 
 /**
  * Shapes no shipped cell has: two inputs, states of different sizes (hidden + aux), a concatenation of a
  * new state with an input, division, softplus and relu, a product of a product within one step.
  */
-export const TWO_INPUT_CELL = `name: two-inputs
-title: Two inputs and states of two sizes
-sizes:
-  input: { symbol: I, example: 5 }
-  aux: { symbol: A, example: 2 }
-  hidden: { symbol: H, example: 7 }
-inputs:
-  x: input
-  y: aux
-state:
-  h: hidden
-  m: hidden + aux
-parameters:
-  W: [hidden, input]
-  V: [hidden, aux]
-  U: [hidden, hidden + aux]
-  M: [hidden + aux, hidden]
-  b: hidden
-  g: hidden
-equations:
-  a: tanh(W * x + U * m_prev + b)
-  q: sigmoid(M * a)
-  h: a .* g + relu(V * y) ./ (1 + exp(h_prev))
-  m: q .* concat(h, y) + softplus(M * (U * m_prev))
-`;
+export const TWO_INPUT_CELL = cellText({
+  name: 'two-inputs',
+  title: 'Two inputs and states of two sizes',
+  sizes: { input: '{ symbol: I, example: 5 }', aux: '{ symbol: A, example: 2 }', hidden: '{ symbol: H, example: 7 }' },
+  inputs: { x: 'input', y: 'aux' },
+  state: { h: 'hidden', m: 'hidden + aux' },
+  parameters: {
+    W: '[hidden, input]',
+    V: '[hidden, aux]',
+    U: '[hidden, hidden + aux]',
+    M: '[hidden + aux, hidden]',
+    b: 'hidden',
+    g: 'hidden',
+  },
+  equations: {
+    a: 'tanh(W * x + U * m_prev + b)',
+    q: 'sigmoid(M * a)',
+    h: 'a .* g + relu(V * y) ./ (1 + exp(h_prev))',
+    m: 'q .* concat(h, y) + softplus(M * (U * m_prev))',
+  },
+});
 
 /** A chain of three products inside one step (three phases), sin, cos, sqrt, log, abs, and a state y that does not recur. */
-export const CHAIN_CELL = `name: chain
-title: Products chained within a step
-sizes:
-  input: { symbol: I, example: 3 }
-  hidden: { symbol: H, example: 9 }
-inputs:
-  x: input
-state:
-  h: hidden
-  y: hidden
-parameters:
-  W: [hidden, input]
-  A: [hidden, hidden]
-  B: [hidden, hidden]
-  C: [hidden, hidden]
-  b: hidden
-equations:
-  y: tanh(W * x + b)
-  p: A * h_prev
-  q: B * sin(p)
-  r: C * (q .* cos(p))
-  h: h_prev .* sqrt(1 + r .* r) - log(1 + abs(q)) + y
-`;
+export const CHAIN_CELL = cellText({
+  name: 'chain',
+  title: 'Products chained within a step',
+  sizes: { input: '{ symbol: I, example: 3 }', hidden: '{ symbol: H, example: 9 }' },
+  state: { h: 'hidden', y: 'hidden' },
+  parameters: {
+    W: '[hidden, input]',
+    A: '[hidden, hidden]',
+    B: '[hidden, hidden]',
+    C: '[hidden, hidden]',
+    b: 'hidden',
+  },
+  equations: {
+    y: 'tanh(W * x + b)',
+    p: 'A * h_prev',
+    q: 'B * sin(p)',
+    r: 'C * (q .* cos(p))',
+    h: 'h_prev .* sqrt(1 + r .* r) - log(1 + abs(q)) + y',
+  },
+});
 
 /** Every identifier the TS and WGSL printers generate or call, as spec names: sizes, inputs, states, parameters, intermediates. */
-export const COLLIDING_CELL = `name: collide
-title: Names that the generated code uses
-sizes:
-  batch: { symbol: B, example: 3 }
-  steps: { symbol: S, example: 4 }
-inputs:
-  sizes: batch
-  lengths: steps
-  toString: steps
-state:
-  check: steps
-  constructor: batch
-parameters:
-  gemmNT: [steps, batch]
-  gemmNN: [steps, steps]
-  unpackRows: steps
-  checkLengths: [batch, steps]
-  gemmTN: [batch, batch]
-  Math: batch
-  select: steps
-  f32: steps
-  own: batch
-  packRows: [batch, steps]
-equations:
-  dot: tanh(gemmNT * sizes + gemmNN * check_prev + unpackRows)
-  max: sigmoid(gemmTN * constructor_prev + checkLengths * dot + Math)
-  tape: dot .* select + f32 .* lengths - toString
-  check: tanh(tape)
-  params: max .* constructor_prev + (1 - max) .* sizes
-  constructor: params + own .* (packRows * tape)
-`;
+export const COLLIDING_CELL = cellText({
+  name: 'collide',
+  title: 'Names that the generated code uses',
+  sizes: { batch: '{ symbol: B, example: 3 }', steps: '{ symbol: S, example: 4 }' },
+  inputs: { sizes: 'batch', lengths: 'steps', toString: 'steps' },
+  state: { check: 'steps', constructor: 'batch' },
+  parameters: {
+    gemmNT: '[steps, batch]',
+    gemmNN: '[steps, steps]',
+    unpackRows: 'steps',
+    checkLengths: '[batch, steps]',
+    gemmTN: '[batch, batch]',
+    Math: 'batch',
+    select: 'steps',
+    f32: 'steps',
+    own: 'batch',
+    packRows: '[batch, steps]',
+  },
+  equations: {
+    dot: 'tanh(gemmNT * sizes + gemmNN * check_prev + unpackRows)',
+    max: 'sigmoid(gemmTN * constructor_prev + checkLengths * dot + Math)',
+    tape: 'dot .* select + f32 .* lengths - toString',
+    check: 'tanh(tape)',
+    params: 'max .* constructor_prev + (1 - max) .* sizes',
+    constructor: 'params + own .* (packRows * tape)',
+  },
+});
 
 export function shippedCells(): { file: string; cell: CompiledCell }[] {
   const files = readdirSync('cells').filter((f) => f.endsWith('.cell.yaml')).sort();
