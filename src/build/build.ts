@@ -9,6 +9,7 @@ import { CellJob, COMMAND, type Documented, type PartKind } from './cell.js';
 import type { FileTree } from './files.js';
 import { plan, runTasks, type Task } from './pool.js';
 import { runtimeFiles } from './runtime.js';
+import { useTemplateFolder } from '../text/templates.js';
 import { trace } from '../text/trace.js';
 
 export { COMMAND, LIMITS } from './cell.js';
@@ -65,6 +66,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const files = specFiles(opts.cellsDir);
   if (files.length === 0) throw new Diagnostic(`no *.cell.yaml files in ${opts.cellsDir}`, undefined, "create one with 'cellgen new <name>'");
   const cache = opts.cacheDir === undefined ? undefined : new BuildCache(opts.cacheDir);
+  useTemplateFolder(cache && join(cache.dir, 'hbs'));
   const jobs = files.map((f) => new CellJob(f.split('\\').join('/'), readFileSync(f, 'utf8'), cache));
   const names = jobs.map((j) => j.name);
   for (const o of opts.only ?? []) if (!names.includes(o)) throw new Diagnostic(`--only names '${o}', which is not a cell in ${opts.cellsDir}`, undefined, `cells: ${names.join(', ')}`);

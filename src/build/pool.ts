@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { Diagnostic } from '../spec/diagnostic.js';
 import type { CellJob, PartKind } from './cell.js';
 import type { WorkReply, WorkRequest } from './worker.js';
+import { templateFolder } from '../text/templates.js';
 
 export interface Task {
   readonly job: CellJob;
@@ -56,7 +57,7 @@ function rebuild(e: NonNullable<WorkReply['error']>): Error {
 export async function runTasks(tasks: readonly Task[], count: number, done: (job: CellJob) => void, local = false, between?: () => Promise<void>): Promise<void> {
   const order = [...tasks.keys()].sort((a, b) => tasks[b]!.weight - tasks[a]!.weight || a - b);
   const errors = new Map<number, Error>();
-  const workers = Array.from({ length: count }, () => new Worker(workerUrl));
+  const workers = Array.from({ length: count }, () => new Worker(workerUrl, { workerData: { templates: templateFolder() } }));
   // Each worker has two cells in hand, so it never waits for this thread to finish a cell of its own.
   const feed = (w: Worker) =>
     new Promise<void>((resolve, reject) => {

@@ -1,10 +1,11 @@
 // A build worker thread (see pool.ts): computes the parts of one cell at a time with the compiler, which
 // it starts loading as soon as it starts, and posts them back; the main thread caches and assembles them.
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { Diagnostic } from '../spec/diagnostic.js';
 import { CellJob, type PartKind } from './cell.js';
 import { trace } from '../text/trace.js';
+import { useTemplateFolder } from '../text/templates.js';
 
 export interface WorkRequest {
   readonly id: number;
@@ -26,6 +27,7 @@ if (port) {
   // transpile each emitted module with it), and load the compiler while the main thread sends the first cell.
   void import('esbuild').then((e) => e.transform('', { loader: 'ts' })).catch(() => {});
   trace('worker started');
+  useTemplateFolder((workerData as { templates?: string } | undefined)?.templates);
   const ready = import('./work.js').then((w) => (trace('compiler loaded'), w));
   // One cell at a time, in the order sent (the pool sends the next before this one is done).
   let queue: Promise<unknown> = Promise.resolve();

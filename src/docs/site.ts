@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { compileTemplate } from '../text/templates.js';
 import type { CellDoc, DocEquation, SiteInput } from './model.js';
 import { loadTex, TexRenderer } from './tex.js';
 import { formatBytes, formatInt, formatNumber, linkify, safeHref } from './html.js';
@@ -52,7 +53,7 @@ async function loadTemplates(dir: string): Promise<{ hbs: typeof Handlebars; t: 
   const entries = await Promise.all(
     PAGE_TEMPLATES.map(async (name) => {
       const src = await readFile(path.join(dir, `${name}.hbs`), 'utf8');
-      return [name, hbs.compile(src, { strict: true })] as const;
+      return [name, compileTemplate(hbs, src, { strict: true })] as const;
     }),
   );
   const css = await readFile(path.join(dir, 'style.css'), 'utf8');
