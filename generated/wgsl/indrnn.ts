@@ -57,9 +57,9 @@ override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
 override FW_W_x_: u32 = 0u;
 override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
 
-// GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
+// GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
-var<workgroup> gemm_b_: array<vec4<f32>, 256>;
+var<workgroup> gemm_b_: array<vec4<f32>, 512>;
 
 // Loop-kernel tiles in workgroup memory: a matrix tile as [k][i / 4], the vector operand as [k][batch row]
 var<workgroup> tile_m_: array<vec4<f32>, 256>;
@@ -92,61 +92,87 @@ fn forward_gemm_W_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invo
   let n_size_ = size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_W_x__a_(e0_ + c_, k_);
-        }
-      }
-      gemm_a_[kq_ * 32u + eq_] = w_;
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = forward_gemm_W_x__a_(e0_, k_);
     }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_W_x__b_(e0_ + c_, k_);
-        }
-      }
-      gemm_b_[kq_ * 16u + eq_] = w_;
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = n0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = forward_gemm_W_x__b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
     }
     workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = forward_gemm_W_x__a_(e0_, k_);
+        }
+      }
+      rb_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = n0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = forward_gemm_W_x__b_(e0_, k_);
+        }
+      }
     }
-    workgroupBarrier();
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
+    }
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_x__c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_W_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -230,15 +256,14 @@ override s_stride_: u32 = S_h_ + batch_ * size_hidden_;
 // fw_: forward values stored per step; per step: W_x_ [batch][size_hidden_]
 override FW_W_x_: u32 = 0u;
 override fw_stride_: u32 = FW_W_x_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][size_hidden_], WT_dh_pre_ [batch][size_input_], tmp1_ [batch][size_hidden_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: dh_pre [batch][size_hidden_], tmp1_ [batch][size_hidden_]
 override BW_dh_pre_: u32 = 0u;
-override BW_WT_dh_pre_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
-override BW_tmp1_: u32 = BW_WT_dh_pre_ + batch_ * size_input_;
+override BW_tmp1_: u32 = BW_dh_pre_ + batch_ * size_hidden_;
 override bw_stride_: u32 = BW_tmp1_ + batch_ * size_hidden_;
 
-// GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
+// GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
-var<workgroup> gemm_b_: array<vec4<f32>, 256>;
+var<workgroup> gemm_b_: array<vec4<f32>, 512>;
 
 // Loop-kernel tiles in workgroup memory: a matrix tile as [k][i / 4], the vector operand as [k][batch row]
 var<workgroup> tile_m_: array<vec4<f32>, 256>;
@@ -265,23 +290,6 @@ fn backward_post0(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   // tmp1_ = dh_pre .* h_prev
   let tmp1_ = dh_pre * h_prev;
   bw_[t_ * bw_stride_ + BW_tmp1_ + b_ * size_hidden_ + i_] = tmp1_;
-}
-
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let WT_dh_pre_ = bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * size_input_ + i_];
-  // dx = WT_dh_pre_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = WT_dh_pre_;
 }
 
 // du += sum over t, b of tmp1_
@@ -333,71 +341,95 @@ fn backward_gemm_WT_dh_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_WT_dh_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_WT_dh_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// WT_dh_pre_ = W' * dh_pre, for all steps and rows at once (tiled GEMM)
+// WT_dh_pre_ = W' * dh_pre, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_WT_dh_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
   let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = backward_gemm_WT_dh_pre__a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = backward_gemm_WT_dh_pre__b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_WT_dh_pre__a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = backward_gemm_WT_dh_pre__a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_WT_dh_pre__b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = backward_gemm_WT_dh_pre__b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_WT_dh_pre__c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_WT_dh_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -426,61 +458,83 @@ fn grad0_W(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_ind
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad0_W_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad0_W_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad0_W_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad0_W_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad0_W_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad0_W_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad0_W_c_(m_, n_, acc_[i_][j_]);
+        grad0_W_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -528,7 +582,6 @@ export const kernels: CellKernels = {
   fwork: [{ name: 'W_x_', dim: { terms: [['hidden', 1]], constant: 0 } }],
   bwork: [
     { name: 'dh_pre', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'WT_dh_pre_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'tmp1_', dim: { terms: [['hidden', 1]], constant: 0 } },
   ],
   forward: {
@@ -593,13 +646,6 @@ export const kernels: CellKernels = {
         widths: [{ terms: [['hidden', 1]], constant: 0 }],
         trips: [],
       },
-      {
-        entry: 'backward_post1',
-        scope: 'post',
-        kind: 'elementwise',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [],
-      },
     ],
     reductions: [
       { entry: 'grad0_W', param: 'W', kind: 'gemm' },
@@ -608,7 +654,7 @@ export const kernels: CellKernels = {
     ],
   },
   workgroupSize: 64,
-  gemmTile: { rows: 128, cols: 64, depth: 16, threads: 256 },
+  gemmTile: { rows: 128, cols: 128, depth: 8, threads: 256 },
   maxBatchTile: 8,
   loopTile: { cols: 64, rowGroups: 4, depth: 16, threads: 64 },
   requiredLimits: {

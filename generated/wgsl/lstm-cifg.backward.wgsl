@@ -61,41 +61,19 @@ override FW_W_o_x_: u32 = FW_c_cand_ + batch_ * size_hidden_;
 override FW_o_: u32 = FW_W_o_x_ + batch_ * size_hidden_;
 override FW_tmp1_: u32 = FW_o_ + batch_ * size_hidden_;
 override fw_stride_: u32 = FW_tmp1_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][size_hidden_], dc_cand_pre [batch][size_hidden_], di_pre [batch][size_hidden_], W_oT_do_pre_ [batch][size_input_], W_cT_dc_cand_pre_ [batch][size_input_], W_iT_di_pre_ [batch][size_input_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: do_pre [batch][size_hidden_], dc_cand_pre [batch][size_hidden_], di_pre [batch][size_hidden_]
 override BW_do_pre_: u32 = 0u;
 override BW_dc_cand_pre_: u32 = BW_do_pre_ + batch_ * size_hidden_;
 override BW_di_pre_: u32 = BW_dc_cand_pre_ + batch_ * size_hidden_;
-override BW_W_oT_do_pre_: u32 = BW_di_pre_ + batch_ * size_hidden_;
-override BW_W_cT_dc_cand_pre_: u32 = BW_W_oT_do_pre_ + batch_ * size_input_;
-override BW_W_iT_di_pre_: u32 = BW_W_cT_dc_cand_pre_ + batch_ * size_input_;
-override bw_stride_: u32 = BW_W_iT_di_pre_ + batch_ * size_input_;
+override bw_stride_: u32 = BW_di_pre_ + batch_ * size_hidden_;
 
-// GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
+// GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
-var<workgroup> gemm_b_: array<vec4<f32>, 256>;
+var<workgroup> gemm_b_: array<vec4<f32>, 512>;
 
 // Loop-kernel tiles in workgroup memory: a matrix tile as [k][i / 4], the vector operand as [k][batch row]
 var<workgroup> tile_m_: array<vec4<f32>, 256>;
 var<workgroup> tile_v_: array<f32, 512>;
-
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post1(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let W_oT_do_pre_ = bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + i_];
-  let W_cT_dc_cand_pre_ = bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + i_];
-  let W_iT_di_pre_ = bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + i_];
-  // dx = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_oT_do_pre_ + W_cT_dc_cand_pre_ + W_iT_di_pre_;
-}
 
 // db_i += sum over t, b of di_pre
 @compute @workgroup_size(64)
@@ -164,71 +142,95 @@ fn backward_gemm_W_oT_do_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_oT_do_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_oT_do_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_oT_do_pre_ = W_o' * do_pre, for all steps and rows at once (tiled GEMM)
+// W_oT_do_pre_ = W_o' * do_pre, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_oT_do_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
   let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = backward_gemm_W_oT_do_pre__a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = backward_gemm_W_oT_do_pre__b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_oT_do_pre__a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = backward_gemm_W_oT_do_pre__a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_oT_do_pre__b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = backward_gemm_W_oT_do_pre__b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_oT_do_pre__c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_oT_do_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -247,71 +249,95 @@ fn backward_gemm_W_cT_dc_cand_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_cT_dc_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_cT_dc_cand_pre_ = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM)
+// W_cT_dc_cand_pre_ = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_cT_dc_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
   let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = backward_gemm_W_cT_dc_cand_pre__a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = backward_gemm_W_cT_dc_cand_pre__b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_cT_dc_cand_pre__a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = backward_gemm_W_cT_dc_cand_pre__a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_cT_dc_cand_pre__b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = backward_gemm_W_cT_dc_cand_pre__b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_cT_dc_cand_pre__c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_cT_dc_cand_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -330,71 +356,95 @@ fn backward_gemm_W_iT_di_pre__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_iT_di_pre__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_iT_di_pre_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_iT_di_pre_ = W_i' * di_pre, for all steps and rows at once (tiled GEMM)
+// W_iT_di_pre_ = W_i' * di_pre, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_iT_di_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
   let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = backward_gemm_W_iT_di_pre__a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = backward_gemm_W_iT_di_pre__b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_iT_di_pre__a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = backward_gemm_W_iT_di_pre__a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_iT_di_pre__b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = backward_gemm_W_iT_di_pre__b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_iT_di_pre__c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_iT_di_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -423,61 +473,83 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad0_W_i_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad0_W_i_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad0_W_i_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad0_W_i_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad0_W_i_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad0_W_i_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad0_W_i_c_(m_, n_, acc_[i_][j_]);
+        grad0_W_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -506,61 +578,83 @@ fn grad1_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad1_W_o_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad1_W_o_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad1_W_o_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad1_W_o_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad1_W_o_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad1_W_o_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad1_W_o_c_(m_, n_, acc_[i_][j_]);
+        grad1_W_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -589,61 +683,83 @@ fn grad2_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad2_W_c_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad2_W_c_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad2_W_c_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad2_W_c_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad2_W_c_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad2_W_c_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad2_W_c_c_(m_, n_, acc_[i_][j_]);
+        grad2_W_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -672,61 +788,83 @@ fn grad3_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad3_U_i_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad3_U_i_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad3_U_i_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad3_U_i_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad3_U_i_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad3_U_i_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad3_U_i_c_(m_, n_, acc_[i_][j_]);
+        grad3_U_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -755,61 +893,83 @@ fn grad4_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad4_U_o_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad4_U_o_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad4_U_o_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad4_U_o_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad4_U_o_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad4_U_o_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad4_U_o_c_(m_, n_, acc_[i_][j_]);
+        grad4_U_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -838,61 +998,83 @@ fn grad5_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad5_U_c_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad5_U_c_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad5_U_c_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad5_U_c_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad5_U_c_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad5_U_c_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad5_U_c_c_(m_, n_, acc_[i_][j_]);
+        grad5_U_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }

@@ -114,9 +114,9 @@ override FW_sd_c_: u32 = FW_tmp38_ + batch_ * size_hidden_;
 override FW_tmp40_: u32 = FW_sd_c_ + batch_ * 1u;
 override fw_stride_: u32 = FW_tmp40_ + batch_ * size_hidden_;
 
-// GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
+// GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
-var<workgroup> gemm_b_: array<vec4<f32>, 256>;
+var<workgroup> gemm_b_: array<vec4<f32>, 512>;
 
 // Loop-kernel tiles in workgroup memory: a matrix tile as [k][i / 4], the vector operand as [k][batch row]
 var<workgroup> tile_m_: array<vec4<f32>, 256>;
@@ -302,61 +302,87 @@ fn forward_gemm_x_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
   let n_size_ = size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_x_f_a_(e0_ + c_, k_);
-        }
-      }
-      gemm_a_[kq_ * 32u + eq_] = w_;
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = forward_gemm_x_f_a_(e0_, k_);
     }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_x_f_b_(e0_ + c_, k_);
-        }
-      }
-      gemm_b_[kq_ * 16u + eq_] = w_;
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = n0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = forward_gemm_x_f_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
     }
     workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = forward_gemm_x_f_a_(e0_, k_);
+        }
+      }
+      rb_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = n0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = forward_gemm_x_f_b_(e0_, k_);
+        }
+      }
     }
-    workgroupBarrier();
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
+    }
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_x_f_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_x_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -385,61 +411,87 @@ fn forward_gemm_x_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
   let n_size_ = size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_x_i_a_(e0_ + c_, k_);
-        }
-      }
-      gemm_a_[kq_ * 32u + eq_] = w_;
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = forward_gemm_x_i_a_(e0_, k_);
     }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_x_i_b_(e0_ + c_, k_);
-        }
-      }
-      gemm_b_[kq_ * 16u + eq_] = w_;
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = n0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = forward_gemm_x_i_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
     }
     workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = forward_gemm_x_i_a_(e0_, k_);
+        }
+      }
+      rb_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = n0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = forward_gemm_x_i_b_(e0_, k_);
+        }
+      }
     }
-    workgroupBarrier();
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
+    }
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_x_i_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_x_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -468,61 +520,87 @@ fn forward_gemm_x_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
   let n_size_ = size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_x_o_a_(e0_ + c_, k_);
-        }
-      }
-      gemm_a_[kq_ * 32u + eq_] = w_;
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = forward_gemm_x_o_a_(e0_, k_);
     }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_x_o_b_(e0_ + c_, k_);
-        }
-      }
-      gemm_b_[kq_ * 16u + eq_] = w_;
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = n0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = forward_gemm_x_o_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
     }
     workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = forward_gemm_x_o_a_(e0_, k_);
+        }
+      }
+      rb_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = n0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = forward_gemm_x_o_b_(e0_, k_);
+        }
+      }
     }
-    workgroupBarrier();
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
+    }
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_x_o_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_x_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -551,61 +629,87 @@ fn forward_gemm_x_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
   let n_size_ = size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = forward_gemm_x_c_a_(e0_ + c_, k_);
-        }
-      }
-      gemm_a_[kq_ * 32u + eq_] = w_;
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = forward_gemm_x_c_a_(e0_, k_);
     }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = forward_gemm_x_c_b_(e0_ + c_, k_);
-        }
-      }
-      gemm_b_[kq_ * 16u + eq_] = w_;
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = n0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = forward_gemm_x_c_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
     }
     workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = forward_gemm_x_c_a_(e0_, k_);
+        }
+      }
+      rb_ = vec4<f32>();
+      for (var c_ = 0u; c_ < 4u; c_++) {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = n0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = forward_gemm_x_c_b_(e0_, k_);
+        }
+      }
     }
-    workgroupBarrier();
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
+    }
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_x_c_c_(m_, n_, acc_[i_][j_]);
+        forward_gemm_x_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -1159,7 +1263,7 @@ override FW_tmp38_: u32 = FW_tmp37_ + batch_ * size_hidden_;
 override FW_sd_c_: u32 = FW_tmp38_ + batch_ * size_hidden_;
 override FW_tmp40_: u32 = FW_sd_c_ + batch_ * 1u;
 override fw_stride_: u32 = FW_tmp40_ + batch_ * size_hidden_;
-// bw_: backward values kept between phases and for the gradient reductions; per step: d_tmp1 [batch][size_hidden_], tmp1_ [batch][size_hidden_], tmp3_ [batch][1u], tmp4_ [batch][size_hidden_], d_tmp2 [batch][size_hidden_], tmp5_ [batch][size_hidden_], tmp9_ [batch][size_hidden_], dmu_c [batch][1u], dc_cand_pre [batch][size_hidden_], d_tmp5 [batch][size_hidden_], tmp11_ [batch][size_hidden_], do_pre [batch][size_hidden_], di_pre [batch][size_hidden_], df_pre [batch][size_hidden_], tmp14_ [batch][size_hidden_], tmp17_ [batch][1u], d_tmp9 [batch][size_hidden_], d_tmp3 [batch][size_hidden_], tmp19_ [batch][size_hidden_], d_tmp7 [batch][size_hidden_], tmp20_ [batch][size_hidden_], d_tmp10 [batch][size_hidden_], tmp21_ [batch][size_hidden_], tmp22_ [batch][size_hidden_], tmp23_ [batch][1u], dr_c [batch][size_hidden_], dr_o [batch][size_hidden_], dr_i [batch][size_hidden_], dr_f [batch][size_hidden_], tmp29_ [batch][size_hidden_], tmp32_ [batch][size_hidden_], tmp35_ [batch][1u], d_tmp11 [batch][size_hidden_], tmp36_ [batch][size_hidden_], tmp39_ [batch][size_hidden_], tmp41_ [batch][size_hidden_], tmp42_ [batch][size_hidden_], tmp43_ [batch][1u], dx_c [batch][size_hidden_], W_cT_dx_c_ [batch][size_input_], dx_o [batch][size_hidden_], W_oT_dx_o_ [batch][size_input_], dx_i [batch][size_hidden_], W_iT_dx_i_ [batch][size_input_], dx_f [batch][size_hidden_], W_fT_dx_f_ [batch][size_input_], tmp45_ [batch][size_hidden_], tmp46_ [batch][size_hidden_], tmp47_ [batch][size_hidden_], tmp48_ [batch][size_hidden_], tmp49_ [batch][size_hidden_], tmp50_ [batch][size_hidden_], tmp51_ [batch][size_hidden_], tmp52_ [batch][size_hidden_], tmp53_ [batch][size_hidden_]
+// bw_: backward values kept between phases and for the gradient reductions; per step: d_tmp1 [batch][size_hidden_], tmp1_ [batch][size_hidden_], tmp3_ [batch][1u], tmp4_ [batch][size_hidden_], d_tmp2 [batch][size_hidden_], tmp5_ [batch][size_hidden_], tmp9_ [batch][size_hidden_], dmu_c [batch][1u], dc_cand_pre [batch][size_hidden_], d_tmp5 [batch][size_hidden_], tmp11_ [batch][size_hidden_], do_pre [batch][size_hidden_], di_pre [batch][size_hidden_], df_pre [batch][size_hidden_], tmp14_ [batch][size_hidden_], tmp17_ [batch][1u], d_tmp9 [batch][size_hidden_], d_tmp3 [batch][size_hidden_], tmp19_ [batch][size_hidden_], d_tmp7 [batch][size_hidden_], tmp20_ [batch][size_hidden_], d_tmp10 [batch][size_hidden_], tmp21_ [batch][size_hidden_], tmp22_ [batch][size_hidden_], tmp23_ [batch][1u], dr_c [batch][size_hidden_], dr_o [batch][size_hidden_], dr_i [batch][size_hidden_], dr_f [batch][size_hidden_], tmp29_ [batch][size_hidden_], tmp32_ [batch][size_hidden_], tmp35_ [batch][1u], d_tmp11 [batch][size_hidden_], tmp36_ [batch][size_hidden_], tmp39_ [batch][size_hidden_], tmp41_ [batch][size_hidden_], tmp42_ [batch][size_hidden_], tmp43_ [batch][1u], dx_c [batch][size_hidden_], dx_o [batch][size_hidden_], dx_i [batch][size_hidden_], dx_f [batch][size_hidden_], tmp45_ [batch][size_hidden_], tmp46_ [batch][size_hidden_], tmp47_ [batch][size_hidden_], tmp48_ [batch][size_hidden_], tmp49_ [batch][size_hidden_], tmp50_ [batch][size_hidden_], tmp51_ [batch][size_hidden_], tmp52_ [batch][size_hidden_], tmp53_ [batch][size_hidden_]
 override BW_d_tmp1_: u32 = 0u;
 override BW_tmp1_: u32 = BW_d_tmp1_ + batch_ * size_hidden_;
 override BW_tmp3_: u32 = BW_tmp1_ + batch_ * size_hidden_;
@@ -1199,14 +1303,10 @@ override BW_tmp41_: u32 = BW_tmp39_ + batch_ * size_hidden_;
 override BW_tmp42_: u32 = BW_tmp41_ + batch_ * size_hidden_;
 override BW_tmp43_: u32 = BW_tmp42_ + batch_ * size_hidden_;
 override BW_dx_c_: u32 = BW_tmp43_ + batch_ * 1u;
-override BW_W_cT_dx_c_: u32 = BW_dx_c_ + batch_ * size_hidden_;
-override BW_dx_o_: u32 = BW_W_cT_dx_c_ + batch_ * size_input_;
-override BW_W_oT_dx_o_: u32 = BW_dx_o_ + batch_ * size_hidden_;
-override BW_dx_i_: u32 = BW_W_oT_dx_o_ + batch_ * size_input_;
-override BW_W_iT_dx_i_: u32 = BW_dx_i_ + batch_ * size_hidden_;
-override BW_dx_f_: u32 = BW_W_iT_dx_i_ + batch_ * size_input_;
-override BW_W_fT_dx_f_: u32 = BW_dx_f_ + batch_ * size_hidden_;
-override BW_tmp45_: u32 = BW_W_fT_dx_f_ + batch_ * size_input_;
+override BW_dx_o_: u32 = BW_dx_c_ + batch_ * size_hidden_;
+override BW_dx_i_: u32 = BW_dx_o_ + batch_ * size_hidden_;
+override BW_dx_f_: u32 = BW_dx_i_ + batch_ * size_hidden_;
+override BW_tmp45_: u32 = BW_dx_f_ + batch_ * size_hidden_;
 override BW_tmp46_: u32 = BW_tmp45_ + batch_ * size_hidden_;
 override BW_tmp47_: u32 = BW_tmp46_ + batch_ * size_hidden_;
 override BW_tmp48_: u32 = BW_tmp47_ + batch_ * size_hidden_;
@@ -1217,9 +1317,9 @@ override BW_tmp52_: u32 = BW_tmp51_ + batch_ * size_hidden_;
 override BW_tmp53_: u32 = BW_tmp52_ + batch_ * size_hidden_;
 override bw_stride_: u32 = BW_tmp53_ + batch_ * size_hidden_;
 
-// GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]
+// GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]
 var<workgroup> gemm_a_: array<vec4<f32>, 512>;
-var<workgroup> gemm_b_: array<vec4<f32>, 256>;
+var<workgroup> gemm_b_: array<vec4<f32>, 512>;
 
 // Loop-kernel tiles in workgroup memory: a matrix tile as [k][i / 4], the vector operand as [k][batch row]
 var<workgroup> tile_m_: array<vec4<f32>, 256>;
@@ -1423,26 +1523,6 @@ fn backward_post4(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_w
   // dx_f = d_tmp11 .* (tmp6_ + tmp6_) + tmp41_ + tmp44_
   let dx_f = d_tmp11 * (tmp6_ + tmp6_) + tmp41_ + tmp44_;
   bw_[t_ * bw_stride_ + BW_dx_f_ + b_ * size_hidden_ + i_] = dx_f;
-}
-
-// backward after the time loop, all steps at once: dx
-@compute @workgroup_size(64)
-fn backward_post6(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgroups) nwg_: vec3<u32>) {
-  let g_ = gid_.x + gid_.y * nwg_.x * 64u;
-  let n_ = size_input_;
-  let r_ = g_ / n_;
-  let i_ = g_ % n_;
-  let t_ = r_ / batch_;
-  let b_ = r_ % batch_;
-  if (t_ >= ctl_.steps) {
-    return;
-  }
-  let W_cT_dx_c_ = bw_[t_ * bw_stride_ + BW_W_cT_dx_c_ + b_ * size_input_ + i_];
-  let W_oT_dx_o_ = bw_[t_ * bw_stride_ + BW_W_oT_dx_o_ + b_ * size_input_ + i_];
-  let W_iT_dx_i_ = bw_[t_ * bw_stride_ + BW_W_iT_dx_i_ + b_ * size_input_ + i_];
-  let W_fT_dx_f_ = bw_[t_ * bw_stride_ + BW_W_fT_dx_f_ + b_ * size_input_ + i_];
-  // dx = W_cT_dx_c_ + W_oT_dx_o_ + W_iT_dx_i_ + W_fT_dx_f_
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + i_] = W_cT_dx_c_ + W_oT_dx_o_ + W_iT_dx_i_ + W_fT_dx_f_;
 }
 
 // da_i += sum over t, b of tmp45_
@@ -1710,71 +1790,95 @@ fn backward_gemm_W_cT_dx_c__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_cT_dx_c__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_cT_dx_c_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_cT_dx_c_ = W_c' * dx_c, for all steps and rows at once (tiled GEMM)
+// W_cT_dx_c_ = W_c' * dx_c, for all steps and rows at once (tiled GEMM), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_cT_dx_c_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
   let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = backward_gemm_W_cT_dx_c__a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = backward_gemm_W_cT_dx_c__b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_cT_dx_c__a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = backward_gemm_W_cT_dx_c__a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_cT_dx_c__b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = backward_gemm_W_cT_dx_c__b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_cT_dx_c__c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_cT_dx_c__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -1793,71 +1897,95 @@ fn backward_gemm_W_oT_dx_o__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_oT_dx_o__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_oT_dx_o_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_oT_dx_o_ = W_o' * dx_o, for all steps and rows at once (tiled GEMM)
+// W_oT_dx_o_ = W_o' * dx_o, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_oT_dx_o_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
   let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = backward_gemm_W_oT_dx_o__a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = backward_gemm_W_oT_dx_o__b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_oT_dx_o__a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = backward_gemm_W_oT_dx_o__a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_oT_dx_o__b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = backward_gemm_W_oT_dx_o__b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_oT_dx_o__c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_oT_dx_o__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -1876,71 +2004,95 @@ fn backward_gemm_W_iT_dx_i__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_iT_dx_i__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_iT_dx_i_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_iT_dx_i_ = W_i' * dx_i, for all steps and rows at once (tiled GEMM)
+// W_iT_dx_i_ = W_i' * dx_i, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_iT_dx_i_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
   let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = backward_gemm_W_iT_dx_i__a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = backward_gemm_W_iT_dx_i__b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_iT_dx_i__a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = backward_gemm_W_iT_dx_i__a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_iT_dx_i__b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = backward_gemm_W_iT_dx_i__b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_iT_dx_i__c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_iT_dx_i__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -1959,71 +2111,95 @@ fn backward_gemm_W_fT_dx_f__b_(n_: u32, k_: u32) -> f32 {
 fn backward_gemm_W_fT_dx_f__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  bw_[t_ * bw_stride_ + BW_W_fT_dx_f_ + b_ * size_input_ + n_] = v_;
+  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
 }
 
-// W_fT_dx_f_ = W_f' * dx_f, for all steps and rows at once (tiled GEMM)
+// W_fT_dx_f_ = W_f' * dx_f, for all steps and rows at once (tiled GEMM), added into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_fT_dx_f_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
   let k_size_ = size_hidden_;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ % 16u;
-      let eq_ = q_ / 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+    let e0_ = m0_ + lid_ / 2u;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = backward_gemm_W_fT_dx_f__a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = backward_gemm_W_fT_dx_f__b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    for (var c_ = 0u; c_ < 4u; c_++) {
+      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+    }
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = backward_gemm_W_fT_dx_f__a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+        let e0_ = m0_ + lid_ / 2u;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = backward_gemm_W_fT_dx_f__a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = backward_gemm_W_fT_dx_f__b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = backward_gemm_W_fT_dx_f__b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_fT_dx_f__c_(m_, n_, acc_[i_][j_]);
+        backward_gemm_W_fT_dx_f__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -2052,61 +2228,83 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad0_W_i_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad0_W_i_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad0_W_i_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad0_W_i_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad0_W_i_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad0_W_i_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad0_W_i_c_(m_, n_, acc_[i_][j_]);
+        grad0_W_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -2135,61 +2333,83 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad1_W_f_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad1_W_f_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad1_W_f_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad1_W_f_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad1_W_f_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad1_W_f_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad1_W_f_c_(m_, n_, acc_[i_][j_]);
+        grad1_W_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -2218,61 +2438,83 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad2_W_o_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad2_W_o_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad2_W_o_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad2_W_o_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad2_W_o_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad2_W_o_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad2_W_o_c_(m_, n_, acc_[i_][j_]);
+        grad2_W_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -2301,61 +2543,83 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad3_W_c_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad3_W_c_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad3_W_c_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad3_W_c_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad3_W_c_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad3_W_c_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad3_W_c_c_(m_, n_, acc_[i_][j_]);
+        grad3_W_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -2384,61 +2648,83 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad4_U_i_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad4_U_i_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad4_U_i_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad4_U_i_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad4_U_i_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad4_U_i_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad4_U_i_c_(m_, n_, acc_[i_][j_]);
+        grad4_U_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -2467,61 +2753,83 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad5_U_f_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad5_U_f_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad5_U_f_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad5_U_f_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad5_U_f_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad5_U_f_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad5_U_f_c_(m_, n_, acc_[i_][j_]);
+        grad5_U_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -2550,61 +2858,83 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad6_U_o_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad6_U_o_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad6_U_o_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad6_U_o_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad6_U_o_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad6_U_o_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad6_U_o_c_(m_, n_, acc_[i_][j_]);
+        grad6_U_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -2633,61 +2963,83 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 64u;
+  let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
   let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 8>;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 16u) {
-    for (var s_ = 0u; s_ < 2u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 32u;
-      let eq_ = q_ % 32u;
-      let k_ = k0_ + kq_;
-      let e0_ = m0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+  var acc_: array<vec4<f32>, 16>;
+  var ra_ = vec4<f32>();
+  var rb_ = vec4<f32>();
+  ra_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < m_size_) {
+      ra_[c_] = grad7_U_c_a_(e0_, k_);
+    }
+  }
+  rb_ = vec4<f32>();
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    let k_ = 0u + lid_ / 32u;
+    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+    if (k_ < k_size_ && e0_ < n_size_) {
+      rb_[c_] = grad7_U_c_b_(e0_, k_);
+    }
+  }
+  var s_ = 0u;
+  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
+    let s0_ = s_ * 256u;
+    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
+    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
+    workgroupBarrier();
+    if (k0_ + 8u < k_size_) {
+      ra_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < m_size_) {
-          w_[c_] = grad7_U_c_a_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < m_size_) {
+          ra_[c_] = grad7_U_c_a_(e0_, k_);
         }
       }
-      gemm_a_[kq_ * 32u + eq_] = w_;
-    }
-    for (var s_ = 0u; s_ < 1u; s_++) {
-      let q_ = lid_ + s_ * 256u;
-      let kq_ = q_ / 16u;
-      let eq_ = q_ % 16u;
-      let k_ = k0_ + kq_;
-      let e0_ = n0_ + eq_ * 4u;
-      var w_ = vec4<f32>();
+      rb_ = vec4<f32>();
       for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < k_size_ && e0_ + c_ < n_size_) {
-          w_[c_] = grad7_U_c_b_(e0_ + c_, k_);
+        let k_ = k0_ + 8u + lid_ / 32u;
+        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
+        if (k_ < k_size_ && e0_ < n_size_) {
+          rb_[c_] = grad7_U_c_b_(e0_, k_);
         }
       }
-      gemm_b_[kq_ * 16u + eq_] = w_;
     }
-    workgroupBarrier();
-    for (var kk_ = 0u; kk_ < 16u; kk_++) {
-      let a0_ = gemm_a_[kk_ * 32u + ty_ * 2u + 0u];
-      let a1_ = gemm_a_[kk_ * 32u + ty_ * 2u + 1u];
-      let bq_ = gemm_b_[kk_ * 16u + tx_];
-      acc_[0] += a0_.x * bq_;
-      acc_[1] += a0_.y * bq_;
-      acc_[2] += a0_.z * bq_;
-      acc_[3] += a0_.w * bq_;
-      acc_[4] += a1_.x * bq_;
-      acc_[5] += a1_.y * bq_;
-      acc_[6] += a1_.z * bq_;
-      acc_[7] += a1_.w * bq_;
+    for (var kk_ = 0u; kk_ < 8u; kk_++) {
+      let q_ = s0_ + kk_ * 32u;
+      let a0_ = gemm_a_[q_ + ty_];
+      let a1_ = gemm_a_[q_ + 16u + ty_];
+      let a2_ = gemm_b_[q_ + tx_];
+      let a3_ = gemm_b_[q_ + 16u + tx_];
+      acc_[0] += a0_.x * a2_;
+      acc_[1] += a0_.x * a3_;
+      acc_[2] += a0_.y * a2_;
+      acc_[3] += a0_.y * a3_;
+      acc_[4] += a0_.z * a2_;
+      acc_[5] += a0_.z * a3_;
+      acc_[6] += a0_.w * a2_;
+      acc_[7] += a0_.w * a3_;
+      acc_[8] += a1_.x * a2_;
+      acc_[9] += a1_.x * a3_;
+      acc_[10] += a1_.y * a2_;
+      acc_[11] += a1_.y * a3_;
+      acc_[12] += a1_.z * a2_;
+      acc_[13] += a1_.z * a3_;
+      acc_[14] += a1_.w * a2_;
+      acc_[15] += a1_.w * a3_;
     }
-    workgroupBarrier();
+    s_ = 1u - s_;
   }
   for (var i_ = 0u; i_ < 8u; i_++) {
-    for (var j_ = 0u; j_ < 4u; j_++) {
-      let m_ = m0_ + ty_ * 8u + i_;
-      let n_ = n0_ + tx_ * 4u + j_;
+    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
+    for (var j_ = 0u; j_ < 8u; j_++) {
+      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
       if (m_ < m_size_ && n_ < n_size_) {
-        grad7_U_c_c_(m_, n_, acc_[i_][j_]);
+        grad7_U_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
       }
     }
   }
@@ -3317,13 +3669,9 @@ export const kernels: CellKernels = {
     { name: 'tmp42_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp43_', dim: { terms: [], constant: 1 } },
     { name: 'dx_c', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_cT_dx_c_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'dx_o', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_oT_dx_o_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'dx_i', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_iT_dx_i_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'dx_f', dim: { terms: [['hidden', 1]], constant: 0 } },
-    { name: 'W_fT_dx_f_', dim: { terms: [['input', 1]], constant: 0 } },
     { name: 'tmp45_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp46_', dim: { terms: [['hidden', 1]], constant: 0 } },
     { name: 'tmp47_', dim: { terms: [['hidden', 1]], constant: 0 } },
@@ -3599,13 +3947,6 @@ export const kernels: CellKernels = {
         widths: [{ terms: [['input', 1]], constant: 0 }],
         trips: [{ terms: [['hidden', 1]], constant: 0 }],
       },
-      {
-        entry: 'backward_post6',
-        scope: 'post',
-        kind: 'elementwise',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [],
-      },
     ],
     reductions: [
       { entry: 'grad0_W_i', param: 'W_i', kind: 'gemm' },
@@ -3633,7 +3974,7 @@ export const kernels: CellKernels = {
     ],
   },
   workgroupSize: 64,
-  gemmTile: { rows: 128, cols: 64, depth: 16, threads: 256 },
+  gemmTile: { rows: 128, cols: 128, depth: 8, threads: 256 },
   maxBatchTile: 8,
   loopTile: { cols: 64, rowGroups: 4, depth: 16, threads: 64 },
   requiredLimits: {

@@ -114,7 +114,7 @@ export interface CellKernels {
 }
 
 /** Loop iterations of one GEMM invocation over an inner size k, at most (llvmpipe caps them per invocation). */
-export const gemmTrips = (k: number, tile: GemmTile): number => Math.ceil(k / tile.depth) * (tile.depth + 13) + (4 * tile.rows * tile.cols) / tile.threads + 8;
+export const gemmTrips = (k: number, tile: GemmTile): number => (Math.ceil(k / tile.depth) + 1) * (tile.depth + 18) + (2 * tile.rows * tile.cols) / tile.threads + 16;
 
 /** Loop iterations of one loop-tile invocation (llvmpipe caps them): per product its K stages, then the epilogue. */
 export const loopTileTrips = (inners: readonly number[], btile: number, tile: LoopTile): number =>

@@ -12,23 +12,26 @@ import { notation } from './notation.js';
 import type { BoundValue } from './schedule.js';
 
 /**
- * 16 x 16 threads, each computing an 8 x 4 block of C from three vec4 reads of shared memory per k (32 FMAs):
- * a 128 x 64 tile of C per workgroup, K staged through shared memory 16 at a time (8 + 4 KiB).
+ * 16 x 16 threads, each computing an 8 x 8 block of C (rows ty·4 + i and 64 + ty·4 + i, columns tx·4 + j and
+ * 64 + tx·4 + j, so the vec4 reads of shared memory are consecutive across threads): a 128 x 128 tile of C per
+ * workgroup. K is staged 8 at a time through two shared buffers (2 x 2 x 4 KiB): each thread loads the next stage
+ * into registers while it computes on the current one, one barrier per stage. Per k a thread reads 4 vec4 of
+ * shared memory for 64 FMAs.
  */
-export const GEMM_TILE: GemmTile = { rows: 128, cols: 64, depth: 16, threads: 256 };
+export const GEMM_TILE: GemmTile = { rows: 128, cols: 128, depth: 8, threads: 256 };
 const SIDE = 16;
-const TM = GEMM_TILE.rows / SIDE;
-const TN = GEMM_TILE.cols / SIDE;
-if (TN !== 4 || TM % 4 !== 0) throw new InvariantError('GEMM thread tiles are 4k x 4');
+const QUADS = GEMM_TILE.rows / 4; // vec4 per k row of a stage (rows = cols)
+const STAGE = GEMM_TILE.depth * QUADS; // vec4 per stage buffer
+if (GEMM_TILE.rows !== GEMM_TILE.cols || GEMM_TILE.rows !== 8 * SIDE || STAGE !== GEMM_TILE.threads) throw new InvariantError('GEMM: a 128 x 128 tile of 8 x 8 per thread, one vec4 per thread per stage');
 
 /** Threads per side of a GEMM workgroup. */
 export const GEMM_SIDE = SIDE;
 
-/** Module-scope shared memory of every GEMM entry of a shader: the A tile [depth][rows] and B tile [depth][cols], as vec4. */
+/** Module-scope shared memory of every GEMM entry of a shader: two stages of the A tile [depth][rows] and B tile [depth][cols], as vec4. */
 export const GEMM_SHARED = [
-  '// GEMM tiles in workgroup memory: A as [k][m / 4], B as [k][n / 4]',
-  `var<workgroup> gemm_a_: array<vec4<f32>, ${(GEMM_TILE.depth * GEMM_TILE.rows) / 4}>;`,
-  `var<workgroup> gemm_b_: array<vec4<f32>, ${(GEMM_TILE.depth * GEMM_TILE.cols) / 4}>;`,
+  '// GEMM tiles in workgroup memory, two stages each: A as [stage][k][m / 4], B as [stage][k][n / 4]',
+  `var<workgroup> gemm_a_: array<vec4<f32>, ${2 * STAGE}>;`,
+  `var<workgroup> gemm_b_: array<vec4<f32>, ${2 * STAGE}>;`,
 ];
 
 export interface GemmEntry {
@@ -57,11 +60,9 @@ interface GemmSpec {
 
 const indent = (lines: readonly string[], by: string): string => lines.map((l) => `${by}${l}`).join('\n');
 
-/** The kernel body of one GEMM: stage A and B tiles through shared memory, accumulate TM x 4 per thread. */
+/** The kernel body of one GEMM: stage A and B tiles through shared memory (double-buffered), 8 x 8 per thread. */
 function gemmBody(g: GemmSpec): string {
   const T = GEMM_TILE;
-  const loadsA = (T.rows * T.depth) / 4 / T.threads;
-  const loadsB = (T.cols * T.depth) / 4 / T.threads;
   const lines: string[] = [
     `let m_size_ = ${g.m};`,
     `let n_size_ = ${g.n};`,
@@ -70,48 +71,60 @@ function gemmBody(g: GemmSpec): string {
     `let n0_ = wid_.x * ${T.cols}u;`,
     `let tx_ = lid_ % ${SIDE}u;`,
     `let ty_ = lid_ / ${SIDE}u;`,
-    `var acc_: array<vec4<f32>, ${TM}>;`,
-    `for (var k0_ = 0u; k0_ < k_size_; k0_ += ${T.depth}u) {`,
+    // acc_[2 i + h]: row i of the thread's 8, columns of half h (4 each).
+    'var acc_: array<vec4<f32>, 16>;',
+    'var ra_ = vec4<f32>();',
+    'var rb_ = vec4<f32>();',
   ];
-  // Each thread stages a vec4 of 4 consecutive m (or n) at one k; threads next to each other take the next
-  // k, or the next 4 elements, whichever is the next address of the operand, so a warp's reads coalesce.
-  const stage = (which: 'a' | 'b', loads: number, quads: number, limit: string, origin: string) => {
-    const byK = g.along[which] === 'k';
-    const [kq, eq] = byK ? [`q_ % ${T.depth}u`, `q_ / ${T.depth}u`] : [`q_ / ${quads}u`, `q_ % ${quads}u`];
-    lines.push(
-      `  for (var s_ = 0u; s_ < ${loads}u; s_++) {`,
-      `    let q_ = lid_ + s_ * ${T.threads}u;`,
-      `    let kq_ = ${kq};`,
-      `    let eq_ = ${eq};`,
-      `    let k_ = k0_ + kq_;`,
-      `    let e0_ = ${origin} + eq_ * 4u;`,
-      '    var w_ = vec4<f32>();',
-      '    for (var c_ = 0u; c_ < 4u; c_++) {',
-      `      if (k_ < k_size_ && e0_ + c_ < ${limit}) {`,
-      `        w_[c_] = ${g.name}_${which}_(e0_ + c_, k_);`,
-      '      }',
-      '    }',
-      `    gemm_${which}_[kq_ * ${quads}u + eq_] = w_;`,
+  // Each thread stages one vec4 of each operand per stage. Along the element: 4 consecutive elements at one k,
+  // neighbouring threads the next 4 elements. Along k: 4 consecutive k of one element, neighbouring threads the
+  // next 4 k, then the next element; stored transposed, one component at a time.
+  const byK = (w: 'a' | 'b') => g.along[w] === 'k';
+  const load = (w: 'a' | 'b', limit: string, origin: string, k0: string): string[] => {
+    const reg = `r${w}_`;
+    const [k, e] = byK(w) ? [`${k0} + (lid_ % 2u) * 4u + c_`, `${origin} + lid_ / 2u`] : [`${k0} + lid_ / ${QUADS}u`, `${origin} + (lid_ % ${QUADS}u) * 4u + c_`];
+    return [
+      `${reg} = vec4<f32>();`,
+      'for (var c_ = 0u; c_ < 4u; c_++) {',
+      `  let k_ = ${k};`,
+      `  let e0_ = ${e};`,
+      `  if (k_ < k_size_ && e0_ < ${limit}) {`,
+      `    ${reg}[c_] = ${g.name}_${w}_(e0_, k_);`,
       '  }',
-    );
+      '}',
+    ];
   };
-  stage('a', loadsA, T.rows / 4, 'm_size_', 'm0_');
-  stage('b', loadsB, T.cols / 4, 'n_size_', 'n0_');
-  lines.push('  workgroupBarrier();', `  for (var kk_ = 0u; kk_ < ${T.depth}u; kk_++) {`);
-  for (let i = 0; i < TM / 4; i++) lines.push(`    let a${i}_ = gemm_a_[kk_ * ${T.rows / 4}u + ty_ * ${TM / 4}u + ${i}u];`);
-  lines.push(`    let bq_ = gemm_b_[kk_ * ${T.cols / 4}u + tx_];`);
+  const store = (w: 'a' | 'b'): string[] =>
+    byK(w)
+      ? ['for (var c_ = 0u; c_ < 4u; c_++) {', `  gemm_${w}_[s0_ + ((lid_ % 2u) * 4u + c_) * ${QUADS}u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = r${w}_[c_];`, '}']
+      : [`gemm_${w}_[s0_ + (lid_ / ${QUADS}u) * ${QUADS}u + lid_ % ${QUADS}u] = r${w}_;`];
+  const loads = (k0: string) => [...load('a', 'm_size_', 'm0_', k0), ...load('b', 'n_size_', 'n0_', k0)];
+  lines.push(...loads('0u'), 'var s_ = 0u;', `for (var k0_ = 0u; k0_ < k_size_; k0_ += ${T.depth}u) {`);
+  lines.push(...[`let s0_ = s_ * ${STAGE}u;`, ...store('a'), ...store('b'), 'workgroupBarrier();'].map((l) => `  ${l}`));
+  lines.push(`  if (k0_ + ${T.depth}u < k_size_) {`, ...loads(`k0_ + ${T.depth}u`).map((l) => `    ${l}`), '  }');
+  lines.push(
+    `  for (var kk_ = 0u; kk_ < ${T.depth}u; kk_++) {`,
+    `    let q_ = s0_ + kk_ * ${QUADS}u;`,
+    '    let a0_ = gemm_a_[q_ + ty_];',
+    `    let a1_ = gemm_a_[q_ + ${SIDE}u + ty_];`,
+    '    let a2_ = gemm_b_[q_ + tx_];',
+    `    let a3_ = gemm_b_[q_ + ${SIDE}u + tx_];`,
+  );
   const comp = ['x', 'y', 'z', 'w'];
-  for (let i = 0; i < TM; i++) lines.push(`    acc_[${i}] += a${Math.floor(i / 4)}_.${comp[i % 4]} * bq_;`);
+  for (let i = 0; i < 8; i++) {
+    const a = `a${Math.floor(i / 4)}_.${comp[i % 4]}`;
+    lines.push(`    acc_[${2 * i}] += ${a} * a2_;`, `    acc_[${2 * i + 1}] += ${a} * a3_;`);
+  }
   lines.push(
     '  }',
-    '  workgroupBarrier();',
+    '  s_ = 1u - s_;',
     '}',
-    `for (var i_ = 0u; i_ < ${TM}u; i_++) {`,
-    `  for (var j_ = 0u; j_ < 4u; j_++) {`,
-    `    let m_ = m0_ + ty_ * ${TM}u + i_;`,
-    '    let n_ = n0_ + tx_ * 4u + j_;',
+    'for (var i_ = 0u; i_ < 8u; i_++) {',
+    `  let m_ = m0_ + (i_ / 4u) * ${T.rows / 2}u + ty_ * 4u + i_ % 4u;`,
+    '  for (var j_ = 0u; j_ < 8u; j_++) {',
+    `    let n_ = n0_ + (j_ / 4u) * ${T.cols / 2}u + tx_ * 4u + j_ % 4u;`,
     '    if (m_ < m_size_ && n_ < n_size_) {',
-    `      ${g.name}_c_(m_, n_, acc_[i_][j_]);`,
+    `      ${g.name}_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);`,
     '    }',
     '  }',
     '}',
@@ -155,13 +168,14 @@ export function matvecGemm(prefix: string, v: BoundValue, env: KernelEnv, homes:
   const inner = mv.transpose ? m.shape[0]! : m.shape[1]!;
   return entry({
     name: `${prefix}_gemm_${v.name}`,
-    comment: `${comment}, for all steps and rows at once (tiled GEMM)`,
+    comment: `${comment}, for all steps and rows at once (tiled GEMM)${v.into ? `, ${v.into.accumulate ? 'added' : 'written'} into d${v.into.sink}` : ''}`,
     m: `ctl_.steps * ${BATCH_OVERRIDE}`,
     n: dim(v.node.shape[0]!),
     k: dim(inner),
     loadA: [...rowLets('m_'), `return ${read(env, mv.v, 'k_')};`],
     loadB: [`return ${mv.transpose ? env.matrix(m, 'k_', 'n_') : env.matrix(m, 'n_', 'k_')};`],
-    store: [...rowLets('m_'), `${homes.stored(v, { t: 't_', b: 'b_', j: 'n_' })} = v_;`],
+    // A product of an input adjoint is written straight into it: the first writer assigns, the others add.
+    store: [...rowLets('m_'), `${homes.stored(v, { t: 't_', b: 'b_', j: 'n_' })} ${v.into?.accumulate ? '+=' : '='} v_;`],
     // v[r][k] is contiguous along k; M[n][k] along k, Mᵀ's M[k][n] along n.
     along: { a: 'k', b: mv.transpose ? 'e' : 'k' },
   });

@@ -63,7 +63,7 @@ function baseLayouts(c: CompiledCell, names: ModuleNames) {
 /** Fixed local names of the entry points and GEMM kernels (all end in '_', so no spec name can take them). */
 const KERNEL_LOCALS = [
   't_', 'b_', 'i_', 'j_', 'k_', 'g_', 'r_', 'n_', 'm_', 'q_', 'c_', 's_', 'v_', 'w_', 'e0_', 'b0_', 'bq_', 'k0_', 'kk_', 'm0_', 'n0_',
-  'tx_', 'ty_', 'acc_', 'k_size_', 'm_size_', 'n_size_', 'gid_', 'nwg_', 'lid_', 'wid_', ...Array.from({ length: 16 }, (_, i) => `a${i}_`),
+  'tx_', 'ty_', 'acc_', 's0_', 'ra_', 'rb_', 'k_size_', 'm_size_', 'n_size_', 'gid_', 'nwg_', 'lid_', 'wid_', ...Array.from({ length: 16 }, (_, i) => `a${i}_`),
 ];
 
 function moduleNames(c: CompiledCell): ModuleNames {
@@ -242,7 +242,7 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
       const f = fwStored.get(e.id);
       return f ? fwork.at(f.name, at.t, at.b, at.j) : undefined;
     },
-    stored: (v, at) => bwork.at(v.name, at.t, at.b, at.j),
+    stored: (v, at) => (v.into ? xs.at(v.into.sink, at.t, at.b, at.j, { buffer: 'dxs_' }) : bwork.at(v.name, at.t, at.b, at.j)),
     writes: () => true,
     label: (e) => (input.available(e) ? leafName(e) : sched.values.get(e.id)?.name),
   };
@@ -251,7 +251,7 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
   const sinkWrite = (s: Sink, value: string): string => {
     const at = notation(s.expr, homes.label, false);
     if (s.kind === 'dstate') return `// d${s.name}_prev = ${at}, added into the adjoint of s_t\n${states.at(s.name, 't_', 'b_', 'i_', { buffer: 'ds_' })} += ${value};`;
-    return `// d${s.name} = ${at}\n${xs.at(s.name, 't_', 'b_', 'i_', { buffer: 'dxs_' })} = ${value};`;
+    return `// d${s.name} ${s.accumulate ? '+' : ''}= ${at}\n${xs.at(s.name, 't_', 'b_', 'i_', { buffer: 'dxs_' })} ${s.accumulate ? '+' : ''}= ${value};`;
   };
   const { entries, gemms, tiles, dispatches } = phaseEntries('backward', sched.phases, env, homes, sinkWrite, comment);
 

@@ -1,7 +1,7 @@
 // Splits one step's expression graph into dispatch phases: which nodes get names, where they live, when they run.
 
 import { InvariantError } from '../../spec/diagnostic.js';
-import { children, type Expr } from '../../ir/expr.js';
+import { add, children, type Expr } from '../../ir/expr.js';
 import { type Dim, dimKey } from '../../ir/shape.js';
 import { specIdent } from '../names.js';
 
@@ -22,6 +22,8 @@ export interface SinkSpec {
   readonly expr: Expr;
   /** True when the next step reads it (states forward, state adjoints backward). */
   readonly recurrent: boolean;
+  /** An input adjoint's product term, written by its GEMM straight into the adjoint (see splitInputAdjoints). */
+  readonly direct?: boolean;
 }
 
 export interface ScheduleInput {
@@ -54,12 +56,16 @@ export interface BoundValue {
   /** Written to the per-step work buffer because another phase, element or kernel reads it. */
   readonly stored: boolean;
   readonly refs: readonly Ref[];
+  /** A product written by its GEMM straight into an input adjoint, assigning it or adding to it. */
+  readonly into?: { readonly sink: string; readonly accumulate: boolean };
 }
 
 export interface Sink extends SinkSpec {
   readonly scope: Scope;
   readonly phase: number;
   readonly refs: readonly Ref[];
+  /** Added into an input adjoint that a product's GEMM assigned first. */
+  readonly accumulate?: boolean;
 }
 
 /** Everything of one size computed by one invocation per element in a phase. */
@@ -95,9 +101,51 @@ export const isGemm = (v: { node: Expr; scope: Scope }): boolean => v.scope !== 
  */
 const shifts = (e: Expr): boolean => e.kind === 'concat' || e.kind === 'slice' || e.kind === 'matvec' || e.kind === 'reduce' || e.kind === 'broadcast';
 
+/**
+ * An input adjoint that sums matrix products (dx = W_1ᵀ δ_1 + W_2ᵀ δ_2 + rest) is written by the products' GEMMs
+ * straight into the adjoint, and the rest is added elementwise: no per-step buffer slot per product and no pass that
+ * sums them. A product or partial sum that anything else reads is left as it is.
+ */
+function splitInputAdjoints(input: ScheduleInput): SinkSpec[] {
+  const uses = new Map<number, number>();
+  const seen = new Set<number>();
+  const count = (e: Expr): void => void uses.set(e.id, (uses.get(e.id) ?? 0) + 1);
+  const visit = (e: Expr): void => {
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    if (input.available(e)) return;
+    for (const c of children(e)) {
+      count(c);
+      visit(c);
+    }
+  };
+  for (const r of [...input.sinks.map((s) => s.expr), ...input.forced]) {
+    count(r);
+    visit(r);
+  }
+  const forced = new Set(input.forced.map((e) => e.id));
+  const alone = (e: Expr): boolean => uses.get(e.id) === 1 && !forced.has(e.id) && !input.available(e);
+  return input.sinks.flatMap((s) => {
+    if (s.kind !== 'dx' || s.recurrent || !alone(s.expr)) return [s];
+    const terms: Expr[] = [];
+    const walk = (e: Expr, top: boolean): void => {
+      if (e.kind === 'zip' && e.op === 'add' && (top || (alone(e) && input.nameOf(e) === undefined))) {
+        walk(e.a, false);
+        walk(e.b, false);
+      } else terms.push(e);
+    };
+    walk(s.expr, true);
+    const direct = terms.filter((e) => e.kind === 'matvec' && alone(e));
+    if (!direct.length) return [s];
+    const rest = terms.filter((e) => !direct.includes(e)).reduce<Expr | undefined>((a, e) => (a ? add(a, e) : e), undefined);
+    return [...direct.map((e) => ({ ...s, expr: e, direct: true })), ...(rest ? [{ ...s, expr: rest }] : [])];
+  });
+}
+
 export function schedule(input: ScheduleInput): Schedule {
   const { available } = input;
-  const roots = [...input.sinks.map((s) => s.expr), ...input.forced];
+  const specs = splitInputAdjoints(input);
+  const roots = [...specs.map((s) => s.expr), ...input.forced];
 
   // The step graph, cut at available nodes.
   const order: Expr[] = [];
@@ -199,7 +247,7 @@ export function schedule(input: ScheduleInput): Schedule {
   };
   const refs = new Map(boundNodes.map((e) => [e.id, refsOf(e, true)]));
 
-  const sinkRefs = input.sinks.map((s) => refsOf(s.expr, false));
+  const sinkRefs = specs.map((s) => refsOf(s.expr, false));
   const needed = new Set<number>();
   const need = (rs: readonly Ref[]): void => {
     for (const r of rs) {
@@ -208,7 +256,7 @@ export function schedule(input: ScheduleInput): Schedule {
       need(refs.get(r.node.id)!);
     }
   };
-  input.sinks.forEach((s, i) => s.recurrent && need(sinkRefs[i]!));
+  specs.forEach((s, i) => s.recurrent && need(sinkRefs[i]!));
   const scopeOf = (e: Expr): Scope => (!rec(e) ? 'pre' : needed.has(e.id) ? 'loop' : 'post');
 
   // Phases: a value read at its own element can share a phase with its producer; read elsewhere, it cannot.
@@ -231,12 +279,28 @@ export function schedule(input: ScheduleInput): Schedule {
     values.set(e.id, v);
     draft.push(v);
   }
-  const sinks: Sink[] = input.sinks.map((s, i) => {
+  const placed: Sink[] = specs.map((s, i) => {
     const rs = sinkRefs[i]!;
     const b = values.get(s.expr.id);
     const scope: Scope = b ? b.scope : !rec(s.expr) ? 'pre' : s.recurrent ? 'loop' : 'post';
     return { ...s, scope, phase: b && !isGemm(b) ? b.phase : phaseOf(scope, rs, `${s.kind} ${s.name}`), refs: rs };
   });
+  // The writers of an input adjoint in dispatch order (scope, phase, a phase's GEMMs before its elementwise entry):
+  // the first assigns, the others add.
+  const into = new Map<number, { sink: string; accumulate: boolean }>();
+  const writers = new Map<string, { at: number[]; sink: number }[]>();
+  placed.forEach((s, i) => {
+    if (s.kind !== 'dx') return;
+    const d = s.direct ? values.get(s.expr.id) : undefined;
+    if (s.direct && !(d && isGemm(d))) throw new InvariantError(`the product term of d${s.name} is not a GEMM`);
+    const at = d ? [rank(d.scope), d.phase, 0, draft.findIndex((v) => v.node === d.node)] : [rank(s.scope), s.phase, 1, i];
+    writers.set(s.name, [...(writers.get(s.name) ?? []), { at, sink: i }]);
+  });
+  const before = (a: number[], b: number[]): number => a.reduce((r, x, k) => r || x - b[k]!, 0);
+  const accumulate = new Set<number>();
+  for (const ws of writers.values()) for (const w of ws.sort((a, b) => before(a.at, b.at)).slice(1)) accumulate.add(w.sink);
+  placed.forEach((s, i) => s.direct && into.set(s.expr.id, { sink: s.name, accumulate: accumulate.has(i) }));
+  const sinks: Sink[] = placed.filter((s) => !s.direct).map((s) => (accumulate.has(placed.indexOf(s)) ? { ...s, accumulate: true } : s));
 
   // Storage: whatever is read by another phase or kernel, at another element, or after the step.
   const stored = new Set<number>(input.forced.filter((e) => bound.has(e.id)).map((e) => e.id));
@@ -248,7 +312,7 @@ export function schedule(input: ScheduleInput): Schedule {
   };
   for (const v of draft) reader(v.scope, v.phase, v.refs);
   for (const s of sinks) reader(s.scope, s.phase, s.refs);
-  const final = draft.map((v) => ({ ...v, stored: stored.has(v.node.id) }));
+  const final = draft.map((v) => ({ ...v, stored: stored.has(v.node.id), ...(into.has(v.node.id) ? { into: into.get(v.node.id)! } : {}) }));
   const byId = new Map(final.map((v) => [v.node.id, v as BoundValue]));
 
   // Group each phase by element count; values keep dependency order inside a group.

@@ -54,13 +54,17 @@ describe('emitWgsl', () => {
   });
 
   it('hoists input projections before the loop and splits GRU steps at U_h (r .* h_prev)', () => {
-    const k = emitWgsl(byName.get('gru')!).kernels;
+    const out = emitWgsl(byName.get('gru')!);
+    const k = out.kernels;
     const scopes = (ds: readonly { scope: string; kind: string }[]) => ds.map((d) => `${d.scope}:${d.kind}`).join(' ');
     // W_z x, W_h x, W_r x as GEMMs over all steps; the recurrent products fused with the gates in the loop.
     expect(scopes(k.forward.dispatches)).toBe('pre:gemm pre:gemm pre:gemm loop:tile loop:tile');
     // δ of the candidate, then the products through U_h and U_z, then U_r: three phases; dx after the loop
-    // from three GEMMs (W_rᵀ, W_hᵀ, W_zᵀ) and their sum.
-    expect(scopes(k.backward.dispatches)).toBe('loop:tile loop:tile loop:tile post:gemm post:gemm post:gemm post:elementwise');
+    // from three GEMMs (W_rᵀ, W_hᵀ, W_zᵀ) that write straight into dxs: the first assigns, the others add.
+    expect(scopes(k.backward.dispatches)).toBe('loop:tile loop:tile loop:tile post:gemm post:gemm post:gemm');
+    const dxStores = [...out.shaders.backward!.matchAll(/\n {2}dxs_\[[^\n]*\] (\+?=) v_;/g)].map((m) => m[1]);
+    expect(dxStores).toEqual(['=', '+=', '+=']);
+    expect(out.shaders.backward).not.toMatch(/BW_W_[a-z]T_/);
     expect(k.backward.reductions.map((r) => `${r.param}:${r.kind}`)).toEqual(
       ['W_z', 'W_r', 'W_h', 'U_z', 'U_r', 'U_h'].map((p) => `${p}:gemm`).concat(['b_z', 'b_r', 'b_h'].map((p) => `${p}:sum`)),
     );
@@ -74,6 +78,24 @@ describe('emitWgsl', () => {
 
   it('needs no more storage buffers per stage than WebGPU grants by default', () => {
     for (const { cell } of cells) expect(emitWgsl(cell).kernels.requiredLimits.maxStorageBuffersPerShaderStage).toBeLessThanOrEqual(8);
+  });
+
+  it("keeps every entry point's workgroup memory within WebGPU's default 16 KiB", () => {
+    const bytes = { 'f32': 4, 'vec4<f32>': 16 } as Record<string, number>;
+    let entries = 0;
+    const names = new Set<string>();
+    for (const { cell } of cells)
+      for (const shader of Object.values(emitWgsl(cell).shaders)) {
+        const shared = [...shader.matchAll(/var<workgroup> (\w+): array<(f32|vec4<f32>), (\d+)>;/g)].map((m) => ({ name: m[1]!, size: bytes[m[2]!]! * Number(m[3]) }));
+        for (const s of shared) names.add(s.name);
+        for (const m of shader.matchAll(/@compute[^\n]*\nfn (\w+)\([^]*?\n}\n/g)) {
+          const used = shared.filter((s) => new RegExp(`\\b${s.name}\\[`).test(m[0]));
+          expect(used.reduce((n, s) => n + s.size, 0), m[1]).toBeLessThanOrEqual(16384);
+          entries++;
+        }
+      }
+    expect([...names].sort()).toEqual(['gemm_a_', 'gemm_b_', 'tile_m_', 'tile_v_']);
+    expect(entries).toBeGreaterThan(cells.length * 4);
   });
 
   it('imports the runtime as generated/wgsl/<cell>.ts would, or as told', () => {
