@@ -11,8 +11,8 @@ import { polyEval } from '../src/ir/poly.js';
 import type { Column, Row } from './report.js';
 import { formatMarkdown, writeReport } from './report.js';
 import { measureRoofline } from './roofline.js';
-import { heapGrowthPerCall, median, timeIt, timeItAsync, warmUntilStable } from './stats.js';
-import { type GemmShape, kernelProducts, loadWasmGemm, replayGflops, wasmGemmGflops } from './wasm-gemm.js';
+import { heapGrowthPerCall, interleave, type InterleaveOptions, median, ratio } from './stats.js';
+import { gemmCall, type GemmShape, kernelProducts, loadWasmGemm, replayCall, wasmGemmGflops } from './wasm-gemm.js';
 import { ortMatMulGflops } from './peers/ort-matmul.js';
 import { measureTfjs, type SeqShape, TFJS_SHAPES } from './peers/tfjs.js';
 
@@ -20,8 +20,16 @@ type Cell = 'rnn-tanh' | 'gru' | 'gru-reset-after' | 'lstm';
 const quick = process.argv.includes('--quick');
 const CELLS: Cell[] = quick ? ['gru', 'lstm'] : ['rnn-tanh', 'gru', 'gru-reset-after', 'lstm'];
 const shapes: readonly SeqShape[] = quick ? TFJS_SHAPES.slice(0, 2) : TFJS_SHAPES;
-const timing = quick ? { warmupMs: 50, budgetMs: 250, minSamples: 3 } : { warmupMs: 300, budgetMs: 1500, minSamples: 5 };
-const stable = { maxMs: quick ? 1500 : 5000 };
+/**
+ * cellgen and ORT: each path warmed up until its time per call is stable (capped), then timed in
+ * alternating rounds (forward: f32, wasm, ORT; forward+backward: f32, wasm) until the time budget
+ * is spent, at least minRounds; times are medians over rounds, ratios medians of per-round ratios.
+ */
+const budget: InterleaveOptions = quick
+  ? { warm: { maxMs: 1500 }, minSampleMs: 10, minRounds: 3, maxRounds: 9, budgetMs: 1200 }
+  : { warm: { maxMs: 4000 }, minSampleMs: 20, minRounds: 5, maxRounds: 15, budgetMs: 4000 };
+/** TF.js: samples within the budget (one sample per path where a call is longer). */
+const tfjsTiming = quick ? { warmupMs: 0, budgetMs: 250, minSamples: 3 } : { warmupMs: 0, budgetMs: 1000, minSamples: 1 };
 
 interface Fns {
   forward: (s: object, p: object, x: object, o: object) => { states: Record<string, Float32Array>; tape: unknown };
@@ -33,10 +41,15 @@ interface KernelMod {
   paramShapes: (s: object) => Record<string, number[]>;
 }
 
-/** Median of three rounds' medians, after warming up until stable: one disturbed round cannot skew a row. */
-async function rounds(fn: () => unknown): Promise<number> {
-  await warmUntilStable(fn, stable);
-  return median([0, 1, 2].map(() => timeIt(fn, timing).medianMs));
+/** An ONNX Runtime session for the cell's operator, one thread, its weights baked in as initializers. */
+async function ortForward(cell: Cell, sh: SeqShape, params: Record<string, Float32Array>, x: Float32Array): Promise<{ run: () => Promise<void>; release: () => Promise<void> }> {
+  const P64 = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Float64Array.from(v)]));
+  const w = cellToOnnx(cell as CellName, [P64], { hidden: sh.hidden, input: sh.input });
+  const { op, attrs } = onnxOpForCell(cell as CellName);
+  const m = buildRnnModel(op, { X: { dims: [sh.T, sh.batch, sh.input], data: x }, W: w.W, R: w.R, B: w.B }, { hiddenSize: sh.hidden, ...attrs }, { initializers: ['W', 'R', 'B'] });
+  const session = await createSession(m.bytes);
+  const feeds = toOrtFeeds(m.feeds) as Record<string, Tensor>;
+  return { run: async () => { await session.run(feeds); }, release: () => session.release() };
 }
 
 async function main(): Promise<void> {
@@ -50,9 +63,11 @@ async function main(): Promise<void> {
   });
   const plainJs = roof.roofline.f32.best;
   const wg = loadWasmGemm();
-  const gt = { warmupMs: 100, budgetMs: quick ? 200 : 600, minSamples: 5, minSampleMs: 5 };
+  const gt = { warmupMs: 100, budgetMs: quick ? 200 : 400, minSamples: 5, minSampleMs: 5 };
   const wasmShapes: GemmShape[] = [{ op: 'NN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 512, N: 768, K: 256 }, { op: 'TN', M: 256, N: 256, K: 256 }, { op: 'NN', M: 16, N: 768, K: 256 }, { op: 'P', M: 256, N: 256, K: 256 }, { op: 'P', M: 512, N: 768, K: 256 }, { op: 'P', M: 16, N: 768, K: 256 }];
-  const wasmPeak = Math.max(...wasmShapes.map((sh) => wasmGemmGflops(wg, sh, gt)));
+  const peaks = wasmShapes.map((sh) => wasmGemmGflops(wg, sh, gt));
+  const wasmPeak = Math.max(...peaks);
+  const peakShape = wasmShapes[peaks.indexOf(wasmPeak)]!;
   const ortMatMul = await ortMatMulGflops(256, 256, 256, gt);
   const refs = [
     { name: 'plain-JS GEMM peak (TS kernels\' GEMM)', gflops: plainJs },
@@ -73,57 +88,51 @@ async function main(): Promise<void> {
       const x = Float32Array.from(rng.array(sh.T * sh.batch * sh.input));
       const dh = Float32Array.from(rng.array(sh.T * sh.batch * sh.hidden));
       const opts = { steps: sh.T, batch: sh.batch };
-      const t: Record<string, { f: number; fb: number }> = {};
-      for (const k of ['f32', 'wasm'] as const) {
-        const K = mod[k];
-        const fwd = () => K.forward(sizes, params, { x }, opts);
-        t[k] = { f: await rounds(fwd), fb: await rounds(() => K.backward(fwd().tape, { h: dh })) };
-      }
+      const f32F = () => mod.f32.forward(sizes, params, { x }, opts);
+      const wasmF = () => mod.wasm.forward(sizes, params, { x }, opts);
+      const ort = await ortForward(cell, sh, params, x);
+      const fw = await interleave({ f32: f32F, wasm: wasmF, ort: ort.run }, budget);
+      await ort.release();
+      const fb = await interleave({ f32: () => mod.f32.backward(f32F().tape, { h: dh }), wasm: () => mod.wasm.backward(wasmF().tape, { h: dh }) }, budget);
+      const t = { f32: { f: median(fw.f32), fb: median(fb.f32) }, wasm: { f: median(fw.wasm), fb: median(fb.wasm) } };
       if (mod.wasm.backend() !== 'simd') throw new Error('the wasm kernels fell back to f32: no WebAssembly SIMD here');
       const perStep = sh.T * sh.batch;
       const flopsF = perStep * polyEval(c.cost.forward.total, sizes);
       // Matrix phases: the wasm kernels' own products (from their schedule) replayed through the same GEMM.
-      const phase = replayGflops(wg, kernelProducts(c, sizes, sh.T, sh.batch), { ...timing, minSampleMs: 5 });
+      // Timed in alternating rounds with the peak's shape, so that the ratio is not skewed by a change of load.
+      const peakRun = gemmCall(wg, peakShape);
+      const replay = replayCall(wg, kernelProducts(c, sizes, sh.T, sh.batch), 4 * 2 ** 22);
+      const pr = await interleave({ phases: replay.fn, peak: peakRun.fn }, { ...budget, warm: { maxMs: 1000 }, budgetMs: quick ? 500 : 1000 });
+      const phase = replay.flops / median(pr.phases) / 1e6;
+      const phaseVsPeak = ratio(pr.peak, pr.phases) * replay.flops / peakRun.flops;
       // Heap growth per call must not depend on the number of steps: nothing is allocated in the time loop.
       const shortOpts = { steps: Math.max(2, sh.T >> 2), batch: sh.batch };
       const fbW = (o: typeof opts, xs: Float32Array, d: Float32Array) => () => mod.wasm.backward(mod.wasm.forward(sizes, params, { x: xs }, o).tape, { h: d });
-      const heapLong = heapGrowthPerCall(fbW(opts, x, dh), { calls: quick ? 10 : 30 });
-      const heapShort = heapGrowthPerCall(fbW(shortOpts, x.subarray(0, shortOpts.steps * sh.batch * sh.input), dh.subarray(0, shortOpts.steps * sh.batch * sh.hidden)), { calls: quick ? 10 : 30 });
+      const calls = Math.max(3, Math.min(quick ? 10 : 30, Math.ceil(300 / t.wasm.fb)));
+      const heapLong = heapGrowthPerCall(fbW(opts, x, dh), { calls, warmupCalls: calls });
+      const heapShort = heapGrowthPerCall(fbW(shortOpts, x.subarray(0, shortOpts.steps * sh.batch * sh.input), dh.subarray(0, shortOpts.steps * sh.batch * sh.hidden)), { calls, warmupCalls: calls });
       const heapPerStep = (heapLong.bytesPerCall - heapShort.bytesPerCall) / (sh.T - shortOpts.steps);
 
       const peers: Record<string, { f?: number; fb?: number }> = {};
       for (const backend of quick ? (['wasm'] as const) : (['cpu', 'wasm'] as const)) {
         try {
-          const r = await measureTfjs(cell, sh, backend, { timing: { ...timing, minSamples: 3 }, forwardOnly: quick, warmMaxMs: quick ? 3000 : 20000 });
+          const r = await measureTfjs(cell, sh, backend, { timing: tfjsTiming, forwardOnly: quick, warmMaxMs: quick ? 3000 : 6000 });
           peers[`tfjs-${backend}`] = { f: r.forwardMs, fb: Number.isNaN(r.gradMs) ? undefined : r.gradMs };
         } catch (e) {
           console.error(`tfjs ${backend} ${cell}: ${(e as Error).message}`);
         }
       }
-      // ONNX Runtime, one thread: the same operator, forward only, its weights baked in as initializers.
-      const P64 = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Float64Array.from(v)]));
-      const w = cellToOnnx(cell as CellName, [P64], { hidden: sh.hidden, input: sh.input });
-      const { op, attrs } = onnxOpForCell(cell as CellName);
-      const m = buildRnnModel(op, { X: { dims: [sh.T, sh.batch, sh.input], data: x }, W: w.W, R: w.R, B: w.B }, { hiddenSize: sh.hidden, ...attrs }, { initializers: ['W', 'R', 'B'] });
-      const session = await createSession(m.bytes);
-      const feeds = toOrtFeeds(m.feeds) as Record<string, Tensor>;
-      const ortRun = async () => { await session.run(feeds); };
-      await warmUntilStable(ortRun, stable);
-      const ortRounds: number[] = [];
-      for (let r = 0; r < 3; r++) ortRounds.push((await timeItAsync(ortRun, { ...timing, minSampleMs: 5 })).medianMs);
-      const ort = median(ortRounds);
-      await session.release();
 
       rows.push({
         cell, T: sh.T, batch: sh.batch, hidden: sh.hidden,
-        'f32 fwd ms': t.f32!.f, 'wasm fwd ms': t.wasm!.f, 'wasm/f32 fwd': t.f32!.f / t.wasm!.f,
-        'f32 fwd+bwd ms': t.f32!.fb, 'wasm fwd+bwd ms': t.wasm!.fb, 'wasm/f32 fwd+bwd': t.f32!.fb / t.wasm!.fb,
-        'wasm fwd GFLOP/s': flopsF / t.wasm!.f / 1e6,
-        'matrix phases GFLOP/s': phase, 'matrix phases / WASM-SIMD peak': phase / wasmPeak,
+        'f32 fwd ms': t.f32.f, 'wasm fwd ms': t.wasm.f, 'wasm/f32 fwd': ratio(fw.f32, fw.wasm),
+        'f32 fwd+bwd ms': t.f32.fb, 'wasm fwd+bwd ms': t.wasm.fb, 'wasm/f32 fwd+bwd': ratio(fb.f32, fb.wasm),
+        'wasm fwd GFLOP/s': flopsF / t.wasm.f / 1e6,
+        'matrix phases GFLOP/s': phase, 'matrix phases / WASM-SIMD peak': phaseVsPeak,
         'tfjs-cpu fwd ms': peers['tfjs-cpu']?.f, 'tfjs-cpu fwd+grad ms': peers['tfjs-cpu']?.fb,
         'tfjs-wasm fwd ms': peers['tfjs-wasm']?.f, 'tfjs-wasm fwd+grad ms': peers['tfjs-wasm']?.fb,
-        'tfjs-wasm fwd / ours': (peers['tfjs-wasm']?.f ?? NaN) / t.wasm!.f,
-        'ort fwd ms': ort, 'ORT time / ours (fwd)': ort / t.wasm!.f,
+        'tfjs-wasm fwd / ours': (peers['tfjs-wasm']?.f ?? NaN) / t.wasm.f,
+        'ort fwd ms': median(fw.ort), 'ORT time / ours (fwd)': ratio(fw.ort, fw.wasm), rounds: `${fw.wasm.length}/${fb.wasm.length}`,
         'heap B/extra step': heapPerStep,
       });
       console.error(`${cell} ${JSON.stringify(sh)} done`);
@@ -145,12 +154,13 @@ const SHOWN: Column[] = [
   { key: 'wasm fwd+bwd ms', title: 'wasm fwd+bwd ms', digits: 2 }, { key: 'wasm/f32 fwd+bwd', title: 'wasm / f32 fwd+bwd', digits: 1 },
   { key: 'tfjs-wasm fwd+grad ms', title: 'TF.js wasm fwd+grad ms', digits: 1 },
   { key: 'matrix phases / WASM-SIMD peak', title: 'matrix phases / WASM-SIMD peak', digits: 2 }, { key: 'heap B/extra step', title: 'heap B per extra step', digits: 0 },
+  { key: 'rounds', title: 'rounds (fwd/fwd+bwd)' },
 ];
 
 /** Writes bench/results.md and the README's table from the rows. */
 function publish(rows: readonly Row[], title: string, refs: readonly Row[] = []): void {
   const refTable = refs.length ? `\n\n${formatMarkdown(refs)}` : '';
-  const md = `${formatMarkdown(rows, SHOWN)}${refTable}\n\n${title}. cellgen rows: median of three rounds, each path first warmed up until its time per call is stable; TF.js: warmed up the same way (at least 100 calls at batch 1), median of one round. Run with \`npm run bench\` (node ${process.version}; \`npm run bench -- --quick\` for two cells, two shapes and the TF.js wasm forward only); ratios are measured in the same run. "wasm": the WebAssembly SIMD kernels (\`wasm\` export), "f32": the TypeScript kernels. TF.js peers: tf.layers on the cpu and wasm backends (gru-reset-after as tf ops, since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only, weights as initializers. "matrix phases" replays the wasm kernels' own matrix products (from their schedule) through the same WebAssembly GEMM; the references table gives the peaks measured in the run, "roofline" marks the highest. "heap B per extra step": JS-heap growth per added time step (0: the time loop allocates nothing). All columns are in bench/results.json.\n`;
+  const md = `${formatMarkdown(rows, SHOWN)}${refTable}\n\n${title}. cellgen and ORT: each path first warmed up until its time per call is stable (at most ${budget.warm.maxMs! / 1000} s), then timed in alternating rounds (forward: f32, wasm, ORT; forward+backward: f32, wasm), at least ${budget.minRounds} rounds and then until ${budget.budgetMs / 1000} s are spent; times are medians over the rounds, ratios medians of the per-round ratios. TF.js: warmed up the same way (at least 100 calls at batch 1, at most ${quick ? 3 : 6} s; one call where a single call takes longer), then the median of the samples taken in ${tfjsTiming.budgetMs / 1000} s (a single sample where a call takes longer). Run with \`npm run bench\` (node ${process.version}; \`npm run bench -- --quick\` for two cells, two shapes and the TF.js wasm forward only); ratios are measured in the same run. "wasm": the WebAssembly SIMD kernels (\`wasm\` export), "f32": the TypeScript kernels. TF.js peers: tf.layers on the cpu and wasm backends (gru-reset-after as tf ops, since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only, weights as initializers. "matrix phases" replays the wasm kernels' own matrix products (from their schedule) through the same WebAssembly GEMM; the references table gives the peaks measured in the run, "roofline" marks the highest. "heap B per extra step": JS-heap growth per added time step (0: the time loop allocates nothing). All columns are in bench/results.json.\n`;
   writeFileSync('bench/results.md', md);
   const readme = readFileSync('README.md', 'utf8');
   const start = '<!-- bench:start -->', end = '<!-- bench:end -->';

@@ -112,25 +112,82 @@ export interface StableOptions {
   maxMs?: number;
 }
 
+/** Calls fn, awaiting it only when it returns a promise (no microtask hop for synchronous kernels). */
+async function call(fn: () => unknown): Promise<void> {
+  const r = fn();
+  if (r instanceof Promise) await r;
+}
+
 /**
  * Warms a function up until its time per call is stable: JIT tiers, caches, lazily compiled kernels
- * (TF.js at batch 1 needs on the order of 100 calls). Returns the calls made.
+ * (TF.js at batch 1 needs on the order of 100 calls). Windows hold fewer calls for slow functions
+ * (at least 2, about 100 ms), and warming stops after maxMs, checked after every call. Returns the calls made.
  */
 export async function warmUntilStable(fn: () => unknown, opts: StableOptions = {}): Promise<number> {
   const { minCalls = 20, window = 10, tolerance = 0.05, maxMs = 5000 } = opts;
   const t0 = performance.now();
-  let calls = 0;
+  let t = performance.now();
+  await call(fn);
+  const first = performance.now() - t;
+  if (first > maxMs) return 1; // one call longer than the cap: its own JIT warm-up happened inside it
+  const w = Math.max(2, Math.min(window, Math.ceil(100 / Math.max(first, 1e-3))));
+  const need = Math.max(2 * w, Math.min(minCalls, Math.ceil(maxMs / Math.max(first, 1e-3))));
+  let calls = 1;
   let prev = Infinity;
   for (;;) {
     const times: number[] = [];
-    for (let i = 0; i < window; i++) {
-      const t = performance.now();
-      await fn();
+    for (let i = 0; i < w; i++) {
+      t = performance.now();
+      await call(fn);
       times.push(performance.now() - t);
+      calls++;
+      if (performance.now() - t0 > maxMs) return calls;
     }
-    calls += window;
     const m = median(times);
-    if ((calls >= minCalls && Math.abs(m - prev) <= tolerance * prev) || performance.now() - t0 > maxMs) return calls;
+    if (calls >= need && Math.abs(m - prev) <= tolerance * prev) return calls;
     prev = m;
   }
+}
+
+export interface InterleaveOptions {
+  /** warm-up of each function before the rounds */
+  warm: StableOptions;
+  /** calls per sample so that one sample lasts at least this long (one call when a call is longer) */
+  minSampleMs: number;
+  minRounds: number;
+  maxRounds: number;
+  /** no new round once the rounds have taken this long (after minRounds) */
+  budgetMs: number;
+}
+
+/**
+ * Times several functions in alternating rounds, one sample of each per round, so that a change of
+ * load on the machine hits all of them alike: ratios are taken round by round. Each function is
+ * first warmed up until its time per call is stable. Returns ms per call, per function and round.
+ */
+export async function interleave<K extends string>(fns: Record<K, () => unknown>, o: InterleaveOptions): Promise<Record<K, number[]>> {
+  const keys = Object.keys(fns) as K[];
+  const calls = {} as Record<K, number>;
+  const out = {} as Record<K, number[]>;
+  for (const k of keys) {
+    await warmUntilStable(fns[k], o.warm);
+    const t = performance.now();
+    await call(fns[k]);
+    calls[k] = Math.max(1, Math.ceil(o.minSampleMs / Math.max(performance.now() - t, 1e-3)));
+    out[k] = [];
+  }
+  const t0 = performance.now();
+  for (let r = 0; r < o.maxRounds && (r < o.minRounds || performance.now() - t0 < o.budgetMs); r++) {
+    for (const k of keys) {
+      const t = performance.now();
+      for (let i = 0; i < calls[k]; i++) await call(fns[k]);
+      out[k].push((performance.now() - t) / calls[k]);
+    }
+  }
+  return out;
+}
+
+/** Median over rounds of a / b (both per round, from interleave). */
+export function ratio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((x, i) => x / b[i]!));
 }

@@ -4,11 +4,11 @@ import binaryen from 'binaryen';
 import type { CompiledCell } from '../src/derive/compile.js';
 import { emitTsModule } from '../src/emit/ts/module.js';
 import type { IntX, Op } from '../src/emit/ts/program.js';
-import { addGemm, addGemmPanel, addPanels } from '../src/emit/wasm/gemm.js';
+import { addGemm, addGemmNT, addGemmPanel, addPanels } from '../src/emit/wasm/gemm.js';
 import { timeIt, type TimingOptions } from './stats.js';
 
 type Gemm = (M: number, N: number, K: number, a: number, sai: number, sak: number, b: number, ldb: number, c: number, ldc: number, acc: number) => void;
-type GemmPanel = (M: number, N: number, K: number, a: number, lda: number, b: number, c: number, ldc: number, acc: number) => void;
+type GemmPanel = (M: number, N: number, K: number, a: number, lda: number, b: number, c: number, ldc: number, acc: number, bt: number, ldbt: number) => void;
 
 export interface WasmGemm {
   gemm: Gemm;
@@ -25,6 +25,7 @@ export function loadWasmGemm(): WasmGemm {
   m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt);
   m.setMemory(1, 65536, 'memory');
   addGemm(m);
+  addGemmNT(m);
   addPanels(m);
   addGemmPanel(m);
   if (!m.validate()) throw new Error('gemm module does not validate');
@@ -42,23 +43,31 @@ export function loadWasmGemm(): WasmGemm {
   };
 }
 
-/** NN, TN: the general GEMM (A read through strides); P: A times packed weights (panels). */
-export interface GemmShape { op: 'NN' | 'TN' | 'P'; M: number; N: number; K: number }
+/**
+ * NN, TN: the general GEMM (A read through strides); P: A times packed weights (W x: panels, and the
+ * rows after the 4-row blocks as dot products with W's rows); PB: panels only (δ W in the backward).
+ */
+export interface GemmShape { op: 'NN' | 'TN' | 'P' | 'PB'; M: number; N: number; K: number }
 
 function run(w: WasmGemm, s: GemmShape, a: number, b: number, c: number): void {
-  if (s.op === 'P') w.gemmPanel(s.M, s.N, s.K, a, s.K, b, c, s.N, 0);
+  if (s.op === 'P' || s.op === 'PB') w.gemmPanel(s.M, s.N, s.K, a, s.K, b, c, s.N, 0, s.op === 'P' ? b : 0, s.K);
   else w.gemm(s.M, s.N, s.K, a, s.op === 'NN' ? s.K : 1, s.op === 'NN' ? 1 : s.M, b, s.N, c, s.N, 0);
 }
 
-/** GFLOP/s of one product shape, operands at the start of memory. */
-export function wasmGemmGflops(w: WasmGemm, s: GemmShape, timing: TimingOptions): number {
+/** One product shape as a function to time (operands at the start of memory), and its flops per call. */
+export function gemmCall(w: WasmGemm, s: GemmShape): { fn: () => void; flops: number } {
   const a = 0, b = 4 * s.M * s.K, c = b + 4 * s.K * (s.N + 8);
   w.reserve(c + 4 * s.M * s.N);
   const A = w.view(a, s.M * s.K), B = w.view(b, s.K * (s.N + 8));
   for (let i = 0; i < A.length; i++) A[i] = Math.random() - 0.5;
   for (let i = 0; i < B.length; i++) B[i] = Math.random() - 0.5;
-  const ms = timeIt(() => run(w, s, a, b, c), timing).medianMs;
-  return (2 * s.M * s.N * s.K) / ms / 1e6;
+  return { fn: () => run(w, s, a, b, c), flops: 2 * s.M * s.N * s.K };
+}
+
+/** GFLOP/s of one product shape, operands at the start of memory. */
+export function wasmGemmGflops(w: WasmGemm, s: GemmShape, timing: TimingOptions): number {
+  const { fn, flops } = gemmCall(w, s);
+  return flops / timeIt(fn, timing).medianMs / 1e6;
 }
 
 export interface KernelProduct extends GemmShape { times: number }
@@ -69,8 +78,8 @@ export function kernelProducts(c: CompiledCell, sizes: Record<string, number>, s
   const val = (x: IntX): number => x.reduce((s, m) => s + m.k * m.syms.reduce((q, y) => q * (y === '@steps' ? steps : y === '@batch' ? batch : y === '@step' ? 0 : sizes[y.slice(1)]!), 1), 0);
   const out: KernelProduct[] = [];
   const add = (ops: readonly Op[], times: number) => {
-    // as src/emit/wasm/module.ts runs them: W x with packed weights through panels, the rest through the general GEMM
-    for (const o of ops) if (o.kind === 'gemm') out.push({ op: o.form === 'TN' ? 'TN' : o.form === 'NT' && p.packed.includes(o.b.buf) ? 'P' : 'NN', M: val(o.M), N: val(o.N), K: val(o.K), times });
+    // as src/emit/wasm/module.ts runs them: products with packed weights (W x, δ W) through panels, the rest through the general GEMM
+    for (const o of ops) if (o.kind === 'gemm') out.push({ op: o.form === 'TN' ? 'TN' : p.packed.includes(o.b.buf) && !o.b.off.length ? (o.form === 'NT' ? 'P' : 'PB') : 'NN', M: val(o.M), N: val(o.N), K: val(o.K), times });
   };
   add(p.fwdPre, 1);
   add(p.fwdStep, steps);
@@ -79,15 +88,20 @@ export function kernelProducts(c: CompiledCell, sizes: Record<string, number>, s
   return out;
 }
 
-/** GFLOP/s of the kernels' products replayed alone through the same GEMM (each shape as often as a call runs it). */
-export function replayGflops(w: WasmGemm, products: readonly KernelProduct[], timing: TimingOptions): number {
+/**
+ * The kernels' products replayed alone through the same GEMM (each shape as often as a call runs
+ * it), as a function to time, and its flops per call. Operands live after `base` bytes.
+ */
+export function replayCall(w: WasmGemm, products: readonly KernelProduct[], base: number): { fn: () => void; flops: number } {
   const maxA = Math.max(...products.map((s) => s.M * s.K)), maxB = Math.max(...products.map((s) => s.K * (s.N + 8))), maxC = Math.max(...products.map((s) => s.M * s.N));
-  const a = 0, b = 4 * maxA, c = b + 4 * maxB;
+  const a = base, b = a + 4 * maxA, c = b + 4 * maxB;
   w.reserve(c + 4 * maxC);
-  w.view(0, maxA + maxB).forEach((_, i, arr) => (arr[i] = Math.sin(i)));
+  w.view(a, maxA + maxB).forEach((_, i, arr) => (arr[i] = Math.sin(i)));
   const flops = products.reduce((s, p) => s + 2 * p.M * p.N * p.K * p.times, 0);
-  const ms = timeIt(() => {
-    for (const s of products) for (let r = 0; r < s.times; r++) run(w, s, a, b, c);
-  }, timing).medianMs;
-  return flops / ms / 1e6;
+  return {
+    fn: () => {
+      for (const s of products) for (let r = 0; r < s.times; r++) run(w, s, a, b, c);
+    },
+    flops,
+  };
 }

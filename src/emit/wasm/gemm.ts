@@ -118,52 +118,74 @@ export function addPack(m: binaryen.Module): void {
 
 /**
  * gemmNT(M, N, K, a, lda, b, ldb, c, ldc, acc): C[i][j] (+)= Σ_k A[i][k] B[j][k], as dot products along
- * k, 4 columns at a time (for products with a parameter read row-wise, W v with W unpacked).
+ * k: 8 columns at a time (8 f32x4 accumulators, one load of A per 8 of B), then 4 and 1; the
+ * accumulators of 4 columns are summed across lanes by a 4 × 4 transpose into one f32x4. Used for
+ * products with a parameter read row-wise, and for the rows of a matrix-vector product (batch < 4),
+ * where it reads each weight once, contiguously.
  */
 export function addGemmNT(m: binaryen.Module): void {
   const P = ['M', 'N', 'K', 'a', 'lda', 'b', 'ldb', 'c', 'ldc', 'acc'] as const;
   const f = new FnBuilder(m, P.map((p) => [p, i32] as const));
   const g = (n: string) => f.get(n);
-  const i = f.local('i', i32), j = f.local('j', i32), k = f.local('k', i32), pa = f.local('pa', i32), av = f.local('av', v128);
-  const pb = [0, 1, 2, 3].map((q) => f.local(`pb${q}`, i32));
-  const acc = [0, 1, 2, 3].map((q) => f.local(`s${q}`, v128));
-  const sum4 = (q: number) => {
+  const i = f.local('i', i32), j = f.local('j', i32), k = f.local('k', i32), pa = f.local('pa', i32), av = f.local('av', v128), ldb4 = f.local('ldb4', i32);
+  const pb = f.local('pb', i32);
+  const acc = Array.from({ length: 8 }, (_, q) => f.local(`s${q}`, v128));
+  const t = [0, 1].map((q) => f.local(`t${q}`, v128));
+  const shuf = (x: X, y: X, lanes: number[]) => m.i8x16.shuffle(x, y, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  /** [Σ acc[q0], Σ acc[q0+1], Σ acc[q0+2], Σ acc[q0+3]] (lane sums of four accumulators). */
+  const sum4x4 = (q0: number): X => m.block(null, [
+    f.set(t[0]!, m.f32x4.add(shuf(f.get(acc[q0]!), f.get(acc[q0 + 1]!), [0, 4, 1, 5]), shuf(f.get(acc[q0]!), f.get(acc[q0 + 1]!), [2, 6, 3, 7]))),
+    f.set(t[1]!, m.f32x4.add(shuf(f.get(acc[q0 + 2]!), f.get(acc[q0 + 3]!), [0, 4, 1, 5]), shuf(f.get(acc[q0 + 2]!), f.get(acc[q0 + 3]!), [2, 6, 3, 7]))),
+    m.f32x4.add(shuf(f.get(t[0]!), f.get(t[1]!), [0, 1, 4, 5]), shuf(f.get(t[0]!), f.get(t[1]!), [2, 3, 6, 7])),
+  ], v128);
+  const sum1 = (q: number) => {
     const l = (n: number) => m.f32x4.extract_lane(f.get(acc[q]!), n);
     return m.f32.add(m.f32.add(l(0), l(1)), m.f32.add(l(2), l(3)));
   };
   const cAt = (jj: X) => f.iadd(g('c'), m.i32.shl(f.iadd(f.imul(g(i), g('ldc')), jj), f.c(2)));
-  /** w columns (1 or 4) of row i: vector part over k, then single-k tail. */
+  /** w columns (1, 4 or 8) of row i: vector part over k, then single-k tail. */
   const cols = (w: number): X => {
-    const body: X[] = [f.set(pa, f.iadd(g('a'), m.i32.shl(f.imul(g(i), g('lda')), f.c(2))))];
-    for (let q = 0; q < w; q++) {
-      body.push(f.set(pb[q]!, f.iadd(g('b'), m.i32.shl(f.imul(f.iadd(g(j), f.c(q)), g('ldb')), f.c(2)))));
-      body.push(f.set(acc[q]!, m.v128.const(new Uint8Array(16))));
-    }
+    const body: X[] = [
+      f.set(pa, f.iadd(g('a'), m.i32.shl(f.imul(g(i), g('lda')), f.c(2)))),
+      f.set(pb, f.iadd(g('b'), f.imul(g(j), g(ldb4)))),
+      ...acc.slice(0, w).map((x) => f.set(x, m.v128.const(new Uint8Array(16)))),
+    ];
     const step = (lane: boolean): X[] => {
       const ld = (p: X) => (lane ? m.v128.load32_zero(0, 4, p) : m.v128.load(0, 4, p));
       const kk = () => m.i32.shl(g(k), f.c(2));
+      const row = (q: number) => (q === 0 ? f.iadd(g(pb), kk()) : f.iadd(g(pb), f.imul(g(ldb4), f.c(q)), kk()));
       const out: X[] = [f.set(av, ld(f.iadd(g(pa), kk())))];
-      for (let q = 0; q < w; q++) out.push(f.set(acc[q]!, m.f32x4.add(f.get(acc[q]!), m.f32x4.mul(f.get(av), ld(f.iadd(g(pb[q]!), kk()))))));
+      for (let q = 0; q < w; q++) out.push(f.set(acc[q]!, m.f32x4.add(f.get(acc[q]!), m.f32x4.mul(f.get(av), ld(row(q))))));
       return out;
     };
     body.push(f.forLoop(k, f.c(0), m.i32.le_s(f.iadd(g(k), f.c(4)), g('K')), f.iadd(g(k), f.c(4)), step(false), `nk${w}`));
     body.push(m.block(`nt${w}_out`, [m.loop(`nt${w}_top`, m.block(null, [m.br(`nt${w}_out`, m.i32.ge_s(g(k), g('K'))), ...step(true), f.set(k, f.iadd(g(k), f.c(1))), m.br(`nt${w}_top`)]))]));
-    for (let q = 0; q < w; q++) {
-      const at = () => cAt(f.iadd(g(j), f.c(q)));
-      body.push(m.f32.store(0, 4, at(), m.f32.add(sum4(q), m.select(g('acc'), m.f32.load(0, 4, at()), m.f32.const(0)))));
+    if (w === 1) {
+      const at = () => cAt(g(j));
+      body.push(m.f32.store(0, 4, at(), m.f32.add(sum1(0), m.select(g('acc'), m.f32.load(0, 4, at()), m.f32.const(0)))));
+    } else {
+      for (let q0 = 0; q0 < w; q0 += 4) {
+        const at = () => cAt(f.iadd(g(j), f.c(q0)));
+        body.push(m.v128.store(0, 4, at(), m.f32x4.add(sum4x4(q0), m.select(g('acc'), m.v128.load(0, 4, at()), m.v128.const(new Uint8Array(16))))));
+      }
     }
     return m.block(null, body);
   };
   const loopJ = (w: number): X => m.block(`nj${w}_out`, [m.loop(`nj${w}_top`, m.block(null, [
     m.br(`nj${w}_out`, m.i32.gt_s(f.iadd(g(j), f.c(w)), g('N'))), cols(w), f.set(j, f.iadd(g(j), f.c(w))), m.br(`nj${w}_top`),
   ]))]);
-  f.add(GEMM_NT, f.forLoop(i, f.c(0), m.i32.lt_s(g(i), g('M')), f.iadd(g(i), f.c(1)), [f.set(j, f.c(0)), loopJ(4), loopJ(1)], 'ni'));
+  f.add(GEMM_NT, m.block(null, [
+    f.set(ldb4, m.i32.shl(g('ldb'), f.c(2))),
+    f.forLoop(i, f.c(0), m.i32.lt_s(g(i), g('M')), f.iadd(g(i), f.c(1)), [f.set(j, f.c(0)), loopJ(8), loopJ(4), loopJ(1)], 'ni'),
+  ]));
 }
 
 export const GEMM_PANEL = 'gemmPanel';
 export const PANEL = 'packPanels';
 /** Columns per packed panel. */
 export const PANEL_W = 8;
+/** Bytes of A rows that one band of gemmPanel's rows may hold (with one 8 KiB panel, inside a 32 KiB L1 cache). */
+const BAND_BYTES = 16384;
 
 /**
  * packPanels(src, N, K, dst): the rows of src [N][K] as panels of 8 columns of a [K][N] matrix:
@@ -185,21 +207,59 @@ export function addPanels(m: binaryen.Module): void {
   ], 'pn'));
 }
 
+export const PANEL_KN = 'packPanelsKN';
+
 /**
- * gemmPanel(M, N, K, a, lda, b, c, ldc, acc): C[i][j] (+)= Σ_k A[i][k] B[k][j], with A row-major
- * (leading dimension lda) and B in panels of 8 columns (packPanels). Rows in blocks of 4, panel by
- * panel (a panel stays in L1 cache while every row block passes): 4 × 8 blocks, 8 accumulators.
- * Remaining rows (a matrix-vector product at batch 1) take 4 panels at once: 8 accumulators, so the
- * additions of one k do not wait on those of the previous one. (Unrolling k made V8's code slower.)
+ * packPanelsKN(src, K, N, dst): a row-major [K][N] matrix as panels of 8 columns:
+ * dst[(n >> 3) K 8 + k 8 + (n & 7)] = src[k N + n] (products A W with W packed, as in the backward).
+ * Padding columns are left as they are (zero in a zeroed buffer).
+ */
+export function addPanelsKN(m: binaryen.Module): void {
+  const f = new FnBuilder(m, [['src', i32], ['K', i32], ['N', i32], ['dst', i32]]);
+  const n = f.local('n', i32), k = f.local('k', i32), s = f.local('s', i32), d = f.local('d', i32), kp = f.local('kp', i32);
+  const g = (x: string) => f.get(x);
+  // whole panels: two f32x4 per k; then the last panel's columns one by one
+  const whole = f.forLoop(n, f.c(0), m.i32.le_s(f.iadd(g(n), f.c(PANEL_W)), g('N')), f.iadd(g(n), f.c(PANEL_W)), [
+    f.set(s, f.iadd(g('src'), m.i32.shl(g(n), f.c(2)))),
+    f.set(d, f.iadd(g('dst'), f.imul(m.i32.shr_u(g(n), f.c(3)), g(kp)))),
+    f.forLoop(k, f.c(0), m.i32.lt_s(g(k), g('K')), f.iadd(g(k), f.c(1)), [
+      m.v128.store(0, 4, g(d), m.v128.load(0, 4, g(s))),
+      m.v128.store(16, 4, g(d), m.v128.load(16, 4, g(s))),
+      f.set(s, f.iadd(g(s), m.i32.shl(g('N'), f.c(2)))),
+      f.set(d, f.iadd(g(d), f.c(32))),
+    ], 'kk'),
+  ], 'kn');
+  const edge = f.forLoop(n, g(n), m.i32.lt_s(g(n), g('N')), f.iadd(g(n), f.c(1)), [
+    f.set(s, f.iadd(g('src'), m.i32.shl(g(n), f.c(2)))),
+    f.set(d, f.iadd(g('dst'), f.iadd(f.imul(m.i32.shr_u(g(n), f.c(3)), g(kp)), m.i32.shl(m.i32.and(g(n), f.c(7)), f.c(2))))),
+    f.forLoop(k, f.c(0), m.i32.lt_s(g(k), g('K')), f.iadd(g(k), f.c(1)), [
+      m.f32.store(0, 4, g(d), m.f32.load(0, 4, g(s))),
+      f.set(s, f.iadd(g(s), m.i32.shl(g('N'), f.c(2)))),
+      f.set(d, f.iadd(g(d), f.c(32))),
+    ], 'ke'),
+  ], 'ne');
+  f.add(PANEL_KN, m.block(null, [f.set(kp, m.i32.shl(g('K'), f.c(5))), whole, edge]));
+}
+
+/**
+ * gemmPanel(M, N, K, a, lda, b, c, ldc, acc, bt, ldbt): C[i][j] (+)= Σ_k A[i][k] B[k][j], with A row-major
+ * (leading dimension lda) and B in panels of 8 columns (packPanels); bt, when not 0, is B as rows
+ * [N][K] (leading dimension ldbt) for the rows left after the 4-row blocks. Rows in bands whose A rows fit
+ * in L1 cache with a panel; in a band, panel by panel (the panel stays in L1 while every 4-row block
+ * of the band passes): 4 × 8 blocks, 8 accumulators.
+ * Remaining rows (a matrix-vector product at batch 1) are dot products with B's rows (gemmNT) when
+ * bt is given, else take 4 panels at once: 8 accumulators, so the additions of one k do not wait on
+ * those of the previous one. (Unrolling k made V8's code slower.)
  */
 export function addGemmPanel(m: binaryen.Module): void {
-  const P = ['M', 'N', 'K', 'a', 'lda', 'b', 'c', 'ldc', 'acc'] as const;
+  const P = ['M', 'N', 'K', 'a', 'lda', 'b', 'c', 'ldc', 'acc', 'bt', 'ldbt'] as const;
   const f = new FnBuilder(m, P.map((p) => [p, i32] as const));
   const g = (n: string) => f.get(n);
   const i = f.local('i', i32), j = f.local('j', i32), k = f.local('k', i32), pb0 = f.local('pb0', i32), pb = f.local('pb', i32), lda4 = f.local('lda4', i32), kp = f.local('kp', i32);
   const pa = [0, 1, 2, 3].map((r) => f.local(`pa${r}`, i32));
   const accs = Array.from({ length: 8 }, (_, q) => f.local(`acc${q}`, v128));
   const b0 = f.local('b0', v128), b1 = f.local('b1', v128), s = f.local('s', v128);
+  const m4 = f.local('m4', i32), mc = f.local('mc', i32), i0 = f.local('i0', i32), iEnd = f.local('iEnd', i32);
   const zero = () => m.v128.const(new Uint8Array(16));
   const fadd = (a: X, b: X) => m.f32x4.add(a, b), fmul = (a: X, b: X) => m.f32x4.mul(a, b);
   let label = 0;
@@ -261,14 +321,29 @@ export function addGemmPanel(m: binaryen.Module): void {
   f.add(GEMM_PANEL, m.block(null, [
     f.set(lda4, m.i32.shl(g('lda'), f.c(2))),
     f.set(kp, m.i32.shl(g('K'), f.c(5))),
-    f.set(j, f.c(0)), f.set(pb0, g('b')),
-    loop(() => m.i32.lt_s(g(j), g('N')), [
-      f.set(i, f.c(0)),
-      loop(() => m.i32.le_s(f.iadd(g(i), f.c(4)), g('M')), [block4]),
-      f.set(j, f.iadd(g(j), f.c(PANEL_W))),
-      f.set(pb0, f.iadd(g(pb0), g(kp))),
+    // rows in bands of mc rows (a multiple of 4, A rows of BAND_BYTES); in a band, panel by panel
+    f.set(m4, m.i32.and(g('M'), f.c(~3))),
+    f.set(mc, m.i32.and(m.i32.div_u(f.c(BAND_BYTES / 4), m.select(g('K'), g('K'), f.c(1))), f.c(~3))),
+    f.set(mc, m.select(m.i32.lt_s(g(mc), f.c(4)), f.c(4), g(mc))),
+    f.set(i0, f.c(0)),
+    loop(() => m.i32.lt_s(g(i0), g(m4)), [
+      f.set(iEnd, f.iadd(g(i0), g(mc))),
+      f.set(iEnd, m.select(m.i32.gt_s(g(iEnd), g(m4)), g(m4), g(iEnd))),
+      f.set(j, f.c(0)), f.set(pb0, g('b')),
+      loop(() => m.i32.lt_s(g(j), g('N')), [
+        f.set(i, g(i0)),
+        loop(() => m.i32.lt_s(g(i), g(iEnd)), [block4]),
+        f.set(j, f.iadd(g(j), f.c(PANEL_W))),
+        f.set(pb0, f.iadd(g(pb0), g(kp))),
+      ]),
+      f.set(i0, g(iEnd)),
     ]),
     f.set(i, m.i32.and(g('M'), f.c(~3))),
+    // the remaining rows: dot products with B's rows when given (bt: B as [N][K] rows, leading dimension ldbt)
+    m.if(m.i32.and(m.i32.ne(g('bt'), f.c(0)), m.i32.lt_s(g(i), g('M'))), m.block(null, [
+      m.call(GEMM_NT, [m.i32.sub(g('M'), g(i)), g('N'), g('K'), f.iadd(g('a'), f.imul(g(i), g(lda4))), g('lda'), g('bt'), g('ldbt'), f.iadd(g('c'), m.i32.shl(f.imul(g(i), g('ldc')), f.c(2))), g('ldc'), g('acc')], binaryen.none),
+      f.set(i, g('M')),
+    ])),
     loop(() => m.i32.lt_s(g(i), g('M')), [
       f.set(j, f.c(0)), f.set(pb0, g('b')),
       loop(() => m.i32.le_s(f.iadd(g(j), f.c(4 * PANEL_W)), g('N')), [row(4)]),

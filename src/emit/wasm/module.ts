@@ -8,7 +8,7 @@ import type { Dim } from '../../ir/shape.js';
 import { specIdent } from '../names.js';
 import { addX, dimX, type IntX, mulX, numX, type Op, type PMat, type Program } from '../ts/program.js';
 import { FnBuilder, i32, v128, Vec, type X } from './builder.js';
-import { addGemm, addGemmNT, addGemmPanel, addPack, addPanels, GEMM, GEMM_NT, GEMM_PANEL, PACK, PANEL, PANEL_W } from './gemm.js';
+import { addGemm, addGemmNT, addGemmPanel, addPack, addPanels, addPanelsKN, GEMM, GEMM_NT, GEMM_PANEL, PACK, PANEL, PANEL_KN, PANEL_W } from './gemm.js';
 import { addSame } from './memory.js';
 import { phaseCode } from './phase.js';
 
@@ -20,7 +20,7 @@ export interface WasmModule {
   readonly bytes: Uint8Array;
   readonly forward: WasmKernel;
   readonly backward: WasmKernel;
-  /** Forward-only buffers the printer adds (packed weights as panels of 8 columns), with their lengths. */
+  /** Buffers of the weights the printer adds (packed weights as panels of 8 columns, built by the forward), with their lengths. */
   readonly extraFwd: readonly { name: string; len: IntX }[];
 }
 
@@ -33,6 +33,11 @@ const OPT_PASSES: readonly string[] = [];
  */
 export const tensorSlot = (specName: string): string => specIdent('ts', specName);
 export const transposedName = (packed: string): string => `${packed}:T`;
+/** The packed [rows][width] matrix itself as panels of 8 columns (products δ W in the backward). */
+export const panelsName = (packed: string): string => `${packed}:P`;
+
+/** Value of an integer expression at the given sizes (steps = batch = 1). */
+const evalX = (x: IntX, z: (s: string) => number): number => x.reduce((a, mono) => a + mono.k * mono.syms.reduce((q, s) => q * z(s), 1), 0);
 export const dStateName = (s: string): string => `dStates:${s}`;
 
 /** Builds, validates and optimises the module; the bytes are deterministic for a given program. */
@@ -46,6 +51,7 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
   addSame(m);
   addPanels(m);
   addGemmPanel(m);
+  addPanelsKN(m);
   const defined = new Set<string>();
 
   const sizeSlots = c.spec.sizes.map((s) => `$${s.name}`);
@@ -54,15 +60,26 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
   const fwdHead = [...head, '@packed'];
   const params = c.cell.params.map((x) => tensorSlot(x.name));
   const inputs = c.cell.inputs.map((x) => tensorSlot(x.name));
-  const extraFwd = p.packed.map((name) => {
+  const extraFwd: { name: string; len: IntX }[] = p.packed.map((name) => {
     const b = p.fwdBuffers.find((x) => x.name === name)!;
     const op = p.fwdPre.find((o) => o.kind === 'pack' && o.packed === name) as { width: Dim };
     // [N][K] as panels of 8 columns: N rounded up to a multiple of 8
     return { name: transposedName(name), len: addX(b.len, mulX(numX(PANEL_W - 1), dimX(op.width))) };
   });
+  // [rows][width] as panels of 8 columns: rows (the sum of its pieces' rows) × width rounded up to 8
+  const rowsOf = (pk: string): IntX => p.fwdPre.filter((o) => o.kind === 'pack' && o.packed === pk)
+    .map((o) => (o as { rows: Dim; cols: Dim; transpose: boolean })).map((o) => dimX(o.transpose ? o.cols : o.rows)).reduce((a, b) => addX(a, b), numX(0));
+  const sizeAt = (s: string) => (s.startsWith('$') ? 3 + 2 * c.spec.sizes.findIndex((z) => `$${z.name}` === s) : 1);
+  const panelled = p.packed.filter((pk) => {
+    const b = p.fwdBuffers.find((x) => x.name === pk)!;
+    const op = p.fwdPre.find((o) => o.kind === 'pack' && o.packed === pk) as { width: Dim };
+    // pieces that do not tile the packed rows keep the general GEMM
+    return evalX(b.len, sizeAt) === evalX(rowsOf(pk), sizeAt) * evalX(dimX(op.width), sizeAt);
+  });
+  for (const pk of panelled) extraFwd.push({ name: panelsName(pk), len: addX(p.fwdBuffers.find((x) => x.name === pk)!.len, mulX(numX(PANEL_W - 1), rowsOf(pk))) });
   const fwdSlots = [...fwdHead, ...params, ...inputs, ...p.fwdBuffers.map((b) => b.name), ...extraFwd.map((b) => b.name)];
   const tapeSlots = [...params, ...inputs, ...p.stateSeq.values(), ...p.tapeBufs, ...p.packed];
-  const bwdSlots = [...head, ...tapeSlots, ...p.bwdBuffers.map((b) => b.name), ...c.cell.prev.map((s) => dStateName(s.name))];
+  const bwdSlots = [...head, ...tapeSlots, ...panelled.map(panelsName), ...p.bwdBuffers.map((b) => b.name), ...c.cell.prev.map((s) => dStateName(s.name))];
 
   const kernel = (name: 'forward' | 'backward', slots: readonly string[], pre: readonly Op[], step: readonly Op[], post: readonly Op[], reverse: boolean): void => {
     const f = new FnBuilder(m, [['frame', i32]]);
@@ -109,9 +126,17 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
           }
           if (op.form === 'NT') {
             if (op.b.off.length) throw new Error('invariant: packed weights are read from their start');
-            return m.call(GEMM_PANEL, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), get(transposedName(op.b.buf)), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
+            return m.call(GEMM_PANEL, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), get(transposedName(op.b.buf)), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0), get(op.b.buf), intX(op.b.ld)], binaryen.none);
           }
           const [sai, sak] = op.form === 'NN' ? [intX(op.a.ld), f.c(1)] : [f.c(1), intX(op.a.ld)];
+          if (op.form === 'NN' && panelled.includes(op.b.buf) && !op.b.off.length) {
+            // δ W with W packed: through its panels when the product reads all of it (ld = width, K = rows)
+            const b = p.fwdBuffers.find((x) => x.name === op.b.buf)!;
+            const whole = m.i32.and(m.i32.eq(intX(op.b.ld), intX(op.N)), m.i32.eq(f.imul(intX(op.K), intX(op.N)), intX(b.len)));
+            return m.if(whole,
+              m.call(GEMM_PANEL, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), get(panelsName(op.b.buf)), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0), f.c(0), f.c(0)], binaryen.none),
+              m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), sai, sak, ptr(op.b), intX(op.b.ld), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none));
+          }
           return m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), sai, sak, ptr(op.b), intX(op.b.ld), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
         }
         case 'phase':
@@ -185,7 +210,11 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
         const width = env.dim(op.width);
         const cols = m.i32.div_s(intX(b.len), env.dim(op.width));
         return m.call(PANEL, [get(pk), cols, width, get(transposedName(pk))], binaryen.none);
-      })
+      }).concat(panelled.map((pk) => {
+        const b = p.fwdBuffers.find((x) => x.name === pk)!;
+        const op = pre.find((o) => o.kind === 'pack' && o.packed === pk) as { width: Dim };
+        return m.call(PANEL_KN, [get(pk), m.i32.div_s(intX(b.len), env.dim(op.width)), env.dim(op.width), get(panelsName(pk))], binaryen.none);
+      }))
       : [];
     const packs = pre.filter((o) => o.kind === 'pack').map(opCode);
     const others = pre.filter((o) => o.kind !== 'pack').map(opCode);
