@@ -15,6 +15,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { splitBinaryen } from './binaryen-split.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = join(ROOT, 'dist', 'cli', 'current');
@@ -32,10 +34,28 @@ function tsFiles(dir) {
   return out;
 }
 
-/** A signature of the sources: a hash of their paths and contents (npm resets mtimes in packages). */
+const require = createRequire(import.meta.url);
+
+/** The installed version of each runtime dependency: a new binaryen or KaTeX is a new compiler too. */
+function dependencyVersions() {
+  const deps = Object.keys(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).dependencies ?? {}).sort();
+  return deps.map((d) => {
+    try {
+      return `${d}@${JSON.parse(readFileSync(require.resolve(`${d}/package.json`), 'utf8')).version}`;
+    } catch {
+      return `${d}@?`;
+    }
+  });
+}
+
+/**
+ * A signature of the sources: a hash of their paths and contents (npm resets mtimes in packages) and
+ * of the installed dependencies' versions.
+ */
 function signature(files) {
   const h = createHash('sha256');
   for (const f of files.sort()) h.update(`${relative(ROOT, f)}\0`).update(readFileSync(f)).update('\0');
+  h.update(dependencyVersions().join('\0'));
   return h.digest('hex');
 }
 
@@ -72,7 +92,15 @@ const EXTERNAL = ['typescript', 'ts-morph', 'esbuild', 'webgpu', 'canvas', 'onnx
 export async function compileCli(sig) {
   const { build } = await import('esbuild');
   const outdir = dirname(cliEntry(sig));
+  // binaryen as glue + wasm file beside the chunks (binaryen-split.js), loaded several times faster.
+  const split = splitBinaryen(require.resolve('binaryen'));
+  if (split) {
+    writeAtomically(join(outdir, 'binaryen.wasm'), split.wasm);
+    writeAtomically(join(outdir, 'binaryen.js'), split.js);
+  }
+  const plugins = split ? [{ name: 'binaryen-split', setup: (b) => b.onResolve({ filter: /^binaryen$/ }, () => ({ path: './binaryen.js', external: true })) }] : [];
   const r = await build({
+    plugins,
     // main: the command; worker: the build's worker threads (src/build/pool.ts finds it beside its chunk).
     entryPoints: { main: join(ROOT, 'src', 'cli', 'main.ts'), worker: join(ROOT, 'src', 'build', 'worker.ts') },
     outdir,

@@ -1,15 +1,16 @@
 // The build: every cell through derivation, every emitter and the numeric checks, into one file tree.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Diagnostic, registerSource } from '../spec/diagnostic.js';
 import { VANISHING_CELLS } from '../docs/input.js';
 import { BuildCache, cacheKey } from './cache.js';
 import { CellJob, COMMAND, type Documented, type PartKind } from './cell.js';
-import { type FileTree, listFiles } from './files.js';
-import { runTasks, type Task, workerCount } from './pool.js';
+import type { FileTree } from './files.js';
+import { plan, runTasks, type Task } from './pool.js';
 import { runtimeFiles } from './runtime.js';
+import { useTemplateFolder } from '../text/templates.js';
+import { trace } from '../text/trace.js';
 
 export { COMMAND, LIMITS } from './cell.js';
 
@@ -65,6 +66,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const files = specFiles(opts.cellsDir);
   if (files.length === 0) throw new Diagnostic(`no *.cell.yaml files in ${opts.cellsDir}`, undefined, "create one with 'cellgen new <name>'");
   const cache = opts.cacheDir === undefined ? undefined : new BuildCache(opts.cacheDir);
+  useTemplateFolder(cache && join(cache.dir, 'hbs'));
   const jobs = files.map((f) => new CellJob(f.split('\\').join('/'), readFileSync(f, 'utf8'), cache));
   const names = jobs.map((j) => j.name);
   for (const o of opts.only ?? []) if (!names.includes(o)) throw new Diagnostic(`--only names '${o}', which is not a cell in ${opts.cellsDir}`, undefined, `cells: ${names.join(', ')}`);
@@ -85,17 +87,30 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const heavy = parts.includes('doc') && (VANISHING_CELLS as readonly string[]).includes(job.name);
     if (parts.length) tasks.push({ job, parts, weight: (heavy ? 1e9 : 0) + job.text.length });
   }
-  const workers = workerCount(tasks.length);
+  trace(`cache read: ${tasks.length} cells to build`);
+  const { workers, local } = plan(tasks.length);
+  // esbuild (which the checks transpile each emitted module with) starts its service, a child process, while this
+  // thread loads the compiler.
+  if (tasks.length && workers === 0) void import('esbuild').then((e) => e.transform('', { loader: 'ts' })).catch(() => {});
   if (workers > 0) {
     done = selected.filter((j) => !tasks.some((t) => t.job === j)).length;
-    opts.progress?.(done, total, `building ${tasks.length} cell${tasks.length === 1 ? '' : 's'} on ${workers} thread${workers === 1 ? '' : 's'}`);
+    const threads = workers + (local ? 1 : 0);
+    opts.progress?.(done, total, `building ${tasks.length} cell${tasks.length === 1 ? '' : 's'} on ${threads} thread${threads === 1 ? '' : 's'}`);
     // Meanwhile this thread loads the documentation renderer.
-    const preload = opts.docs ? import('../docs/site.js').then(() => import('../docs/tex.js')).then((t) => t.loadTex()).catch(() => {}) : undefined;
-    await runTasks(tasks, workers, (job) => {
-      ms.set(job, performance.now() - t0);
-      if (selected.includes(job)) opts.progress?.(++done, total, job.name);
-    });
+    const warm = opts.docs ? siteWarmer(jobs, cache) : async () => {};
+    const preload = opts.docs && !local ? import('../docs/site.js').then(() => import('../docs/tex.js')).then((t) => t.loadTex()).then(warm).catch(() => {}) : undefined;
+    await runTasks(
+      tasks,
+      workers,
+      (job) => {
+        ms.set(job, performance.now() - t0);
+        if (selected.includes(job)) opts.progress?.(++done, total, job.name);
+      },
+      local,
+      warm,
+    );
     await preload;
+    trace('cells built');
   }
   for (const job of selected) {
     if (workers === 0) opts.progress?.(done, total, job.name);
@@ -121,6 +136,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const parts: Documented[] = [];
     for (const j of jobs) parts.push(await j.documented());
     for (const [p, content] of await site(parts, cache)) tree.set(`docs/${p}`, content);
+    trace('site rendered');
     opts.progress?.(++done, total, 'docs');
   }
   const owned = new Set(selected.map((j) => j.name));
@@ -132,22 +148,72 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   return { tree, reports, owns };
 }
 
+/**
+ * Site work that can start before every cell is built (on a thread that would otherwise wait, or between cells): the
+ * figures, drawn into the figure store (docs/plot.ts), so the site, rendered last on one thread, finds them drawn.
+ * Each call does at most one step; errors are left to the site to report.
+ */
+function siteWarmer(jobs: readonly CellJob[], cache: BuildCache | undefined): () => Promise<void> {
+  let agreement = false;
+  let vanishing = false;
+  return async () => {
+    try {
+      if (!agreement) {
+        agreement = true;
+        const [{ agreementResults }, plot, tex, { agreementView }] = await Promise.all([import('../docs/input.js'), import('../docs/plot.js'), import('../docs/tex.js'), import('../docs/agreement.js')]);
+        const results = agreementResults();
+        if (!results) return;
+        plot.useSvgStore(svgStore(cache));
+        await tex.loadTex();
+        await agreementView(results, new tex.TexRenderer('agreement.html'));
+      } else if (!vanishing) {
+        const shown = jobs.filter((j) => (VANISHING_CELLS as readonly string[]).includes(j.name));
+        if (!shown.every((j) => j.has('doc'))) return;
+        vanishing = true;
+        const [{ vanishingOf }, plot] = await Promise.all([import('../docs/input.js'), import('../docs/plot.js')]);
+        const curves = vanishingOf((await Promise.all(shown.map((j) => j.documented()))).flatMap((d) => d.vanishing ?? []));
+        plot.useSvgStore(svgStore(cache));
+        if (curves.length) await plot.vanishingSvg(curves);
+      }
+    } catch {
+      // The site draws it again and reports the error.
+    }
+  };
+}
+
+const svgStore = (cache: BuildCache | undefined) => cache && { get: (key: string) => cache.getText('svg', cacheKey(key)), set: (key: string, svg: string) => cache.setText('svg', cacheKey(key), svg) };
+
 /** The documentation site's files; pages whose input is unchanged come from the cache. */
-async function site(parts: Documented[], cache: BuildCache | undefined): Promise<[string, Uint8Array][]> {
+async function site(parts: Documented[], cache: BuildCache | undefined): Promise<[string, string | Uint8Array][]> {
   const { assembleSiteInput } = await import('../docs/input.js');
-  const { writeSite } = await import('../docs/site.js');
+  const { renderSite } = await import('../docs/site.js');
+  const tex = await import('../docs/tex.js');
   const input = assembleSiteInput(parts.map((p) => p.doc), parts.flatMap((p) => p.vanishing ?? []));
   const pageCache = cache && {
-    get: (key: string) => cache.get<string>('page', cacheKey(key)),
-    set: (key: string, html: string) => cache.set('page', cacheKey(key), html),
+    get: (key: string) => cache.getText('page', cacheKey(key)),
+    set: (key: string, html: string) => cache.setText('page', cacheKey(key), html),
   };
-  const dir = mkdtempSync(join(tmpdir(), 'cellgen-docs-'));
-  try {
-    await writeSite(input, dir, { pageCache });
-    return listFiles(dir).map((p): [string, Uint8Array] => [p, new Uint8Array(readFileSync(join(dir, p)))]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  // Formulas: each cell's from its doc part, the pages' own (templates, prose) from the last build.
+  const memoKey = cacheKey('site formulas');
+  const before = tex.texRendered;
+  const old = cache?.get<[string, string][]>('tex', memoKey) ?? [];
+  tex.addTexMemo(old);
+  const cells = new Set<string>();
+  for (const p of parts) {
+    tex.addTexMemo(p.tex ?? []);
+    for (const [k] of p.tex ?? []) cells.add(k);
   }
+  tex.takeTexMemo();
+  const { useSvgStore } = await import('../docs/plot.js');
+  useSvgStore(svgStore(cache));
+  let files;
+  try {
+    files = await renderSite(input, { pageCache });
+  } finally {
+    useSvgStore(undefined);
+  }
+  if (tex.texRendered !== before) cache?.set('tex', memoKey, [...new Map([...old, ...tex.takeTexMemo()])].filter(([k]) => !cells.has(k)));
+  return files;
 }
 
 export function camel(name: string): string {

@@ -64,11 +64,27 @@ export class BuildCache {
   }
 
   set(kind: string, key: string, value: unknown): void {
+    this.write(join(this.dir, kind, `${key}.json`), JSON.stringify(value));
+  }
+
+  /** A text entry, stored as it is (no JSON to parse): rendered pages. */
+  getText(kind: string, key: string): string | undefined {
     try {
-      const p = join(this.dir, kind, `${key}.json`);
+      return readFileSync(join(this.dir, kind, `${key}.txt`), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  setText(kind: string, key: string, text: string): void {
+    this.write(join(this.dir, kind, `${key}.txt`), text);
+  }
+
+  private write(p: string, text: string): void {
+    try {
       mkdirSync(dirname(p), { recursive: true });
       const tmp = `${p}.tmp-${process.pid}`;
-      writeFileSync(tmp, JSON.stringify(value));
+      writeFileSync(tmp, text);
       renameSync(tmp, p);
     } catch {
       // A read-only or full disk only costs speed.

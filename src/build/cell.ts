@@ -6,6 +6,7 @@ import type { CompiledCell } from '../derive/compile.js';
 import type { CellDoc, VanishingSeries } from '../docs/model.js';
 import type { KernelModule } from '../check/kernels.js';
 import { type BuildCache, cacheKey } from './cache.js';
+import { trace } from '../text/trace.js';
 
 export const COMMAND = 'cellgen build';
 
@@ -32,6 +33,8 @@ export interface Verified {
 export interface Documented {
   readonly doc: CellDoc;
   readonly vanishing?: VanishingSeries;
+  /** The doc's formulas rendered by KaTeX (docs/prerender.ts), for the site's renderer memo. */
+  readonly tex?: [string, string][];
 }
 
 export type PartKind = 'emit' | 'verify' | 'doc';
@@ -75,7 +78,12 @@ export class CellJob {
 
   /** The parts of `kinds` that are neither computed nor in the cache. */
   missing(kinds: readonly PartKind[]): PartKind[] {
-    return kinds.filter((k) => !this.done.has(k) && this.cache?.get(k, this.key) === undefined);
+    return kinds.filter((k) => {
+      if (this.done.has(k)) return false;
+      const hit = this.cache?.get(k, this.key);
+      if (hit !== undefined) this.done.set(k, hit);
+      return hit === undefined;
+    });
   }
 
   /** A part computed elsewhere (a worker thread, see pool.ts): kept and cached. */
@@ -87,6 +95,21 @@ export class CellJob {
   /** Marks the cell as built now (not from the cache), for the report. */
   built(): void {
     this.cached = false;
+  }
+
+  /** Whether the part is at hand (computed, filled in or read from the cache). */
+  has(kind: PartKind): boolean {
+    return this.done.has(kind);
+  }
+
+  /** Computes (or reads from the cache) the given parts. */
+  async compute(parts: readonly PartKind[]): Promise<Partial<Record<PartKind, unknown>>> {
+    const out: Partial<Record<PartKind, unknown>> = {};
+    for (const k of parts) {
+      out[k] = k === 'emit' ? await this.emitted() : k === 'verify' ? await this.verified() : await this.documented();
+      trace(`${this.name}: ${k}`);
+    }
+    return out;
   }
 
   async emitted(): Promise<Emitted> {
@@ -103,8 +126,14 @@ export class CellJob {
   }
 
   async documented(): Promise<Documented> {
-    return this.part('doc', async () => (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files));
+    return this.part('doc', async () => {
+      const d = (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files);
+      const { prerenderCell } = await import('../docs/prerender.js');
+      return { ...d, tex: await prerenderCell(d.doc) };
+    });
   }
 }
 
-const work = () => import('./work.js');
+let loaded: Promise<typeof import('./work.js')> | undefined;
+/** The compiler (mathjs, the emitters, binaryen, the checks), loaded on first use. */
+const work = () => (loaded ??= import('./work.js').then((w) => (trace('compiler loaded'), w)));

@@ -1,7 +1,7 @@
 // Output trees held in memory, written atomically: a failed or killed build leaves the output folder whole.
 
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { swapInto, swapStep } from './swap.js';
+import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { recoverOutput, swapInto, swapStep } from './swap.js';
 import { dirname, join, relative } from 'node:path';
 
 /** Relative path (with '/') -> file content. */
@@ -36,25 +36,50 @@ export function diffTree(tree: FileTree, dir: string, owned: (path: string) => b
   return { changed: changed.sort(), missing: missing.sort(), extra: extra.sort() };
 }
 
+/** The file at `p` holds exactly `content` (false when it is missing or unreadable). */
+function same(p: string, content: string | Uint8Array): boolean {
+  try {
+    return readFileSync(p).equals(bytesOf(content));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Replaces `dir` with the tree: written into a sibling temporary folder first, then swapped in (src/build/swap.ts),
  * so `dir` holds the old tree or the new one at every instant, even if the build is killed. Files under `dir` that
- * the tree does not own (`keep`) are carried over.
+ * the tree does not own (`keep`) are carried over. Files whose content did not change are hard links to the old
+ * ones (never written in place, so the old tree stays whole), which makes removing the old tree cheap; when nothing
+ * changed at all, `dir` is left as it is. Returns whether `dir` changed.
  */
-export function writeTreeAtomically(tree: FileTree, dir: string, keep: (path: string) => boolean = () => false): void {
+export function writeTreeAtomically(tree: FileTree, dir: string, keep: (path: string) => boolean = () => false): boolean {
+  recoverOutput(dir);
+  const existing = listFiles(dir);
+  const unchanged = new Set([...tree].filter(([path, content]) => same(join(dir, path), content)).map(([path]) => path));
+  if (existsSync(dir) && unchanged.size === tree.size && existing.every((p) => tree.has(p) || keep(p))) return false;
+  // Hard links where the file system has them, else copies.
+  const carry = (from: string, to: string): void => {
+    try {
+      linkSync(from, to);
+    } catch {
+      cpSync(from, to);
+    }
+  };
   swapInto(dir, (tmp) => {
-    for (const path of listFiles(dir)) {
+    for (const path of existing) {
       if (keep(path) && !tree.has(path)) {
         mkdirSync(dirname(join(tmp, path)), { recursive: true });
         swapStep();
-        cpSync(join(dir, path), join(tmp, path));
+        carry(join(dir, path), join(tmp, path));
       }
     }
     for (const [path, content] of tree) {
       const p = join(tmp, path);
       mkdirSync(dirname(p), { recursive: true });
       swapStep();
-      writeFileSync(p, bytesOf(content));
+      if (unchanged.has(path)) carry(join(dir, path), p);
+      else writeFileSync(p, bytesOf(content));
     }
   });
+  return true;
 }

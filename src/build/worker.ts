@@ -1,9 +1,11 @@
 // A build worker thread (see pool.ts): computes the parts of one cell at a time with the compiler, which
 // it starts loading as soon as it starts, and posts them back; the main thread caches and assembles them.
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { Diagnostic } from '../spec/diagnostic.js';
 import { CellJob, type PartKind } from './cell.js';
+import { trace } from '../text/trace.js';
+import { useTemplateFolder } from '../text/templates.js';
 
 export interface WorkRequest {
   readonly id: number;
@@ -21,20 +23,25 @@ export interface WorkReply {
 
 const port = parentPort;
 if (port) {
-  // Load the compiler while the main thread reads the cache and sends the first cell.
-  const ready = import('./work.js');
+  // Start esbuild's service (a child process: its start-up then overlaps the compiler's loading here; the checks
+  // transpile each emitted module with it), and load the compiler while the main thread sends the first cell.
+  void import('esbuild').then((e) => e.transform('', { loader: 'ts' })).catch(() => {});
+  trace('worker started');
+  useTemplateFolder((workerData as { templates?: string } | undefined)?.templates);
+  const ready = import('./work.js').then((w) => (trace('compiler loaded'), w));
+  // One cell at a time, in the order sent (the pool sends the next before this one is done).
+  let queue: Promise<unknown> = Promise.resolve();
   port.on('message', (m: WorkRequest) => {
-    void (async (): Promise<WorkReply> => {
+    queue = queue.then(async () => {
+      let reply: WorkReply;
       try {
         await ready;
-        const job = new CellJob(m.file, m.text, undefined);
-        const parts: Partial<Record<PartKind, unknown>> = {};
-        for (const k of m.parts) parts[k] = k === 'emit' ? await job.emitted() : k === 'verify' ? await job.verified() : await job.documented();
-        return { id: m.id, parts };
+        reply = { id: m.id, parts: await new CellJob(m.file, m.text, undefined).compute(m.parts) };
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
-        return { id: m.id, error: { diagnostic: e instanceof Diagnostic, message: err.message, span: (e as Diagnostic).span, hint: (e as Diagnostic).hint, stack: err.stack } };
+        reply = { id: m.id, error: { diagnostic: e instanceof Diagnostic, message: err.message, span: (e as Diagnostic).span, hint: (e as Diagnostic).hint, stack: err.stack } };
       }
-    })().then((r) => port.postMessage(r));
+      port.postMessage(reply);
+    });
   });
 }

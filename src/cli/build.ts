@@ -6,6 +6,7 @@ import { defaultCacheDir } from '../build/cache.js';
 import { diffTree, writeTreeAtomically } from '../build/files.js';
 import type { BuildFlags } from './main.js';
 import { progressReporter } from './progress.js';
+import { trace } from '../text/trace.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
@@ -53,6 +54,7 @@ export async function runBuild(o: BuildFlags): Promise<number> {
     return 0;
   }
   writeTreeAtomically(result.tree, o.out, (p) => !result.owns(p));
+  trace('output written');
   out(table(result.reports));
   out(`\nwrote ${result.tree.size} files to ${o.out}${o.verify ? ` (checks: gradient ≤ ${LIMITS.gradCheck}, kernels f64 ≤ ${LIMITS.kernelF64}, f32 ≤ ${LIMITS.kernelF32})` : ''}`);
   return 0;

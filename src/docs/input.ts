@@ -33,10 +33,15 @@ export const VANISHING_LAGS = [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64] as const;
 
 export const VANISHING_HIDDEN = 32;
 
+/** The curves the vanishing figure shows, in VANISHING_CELLS order. */
+export function vanishingOf(curves: readonly VanishingSeries[]): VanishingSeries[] {
+  return VANISHING_CELLS.flatMap((n) => curves.filter((v) => v.cell === n));
+}
+
 /** The site's input from the cells' documentation and curves (in VANISHING_CELLS order). */
 export function assembleSiteInput(docs: CellDoc[], curves: readonly VanishingSeries[]): SiteInput {
   const hidden = VANISHING_HIDDEN;
-  const vanishing = VANISHING_CELLS.flatMap((n) => curves.filter((v) => v.cell === n));
+  const vanishing = vanishingOf(curves);
   const bench = join(packageRoot(), 'bench', 'results.md');
   return {
     cells: docs,

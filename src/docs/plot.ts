@@ -1,4 +1,5 @@
 // The vanishing-gradient figure: a vega-lite spec rendered at build time to a deterministic inline SVG.
+import { createHash } from 'node:crypto';
 import type { TopLevelSpec } from 'vega-lite';
 import type { VanishingSeries } from './model.js';
 
@@ -49,8 +50,33 @@ export async function vanishingSvg(series: VanishingSeries[]): Promise<string> {
   return renderSvg(vanishingSpec(series));
 }
 
+/** Rendered figures by a hash of their vega-lite spec (the build keeps them in its cache; the SVG depends on nothing else). */
+export interface SvgStore {
+  get(key: string): string | undefined;
+  set(key: string, svg: string): void;
+}
+let store: SvgStore | undefined;
+
+/** Where renderSvg looks figures up and keeps them (undefined: nowhere). */
+export function useSvgStore(s: SvgStore | undefined): void {
+  store = s;
+}
+
 /** Any vega-lite spec as a deterministic SVG string (estimated text widths, reset def ids). */
 export async function renderSvg(vl: TopLevelSpec): Promise<string> {
+  const key = createHash('sha256').update(JSON.stringify(vl)).digest('hex');
+  let svg = drawn.get(key) ?? store?.get(key);
+  if (svg === undefined) {
+    svg = await drawSvg(vl);
+    store?.set(key, svg);
+  }
+  drawn.set(key, svg);
+  return svg;
+}
+/** The figures drawn or found in this process, by key: the same figure on two pages is drawn once. */
+const drawn = new Map<string, string>();
+
+async function drawSvg(vl: TopLevelSpec): Promise<string> {
   // vega is loaded here, not at the top: a build whose figures are cached never loads it.
   const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const textMetrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;

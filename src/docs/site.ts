@@ -1,11 +1,12 @@
 // Writes the static documentation site: every page is rendered in memory first, so a bad formula writes nothing.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { compileTemplate } from '../text/templates.js';
 import type { CellDoc, DocEquation, SiteInput } from './model.js';
 import { loadTex, TexRenderer } from './tex.js';
 import { formatBytes, formatInt, formatNumber, linkify, safeHref } from './html.js';
@@ -52,7 +53,7 @@ async function loadTemplates(dir: string): Promise<{ hbs: typeof Handlebars; t: 
   const entries = await Promise.all(
     PAGE_TEMPLATES.map(async (name) => {
       const src = await readFile(path.join(dir, `${name}.hbs`), 'utf8');
-      return [name, hbs.compile(src, { strict: true })] as const;
+      return [name, compileTemplate(hbs, src, { strict: true })] as const;
     }),
   );
   const css = await readFile(path.join(dir, 'style.css'), 'utf8');
@@ -268,6 +269,17 @@ async function katexAssets(): Promise<{ css: string; fonts: { from: string; to: 
  * Deterministic: the same input gives the same bytes. Files from earlier builds are not removed.
  */
 export async function writeSite(input: SiteInput, outDir: string, options: SiteOptions = {}): Promise<string[]> {
+  const files = await renderSite(input, options);
+  for (const [rel, data] of files) {
+    const abs = path.join(outDir, rel);
+    await mkdir(path.dirname(abs), { recursive: true });
+    await writeFile(abs, data);
+  }
+  return files.map(([rel]) => rel);
+}
+
+/** The whole site in memory: (relative path, content), sorted by path. Nothing is written. */
+export async function renderSite(input: SiteInput, options: SiteOptions = {}): Promise<[string, string | Uint8Array][]> {
   validate(input);
   const { t, css } = await loadTemplates(options.templatesDir ?? findTemplatesDir());
   const navDeps = { cells: input.cells.map((c) => [c.name, c.title, c.family, c.paramCount.example]), spec: input.specFormatMarkdown !== undefined, agreement: input.agreement !== undefined };
@@ -303,20 +315,8 @@ export async function writeSite(input: SiteInput, outDir: string, options: SiteO
   }
   const katexFiles = await katexAssets();
 
-  const written: string[] = [];
-  const put = async (rel: string, data: string) => {
-    const abs = path.join(outDir, rel);
-    await mkdir(path.dirname(abs), { recursive: true });
-    await writeFile(abs, data);
-    written.push(rel);
-  };
-  for (const p of pages) await put(p.path, p.html);
-  await put('style.css', css);
-  await put('katex/katex.min.css', katexFiles.css);
-  await mkdir(path.join(outDir, 'katex', 'fonts'), { recursive: true });
-  for (const f of katexFiles.fonts) {
-    await copyFile(f.from, path.join(outDir, f.to));
-    written.push(f.to);
-  }
-  return written.sort();
+  const files: [string, string | Uint8Array][] = pages.map((p) => [p.path, p.html]);
+  files.push(['style.css', css], ['katex/katex.min.css', katexFiles.css]);
+  for (const f of katexFiles.fonts) files.push([f.to, new Uint8Array(await readFile(f.from))]);
+  return files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

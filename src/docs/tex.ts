@@ -1,13 +1,42 @@
 // Build-time KaTeX rendering that counts what it renders and names the formula when one is malformed.
 import type { DocEquation } from './model.js';
+import { trace } from '../text/trace.js';
 
 type Katex = typeof import('katex').default;
 let katex: Katex | undefined;
 
 /** Loads KaTeX once; call before rendering (a build whose pages are all cached never loads it). */
 export async function loadTex(): Promise<void> {
-  katex ??= (await import('katex')).default;
+  if (katex) return;
+  katex = (await import('katex')).default;
+  trace('katex loaded');
 }
+
+/**
+ * Rendered formulas by `texKey(tex, display)`. KaTeX's output depends on nothing else (the options are fixed below
+ * and the expansion limit follows from the formula), so a remembered rendering is the one KaTeX would produce; the
+ * build fills it from its cache and from its worker threads, which render each cell's formulas (texOfCell).
+ */
+const memo = new Map<string, string>();
+/** Keys of the formulas rendered or looked up since the last takeTexMemo(). */
+let used = new Set<string>();
+
+export const texKey = (tex: string, display: boolean): string => `${display ? 'D' : 'I'}${tex}`;
+
+/** Adds remembered renderings (from texMemoEntries of another thread or an earlier build). */
+export function addTexMemo(entries: Iterable<readonly [string, string]>): void {
+  for (const [k, v] of entries) memo.set(k, v);
+}
+
+/** The renderings looked up or made since the last call, and forgets that list. */
+export function takeTexMemo(): [string, string][] {
+  const out = [...used].filter((k) => memo.has(k)).sort().map((k): [string, string] => [k, memo.get(k)!]);
+  used = new Set();
+  return out;
+}
+
+/** How many formulas KaTeX itself rendered in this thread (the others were remembered): for tests. */
+export let texRendered = 0;
 
 /** A renderer for one page: the count goes into the page so the browser check can compare it. */
 export class TexRenderer {
@@ -19,6 +48,13 @@ export class TexRenderer {
 
   /** `where` names the formula in the error, e.g. `cell "gru", backward equation 3`. */
   render(tex: string, where: string, display = true): string {
+    const key = texKey(tex, display);
+    used.add(key);
+    const hit = memo.get(key);
+    if (hit !== undefined) {
+      this.count++;
+      return hit;
+    }
     let html: string;
     try {
       if (!katex) throw new Error('invariant: loadTex() was not awaited before rendering');
@@ -29,6 +65,8 @@ export class TexRenderer {
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(`${this.page}: bad LaTeX in ${where}: ${reason}\n  formula: ${tex}`, { cause: err });
     }
+    memo.set(key, html);
+    texRendered++;
     this.count++;
     return html;
   }

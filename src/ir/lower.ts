@@ -298,9 +298,9 @@ export function lowerCell(spec: CellSpec): CellIR {
           if (REDUCTIONS.includes(f)) {
             if (args.length !== 1) throw new Diagnostic(`'${f}' takes one vector ${where}`, at(n), `${f}(v) reduces one vector to one value per batch row`);
             const a = lower(args[0]!);
-            if (a.shape.length === 2) throw new Diagnostic(`'${f}' of a matrix ${where}`, at(args[0]!), `${f} reduces a vector; reduce a product instead, as in ${f}(W * x)`);
-            if (a.shape.length === 0) throw new Diagnostic(`'${f}' of a number ${where}`, at(args[0]!), `${f} reduces a vector to one value per batch row`);
-            if (isRowScalar(a)) throw new Diagnostic(`'${f}' of a scalar ${where}`, at(args[0]!), `the argument is already one value per batch row; ${f} reduces a vector`);
+            if (a.shape.length === 2) throw new Diagnostic(`the argument of '${f}' is a matrix ${where}`, at(args[0]!), `${f} reduces a vector; reduce a product instead, as in ${f}(W * x)`);
+            if (a.shape.length === 0) throw new Diagnostic(`the argument of '${f}' is a number ${where}`, at(args[0]!), `${f} reduces a vector to one value per batch row`);
+            if (isRowScalar(a)) throw new Diagnostic(`the argument of '${f}' is a scalar ${where}`, at(args[0]!), `the argument is already one value per batch row; ${f} reduces a vector`);
             return reduce(a, f === 'mean');
           }
           if (f === 'transpose' || f === 'ctranspose') throw new Diagnostic(`a transposed matrix can only multiply a vector ${where}`, at(n), "write W' * v");

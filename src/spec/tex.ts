@@ -35,8 +35,18 @@ export interface TexProblem {
   readonly length: number;
 }
 
+/** Answers so far: the check depends on the text alone, and a build checks the same symbols (h, x, W) in many cells. */
+const checked = new Map<string, TexProblem | undefined>();
+
 /** The first reason why `tex` (a symbol from a spec) cannot be printed, or undefined when it renders everywhere. */
 export function texProblem(tex: string): TexProblem | undefined {
+  if (checked.has(tex)) return checked.get(tex);
+  const problem = findTexProblem(tex);
+  checked.set(tex, problem);
+  return problem;
+}
+
+function findTexProblem(tex: string): TexProblem | undefined {
   const caret = tex.indexOf('^^');
   if (caret >= 0) return { message: "'^^' (TeX's character-code notation) is not allowed", at: caret, length: 2 };
   // TeX ends a line at a carriage return (it drops the rest of that line) and reads other control characters by their

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { compileTemplate } from '../../text/templates.js';
 
 export type LinalgArray = 'Float32Array' | 'Float64Array';
 
@@ -25,6 +26,6 @@ let compiled: HandlebarsTemplateDelegate<{ arr: LinalgArray; suffix: string }> |
 /** gemmNT/gemmNN/gemmTN{suffix} over `arr`; distinct suffixes let several renderings share one module. */
 export function renderLinalg(arr: LinalgArray, suffix: string): string {
   if (!/^[A-Za-z0-9_$]*$/.test(suffix)) throw new Error(`renderLinalg: suffix '${suffix}' is not an identifier part`);
-  compiled ??= Handlebars.compile(readFileSync(findTemplate(), 'utf8'), { noEscape: true, strict: true });
+  compiled ??= compileTemplate(Handlebars, readFileSync(findTemplate(), 'utf8'), { noEscape: true, strict: true });
   return compiled({ arr, suffix });
 }

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { compileTemplate } from '../../text/templates.js';
 
 export interface ShaderView {
   title: string;
@@ -52,7 +53,7 @@ function findTemplate(rel: string): string {
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 function render(rel: string, view: object): string {
   let t = cache.get(rel);
-  if (!t) cache.set(rel, (t = Handlebars.compile(readFileSync(findTemplate(rel), 'utf8'), { noEscape: true, strict: true })));
+  if (!t) cache.set(rel, (t = compileTemplate(Handlebars, readFileSync(findTemplate(rel), 'utf8'), { noEscape: true, strict: true })));
   return t(view);
 }
 
