@@ -12,10 +12,10 @@ import { polyEval } from '../src/ir/poly.js';
 import type { Column, Row } from './report.js';
 import { formatMarkdown, writeReport } from './report.js';
 import { measureRoofline } from './roofline.js';
-import { heapGrowthPerCall, interleave, type InterleaveOptions, median, ratio } from './stats.js';
+import { heapGrowthPerCall, interleave, type InterleaveOptions, median, ratio, warmUntilStable } from './stats.js';
 import { gemmCall, type GemmShape, kernelProducts, loadWasmGemm, replayCall, wasmGemmGflops } from './wasm-gemm.js';
 import { ortMatMul } from './peers/ort-matmul.js';
-import { measureTfjs, type SeqShape, TFJS_SHAPES } from './peers/tfjs.js';
+import { measureTfjs, type SeqShape, TFJS_SHAPES, tfjsForward } from './peers/tfjs.js';
 
 type Cell = 'rnn-tanh' | 'gru' | 'gru-reset-after' | 'lstm';
 const quick = process.argv.includes('--quick');
@@ -98,9 +98,24 @@ async function main(): Promise<void> {
       const opts = { steps: sh.T, batch: sh.batch };
       const f32F = () => mod.f32.forward(sizes, params, { x }, opts);
       const wasmF = () => mod.wasm.forward(sizes, params, { x }, opts);
+      // TF.js first (its cpu backend, then the wasm backend's forward + gradients), so the wasm backend stays
+      // selected while its forward runs in the rounds with ours and ORT's
+      const peers: Record<string, { f?: number; fb?: number }> = {};
+      for (const backend of quick ? [] : (['cpu', 'wasm'] as const)) {
+        try {
+          const r = await measureTfjs(cell, sh, backend, { timing: tfjsTiming, gradOnly: backend === 'wasm', warmMaxMs: 4000 });
+          peers[`tfjs-${backend}`] = { f: r.forwardMs, fb: Number.isNaN(r.gradMs) ? undefined : r.gradMs };
+        } catch (e) {
+          console.error(`tfjs ${backend} ${cell}: ${(e as Error).message}`);
+        }
+      }
+      const tfw = await tfjsForward(cell, sh, 'wasm');
+      await warmUntilStable(tfw.run, { minCalls: sh.batch === 1 ? 100 : 20, maxMs: quick ? 3000 : 4000 });
       const ort = await ortForward(cell, sh, params, x);
-      const fw = await interleave({ f32: f32F, wasm: wasmF, ort: ort.run }, budget);
+      const fw = await interleave({ f32: f32F, wasm: wasmF, ort: ort.run, tfjs: tfw.run }, budget);
       await ort.release();
+      tfw.dispose();
+      peers['tfjs-wasm'] = { ...peers['tfjs-wasm'], f: median(fw.tfjs) };
       const fb = await interleave({ f32: () => mod.f32.backward(f32F().tape, { h: dh }), wasm: () => mod.wasm.backward(wasmF().tape, { h: dh }) }, budget);
       const t = { f32: { f: median(fw.f32), fb: median(fb.f32) }, wasm: { f: median(fw.wasm), fb: median(fb.wasm) } };
       if (mod.wasm.backend() !== 'simd') throw new Error('the wasm kernels fell back to f32: no WebAssembly SIMD here');
@@ -120,16 +135,6 @@ async function main(): Promise<void> {
       const heapShort = heapGrowthPerCall(fbW(shortOpts, x.subarray(0, shortOpts.steps * sh.batch * sh.input), dh.subarray(0, shortOpts.steps * sh.batch * sh.hidden)), { calls, warmupCalls: calls });
       const heapPerStep = (heapLong.bytesPerCall - heapShort.bytesPerCall) / (sh.T - shortOpts.steps);
 
-      const peers: Record<string, { f?: number; fb?: number }> = {};
-      for (const backend of quick ? (['wasm'] as const) : (['cpu', 'wasm'] as const)) {
-        try {
-          const r = await measureTfjs(cell, sh, backend, { timing: tfjsTiming, forwardOnly: quick, warmMaxMs: quick ? 3000 : 4000 });
-          peers[`tfjs-${backend}`] = { f: r.forwardMs, fb: Number.isNaN(r.gradMs) ? undefined : r.gradMs };
-        } catch (e) {
-          console.error(`tfjs ${backend} ${cell}: ${(e as Error).message}`);
-        }
-      }
-
       rows.push({
         cell, T: sh.T, batch: sh.batch, hidden: sh.hidden,
         'f32 fwd ms': t.f32.f, 'wasm fwd ms': t.wasm.f, 'wasm/f32 fwd': ratio(fw.f32, fw.wasm),
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
         'matrix phases GFLOP/s': phase, 'matrix phases / WASM-SIMD peak': phaseVsPeak,
         'tfjs-cpu fwd ms': peers['tfjs-cpu']?.f, 'tfjs-cpu fwd+grad ms': peers['tfjs-cpu']?.fb,
         'tfjs-wasm fwd ms': peers['tfjs-wasm']?.f, 'tfjs-wasm fwd+grad ms': peers['tfjs-wasm']?.fb,
-        'tfjs-wasm fwd / ours': (peers['tfjs-wasm']?.f ?? NaN) / t.wasm.f,
+        'tfjs-wasm fwd / ours': ratio(fw.tfjs, fw.wasm),
         'ort fwd ms': median(fw.ort), 'ORT time / ours (fwd)': ratio(fw.ort, fw.wasm), rounds: `${fw.wasm.length}/${fb.wasm.length}`,
         'heap B/extra step': heapPerStep,
       });
@@ -167,7 +172,7 @@ const SHOWN: Column[] = [
 /** Writes bench/results.md and the README's table from the rows. */
 function publish(rows: readonly Row[], title: string, refs: readonly Row[] = []): void {
   const refTable = refs.length ? `\n\n${formatMarkdown(refs)}` : '';
-  const md = `${formatMarkdown(rows, SHOWN)}${refTable}\n\n${title}. cellgen and ORT: each path first warmed up until its time per call is stable (at most ${budget.warm.maxMs! / 1000} s), then timed in alternating rounds (forward: f32, wasm, ORT; forward+backward: f32, wasm), at least ${budget.minRounds} rounds and then until ${budget.budgetMs / 1000} s are spent; times are medians over the rounds, ratios medians of the per-round ratios. TF.js: warmed up the same way (at least 100 calls at batch 1, at most ${quick ? 3 : 4} s; one call where a single call takes longer), then the median of the samples taken in ${tfjsTiming.budgetMs / 1000} s (a single sample where a call takes longer). Run with \`npm run bench\` (node ${process.version}; \`npm run bench -- --quick\` for two cells, two shapes and the TF.js wasm forward only); ratios are measured in the same run. "wasm": the WebAssembly SIMD kernels (\`wasm\` export), "f32": the TypeScript kernels. TF.js peers: tf.layers on the cpu and wasm backends (gru-reset-after as tf ops, since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only, weights as initializers. "matrix phases" replays the wasm kernels' own matrix products (from their schedule) through the same WebAssembly GEMM, in alternating rounds with the WebAssembly peak's shape (the ratio is per round); the references table gives the peaks measured in the run (the WebAssembly peak's shape and ORT's MatMul in alternating rounds), "roofline" marks the highest. "heap B per extra step": JS-heap growth per added time step (0: the time loop allocates nothing). All columns are in bench/results.json.\n`;
+  const md = `${formatMarkdown(rows, SHOWN)}${refTable}\n\n${title}. cellgen, ORT and the TF.js wasm forward: each path first warmed up until its time per call is stable (at most ${budget.warm.maxMs! / 1000} s), then timed in alternating rounds (forward: f32, wasm, ORT, TF.js wasm; forward+backward: f32, wasm), at least ${budget.minRounds} rounds and then until ${budget.budgetMs / 1000} s are spent; times are medians over the rounds, ratios medians of the per-round ratios. TF.js: warmed up the same way (at least 100 calls at batch 1, at most ${quick ? 3 : 4} s; one call where a single call takes longer); its wasm forward is timed in the rounds above, its cpu forward and the forward + gradients then take the median of the samples within ${tfjsTiming.budgetMs / 1000} s (a single sample where a call takes longer). Run with \`npm run bench\` (node ${process.version}; \`npm run bench -- --quick\` for two cells, two shapes and the TF.js wasm forward only); ratios are measured in the same run. "wasm": the WebAssembly SIMD kernels (\`wasm\` export), "f32": the TypeScript kernels. TF.js peers: tf.layers on the cpu and wasm backends (gru-reset-after as tf ops, since TF.js's GRU cell has no reset_after). ONNX Runtime: onnxruntime-node, one intra-op thread, forward only, weights as initializers. "matrix phases" replays the wasm kernels' own matrix products (from their schedule) through the same WebAssembly GEMM, in alternating rounds with the WebAssembly peak's shape (the ratio is per round); the references table gives the peaks measured in the run (the WebAssembly peak's shape and ORT's MatMul in alternating rounds), "roofline" marks the highest. "heap B per extra step": JS-heap growth per added time step (0: the time loop allocates nothing). All columns are in bench/results.json.\n`;
   writeFileSync('bench/results.md', md);
   const readme = readFileSync('README.md', 'utf8');
   const start = '<!-- bench:start -->', end = '<!-- bench:end -->';

@@ -27,6 +27,8 @@ export interface TfjsOptions {
   forwardOnly?: boolean;
   /** cap on the warm-up of each path, ms */
   warmMaxMs?: number;
+  /** time the forward + gradients only (forwardMs is NaN: the caller times the forward with tfjsForward) */
+  gradOnly?: boolean;
 }
 
 export interface TfjsResult {
@@ -133,6 +135,20 @@ export function tfjsPeerName(cell: TfjsCell): string {
   return cell === 'gru-reset-after' ? 'tf ops (per step)' : 'tf.layers';
 }
 
+/**
+ * The forward of a TF.js peer as a function to time (outputs of every step read back), on `backend`,
+ * and a dispose; the caller warms it up (TF.js compiles and caches per shape: at batch 1, ~100 calls).
+ */
+export async function tfjsForward(cell: TfjsCell, shape: SeqShape, backend: TfjsBackend): Promise<{ run: () => void; dispose: () => void }> {
+  await useTfjsBackend(backend);
+  const x = tf.randomNormal([shape.batch, shape.T, shape.input]) as tf.Tensor3D;
+  const model = buildModel(cell, shape, x);
+  return {
+    run: () => { tf.tidy(() => { model.forward(x).dataSync(); }); },
+    dispose: () => { model.dispose(); x.dispose(); },
+  };
+}
+
 export async function measureTfjs(cell: TfjsCell, shape: SeqShape, backend: TfjsBackend, opts: TfjsOptions = {}): Promise<TfjsResult> {
   await useTfjsBackend(backend);
   const timing: TimingOptions = { warmupMs: 300, budgetMs: 1500, minSamples: 3, minSampleMs: 0, ...opts.timing };
@@ -151,8 +167,8 @@ export async function measureTfjs(cell: TfjsCell, shape: SeqShape, backend: Tfjs
     };
     // TF.js compiles and caches per shape: warm each path until its time per call is stable
     const stable = { minCalls: shape.batch === 1 ? 100 : 20, maxMs: opts.warmMaxMs ?? 20000 };
-    await warmUntilStable(forward, stable);
-    const f = timeIt(forward, timing);
+    if (!opts.gradOnly) await warmUntilStable(forward, stable);
+    const f = opts.gradOnly ? { medianMs: NaN, samples: 0 } : timeIt(forward, timing);
     if (opts.forwardOnly) return { peer: tfjsPeerName(cell), cell, backend, ...shape, forwardMs: f.medianMs, gradMs: NaN, forwardSamples: f.samples, gradSamples: 0, tensorsPerCall: NaN, heapBytesPerCall: NaN };
     await warmUntilStable(grad, stable);
     const g = timeIt(grad, timing);
