@@ -12,7 +12,7 @@
 // two), so the command never runs a missing or stale dist/.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
@@ -119,7 +119,23 @@ export async function compileCli(sig) {
   });
   for (const f of r.outputFiles) writeAtomically(f.path, f.contents);
   writeAtomically(STAMP, sig);
+  removeOldBundles(outdir);
   return cliEntry(sig);
+}
+
+/**
+ * Every source change bundles anew into its own folder (about 30 MB). Folders of older sources go
+ * once they are an hour old: a command started from one before that has long loaded its chunks.
+ */
+function removeOldBundles(keep) {
+  const dir = dirname(keep);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (!e.isDirectory() || p === keep) continue;
+    try {
+      if (Date.now() - statSync(p).mtimeMs > 3600_000) rmSync(p, { recursive: true, force: true });
+    } catch {}
+  }
 }
 
 /** The URL of the bundled CLI, bundling src/ first when there is none for the current sources. */
