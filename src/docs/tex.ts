@@ -15,7 +15,7 @@ export async function loadTex(): Promise<void> {
 /**
  * Rendered formulas by `texKey(tex, display)`. KaTeX's output depends on nothing else (the options are fixed below
  * and the expansion limit follows from the formula), so a remembered rendering is the one KaTeX would produce; the
- * build fills it from its cache and from its worker threads, which render each cell's formulas (texOfCell).
+ * build fills it from its cache and from its worker threads, which render each cell's formulas (prerender.ts, prerenderCell).
  */
 const memo = new Map<string, string>();
 /** Keys of the formulas rendered or looked up since the last takeTexMemo(). */
@@ -23,7 +23,7 @@ let used = new Set<string>();
 
 export const texKey = (tex: string, display: boolean): string => `${display ? 'D' : 'I'}${tex}`;
 
-/** Adds remembered renderings (from texMemoEntries of another thread or an earlier build). */
+/** Adds remembered renderings (from takeTexMemo in the thread that built a cell or an earlier build). */
 export function addTexMemo(entries: Iterable<readonly [string, string]>): void {
   for (const [k, v] of entries) memo.set(k, v);
 }
