@@ -149,7 +149,7 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     new CellLayout(kernels, opts.sizes, opts.batch); // validates sizes and batch
     const parts = batchSlices(new CellLayout(kernels, opts.sizes, 1), opts.batch, maxBinding(device, opts), kernels.cell, opts.batchSlice);
     const rows = parts[0]!.rows;
-    const widest = Math.max(1, ...kernels.forward.dispatches.concat(kernels.backward.dispatches).flatMap((d) => d.widths.map((w) => evalDim(w, opts.sizes))));
+    const widest = Math.max(1, ...kernels.forward.dispatches.concat(kernels.backward.dispatches).filter((d) => d.kind === 'tile').flatMap((d) => d.widths.map((w) => evalDim(w, opts.sizes))));
     const bt = opts.batchTile ?? pickBatchTile(rows, widest, kernels.maxBatchTile, kernels.loopTile);
     if (!Number.isInteger(bt) || bt < 1 || bt > kernels.maxBatchTile) throw new Error(`batchTile must be an integer in 1 .. ${kernels.maxBatchTile}, got ${bt}`);
     const compiled = new Map<number, { layout: CellLayout; fw: Kernel; bw: Kernel }>();
