@@ -4,7 +4,8 @@ import binaryen from 'binaryen';
 import type { CompiledCell } from '../src/derive/compile.js';
 import { emitTsModule } from '../src/emit/ts/module.js';
 import type { IntX, Op } from '../src/emit/ts/program.js';
-import { addGemm, addGemmNT, addGemmPanel, addPanels } from '../src/emit/wasm/gemm.js';
+import { addGemm, addGemmNT, addPanels } from '../src/emit/wasm/gemm.js';
+import { addGemmPanel, HEAP_START } from '../src/emit/wasm/panel.js';
 import { timeIt, type TimingOptions } from './stats.js';
 
 type Gemm = (M: number, N: number, K: number, a: number, sai: number, sak: number, b: number, ldb: number, c: number, ldc: number, acc: number) => void;
@@ -16,7 +17,9 @@ export interface WasmGemm {
   gemmPanel: GemmPanel;
   /** Floats at byte offset `ptr` (a view into the module's memory). */
   view(ptr: number, n: number): Float32Array;
-  /** Bytes from 0 usable for operands (the memory grows to fit). */
+  /** Where operands may start: after the kernels' scratch area. */
+  readonly base: number;
+  /** Bytes from 0 usable (the memory grows to fit). */
   reserve(bytes: number): void;
 }
 
@@ -38,6 +41,7 @@ export function loadWasmGemm(): WasmGemm {
   return {
     gemm: inst.exports.gemm as Gemm,
     gemmPanel: inst.exports.gemmPanel as GemmPanel,
+    base: HEAP_START,
     view: (ptr, n) => new Float32Array(mem.buffer, ptr, n),
     reserve: (b) => { const need = Math.ceil((b - mem.buffer.byteLength) / 65536); if (need > 0) mem.grow(need); },
   };
@@ -54,9 +58,9 @@ function run(w: WasmGemm, s: GemmShape, a: number, b: number, c: number): void {
   else w.gemm(s.M, s.N, s.K, a, s.op === 'NN' ? s.K : 1, s.op === 'NN' ? 1 : s.M, b, s.N, c, s.N, 0);
 }
 
-/** One product shape as a function to time (operands at the start of memory), and its flops per call. */
+/** One product shape as a function to time (operands at the start of the heap), and its flops per call. */
 export function gemmCall(w: WasmGemm, s: GemmShape): { fn: () => void; flops: number } {
-  const a = 0, b = 4 * s.M * s.K, c = b + 4 * s.K * (s.N + 8);
+  const a = w.base, b = a + 4 * s.M * s.K, c = b + 4 * s.K * (s.N + 8);
   w.reserve(c + 4 * s.M * s.N);
   const A = w.view(a, s.M * s.K), B = w.view(b, s.K * (s.N + 8));
   for (let i = 0; i < A.length; i++) A[i] = Math.random() - 0.5;
@@ -64,7 +68,7 @@ export function gemmCall(w: WasmGemm, s: GemmShape): { fn: () => void; flops: nu
   return { fn: () => run(w, s, a, b, c), flops: 2 * s.M * s.N * s.K };
 }
 
-/** GFLOP/s of one product shape, operands at the start of memory. */
+/** GFLOP/s of one product shape, operands at the start of the heap. */
 export function wasmGemmGflops(w: WasmGemm, s: GemmShape, timing: TimingOptions): number {
   const { fn, flops } = gemmCall(w, s);
   return flops / timeIt(fn, timing).medianMs / 1e6;

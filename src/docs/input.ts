@@ -46,7 +46,7 @@ export function assembleSiteInput(docs: CellDoc[], curves: readonly VanishingSer
   return {
     cells: docs,
     vanishing,
-    vanishingSetup: `Measured with the generated float64 kernels: hidden size ${hidden}, input size 8, weights uniform in ±1/√${hidden} (seed 7), one random input sequence and initial state. For each lag k the kernel runs k steps and the backward is seeded with dL/dh_k = e_i in batch row i, so the returned dL/ds_0 rows form ∂h_k/∂s_0; the plot shows its Frobenius norm (for the LSTM over both h and c).`,
+    vanishingSetup: `Measured with the generated float64 kernels: hidden size ${hidden}, input size 8, weights uniform in ±1/√${hidden} (seed 7), one random input sequence and initial state. The plot shows the Frobenius norm of ∂h_k/∂s_0 against the lag k (for the LSTM over both h and c), exact: between consecutive lags j < k the kernel runs the k − j steps from the trajectory's state s_j with one batch row per state component, and the backward, seeded with dL/ds_k = e_i in batch row i, returns the rows of ∂s_k/∂s_j; their product over the segments is ∂s_k/∂s_0.`,
     specFormatMarkdown: readmeSection('Spec format'),
     benchmarkMarkdown: existsSync(bench) ? readFileSync(bench, 'utf8') : undefined,
     agreement: agreementResults(),

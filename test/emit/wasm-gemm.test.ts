@@ -2,7 +2,8 @@
 // 4-row blocks, N not a multiple of 8, K = 0 or not a multiple of 4), accumulation, leading dimensions.
 import binaryen from 'binaryen';
 import { describe, expect, it } from 'vitest';
-import { addGemm, addGemmNT, addGemmPanel, addPanels, addPanelsKN, GEMM_NT, PANEL, PANEL_KN } from '../../src/emit/wasm/gemm.js';
+import { addGemm, addGemmNT, addPanels, addPanelsKN, GEMM_NT, PANEL, PANEL_KN } from '../../src/emit/wasm/gemm.js';
+import { addGemmPanel, HEAP_START } from '../../src/emit/wasm/panel.js';
 import { Random } from '../../src/runtime/random.js';
 
 type Fn = (...a: number[]) => number;
@@ -20,12 +21,14 @@ function load(): { fn: Record<string, Fn>; f32: () => Float32Array } {
   return { fn: e as Record<string, Fn>, f32: () => new Float32Array(mem.buffer) };
 }
 
-const SHAPES: [number, number, number][] = [[1, 1, 0], [1, 7, 3], [1, 40, 64], [3, 9, 5], [4, 8, 4], [5, 17, 13], [6, 33, 1], [17, 24, 37], [33, 12, 70]];
+const SHAPES: [number, number, number][] = [[1, 1, 0], [1, 7, 3], [1, 40, 64], [3, 9, 5], [4, 8, 4], [5, 17, 13], [6, 33, 1], [17, 24, 37], [33, 12, 70],
+  // several bands of rows (24 rows of K = 256), k in chunks (K > 256), both
+  [30, 20, 256], [9, 17, 300], [13, 9, 600], [52, 10, 520]];
 
 describe('wasm matrix products', () => {
   const { fn, f32 } = load();
   const rng = new Random(3);
-  const A = 1024, B = A + 4 * 8192, BT = B + 4 * 8192, P = BT + 4 * 8192, C = P + 4 * 8192;
+  const R = 4 * 32768, A = HEAP_START, B = A + R, BT = B + R, P = BT + R, C = P + R;
   /** C (+)= A Bᵀ with A [M][lda], Bt [N][K] (the naive loop), from the values now in memory. */
   const naive = (M: number, N: number, K: number, lda: number, ldc: number, acc: boolean, c0: Float32Array): Float32Array => {
     const h = f32();

@@ -180,12 +180,9 @@ export function addGemmNT(m: binaryen.Module): void {
   ]));
 }
 
-export const GEMM_PANEL = 'gemmPanel';
 export const PANEL = 'packPanels';
 /** Columns per packed panel. */
 export const PANEL_W = 8;
-/** Bytes of A rows that one band of gemmPanel's rows may hold (with one 8 KiB panel, inside a 32 KiB L1 cache). */
-const BAND_BYTES = 16384;
 
 /**
  * packPanels(src, N, K, dst): the rows of src [N][K] as panels of 8 columns of a [K][N] matrix:
@@ -239,117 +236,4 @@ export function addPanelsKN(m: binaryen.Module): void {
     ], 'ke'),
   ], 'ne');
   f.add(PANEL_KN, m.block(null, [f.set(kp, m.i32.shl(g('K'), f.c(5))), whole, edge]));
-}
-
-/**
- * gemmPanel(M, N, K, a, lda, b, c, ldc, acc, bt, ldbt): C[i][j] (+)= Σ_k A[i][k] B[k][j], with A row-major
- * (leading dimension lda) and B in panels of 8 columns (packPanels); bt, when not 0, is B as rows
- * [N][K] (leading dimension ldbt) for the rows left after the 4-row blocks. Rows in bands whose A rows fit
- * in L1 cache with a panel; in a band, panel by panel (the panel stays in L1 while every 4-row block
- * of the band passes): 4 × 8 blocks, 8 accumulators.
- * Remaining rows (a matrix-vector product at batch 1) are dot products with B's rows (gemmNT) when
- * bt is given, else take 4 panels at once: 8 accumulators, so the additions of one k do not wait on
- * those of the previous one. (Unrolling k made V8's code slower.)
- */
-export function addGemmPanel(m: binaryen.Module): void {
-  const P = ['M', 'N', 'K', 'a', 'lda', 'b', 'c', 'ldc', 'acc', 'bt', 'ldbt'] as const;
-  const f = new FnBuilder(m, P.map((p) => [p, i32] as const));
-  const g = (n: string) => f.get(n);
-  const i = f.local('i', i32), j = f.local('j', i32), k = f.local('k', i32), pb0 = f.local('pb0', i32), pb = f.local('pb', i32), lda4 = f.local('lda4', i32), kp = f.local('kp', i32);
-  const pa = [0, 1, 2, 3].map((r) => f.local(`pa${r}`, i32));
-  const accs = Array.from({ length: 8 }, (_, q) => f.local(`acc${q}`, v128));
-  const b0 = f.local('b0', v128), b1 = f.local('b1', v128), s = f.local('s', v128);
-  const m4 = f.local('m4', i32), mc = f.local('mc', i32), i0 = f.local('i0', i32), iEnd = f.local('iEnd', i32);
-  const zero = () => m.v128.const(new Uint8Array(16));
-  const fadd = (a: X, b: X) => m.f32x4.add(a, b), fmul = (a: X, b: X) => m.f32x4.mul(a, b);
-  let label = 0;
-  const loop = (cond: () => X, body: X[]): X => {
-    const l = `gp${label++}`;
-    return m.block(`${l}_out`, [m.loop(`${l}_top`, m.block(null, [m.br(`${l}_out`, m.i32.eqz(cond())), ...body, m.br(`${l}_top`)]))]);
-  };
-  const cRow = (r: number, col: number) => f.iadd(g('c'), m.i32.shl(f.iadd(f.imul(f.iadd(g(i), f.c(r)), g('ldc')), g(j)), f.c(2)), f.c(4 * col));
-  /** C (+)= one f32x4 at row i + r, columns j + col .. j + col + 3 (all inside C). */
-  const put4 = (r: number, col: number, v: X): X => m.v128.store(0, 4, cRow(r, col), fadd(v, m.select(g('acc'), m.v128.load(0, 4, cRow(r, col)), zero())));
-  /** Stores two f32x4 per row at columns j..j+7, fewer at the right edge of C. */
-  const store8 = (rows: number, acc: (r: number, v: number) => X): X => {
-    const full: X[] = [], edge: X[] = [];
-    for (let r = 0; r < rows; r++) {
-      for (let v = 0; v < 2; v++) full.push(put4(r, 4 * v, acc(r, v)));
-      for (let q = 0; q < PANEL_W; q++) {
-        const at = () => cRow(r, q);
-        edge.push(m.if(m.i32.lt_s(f.iadd(g(j), f.c(q)), g('N')),
-          m.f32.store(0, 4, at(), m.f32.add(m.f32x4.extract_lane(acc(r, q >> 2), q & 3), m.select(g('acc'), m.f32.load(0, 4, at()), m.f32.const(0))))));
-      }
-    }
-    return m.if(m.i32.le_s(f.iadd(g(j), f.c(PANEL_W)), g('N')), m.block(null, full), m.block(null, edge));
-  };
-  const block4 = m.block(null, [
-    ...pa.map((p, r) => f.set(p, f.iadd(g('a'), f.imul(f.iadd(g(i), f.c(r)), g(lda4))))),
-    ...accs.map((a) => f.set(a, zero())),
-    f.set(pb, g(pb0)), f.set(k, f.c(0)),
-    loop(() => m.i32.lt_s(g(k), g('K')), [
-      f.set(b0, m.v128.load(0, 4, g(pb))), f.set(b1, m.v128.load(16, 4, g(pb))),
-      ...[0, 1, 2, 3].flatMap((r) => [
-        f.set(s, m.v128.load32_splat(0, 4, g(pa[r]!))),
-        f.set(accs[2 * r]!, fadd(f.get(accs[2 * r]!), fmul(f.get(s), f.get(b0)))),
-        f.set(accs[2 * r + 1]!, fadd(f.get(accs[2 * r + 1]!), fmul(f.get(s), f.get(b1)))),
-        f.set(pa[r]!, f.iadd(g(pa[r]!), f.c(4))),
-      ]),
-      f.set(pb, f.iadd(g(pb), f.c(32))), f.set(k, f.iadd(g(k), f.c(1))),
-    ]),
-    store8(4, (r, v) => f.get(accs[2 * r + v]!)),
-    f.set(i, f.iadd(g(i), f.c(4))),
-  ]);
-  /** One row over np panels (np = 4: columns j..j+31, all inside C; np = 1: one panel, edge-aware). */
-  const row = (np: number): X => m.block(null, [
-    f.set(pa[0]!, f.iadd(g('a'), f.imul(g(i), g(lda4)))),
-    ...accs.slice(0, 2 * np).map((a) => f.set(a, zero())),
-    f.set(pb, g(pb0)), f.set(k, f.c(0)),
-    loop(() => m.i32.lt_s(g(k), g('K')), [
-      f.set(s, m.v128.load32_splat(0, 4, g(pa[0]!))),
-      ...Array.from({ length: np }, (_, q) => {
-        const at = () => (q === 0 ? g(pb) : f.iadd(g(pb), q === 1 ? g(kp) : f.imul(g(kp), f.c(q))));
-        return [0, 1].map((v) => f.set(accs[2 * q + v]!, fadd(f.get(accs[2 * q + v]!), fmul(f.get(s), m.v128.load(16 * v, 4, at())))));
-      }).flat(),
-      f.set(pa[0]!, f.iadd(g(pa[0]!), f.c(4))),
-      f.set(pb, f.iadd(g(pb), f.c(32))), f.set(k, f.iadd(g(k), f.c(1))),
-    ]),
-    ...(np === 1 ? [store8(1, (_r, v) => f.get(accs[v]!))] : accs.map((a, q) => put4(0, 4 * q, f.get(a)))),
-    f.set(j, f.iadd(g(j), f.c(PANEL_W * np))),
-    f.set(pb0, f.iadd(g(pb0), np === 1 ? g(kp) : f.imul(g(kp), f.c(np)))),
-  ]);
-  f.add(GEMM_PANEL, m.block(null, [
-    f.set(lda4, m.i32.shl(g('lda'), f.c(2))),
-    f.set(kp, m.i32.shl(g('K'), f.c(5))),
-    // rows in bands of mc rows (a multiple of 4, A rows of BAND_BYTES); in a band, panel by panel
-    f.set(m4, m.i32.and(g('M'), f.c(~3))),
-    f.set(mc, m.i32.and(m.i32.div_u(f.c(BAND_BYTES / 4), m.select(g('K'), g('K'), f.c(1))), f.c(~3))),
-    f.set(mc, m.select(m.i32.lt_s(g(mc), f.c(4)), f.c(4), g(mc))),
-    f.set(i0, f.c(0)),
-    loop(() => m.i32.lt_s(g(i0), g(m4)), [
-      f.set(iEnd, f.iadd(g(i0), g(mc))),
-      f.set(iEnd, m.select(m.i32.gt_s(g(iEnd), g(m4)), g(m4), g(iEnd))),
-      f.set(j, f.c(0)), f.set(pb0, g('b')),
-      loop(() => m.i32.lt_s(g(j), g('N')), [
-        f.set(i, g(i0)),
-        loop(() => m.i32.lt_s(g(i), g(iEnd)), [block4]),
-        f.set(j, f.iadd(g(j), f.c(PANEL_W))),
-        f.set(pb0, f.iadd(g(pb0), g(kp))),
-      ]),
-      f.set(i0, g(iEnd)),
-    ]),
-    f.set(i, m.i32.and(g('M'), f.c(~3))),
-    // the remaining rows: dot products with B's rows when given (bt: B as [N][K] rows, leading dimension ldbt)
-    m.if(m.i32.and(m.i32.ne(g('bt'), f.c(0)), m.i32.lt_s(g(i), g('M'))), m.block(null, [
-      m.call(GEMM_NT, [m.i32.sub(g('M'), g(i)), g('N'), g('K'), f.iadd(g('a'), f.imul(g(i), g(lda4))), g('lda'), g('bt'), g('ldbt'), f.iadd(g('c'), m.i32.shl(f.imul(g(i), g('ldc')), f.c(2))), g('ldc'), g('acc')], binaryen.none),
-      f.set(i, g('M')),
-    ])),
-    loop(() => m.i32.lt_s(g(i), g('M')), [
-      f.set(j, f.c(0)), f.set(pb0, g('b')),
-      loop(() => m.i32.le_s(f.iadd(g(j), f.c(4 * PANEL_W)), g('N')), [row(4)]),
-      loop(() => m.i32.lt_s(g(j), g('N')), [row(1)]),
-      f.set(i, f.iadd(g(i), f.c(1))),
-    ]),
-  ]));
-  m.addFunctionExport(GEMM_PANEL, GEMM_PANEL);
 }

@@ -8,7 +8,8 @@ import type { Dim } from '../../ir/shape.js';
 import { specIdent } from '../names.js';
 import { addX, dimX, type IntX, mulX, numX, type Op, type PMat, type Program } from '../ts/program.js';
 import { FnBuilder, i32, v128, Vec, type X } from './builder.js';
-import { addGemm, addGemmNT, addGemmPanel, addPack, addPanels, addPanelsKN, GEMM, GEMM_NT, GEMM_PANEL, PACK, PANEL, PANEL_KN, PANEL_W } from './gemm.js';
+import { addGemm, addGemmNT, addPack, addPanels, addPanelsKN, GEMM, GEMM_NT, PACK, PANEL, PANEL_KN, PANEL_W } from './gemm.js';
+import { addGemmPanel, GEMM_PANEL } from './panel.js';
 import { addSame } from './memory.js';
 import { phaseCode } from './phase.js';
 

@@ -1,6 +1,8 @@
 // The part of every generated module's WebAssembly glue that does not depend on the cell: loading,
 // SIMD detection, the linear-memory allocator, tapes and their lifetime. Printed verbatim.
 
+import { HEAP_START } from './panel.js';
+
 export const WASM_RUNTIME = String.raw`
 /** The few WebAssembly JS-API members used here (typed locally: the module needs no DOM or Node types). */
 interface WasmApi {
@@ -48,13 +50,15 @@ function fromBase64(s: string): Uint8Array {
   return out;
 }
 
+/** Bytes below this belong to the kernels (the matrix products' scratch area). */
+const HEAP_START = ${HEAP_START};
 const align16 = (n: number): number => (n + 15) & ~15;
 
 /** One instance, one linear memory: a first-fit allocator of 16-byte-aligned blocks, grown on demand. */
 class WasmKernels {
   private k: WasmExports | null | undefined;
   private free: [number, number][] = [];
-  private end = 16;
+  private end = HEAP_START;
   /** Resident tapes not yet used by backward (oldest first), and those backward used. */
   private readonly live = new Set<WasmTapeBlock>();
   private readonly used = new Set<WasmTapeBlock>();
@@ -71,8 +75,8 @@ class WasmKernels {
 
   private attach(e: WasmExports): void {
     this.k = e;
-    this.end = 16;
-    this.free = [[16, e.memory.buffer.byteLength]];
+    this.end = HEAP_START;
+    this.free = [[HEAP_START, e.memory.buffer.byteLength - HEAP_START]];
   }
 
   setBudget(bytes: number): void {
