@@ -527,11 +527,23 @@ fn grad15_b_uh(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_work
 fn backward_gemm_W_hT_dx_h__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dx_h_ + b_ * size_hidden_ + k_];
+  if (k_ < size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_dx_h_ + b_ * size_hidden_ + k_];
+  }
+  if (k_ < 2u * size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_dx_r_ + b_ * size_hidden_ + (k_ - size_hidden_)];
+  }
+  return bw_[t_ * bw_stride_ + BW_dx_z_ + b_ * size_hidden_ + (k_ - 2u * size_hidden_)];
 }
 
 fn backward_gemm_W_hT_dx_h__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + k_ * size_input_ + n_];
+  if (k_ < size_hidden_) {
+    return params_[P_W_h_ + k_ * size_input_ + n_];
+  }
+  if (k_ < 2u * size_hidden_) {
+    return params_[P_W_r_ + (k_ - size_hidden_) * size_input_ + n_];
+  }
+  return params_[P_W_z_ + (k_ - 2u * size_hidden_) * size_input_ + n_];
 }
 
 fn backward_gemm_W_hT_dx_h__c_(m_: u32, n_: u32, v_: f32) {
@@ -540,12 +552,20 @@ fn backward_gemm_W_hT_dx_h__c_(m_: u32, n_: u32, v_: f32) {
   dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_hT_dx_h_ = W_h' * dx_h, for all steps and rows at once (tiled GEMM), written into dx
+fn backward_gemm_W_hT_dx_h__s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      backward_gemm_W_hT_dx_h__c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// W_hT_dx_h_ = W_h' * dx_h; W_rT_dx_r_ = W_r' * dx_r; W_zT_dx_z_ = W_z' * dx_z, for all steps and rows at once (tiled GEMM over 3 products concatenated along k), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_hT_dx_h_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
+  let k_size_ = 3u * size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
@@ -553,45 +573,98 @@ fn backward_gemm_W_hT_dx_h_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loc
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_hT_dx_h__a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(backward_gemm_W_hT_dx_h__a_(e0_, k_), backward_gemm_W_hT_dx_h__a_(e0_, k_ + 1u), backward_gemm_W_hT_dx_h__a_(e0_, k_ + 2u), backward_gemm_W_hT_dx_h__a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = backward_gemm_W_hT_dx_h__a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = backward_gemm_W_hT_dx_h__a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = backward_gemm_W_hT_dx_h__a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = backward_gemm_W_hT_dx_h__a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_hT_dx_h__b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(backward_gemm_W_hT_dx_h__b_(e0_, k_), backward_gemm_W_hT_dx_h__b_(e0_ + 1u, k_), backward_gemm_W_hT_dx_h__b_(e0_ + 2u, k_), backward_gemm_W_hT_dx_h__b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = backward_gemm_W_hT_dx_h__b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = backward_gemm_W_hT_dx_h__b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = backward_gemm_W_hT_dx_h__b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = backward_gemm_W_hT_dx_h__b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_hT_dx_h__a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(backward_gemm_W_hT_dx_h__a_(e0_, k_), backward_gemm_W_hT_dx_h__a_(e0_, k_ + 1u), backward_gemm_W_hT_dx_h__a_(e0_, k_ + 2u), backward_gemm_W_hT_dx_h__a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = backward_gemm_W_hT_dx_h__a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = backward_gemm_W_hT_dx_h__a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = backward_gemm_W_hT_dx_h__a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = backward_gemm_W_hT_dx_h__a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_hT_dx_h__b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(backward_gemm_W_hT_dx_h__b_(e0_, k_), backward_gemm_W_hT_dx_h__b_(e0_ + 1u, k_), backward_gemm_W_hT_dx_h__b_(e0_ + 2u, k_), backward_gemm_W_hT_dx_h__b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = backward_gemm_W_hT_dx_h__b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = backward_gemm_W_hT_dx_h__b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = backward_gemm_W_hT_dx_h__b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = backward_gemm_W_hT_dx_h__b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -620,227 +693,60 @@ fn backward_gemm_W_hT_dx_h_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loc
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_hT_dx_h__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn backward_gemm_W_rT_dx_r__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dx_r_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_rT_dx_r__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_r_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_rT_dx_r__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_rT_dx_r_ = W_r' * dx_r, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_rT_dx_r_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_rT_dx_r__a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_rT_dx_r__b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_rT_dx_r__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_rT_dx_r__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_rT_dx_r__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
   }
-}
-
-fn backward_gemm_W_zT_dx_z__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dx_z_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_zT_dx_z__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_z_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_zT_dx_z__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_zT_dx_z_ = W_z' * dx_z, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_zT_dx_z_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_zT_dx_z__a_(e0_, k_);
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_zT_dx_z__b_(e0_, k_);
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
     }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_zT_dx_z__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_zT_dx_z__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_zT_dx_z__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      backward_gemm_W_hT_dx_h__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -861,6 +767,14 @@ fn grad0_W_z_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_z_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad0_W_z_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad0_W_z_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_z += sum over t, b of dx_z x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -874,20 +788,46 @@ fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad0_W_z_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad0_W_z_a_(e0_, k_), grad0_W_z_a_(e0_ + 1u, k_), grad0_W_z_a_(e0_ + 2u, k_), grad0_W_z_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad0_W_z_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad0_W_z_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad0_W_z_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad0_W_z_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad0_W_z_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad0_W_z_b_(e0_, k_), grad0_W_z_b_(e0_ + 1u, k_), grad0_W_z_b_(e0_ + 2u, k_), grad0_W_z_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad0_W_z_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad0_W_z_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad0_W_z_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad0_W_z_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -897,20 +837,46 @@ fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad0_W_z_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad0_W_z_a_(e0_, k_), grad0_W_z_a_(e0_ + 1u, k_), grad0_W_z_a_(e0_ + 2u, k_), grad0_W_z_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad0_W_z_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad0_W_z_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad0_W_z_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad0_W_z_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad0_W_z_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad0_W_z_b_(e0_, k_), grad0_W_z_b_(e0_ + 1u, k_), grad0_W_z_b_(e0_ + 2u, k_), grad0_W_z_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad0_W_z_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad0_W_z_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad0_W_z_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad0_W_z_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -939,13 +905,60 @@ fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad0_W_z_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -966,6 +979,14 @@ fn grad1_W_r_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_r_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad1_W_r_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad1_W_r_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_r += sum over t, b of dx_r x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad1_W_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -979,20 +1000,46 @@ fn grad1_W_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad1_W_r_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad1_W_r_a_(e0_, k_), grad1_W_r_a_(e0_ + 1u, k_), grad1_W_r_a_(e0_ + 2u, k_), grad1_W_r_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad1_W_r_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad1_W_r_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad1_W_r_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad1_W_r_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad1_W_r_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad1_W_r_b_(e0_, k_), grad1_W_r_b_(e0_ + 1u, k_), grad1_W_r_b_(e0_ + 2u, k_), grad1_W_r_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad1_W_r_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad1_W_r_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad1_W_r_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad1_W_r_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1002,20 +1049,46 @@ fn grad1_W_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad1_W_r_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad1_W_r_a_(e0_, k_), grad1_W_r_a_(e0_ + 1u, k_), grad1_W_r_a_(e0_ + 2u, k_), grad1_W_r_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad1_W_r_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad1_W_r_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad1_W_r_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad1_W_r_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad1_W_r_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad1_W_r_b_(e0_, k_), grad1_W_r_b_(e0_ + 1u, k_), grad1_W_r_b_(e0_ + 2u, k_), grad1_W_r_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad1_W_r_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad1_W_r_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad1_W_r_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad1_W_r_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1044,13 +1117,60 @@ fn grad1_W_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad1_W_r_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad1_W_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad1_W_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad1_W_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad1_W_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad1_W_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad1_W_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad1_W_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad1_W_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1071,6 +1191,14 @@ fn grad2_W_h_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_h_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad2_W_h_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad2_W_h_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_h += sum over t, b of dx_h x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1084,20 +1212,46 @@ fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad2_W_h_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad2_W_h_a_(e0_, k_), grad2_W_h_a_(e0_ + 1u, k_), grad2_W_h_a_(e0_ + 2u, k_), grad2_W_h_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad2_W_h_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad2_W_h_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad2_W_h_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad2_W_h_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad2_W_h_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad2_W_h_b_(e0_, k_), grad2_W_h_b_(e0_ + 1u, k_), grad2_W_h_b_(e0_ + 2u, k_), grad2_W_h_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad2_W_h_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad2_W_h_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad2_W_h_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad2_W_h_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1107,20 +1261,46 @@ fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad2_W_h_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad2_W_h_a_(e0_, k_), grad2_W_h_a_(e0_ + 1u, k_), grad2_W_h_a_(e0_ + 2u, k_), grad2_W_h_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad2_W_h_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad2_W_h_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad2_W_h_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad2_W_h_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad2_W_h_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad2_W_h_b_(e0_, k_), grad2_W_h_b_(e0_ + 1u, k_), grad2_W_h_b_(e0_ + 2u, k_), grad2_W_h_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad2_W_h_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad2_W_h_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad2_W_h_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad2_W_h_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1149,13 +1329,60 @@ fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad2_W_h_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1176,6 +1403,14 @@ fn grad3_U_z_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_z_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad3_U_z_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad3_U_z_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_z += sum over t, b of dq_z h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad3_U_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1189,20 +1424,46 @@ fn grad3_U_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad3_U_z_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad3_U_z_a_(e0_, k_), grad3_U_z_a_(e0_ + 1u, k_), grad3_U_z_a_(e0_ + 2u, k_), grad3_U_z_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad3_U_z_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad3_U_z_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad3_U_z_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad3_U_z_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad3_U_z_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad3_U_z_b_(e0_, k_), grad3_U_z_b_(e0_ + 1u, k_), grad3_U_z_b_(e0_ + 2u, k_), grad3_U_z_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad3_U_z_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad3_U_z_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad3_U_z_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad3_U_z_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1212,20 +1473,46 @@ fn grad3_U_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad3_U_z_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad3_U_z_a_(e0_, k_), grad3_U_z_a_(e0_ + 1u, k_), grad3_U_z_a_(e0_ + 2u, k_), grad3_U_z_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad3_U_z_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad3_U_z_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad3_U_z_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad3_U_z_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad3_U_z_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad3_U_z_b_(e0_, k_), grad3_U_z_b_(e0_ + 1u, k_), grad3_U_z_b_(e0_ + 2u, k_), grad3_U_z_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad3_U_z_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad3_U_z_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad3_U_z_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad3_U_z_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1254,13 +1541,60 @@ fn grad3_U_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad3_U_z_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_U_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad3_U_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_U_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad3_U_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_U_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad3_U_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_U_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad3_U_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_U_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad3_U_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_U_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad3_U_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_U_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad3_U_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_U_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad3_U_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1281,6 +1615,14 @@ fn grad4_U_r_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_r_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad4_U_r_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad4_U_r_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_r += sum over t, b of dq_r h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad4_U_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1294,20 +1636,46 @@ fn grad4_U_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad4_U_r_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad4_U_r_a_(e0_, k_), grad4_U_r_a_(e0_ + 1u, k_), grad4_U_r_a_(e0_ + 2u, k_), grad4_U_r_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad4_U_r_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad4_U_r_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad4_U_r_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad4_U_r_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad4_U_r_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad4_U_r_b_(e0_, k_), grad4_U_r_b_(e0_ + 1u, k_), grad4_U_r_b_(e0_ + 2u, k_), grad4_U_r_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad4_U_r_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad4_U_r_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad4_U_r_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad4_U_r_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1317,20 +1685,46 @@ fn grad4_U_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad4_U_r_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad4_U_r_a_(e0_, k_), grad4_U_r_a_(e0_ + 1u, k_), grad4_U_r_a_(e0_ + 2u, k_), grad4_U_r_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad4_U_r_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad4_U_r_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad4_U_r_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad4_U_r_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad4_U_r_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad4_U_r_b_(e0_, k_), grad4_U_r_b_(e0_ + 1u, k_), grad4_U_r_b_(e0_ + 2u, k_), grad4_U_r_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad4_U_r_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad4_U_r_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad4_U_r_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad4_U_r_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1359,13 +1753,60 @@ fn grad4_U_r(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad4_U_r_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad4_U_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad4_U_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad4_U_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad4_U_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad4_U_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad4_U_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad4_U_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_r_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad4_U_r_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1386,6 +1827,14 @@ fn grad5_U_h_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_h_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad5_U_h_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad5_U_h_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_h += sum over t, b of dq_h h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad5_U_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1399,20 +1848,46 @@ fn grad5_U_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad5_U_h_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad5_U_h_a_(e0_, k_), grad5_U_h_a_(e0_ + 1u, k_), grad5_U_h_a_(e0_ + 2u, k_), grad5_U_h_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad5_U_h_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad5_U_h_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad5_U_h_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad5_U_h_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad5_U_h_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad5_U_h_b_(e0_, k_), grad5_U_h_b_(e0_ + 1u, k_), grad5_U_h_b_(e0_ + 2u, k_), grad5_U_h_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad5_U_h_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad5_U_h_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad5_U_h_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad5_U_h_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1422,20 +1897,46 @@ fn grad5_U_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad5_U_h_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad5_U_h_a_(e0_, k_), grad5_U_h_a_(e0_ + 1u, k_), grad5_U_h_a_(e0_ + 2u, k_), grad5_U_h_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad5_U_h_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad5_U_h_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad5_U_h_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad5_U_h_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad5_U_h_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad5_U_h_b_(e0_, k_), grad5_U_h_b_(e0_ + 1u, k_), grad5_U_h_b_(e0_ + 2u, k_), grad5_U_h_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad5_U_h_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad5_U_h_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad5_U_h_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad5_U_h_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1464,13 +1965,60 @@ fn grad5_U_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad5_U_h_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad5_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad5_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad5_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad5_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad5_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad5_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad5_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad5_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1724,19 +2272,24 @@ fn backward_step5(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_h_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_h_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_h_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_h_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_h_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_hT_dq_h__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_hT_dq_h__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_hT_dq_h__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_hT_dq_h__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_hT_dq_h__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_hT_dq_h__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_hT_dq_h__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_hT_dq_h__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_hT_dq_h__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
@@ -1761,19 +2314,24 @@ fn backward_step5(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_r_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_r_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_r_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_r_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_r_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_rT_dq_r__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_rT_dq_r__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_rT_dq_r__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_rT_dq_r__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_rT_dq_r__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_rT_dq_r__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_rT_dq_r__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_rT_dq_r__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_rT_dq_r__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
@@ -1798,35 +2356,64 @@ fn backward_step5(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_z_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_z_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_z_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_z_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_z_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_zT_dq_z__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_zT_dq_z__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_zT_dq_z__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_zT_dq_z__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_zT_dq_z__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_zT_dq_z__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_zT_dq_z__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_zT_dq_z__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_zT_dq_z__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_U_hT_dq_h__ = acc_U_hT_dq_h__[0];
+    if (c_ == 1u) { row_U_hT_dq_h__ = acc_U_hT_dq_h__[1]; }
+    if (c_ == 2u) { row_U_hT_dq_h__ = acc_U_hT_dq_h__[2]; }
+    if (c_ == 3u) { row_U_hT_dq_h__ = acc_U_hT_dq_h__[3]; }
+    if (c_ == 4u) { row_U_hT_dq_h__ = acc_U_hT_dq_h__[4]; }
+    if (c_ == 5u) { row_U_hT_dq_h__ = acc_U_hT_dq_h__[5]; }
+    if (c_ == 6u) { row_U_hT_dq_h__ = acc_U_hT_dq_h__[6]; }
+    if (c_ == 7u) { row_U_hT_dq_h__ = acc_U_hT_dq_h__[7]; }
+    var row_U_rT_dq_r__ = acc_U_rT_dq_r__[0];
+    if (c_ == 1u) { row_U_rT_dq_r__ = acc_U_rT_dq_r__[1]; }
+    if (c_ == 2u) { row_U_rT_dq_r__ = acc_U_rT_dq_r__[2]; }
+    if (c_ == 3u) { row_U_rT_dq_r__ = acc_U_rT_dq_r__[3]; }
+    if (c_ == 4u) { row_U_rT_dq_r__ = acc_U_rT_dq_r__[4]; }
+    if (c_ == 5u) { row_U_rT_dq_r__ = acc_U_rT_dq_r__[5]; }
+    if (c_ == 6u) { row_U_rT_dq_r__ = acc_U_rT_dq_r__[6]; }
+    if (c_ == 7u) { row_U_rT_dq_r__ = acc_U_rT_dq_r__[7]; }
+    var row_U_zT_dq_z__ = acc_U_zT_dq_z__[0];
+    if (c_ == 1u) { row_U_zT_dq_z__ = acc_U_zT_dq_z__[1]; }
+    if (c_ == 2u) { row_U_zT_dq_z__ = acc_U_zT_dq_z__[2]; }
+    if (c_ == 3u) { row_U_zT_dq_z__ = acc_U_zT_dq_z__[3]; }
+    if (c_ == 4u) { row_U_zT_dq_z__ = acc_U_zT_dq_z__[4]; }
+    if (c_ == 5u) { row_U_zT_dq_z__ = acc_U_zT_dq_z__[5]; }
+    if (c_ == 6u) { row_U_zT_dq_z__ = acc_U_zT_dq_z__[6]; }
+    if (c_ == 7u) { row_U_zT_dq_z__ = acc_U_zT_dq_z__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
         let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
         let z = fw_[t_ * fw_stride_ + FW_z_ + b_ * size_hidden_ + i_];
         // U_hT_dq_h_ = U_h' * dq_h
-        let U_hT_dq_h_ = acc_U_hT_dq_h__[c_][e_];
+        let U_hT_dq_h_ = row_U_hT_dq_h__[e_];
         // U_rT_dq_r_ = U_r' * dq_r
-        let U_rT_dq_r_ = acc_U_rT_dq_r__[c_][e_];
+        let U_rT_dq_r_ = row_U_rT_dq_r__[e_];
         // U_zT_dq_z_ = U_z' * dq_z
-        let U_zT_dq_z_ = acc_U_zT_dq_z__[c_][e_];
+        let U_zT_dq_z_ = row_U_zT_dq_z__[e_];
         // dh_prev = delta_h_ .* z + U_hT_dq_h_ + U_rT_dq_r_ + U_zT_dq_z_, added into the adjoint of s_t
         ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += delta_h_ * z + U_hT_dq_h_ + U_rT_dq_r_ + U_zT_dq_z_;
       }

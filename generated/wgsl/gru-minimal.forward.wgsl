@@ -97,19 +97,24 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < (size_hidden_ + size_input_) && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_W_u_ + (e0_ + c_) * (size_hidden_ + size_input_) + k_];
-        }
-      }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 0u < size_hidden_) { w_.x = params_[P_W_u_ + (e0_ + 0u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 1u < size_hidden_) { w_.y = params_[P_W_u_ + (e0_ + 1u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 2u < size_hidden_) { w_.z = params_[P_W_u_ + (e0_ + 2u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 3u < size_hidden_) { w_.w = params_[P_W_u_ + (e0_ + 3u) * (size_hidden_ + size_input_) + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_W_u_cat__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_W_u_cat__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_W_u_cat__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_W_u_cat__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_W_u_cat__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_W_u_cat__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_W_u_cat__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_W_u_cat__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_W_u_cat__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
     for (var s_ = 0u; s_ < 4u; s_++) {
@@ -119,24 +124,45 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < (size_hidden_ + size_input_) && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_W_c_ + (e0_ + c_) * (size_hidden_ + size_input_) + k_];
-        }
-      }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 0u < size_hidden_) { w_.x = params_[P_W_c_ + (e0_ + 0u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 1u < size_hidden_) { w_.y = params_[P_W_c_ + (e0_ + 1u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 2u < size_hidden_) { w_.z = params_[P_W_c_ + (e0_ + 2u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 3u < size_hidden_) { w_.w = params_[P_W_c_ + (e0_ + 3u) * (size_hidden_ + size_input_) + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_W_c_cat__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_W_c_cat__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_W_c_cat__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_W_c_cat__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_W_c_cat__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_W_c_cat__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_W_c_cat__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_W_c_cat__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_W_c_cat__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_W_u_cat__ = acc_W_u_cat__[0];
+    if (c_ == 1u) { row_W_u_cat__ = acc_W_u_cat__[1]; }
+    if (c_ == 2u) { row_W_u_cat__ = acc_W_u_cat__[2]; }
+    if (c_ == 3u) { row_W_u_cat__ = acc_W_u_cat__[3]; }
+    if (c_ == 4u) { row_W_u_cat__ = acc_W_u_cat__[4]; }
+    if (c_ == 5u) { row_W_u_cat__ = acc_W_u_cat__[5]; }
+    if (c_ == 6u) { row_W_u_cat__ = acc_W_u_cat__[6]; }
+    if (c_ == 7u) { row_W_u_cat__ = acc_W_u_cat__[7]; }
+    var row_W_c_cat__ = acc_W_c_cat__[0];
+    if (c_ == 1u) { row_W_c_cat__ = acc_W_c_cat__[1]; }
+    if (c_ == 2u) { row_W_c_cat__ = acc_W_c_cat__[2]; }
+    if (c_ == 3u) { row_W_c_cat__ = acc_W_c_cat__[3]; }
+    if (c_ == 4u) { row_W_c_cat__ = acc_W_c_cat__[4]; }
+    if (c_ == 5u) { row_W_c_cat__ = acc_W_c_cat__[5]; }
+    if (c_ == 6u) { row_W_c_cat__ = acc_W_c_cat__[6]; }
+    if (c_ == 7u) { row_W_c_cat__ = acc_W_c_cat__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
@@ -144,12 +170,12 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
         let b_c = params_[P_b_c_ + i_];
         let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
         // W_u_cat_ = W_u * concat(c_prev, x)
-        let W_u_cat_ = acc_W_u_cat__[c_][e_];
+        let W_u_cat_ = row_W_u_cat__[e_];
         // u = sigmoid(W_u * concat(c_prev, x) + b_u)
         let u = sigmoid_(W_u_cat_ + b_u);
         fw_[t_ * fw_stride_ + FW_u_ + b_ * size_hidden_ + i_] = u;
         // W_c_cat_ = W_c * concat(c_prev, x)
-        let W_c_cat_ = acc_W_c_cat__[c_][e_];
+        let W_c_cat_ = row_W_c_cat__[e_];
         // c_cand = tanh(W_c * concat(c_prev, x) + b_c)
         let c_cand = tanh_(W_c_cat_ + b_c);
         fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_] = c_cand;

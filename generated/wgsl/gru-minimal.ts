@@ -114,19 +114,24 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < (size_hidden_ + size_input_) && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_W_u_ + (e0_ + c_) * (size_hidden_ + size_input_) + k_];
-        }
-      }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 0u < size_hidden_) { w_.x = params_[P_W_u_ + (e0_ + 0u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 1u < size_hidden_) { w_.y = params_[P_W_u_ + (e0_ + 1u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 2u < size_hidden_) { w_.z = params_[P_W_u_ + (e0_ + 2u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 3u < size_hidden_) { w_.w = params_[P_W_u_ + (e0_ + 3u) * (size_hidden_ + size_input_) + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_W_u_cat__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_W_u_cat__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_W_u_cat__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_W_u_cat__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_W_u_cat__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_W_u_cat__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_W_u_cat__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_W_u_cat__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_W_u_cat__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
     for (var s_ = 0u; s_ < 4u; s_++) {
@@ -136,24 +141,45 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < (size_hidden_ + size_input_) && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_W_c_ + (e0_ + c_) * (size_hidden_ + size_input_) + k_];
-        }
-      }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 0u < size_hidden_) { w_.x = params_[P_W_c_ + (e0_ + 0u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 1u < size_hidden_) { w_.y = params_[P_W_c_ + (e0_ + 1u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 2u < size_hidden_) { w_.z = params_[P_W_c_ + (e0_ + 2u) * (size_hidden_ + size_input_) + k_]; }
+      if (k_ < (size_hidden_ + size_input_) && e0_ + 3u < size_hidden_) { w_.w = params_[P_W_c_ + (e0_ + 3u) * (size_hidden_ + size_input_) + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_W_c_cat__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_W_c_cat__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_W_c_cat__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_W_c_cat__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_W_c_cat__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_W_c_cat__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_W_c_cat__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_W_c_cat__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_W_c_cat__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_W_u_cat__ = acc_W_u_cat__[0];
+    if (c_ == 1u) { row_W_u_cat__ = acc_W_u_cat__[1]; }
+    if (c_ == 2u) { row_W_u_cat__ = acc_W_u_cat__[2]; }
+    if (c_ == 3u) { row_W_u_cat__ = acc_W_u_cat__[3]; }
+    if (c_ == 4u) { row_W_u_cat__ = acc_W_u_cat__[4]; }
+    if (c_ == 5u) { row_W_u_cat__ = acc_W_u_cat__[5]; }
+    if (c_ == 6u) { row_W_u_cat__ = acc_W_u_cat__[6]; }
+    if (c_ == 7u) { row_W_u_cat__ = acc_W_u_cat__[7]; }
+    var row_W_c_cat__ = acc_W_c_cat__[0];
+    if (c_ == 1u) { row_W_c_cat__ = acc_W_c_cat__[1]; }
+    if (c_ == 2u) { row_W_c_cat__ = acc_W_c_cat__[2]; }
+    if (c_ == 3u) { row_W_c_cat__ = acc_W_c_cat__[3]; }
+    if (c_ == 4u) { row_W_c_cat__ = acc_W_c_cat__[4]; }
+    if (c_ == 5u) { row_W_c_cat__ = acc_W_c_cat__[5]; }
+    if (c_ == 6u) { row_W_c_cat__ = acc_W_c_cat__[6]; }
+    if (c_ == 7u) { row_W_c_cat__ = acc_W_c_cat__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
@@ -161,12 +187,12 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
         let b_c = params_[P_b_c_ + i_];
         let c_prev = st_[t_ * s_stride_ + S_c_ + b_ * size_hidden_ + i_];
         // W_u_cat_ = W_u * concat(c_prev, x)
-        let W_u_cat_ = acc_W_u_cat__[c_][e_];
+        let W_u_cat_ = row_W_u_cat__[e_];
         // u = sigmoid(W_u * concat(c_prev, x) + b_u)
         let u = sigmoid_(W_u_cat_ + b_u);
         fw_[t_ * fw_stride_ + FW_u_ + b_ * size_hidden_ + i_] = u;
         // W_c_cat_ = W_c * concat(c_prev, x)
-        let W_c_cat_ = acc_W_c_cat__[c_][e_];
+        let W_c_cat_ = row_W_c_cat__[e_];
         // c_cand = tanh(W_c * concat(c_prev, x) + b_c)
         let c_cand = tanh_(W_c_cat_ + b_c);
         fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_] = c_cand;
@@ -325,6 +351,14 @@ fn grad0_W_c_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_c_ + m_ * (size_hidden_ + size_input_) + n_] += v_;
 }
 
+fn grad0_W_c_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad0_W_c_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_c += sum over t, b of dc_cand_pre concat(c_prev, x)' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -338,20 +372,46 @@ fn grad0_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad0_W_c_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad0_W_c_a_(e0_, k_), grad0_W_c_a_(e0_ + 1u, k_), grad0_W_c_a_(e0_ + 2u, k_), grad0_W_c_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad0_W_c_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad0_W_c_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad0_W_c_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad0_W_c_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad0_W_c_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad0_W_c_b_(e0_, k_), grad0_W_c_b_(e0_ + 1u, k_), grad0_W_c_b_(e0_ + 2u, k_), grad0_W_c_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad0_W_c_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad0_W_c_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad0_W_c_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad0_W_c_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -361,20 +421,46 @@ fn grad0_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad0_W_c_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad0_W_c_a_(e0_, k_), grad0_W_c_a_(e0_ + 1u, k_), grad0_W_c_a_(e0_ + 2u, k_), grad0_W_c_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad0_W_c_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad0_W_c_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad0_W_c_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad0_W_c_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad0_W_c_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad0_W_c_b_(e0_, k_), grad0_W_c_b_(e0_ + 1u, k_), grad0_W_c_b_(e0_ + 2u, k_), grad0_W_c_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad0_W_c_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad0_W_c_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad0_W_c_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad0_W_c_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -403,13 +489,60 @@ fn grad0_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad0_W_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad0_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad0_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad0_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad0_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad0_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad0_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad0_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad0_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -430,6 +563,14 @@ fn grad2_W_u_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_u_ + m_ * (size_hidden_ + size_input_) + n_] += v_;
 }
 
+fn grad2_W_u_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad2_W_u_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_u += sum over t, b of du_pre concat(c_prev, x)' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_u(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -443,20 +584,46 @@ fn grad2_W_u(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad2_W_u_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad2_W_u_a_(e0_, k_), grad2_W_u_a_(e0_ + 1u, k_), grad2_W_u_a_(e0_ + 2u, k_), grad2_W_u_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad2_W_u_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad2_W_u_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad2_W_u_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad2_W_u_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad2_W_u_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad2_W_u_b_(e0_, k_), grad2_W_u_b_(e0_ + 1u, k_), grad2_W_u_b_(e0_ + 2u, k_), grad2_W_u_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad2_W_u_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad2_W_u_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad2_W_u_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad2_W_u_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -466,20 +633,46 @@ fn grad2_W_u(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad2_W_u_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad2_W_u_a_(e0_, k_), grad2_W_u_a_(e0_ + 1u, k_), grad2_W_u_a_(e0_ + 2u, k_), grad2_W_u_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad2_W_u_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad2_W_u_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad2_W_u_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad2_W_u_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad2_W_u_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad2_W_u_b_(e0_, k_), grad2_W_u_b_(e0_ + 1u, k_), grad2_W_u_b_(e0_ + 2u, k_), grad2_W_u_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad2_W_u_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad2_W_u_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad2_W_u_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad2_W_u_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -508,13 +701,60 @@ fn grad2_W_u(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad2_W_u_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_u_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad2_W_u_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_u_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad2_W_u_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_u_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad2_W_u_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_u_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad2_W_u_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_u_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad2_W_u_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_u_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad2_W_u_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_u_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad2_W_u_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_u_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad2_W_u_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -582,19 +822,24 @@ fn backward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < (size_hidden_ + size_input_)) {
-          w_[c_] = params_[P_W_c_ + k_ * (size_hidden_ + size_input_) + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < (size_hidden_ + size_input_)) { w_.x = params_[P_W_c_ + k_ * (size_hidden_ + size_input_) + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < (size_hidden_ + size_input_)) { w_.y = params_[P_W_c_ + k_ * (size_hidden_ + size_input_) + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < (size_hidden_ + size_input_)) { w_.z = params_[P_W_c_ + k_ * (size_hidden_ + size_input_) + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < (size_hidden_ + size_input_)) { w_.w = params_[P_W_c_ + k_ * (size_hidden_ + size_input_) + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_W_cT_dc_cand_pre__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_W_cT_dc_cand_pre__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_W_cT_dc_cand_pre__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_W_cT_dc_cand_pre__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_W_cT_dc_cand_pre__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_W_cT_dc_cand_pre__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_W_cT_dc_cand_pre__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_W_cT_dc_cand_pre__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_W_cT_dc_cand_pre__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
@@ -619,32 +864,53 @@ fn backward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < (size_hidden_ + size_input_)) {
-          w_[c_] = params_[P_W_u_ + k_ * (size_hidden_ + size_input_) + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < (size_hidden_ + size_input_)) { w_.x = params_[P_W_u_ + k_ * (size_hidden_ + size_input_) + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < (size_hidden_ + size_input_)) { w_.y = params_[P_W_u_ + k_ * (size_hidden_ + size_input_) + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < (size_hidden_ + size_input_)) { w_.z = params_[P_W_u_ + k_ * (size_hidden_ + size_input_) + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < (size_hidden_ + size_input_)) { w_.w = params_[P_W_u_ + k_ * (size_hidden_ + size_input_) + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_W_uT_du_pre__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_W_uT_du_pre__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_W_uT_du_pre__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_W_uT_du_pre__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_W_uT_du_pre__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_W_uT_du_pre__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_W_uT_du_pre__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_W_uT_du_pre__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_W_uT_du_pre__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_W_cT_dc_cand_pre__ = acc_W_cT_dc_cand_pre__[0];
+    if (c_ == 1u) { row_W_cT_dc_cand_pre__ = acc_W_cT_dc_cand_pre__[1]; }
+    if (c_ == 2u) { row_W_cT_dc_cand_pre__ = acc_W_cT_dc_cand_pre__[2]; }
+    if (c_ == 3u) { row_W_cT_dc_cand_pre__ = acc_W_cT_dc_cand_pre__[3]; }
+    if (c_ == 4u) { row_W_cT_dc_cand_pre__ = acc_W_cT_dc_cand_pre__[4]; }
+    if (c_ == 5u) { row_W_cT_dc_cand_pre__ = acc_W_cT_dc_cand_pre__[5]; }
+    if (c_ == 6u) { row_W_cT_dc_cand_pre__ = acc_W_cT_dc_cand_pre__[6]; }
+    if (c_ == 7u) { row_W_cT_dc_cand_pre__ = acc_W_cT_dc_cand_pre__[7]; }
+    var row_W_uT_du_pre__ = acc_W_uT_du_pre__[0];
+    if (c_ == 1u) { row_W_uT_du_pre__ = acc_W_uT_du_pre__[1]; }
+    if (c_ == 2u) { row_W_uT_du_pre__ = acc_W_uT_du_pre__[2]; }
+    if (c_ == 3u) { row_W_uT_du_pre__ = acc_W_uT_du_pre__[3]; }
+    if (c_ == 4u) { row_W_uT_du_pre__ = acc_W_uT_du_pre__[4]; }
+    if (c_ == 5u) { row_W_uT_du_pre__ = acc_W_uT_du_pre__[5]; }
+    if (c_ == 6u) { row_W_uT_du_pre__ = acc_W_uT_du_pre__[6]; }
+    if (c_ == 7u) { row_W_uT_du_pre__ = acc_W_uT_du_pre__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < (size_hidden_ + size_input_)) {
         // W_cT_dc_cand_pre_ = W_c' * dc_cand_pre
-        let W_cT_dc_cand_pre_ = acc_W_cT_dc_cand_pre__[c_][e_];
+        let W_cT_dc_cand_pre_ = row_W_cT_dc_cand_pre__[e_];
         bw_[t_ * bw_stride_ + BW_W_cT_dc_cand_pre_ + b_ * (size_hidden_ + size_input_) + i_] = W_cT_dc_cand_pre_;
         // W_uT_du_pre_ = W_u' * du_pre
-        let W_uT_du_pre_ = acc_W_uT_du_pre__[c_][e_];
+        let W_uT_du_pre_ = row_W_uT_du_pre__[e_];
         bw_[t_ * bw_stride_ + BW_W_uT_du_pre_ + b_ * (size_hidden_ + size_input_) + i_] = W_uT_du_pre_;
       }
     }

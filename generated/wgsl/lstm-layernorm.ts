@@ -286,20 +286,49 @@ fn forward_gemm_x_f_a_(m_: u32, k_: u32) -> f32 {
 }
 
 fn forward_gemm_x_f_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_f_ + n_ * size_input_ + k_];
+  if (n_ < size_hidden_) {
+    return params_[P_W_f_ + n_ * size_input_ + k_];
+  }
+  if (n_ < 2u * size_hidden_) {
+    return params_[P_W_i_ + (n_ - size_hidden_) * size_input_ + k_];
+  }
+  if (n_ < 3u * size_hidden_) {
+    return params_[P_W_o_ + (n_ - 2u * size_hidden_) * size_input_ + k_];
+  }
+  return params_[P_W_c_ + (n_ - 3u * size_hidden_) * size_input_ + k_];
 }
 
 fn forward_gemm_x_f_c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_x_f_ + b_ * size_hidden_ + n_] = v_;
+  if (n_ < size_hidden_) {
+    fw_[t_ * fw_stride_ + FW_x_f_ + b_ * size_hidden_ + n_] = v_;
+    return;
+  }
+  if (n_ < 2u * size_hidden_) {
+    fw_[t_ * fw_stride_ + FW_x_i_ + b_ * size_hidden_ + (n_ - size_hidden_)] = v_;
+    return;
+  }
+  if (n_ < 3u * size_hidden_) {
+    fw_[t_ * fw_stride_ + FW_x_o_ + b_ * size_hidden_ + (n_ - 2u * size_hidden_)] = v_;
+    return;
+  }
+  fw_[t_ * fw_stride_ + FW_x_c_ + b_ * size_hidden_ + (n_ - 3u * size_hidden_)] = v_;
 }
 
-// x_f = W_f * x, for all steps and rows at once (tiled GEMM)
+fn forward_gemm_x_f_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      forward_gemm_x_f_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// x_f = W_f * x; x_i = W_i * x; x_o = W_o * x; x_c = W_c * x, for all steps and rows at once (tiled GEMM over 4 products concatenated along n)
 @compute @workgroup_size(16, 16)
 fn forward_gemm_x_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
+  let n_size_ = 4u * size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
@@ -308,47 +337,101 @@ fn forward_gemm_x_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_x_f_a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(forward_gemm_x_f_a_(e0_, k_), forward_gemm_x_f_a_(e0_, k_ + 1u), forward_gemm_x_f_a_(e0_, k_ + 2u), forward_gemm_x_f_a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = forward_gemm_x_f_a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = forward_gemm_x_f_a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = forward_gemm_x_f_a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = forward_gemm_x_f_a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_x_f_b_(e0_, k_);
+    if (e0_ < n_size_ && k_ + 3u < k_size_) {
+      rb_ = vec4<f32>(forward_gemm_x_f_b_(e0_, k_), forward_gemm_x_f_b_(e0_, k_ + 1u), forward_gemm_x_f_b_(e0_, k_ + 2u), forward_gemm_x_f_b_(e0_, k_ + 3u));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = forward_gemm_x_f_b_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < n_size_) {
+        rb_.y = forward_gemm_x_f_b_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < n_size_) {
+        rb_.z = forward_gemm_x_f_b_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < n_size_) {
+        rb_.w = forward_gemm_x_f_b_(e0_, k_ + 3u);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.x;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.y;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.z;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.w;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_x_f_a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(forward_gemm_x_f_a_(e0_, k_), forward_gemm_x_f_a_(e0_, k_ + 1u), forward_gemm_x_f_a_(e0_, k_ + 2u), forward_gemm_x_f_a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = forward_gemm_x_f_a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = forward_gemm_x_f_a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = forward_gemm_x_f_a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = forward_gemm_x_f_a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_x_f_b_(e0_, k_);
+        if (e0_ < n_size_ && k_ + 3u < k_size_) {
+          rb_ = vec4<f32>(forward_gemm_x_f_b_(e0_, k_), forward_gemm_x_f_b_(e0_, k_ + 1u), forward_gemm_x_f_b_(e0_, k_ + 2u), forward_gemm_x_f_b_(e0_, k_ + 3u));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = forward_gemm_x_f_b_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < n_size_) {
+            rb_.y = forward_gemm_x_f_b_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < n_size_) {
+            rb_.z = forward_gemm_x_f_b_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < n_size_) {
+            rb_.w = forward_gemm_x_f_b_(e0_, k_ + 3u);
+          }
         }
       }
     }
@@ -377,340 +460,60 @@ fn forward_gemm_x_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invoc
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_x_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_x_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      forward_gemm_x_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn forward_gemm_x_i_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
-}
-
-fn forward_gemm_x_i_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_i_ + n_ * size_input_ + k_];
-}
-
-fn forward_gemm_x_i_c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_x_i_ + b_ * size_hidden_ + n_] = v_;
-}
-
-// x_i = W_i * x, for all steps and rows at once (tiled GEMM)
-@compute @workgroup_size(16, 16)
-fn forward_gemm_x_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
-  let k_size_ = size_input_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_x_i_a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_x_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      forward_gemm_x_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_x_i_b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_x_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      forward_gemm_x_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_x_i_a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_x_i_b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_x_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_x_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      forward_gemm_x_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
   }
-}
-
-fn forward_gemm_x_o_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
-}
-
-fn forward_gemm_x_o_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_o_ + n_ * size_input_ + k_];
-}
-
-fn forward_gemm_x_o_c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_x_o_ + b_ * size_hidden_ + n_] = v_;
-}
-
-// x_o = W_o * x, for all steps and rows at once (tiled GEMM)
-@compute @workgroup_size(16, 16)
-fn forward_gemm_x_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
-  let k_size_ = size_input_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_x_o_a_(e0_, k_);
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_x_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      forward_gemm_x_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_x_o_b_(e0_, k_);
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_x_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      forward_gemm_x_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_x_o_a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_x_o_b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_x_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_x_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      forward_gemm_x_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
     }
   }
-}
-
-fn forward_gemm_x_c_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
-}
-
-fn forward_gemm_x_c_b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_c_ + n_ * size_input_ + k_];
-}
-
-fn forward_gemm_x_c_c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_x_c_ + b_ * size_hidden_ + n_] = v_;
-}
-
-// x_c = W_c * x, for all steps and rows at once (tiled GEMM)
-@compute @workgroup_size(16, 16)
-fn forward_gemm_x_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
-  let k_size_ = size_input_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_x_c_a_(e0_, k_);
-    }
-  }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_x_c_b_(e0_, k_);
-    }
-  }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_x_c_a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_x_c_b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_x_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_x_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      forward_gemm_x_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -748,19 +551,24 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_f_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_f_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_f_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_f_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_f_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_r_f_[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_r_f_[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_r_f_[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_r_f_[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_r_f_[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_r_f_[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_r_f_[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_r_f_[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_r_f_[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
     for (var s_ = 0u; s_ < 4u; s_++) {
@@ -770,19 +578,24 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_i_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_i_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_i_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_i_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_i_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_r_i_[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_r_i_[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_r_i_[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_r_i_[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_r_i_[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_r_i_[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_r_i_[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_r_i_[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_r_i_[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
     for (var s_ = 0u; s_ < 4u; s_++) {
@@ -792,19 +605,24 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_o_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_o_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_o_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_o_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_o_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_r_o_[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_r_o_[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_r_o_[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_r_o_[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_r_o_[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_r_o_[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_r_o_[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_r_o_[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_r_o_[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
     for (var s_ = 0u; s_ < 4u; s_++) {
@@ -814,38 +632,75 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_c_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_c_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_c_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_c_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_c_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_r_c_[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_r_c_[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_r_c_[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_r_c_[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_r_c_[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_r_c_[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_r_c_[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_r_c_[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_r_c_[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_r_f_ = acc_r_f_[0];
+    if (c_ == 1u) { row_r_f_ = acc_r_f_[1]; }
+    if (c_ == 2u) { row_r_f_ = acc_r_f_[2]; }
+    if (c_ == 3u) { row_r_f_ = acc_r_f_[3]; }
+    if (c_ == 4u) { row_r_f_ = acc_r_f_[4]; }
+    if (c_ == 5u) { row_r_f_ = acc_r_f_[5]; }
+    if (c_ == 6u) { row_r_f_ = acc_r_f_[6]; }
+    if (c_ == 7u) { row_r_f_ = acc_r_f_[7]; }
+    var row_r_i_ = acc_r_i_[0];
+    if (c_ == 1u) { row_r_i_ = acc_r_i_[1]; }
+    if (c_ == 2u) { row_r_i_ = acc_r_i_[2]; }
+    if (c_ == 3u) { row_r_i_ = acc_r_i_[3]; }
+    if (c_ == 4u) { row_r_i_ = acc_r_i_[4]; }
+    if (c_ == 5u) { row_r_i_ = acc_r_i_[5]; }
+    if (c_ == 6u) { row_r_i_ = acc_r_i_[6]; }
+    if (c_ == 7u) { row_r_i_ = acc_r_i_[7]; }
+    var row_r_o_ = acc_r_o_[0];
+    if (c_ == 1u) { row_r_o_ = acc_r_o_[1]; }
+    if (c_ == 2u) { row_r_o_ = acc_r_o_[2]; }
+    if (c_ == 3u) { row_r_o_ = acc_r_o_[3]; }
+    if (c_ == 4u) { row_r_o_ = acc_r_o_[4]; }
+    if (c_ == 5u) { row_r_o_ = acc_r_o_[5]; }
+    if (c_ == 6u) { row_r_o_ = acc_r_o_[6]; }
+    if (c_ == 7u) { row_r_o_ = acc_r_o_[7]; }
+    var row_r_c_ = acc_r_c_[0];
+    if (c_ == 1u) { row_r_c_ = acc_r_c_[1]; }
+    if (c_ == 2u) { row_r_c_ = acc_r_c_[2]; }
+    if (c_ == 3u) { row_r_c_ = acc_r_c_[3]; }
+    if (c_ == 4u) { row_r_c_ = acc_r_c_[4]; }
+    if (c_ == 5u) { row_r_c_ = acc_r_c_[5]; }
+    if (c_ == 6u) { row_r_c_ = acc_r_c_[6]; }
+    if (c_ == 7u) { row_r_c_ = acc_r_c_[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
         // r_f = U_f * h_prev
-        let r_f = acc_r_f_[c_][e_];
+        let r_f = row_r_f_[e_];
         fw_[t_ * fw_stride_ + FW_r_f_ + b_ * size_hidden_ + i_] = r_f;
         // r_i = U_i * h_prev
-        let r_i = acc_r_i_[c_][e_];
+        let r_i = row_r_i_[e_];
         fw_[t_ * fw_stride_ + FW_r_i_ + b_ * size_hidden_ + i_] = r_i;
         // r_o = U_o * h_prev
-        let r_o = acc_r_o_[c_][e_];
+        let r_o = row_r_o_[e_];
         fw_[t_ * fw_stride_ + FW_r_o_ + b_ * size_hidden_ + i_] = r_o;
         // r_c = U_c * h_prev
-        let r_c = acc_r_c_[c_][e_];
+        let r_c = row_r_c_[e_];
         fw_[t_ * fw_stride_ + FW_r_c_ + b_ * size_hidden_ + i_] = r_c;
       }
     }
@@ -1780,11 +1635,29 @@ fn grad21_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workg
 fn backward_gemm_W_cT_dx_c__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dx_c_ + b_ * size_hidden_ + k_];
+  if (k_ < size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_dx_c_ + b_ * size_hidden_ + k_];
+  }
+  if (k_ < 2u * size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_dx_o_ + b_ * size_hidden_ + (k_ - size_hidden_)];
+  }
+  if (k_ < 3u * size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_dx_i_ + b_ * size_hidden_ + (k_ - 2u * size_hidden_)];
+  }
+  return bw_[t_ * bw_stride_ + BW_dx_f_ + b_ * size_hidden_ + (k_ - 3u * size_hidden_)];
 }
 
 fn backward_gemm_W_cT_dx_c__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_c_ + k_ * size_input_ + n_];
+  if (k_ < size_hidden_) {
+    return params_[P_W_c_ + k_ * size_input_ + n_];
+  }
+  if (k_ < 2u * size_hidden_) {
+    return params_[P_W_o_ + (k_ - size_hidden_) * size_input_ + n_];
+  }
+  if (k_ < 3u * size_hidden_) {
+    return params_[P_W_i_ + (k_ - 2u * size_hidden_) * size_input_ + n_];
+  }
+  return params_[P_W_f_ + (k_ - 3u * size_hidden_) * size_input_ + n_];
 }
 
 fn backward_gemm_W_cT_dx_c__c_(m_: u32, n_: u32, v_: f32) {
@@ -1793,12 +1666,20 @@ fn backward_gemm_W_cT_dx_c__c_(m_: u32, n_: u32, v_: f32) {
   dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_cT_dx_c_ = W_c' * dx_c, for all steps and rows at once (tiled GEMM), written into dx
+fn backward_gemm_W_cT_dx_c__s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      backward_gemm_W_cT_dx_c__c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// W_cT_dx_c_ = W_c' * dx_c; W_oT_dx_o_ = W_o' * dx_o; W_iT_dx_i_ = W_i' * dx_i; W_fT_dx_f_ = W_f' * dx_f, for all steps and rows at once (tiled GEMM over 4 products concatenated along k), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_cT_dx_c_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
+  let k_size_ = 4u * size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
@@ -1806,45 +1687,98 @@ fn backward_gemm_W_cT_dx_c_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loc
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_cT_dx_c__a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(backward_gemm_W_cT_dx_c__a_(e0_, k_), backward_gemm_W_cT_dx_c__a_(e0_, k_ + 1u), backward_gemm_W_cT_dx_c__a_(e0_, k_ + 2u), backward_gemm_W_cT_dx_c__a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = backward_gemm_W_cT_dx_c__a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = backward_gemm_W_cT_dx_c__a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = backward_gemm_W_cT_dx_c__a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = backward_gemm_W_cT_dx_c__a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_cT_dx_c__b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(backward_gemm_W_cT_dx_c__b_(e0_, k_), backward_gemm_W_cT_dx_c__b_(e0_ + 1u, k_), backward_gemm_W_cT_dx_c__b_(e0_ + 2u, k_), backward_gemm_W_cT_dx_c__b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = backward_gemm_W_cT_dx_c__b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = backward_gemm_W_cT_dx_c__b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = backward_gemm_W_cT_dx_c__b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = backward_gemm_W_cT_dx_c__b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_cT_dx_c__a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(backward_gemm_W_cT_dx_c__a_(e0_, k_), backward_gemm_W_cT_dx_c__a_(e0_, k_ + 1u), backward_gemm_W_cT_dx_c__a_(e0_, k_ + 2u), backward_gemm_W_cT_dx_c__a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = backward_gemm_W_cT_dx_c__a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = backward_gemm_W_cT_dx_c__a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = backward_gemm_W_cT_dx_c__a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = backward_gemm_W_cT_dx_c__a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_cT_dx_c__b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(backward_gemm_W_cT_dx_c__b_(e0_, k_), backward_gemm_W_cT_dx_c__b_(e0_ + 1u, k_), backward_gemm_W_cT_dx_c__b_(e0_ + 2u, k_), backward_gemm_W_cT_dx_c__b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = backward_gemm_W_cT_dx_c__b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = backward_gemm_W_cT_dx_c__b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = backward_gemm_W_cT_dx_c__b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = backward_gemm_W_cT_dx_c__b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1873,334 +1807,60 @@ fn backward_gemm_W_cT_dx_c_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(loc
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_cT_dx_c__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn backward_gemm_W_oT_dx_o__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dx_o_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_oT_dx_o__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_o_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_oT_dx_o__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_oT_dx_o_ = W_o' * dx_o, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_oT_dx_o_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_oT_dx_o__a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_oT_dx_o__b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_oT_dx_o__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_oT_dx_o__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_oT_dx_o__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
   }
-}
-
-fn backward_gemm_W_iT_dx_i__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dx_i_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_iT_dx_i__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_i_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_iT_dx_i__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_iT_dx_i_ = W_i' * dx_i, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_iT_dx_i_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_iT_dx_i__a_(e0_, k_);
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_iT_dx_i__b_(e0_, k_);
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_iT_dx_i__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_iT_dx_i__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_iT_dx_i__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
     }
   }
-}
-
-fn backward_gemm_W_fT_dx_f__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dx_f_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_fT_dx_f__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_f_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_fT_dx_f__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_fT_dx_f_ = W_f' * dx_f, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_fT_dx_f_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_fT_dx_f__a_(e0_, k_);
-    }
-  }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_fT_dx_f__b_(e0_, k_);
-    }
-  }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_fT_dx_f__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_fT_dx_f__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_fT_dx_f__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      backward_gemm_W_cT_dx_c__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2221,6 +1881,14 @@ fn grad0_W_i_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_i_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad0_W_i_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad0_W_i_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_i += sum over t, b of dx_i x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -2234,20 +1902,46 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad0_W_i_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad0_W_i_a_(e0_, k_), grad0_W_i_a_(e0_ + 1u, k_), grad0_W_i_a_(e0_ + 2u, k_), grad0_W_i_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad0_W_i_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad0_W_i_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad0_W_i_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad0_W_i_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad0_W_i_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad0_W_i_b_(e0_, k_), grad0_W_i_b_(e0_ + 1u, k_), grad0_W_i_b_(e0_ + 2u, k_), grad0_W_i_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad0_W_i_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad0_W_i_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad0_W_i_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad0_W_i_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -2257,20 +1951,46 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad0_W_i_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad0_W_i_a_(e0_, k_), grad0_W_i_a_(e0_ + 1u, k_), grad0_W_i_a_(e0_ + 2u, k_), grad0_W_i_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad0_W_i_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad0_W_i_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad0_W_i_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad0_W_i_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad0_W_i_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad0_W_i_b_(e0_, k_), grad0_W_i_b_(e0_ + 1u, k_), grad0_W_i_b_(e0_ + 2u, k_), grad0_W_i_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad0_W_i_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad0_W_i_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad0_W_i_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad0_W_i_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -2299,13 +2019,60 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad0_W_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2326,6 +2093,14 @@ fn grad1_W_f_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_f_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad1_W_f_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad1_W_f_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_f += sum over t, b of dx_f x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -2339,20 +2114,46 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad1_W_f_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad1_W_f_a_(e0_, k_), grad1_W_f_a_(e0_ + 1u, k_), grad1_W_f_a_(e0_ + 2u, k_), grad1_W_f_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad1_W_f_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad1_W_f_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad1_W_f_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad1_W_f_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad1_W_f_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad1_W_f_b_(e0_, k_), grad1_W_f_b_(e0_ + 1u, k_), grad1_W_f_b_(e0_ + 2u, k_), grad1_W_f_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad1_W_f_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad1_W_f_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad1_W_f_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad1_W_f_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -2362,20 +2163,46 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad1_W_f_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad1_W_f_a_(e0_, k_), grad1_W_f_a_(e0_ + 1u, k_), grad1_W_f_a_(e0_ + 2u, k_), grad1_W_f_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad1_W_f_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad1_W_f_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad1_W_f_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad1_W_f_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad1_W_f_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad1_W_f_b_(e0_, k_), grad1_W_f_b_(e0_ + 1u, k_), grad1_W_f_b_(e0_ + 2u, k_), grad1_W_f_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad1_W_f_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad1_W_f_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad1_W_f_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad1_W_f_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -2404,13 +2231,60 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad1_W_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2431,6 +2305,14 @@ fn grad2_W_o_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_o_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad2_W_o_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad2_W_o_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_o += sum over t, b of dx_o x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -2444,20 +2326,46 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad2_W_o_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad2_W_o_a_(e0_, k_), grad2_W_o_a_(e0_ + 1u, k_), grad2_W_o_a_(e0_ + 2u, k_), grad2_W_o_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad2_W_o_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad2_W_o_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad2_W_o_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad2_W_o_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad2_W_o_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad2_W_o_b_(e0_, k_), grad2_W_o_b_(e0_ + 1u, k_), grad2_W_o_b_(e0_ + 2u, k_), grad2_W_o_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad2_W_o_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad2_W_o_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad2_W_o_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad2_W_o_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -2467,20 +2375,46 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad2_W_o_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad2_W_o_a_(e0_, k_), grad2_W_o_a_(e0_ + 1u, k_), grad2_W_o_a_(e0_ + 2u, k_), grad2_W_o_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad2_W_o_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad2_W_o_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad2_W_o_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad2_W_o_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad2_W_o_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad2_W_o_b_(e0_, k_), grad2_W_o_b_(e0_ + 1u, k_), grad2_W_o_b_(e0_ + 2u, k_), grad2_W_o_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad2_W_o_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad2_W_o_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad2_W_o_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad2_W_o_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -2509,13 +2443,60 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad2_W_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2536,6 +2517,14 @@ fn grad3_W_c_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_c_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad3_W_c_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad3_W_c_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_c += sum over t, b of dx_c x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -2549,20 +2538,46 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad3_W_c_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad3_W_c_a_(e0_, k_), grad3_W_c_a_(e0_ + 1u, k_), grad3_W_c_a_(e0_ + 2u, k_), grad3_W_c_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad3_W_c_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad3_W_c_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad3_W_c_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad3_W_c_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad3_W_c_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad3_W_c_b_(e0_, k_), grad3_W_c_b_(e0_ + 1u, k_), grad3_W_c_b_(e0_ + 2u, k_), grad3_W_c_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad3_W_c_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad3_W_c_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad3_W_c_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad3_W_c_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -2572,20 +2587,46 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad3_W_c_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad3_W_c_a_(e0_, k_), grad3_W_c_a_(e0_ + 1u, k_), grad3_W_c_a_(e0_ + 2u, k_), grad3_W_c_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad3_W_c_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad3_W_c_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad3_W_c_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad3_W_c_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad3_W_c_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad3_W_c_b_(e0_, k_), grad3_W_c_b_(e0_ + 1u, k_), grad3_W_c_b_(e0_ + 2u, k_), grad3_W_c_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad3_W_c_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad3_W_c_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad3_W_c_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad3_W_c_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -2614,13 +2655,60 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad3_W_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2641,6 +2729,14 @@ fn grad4_U_i_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_i_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad4_U_i_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad4_U_i_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_i += sum over t, b of dr_i h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -2654,20 +2750,46 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad4_U_i_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad4_U_i_a_(e0_, k_), grad4_U_i_a_(e0_ + 1u, k_), grad4_U_i_a_(e0_ + 2u, k_), grad4_U_i_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad4_U_i_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad4_U_i_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad4_U_i_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad4_U_i_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad4_U_i_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad4_U_i_b_(e0_, k_), grad4_U_i_b_(e0_ + 1u, k_), grad4_U_i_b_(e0_ + 2u, k_), grad4_U_i_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad4_U_i_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad4_U_i_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad4_U_i_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad4_U_i_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -2677,20 +2799,46 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad4_U_i_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad4_U_i_a_(e0_, k_), grad4_U_i_a_(e0_ + 1u, k_), grad4_U_i_a_(e0_ + 2u, k_), grad4_U_i_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad4_U_i_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad4_U_i_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad4_U_i_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad4_U_i_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad4_U_i_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad4_U_i_b_(e0_, k_), grad4_U_i_b_(e0_ + 1u, k_), grad4_U_i_b_(e0_ + 2u, k_), grad4_U_i_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad4_U_i_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad4_U_i_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad4_U_i_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad4_U_i_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -2719,13 +2867,60 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad4_U_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2746,6 +2941,14 @@ fn grad5_U_f_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_f_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad5_U_f_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad5_U_f_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_f += sum over t, b of dr_f h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -2759,20 +2962,46 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad5_U_f_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad5_U_f_a_(e0_, k_), grad5_U_f_a_(e0_ + 1u, k_), grad5_U_f_a_(e0_ + 2u, k_), grad5_U_f_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad5_U_f_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad5_U_f_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad5_U_f_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad5_U_f_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad5_U_f_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad5_U_f_b_(e0_, k_), grad5_U_f_b_(e0_ + 1u, k_), grad5_U_f_b_(e0_ + 2u, k_), grad5_U_f_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad5_U_f_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad5_U_f_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad5_U_f_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad5_U_f_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -2782,20 +3011,46 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad5_U_f_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad5_U_f_a_(e0_, k_), grad5_U_f_a_(e0_ + 1u, k_), grad5_U_f_a_(e0_ + 2u, k_), grad5_U_f_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad5_U_f_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad5_U_f_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad5_U_f_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad5_U_f_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad5_U_f_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad5_U_f_b_(e0_, k_), grad5_U_f_b_(e0_ + 1u, k_), grad5_U_f_b_(e0_ + 2u, k_), grad5_U_f_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad5_U_f_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad5_U_f_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad5_U_f_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad5_U_f_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -2824,13 +3079,60 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad5_U_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2851,6 +3153,14 @@ fn grad6_U_o_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_o_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad6_U_o_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad6_U_o_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_o += sum over t, b of dr_o h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -2864,20 +3174,46 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad6_U_o_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad6_U_o_a_(e0_, k_), grad6_U_o_a_(e0_ + 1u, k_), grad6_U_o_a_(e0_ + 2u, k_), grad6_U_o_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad6_U_o_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad6_U_o_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad6_U_o_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad6_U_o_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad6_U_o_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad6_U_o_b_(e0_, k_), grad6_U_o_b_(e0_ + 1u, k_), grad6_U_o_b_(e0_ + 2u, k_), grad6_U_o_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad6_U_o_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad6_U_o_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad6_U_o_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad6_U_o_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -2887,20 +3223,46 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad6_U_o_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad6_U_o_a_(e0_, k_), grad6_U_o_a_(e0_ + 1u, k_), grad6_U_o_a_(e0_ + 2u, k_), grad6_U_o_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad6_U_o_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad6_U_o_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad6_U_o_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad6_U_o_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad6_U_o_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad6_U_o_b_(e0_, k_), grad6_U_o_b_(e0_ + 1u, k_), grad6_U_o_b_(e0_ + 2u, k_), grad6_U_o_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad6_U_o_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad6_U_o_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad6_U_o_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad6_U_o_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -2929,13 +3291,60 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad6_U_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2956,6 +3365,14 @@ fn grad7_U_c_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_c_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad7_U_c_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad7_U_c_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_c += sum over t, b of dr_c h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -2969,20 +3386,46 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad7_U_c_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad7_U_c_a_(e0_, k_), grad7_U_c_a_(e0_ + 1u, k_), grad7_U_c_a_(e0_ + 2u, k_), grad7_U_c_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad7_U_c_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad7_U_c_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad7_U_c_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad7_U_c_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad7_U_c_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad7_U_c_b_(e0_, k_), grad7_U_c_b_(e0_ + 1u, k_), grad7_U_c_b_(e0_ + 2u, k_), grad7_U_c_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad7_U_c_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad7_U_c_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad7_U_c_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad7_U_c_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -2992,20 +3435,46 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad7_U_c_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad7_U_c_a_(e0_, k_), grad7_U_c_a_(e0_ + 1u, k_), grad7_U_c_a_(e0_ + 2u, k_), grad7_U_c_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad7_U_c_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad7_U_c_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad7_U_c_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad7_U_c_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad7_U_c_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad7_U_c_b_(e0_, k_), grad7_U_c_b_(e0_ + 1u, k_), grad7_U_c_b_(e0_ + 2u, k_), grad7_U_c_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad7_U_c_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad7_U_c_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad7_U_c_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad7_U_c_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -3034,13 +3503,60 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad7_U_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -3407,19 +3923,24 @@ fn backward_step9(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_c_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_c_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_c_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_c_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_c_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_cT_dr_c__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_cT_dr_c__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_cT_dr_c__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_cT_dr_c__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_cT_dr_c__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_cT_dr_c__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_cT_dr_c__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_cT_dr_c__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_cT_dr_c__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
@@ -3444,19 +3965,24 @@ fn backward_step9(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_o_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_o_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_o_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_o_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_o_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_oT_dr_o__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_oT_dr_o__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_oT_dr_o__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_oT_dr_o__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_oT_dr_o__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_oT_dr_o__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_oT_dr_o__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_oT_dr_o__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_oT_dr_o__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
@@ -3481,19 +4007,24 @@ fn backward_step9(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_i_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_i_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_i_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_i_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_i_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_iT_dr_i__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_iT_dr_i__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_iT_dr_i__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_iT_dr_i__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_iT_dr_i__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_iT_dr_i__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_iT_dr_i__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_iT_dr_i__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_iT_dr_i__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
@@ -3518,35 +4049,72 @@ fn backward_step9(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_f_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_fT_dr_f__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_fT_dr_f__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_fT_dr_f__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_fT_dr_f__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_fT_dr_f__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_fT_dr_f__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_fT_dr_f__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_fT_dr_f__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_fT_dr_f__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_U_cT_dr_c__ = acc_U_cT_dr_c__[0];
+    if (c_ == 1u) { row_U_cT_dr_c__ = acc_U_cT_dr_c__[1]; }
+    if (c_ == 2u) { row_U_cT_dr_c__ = acc_U_cT_dr_c__[2]; }
+    if (c_ == 3u) { row_U_cT_dr_c__ = acc_U_cT_dr_c__[3]; }
+    if (c_ == 4u) { row_U_cT_dr_c__ = acc_U_cT_dr_c__[4]; }
+    if (c_ == 5u) { row_U_cT_dr_c__ = acc_U_cT_dr_c__[5]; }
+    if (c_ == 6u) { row_U_cT_dr_c__ = acc_U_cT_dr_c__[6]; }
+    if (c_ == 7u) { row_U_cT_dr_c__ = acc_U_cT_dr_c__[7]; }
+    var row_U_oT_dr_o__ = acc_U_oT_dr_o__[0];
+    if (c_ == 1u) { row_U_oT_dr_o__ = acc_U_oT_dr_o__[1]; }
+    if (c_ == 2u) { row_U_oT_dr_o__ = acc_U_oT_dr_o__[2]; }
+    if (c_ == 3u) { row_U_oT_dr_o__ = acc_U_oT_dr_o__[3]; }
+    if (c_ == 4u) { row_U_oT_dr_o__ = acc_U_oT_dr_o__[4]; }
+    if (c_ == 5u) { row_U_oT_dr_o__ = acc_U_oT_dr_o__[5]; }
+    if (c_ == 6u) { row_U_oT_dr_o__ = acc_U_oT_dr_o__[6]; }
+    if (c_ == 7u) { row_U_oT_dr_o__ = acc_U_oT_dr_o__[7]; }
+    var row_U_iT_dr_i__ = acc_U_iT_dr_i__[0];
+    if (c_ == 1u) { row_U_iT_dr_i__ = acc_U_iT_dr_i__[1]; }
+    if (c_ == 2u) { row_U_iT_dr_i__ = acc_U_iT_dr_i__[2]; }
+    if (c_ == 3u) { row_U_iT_dr_i__ = acc_U_iT_dr_i__[3]; }
+    if (c_ == 4u) { row_U_iT_dr_i__ = acc_U_iT_dr_i__[4]; }
+    if (c_ == 5u) { row_U_iT_dr_i__ = acc_U_iT_dr_i__[5]; }
+    if (c_ == 6u) { row_U_iT_dr_i__ = acc_U_iT_dr_i__[6]; }
+    if (c_ == 7u) { row_U_iT_dr_i__ = acc_U_iT_dr_i__[7]; }
+    var row_U_fT_dr_f__ = acc_U_fT_dr_f__[0];
+    if (c_ == 1u) { row_U_fT_dr_f__ = acc_U_fT_dr_f__[1]; }
+    if (c_ == 2u) { row_U_fT_dr_f__ = acc_U_fT_dr_f__[2]; }
+    if (c_ == 3u) { row_U_fT_dr_f__ = acc_U_fT_dr_f__[3]; }
+    if (c_ == 4u) { row_U_fT_dr_f__ = acc_U_fT_dr_f__[4]; }
+    if (c_ == 5u) { row_U_fT_dr_f__ = acc_U_fT_dr_f__[5]; }
+    if (c_ == 6u) { row_U_fT_dr_f__ = acc_U_fT_dr_f__[6]; }
+    if (c_ == 7u) { row_U_fT_dr_f__ = acc_U_fT_dr_f__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
         // U_cT_dr_c_ = U_c' * dr_c
-        let U_cT_dr_c_ = acc_U_cT_dr_c__[c_][e_];
+        let U_cT_dr_c_ = row_U_cT_dr_c__[e_];
         // U_oT_dr_o_ = U_o' * dr_o
-        let U_oT_dr_o_ = acc_U_oT_dr_o__[c_][e_];
+        let U_oT_dr_o_ = row_U_oT_dr_o__[e_];
         // U_iT_dr_i_ = U_i' * dr_i
-        let U_iT_dr_i_ = acc_U_iT_dr_i__[c_][e_];
+        let U_iT_dr_i_ = row_U_iT_dr_i__[e_];
         // U_fT_dr_f_ = U_f' * dr_f
-        let U_fT_dr_f_ = acc_U_fT_dr_f__[c_][e_];
+        let U_fT_dr_f_ = row_U_fT_dr_f__[e_];
         // dh_prev = U_cT_dr_c_ + U_oT_dr_o_ + U_iT_dr_i_ + U_fT_dr_f_, added into the adjoint of s_t
         ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += U_cT_dr_c_ + U_oT_dr_o_ + U_iT_dr_i_ + U_fT_dr_f_;
       }
@@ -3696,28 +4264,7 @@ export const kernels: CellKernels = {
         entry: 'forward_gemm_x_f',
         scope: 'pre',
         kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
-        trips: [{ terms: [['input', 1]], constant: 0 }],
-      },
-      {
-        entry: 'forward_gemm_x_i',
-        scope: 'pre',
-        kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
-        trips: [{ terms: [['input', 1]], constant: 0 }],
-      },
-      {
-        entry: 'forward_gemm_x_o',
-        scope: 'pre',
-        kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
-        trips: [{ terms: [['input', 1]], constant: 0 }],
-      },
-      {
-        entry: 'forward_gemm_x_c',
-        scope: 'pre',
-        kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
+        widths: [{ terms: [['hidden', 4]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
@@ -3924,28 +4471,7 @@ export const kernels: CellKernels = {
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_gemm_W_oT_dx_o_',
-        scope: 'post',
-        kind: 'gemm',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_gemm_W_iT_dx_i_',
-        scope: 'post',
-        kind: 'gemm',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_gemm_W_fT_dx_f_',
-        scope: 'post',
-        kind: 'gemm',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
+        trips: [{ terms: [['hidden', 4]], constant: 0 }],
       },
     ],
     reductions: [

@@ -100,20 +100,49 @@ fn forward_gemm_W_f_x__a_(m_: u32, k_: u32) -> f32 {
 }
 
 fn forward_gemm_W_f_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_f_ + n_ * size_input_ + k_];
+  if (n_ < size_hidden_) {
+    return params_[P_W_f_ + n_ * size_input_ + k_];
+  }
+  if (n_ < 2u * size_hidden_) {
+    return params_[P_W_i_ + (n_ - size_hidden_) * size_input_ + k_];
+  }
+  if (n_ < 3u * size_hidden_) {
+    return params_[P_W_c_ + (n_ - 2u * size_hidden_) * size_input_ + k_];
+  }
+  return params_[P_W_o_ + (n_ - 3u * size_hidden_) * size_input_ + k_];
 }
 
 fn forward_gemm_W_f_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + n_] = v_;
+  if (n_ < size_hidden_) {
+    fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + n_] = v_;
+    return;
+  }
+  if (n_ < 2u * size_hidden_) {
+    fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + (n_ - size_hidden_)] = v_;
+    return;
+  }
+  if (n_ < 3u * size_hidden_) {
+    fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + (n_ - 2u * size_hidden_)] = v_;
+    return;
+  }
+  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + (n_ - 3u * size_hidden_)] = v_;
 }
 
-// W_f_x_ = W_f * x, for all steps and rows at once (tiled GEMM)
+fn forward_gemm_W_f_x__s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      forward_gemm_W_f_x__c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// W_f_x_ = W_f * x; W_i_x_ = W_i * x; W_c_x_ = W_c * x; W_o_x_ = W_o * x, for all steps and rows at once (tiled GEMM over 4 products concatenated along n)
 @compute @workgroup_size(16, 16)
 fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
+  let n_size_ = 4u * size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
@@ -122,47 +151,101 @@ fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_in
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_f_x__a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(forward_gemm_W_f_x__a_(e0_, k_), forward_gemm_W_f_x__a_(e0_, k_ + 1u), forward_gemm_W_f_x__a_(e0_, k_ + 2u), forward_gemm_W_f_x__a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = forward_gemm_W_f_x__a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = forward_gemm_W_f_x__a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = forward_gemm_W_f_x__a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = forward_gemm_W_f_x__a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_f_x__b_(e0_, k_);
+    if (e0_ < n_size_ && k_ + 3u < k_size_) {
+      rb_ = vec4<f32>(forward_gemm_W_f_x__b_(e0_, k_), forward_gemm_W_f_x__b_(e0_, k_ + 1u), forward_gemm_W_f_x__b_(e0_, k_ + 2u), forward_gemm_W_f_x__b_(e0_, k_ + 3u));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = forward_gemm_W_f_x__b_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < n_size_) {
+        rb_.y = forward_gemm_W_f_x__b_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < n_size_) {
+        rb_.z = forward_gemm_W_f_x__b_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < n_size_) {
+        rb_.w = forward_gemm_W_f_x__b_(e0_, k_ + 3u);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.x;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.y;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.z;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.w;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_f_x__a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(forward_gemm_W_f_x__a_(e0_, k_), forward_gemm_W_f_x__a_(e0_, k_ + 1u), forward_gemm_W_f_x__a_(e0_, k_ + 2u), forward_gemm_W_f_x__a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = forward_gemm_W_f_x__a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = forward_gemm_W_f_x__a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = forward_gemm_W_f_x__a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = forward_gemm_W_f_x__a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_f_x__b_(e0_, k_);
+        if (e0_ < n_size_ && k_ + 3u < k_size_) {
+          rb_ = vec4<f32>(forward_gemm_W_f_x__b_(e0_, k_), forward_gemm_W_f_x__b_(e0_, k_ + 1u), forward_gemm_W_f_x__b_(e0_, k_ + 2u), forward_gemm_W_f_x__b_(e0_, k_ + 3u));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = forward_gemm_W_f_x__b_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < n_size_) {
+            rb_.y = forward_gemm_W_f_x__b_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < n_size_) {
+            rb_.z = forward_gemm_W_f_x__b_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < n_size_) {
+            rb_.w = forward_gemm_W_f_x__b_(e0_, k_ + 3u);
+          }
         }
       }
     }
@@ -191,340 +274,60 @@ fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_in
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_f_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn forward_gemm_W_i_x__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_i_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_i_ + n_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_i_x__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_i_x_ + b_ * size_hidden_ + n_] = v_;
-}
-
-// W_i_x_ = W_i * x, for all steps and rows at once (tiled GEMM)
-@compute @workgroup_size(16, 16)
-fn forward_gemm_W_i_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
-  let k_size_ = size_input_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_i_x__a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_i_x__b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_i_x__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_i_x__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_i_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
   }
-}
-
-fn forward_gemm_W_c_x__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_c_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_c_ + n_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_c_x__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_c_x_ + b_ * size_hidden_ + n_] = v_;
-}
-
-// W_c_x_ = W_c * x, for all steps and rows at once (tiled GEMM)
-@compute @workgroup_size(16, 16)
-fn forward_gemm_W_c_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
-  let k_size_ = size_input_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_c_x__a_(e0_, k_);
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_c_x__b_(e0_, k_);
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_c_x__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_c_x__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_c_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
     }
   }
-}
-
-fn forward_gemm_W_o_x__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_o_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_o_ + n_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_o_x__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + n_] = v_;
-}
-
-// W_o_x_ = W_o * x, for all steps and rows at once (tiled GEMM)
-@compute @workgroup_size(16, 16)
-fn forward_gemm_W_o_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
-  let k_size_ = size_input_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_o_x__a_(e0_, k_);
-    }
-  }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_o_x__b_(e0_, k_);
-    }
-  }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_o_x__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_o_x__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_o_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -562,19 +365,24 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_f_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_f_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_f_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_f_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_f_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_f_h_prev__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_f_h_prev__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_f_h_prev__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_f_h_prev__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_f_h_prev__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_f_h_prev__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_f_h_prev__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_f_h_prev__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_f_h_prev__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
     for (var s_ = 0u; s_ < 4u; s_++) {
@@ -584,19 +392,24 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_i_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_i_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_i_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_i_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_i_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_i_h_prev__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_i_h_prev__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_i_h_prev__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_i_h_prev__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_i_h_prev__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_i_h_prev__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_i_h_prev__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_i_h_prev__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_i_h_prev__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
     for (var s_ = 0u; s_ < 4u; s_++) {
@@ -606,19 +419,24 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_c_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_c_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_c_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_c_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_c_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_c_h_prev__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_c_h_prev__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_c_h_prev__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_c_h_prev__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_c_h_prev__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_c_h_prev__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_c_h_prev__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_c_h_prev__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_c_h_prev__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
     for (var s_ = 0u; s_ < 4u; s_++) {
@@ -628,24 +446,61 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_o_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_o_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_o_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_o_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_o_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_o_h_prev__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_o_h_prev__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_o_h_prev__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_o_h_prev__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_o_h_prev__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_o_h_prev__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_o_h_prev__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_o_h_prev__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_o_h_prev__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_U_f_h_prev__ = acc_U_f_h_prev__[0];
+    if (c_ == 1u) { row_U_f_h_prev__ = acc_U_f_h_prev__[1]; }
+    if (c_ == 2u) { row_U_f_h_prev__ = acc_U_f_h_prev__[2]; }
+    if (c_ == 3u) { row_U_f_h_prev__ = acc_U_f_h_prev__[3]; }
+    if (c_ == 4u) { row_U_f_h_prev__ = acc_U_f_h_prev__[4]; }
+    if (c_ == 5u) { row_U_f_h_prev__ = acc_U_f_h_prev__[5]; }
+    if (c_ == 6u) { row_U_f_h_prev__ = acc_U_f_h_prev__[6]; }
+    if (c_ == 7u) { row_U_f_h_prev__ = acc_U_f_h_prev__[7]; }
+    var row_U_i_h_prev__ = acc_U_i_h_prev__[0];
+    if (c_ == 1u) { row_U_i_h_prev__ = acc_U_i_h_prev__[1]; }
+    if (c_ == 2u) { row_U_i_h_prev__ = acc_U_i_h_prev__[2]; }
+    if (c_ == 3u) { row_U_i_h_prev__ = acc_U_i_h_prev__[3]; }
+    if (c_ == 4u) { row_U_i_h_prev__ = acc_U_i_h_prev__[4]; }
+    if (c_ == 5u) { row_U_i_h_prev__ = acc_U_i_h_prev__[5]; }
+    if (c_ == 6u) { row_U_i_h_prev__ = acc_U_i_h_prev__[6]; }
+    if (c_ == 7u) { row_U_i_h_prev__ = acc_U_i_h_prev__[7]; }
+    var row_U_c_h_prev__ = acc_U_c_h_prev__[0];
+    if (c_ == 1u) { row_U_c_h_prev__ = acc_U_c_h_prev__[1]; }
+    if (c_ == 2u) { row_U_c_h_prev__ = acc_U_c_h_prev__[2]; }
+    if (c_ == 3u) { row_U_c_h_prev__ = acc_U_c_h_prev__[3]; }
+    if (c_ == 4u) { row_U_c_h_prev__ = acc_U_c_h_prev__[4]; }
+    if (c_ == 5u) { row_U_c_h_prev__ = acc_U_c_h_prev__[5]; }
+    if (c_ == 6u) { row_U_c_h_prev__ = acc_U_c_h_prev__[6]; }
+    if (c_ == 7u) { row_U_c_h_prev__ = acc_U_c_h_prev__[7]; }
+    var row_U_o_h_prev__ = acc_U_o_h_prev__[0];
+    if (c_ == 1u) { row_U_o_h_prev__ = acc_U_o_h_prev__[1]; }
+    if (c_ == 2u) { row_U_o_h_prev__ = acc_U_o_h_prev__[2]; }
+    if (c_ == 3u) { row_U_o_h_prev__ = acc_U_o_h_prev__[3]; }
+    if (c_ == 4u) { row_U_o_h_prev__ = acc_U_o_h_prev__[4]; }
+    if (c_ == 5u) { row_U_o_h_prev__ = acc_U_o_h_prev__[5]; }
+    if (c_ == 6u) { row_U_o_h_prev__ = acc_U_o_h_prev__[6]; }
+    if (c_ == 7u) { row_U_o_h_prev__ = acc_U_o_h_prev__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
@@ -659,24 +514,24 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
         let W_o_x_ = fw_[t_ * fw_stride_ + FW_W_o_x_ + b_ * size_hidden_ + i_];
         let b_o = params_[P_b_o_ + i_];
         // U_f_h_prev_ = U_f * h_prev
-        let U_f_h_prev_ = acc_U_f_h_prev__[c_][e_];
+        let U_f_h_prev_ = row_U_f_h_prev__[e_];
         // f = sigmoid(W_f * x + U_f * h_prev + b_f)
         let f = sigmoid_(W_f_x_ + U_f_h_prev_ + b_f);
         fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_] = f;
         // U_i_h_prev_ = U_i * h_prev
-        let U_i_h_prev_ = acc_U_i_h_prev__[c_][e_];
+        let U_i_h_prev_ = row_U_i_h_prev__[e_];
         // i = sigmoid(W_i * x + U_i * h_prev + b_i)
         let i = sigmoid_(W_i_x_ + U_i_h_prev_ + b_i);
         fw_[t_ * fw_stride_ + FW_i_ + b_ * size_hidden_ + i_] = i;
         // U_c_h_prev_ = U_c * h_prev
-        let U_c_h_prev_ = acc_U_c_h_prev__[c_][e_];
+        let U_c_h_prev_ = row_U_c_h_prev__[e_];
         // c_cand = tanh(W_c * x + U_c * h_prev + b_c)
         let c_cand = tanh_(W_c_x_ + U_c_h_prev_ + b_c);
         fw_[t_ * fw_stride_ + FW_c_cand_ + b_ * size_hidden_ + i_] = c_cand;
         // c = f .* c_prev + i .* c_cand
         let c = f * c_prev + i * c_cand;
         // U_o_h_prev_ = U_o * h_prev
-        let U_o_h_prev_ = acc_U_o_h_prev__[c_][e_];
+        let U_o_h_prev_ = row_U_o_h_prev__[e_];
         // o = sigmoid(W_o * x + U_o * h_prev + b_o)
         let o = sigmoid_(W_o_x_ + U_o_h_prev_ + b_o);
         fw_[t_ * fw_stride_ + FW_o_ + b_ * size_hidden_ + i_] = o;
@@ -854,11 +709,29 @@ fn grad11_b_c(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workg
 fn backward_gemm_W_oT_do_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + k_];
+  if (k_ < size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + k_];
+  }
+  if (k_ < 2u * size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + (k_ - size_hidden_)];
+  }
+  if (k_ < 3u * size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + (k_ - 2u * size_hidden_)];
+  }
+  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + (k_ - 3u * size_hidden_)];
 }
 
 fn backward_gemm_W_oT_do_pre__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_o_ + k_ * size_input_ + n_];
+  if (k_ < size_hidden_) {
+    return params_[P_W_o_ + k_ * size_input_ + n_];
+  }
+  if (k_ < 2u * size_hidden_) {
+    return params_[P_W_c_ + (k_ - size_hidden_) * size_input_ + n_];
+  }
+  if (k_ < 3u * size_hidden_) {
+    return params_[P_W_i_ + (k_ - 2u * size_hidden_) * size_input_ + n_];
+  }
+  return params_[P_W_f_ + (k_ - 3u * size_hidden_) * size_input_ + n_];
 }
 
 fn backward_gemm_W_oT_do_pre__c_(m_: u32, n_: u32, v_: f32) {
@@ -867,12 +740,20 @@ fn backward_gemm_W_oT_do_pre__c_(m_: u32, n_: u32, v_: f32) {
   dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_oT_do_pre_ = W_o' * do_pre, for all steps and rows at once (tiled GEMM), written into dx
+fn backward_gemm_W_oT_do_pre__s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      backward_gemm_W_oT_do_pre__c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// W_oT_do_pre_ = W_o' * do_pre; W_cT_dc_cand_pre_ = W_c' * dc_cand_pre; W_iT_di_pre_ = W_i' * di_pre; W_fT_df_pre_ = W_f' * df_pre, for all steps and rows at once (tiled GEMM over 4 products concatenated along k), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_oT_do_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
+  let k_size_ = 4u * size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
@@ -880,45 +761,98 @@ fn backward_gemm_W_oT_do_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(l
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_oT_do_pre__a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(backward_gemm_W_oT_do_pre__a_(e0_, k_), backward_gemm_W_oT_do_pre__a_(e0_, k_ + 1u), backward_gemm_W_oT_do_pre__a_(e0_, k_ + 2u), backward_gemm_W_oT_do_pre__a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = backward_gemm_W_oT_do_pre__a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = backward_gemm_W_oT_do_pre__a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = backward_gemm_W_oT_do_pre__a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = backward_gemm_W_oT_do_pre__a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_oT_do_pre__b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(backward_gemm_W_oT_do_pre__b_(e0_, k_), backward_gemm_W_oT_do_pre__b_(e0_ + 1u, k_), backward_gemm_W_oT_do_pre__b_(e0_ + 2u, k_), backward_gemm_W_oT_do_pre__b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = backward_gemm_W_oT_do_pre__b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = backward_gemm_W_oT_do_pre__b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = backward_gemm_W_oT_do_pre__b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = backward_gemm_W_oT_do_pre__b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_oT_do_pre__a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(backward_gemm_W_oT_do_pre__a_(e0_, k_), backward_gemm_W_oT_do_pre__a_(e0_, k_ + 1u), backward_gemm_W_oT_do_pre__a_(e0_, k_ + 2u), backward_gemm_W_oT_do_pre__a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = backward_gemm_W_oT_do_pre__a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = backward_gemm_W_oT_do_pre__a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = backward_gemm_W_oT_do_pre__a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = backward_gemm_W_oT_do_pre__a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_oT_do_pre__b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(backward_gemm_W_oT_do_pre__b_(e0_, k_), backward_gemm_W_oT_do_pre__b_(e0_ + 1u, k_), backward_gemm_W_oT_do_pre__b_(e0_ + 2u, k_), backward_gemm_W_oT_do_pre__b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = backward_gemm_W_oT_do_pre__b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = backward_gemm_W_oT_do_pre__b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = backward_gemm_W_oT_do_pre__b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = backward_gemm_W_oT_do_pre__b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -947,334 +881,60 @@ fn backward_gemm_W_oT_do_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(l
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_oT_do_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn backward_gemm_W_cT_dc_cand_pre__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_cT_dc_cand_pre__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_c_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_cT_dc_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_cT_dc_cand_pre_ = W_c' * dc_cand_pre, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_cT_dc_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_cT_dc_cand_pre__a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_cT_dc_cand_pre__b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_cT_dc_cand_pre__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_cT_dc_cand_pre__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_cT_dc_cand_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
   }
-}
-
-fn backward_gemm_W_iT_di_pre__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_iT_di_pre__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_i_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_iT_di_pre__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_iT_di_pre_ = W_i' * di_pre, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_iT_di_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_iT_di_pre__a_(e0_, k_);
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_iT_di_pre__b_(e0_, k_);
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_iT_di_pre__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_iT_di_pre__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_iT_di_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
     }
   }
-}
-
-fn backward_gemm_W_fT_df_pre__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_fT_df_pre__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_f_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_fT_df_pre__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_fT_df_pre_ = W_f' * df_pre, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_fT_df_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_fT_df_pre__a_(e0_, k_);
-    }
-  }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_fT_df_pre__b_(e0_, k_);
-    }
-  }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_fT_df_pre__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_fT_df_pre__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_fT_df_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      backward_gemm_W_oT_do_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1295,6 +955,14 @@ fn grad0_W_i_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_i_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad0_W_i_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad0_W_i_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_i += sum over t, b of di_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1308,20 +976,46 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad0_W_i_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad0_W_i_a_(e0_, k_), grad0_W_i_a_(e0_ + 1u, k_), grad0_W_i_a_(e0_ + 2u, k_), grad0_W_i_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad0_W_i_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad0_W_i_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad0_W_i_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad0_W_i_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad0_W_i_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad0_W_i_b_(e0_, k_), grad0_W_i_b_(e0_ + 1u, k_), grad0_W_i_b_(e0_ + 2u, k_), grad0_W_i_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad0_W_i_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad0_W_i_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad0_W_i_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad0_W_i_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1331,20 +1025,46 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad0_W_i_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad0_W_i_a_(e0_, k_), grad0_W_i_a_(e0_ + 1u, k_), grad0_W_i_a_(e0_ + 2u, k_), grad0_W_i_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad0_W_i_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad0_W_i_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad0_W_i_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad0_W_i_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad0_W_i_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad0_W_i_b_(e0_, k_), grad0_W_i_b_(e0_ + 1u, k_), grad0_W_i_b_(e0_ + 2u, k_), grad0_W_i_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad0_W_i_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad0_W_i_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad0_W_i_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad0_W_i_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1373,13 +1093,60 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad0_W_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad0_W_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1400,6 +1167,14 @@ fn grad1_W_f_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_f_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad1_W_f_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad1_W_f_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_f += sum over t, b of df_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1413,20 +1188,46 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad1_W_f_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad1_W_f_a_(e0_, k_), grad1_W_f_a_(e0_ + 1u, k_), grad1_W_f_a_(e0_ + 2u, k_), grad1_W_f_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad1_W_f_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad1_W_f_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad1_W_f_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad1_W_f_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad1_W_f_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad1_W_f_b_(e0_, k_), grad1_W_f_b_(e0_ + 1u, k_), grad1_W_f_b_(e0_ + 2u, k_), grad1_W_f_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad1_W_f_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad1_W_f_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad1_W_f_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad1_W_f_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1436,20 +1237,46 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad1_W_f_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad1_W_f_a_(e0_, k_), grad1_W_f_a_(e0_ + 1u, k_), grad1_W_f_a_(e0_ + 2u, k_), grad1_W_f_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad1_W_f_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad1_W_f_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad1_W_f_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad1_W_f_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad1_W_f_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad1_W_f_b_(e0_, k_), grad1_W_f_b_(e0_ + 1u, k_), grad1_W_f_b_(e0_ + 2u, k_), grad1_W_f_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad1_W_f_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad1_W_f_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad1_W_f_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad1_W_f_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1478,13 +1305,60 @@ fn grad1_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad1_W_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad1_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1505,6 +1379,14 @@ fn grad2_W_o_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_o_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad2_W_o_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad2_W_o_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_o += sum over t, b of do_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1518,20 +1400,46 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad2_W_o_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad2_W_o_a_(e0_, k_), grad2_W_o_a_(e0_ + 1u, k_), grad2_W_o_a_(e0_ + 2u, k_), grad2_W_o_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad2_W_o_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad2_W_o_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad2_W_o_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad2_W_o_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad2_W_o_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad2_W_o_b_(e0_, k_), grad2_W_o_b_(e0_ + 1u, k_), grad2_W_o_b_(e0_ + 2u, k_), grad2_W_o_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad2_W_o_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad2_W_o_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad2_W_o_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad2_W_o_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1541,20 +1449,46 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad2_W_o_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad2_W_o_a_(e0_, k_), grad2_W_o_a_(e0_ + 1u, k_), grad2_W_o_a_(e0_ + 2u, k_), grad2_W_o_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad2_W_o_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad2_W_o_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad2_W_o_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad2_W_o_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad2_W_o_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad2_W_o_b_(e0_, k_), grad2_W_o_b_(e0_ + 1u, k_), grad2_W_o_b_(e0_ + 2u, k_), grad2_W_o_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad2_W_o_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad2_W_o_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad2_W_o_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad2_W_o_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1583,13 +1517,60 @@ fn grad2_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad2_W_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad2_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1610,6 +1591,14 @@ fn grad3_W_c_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_c_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad3_W_c_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad3_W_c_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_c += sum over t, b of dc_cand_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1623,20 +1612,46 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad3_W_c_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad3_W_c_a_(e0_, k_), grad3_W_c_a_(e0_ + 1u, k_), grad3_W_c_a_(e0_ + 2u, k_), grad3_W_c_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad3_W_c_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad3_W_c_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad3_W_c_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad3_W_c_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad3_W_c_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad3_W_c_b_(e0_, k_), grad3_W_c_b_(e0_ + 1u, k_), grad3_W_c_b_(e0_ + 2u, k_), grad3_W_c_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad3_W_c_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad3_W_c_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad3_W_c_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad3_W_c_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1646,20 +1661,46 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad3_W_c_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad3_W_c_a_(e0_, k_), grad3_W_c_a_(e0_ + 1u, k_), grad3_W_c_a_(e0_ + 2u, k_), grad3_W_c_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad3_W_c_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad3_W_c_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad3_W_c_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad3_W_c_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad3_W_c_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad3_W_c_b_(e0_, k_), grad3_W_c_b_(e0_ + 1u, k_), grad3_W_c_b_(e0_ + 2u, k_), grad3_W_c_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad3_W_c_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad3_W_c_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad3_W_c_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad3_W_c_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1688,13 +1729,60 @@ fn grad3_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad3_W_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad3_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1715,6 +1803,14 @@ fn grad4_U_i_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_i_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad4_U_i_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad4_U_i_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_i += sum over t, b of di_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1728,20 +1824,46 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad4_U_i_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad4_U_i_a_(e0_, k_), grad4_U_i_a_(e0_ + 1u, k_), grad4_U_i_a_(e0_ + 2u, k_), grad4_U_i_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad4_U_i_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad4_U_i_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad4_U_i_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad4_U_i_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad4_U_i_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad4_U_i_b_(e0_, k_), grad4_U_i_b_(e0_ + 1u, k_), grad4_U_i_b_(e0_ + 2u, k_), grad4_U_i_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad4_U_i_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad4_U_i_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad4_U_i_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad4_U_i_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1751,20 +1873,46 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad4_U_i_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad4_U_i_a_(e0_, k_), grad4_U_i_a_(e0_ + 1u, k_), grad4_U_i_a_(e0_ + 2u, k_), grad4_U_i_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad4_U_i_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad4_U_i_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad4_U_i_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad4_U_i_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad4_U_i_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad4_U_i_b_(e0_, k_), grad4_U_i_b_(e0_ + 1u, k_), grad4_U_i_b_(e0_ + 2u, k_), grad4_U_i_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad4_U_i_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad4_U_i_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad4_U_i_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad4_U_i_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1793,13 +1941,60 @@ fn grad4_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad4_U_i_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad4_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1820,6 +2015,14 @@ fn grad5_U_f_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_f_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad5_U_f_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad5_U_f_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_f += sum over t, b of df_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1833,20 +2036,46 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad5_U_f_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad5_U_f_a_(e0_, k_), grad5_U_f_a_(e0_ + 1u, k_), grad5_U_f_a_(e0_ + 2u, k_), grad5_U_f_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad5_U_f_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad5_U_f_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad5_U_f_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad5_U_f_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad5_U_f_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad5_U_f_b_(e0_, k_), grad5_U_f_b_(e0_ + 1u, k_), grad5_U_f_b_(e0_ + 2u, k_), grad5_U_f_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad5_U_f_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad5_U_f_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad5_U_f_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad5_U_f_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1856,20 +2085,46 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad5_U_f_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad5_U_f_a_(e0_, k_), grad5_U_f_a_(e0_ + 1u, k_), grad5_U_f_a_(e0_ + 2u, k_), grad5_U_f_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad5_U_f_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad5_U_f_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad5_U_f_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad5_U_f_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad5_U_f_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad5_U_f_b_(e0_, k_), grad5_U_f_b_(e0_ + 1u, k_), grad5_U_f_b_(e0_ + 2u, k_), grad5_U_f_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad5_U_f_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad5_U_f_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad5_U_f_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad5_U_f_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1898,13 +2153,60 @@ fn grad5_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad5_U_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad5_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad5_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1925,6 +2227,14 @@ fn grad6_U_o_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_o_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad6_U_o_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad6_U_o_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_o += sum over t, b of do_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1938,20 +2248,46 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad6_U_o_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad6_U_o_a_(e0_, k_), grad6_U_o_a_(e0_ + 1u, k_), grad6_U_o_a_(e0_ + 2u, k_), grad6_U_o_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad6_U_o_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad6_U_o_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad6_U_o_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad6_U_o_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad6_U_o_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad6_U_o_b_(e0_, k_), grad6_U_o_b_(e0_ + 1u, k_), grad6_U_o_b_(e0_ + 2u, k_), grad6_U_o_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad6_U_o_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad6_U_o_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad6_U_o_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad6_U_o_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1961,20 +2297,46 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad6_U_o_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad6_U_o_a_(e0_, k_), grad6_U_o_a_(e0_ + 1u, k_), grad6_U_o_a_(e0_ + 2u, k_), grad6_U_o_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad6_U_o_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad6_U_o_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad6_U_o_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad6_U_o_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad6_U_o_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad6_U_o_b_(e0_, k_), grad6_U_o_b_(e0_ + 1u, k_), grad6_U_o_b_(e0_ + 2u, k_), grad6_U_o_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad6_U_o_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad6_U_o_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad6_U_o_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad6_U_o_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -2003,13 +2365,60 @@ fn grad6_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad6_U_o_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad6_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad6_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2030,6 +2439,14 @@ fn grad7_U_c_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_c_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad7_U_c_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad7_U_c_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_c += sum over t, b of dc_cand_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -2043,20 +2460,46 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad7_U_c_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad7_U_c_a_(e0_, k_), grad7_U_c_a_(e0_ + 1u, k_), grad7_U_c_a_(e0_ + 2u, k_), grad7_U_c_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad7_U_c_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad7_U_c_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad7_U_c_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad7_U_c_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad7_U_c_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad7_U_c_b_(e0_, k_), grad7_U_c_b_(e0_ + 1u, k_), grad7_U_c_b_(e0_ + 2u, k_), grad7_U_c_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad7_U_c_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad7_U_c_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad7_U_c_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad7_U_c_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -2066,20 +2509,46 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad7_U_c_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad7_U_c_a_(e0_, k_), grad7_U_c_a_(e0_ + 1u, k_), grad7_U_c_a_(e0_ + 2u, k_), grad7_U_c_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad7_U_c_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad7_U_c_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad7_U_c_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad7_U_c_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad7_U_c_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad7_U_c_b_(e0_, k_), grad7_U_c_b_(e0_ + 1u, k_), grad7_U_c_b_(e0_ + 2u, k_), grad7_U_c_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad7_U_c_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad7_U_c_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad7_U_c_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad7_U_c_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -2108,13 +2577,60 @@ fn grad7_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad7_U_c_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad7_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad7_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2202,19 +2718,24 @@ fn backward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_o_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_o_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_o_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_o_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_o_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_oT_do_pre__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_oT_do_pre__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_oT_do_pre__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_oT_do_pre__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_oT_do_pre__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_oT_do_pre__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_oT_do_pre__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_oT_do_pre__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_oT_do_pre__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
@@ -2239,19 +2760,24 @@ fn backward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_c_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_c_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_c_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_c_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_c_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_cT_dc_cand_pre__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_cT_dc_cand_pre__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_cT_dc_cand_pre__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_cT_dc_cand_pre__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_cT_dc_cand_pre__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_cT_dc_cand_pre__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_cT_dc_cand_pre__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_cT_dc_cand_pre__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_cT_dc_cand_pre__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
@@ -2276,19 +2802,24 @@ fn backward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_i_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_i_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_i_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_i_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_i_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_iT_di_pre__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_iT_di_pre__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_iT_di_pre__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_iT_di_pre__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_iT_di_pre__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_iT_di_pre__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_iT_di_pre__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_iT_di_pre__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_iT_di_pre__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
@@ -2313,35 +2844,72 @@ fn backward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_f_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_fT_df_pre__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_fT_df_pre__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_fT_df_pre__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_fT_df_pre__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_fT_df_pre__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_fT_df_pre__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_fT_df_pre__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_fT_df_pre__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_fT_df_pre__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_U_oT_do_pre__ = acc_U_oT_do_pre__[0];
+    if (c_ == 1u) { row_U_oT_do_pre__ = acc_U_oT_do_pre__[1]; }
+    if (c_ == 2u) { row_U_oT_do_pre__ = acc_U_oT_do_pre__[2]; }
+    if (c_ == 3u) { row_U_oT_do_pre__ = acc_U_oT_do_pre__[3]; }
+    if (c_ == 4u) { row_U_oT_do_pre__ = acc_U_oT_do_pre__[4]; }
+    if (c_ == 5u) { row_U_oT_do_pre__ = acc_U_oT_do_pre__[5]; }
+    if (c_ == 6u) { row_U_oT_do_pre__ = acc_U_oT_do_pre__[6]; }
+    if (c_ == 7u) { row_U_oT_do_pre__ = acc_U_oT_do_pre__[7]; }
+    var row_U_cT_dc_cand_pre__ = acc_U_cT_dc_cand_pre__[0];
+    if (c_ == 1u) { row_U_cT_dc_cand_pre__ = acc_U_cT_dc_cand_pre__[1]; }
+    if (c_ == 2u) { row_U_cT_dc_cand_pre__ = acc_U_cT_dc_cand_pre__[2]; }
+    if (c_ == 3u) { row_U_cT_dc_cand_pre__ = acc_U_cT_dc_cand_pre__[3]; }
+    if (c_ == 4u) { row_U_cT_dc_cand_pre__ = acc_U_cT_dc_cand_pre__[4]; }
+    if (c_ == 5u) { row_U_cT_dc_cand_pre__ = acc_U_cT_dc_cand_pre__[5]; }
+    if (c_ == 6u) { row_U_cT_dc_cand_pre__ = acc_U_cT_dc_cand_pre__[6]; }
+    if (c_ == 7u) { row_U_cT_dc_cand_pre__ = acc_U_cT_dc_cand_pre__[7]; }
+    var row_U_iT_di_pre__ = acc_U_iT_di_pre__[0];
+    if (c_ == 1u) { row_U_iT_di_pre__ = acc_U_iT_di_pre__[1]; }
+    if (c_ == 2u) { row_U_iT_di_pre__ = acc_U_iT_di_pre__[2]; }
+    if (c_ == 3u) { row_U_iT_di_pre__ = acc_U_iT_di_pre__[3]; }
+    if (c_ == 4u) { row_U_iT_di_pre__ = acc_U_iT_di_pre__[4]; }
+    if (c_ == 5u) { row_U_iT_di_pre__ = acc_U_iT_di_pre__[5]; }
+    if (c_ == 6u) { row_U_iT_di_pre__ = acc_U_iT_di_pre__[6]; }
+    if (c_ == 7u) { row_U_iT_di_pre__ = acc_U_iT_di_pre__[7]; }
+    var row_U_fT_df_pre__ = acc_U_fT_df_pre__[0];
+    if (c_ == 1u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[1]; }
+    if (c_ == 2u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[2]; }
+    if (c_ == 3u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[3]; }
+    if (c_ == 4u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[4]; }
+    if (c_ == 5u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[5]; }
+    if (c_ == 6u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[6]; }
+    if (c_ == 7u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
         // U_oT_do_pre_ = U_o' * do_pre
-        let U_oT_do_pre_ = acc_U_oT_do_pre__[c_][e_];
+        let U_oT_do_pre_ = row_U_oT_do_pre__[e_];
         // U_cT_dc_cand_pre_ = U_c' * dc_cand_pre
-        let U_cT_dc_cand_pre_ = acc_U_cT_dc_cand_pre__[c_][e_];
+        let U_cT_dc_cand_pre_ = row_U_cT_dc_cand_pre__[e_];
         // U_iT_di_pre_ = U_i' * di_pre
-        let U_iT_di_pre_ = acc_U_iT_di_pre__[c_][e_];
+        let U_iT_di_pre_ = row_U_iT_di_pre__[e_];
         // U_fT_df_pre_ = U_f' * df_pre
-        let U_fT_df_pre_ = acc_U_fT_df_pre__[c_][e_];
+        let U_fT_df_pre_ = row_U_fT_df_pre__[e_];
         // dh_prev = U_oT_do_pre_ + U_cT_dc_cand_pre_ + U_iT_di_pre_ + U_fT_df_pre_, added into the adjoint of s_t
         ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += U_oT_do_pre_ + U_cT_dc_cand_pre_ + U_iT_di_pre_ + U_fT_df_pre_;
       }
@@ -2405,28 +2973,7 @@ export const kernels: CellKernels = {
         entry: 'forward_gemm_W_f_x_',
         scope: 'pre',
         kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
-        trips: [{ terms: [['input', 1]], constant: 0 }],
-      },
-      {
-        entry: 'forward_gemm_W_i_x_',
-        scope: 'pre',
-        kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
-        trips: [{ terms: [['input', 1]], constant: 0 }],
-      },
-      {
-        entry: 'forward_gemm_W_c_x_',
-        scope: 'pre',
-        kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
-        trips: [{ terms: [['input', 1]], constant: 0 }],
-      },
-      {
-        entry: 'forward_gemm_W_o_x_',
-        scope: 'pre',
-        kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
+        widths: [{ terms: [['hidden', 4]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
@@ -2482,28 +3029,7 @@ export const kernels: CellKernels = {
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_gemm_W_cT_dc_cand_pre_',
-        scope: 'post',
-        kind: 'gemm',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_gemm_W_iT_di_pre_',
-        scope: 'post',
-        kind: 'gemm',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_gemm_W_fT_df_pre_',
-        scope: 'post',
-        kind: 'gemm',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
+        trips: [{ terms: [['hidden', 4]], constant: 0 }],
       },
     ],
     reductions: [

@@ -73,20 +73,35 @@ fn forward_gemm_W_f_x__a_(m_: u32, k_: u32) -> f32 {
 }
 
 fn forward_gemm_W_f_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_f_ + n_ * size_input_ + k_];
+  if (n_ < size_hidden_) {
+    return params_[P_W_f_ + n_ * size_input_ + k_];
+  }
+  return params_[P_W_h_ + (n_ - size_hidden_) * size_input_ + k_];
 }
 
 fn forward_gemm_W_f_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + n_] = v_;
+  if (n_ < size_hidden_) {
+    fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + n_] = v_;
+    return;
+  }
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + (n_ - size_hidden_)] = v_;
 }
 
-// W_f_x_ = W_f * x, for all steps and rows at once (tiled GEMM)
+fn forward_gemm_W_f_x__s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      forward_gemm_W_f_x__c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// W_f_x_ = W_f * x; W_h_x_ = W_h * x, for all steps and rows at once (tiled GEMM over 2 products concatenated along n)
 @compute @workgroup_size(16, 16)
 fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
+  let n_size_ = 2u * size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
@@ -95,47 +110,101 @@ fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_in
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_f_x__a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(forward_gemm_W_f_x__a_(e0_, k_), forward_gemm_W_f_x__a_(e0_, k_ + 1u), forward_gemm_W_f_x__a_(e0_, k_ + 2u), forward_gemm_W_f_x__a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = forward_gemm_W_f_x__a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = forward_gemm_W_f_x__a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = forward_gemm_W_f_x__a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = forward_gemm_W_f_x__a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_f_x__b_(e0_, k_);
+    if (e0_ < n_size_ && k_ + 3u < k_size_) {
+      rb_ = vec4<f32>(forward_gemm_W_f_x__b_(e0_, k_), forward_gemm_W_f_x__b_(e0_, k_ + 1u), forward_gemm_W_f_x__b_(e0_, k_ + 2u), forward_gemm_W_f_x__b_(e0_, k_ + 3u));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = forward_gemm_W_f_x__b_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < n_size_) {
+        rb_.y = forward_gemm_W_f_x__b_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < n_size_) {
+        rb_.z = forward_gemm_W_f_x__b_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < n_size_) {
+        rb_.w = forward_gemm_W_f_x__b_(e0_, k_ + 3u);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.x;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.y;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.z;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.w;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_f_x__a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(forward_gemm_W_f_x__a_(e0_, k_), forward_gemm_W_f_x__a_(e0_, k_ + 1u), forward_gemm_W_f_x__a_(e0_, k_ + 2u), forward_gemm_W_f_x__a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = forward_gemm_W_f_x__a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = forward_gemm_W_f_x__a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = forward_gemm_W_f_x__a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = forward_gemm_W_f_x__a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_f_x__b_(e0_, k_);
+        if (e0_ < n_size_ && k_ + 3u < k_size_) {
+          rb_ = vec4<f32>(forward_gemm_W_f_x__b_(e0_, k_), forward_gemm_W_f_x__b_(e0_, k_ + 1u), forward_gemm_W_f_x__b_(e0_, k_ + 2u), forward_gemm_W_f_x__b_(e0_, k_ + 3u));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = forward_gemm_W_f_x__b_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < n_size_) {
+            rb_.y = forward_gemm_W_f_x__b_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < n_size_) {
+            rb_.z = forward_gemm_W_f_x__b_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < n_size_) {
+            rb_.w = forward_gemm_W_f_x__b_(e0_, k_ + 3u);
+          }
         }
       }
     }
@@ -164,122 +233,60 @@ fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_in
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_f_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn forward_gemm_W_h_x__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_h_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + n_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_h_x__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + n_] = v_;
-}
-
-// W_h_x_ = W_h * x, for all steps and rows at once (tiled GEMM)
-@compute @workgroup_size(16, 16)
-fn forward_gemm_W_h_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
-  let k_size_ = size_input_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_h_x__a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_h_x__b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_h_x__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_h_x__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_h_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -314,24 +321,37 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_f_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_f_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_f_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_f_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_f_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_f_h_prev__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_f_h_prev__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_f_h_prev__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_f_h_prev__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_f_h_prev__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_f_h_prev__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_f_h_prev__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_f_h_prev__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_f_h_prev__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_U_f_h_prev__ = acc_U_f_h_prev__[0];
+    if (c_ == 1u) { row_U_f_h_prev__ = acc_U_f_h_prev__[1]; }
+    if (c_ == 2u) { row_U_f_h_prev__ = acc_U_f_h_prev__[2]; }
+    if (c_ == 3u) { row_U_f_h_prev__ = acc_U_f_h_prev__[3]; }
+    if (c_ == 4u) { row_U_f_h_prev__ = acc_U_f_h_prev__[4]; }
+    if (c_ == 5u) { row_U_f_h_prev__ = acc_U_f_h_prev__[5]; }
+    if (c_ == 6u) { row_U_f_h_prev__ = acc_U_f_h_prev__[6]; }
+    if (c_ == 7u) { row_U_f_h_prev__ = acc_U_f_h_prev__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
@@ -339,7 +359,7 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
         let b_f = params_[P_b_f_ + i_];
         let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
         // U_f_h_prev_ = U_f * h_prev
-        let U_f_h_prev_ = acc_U_f_h_prev__[c_][e_];
+        let U_f_h_prev_ = row_U_f_h_prev__[e_];
         // f = sigmoid(W_f * x + U_f * h_prev + b_f)
         let f = sigmoid_(W_f_x_ + U_f_h_prev_ + b_f);
         fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_] = f;
@@ -381,24 +401,37 @@ fn forward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_h_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_h_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_h_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_h_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_h_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_h_tmp1__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_h_tmp1__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_h_tmp1__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_h_tmp1__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_h_tmp1__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_h_tmp1__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_h_tmp1__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_h_tmp1__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_h_tmp1__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_U_h_tmp1__ = acc_U_h_tmp1__[0];
+    if (c_ == 1u) { row_U_h_tmp1__ = acc_U_h_tmp1__[1]; }
+    if (c_ == 2u) { row_U_h_tmp1__ = acc_U_h_tmp1__[2]; }
+    if (c_ == 3u) { row_U_h_tmp1__ = acc_U_h_tmp1__[3]; }
+    if (c_ == 4u) { row_U_h_tmp1__ = acc_U_h_tmp1__[4]; }
+    if (c_ == 5u) { row_U_h_tmp1__ = acc_U_h_tmp1__[5]; }
+    if (c_ == 6u) { row_U_h_tmp1__ = acc_U_h_tmp1__[6]; }
+    if (c_ == 7u) { row_U_h_tmp1__ = acc_U_h_tmp1__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
@@ -407,7 +440,7 @@ fn forward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
         let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
         let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
         // U_h_tmp1_ = U_h * tmp1_
-        let U_h_tmp1_ = acc_U_h_tmp1__[c_][e_];
+        let U_h_tmp1_ = row_U_h_tmp1__[e_];
         // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
         let h_cand = tanh_(W_h_x_ + U_h_tmp1_ + b_h);
         fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;

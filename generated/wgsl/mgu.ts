@@ -89,20 +89,35 @@ fn forward_gemm_W_f_x__a_(m_: u32, k_: u32) -> f32 {
 }
 
 fn forward_gemm_W_f_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_f_ + n_ * size_input_ + k_];
+  if (n_ < size_hidden_) {
+    return params_[P_W_f_ + n_ * size_input_ + k_];
+  }
+  return params_[P_W_h_ + (n_ - size_hidden_) * size_input_ + k_];
 }
 
 fn forward_gemm_W_f_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + n_] = v_;
+  if (n_ < size_hidden_) {
+    fw_[t_ * fw_stride_ + FW_W_f_x_ + b_ * size_hidden_ + n_] = v_;
+    return;
+  }
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + (n_ - size_hidden_)] = v_;
 }
 
-// W_f_x_ = W_f * x, for all steps and rows at once (tiled GEMM)
+fn forward_gemm_W_f_x__s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      forward_gemm_W_f_x__c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// W_f_x_ = W_f * x; W_h_x_ = W_h * x, for all steps and rows at once (tiled GEMM over 2 products concatenated along n)
 @compute @workgroup_size(16, 16)
 fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
+  let n_size_ = 2u * size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
@@ -111,47 +126,101 @@ fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_in
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_f_x__a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(forward_gemm_W_f_x__a_(e0_, k_), forward_gemm_W_f_x__a_(e0_, k_ + 1u), forward_gemm_W_f_x__a_(e0_, k_ + 2u), forward_gemm_W_f_x__a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = forward_gemm_W_f_x__a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = forward_gemm_W_f_x__a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = forward_gemm_W_f_x__a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = forward_gemm_W_f_x__a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_f_x__b_(e0_, k_);
+    if (e0_ < n_size_ && k_ + 3u < k_size_) {
+      rb_ = vec4<f32>(forward_gemm_W_f_x__b_(e0_, k_), forward_gemm_W_f_x__b_(e0_, k_ + 1u), forward_gemm_W_f_x__b_(e0_, k_ + 2u), forward_gemm_W_f_x__b_(e0_, k_ + 3u));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = forward_gemm_W_f_x__b_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < n_size_) {
+        rb_.y = forward_gemm_W_f_x__b_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < n_size_) {
+        rb_.z = forward_gemm_W_f_x__b_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < n_size_) {
+        rb_.w = forward_gemm_W_f_x__b_(e0_, k_ + 3u);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.x;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.y;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.z;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.w;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_f_x__a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(forward_gemm_W_f_x__a_(e0_, k_), forward_gemm_W_f_x__a_(e0_, k_ + 1u), forward_gemm_W_f_x__a_(e0_, k_ + 2u), forward_gemm_W_f_x__a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = forward_gemm_W_f_x__a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = forward_gemm_W_f_x__a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = forward_gemm_W_f_x__a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = forward_gemm_W_f_x__a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_f_x__b_(e0_, k_);
+        if (e0_ < n_size_ && k_ + 3u < k_size_) {
+          rb_ = vec4<f32>(forward_gemm_W_f_x__b_(e0_, k_), forward_gemm_W_f_x__b_(e0_, k_ + 1u), forward_gemm_W_f_x__b_(e0_, k_ + 2u), forward_gemm_W_f_x__b_(e0_, k_ + 3u));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = forward_gemm_W_f_x__b_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < n_size_) {
+            rb_.y = forward_gemm_W_f_x__b_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < n_size_) {
+            rb_.z = forward_gemm_W_f_x__b_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < n_size_) {
+            rb_.w = forward_gemm_W_f_x__b_(e0_, k_ + 3u);
+          }
         }
       }
     }
@@ -180,122 +249,60 @@ fn forward_gemm_W_f_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_in
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_f_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn forward_gemm_W_h_x__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_h_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + n_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_h_x__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + n_] = v_;
-}
-
-// W_h_x_ = W_h * x, for all steps and rows at once (tiled GEMM)
-@compute @workgroup_size(16, 16)
-fn forward_gemm_W_h_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
-  let k_size_ = size_input_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_h_x__a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_h_x__b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_h_x__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_h_x__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_h_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_f_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      forward_gemm_W_f_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -330,24 +337,37 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_f_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_f_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_f_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_f_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_f_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_f_h_prev__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_f_h_prev__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_f_h_prev__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_f_h_prev__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_f_h_prev__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_f_h_prev__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_f_h_prev__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_f_h_prev__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_f_h_prev__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_U_f_h_prev__ = acc_U_f_h_prev__[0];
+    if (c_ == 1u) { row_U_f_h_prev__ = acc_U_f_h_prev__[1]; }
+    if (c_ == 2u) { row_U_f_h_prev__ = acc_U_f_h_prev__[2]; }
+    if (c_ == 3u) { row_U_f_h_prev__ = acc_U_f_h_prev__[3]; }
+    if (c_ == 4u) { row_U_f_h_prev__ = acc_U_f_h_prev__[4]; }
+    if (c_ == 5u) { row_U_f_h_prev__ = acc_U_f_h_prev__[5]; }
+    if (c_ == 6u) { row_U_f_h_prev__ = acc_U_f_h_prev__[6]; }
+    if (c_ == 7u) { row_U_f_h_prev__ = acc_U_f_h_prev__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
@@ -355,7 +375,7 @@ fn forward_step0(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
         let b_f = params_[P_b_f_ + i_];
         let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
         // U_f_h_prev_ = U_f * h_prev
-        let U_f_h_prev_ = acc_U_f_h_prev__[c_][e_];
+        let U_f_h_prev_ = row_U_f_h_prev__[e_];
         // f = sigmoid(W_f * x + U_f * h_prev + b_f)
         let f = sigmoid_(W_f_x_ + U_f_h_prev_ + b_f);
         fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_] = f;
@@ -397,24 +417,37 @@ fn forward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_h_ + (e0_ + c_) * size_hidden_ + k_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_h_ + (e0_ + 0u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_h_ + (e0_ + 1u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_h_ + (e0_ + 2u) * size_hidden_ + k_]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_h_ + (e0_ + 3u) * size_hidden_ + k_]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_h_tmp1__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_h_tmp1__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_h_tmp1__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_h_tmp1__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_h_tmp1__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_h_tmp1__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_h_tmp1__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_h_tmp1__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_h_tmp1__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_U_h_tmp1__ = acc_U_h_tmp1__[0];
+    if (c_ == 1u) { row_U_h_tmp1__ = acc_U_h_tmp1__[1]; }
+    if (c_ == 2u) { row_U_h_tmp1__ = acc_U_h_tmp1__[2]; }
+    if (c_ == 3u) { row_U_h_tmp1__ = acc_U_h_tmp1__[3]; }
+    if (c_ == 4u) { row_U_h_tmp1__ = acc_U_h_tmp1__[4]; }
+    if (c_ == 5u) { row_U_h_tmp1__ = acc_U_h_tmp1__[5]; }
+    if (c_ == 6u) { row_U_h_tmp1__ = acc_U_h_tmp1__[6]; }
+    if (c_ == 7u) { row_U_h_tmp1__ = acc_U_h_tmp1__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
@@ -423,7 +456,7 @@ fn forward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocati
         let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
         let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
         // U_h_tmp1_ = U_h * tmp1_
-        let U_h_tmp1_ = acc_U_h_tmp1__[c_][e_];
+        let U_h_tmp1_ = row_U_h_tmp1__[e_];
         // h_cand = tanh(W_h * x + U_h * (f .* h_prev) + b_h)
         let h_cand = tanh_(W_h_x_ + U_h_tmp1_ + b_h);
         fw_[t_ * fw_stride_ + FW_h_cand_ + b_ * size_hidden_ + i_] = h_cand;
@@ -548,11 +581,17 @@ fn grad5_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 fn backward_gemm_W_hT_dh_cand_pre__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + k_];
+  if (k_ < size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + k_];
+  }
+  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + (k_ - size_hidden_)];
 }
 
 fn backward_gemm_W_hT_dh_cand_pre__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + k_ * size_input_ + n_];
+  if (k_ < size_hidden_) {
+    return params_[P_W_h_ + k_ * size_input_ + n_];
+  }
+  return params_[P_W_f_ + (k_ - size_hidden_) * size_input_ + n_];
 }
 
 fn backward_gemm_W_hT_dh_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
@@ -561,12 +600,20 @@ fn backward_gemm_W_hT_dh_cand_pre__c_(m_: u32, n_: u32, v_: f32) {
   dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_hT_dh_cand_pre_ = W_h' * dh_cand_pre, for all steps and rows at once (tiled GEMM), written into dx
+fn backward_gemm_W_hT_dh_cand_pre__s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      backward_gemm_W_hT_dh_cand_pre__c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// W_hT_dh_cand_pre_ = W_h' * dh_cand_pre; W_fT_df_pre_ = W_f' * df_pre, for all steps and rows at once (tiled GEMM over 2 products concatenated along k), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_hT_dh_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
+  let k_size_ = 2u * size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
@@ -574,45 +621,98 @@ fn backward_gemm_W_hT_dh_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @buil
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_), backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 1u), backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 2u), backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_hT_dh_cand_pre__b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(backward_gemm_W_hT_dh_cand_pre__b_(e0_, k_), backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 1u, k_), backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 2u, k_), backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = backward_gemm_W_hT_dh_cand_pre__b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_), backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 1u), backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 2u), backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = backward_gemm_W_hT_dh_cand_pre__a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_hT_dh_cand_pre__b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(backward_gemm_W_hT_dh_cand_pre__b_(e0_, k_), backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 1u, k_), backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 2u, k_), backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = backward_gemm_W_hT_dh_cand_pre__b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = backward_gemm_W_hT_dh_cand_pre__b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -641,120 +741,60 @@ fn backward_gemm_W_hT_dh_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @buil
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_hT_dh_cand_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn backward_gemm_W_fT_df_pre__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_fT_df_pre__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_f_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_fT_df_pre__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_fT_df_pre_ = W_f' * df_pre, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_fT_df_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_fT_df_pre__a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_fT_df_pre__b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_fT_df_pre__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_fT_df_pre__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_fT_df_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      backward_gemm_W_hT_dh_cand_pre__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -775,6 +815,14 @@ fn grad0_W_f_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_f_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad0_W_f_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad0_W_f_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_f += sum over t, b of df_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -788,20 +836,46 @@ fn grad0_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad0_W_f_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad0_W_f_a_(e0_, k_), grad0_W_f_a_(e0_ + 1u, k_), grad0_W_f_a_(e0_ + 2u, k_), grad0_W_f_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad0_W_f_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad0_W_f_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad0_W_f_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad0_W_f_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad0_W_f_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad0_W_f_b_(e0_, k_), grad0_W_f_b_(e0_ + 1u, k_), grad0_W_f_b_(e0_ + 2u, k_), grad0_W_f_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad0_W_f_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad0_W_f_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad0_W_f_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad0_W_f_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -811,20 +885,46 @@ fn grad0_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad0_W_f_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad0_W_f_a_(e0_, k_), grad0_W_f_a_(e0_ + 1u, k_), grad0_W_f_a_(e0_ + 2u, k_), grad0_W_f_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad0_W_f_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad0_W_f_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad0_W_f_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad0_W_f_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad0_W_f_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad0_W_f_b_(e0_, k_), grad0_W_f_b_(e0_ + 1u, k_), grad0_W_f_b_(e0_ + 2u, k_), grad0_W_f_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad0_W_f_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad0_W_f_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad0_W_f_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad0_W_f_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -853,13 +953,60 @@ fn grad0_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad0_W_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad0_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad0_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad0_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad0_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad0_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad0_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad0_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad0_W_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -880,6 +1027,14 @@ fn grad1_U_f_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_f_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad1_U_f_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad1_U_f_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_f += sum over t, b of df_pre h_prev' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad1_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -893,20 +1048,46 @@ fn grad1_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad1_U_f_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad1_U_f_a_(e0_, k_), grad1_U_f_a_(e0_ + 1u, k_), grad1_U_f_a_(e0_ + 2u, k_), grad1_U_f_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad1_U_f_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad1_U_f_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad1_U_f_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad1_U_f_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad1_U_f_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad1_U_f_b_(e0_, k_), grad1_U_f_b_(e0_ + 1u, k_), grad1_U_f_b_(e0_ + 2u, k_), grad1_U_f_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad1_U_f_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad1_U_f_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad1_U_f_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad1_U_f_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -916,20 +1097,46 @@ fn grad1_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad1_U_f_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad1_U_f_a_(e0_, k_), grad1_U_f_a_(e0_ + 1u, k_), grad1_U_f_a_(e0_ + 2u, k_), grad1_U_f_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad1_U_f_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad1_U_f_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad1_U_f_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad1_U_f_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad1_U_f_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad1_U_f_b_(e0_, k_), grad1_U_f_b_(e0_ + 1u, k_), grad1_U_f_b_(e0_ + 2u, k_), grad1_U_f_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad1_U_f_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad1_U_f_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad1_U_f_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad1_U_f_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -958,13 +1165,60 @@ fn grad1_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad1_U_f_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad1_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad1_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad1_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad1_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad1_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad1_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad1_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad1_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad1_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -985,6 +1239,14 @@ fn grad3_W_h_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_h_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad3_W_h_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad3_W_h_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_h += sum over t, b of dh_cand_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad3_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -998,20 +1260,46 @@ fn grad3_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad3_W_h_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad3_W_h_a_(e0_, k_), grad3_W_h_a_(e0_ + 1u, k_), grad3_W_h_a_(e0_ + 2u, k_), grad3_W_h_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad3_W_h_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad3_W_h_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad3_W_h_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad3_W_h_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad3_W_h_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad3_W_h_b_(e0_, k_), grad3_W_h_b_(e0_ + 1u, k_), grad3_W_h_b_(e0_ + 2u, k_), grad3_W_h_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad3_W_h_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad3_W_h_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad3_W_h_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad3_W_h_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1021,20 +1309,46 @@ fn grad3_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad3_W_h_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad3_W_h_a_(e0_, k_), grad3_W_h_a_(e0_ + 1u, k_), grad3_W_h_a_(e0_ + 2u, k_), grad3_W_h_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad3_W_h_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad3_W_h_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad3_W_h_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad3_W_h_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad3_W_h_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad3_W_h_b_(e0_, k_), grad3_W_h_b_(e0_ + 1u, k_), grad3_W_h_b_(e0_ + 2u, k_), grad3_W_h_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad3_W_h_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad3_W_h_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad3_W_h_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad3_W_h_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1063,13 +1377,60 @@ fn grad3_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad3_W_h_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1090,6 +1451,14 @@ fn grad4_U_h_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_U_h_ + m_ * size_hidden_ + n_] += v_;
 }
 
+fn grad4_U_h_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad4_U_h_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dU_h += sum over t, b of dh_cand_pre tmp1_' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad4_U_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -1103,20 +1472,46 @@ fn grad4_U_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad4_U_h_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad4_U_h_a_(e0_, k_), grad4_U_h_a_(e0_ + 1u, k_), grad4_U_h_a_(e0_ + 2u, k_), grad4_U_h_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad4_U_h_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad4_U_h_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad4_U_h_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad4_U_h_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad4_U_h_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad4_U_h_b_(e0_, k_), grad4_U_h_b_(e0_ + 1u, k_), grad4_U_h_b_(e0_ + 2u, k_), grad4_U_h_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad4_U_h_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad4_U_h_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad4_U_h_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad4_U_h_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -1126,20 +1521,46 @@ fn grad4_U_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad4_U_h_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad4_U_h_a_(e0_, k_), grad4_U_h_a_(e0_ + 1u, k_), grad4_U_h_a_(e0_ + 2u, k_), grad4_U_h_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad4_U_h_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad4_U_h_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad4_U_h_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad4_U_h_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad4_U_h_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad4_U_h_b_(e0_, k_), grad4_U_h_b_(e0_ + 1u, k_), grad4_U_h_b_(e0_ + 2u, k_), grad4_U_h_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad4_U_h_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad4_U_h_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad4_U_h_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad4_U_h_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -1168,13 +1589,60 @@ fn grad4_U_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad4_U_h_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad4_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad4_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad4_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad4_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad4_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad4_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad4_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad4_U_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad4_U_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1235,24 +1703,37 @@ fn backward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_h_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_h_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_h_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_h_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_h_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_d_tmp1_[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_d_tmp1_[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_d_tmp1_[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_d_tmp1_[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_d_tmp1_[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_d_tmp1_[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_d_tmp1_[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_d_tmp1_[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_d_tmp1_[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_d_tmp1_ = acc_d_tmp1_[0];
+    if (c_ == 1u) { row_d_tmp1_ = acc_d_tmp1_[1]; }
+    if (c_ == 2u) { row_d_tmp1_ = acc_d_tmp1_[2]; }
+    if (c_ == 3u) { row_d_tmp1_ = acc_d_tmp1_[3]; }
+    if (c_ == 4u) { row_d_tmp1_ = acc_d_tmp1_[4]; }
+    if (c_ == 5u) { row_d_tmp1_ = acc_d_tmp1_[5]; }
+    if (c_ == 6u) { row_d_tmp1_ = acc_d_tmp1_[6]; }
+    if (c_ == 7u) { row_d_tmp1_ = acc_d_tmp1_[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
@@ -1261,7 +1742,7 @@ fn backward_step1(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
         let h_prev = st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
         let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
         // d_tmp1 = U_h' * dh_cand_pre
-        let d_tmp1 = acc_d_tmp1_[c_][e_];
+        let d_tmp1 = row_d_tmp1_[e_];
         bw_[t_ * bw_stride_ + BW_d_tmp1_ + b_ * size_hidden_ + i_] = d_tmp1;
         // df = delta_h_ .* (h_cand - h_prev) + d_tmp1 .* h_prev
         let df = delta_h_ * (h_cand - h_prev) + d_tmp1 * h_prev;
@@ -1303,24 +1784,37 @@ fn backward_step2(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
       let k_ = k0_ + kq_;
       let e0_ = i0_ + eq_ * 4u;
       var w_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        if (k_ < size_hidden_ && e0_ + c_ < size_hidden_) {
-          w_[c_] = params_[P_U_f_ + k_ * size_hidden_ + e0_ + c_];
-        }
-      }
+      if (k_ < size_hidden_ && e0_ + 0u < size_hidden_) { w_.x = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 0u]; }
+      if (k_ < size_hidden_ && e0_ + 1u < size_hidden_) { w_.y = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 1u]; }
+      if (k_ < size_hidden_ && e0_ + 2u < size_hidden_) { w_.z = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 2u]; }
+      if (k_ < size_hidden_ && e0_ + 3u < size_hidden_) { w_.w = params_[P_U_f_ + k_ * size_hidden_ + e0_ + 3u]; }
       tile_m_[kq_ * 16u + eq_] = w_;
     }
     workgroupBarrier();
     for (var kk_ = 0u; kk_ < 16u; kk_++) {
       let mq_ = tile_m_[kk_ * 16u + tx_];
-      for (var c_ = 0u; c_ < btile_; c_++) {
-        acc_U_fT_df_pre__[c_] += mq_ * tile_v_[kk_ * 32u + ty_ * btile_ + c_];
-      }
+      let q_ = kk_ * 32u + ty_ * btile_;
+      acc_U_fT_df_pre__[0] += mq_ * tile_v_[q_ + 0u];
+      if (btile_ > 1u) { acc_U_fT_df_pre__[1] += mq_ * tile_v_[q_ + 1u]; }
+      if (btile_ > 2u) { acc_U_fT_df_pre__[2] += mq_ * tile_v_[q_ + 2u]; }
+      if (btile_ > 3u) { acc_U_fT_df_pre__[3] += mq_ * tile_v_[q_ + 3u]; }
+      if (btile_ > 4u) { acc_U_fT_df_pre__[4] += mq_ * tile_v_[q_ + 4u]; }
+      if (btile_ > 5u) { acc_U_fT_df_pre__[5] += mq_ * tile_v_[q_ + 5u]; }
+      if (btile_ > 6u) { acc_U_fT_df_pre__[6] += mq_ * tile_v_[q_ + 6u]; }
+      if (btile_ > 7u) { acc_U_fT_df_pre__[7] += mq_ * tile_v_[q_ + 7u]; }
     }
     workgroupBarrier();
   }
   for (var c_ = 0u; c_ < btile_; c_++) {
     let b_ = r0_ + ty_ * btile_ + c_;
+    var row_U_fT_df_pre__ = acc_U_fT_df_pre__[0];
+    if (c_ == 1u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[1]; }
+    if (c_ == 2u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[2]; }
+    if (c_ == 3u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[3]; }
+    if (c_ == 4u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[4]; }
+    if (c_ == 5u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[5]; }
+    if (c_ == 6u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[6]; }
+    if (c_ == 7u) { row_U_fT_df_pre__ = acc_U_fT_df_pre__[7]; }
     for (var e_ = 0u; e_ < 4u; e_++) {
       let i_ = i0_ + tx_ * 4u + e_;
       if (b_ < batch_ && i_ < size_hidden_) {
@@ -1328,7 +1822,7 @@ fn backward_step2(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocat
         let f = fw_[t_ * fw_stride_ + FW_f_ + b_ * size_hidden_ + i_];
         let delta_h_ = ds_[(t_ + 1u) * s_stride_ + S_h_ + b_ * size_hidden_ + i_];
         // U_fT_df_pre_ = U_f' * df_pre
-        let U_fT_df_pre_ = acc_U_fT_df_pre__[c_][e_];
+        let U_fT_df_pre_ = row_U_fT_df_pre__[e_];
         // dh_prev = d_tmp1 .* f + delta_h_ .* (1 - f) + U_fT_df_pre_, added into the adjoint of s_t
         ds_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + i_] += d_tmp1 * f + delta_h_ * (1.0 - f) + U_fT_df_pre_;
       }
@@ -1378,14 +1872,7 @@ export const kernels: CellKernels = {
         entry: 'forward_gemm_W_f_x_',
         scope: 'pre',
         kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
-        trips: [{ terms: [['input', 1]], constant: 0 }],
-      },
-      {
-        entry: 'forward_gemm_W_h_x_',
-        scope: 'pre',
-        kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
+        widths: [{ terms: [['hidden', 2]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
@@ -1445,14 +1932,7 @@ export const kernels: CellKernels = {
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_gemm_W_fT_df_pre_',
-        scope: 'post',
-        kind: 'gemm',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
+        trips: [{ terms: [['hidden', 2]], constant: 0 }],
       },
     ],
     reductions: [

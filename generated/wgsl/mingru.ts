@@ -105,20 +105,35 @@ fn forward_gemm_W_z_x__a_(m_: u32, k_: u32) -> f32 {
 }
 
 fn forward_gemm_W_z_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_z_ + n_ * size_input_ + k_];
+  if (n_ < size_hidden_) {
+    return params_[P_W_z_ + n_ * size_input_ + k_];
+  }
+  return params_[P_W_h_ + (n_ - size_hidden_) * size_input_ + k_];
 }
 
 fn forward_gemm_W_z_x__c_(m_: u32, n_: u32, v_: f32) {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + n_] = v_;
+  if (n_ < size_hidden_) {
+    fw_[t_ * fw_stride_ + FW_W_z_x_ + b_ * size_hidden_ + n_] = v_;
+    return;
+  }
+  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + (n_ - size_hidden_)] = v_;
 }
 
-// W_z_x_ = W_z * x, for all steps and rows at once (tiled GEMM)
+fn forward_gemm_W_z_x__s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      forward_gemm_W_z_x__c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// W_z_x_ = W_z * x; W_h_x_ = W_h * x, for all steps and rows at once (tiled GEMM over 2 products concatenated along n)
 @compute @workgroup_size(16, 16)
 fn forward_gemm_W_z_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
+  let n_size_ = 2u * size_hidden_;
   let k_size_ = size_input_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
@@ -127,47 +142,101 @@ fn forward_gemm_W_z_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_in
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_z_x__a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(forward_gemm_W_z_x__a_(e0_, k_), forward_gemm_W_z_x__a_(e0_, k_ + 1u), forward_gemm_W_z_x__a_(e0_, k_ + 2u), forward_gemm_W_z_x__a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = forward_gemm_W_z_x__a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = forward_gemm_W_z_x__a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = forward_gemm_W_z_x__a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = forward_gemm_W_z_x__a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_z_x__b_(e0_, k_);
+    if (e0_ < n_size_ && k_ + 3u < k_size_) {
+      rb_ = vec4<f32>(forward_gemm_W_z_x__b_(e0_, k_), forward_gemm_W_z_x__b_(e0_, k_ + 1u), forward_gemm_W_z_x__b_(e0_, k_ + 2u), forward_gemm_W_z_x__b_(e0_, k_ + 3u));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = forward_gemm_W_z_x__b_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < n_size_) {
+        rb_.y = forward_gemm_W_z_x__b_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < n_size_) {
+        rb_.z = forward_gemm_W_z_x__b_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < n_size_) {
+        rb_.w = forward_gemm_W_z_x__b_(e0_, k_ + 3u);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.x;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.y;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.z;
+    gemm_b_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_.w;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_z_x__a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(forward_gemm_W_z_x__a_(e0_, k_), forward_gemm_W_z_x__a_(e0_, k_ + 1u), forward_gemm_W_z_x__a_(e0_, k_ + 2u), forward_gemm_W_z_x__a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = forward_gemm_W_z_x__a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = forward_gemm_W_z_x__a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = forward_gemm_W_z_x__a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = forward_gemm_W_z_x__a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_z_x__b_(e0_, k_);
+        if (e0_ < n_size_ && k_ + 3u < k_size_) {
+          rb_ = vec4<f32>(forward_gemm_W_z_x__b_(e0_, k_), forward_gemm_W_z_x__b_(e0_, k_ + 1u), forward_gemm_W_z_x__b_(e0_, k_ + 2u), forward_gemm_W_z_x__b_(e0_, k_ + 3u));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = forward_gemm_W_z_x__b_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < n_size_) {
+            rb_.y = forward_gemm_W_z_x__b_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < n_size_) {
+            rb_.z = forward_gemm_W_z_x__b_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < n_size_) {
+            rb_.w = forward_gemm_W_z_x__b_(e0_, k_ + 3u);
+          }
         }
       }
     }
@@ -196,122 +265,60 @@ fn forward_gemm_W_z_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_in
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_z_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_z_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      forward_gemm_W_z_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn forward_gemm_W_h_x__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_h_x__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + n_ * size_input_ + k_];
-}
-
-fn forward_gemm_W_h_x__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  fw_[t_ * fw_stride_ + FW_W_h_x_ + b_ * size_hidden_ + n_] = v_;
-}
-
-// W_h_x_ = W_h * x, for all steps and rows at once (tiled GEMM)
-@compute @workgroup_size(16, 16)
-fn forward_gemm_W_h_x_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_hidden_;
-  let k_size_ = size_input_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = forward_gemm_W_h_x__a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_z_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      forward_gemm_W_z_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = n0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = forward_gemm_W_h_x__b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_z_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      forward_gemm_W_z_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_z_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      forward_gemm_W_z_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_b_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = rb_[c_];
-    }
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = forward_gemm_W_h_x__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = n0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = forward_gemm_W_h_x__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        forward_gemm_W_h_x__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_z_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      forward_gemm_W_z_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_z_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      forward_gemm_W_z_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_z_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      forward_gemm_W_z_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      forward_gemm_W_z_x__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      forward_gemm_W_z_x__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -475,11 +482,17 @@ fn grad3_b_h(@builtin(global_invocation_id) gid_: vec3<u32>, @builtin(num_workgr
 fn backward_gemm_W_hT_dh_cand__a_(m_: u32, k_: u32) -> f32 {
   let t_ = m_ / batch_;
   let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + k_];
+  if (k_ < size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_dh_cand_ + b_ * size_hidden_ + k_];
+  }
+  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + (k_ - size_hidden_)];
 }
 
 fn backward_gemm_W_hT_dh_cand__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_h_ + k_ * size_input_ + n_];
+  if (k_ < size_hidden_) {
+    return params_[P_W_h_ + k_ * size_input_ + n_];
+  }
+  return params_[P_W_z_ + (k_ - size_hidden_) * size_input_ + n_];
 }
 
 fn backward_gemm_W_hT_dh_cand__c_(m_: u32, n_: u32, v_: f32) {
@@ -488,12 +501,20 @@ fn backward_gemm_W_hT_dh_cand__c_(m_: u32, n_: u32, v_: f32) {
   dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] = v_;
 }
 
-// W_hT_dh_cand_ = W_h' * dh_cand, for all steps and rows at once (tiled GEMM), written into dx
+fn backward_gemm_W_hT_dh_cand__s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      backward_gemm_W_hT_dh_cand__c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
+// W_hT_dh_cand_ = W_h' * dh_cand; W_zT_dz_pre_ = W_z' * dz_pre, for all steps and rows at once (tiled GEMM over 2 products concatenated along k), written into dx
 @compute @workgroup_size(16, 16)
 fn backward_gemm_W_hT_dh_cand_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
   let m_size_ = ctl_.steps * batch_;
   let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
+  let k_size_ = 2u * size_hidden_;
   let m0_ = wid_.y * 128u;
   let n0_ = wid_.x * 128u;
   let tx_ = lid_ % 16u;
@@ -501,45 +522,98 @@ fn backward_gemm_W_hT_dh_cand_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
+  {
+    let k_ = 0u + (lid_ % 2u) * 4u;
     let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_hT_dh_cand__a_(e0_, k_);
+    if (e0_ < m_size_ && k_ + 3u < k_size_) {
+      ra_ = vec4<f32>(backward_gemm_W_hT_dh_cand__a_(e0_, k_), backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 1u), backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 2u), backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 3u));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = backward_gemm_W_hT_dh_cand__a_(e0_, k_);
+      }
+      if (k_ + 1u < k_size_ && e0_ < m_size_) {
+        ra_.y = backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 1u);
+      }
+      if (k_ + 2u < k_size_ && e0_ < m_size_) {
+        ra_.z = backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 2u);
+      }
+      if (k_ + 3u < k_size_ && e0_ < m_size_) {
+        ra_.w = backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 3u);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_hT_dh_cand__b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(backward_gemm_W_hT_dh_cand__b_(e0_, k_), backward_gemm_W_hT_dh_cand__b_(e0_ + 1u, k_), backward_gemm_W_hT_dh_cand__b_(e0_ + 2u, k_), backward_gemm_W_hT_dh_cand__b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = backward_gemm_W_hT_dh_cand__b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = backward_gemm_W_hT_dh_cand__b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = backward_gemm_W_hT_dh_cand__b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = backward_gemm_W_hT_dh_cand__b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
   for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
     let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
-    }
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 0u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.x;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 1u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.y;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 2u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.z;
+    gemm_a_[s0_ + ((lid_ % 2u) * 4u + 3u) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_.w;
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
+      {
+        let k_ = k0_ + 8u + (lid_ % 2u) * 4u;
         let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_hT_dh_cand__a_(e0_, k_);
+        if (e0_ < m_size_ && k_ + 3u < k_size_) {
+          ra_ = vec4<f32>(backward_gemm_W_hT_dh_cand__a_(e0_, k_), backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 1u), backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 2u), backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 3u));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = backward_gemm_W_hT_dh_cand__a_(e0_, k_);
+          }
+          if (k_ + 1u < k_size_ && e0_ < m_size_) {
+            ra_.y = backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 1u);
+          }
+          if (k_ + 2u < k_size_ && e0_ < m_size_) {
+            ra_.z = backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 2u);
+          }
+          if (k_ + 3u < k_size_ && e0_ < m_size_) {
+            ra_.w = backward_gemm_W_hT_dh_cand__a_(e0_, k_ + 3u);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_hT_dh_cand__b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(backward_gemm_W_hT_dh_cand__b_(e0_, k_), backward_gemm_W_hT_dh_cand__b_(e0_ + 1u, k_), backward_gemm_W_hT_dh_cand__b_(e0_ + 2u, k_), backward_gemm_W_hT_dh_cand__b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = backward_gemm_W_hT_dh_cand__b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = backward_gemm_W_hT_dh_cand__b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = backward_gemm_W_hT_dh_cand__b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = backward_gemm_W_hT_dh_cand__b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -568,120 +642,60 @@ fn backward_gemm_W_hT_dh_cand_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_hT_dh_cand__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
     }
   }
-}
-
-fn backward_gemm_W_zT_dz_pre__a_(m_: u32, k_: u32) -> f32 {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  return bw_[t_ * bw_stride_ + BW_dz_pre_ + b_ * size_hidden_ + k_];
-}
-
-fn backward_gemm_W_zT_dz_pre__b_(n_: u32, k_: u32) -> f32 {
-  return params_[P_W_z_ + k_ * size_input_ + n_];
-}
-
-fn backward_gemm_W_zT_dz_pre__c_(m_: u32, n_: u32, v_: f32) {
-  let t_ = m_ / batch_;
-  let b_ = m_ % batch_;
-  dxs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_] += v_;
-}
-
-// W_zT_dz_pre_ = W_z' * dz_pre, for all steps and rows at once (tiled GEMM), added into dx
-@compute @workgroup_size(16, 16)
-fn backward_gemm_W_zT_dz_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = ctl_.steps * batch_;
-  let n_size_ = size_input_;
-  let k_size_ = size_hidden_;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + (lid_ % 2u) * 4u + c_;
-    let e0_ = m0_ + lid_ / 2u;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = backward_gemm_W_zT_dz_pre__a_(e0_, k_);
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = backward_gemm_W_zT_dz_pre__b_(e0_, k_);
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
     }
   }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    for (var c_ = 0u; c_ < 4u; c_++) {
-      gemm_a_[s0_ + ((lid_ % 2u) * 4u + c_) * 32u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = ra_[c_];
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
     }
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + (lid_ % 2u) * 4u + c_;
-        let e0_ = m0_ + lid_ / 2u;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = backward_gemm_W_zT_dz_pre__a_(e0_, k_);
-        }
-      }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = backward_gemm_W_zT_dz_pre__b_(e0_, k_);
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        backward_gemm_W_zT_dz_pre__c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      backward_gemm_W_hT_dh_cand__s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -702,6 +716,14 @@ fn grad0_W_z_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_z_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad0_W_z_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad0_W_z_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_z += sum over t, b of dz_pre x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -715,20 +737,46 @@ fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad0_W_z_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad0_W_z_a_(e0_, k_), grad0_W_z_a_(e0_ + 1u, k_), grad0_W_z_a_(e0_ + 2u, k_), grad0_W_z_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad0_W_z_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad0_W_z_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad0_W_z_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad0_W_z_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad0_W_z_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad0_W_z_b_(e0_, k_), grad0_W_z_b_(e0_ + 1u, k_), grad0_W_z_b_(e0_ + 2u, k_), grad0_W_z_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad0_W_z_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad0_W_z_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad0_W_z_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad0_W_z_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -738,20 +786,46 @@ fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad0_W_z_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad0_W_z_a_(e0_, k_), grad0_W_z_a_(e0_ + 1u, k_), grad0_W_z_a_(e0_ + 2u, k_), grad0_W_z_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad0_W_z_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad0_W_z_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad0_W_z_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad0_W_z_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad0_W_z_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad0_W_z_b_(e0_, k_), grad0_W_z_b_(e0_ + 1u, k_), grad0_W_z_b_(e0_ + 2u, k_), grad0_W_z_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad0_W_z_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad0_W_z_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad0_W_z_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad0_W_z_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -780,13 +854,60 @@ fn grad0_W_z(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad0_W_z_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad0_W_z_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad0_W_z_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -807,6 +928,14 @@ fn grad2_W_h_c_(m_: u32, n_: u32, v_: f32) {
   grads_[P_W_h_ + m_ * size_input_ + n_] += v_;
 }
 
+fn grad2_W_h_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
+  for (var c_ = 0u; c_ < 4u; c_++) {
+    if (n0_ + c_ < n_size_) {
+      grad2_W_h_c_(m_, n0_ + c_, v_[c_]);
+    }
+  }
+}
+
 // dW_h += sum over t, b of dh_cand x' (tiled GEMM over rows [lo, hi))
 @compute @workgroup_size(16, 16)
 fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
@@ -820,20 +949,46 @@ fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   var acc_: array<vec4<f32>, 16>;
   var ra_ = vec4<f32>();
   var rb_ = vec4<f32>();
-  ra_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < m_size_) {
-      ra_[c_] = grad2_W_h_a_(e0_, k_);
+    let e0_ = m0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < m_size_) {
+      ra_ = vec4<f32>(grad2_W_h_a_(e0_, k_), grad2_W_h_a_(e0_ + 1u, k_), grad2_W_h_a_(e0_ + 2u, k_), grad2_W_h_a_(e0_ + 3u, k_));
+    } else {
+      ra_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < m_size_) {
+        ra_.x = grad2_W_h_a_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < m_size_) {
+        ra_.y = grad2_W_h_a_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < m_size_) {
+        ra_.z = grad2_W_h_a_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < m_size_) {
+        ra_.w = grad2_W_h_a_(e0_ + 3u, k_);
+      }
     }
   }
-  rb_ = vec4<f32>();
-  for (var c_ = 0u; c_ < 4u; c_++) {
+  {
     let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-    if (k_ < k_size_ && e0_ < n_size_) {
-      rb_[c_] = grad2_W_h_b_(e0_, k_);
+    let e0_ = n0_ + (lid_ % 32u) * 4u;
+    if (k_ < k_size_ && e0_ + 3u < n_size_) {
+      rb_ = vec4<f32>(grad2_W_h_b_(e0_, k_), grad2_W_h_b_(e0_ + 1u, k_), grad2_W_h_b_(e0_ + 2u, k_), grad2_W_h_b_(e0_ + 3u, k_));
+    } else {
+      rb_ = vec4<f32>();
+      if (k_ < k_size_ && e0_ < n_size_) {
+        rb_.x = grad2_W_h_b_(e0_, k_);
+      }
+      if (k_ < k_size_ && e0_ + 1u < n_size_) {
+        rb_.y = grad2_W_h_b_(e0_ + 1u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 2u < n_size_) {
+        rb_.z = grad2_W_h_b_(e0_ + 2u, k_);
+      }
+      if (k_ < k_size_ && e0_ + 3u < n_size_) {
+        rb_.w = grad2_W_h_b_(e0_ + 3u, k_);
+      }
     }
   }
   var s_ = 0u;
@@ -843,20 +998,46 @@ fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
     workgroupBarrier();
     if (k0_ + 8u < k_size_) {
-      ra_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < m_size_) {
-          ra_[c_] = grad2_W_h_a_(e0_, k_);
+        let e0_ = m0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < m_size_) {
+          ra_ = vec4<f32>(grad2_W_h_a_(e0_, k_), grad2_W_h_a_(e0_ + 1u, k_), grad2_W_h_a_(e0_ + 2u, k_), grad2_W_h_a_(e0_ + 3u, k_));
+        } else {
+          ra_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < m_size_) {
+            ra_.x = grad2_W_h_a_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < m_size_) {
+            ra_.y = grad2_W_h_a_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < m_size_) {
+            ra_.z = grad2_W_h_a_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < m_size_) {
+            ra_.w = grad2_W_h_a_(e0_ + 3u, k_);
+          }
         }
       }
-      rb_ = vec4<f32>();
-      for (var c_ = 0u; c_ < 4u; c_++) {
+      {
         let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u + c_;
-        if (k_ < k_size_ && e0_ < n_size_) {
-          rb_[c_] = grad2_W_h_b_(e0_, k_);
+        let e0_ = n0_ + (lid_ % 32u) * 4u;
+        if (k_ < k_size_ && e0_ + 3u < n_size_) {
+          rb_ = vec4<f32>(grad2_W_h_b_(e0_, k_), grad2_W_h_b_(e0_ + 1u, k_), grad2_W_h_b_(e0_ + 2u, k_), grad2_W_h_b_(e0_ + 3u, k_));
+        } else {
+          rb_ = vec4<f32>();
+          if (k_ < k_size_ && e0_ < n_size_) {
+            rb_.x = grad2_W_h_b_(e0_, k_);
+          }
+          if (k_ < k_size_ && e0_ + 1u < n_size_) {
+            rb_.y = grad2_W_h_b_(e0_ + 1u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 2u < n_size_) {
+            rb_.z = grad2_W_h_b_(e0_ + 2u, k_);
+          }
+          if (k_ < k_size_ && e0_ + 3u < n_size_) {
+            rb_.w = grad2_W_h_b_(e0_ + 3u, k_);
+          }
         }
       }
     }
@@ -885,13 +1066,60 @@ fn grad2_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     }
     s_ = 1u - s_;
   }
-  for (var i_ = 0u; i_ < 8u; i_++) {
-    let m_ = m0_ + (i_ / 4u) * 64u + ty_ * 4u + i_ % 4u;
-    for (var j_ = 0u; j_ < 8u; j_++) {
-      let n_ = n0_ + (j_ / 4u) * 64u + tx_ * 4u + j_ % 4u;
-      if (m_ < m_size_ && n_ < n_size_) {
-        grad2_W_h_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);
-      }
+  {
+    let m_ = m0_ + 0u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
+    }
+  }
+  {
+    let m_ = m0_ + 1u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
+    }
+  }
+  {
+    let m_ = m0_ + 2u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
+    }
+  }
+  {
+    let m_ = m0_ + 3u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
+    }
+  }
+  {
+    let m_ = m0_ + 64u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
+    }
+  }
+  {
+    let m_ = m0_ + 65u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
+    }
+  }
+  {
+    let m_ = m0_ + 66u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
+    }
+  }
+  {
+    let m_ = m0_ + 67u + ty_ * 4u;
+    if (m_ < m_size_) {
+      grad2_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
+      grad2_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -956,14 +1184,7 @@ export const kernels: CellKernels = {
         entry: 'forward_gemm_W_z_x_',
         scope: 'pre',
         kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
-        trips: [{ terms: [['input', 1]], constant: 0 }],
-      },
-      {
-        entry: 'forward_gemm_W_h_x_',
-        scope: 'pre',
-        kind: 'gemm',
-        widths: [{ terms: [['hidden', 1]], constant: 0 }],
+        widths: [{ terms: [['hidden', 2]], constant: 0 }],
         trips: [{ terms: [['input', 1]], constant: 0 }],
       },
       {
@@ -1016,14 +1237,7 @@ export const kernels: CellKernels = {
         scope: 'post',
         kind: 'gemm',
         widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
-      },
-      {
-        entry: 'backward_gemm_W_zT_dz_pre_',
-        scope: 'post',
-        kind: 'gemm',
-        widths: [{ terms: [['input', 1]], constant: 0 }],
-        trips: [{ terms: [['hidden', 1]], constant: 0 }],
+        trips: [{ terms: [['hidden', 2]], constant: 0 }],
       },
     ],
     reductions: [

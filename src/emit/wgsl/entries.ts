@@ -10,7 +10,7 @@ import { AT, type Homes, type KernelEnv } from './env.js';
 import { dim, type ParamLayout } from './layout.js';
 import { notation } from './notation.js';
 import { type BoundValue, isGemm, type Phase, type PhaseGroup, type Sink } from './schedule.js';
-import { type GemmEntry, matvecGemm } from './gemm.js';
+import { type GemmEntry, gemmSize, matvecGemm } from './gemm.js';
 import { type LoopTileEntry, loopTileEntry, sinkLabel } from './looptile.js';
 
 export { MAX_BATCH_TILE } from './looptile.js';
@@ -45,13 +45,21 @@ export function phaseEntries(
   for (const ph of phases) counts.set(ph.scope, (counts.get(ph.scope) ?? 0) + 1);
   for (const ph of phases) {
     const loop = ph.scope === 'loop';
+    // Products outside the loop: one GEMM per input adjoint (its products summed, k concatenated) and one per vector
+    // operand (its products stacked, n concatenated).
+    const gemmGroups = new Map<string, BoundValue[]>();
     for (const g of ph.groups)
       for (const v of g.values) {
         if (!isGemm(v)) continue;
-        const mv = v.node as MatVec;
-        out.gemms.push(matvecGemm(prefix, v, env, homes, comment(v)));
-        out.dispatches.push({ entry: out.gemms.at(-1)!.name, scope: ph.scope, kind: 'gemm', widths: [v.node.shape[0]!], trips: [innerDim(mv)] });
+        const key = v.into ? `sum ${v.into.sink}` : `stack ${(v.node as MatVec).v.id}`;
+        gemmGroups.set(key, [...(gemmGroups.get(key) ?? []), v]);
       }
+    for (const [key, vs] of gemmGroups) {
+      const how = key.startsWith('sum') ? 'sum' : 'stack';
+      const size = gemmSize(vs, how);
+      out.gemms.push(matvecGemm(prefix, vs, how, env, homes, vs.map(comment).join('; ')));
+      out.dispatches.push({ entry: out.gemms.at(-1)!.name, scope: ph.scope, kind: 'gemm', widths: [size.n], trips: [size.k] });
+    }
     const groups = ph.groups.map((g) => ({ ...g, values: g.values.filter((v) => !isGemm(v)) })).filter((g) => g.values.length || g.sinks.length);
     if (!groups.length) continue;
     const kind = loop ? 'step' : ph.scope;
@@ -77,8 +85,6 @@ export function phaseEntries(
   }
   return out;
 }
-
-const innerDim = (mv: MatVec): Dim => (mv.transpose ? mv.m.shape[0]! : mv.m.shape[1]!);
 
 /** The loads, values and sinks of one group at the invocation's own (t_, b_, i_). */
 function elementGroup(g: PhaseGroup, ph: Phase, env: KernelEnv, homes: Homes, sinkWrite: (s: Sink, value: string) => string, comment: (v: BoundValue) => string, acc?: Map<number, string>): string[] {

@@ -4,6 +4,7 @@
 import type { GradTerm } from '../../derive/reverse.js';
 import { InvariantError } from '../../spec/diagnostic.js';
 import type { Expr, Leaf, MatVec } from '../../ir/expr.js';
+import { addDims, type Dim } from '../../ir/shape.js';
 import type { GemmTile } from '../../runtime/webgpu/types.js';
 import { BATCH_OVERRIDE } from '../../runtime/webgpu/types.js';
 import type { Homes, KernelEnv } from './env.js';
@@ -79,24 +80,34 @@ function gemmBody(g: GemmSpec): string {
   // Each thread stages one vec4 of each operand per stage. Along the element: 4 consecutive elements at one k,
   // neighbouring threads the next 4 elements. Along k: 4 consecutive k of one element, neighbouring threads the
   // next 4 k, then the next element; stored transposed, one component at a time.
+  // Every index into a private array or vector is a constant (the copies per component are printed): an index
+  // only known at run time would put the accumulators in local memory on most GPUs.
   const byK = (w: 'a' | 'b') => g.along[w] === 'k';
+  const comp = ['x', 'y', 'z', 'w'];
+  // A thread's 4 values lie along k (k_ + c at element e0_) or along the element (e0_ + c at k_). Inside the
+  // matrix (every tile but the last in each direction) they are read unguarded, 4 consecutive addresses.
   const load = (w: 'a' | 'b', limit: string, origin: string, k0: string): string[] => {
     const reg = `r${w}_`;
-    const [k, e] = byK(w) ? [`${k0} + (lid_ % 2u) * 4u + c_`, `${origin} + lid_ / 2u`] : [`${k0} + lid_ / ${QUADS}u`, `${origin} + (lid_ % ${QUADS}u) * 4u + c_`];
+    const [k, e] = byK(w) ? [`${k0} + (lid_ % 2u) * 4u`, `${origin} + lid_ / 2u`] : [`${k0} + lid_ / ${QUADS}u`, `${origin} + (lid_ % ${QUADS}u) * 4u`];
+    const at = (c: number): [string, string] => (c === 0 ? ['k_', 'e0_'] : byK(w) ? [`k_ + ${c}u`, 'e0_'] : ['k_', `e0_ + ${c}u`]);
+    const call = (c: number) => `${g.name}_${w}_(${at(c)[1]}, ${at(c)[0]})`;
+    const inside = byK(w) ? `e0_ < ${limit} && k_ + 3u < k_size_` : `k_ < k_size_ && e0_ + 3u < ${limit}`;
     return [
-      `${reg} = vec4<f32>();`,
-      'for (var c_ = 0u; c_ < 4u; c_++) {',
+      '{',
       `  let k_ = ${k};`,
       `  let e0_ = ${e};`,
-      `  if (k_ < k_size_ && e0_ < ${limit}) {`,
-      `    ${reg}[c_] = ${g.name}_${w}_(e0_, k_);`,
+      `  if (${inside}) {`,
+      `    ${reg} = vec4<f32>(${[0, 1, 2, 3].map(call).join(', ')});`,
+      '  } else {',
+      `    ${reg} = vec4<f32>();`,
+      ...[0, 1, 2, 3].flatMap((c) => [`    if (${at(c)[0]} < k_size_ && ${at(c)[1]} < ${limit}) {`, `      ${reg}.${comp[c]} = ${call(c)};`, '    }']),
       '  }',
       '}',
     ];
   };
   const store = (w: 'a' | 'b'): string[] =>
     byK(w)
-      ? ['for (var c_ = 0u; c_ < 4u; c_++) {', `  gemm_${w}_[s0_ + ((lid_ % 2u) * 4u + c_) * ${QUADS}u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = r${w}_[c_];`, '}']
+      ? [0, 1, 2, 3].map((c) => `gemm_${w}_[s0_ + ((lid_ % 2u) * 4u + ${c}u) * ${QUADS}u + (lid_ / 2u) / 4u][(lid_ / 2u) % 4u] = r${w}_.${comp[c]};`)
       : [`gemm_${w}_[s0_ + (lid_ / ${QUADS}u) * ${QUADS}u + lid_ % ${QUADS}u] = r${w}_;`];
   const loads = (k0: string) => [...load('a', 'm_size_', 'm0_', k0), ...load('b', 'n_size_', 'n0_', k0)];
   lines.push(...loads('0u'), 'var s_ = 0u;', `for (var k0_ = 0u; k0_ < k_size_; k0_ += ${T.depth}u) {`);
@@ -110,25 +121,23 @@ function gemmBody(g: GemmSpec): string {
     '    let a2_ = gemm_b_[q_ + tx_];',
     `    let a3_ = gemm_b_[q_ + ${SIDE}u + tx_];`,
   );
-  const comp = ['x', 'y', 'z', 'w'];
   for (let i = 0; i < 8; i++) {
     const a = `a${Math.floor(i / 4)}_.${comp[i % 4]}`;
     lines.push(`    acc_[${2 * i}] += ${a} * a2_;`, `    acc_[${2 * i + 1}] += ${a} * a3_;`);
   }
-  lines.push(
-    '  }',
-    '  s_ = 1u - s_;',
-    '}',
-    'for (var i_ = 0u; i_ < 8u; i_++) {',
-    `  let m_ = m0_ + (i_ / 4u) * ${T.rows / 2}u + ty_ * 4u + i_ % 4u;`,
-    '  for (var j_ = 0u; j_ < 8u; j_++) {',
-    `    let n_ = n0_ + (j_ / 4u) * ${T.cols / 2}u + tx_ * 4u + j_ % 4u;`,
-    '    if (m_ < m_size_ && n_ < n_size_) {',
-    `      ${g.name}_c_(m_, n_, acc_[2u * i_ + j_ / 4u][j_ % 4u]);`,
-    '    }',
-    '  }',
-    '}',
-  );
+  lines.push('  }', '  s_ = 1u - s_;', '}');
+  // Row i of the thread's 8: its two vec4 of columns, stored through the per-vec4 helper (bounds per column).
+  for (let i = 0; i < 8; i++) {
+    lines.push(
+      '{',
+      `  let m_ = m0_ + ${Math.floor(i / 4) * (T.rows / 2) + (i % 4)}u + ty_ * 4u;`,
+      '  if (m_ < m_size_) {',
+      `    ${g.name}_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[${2 * i}]);`,
+      `    ${g.name}_s_(m_, n0_ + ${T.cols / 2}u + tx_ * 4u, n_size_, acc_[${2 * i + 1}]);`,
+      '  }',
+      '}',
+    );
+  }
   return indent(lines, '  ');
 }
 
@@ -137,6 +146,7 @@ function entry(g: GemmSpec): GemmEntry {
     `fn ${g.name}_a_(m_: u32, k_: u32) -> f32 {\n${indent(g.loadA, '  ')}\n}`,
     `fn ${g.name}_b_(n_: u32, k_: u32) -> f32 {\n${indent(g.loadB, '  ')}\n}`,
     `fn ${g.name}_c_(m_: u32, n_: u32, v_: f32) {\n${indent(g.store, '  ')}\n}`,
+    `fn ${g.name}_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {\n${indent(['for (var c_ = 0u; c_ < 4u; c_++) {', '  if (n0_ + c_ < n_size_) {', `    ${g.name}_c_(m_, n0_ + c_, v_[c_]);`, '  }', '}'], '  ')}\n}`,
   ].join('\n\n');
   return { name: g.name, comment: g.comment, helpers, body: gemmBody(g) };
 }
@@ -158,26 +168,75 @@ function matrixOf(mv: MatVec): Leaf {
   return mv.m;
 }
 
+const innerOf = (mv: MatVec): Dim => (mv.transpose ? mv.m.shape[0]! : mv.m.shape[1]!);
+
+/** The n and k of products in one GEMM: summed (k concatenated) or stacked (n concatenated). */
+export function gemmSize(vs: readonly BoundValue[], how: 'sum' | 'stack'): { n: Dim; k: Dim } {
+  const cat = (ds: Dim[]): Dim => ds.reduce((a, b) => addDims(a, b));
+  const mvs = vs.map((v) => v.node as MatVec);
+  return how === 'sum' ? { n: vs[0]!.node.shape[0]!, k: cat(mvs.map(innerOf)) } : { n: cat(vs.map((v) => v.node.shape[0]!)), k: innerOf(mvs[0]!) };
+}
+
+/** `k_ - off` (parenthesized) for a segment starting at `off`. */
+const minus = (j: string, off: Dim | undefined): string => {
+  if (off === undefined) return j;
+  const o = dim(off);
+  return `(${j} - ${/[+-]/.test(o) ? `(${o})` : o})`;
+};
+
+/** Statements returning the segment's value: `if (j < end_1) { return s_1; } ... return s_last;`. */
+const bySegment = (j: string, segs: readonly { end: string; text: string }[]): string[] =>
+  segs.flatMap((s, i) => (i < segs.length - 1 ? [`if (${j} < ${s.end}) {`, `  ${s.text}`, '}'] : [s.text]));
+
 /**
- * y[r][i] = Σ_k M[i][k] v[r][k] (Mᵀ: Σ_k M[k][i] v[r][k]) for every (t, b) row r of the sequence: a product
- * outside the time loop as one GEMM, stored where the schedule keeps the value.
+ * y[r][i] = Σ_k M[i][k] v[r][k] (Mᵀ: Σ_k M[k][i] v[r][k]) for every (t, b) row r of the sequence: products outside
+ * the time loop as one GEMM, stored where the schedule keeps each value. Two ways to put several products in one:
+ * - `sum`: products summed into one input adjoint (dx = W_1ᵀ δ_1 + W_2ᵀ δ_2 + ...), one GEMM over their inner sizes
+ *   concatenated along k: A(r, k) reads δ_1, δ_2, ... and B(k, n) the matrices, one after another;
+ * - `stack`: products of one vector (W_z x, W_r x, W_h x), one GEMM over their outputs concatenated along n, each
+ *   stored in its own slot.
  */
-export function matvecGemm(prefix: string, v: BoundValue, env: KernelEnv, homes: Homes, comment: string): GemmEntry {
-  const mv = v.node as MatVec;
-  const m = matrixOf(mv);
-  const inner = mv.transpose ? m.shape[0]! : m.shape[1]!;
+export function matvecGemm(prefix: string, vs: readonly BoundValue[], how: 'sum' | 'stack', env: KernelEnv, homes: Homes, comment: string): GemmEntry {
+  const v = vs[0]!;
+  const mv0 = v.node as MatVec;
+  if (how === 'sum' && vs.some((w) => w.into?.sink !== v.into?.sink || (vs.length > 1 && !w.into))) throw new InvariantError('only products of one input adjoint share a k-concatenated GEMM');
+  if (how === 'stack' && vs.some((w) => (w.node as MatVec).v.id !== mv0.v.id || w.into)) throw new InvariantError('only products of one vector share an n-concatenated GEMM');
+  const rows = rowLets('m_');
+  // Segments of k (sum) or n (stack): each product read at k_ or n_ minus its offset.
+  let off: Dim | undefined;
+  const segs = vs.map((w) => {
+    const mv = w.node as MatVec;
+    const m = matrixOf(mv);
+    const start = off;
+    const size = how === 'sum' ? innerOf(mv) : w.node.shape[0]!;
+    off = off === undefined ? size : addDims(off, size);
+    const k = how === 'sum' ? minus('k_', start) : 'k_';
+    const n = how === 'stack' ? minus('n_', start) : 'n_';
+    return {
+      end: dim(off),
+      a: `return ${read(env, mv.v, k)};`,
+      b: `return ${mv.transpose ? env.matrix(m, k, n) : env.matrix(m, n, k)};`,
+      // A product of an input adjoint is written straight into it: the first writer assigns, the others add.
+      c: `${homes.stored(w, { t: 't_', b: 'b_', j: n })} ${w.into?.accumulate ? '+=' : '='} v_;`,
+    };
+  });
+  const seg = (get: (s: (typeof segs)[number]) => string) => segs.map((s) => ({ end: s.end, text: get(s) }));
+  // The sum is added when an earlier writer of the adjoint assigned it.
+  const accumulate = vs.every((w) => w.into?.accumulate);
+  const sumStore = `${homes.stored(v, { t: 't_', b: 'b_', j: 'n_' })} ${accumulate ? '+=' : '='} v_;`;
+  const stores = how === 'sum' ? [sumStore] : segs.flatMap((s, i) => (i < segs.length - 1 ? [`if (n_ < ${s.end}) {`, `  ${s.c}`, '  return;', '}'] : [s.c]));
+  const many = vs.length > 1 ? ` over ${vs.length} products concatenated along ${how === 'sum' ? 'k' : 'n'}` : '';
   return entry({
     name: `${prefix}_gemm_${v.name}`,
-    comment: `${comment}, for all steps and rows at once (tiled GEMM)${v.into ? `, ${v.into.accumulate ? 'added' : 'written'} into d${v.into.sink}` : ''}`,
+    comment: `${comment}, for all steps and rows at once (tiled GEMM${many})${v.into ? `, ${accumulate ? 'added' : 'written'} into d${v.into.sink}` : ''}`,
     m: `ctl_.steps * ${BATCH_OVERRIDE}`,
-    n: dim(v.node.shape[0]!),
-    k: dim(inner),
-    loadA: [...rowLets('m_'), `return ${read(env, mv.v, 'k_')};`],
-    loadB: [`return ${mv.transpose ? env.matrix(m, 'k_', 'n_') : env.matrix(m, 'n_', 'k_')};`],
-    // A product of an input adjoint is written straight into it: the first writer assigns, the others add.
-    store: [...rowLets('m_'), `${homes.stored(v, { t: 't_', b: 'b_', j: 'n_' })} ${v.into?.accumulate ? '+=' : '='} v_;`],
+    n: how === 'stack' ? dim(off!) : dim(v.node.shape[0]!),
+    k: how === 'sum' ? dim(off!) : dim(innerOf(mv0)),
+    loadA: how === 'sum' ? [...rows, ...bySegment('k_', seg((s) => s.a))] : [...rows, segs[0]!.a],
+    loadB: bySegment(how === 'sum' ? 'k_' : 'n_', seg((s) => s.b)),
+    store: [...rows, ...stores],
     // v[r][k] is contiguous along k; M[n][k] along k, Mᵀ's M[k][n] along n.
-    along: { a: 'k', b: mv.transpose ? 'e' : 'k' },
+    along: { a: 'k', b: mv0.transpose ? 'e' : 'k' },
   });
 }
 

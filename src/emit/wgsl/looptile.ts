@@ -86,7 +86,7 @@ export function loopTileEntry(
     `let r0_ = wid_.y * ${T.rowGroups}u * ${BATCH_TILE_OVERRIDE};`,
   ];
   for (const v of products) {
-    acc.set(v.node.id, `acc_${v.name}_[c_][e_]`);
+    acc.set(v.node.id, `row_${v.name}_[e_]`);
     lines.push(`var acc_${v.name}_: array<vec4<f32>, ${MAX_BATCH_TILE}>;`);
   }
   for (const vg of vectorGroups(products)) {
@@ -114,7 +114,8 @@ export function loopTileEntry(
       trips.push(vg.inner);
       // Neighbouring invocations stage neighbouring addresses: along k for M[i][k], along i for Mᵀ (M[k][i]).
       const [kq, eq] = mv.transpose ? [`q_ / ${TX}u`, `q_ % ${TX}u`] : [`q_ % ${D}u`, `q_ / ${D}u`];
-      const read = mv.transpose ? env.matrix(mv.m, 'k_', 'e0_ + c_') : env.matrix(mv.m, '(e0_ + c_)', 'k_');
+      const m = mv.m;
+      const read = (c: number) => (mv.transpose ? env.matrix(m, 'k_', `e0_ + ${c}u`) : env.matrix(m, `(e0_ + ${c}u)`, 'k_'));
       lines.push(
         `  for (var s_ = 0u; s_ < ${(D * T.cols) / 4 / T.threads}u; s_++) {`,
         `    let q_ = lid_ + s_ * ${T.threads}u;`,
@@ -123,19 +124,18 @@ export function loopTileEntry(
         '    let k_ = k0_ + kq_;',
         '    let e0_ = i0_ + eq_ * 4u;',
         '    var w_ = vec4<f32>();',
-        '    for (var c_ = 0u; c_ < 4u; c_++) {',
-        `      if (k_ < ${inner} && e0_ + c_ < ${dim(v.node.shape[0]!)}) {`,
-        `        w_[c_] = ${read};`,
-        '      }',
-        '    }',
+        ...['x', 'y', 'z', 'w'].map((x, c) => `    if (k_ < ${inner} && e0_ + ${c}u < ${dim(v.node.shape[0]!)}) { w_.${x} = ${read(c)}; }`),
         `    tile_m_[kq_ * ${TX}u + eq_] = w_;`,
         '  }',
         '  workgroupBarrier();',
         `  for (var kk_ = 0u; kk_ < ${D}u; kk_++) {`,
         `    let mq_ = tile_m_[kk_ * ${TX}u + tx_];`,
-        `    for (var c_ = 0u; c_ < ${BATCH_TILE_OVERRIDE}; c_++) {`,
-        `      acc_${v.name}_[c_] += mq_ * tile_v_[kk_ * ${ROWS}u + ty_ * ${BATCH_TILE_OVERRIDE} + c_];`,
-        '    }',
+        `    let q_ = kk_ * ${ROWS}u + ty_ * ${BATCH_TILE_OVERRIDE};`,
+        // Printed per row with constant indices (rows past the override's batch tile fold away).
+        ...Array.from({ length: MAX_BATCH_TILE }, (_, c) => {
+          const line = `acc_${v.name}_[${c}] += mq_ * tile_v_[q_ + ${c}u];`;
+          return c === 0 ? `    ${line}` : `    if (${BATCH_TILE_OVERRIDE} > ${c}u) { ${line} }`;
+        }),
         '  }',
         '  workgroupBarrier();',
       );
@@ -143,12 +143,14 @@ export function loopTileEntry(
     lines.push('}');
   }
   // The epilogue: the elementwise code per (row, element) of the invocation.
-  lines.push(
-    `for (var c_ = 0u; c_ < ${BATCH_TILE_OVERRIDE}; c_++) {`,
-    `  let b_ = r0_ + ty_ * ${BATCH_TILE_OVERRIDE} + c_;`,
-    '  for (var e_ = 0u; e_ < 4u; e_++) {',
-    '    let i_ = i0_ + tx_ * 4u + e_;',
-  );
+  // The row's accumulators are picked with constant indices: an index known only at run time would put the
+  // accumulator arrays in local memory on most GPUs, and with them every FMA of the loop above.
+  lines.push(`for (var c_ = 0u; c_ < ${BATCH_TILE_OVERRIDE}; c_++) {`, `  let b_ = r0_ + ty_ * ${BATCH_TILE_OVERRIDE} + c_;`);
+  for (const v of products) {
+    lines.push(`  var row_${v.name}_ = acc_${v.name}_[0];`);
+    for (let c = 1; c < MAX_BATCH_TILE; c++) lines.push(`  if (c_ == ${c}u) { row_${v.name}_ = acc_${v.name}_[${c}]; }`);
+  }
+  lines.push('  for (var e_ = 0u; e_ < 4u; e_++) {', '    let i_ = i0_ + tx_ * 4u + e_;');
   for (const g of groups) lines.push(`    if (b_ < ${BATCH_OVERRIDE} && i_ < ${dim(g.dim)}) {`, ...element(g, acc).map((l) => `      ${l}`), '    }');
   lines.push('  }', '}');
   const what = [...groups.flatMap((g) => g.values.map((v) => v.name)), ...groups.flatMap((g) => g.sinks.map(sinkLabel))];

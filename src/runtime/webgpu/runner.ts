@@ -2,7 +2,8 @@
 
 import { type BatchSlice, batchSlices, chunkSteps, createBuffer, USAGE_STORAGE } from './chunks.js';
 import { CellLayout, type Sizes } from './layout.js';
-import { compile, type Kernel, scoped } from './pipelines.js';
+import { compile, type Kernel } from './pipelines.js';
+import { mapRead, PendingCopies, type Read, readAll, Staging } from './queue.js';
 import { mergeRows, Slice, type SliceContext } from './slices.js';
 import { BATCH_OVERRIDE, BATCH_TILE_OVERRIDE, type CellKernels, evalDim, gemmTrips, loopTileTrips, sizeOverride, type SlotData } from './types.js';
 import type { Tensor } from './transfers.js';
@@ -81,11 +82,6 @@ function pickBatchTile(batch: number, width: number, most: number, tile: CellKer
  * Runs one cell's forward and backward over whole sequences on a GPUDevice. The array forms (`forward`,
  * `backward`) upload, run and read back everything; the device forms (`write*`, `runForward`, `runBackward`,
  * `read*`, `deviceBuffers`) keep states, the tape and gradients on the device and read back only what is asked.
- */
-/**
- * Runs one cell's forward and backward over whole sequences on a GPUDevice. The array forms (`forward`,
- * `backward`) upload, run and read back everything; the device forms (`write*`, `runForward`, `runBackward`,
- * `read*`, `deviceBuffers`) keep states, the tape and gradients on the device and read back only what is asked.
  * Buffers over the device's binding limits are split: the sequence into chunks of steps, and the batch into
  * slices of rows, each run with kernels compiled for its row count.
  */
@@ -98,6 +94,9 @@ export class WgslCellRunner<P extends string = string, X extends string = string
   readonly grads: GPUBuffer;
   /** The batch slices, largest first. */
   private readonly slices: Slice<S>[];
+  /** Copies from GPUBuffers waiting for the next submission, and the reused read-back buffers. */
+  private readonly pending: PendingCopies;
+  private readonly staging: Staging;
 
   private constructor(
     readonly device: GPUDevice,
@@ -120,6 +119,8 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     const first = compiled.get(parts[0]!.rows)!;
     this.params = createBuffer(device, kernels.cell, 'params', first.layout.params.total, USAGE_STORAGE);
     this.grads = createBuffer(device, kernels.cell, 'grads', first.layout.params.total, USAGE_STORAGE);
+    this.pending = new PendingCopies(device);
+    this.staging = new Staging(device);
     const cx: SliceContext = {
       device,
       kernels,
@@ -130,6 +131,7 @@ export class WgslCellRunner<P extends string = string, X extends string = string
       batchTile,
       params: this.params,
       grads: this.grads,
+      pending: this.pending,
     };
     this.slices = parts.map((p) => {
       const k = compiled.get(p.rows)!;
@@ -145,7 +147,7 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     new CellLayout(kernels, opts.sizes, opts.batch); // validates sizes and batch
     const parts = batchSlices(new CellLayout(kernels, opts.sizes, 1), opts.batch, maxBinding(device, opts), kernels.cell, opts.batchSlice);
     const rows = parts[0]!.rows;
-    const widest = Math.max(1, ...kernels.forward.dispatches.concat(kernels.backward.dispatches).flatMap((d) => d.widths.map((w) => evalDim(w, opts.sizes))));
+    const widest = Math.max(1, ...kernels.forward.dispatches.concat(kernels.backward.dispatches).filter((d) => d.kind === 'tile').flatMap((d) => d.widths.map((w) => evalDim(w, opts.sizes))));
     const bt = opts.batchTile ?? pickBatchTile(rows, widest, kernels.maxBatchTile, kernels.loopTile);
     if (!Number.isInteger(bt) || bt < 1 || bt > kernels.maxBatchTile) throw new Error(`batchTile must be an integer in 1 .. ${kernels.maxBatchTile}, got ${bt}`);
     const compiled = new Map<number, { layout: CellLayout; fw: Kernel; bw: Kernel }>();
@@ -179,6 +181,7 @@ export class WgslCellRunner<P extends string = string, X extends string = string
   private prepare(steps: number): void {
     if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
     if (this.slices[0]!.steps === steps) return;
+    this.pending.flush();
     this.destroySequence();
     const per = this.chunkSteps(steps);
     this.bwork = createBuffer(this.device, this.kernels.cell, 'bwork', per * this.layout.bwork.stride, USAGE_STORAGE);
@@ -197,7 +200,7 @@ export class WgslCellRunner<P extends string = string, X extends string = string
   /** Uploads the inputs of a T-step sequence, each [T][batch][n]: an array or a GPUBuffer of that layout. */
   writeInputs(inputs: Readonly<Record<X, Tensor>>, steps: number): void {
     this.prepare(steps);
-    for (const s of this.slices) s.io.writeSteps(s.chunks, 'xs', this.kernels.inputs, inputs as Record<string, Tensor>, 0, true);
+    for (const s of this.slices) s.io.writeSteps(s.chunks, 'xs', this.kernels.inputs, inputs as Record<string, Tensor>, 0);
   }
 
   /** Uploads the initial states, each [batch][n] (array or GPUBuffer); zeros where absent. */
@@ -206,14 +209,50 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     for (const s of this.slices) s.io.writeInit(s.chunks[0]!, (init ?? {}) as Record<string, Tensor>);
   }
 
+  /**
+   * One submission: the copies waiting from write calls, `encode`'s work and `read`'s copies into a reused staging
+   * buffer, in one command buffer; then one mapAsync, awaited together with the error scopes.
+   */
+  private async execute<T>(what: string, encode: (enc: GPUCommandEncoder) => void, read?: Read<T>): Promise<T | undefined> {
+    const { device } = this;
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    let mapped: Promise<{ value: T } | { error: unknown }> | undefined;
+    let thrown: unknown;
+    try {
+      const enc = this.pending.take();
+      encode(enc);
+      const map = read && this.staging.record(enc, read);
+      device.queue.submit([enc.finish()]);
+      mapped = map?.().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+    } catch (e) {
+      thrown = e;
+    }
+    const [oom, invalid, result] = await Promise.all([device.popErrorScope(), device.popErrorScope(), mapped]);
+    if (thrown !== undefined) throw thrown;
+    const err = invalid ?? oom;
+    if (err) throw new Error(`${what}: ${err.message}`);
+    if (result && 'error' in result) throw result.error;
+    return result?.value;
+  }
+
+  private encodeForward(enc: GPUCommandEncoder): void {
+    for (const s of this.slices) s.encodeForward(enc);
+  }
+
+  private encodeBackward(enc: GPUCommandEncoder, dStates: Readonly<Partial<Record<S, Tensor>>>): void {
+    for (const s of this.slices) s.io.writeSeeds(enc, s.chunks, dStates as Record<string, Tensor>);
+    enc.clearBuffer(this.grads);
+    for (const s of this.slices) s.encodeBackward(enc);
+  }
+
   /** Runs s_t = f(x_t, s_{t-1}) for the uploaded sequence in one submission; nothing is read back. */
   async runForward(): Promise<void> {
     this.started('runForward');
-    await scoped(this.device, `${this.kernels.cell} forward`, () => {
-      const enc = this.device.createCommandEncoder();
-      for (const s of this.slices) s.encodeForward(enc);
-      this.device.queue.submit([enc.finish()]);
-    });
+    await this.execute(`${this.kernels.cell} forward`, (enc) => this.encodeForward(enc));
     this.forwardSteps = this.slices[0]!.steps!;
   }
 
@@ -223,49 +262,65 @@ export class WgslCellRunner<P extends string = string, X extends string = string
    */
   async runBackward(dStates: Readonly<Partial<Record<S, Tensor>>>): Promise<void> {
     if (!this.forwardSteps) throw new Error('backward needs a forward first');
-    await scoped(this.device, `${this.kernels.cell} backward`, () => {
-      const enc = this.device.createCommandEncoder();
-      for (const s of this.slices) s.io.writeSeeds(enc, s.chunks, dStates as Record<string, Tensor>);
-      enc.clearBuffer(this.grads);
-      for (const s of this.slices) s.encodeBackward(enc);
-      this.device.queue.submit([enc.finish()]);
-    });
+    await this.execute(`${this.kernels.cell} backward`, (enc) => this.encodeBackward(enc, dStates));
   }
 
   /** One tensor per slot, merged over the batch slices from each slice's rows. */
-  private async merged(slots: readonly SlotData[], names: readonly string[] | undefined, read: (s: Slice<S>) => Promise<Record<string, Float32Array>>): Promise<Record<string, Float32Array>> {
-    const parts = await Promise.all(this.slices.map(read));
-    const out: Record<string, Float32Array> = {};
-    for (const slot of slots) {
-      if (names && !names.includes(slot.name)) continue;
-      out[slot.name] = mergeRows(this.slices.map((s, i) => ({ ...s.part, data: parts[i]![slot.name]! })), this.opts.batch, evalDim(slot.dim, this.sizes));
-    }
-    return out;
+  private merged(slots: readonly SlotData[], names: readonly string[] | undefined, read: (s: Slice<S>) => Read<Record<string, Float32Array>>): Read<Record<string, Float32Array>> {
+    return mapRead(readAll(this.slices.map(read)), (parts) => {
+      const out: Record<string, Float32Array> = {};
+      for (const slot of slots) {
+        if (names && !names.includes(slot.name)) continue;
+        out[slot.name] = mergeRows(this.slices.map((s, i) => ({ ...s.part, data: parts[i]![slot.name]! })), this.opts.batch, evalDim(slot.dim, this.sizes));
+      }
+      return out;
+    });
+  }
+
+  private statesRead(opts: { names?: readonly S[]; last?: boolean }): Read<Record<S, Float32Array>> {
+    const states = this.kernels.states;
+    return this.merged(states, opts.names, (s) => s.io.readSteps(s.chunks, 'states', states, opts.names, 1, opts.last)) as Read<Record<S, Float32Array>>;
+  }
+
+  private gradsRead(names?: readonly P[]): Read<Record<P, Float32Array>> {
+    return this.slices[0]!.io.readParams(this.grads, names) as Read<Record<P, Float32Array>>;
+  }
+
+  private dInputsRead(names?: readonly X[]): Read<Record<X, Float32Array>> {
+    const inputs = this.kernels.inputs;
+    return this.merged(inputs, names, (s) => s.io.readSteps(s.chunks, 'dxs', inputs, names, 0)) as Read<Record<X, Float32Array>>;
+  }
+
+  private dInitRead(names?: readonly S[]): Read<Record<S, Float32Array>> {
+    return this.merged(this.kernels.states, names, (s) => s.io.readInit(s.chunks[0]!, names)) as Read<Record<S, Float32Array>>;
+  }
+
+  /** Reads back in one submission (with any copies still waiting). */
+  private async fetch<T>(read: Read<T>): Promise<T> {
+    return (await this.execute(`${this.kernels.cell} read-back`, () => {}, read)) as T;
   }
 
   /** s_1 .. s_T per state ([T][batch][n]), or only s_T ([batch][n]) with `last`. */
   async readStates(opts: { names?: readonly S[]; last?: boolean } = {}): Promise<Record<S, Float32Array>> {
     if (!this.forwardSteps) throw new Error('readStates needs a forward first');
-    const states = this.kernels.states;
-    return this.merged(states, opts.names, (s) => s.io.readSteps(s.chunks, 'states', states, opts.names, 1, opts.last)) as Promise<Record<S, Float32Array>>;
+    return this.fetch(this.statesRead(opts));
   }
 
   /** dL/dθ by parameter name, laid out like the parameters. */
   async readGrads(names?: readonly P[]): Promise<Record<P, Float32Array>> {
-    return this.slices[0]!.io.readParams(this.grads, names) as Promise<Record<P, Float32Array>>;
+    return this.fetch(this.gradsRead(names));
   }
 
   /** dL/dx_t per input, [T][batch][n]. */
   async readDInputs(names?: readonly X[]): Promise<Record<X, Float32Array>> {
     this.started('readDInputs');
-    const inputs = this.kernels.inputs;
-    return this.merged(inputs, names, (s) => s.io.readSteps(s.chunks, 'dxs', inputs, names, 0)) as Promise<Record<X, Float32Array>>;
+    return this.fetch(this.dInputsRead(names));
   }
 
   /** dL/ds_0 per state, [batch][n]. */
   async readDInit(names?: readonly S[]): Promise<Record<S, Float32Array>> {
     this.started('readDInit');
-    return this.merged(this.kernels.states, names, (s) => s.io.readInit(s.chunks[0]!, names)) as Promise<Record<S, Float32Array>>;
+    return this.fetch(this.dInitRead(names));
   }
 
   /**
@@ -282,20 +337,22 @@ export class WgslCellRunner<P extends string = string, X extends string = string
     };
   }
 
-  /** Runs the forward in one submission and returns every state at every step. */
+  /** Uploads everything and runs the forward, reading every state at every step back, in one submission. */
   async forward(args: ForwardArgs<P, X, S>): Promise<ForwardResult<S>> {
     this.writeParams(args.params);
     this.writeInputs(args.inputs, args.steps);
     this.writeInit(args.init);
-    await this.runForward();
-    return { states: await this.readStates() };
+    const states = (await this.execute(`${this.kernels.cell} forward`, (enc) => this.encodeForward(enc), this.statesRead({})))!;
+    this.forwardSteps = this.slices[0]!.steps!;
+    return { states };
   }
 
-  /** BPTT over the last forward: the gradients of every parameter, of the inputs and of the initial states. */
+  /** BPTT over the last forward: the gradients of every parameter, of the inputs and of the initial states (one submission, one read-back). */
   async backward(dStates: Readonly<Partial<Record<S, ArrayLike<number>>>>): Promise<BackwardResult<P, X, S>> {
-    await this.runBackward(dStates);
-    const [grads, dInputs, dInit] = await Promise.all([this.readGrads(), this.readDInputs(), this.readDInit()]);
-    return { grads, dInputs, dInit };
+    if (!this.forwardSteps) throw new Error('backward needs a forward first');
+    const all = readAll<Record<string, Float32Array>>([this.gradsRead(), this.dInputsRead(), this.dInitRead()]);
+    const [grads, dInputs, dInit] = (await this.execute(`${this.kernels.cell} backward`, (enc) => this.encodeBackward(enc, dStates), all))!;
+    return { grads: grads as Record<P, Float32Array>, dInputs: dInputs as Record<X, Float32Array>, dInit: dInit as Record<S, Float32Array> };
   }
 
   private destroySequence(): void {
@@ -306,7 +363,9 @@ export class WgslCellRunner<P extends string = string, X extends string = string
 
   /** Frees the device buffers (pipelines are released with the runner). */
   destroy(): void {
+    this.pending.flush();
     this.destroySequence();
+    this.staging.destroy();
     this.forwardSteps = 0;
   }
 }

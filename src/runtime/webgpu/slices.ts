@@ -3,6 +3,7 @@
 import { allocateChunks, type BatchSlice, type BufferName, type Chunk, controlWords, createBuffer, USAGE_STORAGE, USAGE_UNIFORM } from './chunks.js';
 import type { CellLayout, Sizes } from './layout.js';
 import type { Kernel } from './pipelines.js';
+import type { PendingCopies } from './queue.js';
 import { Transfers } from './transfers.js';
 import { type CellKernels, type DispatchData, evalDim } from './types.js';
 
@@ -19,6 +20,8 @@ export interface SliceContext {
   readonly batchTile: number;
   readonly params: GPUBuffer;
   readonly grads: GPUBuffer;
+  /** Copies waiting for the runner's next submission. */
+  readonly pending: PendingCopies;
 }
 
 interface Sequence {
@@ -41,7 +44,7 @@ export class Slice<S extends string> {
     private readonly bw: Kernel,
     total: number,
   ) {
-    this.io = new Transfers<S>(cx.device, cx.kernels, layout, { b0: part.b0, total });
+    this.io = new Transfers<S>(cx.device, cx.kernels, layout, cx.pending, { b0: part.b0, total });
   }
 
   get chunks(): readonly Chunk[] {

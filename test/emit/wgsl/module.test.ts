@@ -57,13 +57,16 @@ describe('emitWgsl', () => {
     const out = emitWgsl(byName.get('gru')!);
     const k = out.kernels;
     const scopes = (ds: readonly { scope: string; kind: string }[]) => ds.map((d) => `${d.scope}:${d.kind}`).join(' ');
-    // W_z x, W_h x, W_r x as GEMMs over all steps; the recurrent products fused with the gates in the loop.
-    expect(scopes(k.forward.dispatches)).toBe('pre:gemm pre:gemm pre:gemm loop:tile loop:tile');
+    // W_z x, W_h x, W_r x as one GEMM over all steps (their outputs stacked along n, N = 3 H, each stored in its
+    // own slot); the recurrent products fused with the gates in the loop.
+    expect(scopes(k.forward.dispatches)).toBe('pre:gemm loop:tile loop:tile');
+    expect(out.shaders.forward).toContain('let n_size_ = 3u * size_hidden_;');
     // δ of the candidate, then the products through U_h and U_z, then U_r: three phases; dx after the loop
-    // from three GEMMs (W_rᵀ, W_hᵀ, W_zᵀ) that write straight into dxs: the first assigns, the others add.
-    expect(scopes(k.backward.dispatches)).toBe('loop:tile loop:tile loop:tile post:gemm post:gemm post:gemm');
+    // from one GEMM over W_rᵀ, W_hᵀ, W_zᵀ concatenated along k (K = 3 H), written straight into dxs.
+    expect(scopes(k.backward.dispatches)).toBe('loop:tile loop:tile loop:tile post:gemm');
     const dxStores = [...out.shaders.backward!.matchAll(/\n {2}dxs_\[[^\n]*\] (\+?=) v_;/g)].map((m) => m[1]);
-    expect(dxStores).toEqual(['=', '+=', '+=']);
+    expect(dxStores).toEqual(['=']);
+    expect(out.shaders.backward).toContain('let k_size_ = 3u * size_hidden_;');
     expect(out.shaders.backward).not.toMatch(/BW_W_[a-z]T_/);
     expect(k.backward.reductions.map((r) => `${r.param}:${r.kind}`)).toEqual(
       ['W_z', 'W_r', 'W_h', 'U_z', 'U_r', 'U_h'].map((p) => `${p}:gemm`).concat(['b_z', 'b_r', 'b_h'].map((p) => `${p}:sum`)),
