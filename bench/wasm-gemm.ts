@@ -9,7 +9,7 @@ import { addGemmPanel, HEAP_START } from '../src/emit/wasm/panel.js';
 import { timeIt, type TimingOptions } from './stats.js';
 
 type Gemm = (M: number, N: number, K: number, a: number, sai: number, sak: number, b: number, ldb: number, c: number, ldc: number, acc: number) => void;
-type GemmPanel = (M: number, N: number, K: number, a: number, lda: number, b: number, c: number, ldc: number, acc: number, bt: number, ldbt: number) => void;
+type GemmPanel = (M: number, N: number, K: number, a: number, lda: number, b: number, c: number, ldc: number, acc: number) => void;
 
 export interface WasmGemm {
   gemm: Gemm;
@@ -47,14 +47,11 @@ export function loadWasmGemm(): WasmGemm {
   };
 }
 
-/**
- * NN, TN: the general GEMM (A read through strides); P: A times packed weights (W x: panels, and the
- * rows after the 4-row blocks as dot products with W's rows); PB: panels only (δ W in the backward).
- */
-export interface GemmShape { op: 'NN' | 'TN' | 'P' | 'PB'; M: number; N: number; K: number }
+/** NN, TN: the general GEMM (A read through strides); P: A times packed weights in panels (W x in the forward, δ W in the backward). */
+export interface GemmShape { op: 'NN' | 'TN' | 'P'; M: number; N: number; K: number }
 
 function run(w: WasmGemm, s: GemmShape, a: number, b: number, c: number): void {
-  if (s.op === 'P' || s.op === 'PB') w.gemmPanel(s.M, s.N, s.K, a, s.K, b, c, s.N, 0, s.op === 'P' ? b : 0, s.K);
+  if (s.op === 'P') w.gemmPanel(s.M, s.N, s.K, a, s.K, b, c, s.N, 0);
   else w.gemm(s.M, s.N, s.K, a, s.op === 'NN' ? s.K : 1, s.op === 'NN' ? 1 : s.M, b, s.N, c, s.N, 0);
 }
 
@@ -83,7 +80,7 @@ export function kernelProducts(c: CompiledCell, sizes: Record<string, number>, s
   const out: KernelProduct[] = [];
   const add = (ops: readonly Op[], times: number) => {
     // as src/emit/wasm/module.ts runs them: products with packed weights (W x, δ W) through panels, the rest through the general GEMM
-    for (const o of ops) if (o.kind === 'gemm') out.push({ op: o.form === 'TN' ? 'TN' : p.packed.includes(o.b.buf) && !o.b.off.length ? (o.form === 'NT' ? 'P' : 'PB') : 'NN', M: val(o.M), N: val(o.N), K: val(o.K), times });
+    for (const o of ops) if (o.kind === 'gemm') out.push({ op: o.form === 'TN' ? 'TN' : p.packed.includes(o.b.buf) && !o.b.off.length ? 'P' : 'NN', M: val(o.M), N: val(o.N), K: val(o.K), times });
   };
   add(p.fwdPre, 1);
   add(p.fwdStep, steps);

@@ -1,13 +1,15 @@
 // The build cache: per-cell results keyed by the content of the spec, the templates and the compiler
 // itself, so a rebuild redoes only the cells whose spec (or cellgen) changed.
 //
-// Stored as one JSON file per key under the cache folder: `node_modules/.cache/cellgen/` in the
+// Stored as one file per key (V8's structured-clone serialization: several times faster to read than JSON for
+// the big entries, the emitted files and the documentation with its rendered formulas) under the cache folder: `node_modules/.cache/cellgen/` in the
 // project (the folder find-cache-dir and babel use, git-ignored with node_modules), or
 // `.cellgen-cache/` where the project has no node_modules; CELLGEN_CACHE_DIR overrides both.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 
 export function defaultCacheDir(cwd = process.cwd()): string {
@@ -51,20 +53,21 @@ export function cacheKey(...parts: string[]): string {
   return h.digest('hex').slice(0, 32);
 }
 
-/** A folder of JSON entries. Unreadable or corrupt entries are misses; failed writes are ignored. */
+/** A folder of entries. Unreadable or corrupt entries are misses; failed writes are ignored. */
 export class BuildCache {
   constructor(readonly dir: string) {}
 
   get<T>(kind: string, key: string): T | undefined {
     try {
-      return JSON.parse(readFileSync(join(this.dir, kind, `${key}.json`), 'utf8')) as T;
+      return deserialize(readFileSync(join(this.dir, kind, `${key}.v8`))) as T;
     } catch {
       return undefined;
     }
   }
 
+  /** `value`: plain data (what JSON would keep; it is read back as it was written). */
   set(kind: string, key: string, value: unknown): void {
-    this.write(join(this.dir, kind, `${key}.json`), JSON.stringify(value));
+    this.write(join(this.dir, kind, `${key}.v8`), serialize(value));
   }
 
   /** A text entry, stored as it is (no JSON to parse): rendered pages. */
@@ -80,7 +83,7 @@ export class BuildCache {
     this.write(join(this.dir, kind, `${key}.txt`), text);
   }
 
-  private write(p: string, text: string): void {
+  private write(p: string, text: string | Uint8Array): void {
     try {
       mkdirSync(dirname(p), { recursive: true });
       const tmp = `${p}.tmp-${process.pid}`;

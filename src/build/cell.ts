@@ -47,6 +47,8 @@ export class CellJob {
   private module?: KernelModule;
   private emittedPart?: Emitted;
   private readonly done = new Map<PartKind, unknown>();
+  /** The verify or doc part is to be computed too (they import the emitted kernels). */
+  private checks = false;
   /** True when every part asked for came from the cache. */
   cached = true;
 
@@ -78,12 +80,14 @@ export class CellJob {
 
   /** The parts of `kinds` that are neither computed nor in the cache. */
   missing(kinds: readonly PartKind[]): PartKind[] {
-    return kinds.filter((k) => {
+    const out = kinds.filter((k) => {
       if (this.done.has(k)) return false;
       const hit = this.cache?.get(k, this.key);
       if (hit !== undefined) this.done.set(k, hit);
       return hit === undefined;
     });
+    this.checks = out.some((k) => k !== 'emit');
+    return out;
   }
 
   /** A part computed elsewhere (a worker thread, see pool.ts): kept and cached. */
@@ -105,6 +109,7 @@ export class CellJob {
   /** Computes (or reads from the cache) the given parts. */
   async compute(parts: readonly PartKind[]): Promise<Partial<Record<PartKind, unknown>>> {
     const out: Partial<Record<PartKind, unknown>> = {};
+    this.checks = parts.some((k) => k !== 'emit');
     for (const k of parts) {
       out[k] = k === 'emit' ? await this.emitted() : k === 'verify' ? await this.verified() : await this.documented();
       trace(`${this.name}: ${k}`);
@@ -113,7 +118,7 @@ export class CellJob {
   }
 
   async emitted(): Promise<Emitted> {
-    return (this.emittedPart ??= await this.part('emit', async () => (await work()).emitCell(await this.cell(), COMMAND)));
+    return (this.emittedPart ??= await this.part('emit', async () => (await work()).emitCell(await this.cell(), COMMAND, this.checks)));
   }
 
   private async kernels(): Promise<KernelModule> {

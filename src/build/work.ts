@@ -1,7 +1,7 @@
 // The work behind a build's cell parts (see cell.ts): emit, verify, document. Loads the compiler.
 
 import { quickGradCheck, randomProblem } from '../check/gradcheck.js';
-import { checkKernels, type KernelModule } from '../check/kernels.js';
+import { checkKernels, type KernelModule, transpileSoon } from '../check/kernels.js';
 import { cellDoc, vanishingSeries } from '../docs/data.js';
 import { type CompiledCell, exampleSizes } from '../derive/compile.js';
 import { cellLatex, latexDocument } from '../emit/latex.js';
@@ -15,9 +15,11 @@ import { RUNTIME_DIR } from './runtime.js';
 export { compileCell } from '../derive/compile.js';
 export { importTs } from '../check/kernels.js';
 
-export function emitCell(c: CompiledCell, COMMAND: string): Emitted {
+/** `checks`: the kernel module will be imported (verify or doc parts): esbuild transpiles it while the other targets are emitted. */
+export function emitCell(c: CompiledCell, COMMAND: string, checks = false): Emitted {
   const name = c.spec.name;
   const mod = emitCpuModule(c, COMMAND);
+  if (checks) transpileSoon(mod.text);
   const wgsl = emitWgsl(c, { command: COMMAND, runtimeImport: `./${RUNTIME_DIR}/index.js` });
   const sizes = exampleSizes(c.spec);
   const sym = Object.fromEntries(c.spec.sizes.map((s) => [s.name, s.symbol]));

@@ -18,9 +18,25 @@ export interface KernelModule {
   [k: string]: unknown;
 }
 
+const started = new Map<string, Promise<string>>();
+
+/**
+ * Starts transpiling TypeScript source (esbuild's service, a child process) for a later importTs: the build calls it
+ * as soon as a cell's kernel module is emitted, so the transpiling overlaps the other emitters.
+ */
+export function transpileSoon(source: string): void {
+  if (started.has(source)) return;
+  const p = transform(source, { loader: 'ts', format: 'esm', target: 'es2022' }).then((r) => r.code);
+  p.catch(() => {});
+  started.set(source, p);
+}
+
 /** Transpiles TypeScript source (esbuild: types stripped, nothing checked) and imports it as an ES module. */
 export async function importTs(source: string): Promise<KernelModule> {
-  const js = (await transform(source, { loader: 'ts', format: 'esm', target: 'es2022' })).code;
+  transpileSoon(source);
+  const pending = started.get(source)!;
+  started.delete(source);
+  const js = await pending;
   return (await import(`data:text/javascript;base64,${Buffer.from(js).toString('base64')}`)) as KernelModule;
 }
 

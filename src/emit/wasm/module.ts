@@ -127,7 +127,7 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
           }
           if (op.form === 'NT') {
             if (op.b.off.length) throw new Error('invariant: packed weights are read from their start');
-            return m.call(GEMM_PANEL, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), get(transposedName(op.b.buf)), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0), get(op.b.buf), intX(op.b.ld)], binaryen.none);
+            return m.call(GEMM_PANEL, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), get(transposedName(op.b.buf)), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
           }
           const [sai, sak] = op.form === 'NN' ? [intX(op.a.ld), f.c(1)] : [f.c(1), intX(op.a.ld)];
           if (op.form === 'NN' && panelled.includes(op.b.buf) && !op.b.off.length) {
@@ -135,7 +135,7 @@ export function emitWasm(c: CompiledCell, p: Program): WasmModule {
             const b = p.fwdBuffers.find((x) => x.name === op.b.buf)!;
             const whole = m.i32.and(m.i32.eq(intX(op.b.ld), intX(op.N)), m.i32.eq(f.imul(intX(op.K), intX(op.N)), intX(b.len)));
             return m.if(whole,
-              m.call(GEMM_PANEL, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), get(panelsName(op.b.buf)), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0), f.c(0), f.c(0)], binaryen.none),
+              m.call(GEMM_PANEL, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), intX(op.a.ld), get(panelsName(op.b.buf)), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none),
               m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), sai, sak, ptr(op.b), intX(op.b.ld), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none));
           }
           return m.call(GEMM, [intX(op.M), intX(op.N), intX(op.K), ptr(op.a), sai, sak, ptr(op.b), intX(op.b.ld), ptr(op.c), intX(op.c.ld), f.c(op.accumulate ? 1 : 0)], binaryen.none);
