@@ -857,7 +857,13 @@ fn backward_gemm_W_oT_do_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(l
 fn grad0_W_i_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + m_];
+  if (m_ < size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + m_];
+  }
+  if (m_ < 2u * size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + (m_ - size_hidden_)];
+  }
+  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + (m_ - 2u * size_hidden_)];
 }
 
 fn grad0_W_i_b_(n_: u32, k_: u32) -> f32 {
@@ -867,7 +873,15 @@ fn grad0_W_i_b_(n_: u32, k_: u32) -> f32 {
 }
 
 fn grad0_W_i_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_i_ + m_ * size_input_ + n_] += v_;
+  if (m_ < size_hidden_) {
+    grads_[P_W_i_ + m_ * size_input_ + n_] += v_;
+    return;
+  }
+  if (m_ < 2u * size_hidden_) {
+    grads_[P_W_o_ + (m_ - size_hidden_) * size_input_ + n_] += v_;
+    return;
+  }
+  grads_[P_W_c_ + (m_ - 2u * size_hidden_) * size_input_ + n_] += v_;
 }
 
 fn grad0_W_i_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
@@ -878,10 +892,10 @@ fn grad0_W_i_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
   }
 }
 
-// dW_i += sum over t, b of di_pre x' (tiled GEMM over rows [lo, hi))
+// dW_i += sum over t, b of di_pre x'; dW_o += sum over t, b of do_pre x'; dW_c += sum over t, b of dc_cand_pre x' (tiled GEMM over rows [lo, hi), 3 gradients stacked along m)
 @compute @workgroup_size(16, 16)
 fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = size_hidden_;
+  let m_size_ = 3u * size_hidden_;
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
@@ -1066,434 +1080,16 @@ fn grad0_W_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
   }
 }
 
-fn grad1_W_o_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + m_];
-}
-
-fn grad1_W_o_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
-}
-
-fn grad1_W_o_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_o_ + m_ * size_input_ + n_] += v_;
-}
-
-fn grad1_W_o_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    if (n0_ + c_ < n_size_) {
-      grad1_W_o_c_(m_, n0_ + c_, v_[c_]);
-    }
-  }
-}
-
-// dW_o += sum over t, b of do_pre x' (tiled GEMM over rows [lo, hi))
-@compute @workgroup_size(16, 16)
-fn grad1_W_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = size_hidden_;
-  let n_size_ = size_input_;
-  let k_size_ = ctl_.hi - ctl_.lo;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < m_size_) {
-      ra_ = vec4<f32>(grad1_W_o_a_(e0_, k_), grad1_W_o_a_(e0_ + 1u, k_), grad1_W_o_a_(e0_ + 2u, k_), grad1_W_o_a_(e0_ + 3u, k_));
-    } else {
-      ra_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < m_size_) {
-        ra_.x = grad1_W_o_a_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < m_size_) {
-        ra_.y = grad1_W_o_a_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < m_size_) {
-        ra_.z = grad1_W_o_a_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < m_size_) {
-        ra_.w = grad1_W_o_a_(e0_ + 3u, k_);
-      }
-    }
-  }
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < n_size_) {
-      rb_ = vec4<f32>(grad1_W_o_b_(e0_, k_), grad1_W_o_b_(e0_ + 1u, k_), grad1_W_o_b_(e0_ + 2u, k_), grad1_W_o_b_(e0_ + 3u, k_));
-    } else {
-      rb_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < n_size_) {
-        rb_.x = grad1_W_o_b_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < n_size_) {
-        rb_.y = grad1_W_o_b_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < n_size_) {
-        rb_.z = grad1_W_o_b_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < n_size_) {
-        rb_.w = grad1_W_o_b_(e0_ + 3u, k_);
-      }
-    }
-  }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < m_size_) {
-          ra_ = vec4<f32>(grad1_W_o_a_(e0_, k_), grad1_W_o_a_(e0_ + 1u, k_), grad1_W_o_a_(e0_ + 2u, k_), grad1_W_o_a_(e0_ + 3u, k_));
-        } else {
-          ra_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < m_size_) {
-            ra_.x = grad1_W_o_a_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < m_size_) {
-            ra_.y = grad1_W_o_a_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < m_size_) {
-            ra_.z = grad1_W_o_a_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < m_size_) {
-            ra_.w = grad1_W_o_a_(e0_ + 3u, k_);
-          }
-        }
-      }
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < n_size_) {
-          rb_ = vec4<f32>(grad1_W_o_b_(e0_, k_), grad1_W_o_b_(e0_ + 1u, k_), grad1_W_o_b_(e0_ + 2u, k_), grad1_W_o_b_(e0_ + 3u, k_));
-        } else {
-          rb_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < n_size_) {
-            rb_.x = grad1_W_o_b_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < n_size_) {
-            rb_.y = grad1_W_o_b_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < n_size_) {
-            rb_.z = grad1_W_o_b_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < n_size_) {
-            rb_.w = grad1_W_o_b_(e0_ + 3u, k_);
-          }
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  {
-    let m_ = m0_ + 0u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad1_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
-      grad1_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
-    }
-  }
-  {
-    let m_ = m0_ + 1u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad1_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
-      grad1_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
-    }
-  }
-  {
-    let m_ = m0_ + 2u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad1_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
-      grad1_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
-    }
-  }
-  {
-    let m_ = m0_ + 3u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad1_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
-      grad1_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
-    }
-  }
-  {
-    let m_ = m0_ + 64u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad1_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
-      grad1_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
-    }
-  }
-  {
-    let m_ = m0_ + 65u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad1_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
-      grad1_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
-    }
-  }
-  {
-    let m_ = m0_ + 66u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad1_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
-      grad1_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
-    }
-  }
-  {
-    let m_ = m0_ + 67u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad1_W_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
-      grad1_W_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
-    }
-  }
-}
-
-fn grad2_W_c_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + m_];
-}
-
-fn grad2_W_c_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
-}
-
-fn grad2_W_c_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_c_ + m_ * size_input_ + n_] += v_;
-}
-
-fn grad2_W_c_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    if (n0_ + c_ < n_size_) {
-      grad2_W_c_c_(m_, n0_ + c_, v_[c_]);
-    }
-  }
-}
-
-// dW_c += sum over t, b of dc_cand_pre x' (tiled GEMM over rows [lo, hi))
-@compute @workgroup_size(16, 16)
-fn grad2_W_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = size_hidden_;
-  let n_size_ = size_input_;
-  let k_size_ = ctl_.hi - ctl_.lo;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < m_size_) {
-      ra_ = vec4<f32>(grad2_W_c_a_(e0_, k_), grad2_W_c_a_(e0_ + 1u, k_), grad2_W_c_a_(e0_ + 2u, k_), grad2_W_c_a_(e0_ + 3u, k_));
-    } else {
-      ra_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < m_size_) {
-        ra_.x = grad2_W_c_a_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < m_size_) {
-        ra_.y = grad2_W_c_a_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < m_size_) {
-        ra_.z = grad2_W_c_a_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < m_size_) {
-        ra_.w = grad2_W_c_a_(e0_ + 3u, k_);
-      }
-    }
-  }
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < n_size_) {
-      rb_ = vec4<f32>(grad2_W_c_b_(e0_, k_), grad2_W_c_b_(e0_ + 1u, k_), grad2_W_c_b_(e0_ + 2u, k_), grad2_W_c_b_(e0_ + 3u, k_));
-    } else {
-      rb_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < n_size_) {
-        rb_.x = grad2_W_c_b_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < n_size_) {
-        rb_.y = grad2_W_c_b_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < n_size_) {
-        rb_.z = grad2_W_c_b_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < n_size_) {
-        rb_.w = grad2_W_c_b_(e0_ + 3u, k_);
-      }
-    }
-  }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < m_size_) {
-          ra_ = vec4<f32>(grad2_W_c_a_(e0_, k_), grad2_W_c_a_(e0_ + 1u, k_), grad2_W_c_a_(e0_ + 2u, k_), grad2_W_c_a_(e0_ + 3u, k_));
-        } else {
-          ra_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < m_size_) {
-            ra_.x = grad2_W_c_a_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < m_size_) {
-            ra_.y = grad2_W_c_a_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < m_size_) {
-            ra_.z = grad2_W_c_a_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < m_size_) {
-            ra_.w = grad2_W_c_a_(e0_ + 3u, k_);
-          }
-        }
-      }
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < n_size_) {
-          rb_ = vec4<f32>(grad2_W_c_b_(e0_, k_), grad2_W_c_b_(e0_ + 1u, k_), grad2_W_c_b_(e0_ + 2u, k_), grad2_W_c_b_(e0_ + 3u, k_));
-        } else {
-          rb_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < n_size_) {
-            rb_.x = grad2_W_c_b_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < n_size_) {
-            rb_.y = grad2_W_c_b_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < n_size_) {
-            rb_.z = grad2_W_c_b_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < n_size_) {
-            rb_.w = grad2_W_c_b_(e0_ + 3u, k_);
-          }
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  {
-    let m_ = m0_ + 0u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad2_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
-      grad2_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
-    }
-  }
-  {
-    let m_ = m0_ + 1u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad2_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
-      grad2_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
-    }
-  }
-  {
-    let m_ = m0_ + 2u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad2_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
-      grad2_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
-    }
-  }
-  {
-    let m_ = m0_ + 3u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad2_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
-      grad2_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
-    }
-  }
-  {
-    let m_ = m0_ + 64u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad2_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
-      grad2_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
-    }
-  }
-  {
-    let m_ = m0_ + 65u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad2_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
-      grad2_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
-    }
-  }
-  {
-    let m_ = m0_ + 66u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad2_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
-      grad2_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
-    }
-  }
-  {
-    let m_ = m0_ + 67u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad2_W_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
-      grad2_W_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
-    }
-  }
-}
-
 fn grad3_U_i_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + m_];
+  if (m_ < size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_di_pre_ + b_ * size_hidden_ + m_];
+  }
+  if (m_ < 2u * size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + (m_ - size_hidden_)];
+  }
+  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + (m_ - 2u * size_hidden_)];
 }
 
 fn grad3_U_i_b_(n_: u32, k_: u32) -> f32 {
@@ -1503,7 +1099,15 @@ fn grad3_U_i_b_(n_: u32, k_: u32) -> f32 {
 }
 
 fn grad3_U_i_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_i_ + m_ * size_hidden_ + n_] += v_;
+  if (m_ < size_hidden_) {
+    grads_[P_U_i_ + m_ * size_hidden_ + n_] += v_;
+    return;
+  }
+  if (m_ < 2u * size_hidden_) {
+    grads_[P_U_o_ + (m_ - size_hidden_) * size_hidden_ + n_] += v_;
+    return;
+  }
+  grads_[P_U_c_ + (m_ - 2u * size_hidden_) * size_hidden_ + n_] += v_;
 }
 
 fn grad3_U_i_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
@@ -1514,10 +1118,10 @@ fn grad3_U_i_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
   }
 }
 
-// dU_i += sum over t, b of di_pre h_prev' (tiled GEMM over rows [lo, hi))
+// dU_i += sum over t, b of di_pre h_prev'; dU_o += sum over t, b of do_pre h_prev'; dU_c += sum over t, b of dc_cand_pre h_prev' (tiled GEMM over rows [lo, hi), 3 gradients stacked along m)
 @compute @workgroup_size(16, 16)
 fn grad3_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = size_hidden_;
+  let m_size_ = 3u * size_hidden_;
   let n_size_ = size_hidden_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
@@ -1698,430 +1302,6 @@ fn grad3_U_i(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     if (m_ < m_size_) {
       grad3_U_i_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
       grad3_U_i_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
-    }
-  }
-}
-
-fn grad4_U_o_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_do_pre_ + b_ * size_hidden_ + m_];
-}
-
-fn grad4_U_o_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
-}
-
-fn grad4_U_o_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_o_ + m_ * size_hidden_ + n_] += v_;
-}
-
-fn grad4_U_o_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    if (n0_ + c_ < n_size_) {
-      grad4_U_o_c_(m_, n0_ + c_, v_[c_]);
-    }
-  }
-}
-
-// dU_o += sum over t, b of do_pre h_prev' (tiled GEMM over rows [lo, hi))
-@compute @workgroup_size(16, 16)
-fn grad4_U_o(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = size_hidden_;
-  let n_size_ = size_hidden_;
-  let k_size_ = ctl_.hi - ctl_.lo;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < m_size_) {
-      ra_ = vec4<f32>(grad4_U_o_a_(e0_, k_), grad4_U_o_a_(e0_ + 1u, k_), grad4_U_o_a_(e0_ + 2u, k_), grad4_U_o_a_(e0_ + 3u, k_));
-    } else {
-      ra_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < m_size_) {
-        ra_.x = grad4_U_o_a_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < m_size_) {
-        ra_.y = grad4_U_o_a_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < m_size_) {
-        ra_.z = grad4_U_o_a_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < m_size_) {
-        ra_.w = grad4_U_o_a_(e0_ + 3u, k_);
-      }
-    }
-  }
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < n_size_) {
-      rb_ = vec4<f32>(grad4_U_o_b_(e0_, k_), grad4_U_o_b_(e0_ + 1u, k_), grad4_U_o_b_(e0_ + 2u, k_), grad4_U_o_b_(e0_ + 3u, k_));
-    } else {
-      rb_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < n_size_) {
-        rb_.x = grad4_U_o_b_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < n_size_) {
-        rb_.y = grad4_U_o_b_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < n_size_) {
-        rb_.z = grad4_U_o_b_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < n_size_) {
-        rb_.w = grad4_U_o_b_(e0_ + 3u, k_);
-      }
-    }
-  }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < m_size_) {
-          ra_ = vec4<f32>(grad4_U_o_a_(e0_, k_), grad4_U_o_a_(e0_ + 1u, k_), grad4_U_o_a_(e0_ + 2u, k_), grad4_U_o_a_(e0_ + 3u, k_));
-        } else {
-          ra_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < m_size_) {
-            ra_.x = grad4_U_o_a_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < m_size_) {
-            ra_.y = grad4_U_o_a_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < m_size_) {
-            ra_.z = grad4_U_o_a_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < m_size_) {
-            ra_.w = grad4_U_o_a_(e0_ + 3u, k_);
-          }
-        }
-      }
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < n_size_) {
-          rb_ = vec4<f32>(grad4_U_o_b_(e0_, k_), grad4_U_o_b_(e0_ + 1u, k_), grad4_U_o_b_(e0_ + 2u, k_), grad4_U_o_b_(e0_ + 3u, k_));
-        } else {
-          rb_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < n_size_) {
-            rb_.x = grad4_U_o_b_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < n_size_) {
-            rb_.y = grad4_U_o_b_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < n_size_) {
-            rb_.z = grad4_U_o_b_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < n_size_) {
-            rb_.w = grad4_U_o_b_(e0_ + 3u, k_);
-          }
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  {
-    let m_ = m0_ + 0u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad4_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
-      grad4_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
-    }
-  }
-  {
-    let m_ = m0_ + 1u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad4_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
-      grad4_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
-    }
-  }
-  {
-    let m_ = m0_ + 2u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad4_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
-      grad4_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
-    }
-  }
-  {
-    let m_ = m0_ + 3u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad4_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
-      grad4_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
-    }
-  }
-  {
-    let m_ = m0_ + 64u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad4_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
-      grad4_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
-    }
-  }
-  {
-    let m_ = m0_ + 65u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad4_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
-      grad4_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
-    }
-  }
-  {
-    let m_ = m0_ + 66u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad4_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
-      grad4_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
-    }
-  }
-  {
-    let m_ = m0_ + 67u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad4_U_o_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
-      grad4_U_o_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
-    }
-  }
-}
-
-fn grad5_U_c_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dc_cand_pre_ + b_ * size_hidden_ + m_];
-}
-
-fn grad5_U_c_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return st_[t_ * s_stride_ + S_h_ + b_ * size_hidden_ + n_];
-}
-
-fn grad5_U_c_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_U_c_ + m_ * size_hidden_ + n_] += v_;
-}
-
-fn grad5_U_c_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    if (n0_ + c_ < n_size_) {
-      grad5_U_c_c_(m_, n0_ + c_, v_[c_]);
-    }
-  }
-}
-
-// dU_c += sum over t, b of dc_cand_pre h_prev' (tiled GEMM over rows [lo, hi))
-@compute @workgroup_size(16, 16)
-fn grad5_U_c(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = size_hidden_;
-  let n_size_ = size_hidden_;
-  let k_size_ = ctl_.hi - ctl_.lo;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < m_size_) {
-      ra_ = vec4<f32>(grad5_U_c_a_(e0_, k_), grad5_U_c_a_(e0_ + 1u, k_), grad5_U_c_a_(e0_ + 2u, k_), grad5_U_c_a_(e0_ + 3u, k_));
-    } else {
-      ra_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < m_size_) {
-        ra_.x = grad5_U_c_a_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < m_size_) {
-        ra_.y = grad5_U_c_a_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < m_size_) {
-        ra_.z = grad5_U_c_a_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < m_size_) {
-        ra_.w = grad5_U_c_a_(e0_ + 3u, k_);
-      }
-    }
-  }
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < n_size_) {
-      rb_ = vec4<f32>(grad5_U_c_b_(e0_, k_), grad5_U_c_b_(e0_ + 1u, k_), grad5_U_c_b_(e0_ + 2u, k_), grad5_U_c_b_(e0_ + 3u, k_));
-    } else {
-      rb_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < n_size_) {
-        rb_.x = grad5_U_c_b_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < n_size_) {
-        rb_.y = grad5_U_c_b_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < n_size_) {
-        rb_.z = grad5_U_c_b_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < n_size_) {
-        rb_.w = grad5_U_c_b_(e0_ + 3u, k_);
-      }
-    }
-  }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < m_size_) {
-          ra_ = vec4<f32>(grad5_U_c_a_(e0_, k_), grad5_U_c_a_(e0_ + 1u, k_), grad5_U_c_a_(e0_ + 2u, k_), grad5_U_c_a_(e0_ + 3u, k_));
-        } else {
-          ra_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < m_size_) {
-            ra_.x = grad5_U_c_a_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < m_size_) {
-            ra_.y = grad5_U_c_a_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < m_size_) {
-            ra_.z = grad5_U_c_a_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < m_size_) {
-            ra_.w = grad5_U_c_a_(e0_ + 3u, k_);
-          }
-        }
-      }
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < n_size_) {
-          rb_ = vec4<f32>(grad5_U_c_b_(e0_, k_), grad5_U_c_b_(e0_ + 1u, k_), grad5_U_c_b_(e0_ + 2u, k_), grad5_U_c_b_(e0_ + 3u, k_));
-        } else {
-          rb_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < n_size_) {
-            rb_.x = grad5_U_c_b_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < n_size_) {
-            rb_.y = grad5_U_c_b_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < n_size_) {
-            rb_.z = grad5_U_c_b_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < n_size_) {
-            rb_.w = grad5_U_c_b_(e0_ + 3u, k_);
-          }
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  {
-    let m_ = m0_ + 0u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad5_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
-      grad5_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
-    }
-  }
-  {
-    let m_ = m0_ + 1u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad5_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
-      grad5_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
-    }
-  }
-  {
-    let m_ = m0_ + 2u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad5_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
-      grad5_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
-    }
-  }
-  {
-    let m_ = m0_ + 3u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad5_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
-      grad5_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
-    }
-  }
-  {
-    let m_ = m0_ + 64u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad5_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
-      grad5_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
-    }
-  }
-  {
-    let m_ = m0_ + 65u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad5_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
-      grad5_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
-    }
-  }
-  {
-    let m_ = m0_ + 66u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad5_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
-      grad5_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
-    }
-  }
-  {
-    let m_ = m0_ + 67u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad5_U_c_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
-      grad5_U_c_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -2457,15 +1637,21 @@ export const kernels: CellKernels = {
       },
     ],
     reductions: [
-      { entry: 'grad0_W_i', param: 'W_i', kind: 'gemm' },
-      { entry: 'grad1_W_o', param: 'W_o', kind: 'gemm' },
-      { entry: 'grad2_W_c', param: 'W_c', kind: 'gemm' },
-      { entry: 'grad3_U_i', param: 'U_i', kind: 'gemm' },
-      { entry: 'grad4_U_o', param: 'U_o', kind: 'gemm' },
-      { entry: 'grad5_U_c', param: 'U_c', kind: 'gemm' },
-      { entry: 'grad6_b_i', param: 'b_i', kind: 'sum' },
-      { entry: 'grad7_b_o', param: 'b_o', kind: 'sum' },
-      { entry: 'grad8_b_c', param: 'b_c', kind: 'sum' },
+      { entry: 'grad6_b_i', params: ['b_i'], kind: 'sum', shape: [{ terms: [['hidden', 1]], constant: 0 }] },
+      { entry: 'grad7_b_o', params: ['b_o'], kind: 'sum', shape: [{ terms: [['hidden', 1]], constant: 0 }] },
+      { entry: 'grad8_b_c', params: ['b_c'], kind: 'sum', shape: [{ terms: [['hidden', 1]], constant: 0 }] },
+      {
+        entry: 'grad0_W_i',
+        params: ['W_i', 'W_o', 'W_c'],
+        kind: 'gemm',
+        shape: [{ terms: [['hidden', 3]], constant: 0 }, { terms: [['input', 1]], constant: 0 }],
+      },
+      {
+        entry: 'grad3_U_i',
+        params: ['U_i', 'U_o', 'U_c'],
+        kind: 'gemm',
+        shape: [{ terms: [['hidden', 3]], constant: 0 }, { terms: [['hidden', 1]], constant: 0 }],
+      },
     ],
   },
   workgroupSize: 64,

@@ -802,7 +802,10 @@ fn backward_gemm_W_hT_dh_cand_pre_(@builtin(workgroup_id) wid_: vec3<u32>, @buil
 fn grad0_W_f_a_(m_: u32, k_: u32) -> f32 {
   let t_ = (ctl_.lo + k_) / batch_;
   let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + m_];
+  if (m_ < size_hidden_) {
+    return bw_[t_ * bw_stride_ + BW_df_pre_ + b_ * size_hidden_ + m_];
+  }
+  return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + (m_ - size_hidden_)];
 }
 
 fn grad0_W_f_b_(n_: u32, k_: u32) -> f32 {
@@ -812,7 +815,11 @@ fn grad0_W_f_b_(n_: u32, k_: u32) -> f32 {
 }
 
 fn grad0_W_f_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_f_ + m_ * size_input_ + n_] += v_;
+  if (m_ < size_hidden_) {
+    grads_[P_W_f_ + m_ * size_input_ + n_] += v_;
+    return;
+  }
+  grads_[P_W_h_ + (m_ - size_hidden_) * size_input_ + n_] += v_;
 }
 
 fn grad0_W_f_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
@@ -823,10 +830,10 @@ fn grad0_W_f_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
   }
 }
 
-// dW_f += sum over t, b of df_pre x' (tiled GEMM over rows [lo, hi))
+// dW_f += sum over t, b of df_pre x'; dW_h += sum over t, b of dh_cand_pre x' (tiled GEMM over rows [lo, hi), 2 gradients stacked along m)
 @compute @workgroup_size(16, 16)
 fn grad0_W_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = size_hidden_;
+  let m_size_ = 2u * size_hidden_;
   let n_size_ = size_input_;
   let k_size_ = ctl_.hi - ctl_.lo;
   let m0_ = wid_.y * 128u;
@@ -1219,218 +1226,6 @@ fn grad1_U_f(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_i
     if (m_ < m_size_) {
       grad1_U_f_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
       grad1_U_f_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
-    }
-  }
-}
-
-fn grad3_W_h_a_(m_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return bw_[t_ * bw_stride_ + BW_dh_cand_pre_ + b_ * size_hidden_ + m_];
-}
-
-fn grad3_W_h_b_(n_: u32, k_: u32) -> f32 {
-  let t_ = (ctl_.lo + k_) / batch_;
-  let b_ = (ctl_.lo + k_) % batch_;
-  return xs_[t_ * x_stride_ + X_x_ + b_ * size_input_ + n_];
-}
-
-fn grad3_W_h_c_(m_: u32, n_: u32, v_: f32) {
-  grads_[P_W_h_ + m_ * size_input_ + n_] += v_;
-}
-
-fn grad3_W_h_s_(m_: u32, n0_: u32, n_size_: u32, v_: vec4<f32>) {
-  for (var c_ = 0u; c_ < 4u; c_++) {
-    if (n0_ + c_ < n_size_) {
-      grad3_W_h_c_(m_, n0_ + c_, v_[c_]);
-    }
-  }
-}
-
-// dW_h += sum over t, b of dh_cand_pre x' (tiled GEMM over rows [lo, hi))
-@compute @workgroup_size(16, 16)
-fn grad3_W_h(@builtin(workgroup_id) wid_: vec3<u32>, @builtin(local_invocation_index) lid_: u32) {
-  let m_size_ = size_hidden_;
-  let n_size_ = size_input_;
-  let k_size_ = ctl_.hi - ctl_.lo;
-  let m0_ = wid_.y * 128u;
-  let n0_ = wid_.x * 128u;
-  let tx_ = lid_ % 16u;
-  let ty_ = lid_ / 16u;
-  var acc_: array<vec4<f32>, 16>;
-  var ra_ = vec4<f32>();
-  var rb_ = vec4<f32>();
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = m0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < m_size_) {
-      ra_ = vec4<f32>(grad3_W_h_a_(e0_, k_), grad3_W_h_a_(e0_ + 1u, k_), grad3_W_h_a_(e0_ + 2u, k_), grad3_W_h_a_(e0_ + 3u, k_));
-    } else {
-      ra_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < m_size_) {
-        ra_.x = grad3_W_h_a_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < m_size_) {
-        ra_.y = grad3_W_h_a_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < m_size_) {
-        ra_.z = grad3_W_h_a_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < m_size_) {
-        ra_.w = grad3_W_h_a_(e0_ + 3u, k_);
-      }
-    }
-  }
-  {
-    let k_ = 0u + lid_ / 32u;
-    let e0_ = n0_ + (lid_ % 32u) * 4u;
-    if (k_ < k_size_ && e0_ + 3u < n_size_) {
-      rb_ = vec4<f32>(grad3_W_h_b_(e0_, k_), grad3_W_h_b_(e0_ + 1u, k_), grad3_W_h_b_(e0_ + 2u, k_), grad3_W_h_b_(e0_ + 3u, k_));
-    } else {
-      rb_ = vec4<f32>();
-      if (k_ < k_size_ && e0_ < n_size_) {
-        rb_.x = grad3_W_h_b_(e0_, k_);
-      }
-      if (k_ < k_size_ && e0_ + 1u < n_size_) {
-        rb_.y = grad3_W_h_b_(e0_ + 1u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 2u < n_size_) {
-        rb_.z = grad3_W_h_b_(e0_ + 2u, k_);
-      }
-      if (k_ < k_size_ && e0_ + 3u < n_size_) {
-        rb_.w = grad3_W_h_b_(e0_ + 3u, k_);
-      }
-    }
-  }
-  var s_ = 0u;
-  for (var k0_ = 0u; k0_ < k_size_; k0_ += 8u) {
-    let s0_ = s_ * 256u;
-    gemm_a_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = ra_;
-    gemm_b_[s0_ + (lid_ / 32u) * 32u + lid_ % 32u] = rb_;
-    workgroupBarrier();
-    if (k0_ + 8u < k_size_) {
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = m0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < m_size_) {
-          ra_ = vec4<f32>(grad3_W_h_a_(e0_, k_), grad3_W_h_a_(e0_ + 1u, k_), grad3_W_h_a_(e0_ + 2u, k_), grad3_W_h_a_(e0_ + 3u, k_));
-        } else {
-          ra_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < m_size_) {
-            ra_.x = grad3_W_h_a_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < m_size_) {
-            ra_.y = grad3_W_h_a_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < m_size_) {
-            ra_.z = grad3_W_h_a_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < m_size_) {
-            ra_.w = grad3_W_h_a_(e0_ + 3u, k_);
-          }
-        }
-      }
-      {
-        let k_ = k0_ + 8u + lid_ / 32u;
-        let e0_ = n0_ + (lid_ % 32u) * 4u;
-        if (k_ < k_size_ && e0_ + 3u < n_size_) {
-          rb_ = vec4<f32>(grad3_W_h_b_(e0_, k_), grad3_W_h_b_(e0_ + 1u, k_), grad3_W_h_b_(e0_ + 2u, k_), grad3_W_h_b_(e0_ + 3u, k_));
-        } else {
-          rb_ = vec4<f32>();
-          if (k_ < k_size_ && e0_ < n_size_) {
-            rb_.x = grad3_W_h_b_(e0_, k_);
-          }
-          if (k_ < k_size_ && e0_ + 1u < n_size_) {
-            rb_.y = grad3_W_h_b_(e0_ + 1u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 2u < n_size_) {
-            rb_.z = grad3_W_h_b_(e0_ + 2u, k_);
-          }
-          if (k_ < k_size_ && e0_ + 3u < n_size_) {
-            rb_.w = grad3_W_h_b_(e0_ + 3u, k_);
-          }
-        }
-      }
-    }
-    for (var kk_ = 0u; kk_ < 8u; kk_++) {
-      let q_ = s0_ + kk_ * 32u;
-      let a0_ = gemm_a_[q_ + ty_];
-      let a1_ = gemm_a_[q_ + 16u + ty_];
-      let a2_ = gemm_b_[q_ + tx_];
-      let a3_ = gemm_b_[q_ + 16u + tx_];
-      acc_[0] += a0_.x * a2_;
-      acc_[1] += a0_.x * a3_;
-      acc_[2] += a0_.y * a2_;
-      acc_[3] += a0_.y * a3_;
-      acc_[4] += a0_.z * a2_;
-      acc_[5] += a0_.z * a3_;
-      acc_[6] += a0_.w * a2_;
-      acc_[7] += a0_.w * a3_;
-      acc_[8] += a1_.x * a2_;
-      acc_[9] += a1_.x * a3_;
-      acc_[10] += a1_.y * a2_;
-      acc_[11] += a1_.y * a3_;
-      acc_[12] += a1_.z * a2_;
-      acc_[13] += a1_.z * a3_;
-      acc_[14] += a1_.w * a2_;
-      acc_[15] += a1_.w * a3_;
-    }
-    s_ = 1u - s_;
-  }
-  {
-    let m_ = m0_ + 0u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[0]);
-      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[1]);
-    }
-  }
-  {
-    let m_ = m0_ + 1u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[2]);
-      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[3]);
-    }
-  }
-  {
-    let m_ = m0_ + 2u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[4]);
-      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[5]);
-    }
-  }
-  {
-    let m_ = m0_ + 3u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[6]);
-      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[7]);
-    }
-  }
-  {
-    let m_ = m0_ + 64u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[8]);
-      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[9]);
-    }
-  }
-  {
-    let m_ = m0_ + 65u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[10]);
-      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[11]);
-    }
-  }
-  {
-    let m_ = m0_ + 66u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[12]);
-      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[13]);
-    }
-  }
-  {
-    let m_ = m0_ + 67u + ty_ * 4u;
-    if (m_ < m_size_) {
-      grad3_W_h_s_(m_, n0_ + tx_ * 4u, n_size_, acc_[14]);
-      grad3_W_h_s_(m_, n0_ + 64u + tx_ * 4u, n_size_, acc_[15]);
     }
   }
 }
@@ -1936,12 +1731,26 @@ export const kernels: CellKernels = {
       },
     ],
     reductions: [
-      { entry: 'grad0_W_f', param: 'W_f', kind: 'gemm' },
-      { entry: 'grad1_U_f', param: 'U_f', kind: 'gemm' },
-      { entry: 'grad2_b_f', param: 'b_f', kind: 'sum' },
-      { entry: 'grad3_W_h', param: 'W_h', kind: 'gemm' },
-      { entry: 'grad4_U_h', param: 'U_h', kind: 'gemm' },
-      { entry: 'grad5_b_h', param: 'b_h', kind: 'sum' },
+      { entry: 'grad2_b_f', params: ['b_f'], kind: 'sum', shape: [{ terms: [['hidden', 1]], constant: 0 }] },
+      { entry: 'grad5_b_h', params: ['b_h'], kind: 'sum', shape: [{ terms: [['hidden', 1]], constant: 0 }] },
+      {
+        entry: 'grad0_W_f',
+        params: ['W_f', 'W_h'],
+        kind: 'gemm',
+        shape: [{ terms: [['hidden', 2]], constant: 0 }, { terms: [['input', 1]], constant: 0 }],
+      },
+      {
+        entry: 'grad1_U_f',
+        params: ['U_f'],
+        kind: 'gemm',
+        shape: [{ terms: [['hidden', 1]], constant: 0 }, { terms: [['hidden', 1]], constant: 0 }],
+      },
+      {
+        entry: 'grad4_U_h',
+        params: ['U_h'],
+        kind: 'gemm',
+        shape: [{ terms: [['hidden', 1]], constant: 0 }, { terms: [['hidden', 1]], constant: 0 }],
+      },
     ],
   },
   workgroupSize: 64,

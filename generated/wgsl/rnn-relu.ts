@@ -1264,9 +1264,19 @@ export const kernels: CellKernels = {
       },
     ],
     reductions: [
-      { entry: 'grad0_W', param: 'W', kind: 'gemm' },
-      { entry: 'grad1_U', param: 'U', kind: 'gemm' },
-      { entry: 'grad2_b', param: 'b', kind: 'sum' },
+      { entry: 'grad2_b', params: ['b'], kind: 'sum', shape: [{ terms: [['hidden', 1]], constant: 0 }] },
+      {
+        entry: 'grad0_W',
+        params: ['W'],
+        kind: 'gemm',
+        shape: [{ terms: [['hidden', 1]], constant: 0 }, { terms: [['input', 1]], constant: 0 }],
+      },
+      {
+        entry: 'grad1_U',
+        params: ['U'],
+        kind: 'gemm',
+        shape: [{ terms: [['hidden', 1]], constant: 0 }, { terms: [['hidden', 1]], constant: 0 }],
+      },
     ],
   },
   workgroupSize: 64,

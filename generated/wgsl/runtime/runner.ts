@@ -70,13 +70,14 @@ function isHardware(device: GPUDevice): boolean {
 }
 
 /**
- * Largest batch tile (a power of two up to `most`) that still leaves about 256 workgroups per loop dispatch (two
- * per multiprocessor of a large GPU) and does not leave most of a workgroup's rows past the batch.
+ * Largest batch tile (a power of two up to `most`) that still leaves about 512 workgroups per loop dispatch (four
+ * of 64 threads per multiprocessor of a 132-SM GPU, so each has warps to switch between while one waits on memory)
+ * and does not leave most of a workgroup's rows past the batch.
  */
 function pickBatchTile(batch: number, width: number, most: number, tile: CellKernels['loopTile']): number {
   const groups = (bt: number) => Math.ceil(width / tile.cols) * Math.ceil(batch / (tile.rowGroups * bt));
   let bt = 1;
-  while (bt * 2 <= most && tile.rowGroups * bt * 2 <= batch && groups(bt * 2) >= 256) bt *= 2;
+  while (bt * 2 <= most && tile.rowGroups * bt * 2 <= batch && groups(bt * 2) >= 512) bt *= 2;
   return bt;
 }
 

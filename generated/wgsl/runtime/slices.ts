@@ -147,7 +147,7 @@ export class Slice<S extends string> {
       this.encodePhases(pass, this.bw, group, c, true);
       for (const r of this.bw.data.reductions) {
         const pipe = this.bw.pipelines.get(r.entry)!;
-        const shape = kernels.params.find((p) => p.name === r.param)!.shape.map((d) => evalDim(d, sizes));
+        const shape = r.shape.map((d) => evalDim(d, sizes));
         for (let k = 0; k < c.reductionChunks; k++) {
           if (r.kind === 'gemm') this.dispatch(pass, pipe, group, c.steps + 1 + k, Math.ceil(shape[1]! / kernels.gemmTile.cols), Math.ceil(shape[0]! / kernels.gemmTile.rows));
           else this.dispatch(pass, pipe, group, c.steps + 1 + k, Math.ceil((shape[0] ?? 1) / kernels.workgroupSize));

@@ -45,8 +45,11 @@ export interface DispatchData {
  */
 export interface ReductionData {
   readonly entry: string;
-  readonly param: string;
+  /** The parameters whose gradients it adds into (several for a stacked GEMM). */
+  readonly params: readonly string[];
   readonly kind: 'gemm' | 'sum';
+  /** The output it covers: the GEMM's [m, n] (stacked parameters' rows, columns), or the parameter's shape. */
+  readonly shape: readonly DimData[];
 }
 
 /** The output tile of one GEMM workgroup (rows x cols), its threads, and the K slice per shared-memory stage. */

@@ -240,20 +240,39 @@ export function matvecGemm(prefix: string, vs: readonly BoundValue[], how: 'sum'
   });
 }
 
-/** dθ[i][j] += Σ_{r in [lo, hi)} dy[r][i] v[r][j]: the weight gradient as a GEMM over the (t, b) rows of one chunk. */
-export function gradGemm(name: string, g: GradTerm & { kind: 'outer' }, p: Leaf, env: KernelEnv, homes: Homes, params: ParamLayout): GemmEntry {
-  if (p.shape.length !== 2) throw new InvariantError(`outer-product gradient of the vector ${g.param}`);
+/**
+ * dθ[i][j] += Σ_{r in [lo, hi)} dy[r][i] v[r][j]: weight gradients as one GEMM over the (t, b) rows of one chunk.
+ * Gradients of several parameters with the same v (dW_z, dW_r, dW_h of x) are stacked along m: one GEMM with their
+ * rows one after another, A reading each one's dy, so a small matrix does not leave most of the GPU idle.
+ */
+export function gradGemm(name: string, terms: readonly { g: GradTerm & { kind: 'outer' }; p: Leaf }[], env: KernelEnv, homes: Homes, params: ParamLayout): GemmEntry {
+  const { g: g0, p: p0 } = terms[0]!;
+  for (const { g, p } of terms) {
+    if (p.shape.length !== 2) throw new InvariantError(`outer-product gradient of the vector ${g.param}`);
+    if (g.v.id !== g0.v.id || dim(p.shape[1]!) !== dim(p0.shape[1]!)) throw new InvariantError('stacked gradients must share v');
+  }
+  if (new Set(terms.map((t) => t.g.param)).size !== terms.length) throw new InvariantError('a stacked gradient GEMM writes each parameter once');
   const lab = (e: Expr): string => notation(e, homes.label, false);
+  const n = dim(p0.shape[1]!);
+  let off: Dim | undefined;
+  const segs = terms.map(({ g, p }) => {
+    const m = minus('m_', off);
+    off = off === undefined ? p.shape[0]! : addDims(off, p.shape[0]!);
+    return { end: dim(off), a: `return ${read(env, g.dy, m)};`, c: `grads_[${params.offset(g.param)} + ${m} * ${n} + n_] += v_;` };
+  });
   return entry({
     name,
-    comment: `d${g.param} += sum over t, b of ${lab(g.dy)} ${lab(g.v)}' (tiled GEMM over rows [lo, hi))`,
-    m: dim(p.shape[0]!),
-    n: dim(p.shape[1]!),
+    comment: `${terms.map(({ g }) => `d${g.param} += sum over t, b of ${lab(g.dy)} ${lab(g.v)}'`).join('; ')} (tiled GEMM over rows [lo, hi)${terms.length > 1 ? `, ${terms.length} gradients stacked along m` : ''})`,
+    m: dim(off!),
+    n,
     k: 'ctl_.hi - ctl_.lo',
-    loadA: [...rowLets('ctl_.lo + k_'), `return ${read(env, g.dy, 'm_')};`],
-    loadB: [...rowLets('ctl_.lo + k_'), `return ${read(env, g.v, 'n_')};`],
-    store: [`grads_[${params.offset(g.param)} + m_ * ${dim(p.shape[1]!)} + n_] += v_;`],
+    loadA: [...rowLets('ctl_.lo + k_'), ...bySegment('m_', segs.map((s) => ({ end: s.end, text: s.a })))],
+    loadB: [...rowLets('ctl_.lo + k_'), `return ${read(env, g0.v, 'n_')};`],
+    store: segs.flatMap((s, i) => (i < segs.length - 1 ? [`if (m_ < ${s.end}) {`, `  ${s.c}`, '  return;', '}'] : [s.c])),
     // dy[r][i] and v[r][j] are contiguous along their element.
     along: { a: 'e', b: 'e' },
   });
 }
+
+/** The (m, n) of a stacked gradient GEMM. */
+export const gradGemmSize = (terms: readonly { p: Leaf }[]): Dim[] => [terms.map((t) => t.p.shape[0]!).reduce((a, b) => addDims(a, b)), terms[0]!.p.shape[1]!];

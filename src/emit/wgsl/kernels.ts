@@ -4,7 +4,7 @@ import type { CompiledCell } from '../../derive/compile.js';
 import type { GradTerm } from '../../derive/reverse.js';
 import { InvariantError } from '../../spec/diagnostic.js';
 import { type Expr, isConst } from '../../ir/expr.js';
-import type { Dim } from '../../ir/shape.js';
+import { type Dim, dimKey } from '../../ir/shape.js';
 import type { BindingData, CellKernels, ReductionData, ShaderData } from '../../runtime/webgpu/types.js';
 import { BATCH_OVERRIDE, BATCH_TILE_OVERRIDE, sizeOverride } from '../../runtime/webgpu/types.js';
 import { specIdent } from '../names.js';
@@ -12,7 +12,7 @@ import { wgslComment } from '../../text/escape.js';
 import { customHelperName, HELPER_NAMES } from './functions.js';
 import { MAX_BATCH_TILE, phaseEntries, reductionEntry } from './entries.js';
 import { LOOP_SHARED, LOOP_TILE, LOOP_TILE_NAMES } from './looptile.js';
-import { GEMM_SHARED, GEMM_SIDE, GEMM_TILE, gradGemm } from './gemm.js';
+import { GEMM_SHARED, GEMM_SIDE, GEMM_TILE, gradGemm, gradGemmSize } from './gemm.js';
 import { type Homes, KernelEnv } from './env.js';
 import { WgslFunctions } from './functions.js';
 import { ModuleNames, ParamLayout, StepLayout } from './layout.js';
@@ -255,14 +255,27 @@ function buildBackward(c: CompiledCell, eqNames: Map<number, string>, fw: Schedu
   };
   const { entries, gemms, tiles, dispatches } = phaseEntries('backward', sched.phases, env, homes, sinkWrite, comment);
 
+  // Outer-product gradients sharing v (and so n) are one GEMM, their parameters' rows stacked; a parameter with two
+  // terms starts a new group, so no GEMM adds into one gradient twice.
   const reductions: ReductionData[] = [];
+  const stacks: { key: string; name: string; terms: { g: GradTerm & { kind: 'outer' }; p: (typeof cell.params)[number] }[] }[] = [];
   bw.grads.forEach((g, k) => {
     const name = `grad${k}_${g.param}`;
     const p = cell.params.find((q) => q.name === g.param)!;
-    if (g.kind === 'outer') gemms.push(gradGemm(name, g, p, env, homes, params));
-    else entries.push(reductionEntry(name, g, p, env, homes, params));
-    reductions.push({ entry: name, param: g.param, kind: g.kind === 'outer' ? 'gemm' : 'sum' });
+    if (g.kind === 'outer') {
+      const key = `${g.v.id}|${p.shape.length === 2 ? dimKey(p.shape[1]!) : ''}`;
+      const s = stacks.find((x) => x.key === key && !x.terms.some((t) => t.g.param === g.param));
+      if (s) s.terms.push({ g, p });
+      else stacks.push({ key, name, terms: [{ g, p }] });
+      return;
+    }
+    entries.push(reductionEntry(name, g, p, env, homes, params));
+    reductions.push({ entry: name, params: [g.param], kind: 'sum', shape: p.shape });
   });
+  for (const s of stacks) {
+    gemms.push(gradGemm(s.name, s.terms, env, homes, params));
+    reductions.push({ entry: s.name, params: s.terms.map((t) => t.g.param), kind: 'gemm', shape: gradGemmSize(s.terms) });
+  }
 
   const bindings: BindingData[] = [
     { buffer: 'ctl', type: 'uniform' },

@@ -68,9 +68,10 @@ describe('emitWgsl', () => {
     expect(dxStores).toEqual(['=']);
     expect(out.shaders.backward).toContain('let k_size_ = 3u * size_hidden_;');
     expect(out.shaders.backward).not.toMatch(/BW_W_[a-z]T_/);
-    expect(k.backward.reductions.map((r) => `${r.param}:${r.kind}`)).toEqual(
-      ['W_z', 'W_r', 'W_h', 'U_z', 'U_r', 'U_h'].map((p) => `${p}:gemm`).concat(['b_z', 'b_r', 'b_h'].map((p) => `${p}:sum`)),
-    );
+    // The weight gradients of one v are one GEMM, their rows stacked: W_z, W_r, W_h (of x) and U_z, U_r (of h_prev);
+    // U_h's v is r .* h_prev.
+    expect(k.backward.reductions.map((r) => `${r.params.join('+')}:${r.kind}`).sort()).toEqual(['U_h:gemm', 'U_z+U_r:gemm', 'W_z+W_r+W_h:gemm', 'b_h:sum', 'b_r:sum', 'b_z:sum']);
+    expect(k.backward.reductions.find((r) => r.params.includes('W_r'))!.shape).toEqual([{ terms: [['hidden', 3]], constant: 0 }, { terms: [['input', 1]], constant: 0 }]);
   });
 
   it('runs minGRU, whose gates read the input alone, with one dispatch per step each way', () => {
