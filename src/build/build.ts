@@ -91,7 +91,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const { workers, local } = plan(tasks.length);
   // esbuild (which the checks transpile each emitted module with) starts its service, a child process, while this
   // thread loads the compiler.
-  if (tasks.length && workers === 0) void import('esbuild').then((e) => e.transform('', { loader: 'ts' })).catch(() => {});
+  if (tasks.length && workers === 0) void import('../check/kernels.js').then((k) => k.startEsbuild());
   if (workers > 0) {
     done = selected.filter((j) => !tasks.some((t) => t.job === j)).length;
     const threads = workers + (local ? 1 : 0);

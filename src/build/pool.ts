@@ -88,7 +88,7 @@ export async function runTasks(tasks: readonly Task[], count: number, done: (job
     });
   const here = async (): Promise<void> => {
     // esbuild's service starts while this thread loads the compiler (see worker.ts).
-    void import('esbuild').then((e) => e.transform('', { loader: 'ts' })).catch(() => {});
+    void import('../check/kernels.js').then((k) => k.startEsbuild());
     for (let i = order.shift(); i !== undefined; i = order.shift()) {
       const t = tasks[i]!;
       try {

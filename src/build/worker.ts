@@ -25,7 +25,7 @@ const port = parentPort;
 if (port) {
   // Start esbuild's service (a child process: its start-up then overlaps the compiler's loading here; the checks
   // transpile each emitted module with it), and load the compiler while the main thread sends the first cell.
-  void import('esbuild').then((e) => e.transform('', { loader: 'ts' })).catch(() => {});
+  void import('../check/kernels.js').then((k) => k.startEsbuild());
   trace('worker started');
   useTemplateFolder((workerData as { templates?: string } | undefined)?.templates);
   const ready = import('./work.js').then((w) => (trace('compiler loaded'), w));
