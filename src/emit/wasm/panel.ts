@@ -11,7 +11,7 @@ import { PANEL_W } from './gemm.js';
 export const GEMM_PANEL = 'gemmPanel';
 /** The scratch area of gemmPanel (bytes from SCRATCH); the memory allocator starts at HEAP_START. */
 export const SCRATCH = 16;
-/** Floats of A one band holds: a band's rows × its chunk of k (24 KiB, with an 8 KiB panel inside a 32 KiB L1). */
+/** Floats of a band's A rows (its chunk of k) plus one panel: 24 KiB, ¾ of a 32 KiB L1 (all of it thrashed: 24 rows of K = 256 and a panel ran slower). */
 const BAND_FLOATS = 6144;
 /** The longest chunk of k (longer K is split into equal chunks, accumulating). */
 const KC = 256;
@@ -150,7 +150,8 @@ export function addGemmPanel(m: binaryen.Module): void {
     // chunks of k: ceil(K / KC) of equal length (one, of length 0, when K = 0: C = 0 or unchanged)
     f.set(kc, m.i32.div_u(f.iadd(g('K'), f.c(KC - 1)), f.c(KC))),
     f.set(kc, m.select(g(kc), m.i32.div_u(f.iadd(g('K'), m.i32.sub(g(kc), f.c(1))), m.select(g(kc), g(kc), f.c(1))), f.c(0))),
-    f.set(mc, m.i32.and(m.i32.div_u(f.c(BAND_FLOATS), m.select(g(kc), g(kc), f.c(1))), f.c(~3))),
+    // band rows: the band's A and one panel (8 kc floats) in BAND_FLOATS (with K = 256: 16 rows and an 8 KiB panel in 24 KiB)
+    f.set(mc, m.i32.and(m.i32.sub(m.i32.div_u(f.c(BAND_FLOATS), m.select(g(kc), g(kc), f.c(1))), f.c(PANEL_W)), f.c(~3))),
     f.set(k0, f.c(0)),
     m.if(m.i32.gt_s(g(mB), f.c(0)), doWhile([
       f.set(kl, m.select(lt(g(kc), m.i32.sub(g('K'), g(k0))), g(kc), m.i32.sub(g('K'), g(k0)))),
