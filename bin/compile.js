@@ -13,7 +13,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { splitBinaryen } from './binaryen-split.js';
@@ -138,6 +138,42 @@ function removeOldBundles(keep) {
   }
 }
 
+const STAT_STAMP = `${STAMP}.stat`;
+
+/**
+ * What the file system says about the sources and the installed dependencies (path, size, mtime, ctime, inode of
+ * each; ctime changes with every write and cannot be set back):
+ * when it is what it was when the signature was last computed, the sources are unchanged and hashing them
+ * (30-100 ms per command) is skipped. Any doubt (a touched file, a new or removed one) computes the signature.
+ */
+function statKey(files) {
+  const stats = files.sort().map((f) => {
+    const s = statSync(f);
+    return `${relative(ROOT, f)}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}\0${s.ino}`;
+  });
+  return [...stats, ROOT, readFileSync(join(ROOT, 'package.json'), 'utf8'), ...lockStats()].join('\n');
+}
+
+/**
+ * The package managers' own records of what is installed (npm rewrites node_modules/.package-lock.json on every
+ * install; pnpm and yarn keep theirs), in cellgen's node_modules and, when cellgen is itself installed, in the
+ * project's. None found: no fast path (throws).
+ */
+function lockStats() {
+  const dirs = [join(ROOT, 'node_modules')];
+  if (/^(node_modules|@[^/\\]+)$/.test(basename(dirname(ROOT)))) dirs.push(dirname(ROOT).endsWith('node_modules') ? dirname(ROOT) : dirname(dirname(ROOT)));
+  const out = [];
+  for (const d of dirs)
+    for (const f of ['.package-lock.json', '.modules.yaml', '.yarn-state.yml']) {
+      try {
+        const s = statSync(join(d, f));
+        out.push(`${join(d, f)}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}\0${s.ino}`);
+      } catch {}
+    }
+  if (!out.length) throw new Error('no record of the installed packages');
+  return out;
+}
+
 /** The URL of the bundled CLI, bundling src/ first when there is none for the current sources. */
 export async function ensureCompiled() {
   const srcDir = join(ROOT, 'src');
@@ -146,10 +182,26 @@ export async function ensureCompiled() {
     sig = readFileSync(STAMP, 'utf8');
   } catch {}
   if (!existsSync(srcDir)) return pathToFileURL(cliEntry(sig)).href;
-  const now = signature(tsFiles(srcDir));
-  if (now === sig && existsSync(cliEntry(sig))) return pathToFileURL(cliEntry(sig)).href;
+  const files = tsFiles(srcDir);
+  let key = '';
   try {
-    return pathToFileURL(await compileCli(now)).href;
+    key = statKey(files);
+    if (sig && readFileSync(STAT_STAMP, 'utf8') === `${sig}\n${key}` && existsSync(cliEntry(sig))) return pathToFileURL(cliEntry(sig)).href;
+  } catch {}
+  const now = signature(files);
+  if (now === sig && existsSync(cliEntry(sig))) {
+    try {
+      if (key) writeAtomically(STAT_STAMP, `${sig}\n${key}`);
+    } catch {}
+    return pathToFileURL(cliEntry(sig)).href;
+  }
+  try {
+    const entry = await compileCli(now);
+    try {
+      // The stats were taken before the sources were read: a file written since then fails the fast path next time.
+      if (key) writeAtomically(STAT_STAMP, `${now}\n${key}`);
+    } catch {}
+    return pathToFileURL(entry).href;
   } catch (e) {
     // A read-only install with a complete dist/ still runs; anything else is reported.
     if (sig && existsSync(cliEntry(sig))) return pathToFileURL(cliEntry(sig)).href;
