@@ -132,7 +132,9 @@ export class CellJob {
 
   async documented(): Promise<Documented> {
     return this.part('doc', async () => {
-      const d = (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files);
+      // One cell's doc at a time, even when the build asks for several at once (build/render.ts): only the wait for
+      // the render worker's formulas overlaps.
+      const d = await oneAtATime(async () => (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files));
       const { prerenderCell } = await import('../docs/prerender.js');
       return { ...d, tex: await prerenderCell(d.doc) };
     });
@@ -142,3 +144,11 @@ export class CellJob {
 let loaded: Promise<typeof import('./work.js')> | undefined;
 /** The compiler (mathjs, the emitters, binaryen, the checks), loaded on first use. */
 const work = () => (loaded ??= import('./work.js').then((w) => (trace('compiler loaded'), w)));
+
+let turn: Promise<unknown> = Promise.resolve();
+/** Runs `f` after every earlier call's `f` has finished. */
+function oneAtATime<T>(f: () => Promise<T>): Promise<T> {
+  const r = turn.then(f);
+  turn = r.catch(() => {});
+  return r;
+}

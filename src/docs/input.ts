@@ -28,6 +28,18 @@ export function readmeSection(title: string): string | undefined {
   return text.slice(start + 1, end < 0 ? undefined : end).trim();
 }
 
+/** Walks up from this module so the same code finds templates/ from src/ (tsx, vitest) and from dist/src/. */
+export function findTemplatesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'templates', 'docs');
+    if (existsSync(join(candidate, 'layout.hbs'))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('docs: cannot find templates/docs/layout.hbs above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
 export const VANISHING_CELLS = ['rnn-tanh', 'gru', 'lstm'] as const;
 export const VANISHING_LAGS = [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64] as const;
 

@@ -13,6 +13,17 @@ export async function loadTex(): Promise<void> {
 }
 
 /**
+ * KaTeX's HTML for a formula, in this thread (the site's renderer, and the render worker: render-worker.ts); throws
+ * KaTeX's error. Call loadTex() first.
+ */
+export function katexHtml(tex: string, display: boolean): string {
+  if (!katex) throw new Error('invariant: loadTex() was not awaited before rendering');
+  // Formulas are printed from validated pieces (no macro definitions; each user symbol expands at most 100 times),
+  // so their expansions grow with their length: a long equation's Jacobian is not an infinite loop.
+  return katex.renderToString(tex, { throwOnError: true, displayMode: display, maxExpand: 1000 + 10 * tex.length });
+}
+
+/**
  * Rendered formulas by `texKey(tex, display)`. KaTeX's output depends on nothing else (the options are fixed below
  * and the expansion limit follows from the formula), so a remembered rendering is the one KaTeX would produce; the
  * build fills it from its cache and from its worker threads, which render each cell's formulas (prerender.ts, prerenderCell).
@@ -57,10 +68,7 @@ export class TexRenderer {
     }
     let html: string;
     try {
-      if (!katex) throw new Error('invariant: loadTex() was not awaited before rendering');
-      // Formulas are printed from validated pieces (no macro definitions; each user symbol expands at most 100 times),
-      // so their expansions grow with their length: a long equation's Jacobian is not an infinite loop.
-      html = katex.renderToString(tex, { throwOnError: true, displayMode: display, maxExpand: 1000 + 10 * tex.length });
+      html = katexHtml(tex, display);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(`${this.page}: bad LaTeX in ${where}: ${reason}\n  formula: ${tex}`, { cause: err });

@@ -1,0 +1,84 @@
+// The site's rendering off the main thread: a render worker (docs/render-client.ts) that draws the figures and
+// renders the formulas while this thread compiles, checks and documents the cells. It starts at the beginning of a
+// build when enough is uncached, and is fed as early as each input exists: the agreement figures (committed data)
+// and the templates' formulas at once, each cell's formulas as its doc part is computed (docs/prerender.ts), the
+// vanishing figure once its curves are known. The site (build.ts) then finds everything in the renderer's memo and
+// the figure store, and renders in this thread only what is missing, which gives the same bytes.
+
+import { VANISHING_CELLS } from '../docs/input.js';
+import type { BuildCache } from './cache.js';
+import type { CellJob, Documented } from './cell.js';
+import { trace } from '../text/trace.js';
+
+/**
+ * Fewest cells whose doc part is missing for which a worker is started when nothing else is to render: it costs its
+ * own module loading and warm-up (~0.2-0.3 s of CPU), and one cell's formulas take KaTeX about 30 ms.
+ */
+const MIN_CELLS = 4;
+
+type SvgStore = { get(key: string): string | undefined; set(key: string, svg: string): void } | undefined;
+
+export interface SiteRenderer {
+  /** Computes the doc parts of `jobs` (in order, one at a time in this thread), feeding the worker as each is done. */
+  documentAll(jobs: readonly CellJob[]): Promise<Documented[]>;
+  /** Waits for everything sent; the formulas rendered, as memo entries (the figures are in the store already). */
+  rendered(): Promise<[string, string][]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the render worker when it can run here and there is enough to render: a figure or the templates' formulas
+ * not in the cache, or at least MIN_CELLS cells to document (CELLGEN_RENDER_WORKER=1: whenever anything is). Else undefined.
+ */
+export async function startRenderer(jobs: readonly CellJob[], toDocument: readonly CellJob[], cache: BuildCache | undefined, store: SvgStore, siteMemo: unknown): Promise<SiteRenderer | undefined> {
+  const client = await import('../docs/render-client.js');
+  if (!client.renderWorkerAvailable()) return undefined;
+  const [{ agreementResults, findTemplatesDir, vanishingOf }, plot, { agreementSpecs }, prerender] = await Promise.all([
+    import('../docs/input.js'),
+    import('../docs/plot.js'),
+    import('../docs/agreement.js'),
+    import('../docs/prerender.js'),
+  ]);
+  const forced = process.env.CELLGEN_RENDER_WORKER === '1';
+  const templates = siteMemo === undefined;
+  // Nothing to document and the templates rendered: a build that changed no cell (its figures are cached with its pages).
+  if (!toDocument.length && !templates && !forced) return undefined;
+  plot.useSvgStore(store);
+  const results = agreementResults();
+  const figures = (results ? agreementSpecs(results) : []).filter((s) => plot.knownSvg(plot.svgKey(s)) === undefined);
+  if (!figures.length && !templates && !(toDocument.length >= (forced ? 1 : MIN_CELLS))) return undefined;
+  const w = new client.RenderWorker();
+  trace(`render worker: ${figures.length} figures, ${templates ? 'the templates' : 'no templates'}, ${toDocument.length} cells`);
+  const drawing: Promise<void>[] = [];
+  const draw = (spec: Parameters<typeof plot.svgKey>[0]): void => {
+    const key = plot.svgKey(spec);
+    if (plot.knownSvg(key) === undefined) drawing.push(w.svg(spec).then((svg) => void (svg !== undefined && plot.rememberSvg(key, svg))));
+  };
+  // Figures first: loading vega is the longest part of the worker's work.
+  figures.forEach(draw);
+  if (process.env.CELLGEN_RENDER_WORKER !== 'figures') {
+    if (templates) w.templates(findTemplatesDir());
+    prerender.useRemoteTex((items) => w.tex(items));
+  }
+  const shown = jobs.filter((j) => (VANISHING_CELLS as readonly string[]).includes(j.name));
+  let vanishing = false;
+  const documented = async (): Promise<void> => {
+    if (vanishing || !shown.every((j) => j.has('doc'))) return;
+    vanishing = true;
+    const curves = vanishingOf((await Promise.all(shown.map((j) => j.documented()))).flatMap((d) => d.vanishing ?? []));
+    if (curves.length) draw(plot.vanishingSpec(curves));
+  };
+  return {
+    documentAll: (all) => Promise.all(all.map((j) => j.documented().then(async (d) => (await documented(), d)))),
+    rendered: async () => {
+      const tex = await w.rendered();
+      await Promise.all(drawing);
+      trace(`render worker: ${w.sent.formulas} formulas, ${w.sent.figures} figures rendered`);
+      return tex;
+    },
+    close: async () => {
+      prerender.useRemoteTex(undefined);
+      await w.close();
+    },
+  };
+}
