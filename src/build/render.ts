@@ -33,11 +33,12 @@ export interface SiteRenderer {
 export async function startRenderer(jobs: readonly CellJob[], toDocument: readonly CellJob[], cache: BuildCache | undefined, store: SvgStore, siteMemo: unknown): Promise<SiteRenderer | undefined> {
   const client = await import('../docs/render-client.js');
   if (!client.renderWorkerAvailable()) return undefined;
-  const [{ agreementResults, findTemplatesDir, vanishingOf }, plot, { agreementSpecs }, prerender] = await Promise.all([
+  const [{ agreementResults, findTemplatesDir, vanishingOf }, plot, { agreementSpecs }, prerender, cell] = await Promise.all([
     import('../docs/input.js'),
     import('../docs/plot.js'),
     import('../docs/agreement.js'),
     import('../docs/prerender.js'),
+    import('./cell.js'),
   ]);
   const forced = process.env.CELLGEN_RENDER_WORKER === '1';
   const templates = siteMemo === undefined;
@@ -60,16 +61,26 @@ export async function startRenderer(jobs: readonly CellJob[], toDocument: readon
     if (templates) w.templates(findTemplatesDir());
     prerender.useRemoteTex((items) => w.tex(items));
   }
+  // The vanishing figure as soon as its curves are known: their cells are documented first, and each cell's curves
+  // are taken as its doc part is computed (before its formulas come back) or from the cache.
   const shown = jobs.filter((j) => (VANISHING_CELLS as readonly string[]).includes(j.name));
-  let vanishing = false;
-  const documented = async (): Promise<void> => {
-    if (vanishing || !shown.every((j) => j.has('doc'))) return;
-    vanishing = true;
-    const curves = vanishingOf((await Promise.all(shown.map((j) => j.documented()))).flatMap((d) => d.vanishing ?? []));
-    if (curves.length) draw(plot.vanishingSpec(curves));
+  const curves = new Map<CellJob, Documented>();
+  const seen = (job: CellJob, d: Documented): void => {
+    if (!shown.includes(job) || curves.has(job)) return;
+    curves.set(job, d);
+    if (curves.size < shown.length) return;
+    const series = vanishingOf(shown.flatMap((j) => curves.get(j)!.vanishing ?? []));
+    if (series.length) draw(plot.vanishingSpec(series));
   };
+  cell.watchDocuments(seen);
   return {
-    documentAll: (all) => Promise.all(all.map((j) => j.documented().then(async (d) => (await documented(), d)))),
+    documentAll: async (all) => {
+      for (const j of shown) if (j.has('doc')) seen(j, await j.documented());
+      const first = [...all].sort((a, b) => Number(shown.includes(b)) - Number(shown.includes(a)));
+      const docs = new Map(await Promise.all(first.map(async (j) => [j, await j.documented()] as const)));
+      for (const j of shown) seen(j, docs.get(j)!);
+      return all.map((j) => docs.get(j)!);
+    },
     rendered: async () => {
       const tex = await w.rendered();
       await Promise.all(drawing);
@@ -78,6 +89,7 @@ export async function startRenderer(jobs: readonly CellJob[], toDocument: readon
     },
     close: async () => {
       prerender.useRemoteTex(undefined);
+      cell.watchDocuments(undefined);
       await w.close();
     },
   };
