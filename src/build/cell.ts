@@ -136,8 +136,13 @@ export class CellJob {
       // the render worker's formulas overlaps.
       const d = await oneAtATime(async () => (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files));
       documentWatcher?.(this, d);
-      const { prerenderCell } = await import('../docs/prerender.js');
-      return { ...d, tex: await prerenderCell(d.doc) };
+      const [{ prerenderCell }, { addTexMemo }] = await Promise.all([import('../docs/prerender.js'), import('../docs/tex.js')]);
+      // The formulas of this spec file's last doc part: an edited spec keeps most of them, and they need no rendering.
+      const last = cacheKey('formulas of', this.file);
+      addTexMemo(this.cache?.get<[string, string][]>('tex', last) ?? []);
+      const tex = await prerenderCell(d.doc);
+      this.cache?.set('tex', last, tex);
+      return { ...d, tex };
     });
   }
 }
