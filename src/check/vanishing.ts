@@ -53,7 +53,7 @@ export function measureVanishing(c: CompiledCell, mod: KernelModule, opts: { hid
   const byLag = new Map<number, number>();
   let from = 0;
   for (const k of lags) {
-    if (k > from) S = multiply(segmentJacobian(from, k), S, N);
+    if (k > from) S = from === 0 ? segmentJacobian(0, k) : multiply(segmentJacobian(from, k), S, N);
     from = k;
     let ss = 0;
     for (let i = output.off * N; i < (output.off + output.n) * N; i++) ss += S[i]! * S[i]!;
