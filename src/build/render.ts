@@ -27,17 +27,20 @@ export interface SiteRenderer {
 }
 
 /**
- * Starts the render worker when it can run here and there is enough to render: a figure or the templates' formulas
- * not in the cache, or at least MIN_CELLS cells to document (CELLGEN_RENDER_WORKER=1: whenever anything is). Else undefined.
+ * The site's renderer for this build when the worker can run here and there is something to render: the worker starts
+ * at once when a figure or the templates' formulas are not in the cache, or at least MIN_CELLS cells are to be
+ * documented (CELLGEN_RENDER_WORKER=1: one; =0: never); with fewer, the cells' formulas are rendered in this thread,
+ * and the worker starts only if the vanishing figure turns out to be new. Else undefined.
  */
 export async function startRenderer(jobs: readonly CellJob[], toDocument: readonly CellJob[], cache: BuildCache | undefined, store: SvgStore, siteMemo: unknown): Promise<SiteRenderer | undefined> {
   const client = await import('../docs/render-client.js');
   if (!client.renderWorkerAvailable()) return undefined;
-  const [{ agreementResults, findTemplatesDir, vanishingOf }, plot, { agreementSpecs }, prerender] = await Promise.all([
+  const [{ agreementResults, findTemplatesDir, vanishingOf }, plot, { agreementSpecs }, prerender, cell] = await Promise.all([
     import('../docs/input.js'),
     import('../docs/plot.js'),
     import('../docs/agreement.js'),
     import('../docs/prerender.js'),
+    import('./cell.js'),
   ]);
   const forced = process.env.CELLGEN_RENDER_WORKER === '1';
   const templates = siteMemo === undefined;
@@ -46,39 +49,58 @@ export async function startRenderer(jobs: readonly CellJob[], toDocument: readon
   plot.useSvgStore(store);
   const results = agreementResults();
   const figures = (results ? agreementSpecs(results) : []).filter((s) => plot.knownSvg(plot.svgKey(s)) === undefined);
-  if (!figures.length && !templates && !(toDocument.length >= (forced ? 1 : MIN_CELLS))) return undefined;
-  const w = new client.RenderWorker();
-  trace(`render worker: ${figures.length} figures, ${templates ? 'the templates' : 'no templates'}, ${toDocument.length} cells`);
+  const shown = jobs.filter((j) => (VANISHING_CELLS as readonly string[]).includes(j.name));
+  // Formulas go to the worker when there are many; figures always do (vega then loads there, not here), the vanishing
+  // figure once its curves turn out to be new.
+  const bulk = process.env.CELLGEN_RENDER_WORKER !== 'figures' && (templates || toDocument.length >= (forced ? 1 : MIN_CELLS));
+  if (!figures.length && !bulk && !toDocument.some((j) => shown.includes(j))) return undefined;
+  let started: InstanceType<typeof client.RenderWorker> | undefined;
+  const worker = (): InstanceType<typeof client.RenderWorker> => {
+    if (started) return started;
+    trace(`render worker: ${figures.length} figures, ${templates && bulk ? 'the templates' : 'no templates'}, ${bulk ? toDocument.length : 0} cells`);
+    return (started = new client.RenderWorker());
+  };
   const drawing: Promise<void>[] = [];
   const draw = (spec: Parameters<typeof plot.svgKey>[0]): void => {
     const key = plot.svgKey(spec);
-    if (plot.knownSvg(key) === undefined) drawing.push(w.svg(spec).then((svg) => void (svg !== undefined && plot.rememberSvg(key, svg))));
+    if (plot.knownSvg(key) === undefined) drawing.push(worker().svg(spec).then((svg) => void (svg !== undefined && plot.rememberSvg(key, svg))));
   };
   // Figures first: loading vega is the longest part of the worker's work.
   figures.forEach(draw);
-  if (process.env.CELLGEN_RENDER_WORKER !== 'figures') {
-    if (templates) w.templates(findTemplatesDir());
-    prerender.useRemoteTex((items) => w.tex(items));
+  if (bulk) {
+    if (templates) worker().templates(findTemplatesDir());
+    prerender.useRemoteTex((items) => worker().tex(items));
   }
-  const shown = jobs.filter((j) => (VANISHING_CELLS as readonly string[]).includes(j.name));
-  let vanishing = false;
-  const documented = async (): Promise<void> => {
-    if (vanishing || !shown.every((j) => j.has('doc'))) return;
-    vanishing = true;
-    const curves = vanishingOf((await Promise.all(shown.map((j) => j.documented()))).flatMap((d) => d.vanishing ?? []));
-    if (curves.length) draw(plot.vanishingSpec(curves));
+  // The vanishing figure as soon as its curves are known: their cells are documented first, and each cell's curves
+  // are taken as its doc part is computed (before its formulas come back) or from the cache.
+  const curves = new Map<CellJob, Documented>();
+  const seen = (job: CellJob, d: Documented): void => {
+    if (!shown.includes(job) || curves.has(job)) return;
+    curves.set(job, d);
+    if (curves.size < shown.length) return;
+    const series = vanishingOf(shown.flatMap((j) => curves.get(j)!.vanishing ?? []));
+    if (series.length) draw(plot.vanishingSpec(series));
   };
+  cell.watchDocuments(seen);
   return {
-    documentAll: (all) => Promise.all(all.map((j) => j.documented().then(async (d) => (await documented(), d)))),
+    documentAll: async (all) => {
+      for (const j of shown) if (j.has('doc')) seen(j, await j.documented());
+      const first = [...all].sort((a, b) => Number(shown.includes(b)) - Number(shown.includes(a)));
+      const docs = new Map(await Promise.all(first.map(async (j) => [j, await j.documented()] as const)));
+      for (const j of shown) seen(j, docs.get(j)!);
+      return all.map((j) => docs.get(j)!);
+    },
     rendered: async () => {
-      const tex = await w.rendered();
+      trace('render worker: waiting for the last results');
+      const tex = (await started?.rendered()) ?? [];
       await Promise.all(drawing);
-      trace(`render worker: ${w.sent.formulas} formulas, ${w.sent.figures} figures rendered`);
+      if (started) trace(`render worker: ${started.sent.formulas} formulas, ${started.sent.figures} figures rendered`);
       return tex;
     },
     close: async () => {
       prerender.useRemoteTex(undefined);
-      await w.close();
+      cell.watchDocuments(undefined);
+      await started?.close();
     },
   };
 }

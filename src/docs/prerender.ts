@@ -6,7 +6,8 @@
 
 import type { CellDoc } from './model.js';
 import { proseHtml } from './prose.js';
-import { loadTex, TexRenderer, takeTexMemo, texKey } from './tex.js';
+import { loadTex, rememberedTex, TexRenderer, takeTexMemo, texKey, texRendered } from './tex.js';
+import { trace } from '../text/trace.js';
 
 /** Renders every formula site.ts renders for the cell with `tex`; bad ones are left to the site to report. */
 function visitCell(cell: CellDoc, tex: TexRenderer): void {
@@ -61,12 +62,21 @@ const byKey = (a: [string, string], b: [string, string]): number => (a[0] < b[0]
 /** The cell's formulas rendered, as memo entries sorted by key (see tex.ts addTexMemo). Bad formulas are left to the site to report. */
 export async function prerenderCell(cell: CellDoc): Promise<[string, string][]> {
   if (remote) {
-    const items = cellFormulas(cell);
-    const html = await remote(items);
-    if (html) return items.flatMap(([t, d], i): [string, string][] => (html[i] === undefined ? [] : [[texKey(t, d), html[i]!]])).sort(byKey);
+    // What the memo holds (an earlier version of the spec had the formula) is not sent.
+    const items = cellFormulas(cell).map(([t, d]) => ({ t, d, key: texKey(t, d), html: rememberedTex(texKey(t, d)) }));
+    const rest = items.filter((it) => it.html === undefined);
+    trace(`${cell.name}: ${rest.length} of ${items.length} formulas to render (render worker)`);
+    const html = await remote(rest.map((it): [string, boolean] => [it.t, it.d]));
+    if (html) {
+      rest.forEach((it, i) => (it.html = html[i]));
+      return items.flatMap((it): [string, string][] => (it.html === undefined ? [] : [[it.key, it.html]])).sort(byKey);
+    }
   }
   await loadTex();
   takeTexMemo();
+  const before = texRendered;
   visitCell(cell, new TexRenderer(`cells/${cell.name}.html`));
-  return takeTexMemo();
+  const out = takeTexMemo();
+  trace(`${cell.name}: ${texRendered - before} of ${cellFormulas(cell).length} formulas rendered`);
+  return out;
 }

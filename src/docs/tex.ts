@@ -39,6 +39,13 @@ export function addTexMemo(entries: Iterable<readonly [string, string]>): void {
   for (const [k, v] of entries) memo.set(k, v);
 }
 
+/** The remembered rendering of texKey `key`, if any (and counts it as looked up, see takeTexMemo). */
+export function rememberedTex(key: string): string | undefined {
+  const html = memo.get(key);
+  if (html !== undefined) used.add(key);
+  return html;
+}
+
 /** The renderings looked up or made since the last call, and forgets that list. */
 export function takeTexMemo(): [string, string][] {
   const out = [...used].filter((k) => memo.has(k)).sort().map((k): [string, string] => [k, memo.get(k)!]);
