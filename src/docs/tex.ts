@@ -60,7 +60,8 @@ export class TexRenderer {
       if (!katex) throw new Error('invariant: loadTex() was not awaited before rendering');
       // Formulas are printed from validated pieces (no macro definitions; each user symbol expands at most 100 times),
       // so their expansions grow with their length: a long equation's Jacobian is not an infinite loop.
-      html = katex.renderToString(tex, { throwOnError: true, displayMode: display, maxExpand: 1000 + 10 * tex.length });
+      // maxSize bounds \rule and \kern from a spec's description; strict 'ignore': KaTeX never writes to the terminal.
+      html = katex.renderToString(tex, { throwOnError: true, displayMode: display, maxExpand: 1000 + 10 * tex.length, maxSize: 10, strict: 'ignore' });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(`${this.page}: bad LaTeX in ${where}: ${reason}\n  formula: ${tex}`, { cause: err });
