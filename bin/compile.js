@@ -101,8 +101,9 @@ export async function compileCli(sig) {
   const plugins = split ? [{ name: 'binaryen-split', setup: (b) => b.onResolve({ filter: /^binaryen$/ }, () => ({ path: './binaryen.js', external: true })) }] : [];
   const r = await build({
     plugins,
-    // main: the command; worker: the build's worker threads (src/build/pool.ts finds it beside its chunk).
-    entryPoints: { main: join(ROOT, 'src', 'cli', 'main.ts'), worker: join(ROOT, 'src', 'build', 'worker.ts') },
+    // main: the command; worker: the build's worker threads (src/build/pool.ts finds it beside its chunk);
+    // render-worker: the thread that renders the docs' formulas and figures (src/docs/render-client.ts finds it).
+    entryPoints: { main: join(ROOT, 'src', 'cli', 'main.ts'), worker: join(ROOT, 'src', 'build', 'worker.ts'), 'render-worker': join(ROOT, 'src', 'docs', 'render-worker.ts') },
     outdir,
     bundle: true,
     splitting: true,

@@ -132,9 +132,17 @@ export class CellJob {
 
   async documented(): Promise<Documented> {
     return this.part('doc', async () => {
-      const d = (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files);
-      const { prerenderCell } = await import('../docs/prerender.js');
-      return { ...d, tex: await prerenderCell(d.doc) };
+      // One cell's doc at a time, even when the build asks for several at once (build/render.ts): only the wait for
+      // the render worker's formulas overlaps.
+      const d = await oneAtATime(async () => (await work()).documentCell(await this.cell(), await this.kernels(), (await this.emitted()).savedBytes, (await this.emitted()).files));
+      documentWatcher?.(this, d);
+      const [{ prerenderCell }, { addTexMemo }] = await Promise.all([import('../docs/prerender.js'), import('../docs/tex.js')]);
+      // The formulas of this spec file's last doc part: an edited spec keeps most of them, and they need no rendering.
+      const last = cacheKey('formulas of', this.file);
+      addTexMemo(this.cache?.get<[string, string][]>('tex', last) ?? []);
+      const tex = await prerenderCell(d.doc);
+      this.cache?.set('tex', last, tex);
+      return { ...d, tex };
     });
   }
 }
@@ -142,3 +150,17 @@ export class CellJob {
 let loaded: Promise<typeof import('./work.js')> | undefined;
 /** The compiler (mathjs, the emitters, binaryen, the checks), loaded on first use. */
 const work = () => (loaded ??= import('./work.js').then((w) => (trace('compiler loaded'), w)));
+
+let documentWatcher: ((job: CellJob, d: Documented) => void) | undefined;
+/** Calls `f` with each doc part computed in this thread, before its formulas are rendered (build/render.ts). */
+export function watchDocuments(f: ((job: CellJob, d: Documented) => void) | undefined): void {
+  documentWatcher = f;
+}
+
+let turn: Promise<unknown> = Promise.resolve();
+/** Runs `f` after every earlier call's `f` has finished. */
+function oneAtATime<T>(f: () => Promise<T>): Promise<T> {
+  const r = turn.then(f);
+  turn = r.catch(() => {});
+  return r;
+}

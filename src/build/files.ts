@@ -1,6 +1,7 @@
 // Output trees held in memory, written atomically: a failed or killed build leaves the output folder whole.
 
 import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { contentHash, OutputManifest } from './manifest.js';
 import { recoverOutput, swapInto, swapStep } from './swap.js';
 import { dirname, join, relative } from 'node:path';
 
@@ -50,13 +51,30 @@ function same(p: string, content: string | Uint8Array): boolean {
  * so `dir` holds the old tree or the new one at every instant, even if the build is killed. Files under `dir` that
  * the tree does not own (`keep`) are carried over. Files whose content did not change are hard links to the old
  * ones (never written in place, so the old tree stays whole), which makes removing the old tree cheap; when nothing
- * changed at all, `dir` is left as it is. Returns whether `dir` changed.
+ * changed at all, `dir` is left as it is. With a `manifest` (manifest.ts: what the last build wrote, and the stats
+ * it left), a file whose stats are those recorded is compared by its hash, not read. Returns whether `dir` changed.
  */
-export function writeTreeAtomically(tree: FileTree, dir: string, keep: (path: string) => boolean = () => false): boolean {
+export function writeTreeAtomically(tree: FileTree, dir: string, keep: (path: string) => boolean = () => false, manifest?: OutputManifest): boolean {
   recoverOutput(dir);
   const existing = listFiles(dir);
-  const unchanged = new Set([...tree].filter(([path, content]) => same(join(dir, path), content)).map(([path]) => path));
-  if (existsSync(dir) && unchanged.size === tree.size && existing.every((p) => tree.has(p) || keep(p))) return false;
+  const hashes = new Map<string, string>();
+  const hashOf = (path: string, content: string | Uint8Array): string => {
+    let h = hashes.get(path);
+    if (h === undefined) hashes.set(path, (h = contentHash(content)));
+    return h;
+  };
+  const unchanged = new Set<string>();
+  for (const [path, content] of tree) if (manifest?.holds(path, () => hashOf(path, content)) ?? same(join(dir, path), content)) unchanged.add(path);
+  const record = (): void => {
+    if (!manifest) return;
+    for (const [path, content] of tree) hashOf(path, content);
+    manifest.save(hashes);
+  };
+  if (existsSync(dir) && unchanged.size === tree.size && existing.every((p) => tree.has(p) || keep(p))) {
+    // Nothing to write; record the stats where they were not known (the first build with a manifest).
+    if (manifest?.missed) record();
+    return false;
+  }
   // Hard links where the file system has them, else copies.
   const carry = (from: string, to: string): void => {
     try {
@@ -81,5 +99,7 @@ export function writeTreeAtomically(tree: FileTree, dir: string, keep: (path: st
       else writeFileSync(p, bytesOf(content));
     }
   });
+  // After the swap: linking and unlinking changed the files' ctime.
+  record();
   return true;
 }

@@ -17,13 +17,21 @@ export interface VanishingPoint {
  * M_k = ∂s_k/∂s_j: the kernel runs the segment from the trajectory's state s_j with N batch rows, and the backward,
  * seeded with dL/ds_k = e_i in row i, returns the rows of M_k as dL/ds_j. Every step runs once (N rows), not once
  * per lag and output row.
+ *
+ * `kernels`: the module's WebAssembly SIMD kernels (float32; the default, where the module has them) or its float64
+ * TypeScript kernels. The segments and the trajectory run on them; the product S_k and the norms are float64 either
+ * way. The float32 segments move the norms of the docs' cells by at most 3e-7 relative at every lag
+ * (test/check/vanishing.test.ts bounds it by 1e-6) and cost about a third: a build runs the float64 kernels, large
+ * functions, once, mostly unoptimised.
  */
-export function measureVanishing(c: CompiledCell, mod: KernelModule, opts: { hidden: number; input: number; lags: readonly number[]; seed: number }): VanishingPoint[] {
+export function measureVanishing(c: CompiledCell, mod: KernelModule, opts: { hidden: number; input: number; lags: readonly number[]; seed: number; kernels?: 'f64' | 'wasm' }): VanishingPoint[] {
+  const k = opts.kernels !== 'f64' && mod.wasm ? mod.wasm : mod.f64;
+  const conv = k === mod.f64 ? (r: Record<string, Float64Array>) => r : (r: Record<string, Float64Array>) => Object.fromEntries(Object.entries(r).map(([n, v]) => [n, Float32Array.from(v)]));
   const rng = new Random(opts.seed);
   const sizes: Record<string, number> = {};
   for (const s of c.spec.sizes) sizes[s.name] = s.name === 'input' ? opts.input : opts.hidden;
   const scale = 1 / Math.sqrt(opts.hidden);
-  const params = Object.fromEntries(c.cell.params.map((p) => [p.name, rng.array(numel(p.shape, sizes), scale)]));
+  const params = conv(Object.fromEntries(c.cell.params.map((p) => [p.name, rng.array(numel(p.shape, sizes), scale)])));
   const lags = [...new Set(opts.lags)].sort((a, b) => a - b);
   const maxLag = lags[lags.length - 1] ?? 0;
   const xName = c.cell.inputs[0]!.name;
@@ -38,14 +46,14 @@ export function measureVanishing(c: CompiledCell, mod: KernelModule, opts: { hid
     N += numel(s.shape, sizes);
   }
   const output = states.find((s) => s.name === c.spec.output)!;
-  const trajectory = maxLag > 0 ? mod.f64.forward(sizes, params, { [xName]: xOne }, { steps: maxLag, batch: 1, init: initOne }).states : {};
-  const stateAt = (t: number, s: { name: string; n: number }) => (t === 0 ? initOne[s.name]! : trajectory[s.name]!.subarray((t - 1) * s.n, t * s.n));
+  const trajectory = maxLag > 0 ? k.forward(sizes, params, conv({ [xName]: xOne }), { steps: maxLag, batch: 1, init: conv(initOne) }).states : {};
+  const stateAt = (t: number, s: { name: string; n: number }) => (t === 0 ? initOne[s.name]! : Float64Array.from(trajectory[s.name]!.subarray((t - 1) * s.n, t * s.n)));
   let S: Float64Array = new Float64Array(N * N);
   for (let i = 0; i < N; i++) S[i * N + i] = 1;
   const byLag = new Map<number, number>();
   let from = 0;
   for (const k of lags) {
-    if (k > from) S = multiply(segmentJacobian(from, k), S, N);
+    if (k > from) S = from === 0 ? segmentJacobian(0, k) : multiply(segmentJacobian(from, k), S, N);
     from = k;
     let ss = 0;
     for (let i = output.off * N; i < (output.off + output.n) * N; i++) ss += S[i]! * S[i]!;
@@ -68,8 +76,8 @@ export function measureVanishing(c: CompiledCell, mod: KernelModule, opts: { hid
       const d = (seed[s.name] = new Float64Array(steps * N * s.n));
       for (let j = 0; j < s.n; j++) d[((steps - 1) * N + s.off + j) * s.n + j] = 1;
     }
-    const fw = mod.f64.forward(sizes, params, { [xName]: x }, { steps, batch: N, init });
-    const bw = mod.f64.backward(fw.tape, seed);
+    const fw = k.forward(sizes, params, conv({ [xName]: x }), { steps, batch: N, init: conv(init) });
+    const bw = k.backward(fw.tape, conv(seed));
     const M = new Float64Array(N * N);
     for (const s of states) {
       const g = bw.init[s.name]!;

@@ -5,6 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { build, type CellReport, LIMITS } from '../build/build.js';
 import { defaultCacheDir } from '../build/cache.js';
 import { diffTree, writeTreeAtomically } from '../build/files.js';
+import { manifestFile, OutputManifest } from '../build/manifest.js';
 import type { BuildFlags } from './main.js';
 import { progressReporter } from './progress.js';
 import { trace } from '../text/trace.js';
@@ -58,7 +59,9 @@ export async function runBuild(o: BuildFlags): Promise<number> {
     out(`${o.out} is up to date (${result.tree.size} files)`);
     return 0;
   }
-  writeTreeAtomically(result.tree, o.out, (p) => !result.owns(p));
+  // What the last build wrote here (kept with the build cache): unchanged files are known by their stats, not read.
+  const manifest = o.cache ? new OutputManifest(manifestFile(defaultCacheDir(), o.out), o.out) : undefined;
+  writeTreeAtomically(result.tree, o.out, (p) => !result.owns(p), manifest);
   trace('output written');
   out(table(result.reports));
   out(`\nwrote ${result.tree.size} files to ${o.out}${o.verify ? ` (checks: gradient ≤ ${LIMITS.gradCheck}, kernels f64 ≤ ${LIMITS.kernelF64}, f32 ≤ ${LIMITS.kernelF32})` : ''}`);

@@ -93,6 +93,11 @@ function clippingSpec(r: AgreementDoc, field: 'loss' | 'gradNorm'): { spec: TopL
   };
 }
 
+/** The page's four figures as vega-lite specs (what agreementView draws): the build has them drawn ahead (build/render.ts). */
+export function agreementSpecs(r: AgreementDoc): TopLevelSpec[] {
+  return [accuracySpec(r), gradientSpec(r, gradientStages(r)), clippingSpec(r, 'loss'), clippingSpec(r, 'gradNorm')].map((p) => p.spec);
+}
+
 /** Everything agreement.hbs shows. */
 export async function agreementView(r: AgreementDoc, tex: TexRenderer, only?: readonly ('accuracy' | 'gradient' | 'loss' | 'norm')[]) {
   const draw = async (name: 'accuracy' | 'gradient' | 'loss' | 'norm', p: { spec: TopLevelSpec; series: number }) => ({ svg: !only || only.includes(name) ? await renderSvg(p.spec) : '', series: p.series });

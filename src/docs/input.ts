@@ -28,6 +28,18 @@ export function readmeSection(title: string): string | undefined {
   return text.slice(start + 1, end < 0 ? undefined : end).trim();
 }
 
+/** Walks up from this module so the same code finds templates/ from src/ (tsx, vitest) and from dist/src/. */
+export function findTemplatesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'templates', 'docs');
+    if (existsSync(join(candidate, 'layout.hbs'))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('docs: cannot find templates/docs/layout.hbs above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
 export const VANISHING_CELLS = ['rnn-tanh', 'gru', 'lstm'] as const;
 export const VANISHING_LAGS = [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64] as const;
 
@@ -46,7 +58,7 @@ export function assembleSiteInput(docs: CellDoc[], curves: readonly VanishingSer
   return {
     cells: docs,
     vanishing,
-    vanishingSetup: `Measured with the generated float64 kernels: hidden size ${hidden}, input size 8, weights uniform in ±1/√${hidden} (seed 7), one random input sequence and initial state. The plot shows the Frobenius norm of ∂h_k/∂s_0 against the lag k (for the LSTM over both h and c), exact: between consecutive lags j < k the kernel runs the k − j steps from the trajectory's state s_j with one batch row per state component, and the backward, seeded with dL/ds_k = e_i in batch row i, returns the rows of ∂s_k/∂s_j; their product over the segments is ∂s_k/∂s_0.`,
+    vanishingSetup: `Measured with the generated WebAssembly SIMD kernels (float32): hidden size ${hidden}, input size 8, weights uniform in ±1/√${hidden} (seed 7), one random input sequence and initial state. The plot shows the Frobenius norm of ∂h_k/∂s_0 against the lag k (for the LSTM over both h and c): between consecutive lags j < k the kernel runs the k − j steps from the trajectory's state s_j with one batch row per state component, and the backward, seeded with dL/ds_k = e_i in batch row i, returns the rows of ∂s_k/∂s_j; their product over the segments, accumulated in float64, is ∂s_k/∂s_0. The same product on the float64 kernels gives norms within a relative 10⁻⁶ of these at every lag (measured: at most 3·10⁻⁷).`,
     specFormatMarkdown: readmeSection('Spec format'),
     benchmarkMarkdown: existsSync(bench) ? readFileSync(bench, 'utf8') : undefined,
     agreement: agreementResults(),

@@ -64,8 +64,8 @@ export function useSvgStore(s: SvgStore | undefined): void {
 
 /** Any vega-lite spec as a deterministic SVG string (estimated text widths, reset def ids). */
 export async function renderSvg(vl: TopLevelSpec): Promise<string> {
-  const key = createHash('sha256').update(JSON.stringify(vl)).digest('hex');
-  let svg = drawn.get(key) ?? store?.get(key);
+  const key = svgKey(vl);
+  let svg = knownSvg(key);
   if (svg === undefined) {
     svg = await drawSvg(vl);
     store?.set(key, svg);
@@ -76,7 +76,25 @@ export async function renderSvg(vl: TopLevelSpec): Promise<string> {
 /** The figures drawn or found in this process, by key: the same figure on two pages is drawn once. */
 const drawn = new Map<string, string>();
 
-async function drawSvg(vl: TopLevelSpec): Promise<string> {
+/** A figure's key: the hash of its vega-lite spec. */
+export const svgKey = (vl: TopLevelSpec): string => createHash('sha256').update(JSON.stringify(vl)).digest('hex');
+
+/** The figure drawn in this process or kept in the store, if any. */
+export const knownSvg = (key: string): string | undefined => drawn.get(key) ?? store?.get(key);
+
+/** A figure drawn elsewhere (the render worker, render-worker.ts) from the spec with this key: kept here and in the store. */
+export function rememberSvg(key: string, svg: string): void {
+  drawn.set(key, svg);
+  store?.set(key, svg);
+}
+
+let drawCount = 0;
+/** How many figures drawSvg drew in this thread (the others were found): for the trace and the tests. */
+export const svgDrawn = (): number => drawCount;
+
+/** Draws a figure in this thread (loading vega on first use). */
+export async function drawSvg(vl: TopLevelSpec): Promise<string> {
+  drawCount++;
   // vega is loaded here, not at the top: a build whose figures are cached never loads it.
   const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const textMetrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;

@@ -1,10 +1,8 @@
 // Writes the static documentation site: every page is rendered in memory first, so a bad formula writes nothing.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { compileTemplate } from '../text/templates.js';
 import type { CellDoc, DocEquation, SiteInput } from './model.js';
@@ -14,6 +12,7 @@ import { projectContent } from './markdown.js';
 import { plottable, vanishingSvg } from './plot.js';
 import { proseHtml } from './prose.js';
 import { agreementView } from './agreement.js';
+import { findTemplatesDir } from './input.js';
 import { FAMILIES } from '../derive/roles.js';
 
 export interface SiteOptions {
@@ -33,18 +32,6 @@ interface Page {
 
 const PAGE_TEMPLATES = ['layout', 'index', 'cell', 'vanishing', 'training', 'content', 'agreement', 'kernels', 'code'] as const;
 type Templates = Record<(typeof PAGE_TEMPLATES)[number], Handlebars.TemplateDelegate>;
-
-/** Walks up from this module so the same code finds templates/ from src/ (tsx, vitest) and from dist/src/. */
-function findTemplatesDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'templates', 'docs');
-    if (existsSync(path.join(candidate, 'layout.hbs'))) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('docs: cannot find templates/docs/layout.hbs above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-}
 
 async function loadTemplates(dir: string): Promise<{ hbs: typeof Handlebars; t: Templates; css: string }> {
   // An isolated instance: helpers registered here never leak into other users of handlebars.

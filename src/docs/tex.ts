@@ -13,6 +13,18 @@ export async function loadTex(): Promise<void> {
 }
 
 /**
+ * KaTeX's HTML for a formula, in this thread (the site's renderer, and the render worker: render-worker.ts); throws
+ * KaTeX's error. Call loadTex() first.
+ */
+export function katexHtml(tex: string, display: boolean): string {
+  if (!katex) throw new Error('invariant: loadTex() was not awaited before rendering');
+  // Formulas are printed from validated pieces (no macro definitions; each user symbol expands at most 100 times),
+  // so their expansions grow with their length: a long equation's Jacobian is not an infinite loop.
+  // maxSize bounds \rule and \kern from a spec's description; strict 'ignore': KaTeX never writes to the terminal.
+  return katex.renderToString(tex, { throwOnError: true, displayMode: display, maxExpand: 1000 + 10 * tex.length, maxSize: 10, strict: 'ignore' });
+}
+
+/**
  * Rendered formulas by `texKey(tex, display)`. KaTeX's output depends on nothing else (the options are fixed below
  * and the expansion limit follows from the formula), so a remembered rendering is the one KaTeX would produce; the
  * build fills it from its cache and from its worker threads, which render each cell's formulas (prerender.ts, prerenderCell).
@@ -26,6 +38,13 @@ export const texKey = (tex: string, display: boolean): string => `${display ? 'D
 /** Adds remembered renderings (from takeTexMemo in the thread that built a cell or an earlier build). */
 export function addTexMemo(entries: Iterable<readonly [string, string]>): void {
   for (const [k, v] of entries) memo.set(k, v);
+}
+
+/** The remembered rendering of texKey `key`, if any (and counts it as looked up, see takeTexMemo). */
+export function rememberedTex(key: string): string | undefined {
+  const html = memo.get(key);
+  if (html !== undefined) used.add(key);
+  return html;
 }
 
 /** The renderings looked up or made since the last call, and forgets that list. */
@@ -57,11 +76,7 @@ export class TexRenderer {
     }
     let html: string;
     try {
-      if (!katex) throw new Error('invariant: loadTex() was not awaited before rendering');
-      // Formulas are printed from validated pieces (no macro definitions; each user symbol expands at most 100 times),
-      // so their expansions grow with their length: a long equation's Jacobian is not an infinite loop.
-      // maxSize bounds \rule and \kern from a spec's description; strict 'ignore': KaTeX never writes to the terminal.
-      html = katex.renderToString(tex, { throwOnError: true, displayMode: display, maxExpand: 1000 + 10 * tex.length, maxSize: 10, strict: 'ignore' });
+      html = katexHtml(tex, display);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(`${this.page}: bad LaTeX in ${where}: ${reason}\n  formula: ${tex}`, { cause: err });

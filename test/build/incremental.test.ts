@@ -61,6 +61,23 @@ describe('cellgen build with its cache', () => {
     expect(times(one.stdout).mgu).toMatch(/ s$/);
     // Unchanged files are carried over, not written again.
     expect(statSync(join(out, 'ts', 'mingru.ts')).ino).toBe(kept);
+    // KaTeX renders only the formulas the edit changed (the others are remembered from mgu's last build); after an
+    // edit that changes no formula, none.
+    const rendered = (t: string) => /mgu: (\d+) of (\d+) formulas rendered/.exec(t)?.slice(1).map(Number);
+    const [changed, all] = rendered(one.trace) ?? [];
+    expect(changed).toBeGreaterThan(0);
+    expect(changed).toBeLessThan(all! / 2);
+    writeFileSync(spec, `${edited}# a comment\n`);
+    expect(rendered(cellgen([], 'cache').trace)).toEqual([0, all]);
+
+    // A build knows unchanged output files by the manifest it keeps in the cache, without reading them; one edited by
+    // hand to the same size is still found and rewritten, though no cell is built.
+    const hand = join(out, 'ts', 'mingru.ts');
+    const good = readFileSync(hand, 'utf8');
+    writeFileSync(hand, good.replace('export', 'EXPORT'));
+    const repaired = cellgen([], 'cache');
+    expect(repaired.built).toBe(0);
+    expect(readFileSync(hand, 'utf8')).toBe(good);
 
     // Byte for byte what a build without any cache writes (pages that list every cell included), here on worker
     // threads (two, and this thread) whatever the machine's cores.

@@ -1,5 +1,6 @@
-// The vanishing-gradient curves of the docs: exact Jacobian norms (against forward mode through the reference
-// evaluator, which shares no code with the generated kernels or the segment product), and the story they tell.
+// The vanishing-gradient curves of the docs: exact Jacobian norms on the float64 kernels (against forward mode through
+// the reference evaluator, which shares no code with the generated kernels or the segment product), the build's faster
+// WebAssembly path against them, and the story the curves tell.
 
 import { describe, expect, it } from 'vitest';
 import { importTs } from '../../src/check/kernels.js';
@@ -7,6 +8,7 @@ import { tangentSequence } from '../../src/check/reference.js';
 import { measureVanishing } from '../../src/check/vanishing.js';
 import type { CompiledCell } from '../../src/derive/compile.js';
 import { vanishingSeries } from '../../src/docs/data.js';
+import { VANISHING_HIDDEN, VANISHING_LAGS } from '../../src/docs/input.js';
 import { emitCpuModule } from '../../src/emit/wasm/index.js';
 import { numel } from '../../src/ir/shape.js';
 import { Random } from '../../src/runtime/random.js';
@@ -49,11 +51,35 @@ describe('vanishing-gradient curves', () => {
     const c = shipped(name);
     const mod = await importTs(emitCpuModule(c, 'test').text);
     const opts = { hidden: 5, input: 3, lags: [3, 1, 4, 9, 4], seed: 11 };
-    const got = measureVanishing(c, mod, opts);
+    const got = measureVanishing(c, mod, { ...opts, kernels: 'f64' });
     expect(got.map((p) => p.lag)).toEqual(opts.lags);
     const want = tangentNorms(c, opts);
     for (const [i, p] of got.entries()) expect(Math.abs(p.norm - want[i]!) / want[i]!).toBeLessThan(1e-12);
+    // The default, the WebAssembly float32 kernels, agrees closely (float32 segments, float64 product).
+    const fast = measureVanishing(c, mod, { ...opts, kernels: 'wasm' });
+    for (const [i, p] of fast.entries()) expect(Math.abs(p.norm - want[i]!) / want[i]!).toBeLessThan(1e-5);
   });
+
+  it.each(['rnn-tanh', 'gru', 'lstm'])("%s: the docs' curve runs on the WebAssembly kernels and agrees with the float64 product to 1e-6", async (name) => {
+    const c = shipped(name);
+    const mod = await importTs(emitCpuModule(c, 'test').text);
+    expect(mod.wasm).toBeDefined();
+    // Which kernels the docs' curve ran on.
+    const calls = { f64: 0, wasm: 0 };
+    const counted = (k: 'f64' | 'wasm') => ({ forward: (...a: Parameters<typeof mod.f64.forward>) => (calls[k]++, mod[k]!.forward(...a)), backward: mod[k]!.backward });
+    const series = vanishingSeries(c, { ...mod, f64: counted('f64'), wasm: counted('wasm') })!;
+    expect(calls.f64).toBe(0);
+    expect(calls.wasm).toBeGreaterThan(1);
+    const opts = { hidden: VANISHING_HIDDEN, input: 8, lags: VANISHING_LAGS, seed: 7 };
+    const exact = measureVanishing(c, mod, { ...opts, kernels: 'f64' });
+    const fast = measureVanishing(c, mod, opts);
+    expect(series.points.map((p) => p.lag)).toEqual([...VANISHING_LAGS]);
+    for (const [i, p] of exact.entries()) {
+      expect(Math.abs(fast[i]!.norm - p.norm) / p.norm).toBeLessThan(1e-6);
+      // The docs print 6 significant digits.
+      expect(Math.abs(series.points[i]!.norm - p.norm) / p.norm).toBeLessThan(1e-5);
+    }
+  }, 60_000);
 
   it('shows the story of the docs: the tanh RNN loses its gradient first, the gated cells keep it longer', async () => {
     const curve = async (name: string) => {
