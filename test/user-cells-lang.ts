@@ -108,7 +108,26 @@ export const SCALAR_REDUCE_CELL = cellText({
   output: 'h',
 });
 
+/**
+ * Numbers written as mathjs writes them: pi and e, functions of numbers (sqrt(2 / pi), exp(-1)), negative and computed
+ * powers; sizes named other than input/hidden, an output that is the second state, and a gate used in two updates.
+ */
+export const CONSTANTS_CELL = cellText({
+  name: 'constants',
+  title: 'Constants, functions of numbers and negative powers',
+  sizes: { feat: '{ symbol: F, example: 3 }', units: '{ symbol: N, example: 4 }' },
+  inputs: { u: 'feat' },
+  state: { c: 'units', y: 'units' },
+  parameters: { A: '[units, feat]', R: '[units, units]', k: 'units' },
+  equations: {
+    g: 'sigmoid(A * u + R * y_prev + k)',
+    c: 'g .* c_prev + (1 - g) .* tanh(sqrt(2 / pi) * (A * u + 0.044715 * (A * u) .^ 3))',
+    y: 'g .* tanh(c) + (1 + c .* c) .^ (-1) / e - exp(-1) * y_prev .^ (4 / 2) ./ (2 + y_prev .* y_prev)',
+  },
+  output: 'y',
+});
+
 /** The cells of this file by name. */
 export const LANGUAGE_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL, SLICE_EDGE_CELL, SCALAR_REDUCE_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL, SLICE_EDGE_CELL, SCALAR_REDUCE_CELL, CONSTANTS_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );

@@ -1,7 +1,7 @@
 // Cells a user might write that no shipped cell covers; every test target certifies them (TS, WGSL, reference).
 
 import { cellText } from './cell-text.js';
-import { FUSED_LSTM_CELL, SCALAR_CELL, SCALAR_REDUCE_CELL, SLICE_EDGE_CELL, SLICE_MIX_CELL } from './user-cells-lang.js';
+import { CONSTANTS_CELL, FUSED_LSTM_CELL, SCALAR_CELL, SCALAR_REDUCE_CELL, SLICE_EDGE_CELL, SLICE_MIX_CELL } from './user-cells-lang.js';
 
 /** An LSTM whose output gate reads the new cell state through a matrix (V_o * c after c is updated). */
 export const NEW_STATE_CELL = cellText({
@@ -161,7 +161,7 @@ export const KEYWORD_CELL = cellText({
 
 /** Every user cell by name (the name in its text, so it compiles as test/<name>.cell.yaml). */
 export const USER_CELLS: Readonly<Record<string, string>> = Object.fromEntries(
-  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL, KEYWORD_CELL, SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL, RMSNORM_CELL, LAYERNORM_SUM_CELL, SLICE_EDGE_CELL, SCALAR_REDUCE_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
+  [NEW_STATE_CELL, NEW_STATE_SIZES_CELL, PIECEWISE_CELL, TIED_CELL, KEYWORD_CELL, SCALAR_CELL, FUSED_LSTM_CELL, SLICE_MIX_CELL, RMSNORM_CELL, LAYERNORM_SUM_CELL, SLICE_EDGE_CELL, SCALAR_REDUCE_CELL, CONSTANTS_CELL].map((t) => [/^name: (\S+)/m.exec(t)![1]!, t]),
 );
 
 /**

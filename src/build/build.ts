@@ -239,7 +239,11 @@ async function site(parts: Documented[], cache: BuildCache | undefined, old: [st
   return files;
 }
 
+/**
+ * The export name of a cell in generated/ts/index.ts: `gru-reset-after` -> `gruResetAfter`. A hyphen before a digit
+ * becomes `_` (`a-1b` -> `a_1b`), so distinct cell names never share an export (`a1b` stays `a1b`).
+ */
 export function camel(name: string): string {
-  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => (/[0-9]/.test(c) ? `_${c}` : c.toUpperCase()));
 }
 

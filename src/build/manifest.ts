@@ -3,7 +3,7 @@
 // inode: an edit by hand, a git checkout, a copy) is read and compared as if there were no manifest.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** [size, mtime ns, ctime ns, inode, sha256 of the content] */
@@ -57,10 +57,22 @@ export class OutputManifest {
 
   /** Records the folder as it is now: the stats of the files `hashes` names, with their content hashes. */
   save(hashes: ReadonlyMap<string, string>): void {
+    // A file changed in the clock tick that its recorded ctime names could change again in that tick, unseen (git's
+    // "racily clean" entries): only files whose ctime is before a file made now, beside the folder (same file system,
+    // same clock granularity), are recorded; the others are read next time.
+    let now: bigint;
+    const marker = `${this.dir}.stamp-${process.pid}`;
+    try {
+      writeFileSync(marker, '');
+      now = statSync(marker, { bigint: true }).ctimeNs;
+      rmSync(marker, { force: true });
+    } catch {
+      return;
+    }
     const files: Record<string, Entry> = {};
     for (const [path, hash] of hashes) {
       const s = statKey(join(this.dir, path));
-      if (s) files[path] = [...s, hash];
+      if (s && BigInt(s[2]) < now) files[path] = [...s, hash];
     }
     const stored: Stored = { version: 1, dir: this.dir, files };
     try {

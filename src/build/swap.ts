@@ -12,7 +12,8 @@
 //      renames leaves no <out> for a moment, and the journal lets the next build put the new folder in place;
 //   4. the old tree and the journal are removed.
 // `recoverOutput` runs first in every build: it finishes or undoes a swap that a journal names and removes the
-// leftovers of killed builds (`<out>.tmp-*`, `<out>.old-*`, `<out>.swap*`) whose process is gone.
+// leftovers of killed builds (`<out>.tmp-*`, `<out>.old-*`, `<out>.swap*`, and manifest.ts's `<out>.stamp-*`) whose
+// process is gone.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,7 +100,7 @@ export function recoverOutput(out: string): string[] {
   const parent = dirname(out);
   const base = basename(out);
   if (!existsSync(parent)) return done;
-  const leftover = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:tmp|old|swap\\.tmp)-(\\d+)(?:-\\d+)?$`);
+  const leftover = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:tmp|old|swap\\.tmp|stamp)-(\\d+)(?:-\\d+)?$`);
   const stillJournaled = readJournal(out);
   for (const name of readdirSync(parent)) {
     const m = leftover.exec(name);

@@ -11,5 +11,15 @@ export function typeCheck(files: { path: string; text: string }[], stubs: string
   for (const f of files) project.createSourceFile(`/g/${f.path}`, f.text);
   for (const s of stubs) project.createSourceFile(`/g/ts/${s}.ts`, 'export {};');
   const diags = project.getPreEmitDiagnostics();
-  if (diags.length) throw new Error(`generated TypeScript does not type-check:\n${project.formatDiagnosticsWithColorAndContext(diags.slice(0, 5))}`);
+  if (!diags.length) return;
+  // One line, no colour codes: the message reaches the terminal through terminal(), which shows controls as escapes.
+  const where = (d: (typeof diags)[number]): string => {
+    const f = d.getSourceFile();
+    const start = d.getStart();
+    if (!f || start === undefined) return '';
+    const { line, column } = f.getLineAndColumnAtPos(start);
+    return `${f.getFilePath().replace(/^\/g\//, '')}:${line}:${column} `;
+  };
+  const lines = diags.slice(0, 5).map((d) => `${where(d)}TS${d.getCode()} ${ts.flattenDiagnosticMessageText(d.compilerObject.messageText, ' ')}`);
+  throw new Error(`generated TypeScript does not type-check: ${lines.join('; ')}`);
 }

@@ -1,12 +1,11 @@
 // The text of a new cell spec: a commented template, or a copy of an existing cell under a new name.
 
 import { Diagnostic } from '../spec/diagnostic.js';
-import { readSpec } from '../spec/read.js';
-
-const CELL_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+import { cellNameProblem, readSpec } from '../spec/read.js';
 
 export function newSpec(name: string, from?: { text: string; file: string }): string {
-  if (!CELL_NAME.test(name)) throw new Diagnostic(`'${name}' is not a valid cell name`, undefined, 'use lower-case letters, digits and single hyphens, e.g. my-gru');
+  const bad = cellNameProblem(name);
+  if (bad) throw new Diagnostic(bad.message, undefined, bad.hint);
   if (from) {
     const spec = readSpec(from.text, from.file);
     return from.text.replace(/^name:.*$/m, `name: ${name}`).replace(/^title:.*$/m, `title: ${JSON.stringify(`${spec.title} (from ${spec.name})`)}`);

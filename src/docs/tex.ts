@@ -20,7 +20,8 @@ export function katexHtml(tex: string, display: boolean): string {
   if (!katex) throw new Error('invariant: loadTex() was not awaited before rendering');
   // Formulas are printed from validated pieces (no macro definitions; each user symbol expands at most 100 times),
   // so their expansions grow with their length: a long equation's Jacobian is not an infinite loop.
-  return katex.renderToString(tex, { throwOnError: true, displayMode: display, maxExpand: 1000 + 10 * tex.length });
+  // maxSize bounds \rule and \kern from a spec's description; strict 'ignore': KaTeX never writes to the terminal.
+  return katex.renderToString(tex, { throwOnError: true, displayMode: display, maxExpand: 1000 + 10 * tex.length, maxSize: 10, strict: 'ignore' });
 }
 
 /**

@@ -90,7 +90,10 @@ class LatexPrinter extends Printer {
   }
 
   protected const(e: Const): Printed {
-    return { text: e.value < 0 ? `-${-e.value}` : `${e.value}`, prec: e.value < 0 ? Prec.Unary : Prec.Atom };
+    const abs = Math.abs(e.value);
+    // pi and e of an equation print as symbols.
+    const text = abs === Math.PI ? '\\pi' : abs === Math.E ? '\\mathrm{e}' : `${abs}`;
+    return { text: e.value < 0 ? `-${text}` : text, prec: e.value < 0 ? Prec.Unary : Prec.Atom };
   }
 
   protected matvec(e: MatVec): Printed {

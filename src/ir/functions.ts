@@ -16,7 +16,7 @@ export interface FnDef {
   /** True for derivative helpers that only appear in derived code (step, sign). */
   readonly helper?: boolean;
   /** A user activation: a scalar mathjs expression of `param`. */
-  readonly custom?: { readonly param: string; readonly body: MathNode; readonly source: string };
+  readonly custom?: { readonly param: string; readonly body: MathNode; readonly source: string; readonly terms: number };
 }
 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));

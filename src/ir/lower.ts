@@ -8,6 +8,7 @@ import { SCALAR_MACROS } from './scalar-derive.js';
 import { add, broadcast, concat, constant, type Expr, isRowScalar, type Leaf, leaf, map, matvec, mul, neg, reduce, slice, sub, topoOrder, depths, zip, type ZipOp } from './expr.js';
 import { sliceBounds } from './slice-index.js';
 import { BUILTINS, FnTable, USER_FUNCTIONS } from './functions.js';
+import { InlinedTerms, MAX_ACTIVATION_TERMS, termCount } from './budget.js';
 import { compileScalar, scalarBody, scalarDerivative, validateScalar } from './scalar.js';
 import { dimKey, showDim, showShape } from './shape.js';
 
@@ -92,6 +93,9 @@ function defineActivation(fns: FnTable, name: string, param: string, expr: Sourc
   validateScalar(expr, param, what);
   const body = scalarBody(expr);
   const d = scalarDerivative(expr, param, what);
+  const terms = termCount(body) + termCount(d);
+  if (terms > MAX_ACTIVATION_TERMS)
+    throw new Diagnostic(`${what} has ${terms} terms with its derivative; at most ${MAX_ACTIVATION_TERMS} are supported`, spanOf(expr, expr.node), 'nest smaller activations in the equation instead, as in f(g(x))');
   const gradName = `${name}_grad`;
   fns.add({
     name: gradName,
@@ -100,14 +104,14 @@ function defineActivation(fns: FnTable, name: string, param: string, expr: Sourc
     vjp: () => {
       throw new Diagnostic(`second derivative of ${what} is not supported`, spanOf(expr, expr.node));
     },
-    custom: { param, body: d, source: d.toString() },
+    custom: { param, body: d, source: d.toString(), terms },
   });
   fns.add({
     name,
     eval: compileScalar(body, param),
     // y = f(a)  ->  da = dy ⊙ f'(a), f' from the rules of scalar-derive.ts
     vjp: (dy, arg) => mul(dy, map(gradName, arg)),
-    custom: { param, body, source: expr.text },
+    custom: { param, body, source: expr.text, terms },
   });
 }
 
@@ -137,6 +141,7 @@ export function lowerCell(spec: CellSpec): CellIR {
   const used = new Set<string>();
   const equations: Equation[] = [];
   const depthMemo = new Map<number, number>();
+  const inlined = new InlinedTerms(fns);
   const sizeNames = new Set(spec.sizes.map((z) => z.name));
   /** Slices taken of each equation's value: an equation read only through slices is live when one of them is. */
   const slicedEqs = new Map<string, Expr[]>();
@@ -167,7 +172,9 @@ export function lowerCell(spec: CellSpec): CellIR {
       }
       if (stateNames.has(name)) throw new Diagnostic(`state '${name}' is used before its update ${where}`, at(n), `use '${name}_prev' for the previous value`);
       if (USER_FUNCTIONS.includes(name) || fns.has(name)) throw new Diagnostic(`'${name}' is a function, not a value`, at(n), `call it: ${name}(...)`);
-      const known = [...env.keys(), ...eqNames];
+      // mathjs's constants, where the spec declares no such name (checked above).
+      if (name === 'pi' || name === 'e') return constant(name === 'pi' ? Math.PI : Math.E);
+      const known = [...new Set([...env.keys(), ...eqNames])];
       throw new Diagnostic(`unknown symbol '${name}' ${where}`, at(n), didYouMean(name, known) ?? `declare it under inputs, state or parameters (known: ${known.join(', ')})`);
     };
 
@@ -250,15 +257,17 @@ export function lowerCell(spec: CellSpec): CellIR {
             case '^':
             case '.^': {
               const base = vec(lower(args[0]!), args[0]!, 'the base');
-              const ex = args[1]!;
-              const k = ex.type === 'ConstantNode' ? Number(ex.value) : NaN;
-              if (Number.isInteger(k) && k >= 1 && k <= 8) {
+              // The exponent is a number, possibly written as an expression of numbers: v .^ (-1), v .^ (1 / 2).
+              const ex = lower(args[1]!);
+              const k = ex.kind === 'const' && ex.shape.length === 0 ? ex.value : NaN;
+              if (base.kind === 'const' && Number.isFinite(Math.pow(base.value, k))) return constant(Math.pow(base.value, k), base.shape);
+              if (Number.isInteger(k) && Math.abs(k) >= 1 && Math.abs(k) <= 8) {
                 let p = base;
-                for (let j = 1; j < k; j++) p = mul(p, base);
-                return p;
+                for (let j = 1; j < Math.abs(k); j++) p = mul(p, base);
+                return k > 0 ? p : zipBroadcast('div', constant(1), p);
               }
               if (k === 0.5) return map('sqrt', base);
-              throw new Diagnostic(`only the powers 1 to 8 and 0.5 are supported ${where}`, at(n), 'write other powers with exp and log: exp(p * log(v)) for v > 0');
+              throw new Diagnostic(`only the powers -8 to 8 (but 0) and 0.5 are supported ${where}`, at(n), 'write other powers with exp and log: exp(p * log(v)) for v > 0');
             }
             default:
               throw new Diagnostic(`operator '${n.op}' is not supported ${where}`, at(n), 'use + - * .* ./ and functions');
@@ -292,7 +301,12 @@ export function lowerCell(spec: CellSpec): CellIR {
           if (USER_FUNCTIONS.includes(f) || (fns.has(f) && !fns.get(f).helper)) {
             if (args.length !== 1) throw new Diagnostic(`'${f}' takes one argument ${where}`, at(n));
             const a = vec(lower(args[0]!), args[0]!, `the argument of ${f}`);
-            if (a.kind === 'const') throw new Diagnostic(`'${f}' of a constant ${where}`, at(n), 'apply activations to vectors or to scalar parameters');
+            if (a.kind === 'const') {
+              // A function of a number is a number (sqrt(2 / pi)).
+              const v = fns.get(f).eval(a.value);
+              if (!Number.isFinite(v)) throw new Diagnostic(`'${f}' of ${a.value} is not a finite number ${where}`, at(n));
+              return constant(v, a.shape);
+            }
             return map(f, a);
           }
           if (REDUCTIONS.includes(f)) {
@@ -345,6 +359,7 @@ export function lowerCell(spec: CellSpec): CellIR {
     const depth = depths([expr], depthMemo).get(expr.id)!;
     if (depth > MAX_IR_DEPTH)
       throw new Diagnostic(`the equation for '${eq.name}' is ${depth} operations deep, counting the equations it uses; at most ${MAX_IR_DEPTH} are supported`, eq.span, 'shorten the chain of equations, or sum fewer terms per step');
+    inlined.add(expr, `the equation for '${eq.name}'`, eq.span);
     env.set(eq.name, expr);
     equations.push({ name: eq.name, expr, isState, decl: eq });
   }

@@ -29,7 +29,7 @@ export const RESERVED: ReadonlySet<string> = new Set([
 ]);
 
 export function checkIdent(c: Ctx, key: string, keyNode: Scalar, what: string): void {
-  if (!IDENT.test(key)) fail(c, keyNode, `'${key}' is not a valid ${what} name`, 'use letters and digits, separated by single underscores (e.g. W_z, h_cand)');
+  if (!IDENT.test(key)) fail(c, keyNode, `'${key}' is not a valid ${what} name`, 'use ASCII letters and digits, separated by single underscores (e.g. W_z, h_cand)');
   if (RESERVED.has(key)) fail(c, keyNode, `'${key}' is a word of the equation syntax and cannot name ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`, `equations read '${key}' as ${MATH_CONSTANTS.has(key) ? 'a constant' : 'an operator'}; choose another name (e.g. ${key}_1 or my_${key})`);
 }
 
@@ -151,8 +151,12 @@ export function checkLatex(c: Ctx, value: Scalar, key: string): void {
   if (ch) bad(ch.index, 1, `the LaTeX for '${key}' may not contain '${ch[0]}'`, symbolHint);
   const cmd = LATEX_UNSAFE.exec(text);
   if (cmd) bad(cmd.index, cmd[0].length, `the LaTeX for '${key}' may not use ${cmd[0]}`, 'links, files, raw HTML and macro definitions are not allowed in a name');
+  // A symbol is printed inside align* rows and KaTeX displays: a line break or a tag would add rows or numbers there.
+  const brk = /\\(?:newline|cr|tag|notag|nonumber|label)(?![A-Za-z])/.exec(text);
+  if (brk) bad(brk.index, brk[0].length, `the LaTeX for '${key}' may not use ${brk[0]}`, 'a name is one symbol: line breaks, tags and labels belong to the equations');
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && text[i + 1] === '\\') bad(i, 2, `the LaTeX for '${key}' may not contain a line break (\\\\)`, 'a name is one symbol: write it on one line, e.g. \'\\tilde{h}\'');
     if (text[i] === '\\') i++;
     else if (text[i] === '{') depth++;
     else if (text[i] === '}' && --depth < 0) bad(i, 1, `unbalanced '}' in the LaTeX for '${key}'`, 'every } closes an earlier {');

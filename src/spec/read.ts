@@ -1,7 +1,7 @@
 // Reads cells/<name>.cell.yaml into a validated CellSpec; every mistake is a Diagnostic with a span.
 
 import { basename } from 'node:path';
-import { isMap, isSeq, LineCounter, type Node as YNode, parseDocument, type Scalar, type YAMLMap } from 'yaml';
+import { type Alias, isMap, isScalar, isSeq, LineCounter, type Node as YNode, parseDocument, type Scalar, visit, type YAMLMap } from 'yaml';
 import { Diagnostic, didYouMean, registerSource, type Span } from './diagnostic.js';
 import { checkIdent, checkLatex, readSizes, readTensors } from './decls.js';
 import { parseSourceExpr } from './source-expr.js';
@@ -15,6 +15,15 @@ const TOP_KEYS = ['name', 'title', 'description', 'references', 'sizes', 'inputs
 const REQUIRED = ['name', 'title', 'sizes', 'inputs', 'state', 'parameters', 'equations'] as const;
 
 const CELL_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+/** Longest cell name: it names files (`<name>.backward.wgsl`), and a file name has at most 255 bytes. */
+export const MAX_CELL_NAME = 200;
+
+/** Why `name` cannot name a cell (with a hint), or undefined when it can. */
+export function cellNameProblem(name: string): { message: string; hint: string } | undefined {
+  if (!CELL_NAME.test(name)) return { message: `'${name}' is not a valid cell name`, hint: 'use lower-case letters, digits and single hyphens, e.g. gru-reset-after' };
+  if (name.length > MAX_CELL_NAME) return { message: `the cell name is ${name.length} characters long; at most ${MAX_CELL_NAME} are supported`, hint: 'it names the generated files: shorten it' };
+  return undefined;
+}
 
 /** Parse and structurally validate a spec. Shapes and symbols in equations are checked by lowering. */
 export function readSpec(text: string, file: string): CellSpec {
@@ -27,6 +36,11 @@ export function readSpec(text: string, file: string): CellSpec {
   if (doc.errors.length) throw yamlError(file, text, doc.errors[0]!);
   const root = doc.contents;
   if (root === null) throw empty();
+  // Every check below reads the YAML nodes themselves; an alias would read as a wrong type there, and nested aliases
+  // expand exponentially (a "billion laughs" document). A spec is short enough to write each value out.
+  let alias: Alias | undefined;
+  visit(doc, { Alias: (_, n) => ((alias = n), visit.BREAK) });
+  if (alias) fail(c, alias, `YAML aliases ('*${alias.source}') are not supported in a spec`, `write the value out here instead of referring to '&${alias.source}'`);
   if (!isMap(root)) fail(c, root, 'a cell spec must be a YAML mapping', "start with 'name: <cell-name>'");
   const top = new Map<string, { keyNode: Scalar; value: YNode | null }>();
   for (const e of entries(c, root as YAMLMap<Scalar, YNode>, 'the spec')) {
@@ -37,7 +51,8 @@ export function readSpec(text: string, file: string): CellSpec {
   const get = (k: string): YNode | null => top.get(k)?.value ?? null;
 
   const name = asString(c, get('name'), 'name');
-  if (!CELL_NAME.test(name)) fail(c, get('name'), `'${name}' is not a valid cell name`, 'use lower-case letters, digits and single hyphens, e.g. gru-reset-after');
+  const bad = cellNameProblem(name);
+  if (bad) fail(c, get('name'), bad.message, bad.hint);
   const stem = basename(file).replace(/\.cell\.ya?ml$/, '');
   if (stem !== basename(file) && stem !== name) fail(c, get('name'), `the cell name '${name}' does not match the file name '${basename(file)}'`, `rename the file to ${name}.cell.yaml or the cell to '${stem}'`);
   const title = asString(c, get('title'), 'title');
@@ -118,6 +133,8 @@ export function readSpec(text: string, file: string): CellSpec {
     let classes: string | undefined;
     for (const e of entries(c, r, 'readout')) {
       if (e.key !== 'classes') fail(c, e.keyNode, `unknown key '${e.key}' in readout`, "readout takes 'classes: <size>'");
+      if (isScalar(e.value) && typeof e.value.value === 'number')
+        fail(c, e.value, 'classes names a size, not a number', `declare the size under sizes (e.g. classes: { symbol: K, example: ${e.value.value} }) and write 'classes: classes'`);
       classes = asString(c, e.value, 'classes');
       if (!sizes.has(classes)) fail(c, e.value, `unknown size '${classes}'`, didYouMean(classes, sizes.keys()) ?? 'declare the number of classes under sizes:');
       readout = { classes, span: spanOfNode(c, e.value) };

@@ -199,6 +199,25 @@ describe('arguments, results and memory', () => {
     }
   });
 
+  it("decodes its WebAssembly without Node's Buffer too (as in a browser), to the same kernels", async () => {
+    const c = shipped('rnn-tanh');
+    const text = emitCpuModule(c, 'test').text;
+    // Modules of their own (importTs's modules are cached by their code; an earlier test left one with SIMD off).
+    const [plain, node] = [(await importTs(`${text}\nexport const variant = 'browser';`)) as unknown as Mod, (await importTs(`${text}\nexport const variant = 'node';`)) as unknown as Mod];
+    const p = randomProblem(c, { steps: 3, batch: 2, seed: 1, sizes: { input: 4, hidden: 5, classes: 2 } });
+    const g = globalThis as { Buffer?: unknown };
+    const buffer = g.Buffer;
+    g.Buffer = undefined;
+    let a;
+    try {
+      a = plain.wasm.forward(p.sizes, f32(p.params), f32(p.inputs), { steps: 3, batch: 2 });
+    } finally {
+      g.Buffer = buffer;
+    }
+    expect(plain.wasm.backend()).toBe('simd');
+    expect(a.states.h).toEqual(node.wasm.forward(p.sizes, f32(p.params), f32(p.inputs), { steps: 3, batch: 2 }).states.h);
+  });
+
   it('instantiates asynchronously through ready()', async () => {
     const m = (await importTs(emitCpuModule(shipped('mgu'), 'test').text)) as unknown as Mod;
     expect(m.wasm.backend()).toBe('pending');

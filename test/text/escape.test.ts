@@ -56,6 +56,13 @@ describe('escape', () => {
     expect(terminal('\u202e')).toBe('\\u202e');
   });
 
+  it('shows every bidirectional mark visibly: LRM, RLM and the Arabic letter mark', () => {
+    for (const ch of ['\u200e', '\u200f', '\u061c']) {
+      const code = `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+      for (const f of [terminal, tsLineComment, wgslComment, latexComment, htmlAttr]) expect(f(`a${ch}b`)).toBe(`a${code}b`);
+    }
+  });
+
   it('turns every TeX special character into text', () => {
     expect(latexText('^^5cinput')).not.toContain('^^');
     expect(latexText('\\input{x} % $ & # _ ~')).toBe('\\textbackslash{}input\\{x\\} \\% \\$ \\& \\# \\_ \\textasciitilde{}');

@@ -10,6 +10,7 @@ export class FnBuilder {
   readonly vars: number[] = [];
   private readonly index = new Map<string, { i: number; type: number }>();
   private nextLocal: number;
+  private readonly suffix = new Map<string, number>();
 
   constructor(readonly m: binaryen.Module, readonly params: readonly (readonly [string, number])[]) {
     params.forEach(([n, t], i) => this.index.set(n, { i, type: t }));
@@ -19,7 +20,10 @@ export class FnBuilder {
   /** A fresh local (names are unique per function: a repeated name gets a new slot). */
   local(name: string, type: number): string {
     let n = name;
-    for (let k = 2; this.index.has(n); k++) n = `${name}_${k}`;
+    // The next suffix to try per name: a function with many locals of one name takes each in constant time.
+    let k = this.suffix.get(name) ?? 2;
+    for (; this.index.has(n); k++) n = `${name}_${k}`;
+    this.suffix.set(name, k);
     this.index.set(n, { i: this.nextLocal++, type });
     this.vars.push(type);
     return n;

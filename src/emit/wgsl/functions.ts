@@ -128,7 +128,7 @@ export class WgslFunctions {
           const h = WGSL_BUILTINS[f] ?? SCALAR_EXTRAS[f];
           if (!h || n.args!.length !== 1) throw new Error(`function '${f}' in activation '${fn}' has no WGSL form`);
           calls.add(this.use(h));
-          return { text: `${h.name}(${print(n.args![0]!).text})`, prec: 9 };
+          return { text: `${h.name}(${args[0]})`, prec: 9 };
         }
         case 'OperatorNode': {
           const op = n.op!.replace(/^\./, '');
