@@ -63,12 +63,31 @@ export function specFiles(cellsDir: string): string[] {
   return readdirSync(cellsDir).filter((f) => f.endsWith('.cell.yaml')).sort().map((f) => join(cellsDir, f));
 }
 
+/**
+ * The text of a spec file. Anything but a readable regular file (a folder, a named pipe that would block the build, a
+ * broken link) is a Diagnostic naming it.
+ */
+export function readSpecFile(file: string): string {
+  let s: ReturnType<typeof statSync> | undefined;
+  try {
+    s = statSync(file);
+  } catch {}
+  const what = !s ? 'a broken link' : s.isDirectory() ? 'a folder' : !s.isFile() ? 'not a regular file' : undefined;
+  const hint = 'cellgen reads every *.cell.yaml in the folder: remove or rename it';
+  if (what) throw new Diagnostic(`${file} is ${what}, not a spec file`, undefined, hint);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Diagnostic(`cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, undefined, hint);
+  }
+}
+
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const files = specFiles(opts.cellsDir);
   if (files.length === 0) throw new Diagnostic(`no *.cell.yaml files in ${opts.cellsDir}`, undefined, "create one with 'cellgen new <name>'");
   const cache = opts.cacheDir === undefined ? undefined : new BuildCache(opts.cacheDir);
   useTemplateFolder(cache && join(cache.dir, 'hbs'));
-  const jobs = files.map((f) => new CellJob(f.split('\\').join('/'), readFileSync(f, 'utf8'), cache));
+  const jobs = files.map((f) => new CellJob(f.split('\\').join('/'), readSpecFile(f), cache));
   const names = jobs.map((j) => j.name);
   for (const o of opts.only ?? []) if (!names.includes(o)) throw new Diagnostic(`--only names '${o}', which is not a cell in ${opts.cellsDir}`, undefined, `cells: ${names.join(', ')}`);
   const selected = jobs.filter((j) => !opts.only || opts.only.includes(j.name));

@@ -2,7 +2,7 @@
 // the build cache; generated kernels name a missing size.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -93,6 +93,24 @@ describe('cellgen command line', () => {
       const r = cellgen(args, dir);
       expect(r.status, args.join(' ')).toBe(1);
       expect(r.stderr).toContain("'/proc' does not take new folders");
+      noStack(r.stderr);
+    }
+  });
+
+  it('exits 1 naming a *.cell.yaml that is a folder, a broken link or a named pipe (which would block the build)', () => {
+    const kinds: [string, (p: string) => void, string][] = [
+      ['folder', (p) => mkdirSync(p), 'is a folder'],
+      ['link', (p) => symlinkSync(join(p, 'nowhere'), p), 'is a broken link'],
+    ];
+    if (spawnSync('mkfifo', ['--version']).status === 0) kinds.push(['pipe', (p) => spawnSync('mkfifo', [p]), 'is not a regular file']);
+    for (const [kind, make, message] of kinds) {
+      const dir = mkdtempSync(join(tmpdir(), `cellgen-${kind}-`));
+      mkdirSync(join(dir, 'cells'));
+      cpSync('cells/rnn-relu.cell.yaml', join(dir, 'cells/rnn-relu.cell.yaml'));
+      make(join(dir, 'cells/odd.cell.yaml'));
+      const r = cellgen(['build', '--no-verify', '--no-docs'], dir);
+      expect(r.status, kind).toBe(1);
+      expect(r.stderr).toContain(`cells/odd.cell.yaml ${message}`);
       noStack(r.stderr);
     }
   });
