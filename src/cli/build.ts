@@ -7,6 +7,8 @@ import { defaultCacheDir } from '../build/cache.js';
 import { diffTree, writeTreeAtomically } from '../build/files.js';
 import { manifestFile, OutputManifest } from '../build/manifest.js';
 import type { BuildFlags } from './main.js';
+import { checkOutDir } from './paths.js';
+import { Diagnostic } from '../spec/diagnostic.js';
 import { progressReporter } from './progress.js';
 import { trace } from '../text/trace.js';
 
@@ -31,6 +33,8 @@ export async function runBuild(o: BuildFlags): Promise<number> {
   // saved (measured: -0.2 s CPU for a one-cell rebuild, -0.3 s cold). Set before binaryen loads; only this command.
   setFlagsFromString('--liftoff-only');
   const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (only?.length === 0) throw new Diagnostic('--only names no cell', undefined, 'pass cell names separated by commas, e.g. --only gru,lstm');
+  if (!o.check) checkOutDir(o.out, o.cells);
   const progress = progressReporter(process.stderr);
   let result;
   try {
