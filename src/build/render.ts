@@ -52,7 +52,7 @@ export async function startRenderer(jobs: readonly CellJob[], toDocument: readon
   const shown = jobs.filter((j) => (VANISHING_CELLS as readonly string[]).includes(j.name));
   // Formulas go to the worker when there are many; figures always do (vega then loads there, not here), the vanishing
   // figure once its curves turn out to be new.
-  const bulk = process.env.CELLGEN_RENDER_WORKER !== 'figures' && (templates || toDocument.length >= (forced ? 1 : MIN_CELLS));
+  const bulk = templates || toDocument.length >= (forced ? 1 : MIN_CELLS);
   if (!figures.length && !bulk && !toDocument.some((j) => shown.includes(j))) return undefined;
   let started: InstanceType<typeof client.RenderWorker> | undefined;
   const worker = (): InstanceType<typeof client.RenderWorker> => {
@@ -86,9 +86,13 @@ export async function startRenderer(jobs: readonly CellJob[], toDocument: readon
     documentAll: async (all) => {
       for (const j of shown) if (j.has('doc')) seen(j, await j.documented());
       const first = [...all].sort((a, b) => Number(shown.includes(b)) - Number(shown.includes(a)));
-      const docs = new Map(await Promise.all(first.map(async (j) => [j, await j.documented()] as const)));
-      for (const j of shown) seen(j, docs.get(j)!);
-      return all.map((j) => docs.get(j)!);
+      const settled = new Map(await Promise.all(first.map(async (j) => [j, await j.documented().then((d) => ({ d }), (e: unknown) => ({ e }))] as const)));
+      // A failure is reported as the single-thread build reports it: the first failing cell in file order.
+      const failed = all.map((j) => settled.get(j)!).find((r) => 'e' in r);
+      if (failed && 'e' in failed) throw failed.e;
+      const docs = all.map((j) => (settled.get(j) as { d: Documented }).d);
+      for (const j of shown) seen(j, docs[all.indexOf(j)]!);
+      return docs;
     },
     rendered: async () => {
       trace('render worker: waiting for the last results');

@@ -8,6 +8,8 @@ import { defaultCacheDir } from '../build/cache.js';
 import { diffTree, writeTreeAtomically } from '../build/files.js';
 import { manifestFile, OutputManifest } from '../build/manifest.js';
 import type { BuildFlags } from './main.js';
+import { checkOutDir } from './paths.js';
+import { Diagnostic } from '../spec/diagnostic.js';
 import { progressReporter } from './progress.js';
 import { trace } from '../text/trace.js';
 
@@ -47,6 +49,8 @@ export async function runBuild(o: BuildFlags): Promise<number> {
   // cells (the compiler's code gets hot; measured only up to 14); CELLGEN_BUILD_OPT=1 leaves TurboFan on.
   if (!process.env.CELLGEN_BUILD_OPT && !o.typecheck && specCount(o.cells) <= 32) setFlagsFromString('--max-opt=1');
   const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (only?.length === 0) throw new Diagnostic('--only names no cell', undefined, 'pass cell names separated by commas, e.g. --only gru,lstm');
+  if (!o.check) checkOutDir(o.out, o.cells);
   const progress = progressReporter(process.stderr);
   let result;
   try {

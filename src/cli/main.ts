@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { Diagnostic, formatDiagnostic } from '../spec/diagnostic.js';
 import { terminal } from '../text/escape.js';
 import { packageVersion, shippedCellsDir } from './package.js';
+import { canCreateIn } from './paths.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
@@ -35,6 +36,7 @@ async function runNew(name: string, o: { from?: string; cells: string }): Promis
     if (!from) throw new Diagnostic(`no cell '${o.from}' in ${o.cells}/ or among the shipped cells`, undefined, `shipped cells: ${(await import('./shipped.js')).shippedNames().join(', ')}`);
   }
   const text = newSpec(name, from ? { text: readFileSync(from, 'utf8'), file: from } : undefined);
+  canCreateIn(dirname(resolve(target)), target);
   mkdirSync(dirname(resolve(target)), { recursive: true });
   const tmp = `${target}.tmp-${process.pid}`;
   writeFileSync(tmp, text);

@@ -2,7 +2,7 @@
 // the build cache; generated kernels name a missing size.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -54,6 +54,47 @@ describe('cellgen command line', () => {
     expect(n.stderr).toContain("no cell 'no-such-cell'");
     expect(n.stderr).toContain('lstm');
     noStack(n.stderr + r.stderr);
+  });
+
+  it('refuses an output folder a build would wrongly replace, before building, and leaves every folder as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellgen-out-'));
+    mkdirSync(join(dir, 'cells'));
+    cpSync('cells/rnn-relu.cell.yaml', join(dir, 'cells/rnn-relu.cell.yaml'));
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'src/main.ts'), 'mine\n');
+    const cases: [string, string][] = [
+      ['cells', "would replace the folder of the specs ('cells')"],
+      ['.', 'would replace the folder of the specs'],
+      ['cells/rnn-relu.cell.yaml', 'is a file, not a folder'],
+      ['src', 'holds files that cellgen did not write'],
+    ];
+    for (const [out, message] of cases) {
+      const r = cellgen(['build', '--no-verify', '--no-docs', '--out', out], dir);
+      expect(r.status, out).toBe(1);
+      expect(r.stderr).toContain(message);
+      noStack(r.stderr);
+    }
+    expect(readdirSync(join(dir, 'cells'))).toEqual(['rnn-relu.cell.yaml']);
+    expect(readFileSync(join(dir, 'src/main.ts'), 'utf8')).toBe('mine\n');
+    expect(readdirSync(dir).sort()).toEqual(['cells', 'src']);
+    // A folder a build wrote is replaced; --only with no name is a mistake.
+    expect(cellgen(['build', '--no-verify', '--no-docs', '--out', 'out'], dir).status).toBe(0);
+    expect(cellgen(['build', '--no-verify', '--no-docs', '--out', 'out'], dir).status).toBe(0);
+    const only = cellgen(['build', '--only', ' , ', '--out', 'out'], dir);
+    expect(only.status).toBe(1);
+    expect(only.stderr).toContain('--only names no cell');
+  });
+
+  it.runIf(existsSync('/proc/self'))('exits 1 where a folder cannot be made (under /proc, where recursive mkdir never returns)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellgen-proc-'));
+    mkdirSync(join(dir, 'cells'));
+    cpSync('cells/rnn-relu.cell.yaml', join(dir, 'cells/rnn-relu.cell.yaml'));
+    for (const args of [['new', 'x', '--cells', '/proc/cellgen-nope'], ['build', '--no-verify', '--no-docs', '--out', '/proc/cellgen-nope/out']]) {
+      const r = cellgen(args, dir);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain("'/proc' does not take new folders");
+      noStack(r.stderr);
+    }
   });
 
   it('new --from copies a shipped cell into a project that has none', () => {
