@@ -1,5 +1,6 @@
 // `cellgen build`: runs the build, shows progress, prints the table, writes or checks the output folder.
 
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { build, type CellReport, LIMITS } from '../build/build.js';
@@ -27,11 +28,26 @@ function table(reports: readonly CellReport[]): string {
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** The number of specs in the cells folder (0 when it cannot be read: the build reports that). */
+function specCount(dir: string): number {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.cell.yaml')).length;
+  } catch {
+    return 0;
+  }
+}
+
 export async function runBuild(o: BuildFlags): Promise<number> {
   // A build calls binaryen (the WebAssembly builder: 10 MB of wasm) briefly per cell, and the kernels it checks run
   // once on tiny sizes: V8's baseline wasm compiler only. Tiering up binaryen's hot functions cost more CPU than it
   // saved (measured: -0.2 s CPU for a one-cell rebuild, -0.3 s cold). Set before binaryen loads; only this command.
   setFlagsFromString('--liftoff-only');
+  // Likewise for JavaScript: a build runs most of its code (the compiler, each cell's new kernels, KaTeX) briefly, and
+  // V8's optimizing compiler (TurboFan, on background threads) cost more than it saved: a cold build of the 14 shipped
+  // cells took ~30 % less CPU with the baseline tiers only (Ignition, Sparkplug), a one-cell rebuild the same. Worker
+  // threads inherit the flag. Not for --typecheck (TypeScript's checker runs long and hot) nor for projects of many
+  // cells (the compiler's code gets hot; measured only up to 14); CELLGEN_BUILD_OPT=1 leaves TurboFan on.
+  if (!process.env.CELLGEN_BUILD_OPT && !o.typecheck && specCount(o.cells) <= 32) setFlagsFromString('--max-opt=1');
   const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
   if (only?.length === 0) throw new Diagnostic('--only names no cell', undefined, 'pass cell names separated by commas, e.g. --only gru,lstm');
   if (!o.check) checkOutDir(o.out, o.cells);
