@@ -106,7 +106,12 @@ export async function runTasks(tasks: readonly Task[], count: number, done: (job
   try {
     await Promise.all([...workers.map(feed), ...(local ? [here()] : [])]);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    // Not awaited, and unreferenced: Node 20 sometimes never reports the exit of a worker stopped while busy (see
+    // docs/render-client.ts); the threads end with the process.
+    for (const w of workers) {
+      w.terminate().catch(() => {});
+      w.unref();
+    }
   }
   const first = [...errors.keys()].sort((a, b) => a - b)[0];
   if (first !== undefined) throw errors.get(first)!;

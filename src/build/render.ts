@@ -104,7 +104,7 @@ export async function startRenderer(jobs: readonly CellJob[], toDocument: readon
     close: async () => {
       prerender.useRemoteTex(undefined);
       cell.watchDocuments(undefined);
-      await started?.close();
+      started?.close();
     },
   };
 }

@@ -106,9 +106,13 @@ export class RenderWorker {
     return [...this.done];
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.stopped = true;
     for (const id of [...this.waiting.keys()]) this.settle(id, undefined);
-    await this.worker.terminate();
+    // Not awaited: a worker stopped while it is busy (loading, drawing) sometimes never emitted 'exit' (Node 20), and
+    // awaiting that left the CLI's top-level await unsettled (exit code 13 instead of the build's error). Unreferenced,
+    // the stopping thread does not hold the process either; it ends with the process.
+    this.worker.terminate().catch(() => {});
+    this.worker.unref();
   }
 }
