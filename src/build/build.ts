@@ -116,7 +116,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   try {
     return await assemble();
   } finally {
-    await renderer?.close();
+    renderer?.close();
   }
   async function assemble(): Promise<BuildResult> {
     // esbuild (which the checks transpile each emitted module with) starts its service, a child process, while this

@@ -23,7 +23,7 @@ export interface SiteRenderer {
   documentAll(jobs: readonly CellJob[]): Promise<Documented[]>;
   /** Waits for everything sent; the formulas rendered, as memo entries (the figures are in the store already). */
   rendered(): Promise<[string, string][]>;
-  close(): Promise<void>;
+  close(): void;
 }
 
 /**
@@ -101,7 +101,7 @@ export async function startRenderer(jobs: readonly CellJob[], toDocument: readon
       if (started) trace(`render worker: ${started.sent.formulas} formulas, ${started.sent.figures} figures rendered`);
       return tex;
     },
-    close: async () => {
+    close: () => {
       prerender.useRemoteTex(undefined);
       cell.watchDocuments(undefined);
       started?.close();

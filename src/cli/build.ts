@@ -1,9 +1,8 @@
 // `cellgen build`: runs the build, shows progress, prints the table, writes or checks the output folder.
 
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { build, type CellReport, LIMITS } from '../build/build.js';
+import { build, type CellReport, LIMITS, specFiles } from '../build/build.js';
 import { defaultCacheDir } from '../build/cache.js';
 import { diffTree, writeTreeAtomically } from '../build/files.js';
 import { manifestFile, OutputManifest } from '../build/manifest.js';
@@ -28,10 +27,10 @@ function table(reports: readonly CellReport[]): string {
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** The number of specs in the cells folder (0 when it cannot be read: the build reports that). */
+/** The number of specs in the cells folder (0 when there is none: the build reports that). */
 function specCount(dir: string): number {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.cell.yaml')).length;
+    return specFiles(dir).length;
   } catch {
     return 0;
   }
